@@ -1,0 +1,1 @@
+"""Analyzers: pure functions from (path, bytes) to inventory records."""

@@ -1,0 +1,1 @@
+"""Language lockfile and manifest analyzers; one module per format."""

@@ -1,0 +1,104 @@
+"""Analyzer protocol and the explicit registry (ARCHITECTURE.md §3-§5).
+
+An analyzer module defines a pure `parse_x(data: bytes, ...)` and registers one `Analyzer` object here by being
+listed in `ANALYZER_MODULES`; each module exposes a module-level `ANALYZER`. A test checks that every module under
+`vigil/analyzers/lang` is listed and has fixtures. Modules are imported lazily, on first use.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+from vigil.analyzers.errors import ParseError
+from vigil.inventory.records import Application, Unknown
+
+log = logging.getLogger(__name__)
+
+# Every analyzer module, in a fixed order. Adding an ecosystem = one module + one line here + fixtures.
+ANALYZER_MODULES: tuple[str, ...] = (
+    "vigil.analyzers.lang.npm_lock",
+    "vigil.analyzers.lang.yarn_lock",
+    "vigil.analyzers.lang.pnpm_lock",
+    "vigil.analyzers.lang.bun_lock",
+    "vigil.analyzers.lang.pip_requirements",
+    "vigil.analyzers.lang.pipenv_lock",
+    "vigil.analyzers.lang.poetry_lock",
+    "vigil.analyzers.lang.uv_lock",
+    "vigil.analyzers.lang.go_mod",
+    "vigil.analyzers.lang.cargo_lock",
+    "vigil.analyzers.lang.gemfile_lock",
+    "vigil.analyzers.lang.composer_lock",
+)
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    """What a source hands an analyzer: the file's path relative to the scan root, its bytes (already
+    size-capped by the source), and the bytes of the sibling files the analyzer asked for (`companions`) that
+    exist next to it (e.g. pyproject.toml beside poetry.lock)."""
+
+    path: str
+    data: bytes
+    siblings: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    applications: tuple[Application, ...] = ()
+    unknowns: tuple[Unknown, ...] = ()
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """name and version are permanent IDs (part of cache keys). `filenames` are exact base names; `globs` are
+    fnmatch patterns on the base name (e.g. 'requirements*.txt'). `companions` are sibling base names the source
+    should provide in AnalysisInput.siblings."""
+
+    name: str
+    version: int
+    analyze: Callable[[AnalysisInput], AnalysisResult]
+    filenames: tuple[str, ...] = ()
+    globs: tuple[str, ...] = ()
+    companions: tuple[str, ...] = ()
+
+    def matches(self, path: str) -> bool:
+        base = path.rsplit("/", 1)[-1]
+        if base in self.filenames:
+            return True
+        return any(fnmatch.fnmatchcase(base, g) for g in self.globs)
+
+
+@cache
+def all_analyzers() -> tuple[Analyzer, ...]:
+    out = []
+    for mod_name in ANALYZER_MODULES:
+        mod = importlib.import_module(mod_name)
+        out.append(mod.ANALYZER)
+    return tuple(out)
+
+
+def analyzers_for(path: str) -> list[Analyzer]:
+    return [a for a in all_analyzers() if a.matches(path)]
+
+
+def run_guarded(analyzer: Analyzer, inp: AnalysisInput) -> AnalysisResult:
+    """The one guard every analyzer call goes through: bad input becomes an Unknown naming the analyzer and the
+    reason; a bug in an analyzer does too (logged with the traceback at debug level), never a crash."""
+    try:
+        return analyzer.analyze(inp)
+    except ParseError as e:
+        reason = str(e) or "unparsable"
+    except RecursionError:
+        reason = "input nested too deeply"
+    except MemoryError:
+        reason = "input too large to parse"
+    except Exception as e:  # a defect in the analyzer, not the user's input: report, keep scanning
+        log.debug("analyzer %s failed on %s", analyzer.name, inp.path, exc_info=True)
+        reason = f"internal error in analyzer {analyzer.name}: {type(e).__name__}: {e}"
+    log.warning("%s: could not parse (%s): %s", inp.path, analyzer.name, reason)
+    return AnalysisResult(unknowns=(Unknown(file_path=inp.path, analyzer=analyzer.name, reason=reason),))

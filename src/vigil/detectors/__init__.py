@@ -1,0 +1,1 @@
+"""Detectors: match inventory against the vulnerability DB."""

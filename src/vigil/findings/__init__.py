@@ -1,0 +1,1 @@
+"""Findings: vulnerabilities and the report that carries them."""

@@ -1,0 +1,1 @@
+"""The vulnerability DB: SQLite, versioned schema, opened read-only when scanning."""

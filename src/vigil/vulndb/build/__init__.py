@@ -1,0 +1,1 @@
+"""`vigil db build`: one ETL module per feed (vulndb/build/feeds/), merged into one SQLite DB."""

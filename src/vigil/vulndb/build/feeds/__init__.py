@@ -1,0 +1,1 @@
+"""Feed ETL modules. Each exposes FEED (vigil.vulndb.build.records.Feed)."""

@@ -1,0 +1,88 @@
+"""Records stored in the DB (JSON blobs inside small indexed tables; ARCHITECTURE.md §9).
+
+These are produced by the feed ETL modules (vulndb/build/feeds/*), written by the builder and read by the
+matchers through vulndb.store. Changing a field here changes the DB schema: bump SCHEMA_VERSION in vulndb/schema.py.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Interval(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A version interval. lo=None means unbounded below, hi=None unbounded above.
+    Examples: ">=1.0, <2.0" -> Interval("1.0", True, "2.0", False); "==1.5" -> Interval("1.5", True, "1.5", True)."""
+
+    lo: str | None = None
+    lo_incl: bool = True
+    hi: str | None = None
+    hi_incl: bool = False
+
+    def describe(self) -> str:
+        if self.lo is not None and self.lo == self.hi and self.lo_incl and self.hi_incl:
+            return f"={self.lo}"
+        parts = []
+        if self.lo is not None:
+            parts.append((">=" if self.lo_incl else ">") + self.lo)
+        if self.hi is not None:
+            parts.append(("<=" if self.hi_incl else "<") + self.hi)
+        return ", ".join(parts) or "*"
+
+
+class CvssScore(msgspec.Struct, frozen=True, omit_defaults=True):
+    v2_vector: str = ""
+    v2_score: float = 0.0
+    v3_vector: str = ""
+    v3_score: float = 0.0
+    v40_vector: str = ""
+    v40_score: float = 0.0
+
+
+class AffectedPackage(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One package an advisory affects.
+
+    Semantics (like Trivy's IsVulnerable): a version is vulnerable iff
+      (vulnerable is empty or the version lies in some `vulnerable` interval)
+      and the version lies in no `safe` interval (patched or unaffected).
+    Both empty means every version is affected (e.g. "never patched").
+    `fixed` lists the versions the source names as fixes (used for FixedVersion); when empty, the exclusive upper
+    bounds of `vulnerable` and the lower bounds of `safe` are used.
+    """
+
+    ecosystem: str  # one of vigil.inventory.records.LANGUAGE_ECOSYSTEMS (OS families come later)
+    name: str  # as the ecosystem spells it; the builder normalises it (see vulndb.names)
+    vulnerable: tuple[Interval, ...] = ()
+    safe: tuple[Interval, ...] = ()
+    fixed: tuple[str, ...] = ()
+    severity: str = ""  # package-specific vendor severity, if the source gives one
+
+
+class AdvisoryRecord(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One advisory as a feed states it."""
+
+    id: str  # the source's own ID (PYSEC-…, GHSA-…, RUSTSEC-…, CVE-… for feeds keyed by CVE)
+    source: str  # feed name, e.g. "pypa", "ghsa", "rustsec"
+    affected: tuple[AffectedPackage, ...] = ()
+    aliases: tuple[str, ...] = ()
+    title: str = ""
+    description: str = ""
+    severity: str = ""  # the source's own rating: LOW/MEDIUM/HIGH/CRITICAL (normalised), "" if none
+    cvss: CvssScore | None = None
+    cwe_ids: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    published: str = ""
+    modified: str = ""
+    withdrawn: bool = False
+
+
+class CveEnrichment(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What NVD says of a CVE (not an advisory for any package by itself)."""
+
+    cve_id: str
+    cvss: CvssScore | None = None
+    severity: str = ""
+    cwe_ids: tuple[str, ...] = ()
+    description: str = ""
+    references: tuple[str, ...] = ()
+    published: str = ""
+    modified: str = ""
