@@ -86,3 +86,28 @@ class CveEnrichment(msgspec.Struct, frozen=True, omit_defaults=True):
     references: tuple[str, ...] = ()
     published: str = ""
     modified: str = ""
+
+
+class VulnDetail(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Everything known about one vulnerability (canonical ID), merged from every feed that mentions it."""
+
+    id: str
+    aliases: tuple[str, ...] = ()
+    title: str = ""
+    description: str = ""
+    vendor_severity: dict[str, str] = {}  # source name -> LOW/MEDIUM/HIGH/CRITICAL
+    cvss: dict[str, CvssScore] = {}  # source name -> scores/vectors
+    cwe_ids: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    published: str = ""
+    modified: str = ""
+    known_exploited: bool = False
+    sources: tuple[str, ...] = ()
+
+
+class DBMetadata(msgspec.Struct, frozen=True, omit_defaults=True):
+    schema_version: int
+    built_at: str
+    next_update: str
+    vigil_version: str = ""
+    feeds: dict[str, dict[str, str | int]] = {}

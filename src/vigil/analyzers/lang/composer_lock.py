@@ -1,0 +1,250 @@
+"""composer.lock (PHP Composer) analyzer.
+
+Format facts (https://getcomposer.org/doc/01-basic-usage.md#composer-lock-the-lock-file):
+- `packages` are the production packages, `packages-dev` those only installed for development (`require-dev`).
+- Each entry has `name` (vendor/name, lowercase), `version` (as tagged: "v1.2.3", "1.2.3", "dev-main" …), `require`
+  (name → constraint), optional `replace`/`provide` (names this package stands in for) and `license` (array of SPDX
+  ids; very old locks have a bare string).
+- `require` keys without a vendor prefix ("php", "php-64bit", "hhvm", "ext-json", "lib-icu", "composer-plugin-api",
+  "composer-runtime-api", "composer") are platform requirements, not packages: every real package name contains '/'.
+- composer.json beside the lock says which packages are direct (`require` and `require-dev` keys).
+
+Versions are kept exactly as locked (a leading "v" included); normalising them is the version comparator's job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from vigil.analyzers.errors import ParseError
+from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, package
+from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
+from vigil.inventory.records import COMPOSER, Application, Package, Relationship
+
+log = logging.getLogger(__name__)
+
+APP_TYPE = "composer"
+
+# --- JSON value spans -------------------------------------------------------------------------------------------
+# json.loads gives no positions, so one extra pass over the (already validated) text finds where each shallow value
+# starts and ends. Strings are matched whole (so brackets inside them are ignored); numbers and literals produce no
+# token and do not matter for structure. Also used by pipenv_lock.
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],]', re.S)
+
+JsonPath = tuple[str | int, ...]
+
+
+@dataclass(slots=True)
+class _Frame:
+    is_object: bool
+    path: JsonPath | None  # None once deeper than we track
+    start: int
+    index: int = 0
+    key: str | None = None
+    key_start: int = 0
+    expect_key: bool = True
+
+
+def json_value_spans(text: str, max_depth: int = 2) -> dict[JsonPath, tuple[int, int]]:
+    """Map the path of every value at depth 1..max_depth (object keys as str, array indices as int) to the
+    (start, end) character offsets of its source text; for an object member, start is the offset of its key.
+
+    `text` must be valid JSON (call this after json.loads succeeded); on anything else the result is merely
+    incomplete, never an exception. Duplicate keys: the last one wins, as in json.loads."""
+    spans: dict[JsonPath, tuple[int, int]] = {}
+    stack: list[_Frame] = []
+
+    def child(parent: _Frame | None, value_start: int) -> tuple[JsonPath | None, int]:
+        if parent is None:
+            return (), value_start
+        if parent.path is None or len(parent.path) >= max_depth:
+            return None, value_start
+        if parent.is_object:
+            if parent.key is None:
+                return None, value_start
+            return (*parent.path, parent.key), parent.key_start
+        return (*parent.path, parent.index), value_start
+
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group()
+        c = tok[0]
+        top = stack[-1] if stack else None
+        if c == '"':
+            if top is not None and top.is_object and top.expect_key:
+                top.expect_key = False
+                top.key_start = m.start()
+                if top.path is not None and len(top.path) < max_depth:
+                    try:
+                        key = json.loads(tok)
+                    except ValueError:
+                        key = None
+                    top.key = key if isinstance(key, str) else None
+                continue
+            path, start = child(top, m.start())
+            if path:
+                spans[path] = (start, m.end())
+        elif c in "{[":
+            path, start = child(top, m.start())
+            stack.append(_Frame(is_object=c == "{", path=path, start=start))
+        elif c in "}]":
+            if not stack:
+                continue
+            frame = stack.pop()
+            if frame.path:
+                spans[frame.path] = (frame.start, m.end())
+        elif top is not None:  # ','
+            if top.is_object:
+                top.expect_key = True
+                top.key = None
+            else:
+                top.index += 1
+    return spans
+
+
+# --- composer.lock ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Entry:
+    name: str
+    version: str
+    dev: bool
+    requires: list[str]
+    licenses: tuple[str, ...]
+    lines: tuple[int, int] | None
+
+
+def _licenses(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list):
+        return tuple(v for v in value if isinstance(v, str) and v)
+    return ()
+
+
+def _names(value: Any) -> list[str]:
+    """Keys of a name → constraint object (require, replace, provide); anything else counts as empty."""
+    if isinstance(value, dict):
+        return [k for k in value if isinstance(k, str)]
+    return []
+
+
+def _is_platform(name: str) -> bool:
+    return "/" not in name
+
+
+def _direct_names(composer_json: bytes | None) -> set[str] | None:
+    """Lower-cased package names in composer.json require/require-dev, or None when unknown."""
+    if composer_json is None:
+        return None
+    try:
+        doc = load_json(composer_json)
+    except ParseError as e:
+        log.warning("composer.json beside composer.lock is unusable, direct dependencies unknown: %s", e)
+        return None
+    if not isinstance(doc, dict):
+        log.warning("composer.json beside composer.lock is not an object, direct dependencies unknown")
+        return None
+    out: set[str] = set()
+    for section in ("require", "require-dev"):
+        out.update(n.lower() for n in _names(doc.get(section)) if not _is_platform(n))
+    return out
+
+
+def parse_composer_lock(data: bytes, path: str = "", composer_json: bytes | None = None) -> Application:
+    """Parse composer.lock bytes; `composer_json` (the sibling composer.json, if any) decides direct/indirect."""
+    doc = load_json(data)
+    expect(isinstance(doc, dict), "composer.lock: top level is not a JSON object")
+    text = decode(data)
+    spans = json_value_spans(text, max_depth=2)
+    index = LineIndex(text)
+
+    entries: list[_Entry] = []
+    seen: set[tuple[str, str]] = set()
+    for section, dev in (("packages", False), ("packages-dev", True)):
+        items = doc.get(section)
+        if items is None:
+            continue
+        expect(isinstance(items, list), f'composer.lock: "{section}" is not an array')
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                log.debug("%s: %s[%d] is not an object, skipped", path, section, i)
+                continue
+            name, version = item.get("name"), item.get("version")
+            if not (isinstance(name, str) and name and isinstance(version, str) and version):
+                log.debug("%s: %s[%d] lacks a name or version, skipped", path, section, i)
+                continue
+            key = (name.lower(), version)
+            if key in seen:  # the same package in both sections: the production entry (seen first) wins
+                continue
+            seen.add(key)
+            span = spans.get((section, i))
+            lines = (index.line_of(span[0]), index.line_of(span[1] - 1)) if span else None
+            requires = [r for r in _names(item.get("require")) if not _is_platform(r)]
+            entries.append(_Entry(name, version, dev, requires, _licenses(item.get("license")), lines))
+
+    # Resolve `require` names to locked packages; a name nobody locks may be satisfied by a package that
+    # replaces or provides it (e.g. laravel/framework replaces illuminate/*).
+    by_name: dict[str, _Entry] = {}
+    for e in entries:
+        by_name.setdefault(e.name.lower(), e)
+    stand_ins: dict[str, _Entry] = {}
+    for section in ("packages", "packages-dev"):
+        items = doc.get(section)
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                continue
+            owner = by_name.get(item["name"].lower())
+            if owner is None:
+                continue
+            for field in ("replace", "provide"):
+                for n in _names(item.get(field)):
+                    stand_ins.setdefault(n.lower(), owner)
+
+    direct = _direct_names(composer_json)
+    packages: list[Package] = []
+    for e in entries:
+        deps: list[str] = []
+        for r in e.requires:
+            target = by_name.get(r.lower()) or stand_ins.get(r.lower())
+            if target is not None and target is not e:
+                deps.append(f"{target.name}@{target.version}")
+        relationship: Relationship = "unknown"
+        if direct is not None:
+            relationship = "direct" if e.name.lower() in direct else "indirect"
+        packages.append(
+            package(
+                COMPOSER,
+                e.name,
+                e.version,
+                file_path=path,
+                dev=e.dev,
+                relationship=relationship,
+                depends_on=deps,
+                lines=e.lines,
+                licenses=e.licenses,
+            )
+        )
+    packages.sort(key=lambda p: (p.name, p.version))
+    return Application(type=APP_TYPE, file_path=path, packages=tuple(packages))
+
+
+def _analyze(inp: AnalysisInput) -> AnalysisResult:
+    app = parse_composer_lock(inp.data, inp.path, inp.siblings.get("composer.json"))
+    return AnalysisResult(applications=(app,) if app.packages else ())
+
+
+ANALYZER = Analyzer(
+    name="composer",
+    version=1,
+    filenames=("composer.lock",),
+    companions=("composer.json",),
+    analyze=_analyze,
+)

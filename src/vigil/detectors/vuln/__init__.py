@@ -1,0 +1,1 @@
+"""Vulnerability matchers: one per ecosystem family; generic.py covers every language ecosystem."""

@@ -1,0 +1,214 @@
+"""Every option declared once (ARCHITECTURE.md §13): flag, `VIGIL_*` env var, `vigil.yaml` key, default, help.
+
+Precedence (like Trivy): command-line flag > environment > config file > default. The CLI builds its flags from
+OPTIONS; the core receives narrow option objects (ScanOptions), never the CLI's own objects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Kind = Literal["bool", "int", "str", "list", "path"]
+
+
+class SettingsError(Exception):
+    """A user error in flags, environment or config file (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # attribute name, also derives flag/env/yaml key
+    kind: Kind
+    default: Any
+    help: str
+    commands: tuple[str, ...]
+    short: str = ""
+    yaml_key: str = ""  # dotted key in vigil.yaml; defaults to the flag name at top level
+    choices: tuple[str, ...] = ()
+    metavar: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return "VIGIL_" + self.name.upper()
+
+    @property
+    def key(self) -> str:
+        return self.yaml_key or self.name.replace("_", "-")
+
+
+SCAN = ("fs",)
+SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+OPTIONS: tuple[Option, ...] = (
+    # global
+    Option("cache_dir", "path", None, "cache directory (default: $XDG_CACHE_HOME/vigil or ~/.cache/vigil)",
+           ("fs", "db"), yaml_key="cache.dir"),
+    Option("config", "path", "vigil.yaml", "config file (YAML; keys as in docs/configuration.md)", ("fs", "db"),
+           short="-c"),
+    Option("quiet", "bool", False, "suppress progress and warnings", ("fs", "db"), short="-q"),
+    Option("debug", "bool", False, "debug logging", ("fs", "db"), short="-d"),
+    Option("db_path", "path", None, "vulnerability DB file (default: <cache-dir>/db/vigil.db)", ("fs", "db"),
+           yaml_key="db.path"),
+    # scan
+    Option("scanners", "list", ("vuln",), "what to scan for (vuln)", SCAN, yaml_key="scan.scanners",
+           choices=("vuln",)),
+    Option("severity", "list", SEVERITY_NAMES, "severities to report", SCAN, short="-s", choices=SEVERITY_NAMES),
+    Option("exit_code", "int", 0, "exit code when findings remain after filtering", SCAN),
+    Option("ignore_unfixed", "bool", False, "report only vulnerabilities that have a fix", SCAN,
+           yaml_key="vulnerability.ignore-unfixed"),
+    Option("ignorefile", "path", ".vigilignore", "ignore file: one ID per line, optional exp:YYYY-MM-DD", SCAN),
+    Option("include_dev_deps", "bool", False, "include development dependencies", SCAN,
+           yaml_key="pkg.include-dev-deps"),
+    Option("skip_dirs", "list", (), "directory globs to skip (node_modules, .git and vendor always are)", SCAN,
+           yaml_key="scan.skip-dirs"),
+    Option("skip_files", "list", (), "file globs to skip", SCAN, yaml_key="scan.skip-files"),
+    Option("format", "str", "table", "output format", SCAN, short="-f", choices=("table", "json")),
+    Option("output", "path", None, "write the report to this file instead of stdout", SCAN, short="-o"),
+    Option("list_all_pkgs", "bool", False, "list every package in JSON output, not only vulnerable ones", SCAN),
+    Option("max_file_size", "int", 256 * 1024 * 1024, "largest file (bytes) an analyzer will read", SCAN,
+           yaml_key="scan.max-file-size"),
+)
+
+BY_NAME = {o.name: o for o in OPTIONS}
+
+
+def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vigil"
+
+
+def _coerce(opt: Option, value: Any, origin: str) -> Any:
+    try:
+        if opt.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            s = str(value).strip().lower()
+            if s in ("1", "true", "yes", "on"):
+                return True
+            if s in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(f"not a boolean: {value!r}")
+        if opt.kind == "int":
+            if isinstance(value, bool):
+                raise ValueError(f"not an integer: {value!r}")
+            return int(value)
+        if opt.kind == "list":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            out = tuple(str(i).strip() for i in items if str(i).strip())
+            if opt.choices:
+                if opt.name == "severity":
+                    out = tuple(s.upper() for s in out)
+                bad = [i for i in out if i not in opt.choices]
+                if bad:
+                    raise ValueError(f"invalid value(s) {', '.join(bad)}; choose from {', '.join(opt.choices)}")
+            return out
+        if opt.kind == "path":
+            return None if value is None else Path(str(value)).expanduser()
+        s = str(value)
+        if opt.choices and s not in opt.choices:
+            raise ValueError(f"invalid value {s!r}; choose from {', '.join(opt.choices)}")
+        return s
+    except ValueError as e:
+        raise SettingsError(f"{origin}: {e}") from None
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
+    if not path.exists():
+        if explicit:
+            raise SettingsError(f"config file {path} not found")
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError) as e:
+        raise SettingsError(f"config file {path}: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path}: expected a mapping at the top level")
+    return _flatten(data)
+
+
+def resolve(command: str, cli: Mapping[str, Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Merge defaults < config file < env < CLI for `command`. `cli` holds only flags the user gave."""
+    env = os.environ if env is None else env
+    opts = [o for o in OPTIONS if command in o.commands]
+    cfg_opt = BY_NAME["config"]
+    cfg_value = cli.get("config") or env.get(cfg_opt.env)
+    cfg_path = Path(cfg_value) if cfg_value else Path(cfg_opt.default)
+    file_values = load_config_file(cfg_path, explicit=bool(cfg_value))
+    known_keys = {o.key for o in OPTIONS}
+    unknown = sorted(k for k in file_values if k not in known_keys)
+    if unknown:
+        raise SettingsError(f"config file {cfg_path}: unknown key(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for o in opts:
+        v: Any = o.default
+        origin = "default"
+        if o.key in file_values:
+            v, origin = file_values[o.key], f"config file {cfg_path} key {o.key!r}"
+        if o.env in env:
+            v, origin = env[o.env], f"environment variable {o.env}"
+        if o.name in cli:
+            v, origin = cli[o.name], f"flag {o.flag}"
+        values[o.name] = _coerce(o, v, origin) if v is not None else None
+    return values
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What the engine needs for one scan; nothing CLI-specific."""
+
+    target: Path
+    db_path: Path
+    scanners: tuple[str, ...] = ("vuln",)
+    severities: tuple[str, ...] = SEVERITY_NAMES
+    ignore_unfixed: bool = False
+    include_dev_deps: bool = False
+    skip_dirs: tuple[str, ...] = ()
+    skip_files: tuple[str, ...] = ()
+    ignorefile: Path | None = None
+    list_all_pkgs: bool = False
+    max_file_size: int = 256 * 1024 * 1024
+    artifact_name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
+    cache_dir = values.get("cache_dir") or default_cache_dir()
+    db_path = values.get("db_path") or (cache_dir / "db" / "vigil.db")
+    return ScanOptions(
+        target=target,
+        db_path=db_path,
+        scanners=values["scanners"],
+        severities=values["severity"],
+        ignore_unfixed=values["ignore_unfixed"],
+        include_dev_deps=values["include_dev_deps"],
+        skip_dirs=values["skip_dirs"],
+        skip_files=values["skip_files"],
+        ignorefile=values["ignorefile"],
+        list_all_pkgs=values["list_all_pkgs"],
+        max_file_size=values["max_file_size"],
+        artifact_name=str(target),
+    )

@@ -1,0 +1,1 @@
+"""Sources: the only code that touches disk, registries, daemons or the cluster API."""

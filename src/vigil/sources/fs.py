@@ -1,0 +1,100 @@
+"""Filesystem source: walks a directory (never following symlinks), applies skip globs, reads size-capped bytes."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.sources.globs import any_match
+
+log = logging.getLogger(__name__)
+
+# Always skipped (Trivy skips .git; we also skip installed/vendored copies whose lockfiles describe other projects).
+DEFAULT_SKIP_DIRS = ("node_modules", ".git", "vendor", ".hg", ".svn", "__pycache__", ".tox", ".venv")
+
+
+class SourceError(Exception):
+    """The target cannot be read at all (missing path, permission denied on the root)."""
+
+
+@dataclass(frozen=True)
+class FileRef:
+    rel_path: str  # posix, relative to the scan root (the file name itself when the target is a file)
+    abs_path: Path
+
+
+class FileTooLarge(Exception):
+    pass
+
+
+def walk(
+    target: Path,
+    wanted: Callable[[str], bool],
+    skip_dirs: tuple[str, ...] = (),
+    skip_files: tuple[str, ...] = (),
+) -> Iterator[FileRef]:
+    """Yield regular files under `target` for which wanted(rel_path) is true, in sorted order."""
+    if not target.exists():
+        raise SourceError(f"{target}: no such file or directory")
+    if target.is_file():
+        name = target.name
+        if wanted(name):
+            yield FileRef(rel_path=name, abs_path=target)
+        return
+    if not target.is_dir():
+        raise SourceError(f"{target}: not a regular file or directory")
+    skip_d = DEFAULT_SKIP_DIRS + tuple(skip_dirs)
+    stack: list[tuple[Path, str]] = [(target, "")]
+    while stack:
+        d, rel = stack.pop()
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name, reverse=True)
+        except OSError as e:
+            log.warning("%s: cannot read directory: %s", d, e.strerror or e)
+            continue
+        files = []
+        for e in entries:
+            r = f"{rel}{e.name}"
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    if not any_match(skip_d, r):
+                        stack.append((Path(e.path), r + "/"))
+                elif e.is_file(follow_symlinks=False) and wanted(r) and not any_match(skip_files, r):
+                    files.append(FileRef(rel_path=r, abs_path=Path(e.path)))
+            except OSError:
+                continue
+        yield from reversed(files)
+
+
+def read_capped(path: Path, max_size: int) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read(max_size + 1)
+    if len(data) > max_size:
+        raise FileTooLarge(f"larger than the {max_size}-byte limit (--max-file-size)")
+    return data
+
+
+def read_siblings(path: Path, patterns: tuple[str, ...], max_size: int) -> dict[str, bytes]:
+    """Bytes of the files next to `path` whose base names match `patterns` (fnmatch), excluding `path`."""
+    if not patterns:
+        return {}
+    out: dict[str, bytes] = {}
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return out
+    for n in names:
+        if n == path.name or not any(fnmatch.fnmatchcase(n, p) for p in patterns):
+            continue
+        p = path.parent / n
+        if p.is_symlink() or not p.is_file():
+            continue
+        try:
+            out[n] = read_capped(p, max_size)
+        except (OSError, FileTooLarge) as e:
+            log.debug("sibling %s not read: %s", p, e)
+    return out

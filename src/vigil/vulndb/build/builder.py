@@ -1,0 +1,354 @@
+"""Build the SQLite vulnerability DB from a directory of feeds.
+
+Flow: every feed module parses its files completely (a feed that fails is skipped whole and reported, never
+half-loaded) -> aliases are merged (union-find over GHSA/CVE/PYSEC/GO/RUSTSEC IDs) so that one vulnerability is
+stored once per package with every source listed -> NVD (CVSS, CWE) and CISA KEV enrich the details -> the DB is
+written to a temp file and atomically renamed into place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import gzip
+import hashlib
+import logging
+import os
+import sqlite3
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from vigil.findings.records import severity_from_score
+from vigil.vulndb.build.records import Feed, FeedError
+from vigil.vulndb.names import normalize
+from vigil.vulndb.records import AdvisoryRecord, CveEnrichment, CvssScore, DBMetadata, VulnDetail
+from vigil.vulndb.schema import DB_FILENAME, DDL, METADATA_FILENAME, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+UPDATE_INTERVAL = dt.timedelta(hours=24)
+MAX_FEED_FILE_BYTES = 1 << 30  # decompressed; a feed file larger than 1 GiB is refused as a likely bomb
+
+# Which source's text (title/description) wins when several describe one vulnerability: the ecosystem's own
+# database first (it names the package), then GitHub, then NVD. Severity precedence is applied at match time.
+TEXT_PRIORITY = (
+    "ghsa", "pypa", "go-vulndb", "rustsec", "ruby-advisory-db", "php-security-advisories",
+    "nodejs-security-wg", "elixir-security-advisories", "retire.js", "victims", "nvd",
+)
+
+
+def _prio(source: str) -> int:
+    try:
+        return TEXT_PRIORITY.index(source)
+    except ValueError:
+        return len(TEXT_PRIORITY)
+
+
+@dataclass
+class FeedReport:
+    name: str
+    title: str
+    url: str
+    kind: str
+    status: str = "ok"  # ok | failed | missing
+    records: int = 0
+    digest: str = ""
+    error: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class BuildResult:
+    db_path: Path
+    metadata: DBMetadata
+    feeds: list[FeedReport] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _read(path: str) -> bytes:
+    if path.endswith(".gz"):
+        with gzip.open(path, "rb") as f:
+            data = f.read(MAX_FEED_FILE_BYTES + 1)
+    else:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FEED_FILE_BYTES + 1)
+    if len(data) > MAX_FEED_FILE_BYTES:
+        raise FeedError(f"{os.path.basename(path)}: larger than {MAX_FEED_FILE_BYTES} bytes decompressed")
+    return data
+
+
+def load_feed(feed: Feed, feeds_dir: Path) -> tuple[FeedReport, list[AdvisoryRecord | CveEnrichment | str]]:
+    rep = FeedReport(name=feed.name, title=feed.title, url=feed.url, kind=feed.kind)
+    t0 = time.perf_counter()
+    files = sorted({p for pat in feed.paths for p in glob.glob(str(feeds_dir / pat))})
+    if not files:
+        rep.status, rep.error = "missing", f"no files matching {', '.join(feed.paths)}"
+        return rep, []
+    digest = hashlib.sha256()
+    out: list[AdvisoryRecord | CveEnrichment | str] = []
+    try:
+        for path in files:
+            with open(path, "rb") as f:
+                digest.update(hashlib.sha256(f.read()).digest())
+            out.extend(feed.parse(os.path.basename(path), _read(path)))
+    except (FeedError, OSError, EOFError, gzip.BadGzipFile) as e:
+        rep.status, rep.error = "failed", str(e) or type(e).__name__
+        log.warning("feed %s skipped: %s", feed.name, rep.error)
+        return rep, []
+    except Exception as e:  # a defect in the ETL module: skip the whole feed, keep building
+        log.debug("feed %s crashed", feed.name, exc_info=True)
+        rep.status, rep.error = "failed", f"internal error: {type(e).__name__}: {e}"
+        log.warning("feed %s skipped: %s", feed.name, rep.error)
+        return rep, []
+    rep.records = len(out)
+    rep.digest = "sha256:" + digest.hexdigest()
+    rep.seconds = time.perf_counter() - t0
+    return rep, out
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _is_cve(i: str) -> bool:
+    return i.startswith("CVE-")
+
+
+def canonical_ids(records: Iterable[AdvisoryRecord]) -> dict[tuple[str, str], str]:
+    """(source, record id) -> canonical vulnerability ID.
+
+    Rule (like Trivy, which reports CVE IDs where they exist): a record naming exactly one CVE is that CVE; a
+    record naming none takes the single CVE of its alias group (e.g. PYSEC -> GHSA -> CVE chains), else its GHSA,
+    else its own ID. A record naming several CVEs keeps its own ID (it is one advisory covering several CVEs)."""
+    recs = list(records)
+    uf = _UnionFind()
+    for r in recs:
+        uf.find(r.id)
+        for a in r.aliases:
+            uf.union(r.id, a)
+    members: dict[str, set[str]] = defaultdict(set)
+    for x in list(uf.parent):
+        members[uf.find(x)].add(x)
+    out: dict[tuple[str, str], str] = {}
+    for r in recs:
+        own = {r.id, *r.aliases}
+        own_cves = sorted(i for i in own if _is_cve(i))
+        if len(own_cves) == 1:
+            out[(r.source, r.id)] = own_cves[0]
+            continue
+        if len(own_cves) > 1:
+            out[(r.source, r.id)] = r.id
+            continue
+        group = members[uf.find(r.id)]
+        group_cves = sorted(i for i in group if _is_cve(i))
+        own_ghsa = sorted(i for i in own if i.startswith("GHSA-"))
+        group_ghsa = sorted(i for i in group if i.startswith("GHSA-"))
+        if len(group_cves) == 1:
+            out[(r.source, r.id)] = group_cves[0]
+        elif own_ghsa:
+            out[(r.source, r.id)] = own_ghsa[0]
+        elif len(group_ghsa) == 1:
+            out[(r.source, r.id)] = group_ghsa[0]
+        else:
+            out[(r.source, r.id)] = r.id
+    return out
+
+
+def _record_severity(r: AdvisoryRecord) -> str:
+    if r.severity:
+        return r.severity
+    if r.cvss is not None:
+        score = r.cvss.v3_score or r.cvss.v2_score
+        if score:
+            return severity_from_score(score)
+    return ""
+
+
+def _merge_details(
+    canonical: str,
+    recs: list[AdvisoryRecord],
+    aliases: set[str],
+    nvd: dict[str, CveEnrichment],
+    kev: set[str],
+) -> VulnDetail:
+    recs = sorted(recs, key=lambda r: (_prio(r.source), r.id))
+    vendor_severity: dict[str, str] = {}
+    cvss: dict[str, CvssScore] = {}
+    cwe: dict[str, None] = {}
+    refs: dict[str, None] = {}
+    title = description = published = modified = ""
+    for r in recs:
+        sev = _record_severity(r)
+        if sev and r.source not in vendor_severity:
+            vendor_severity[r.source] = sev
+        if r.cvss is not None and r.source not in cvss:
+            cvss[r.source] = r.cvss
+        title = title or r.title
+        description = description or r.description
+        cwe.update(dict.fromkeys(r.cwe_ids))
+        refs.update(dict.fromkeys(r.references))
+        if r.published and (not published or r.published < published):
+            published = r.published
+        if r.modified and r.modified > modified:
+            modified = r.modified
+    cves = [canonical] if _is_cve(canonical) else sorted(a for a in aliases if _is_cve(a))
+    n = nvd.get(cves[0]) if len(cves) == 1 else None
+    if n is not None:
+        if n.severity:
+            vendor_severity["nvd"] = n.severity
+        elif n.cvss is not None and (n.cvss.v3_score or n.cvss.v2_score):
+            vendor_severity["nvd"] = severity_from_score(n.cvss.v3_score or n.cvss.v2_score)
+        if n.cvss is not None:
+            cvss["nvd"] = n.cvss
+        description = description or n.description
+        cwe.update(dict.fromkeys(n.cwe_ids))
+        refs.update(dict.fromkeys(n.references))
+        published = published or n.published
+        modified = max(modified, n.modified)
+    sources = sorted({r.source for r in recs} | ({"nvd"} if n is not None else set()), key=_prio)
+    return VulnDetail(
+        id=canonical,
+        aliases=tuple(sorted(aliases - {canonical})),
+        title=title.strip(),
+        description=description.strip(),
+        vendor_severity=vendor_severity,
+        cvss=cvss,
+        cwe_ids=tuple(cwe),
+        references=tuple(refs),
+        published=published,
+        modified=modified,
+        known_exploited=bool(kev & ({canonical} | aliases)),
+        sources=tuple(sources),
+    )
+
+
+def build(
+    feeds_dir: Path,
+    out_dir: Path,
+    *,
+    feeds: tuple[Feed, ...] | None = None,
+    now: dt.datetime | None = None,
+    vigil_version: str = "",
+) -> BuildResult:
+    t0 = time.perf_counter()
+    if feeds is None:
+        from vigil.vulndb.build.feeds import all_feeds
+
+        feeds = all_feeds()
+    if not feeds_dir.is_dir():
+        raise FeedError(f"feeds directory {feeds_dir} does not exist")
+    reports: list[FeedReport] = []
+    advisories: list[AdvisoryRecord] = []
+    nvd: dict[str, CveEnrichment] = {}
+    kev: set[str] = set()
+    for feed in feeds:
+        rep, items = load_feed(feed, feeds_dir)
+        reports.append(rep)
+        for it in items:
+            if isinstance(it, AdvisoryRecord):
+                if not it.withdrawn:
+                    advisories.append(it)
+            elif isinstance(it, CveEnrichment):
+                nvd[it.cve_id] = it  # later feeds (nvd-curated) override earlier ones (bulk NVD)
+            else:
+                kev.add(it)
+
+    canon = canonical_ids(advisories)
+    by_canon: dict[str, list[AdvisoryRecord]] = defaultdict(list)
+    alias_sets: dict[str, set[str]] = defaultdict(set)
+    for r in advisories:
+        c = canon[(r.source, r.id)]
+        by_canon[c].append(r)
+        alias_sets[c].update((r.id, *r.aliases))
+
+    now = now or dt.datetime.now(dt.UTC)
+    meta = DBMetadata(
+        schema_version=SCHEMA_VERSION,
+        built_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        next_update=(now + UPDATE_INTERVAL).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        vigil_version=vigil_version,
+        feeds={
+            r.name: {"status": r.status, "records": r.records, "digest": r.digest, "error": r.error}
+            for r in reports
+        },
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".vigil-db-", suffix=".tmp", dir=out_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    counts: dict[str, int] = {}
+    try:
+        conn = sqlite3.connect(tmp)
+        conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + DDL)
+        enc = msgspec.json.Encoder()
+        adv_rows = []
+        seen_rows: set[tuple[str, str, str, str, bytes]] = set()
+        for r in advisories:
+            c = canon[(r.source, r.id)]
+            for ap in r.affected:
+                name = normalize(ap.ecosystem, ap.name)
+                blob = enc.encode(ap)
+                k = (ap.ecosystem, name, c, r.source, blob)
+                if k in seen_rows:
+                    continue
+                seen_rows.add(k)
+                adv_rows.append((ap.ecosystem, name, c, r.source, r.id, blob))
+        conn.executemany("INSERT INTO advisories VALUES (?,?,?,?,?,?)", adv_rows)
+        detail_rows = [
+            (c, enc.encode(_merge_details(c, recs, alias_sets[c], nvd, kev))) for c, recs in by_canon.items()
+        ]
+        conn.executemany("INSERT INTO vulnerabilities VALUES (?,?)", detail_rows)
+        alias_rows: dict[str, str] = {}
+        for c, ids in alias_sets.items():
+            alias_rows.setdefault(c, c)
+        for c, ids in alias_sets.items():
+            for i in ids:
+                alias_rows.setdefault(i, c)
+        conn.executemany("INSERT INTO aliases VALUES (?,?)", alias_rows.items())
+        conn.executemany(
+            "INSERT INTO feeds VALUES (?,?,?,?,?,?,?,?)",
+            [(r.name, r.title, r.url, r.kind, r.status, r.records, r.digest, r.error) for r in reports],
+        )
+        conn.execute("INSERT INTO metadata VALUES ('metadata', ?)", (enc.encode(meta).decode(),))
+        conn.commit()
+        conn.execute("VACUUM")
+        conn.close()
+        counts = {
+            "vulnerabilities": len(detail_rows),
+            "advisories": len(adv_rows),
+            "aliases": len(alias_rows),
+            "nvd_records": len(nvd),
+            "kev_records": len(kev),
+        }
+        db_path = out_dir / DB_FILENAME
+        os.replace(tmp, db_path)  # atomic: concurrent readers see the old or the new DB, never half of one
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    (out_dir / METADATA_FILENAME).write_bytes(msgspec.json.format(msgspec.json.encode(meta)))
+    return BuildResult(
+        db_path=db_path, metadata=meta, feeds=reports, counts=counts, seconds=time.perf_counter() - t0
+    )

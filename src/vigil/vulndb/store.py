@@ -1,0 +1,95 @@
+"""Read-only query API over the vulnerability DB (what matchers see)."""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import lru_cache
+from pathlib import Path
+
+import msgspec
+
+from vigil.vulndb.records import AffectedPackage, DBMetadata, VulnDetail
+from vigil.vulndb.schema import SCHEMA_VERSION
+
+
+class DBError(Exception):
+    """The DB is missing, corrupt or of an unsupported schema. The message tells the user what to do."""
+
+
+class AdvisoryRow(msgspec.Struct, frozen=True):
+    vuln_id: str
+    source: str
+    advisory_id: str
+    affected: AffectedPackage
+
+
+_affected_decoder = msgspec.json.Decoder(AffectedPackage)
+_detail_decoder = msgspec.json.Decoder(VulnDetail)
+
+
+class Store:
+    """Opens the SQLite file read-only. Safe to share within a thread; open one per thread/process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not path.is_file():
+            raise DBError(
+                f"no vulnerability DB at {path}. Build one with "
+                "'vigil db build --feeds <advisories dir>' (or pass --db-path to an existing vigil.db)"
+            )
+        try:
+            self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            rows = dict(self._conn.execute("SELECT key, value FROM metadata").fetchall())
+        except sqlite3.DatabaseError as e:
+            raise DBError(f"{path} is not a valid Vigil DB ({e}); rebuild it with 'vigil db build'") from None
+        try:
+            self.metadata = msgspec.json.decode(rows["metadata"], type=DBMetadata)
+        except (KeyError, msgspec.DecodeError):
+            raise DBError(f"{path} has no readable metadata; rebuild it with 'vigil db build'") from None
+        if self.metadata.schema_version > SCHEMA_VERSION:
+            raise DBError(
+                f"DB schema {self.metadata.schema_version} is newer than this Vigil supports ({SCHEMA_VERSION}); "
+                "upgrade Vigil"
+            )
+        if self.metadata.schema_version < SCHEMA_VERSION:
+            raise DBError(
+                f"DB schema {self.metadata.schema_version} is older than this Vigil needs ({SCHEMA_VERSION}); "
+                "rebuild it with 'vigil db build'"
+            )
+        self.advisories = lru_cache(maxsize=65536)(self._advisories)
+        self.detail = lru_cache(maxsize=65536)(self._detail)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _advisories(self, ecosystem: str, name: str) -> tuple[AdvisoryRow, ...]:
+        cur = self._conn.execute(
+            "SELECT vuln_id, source, advisory_id, data FROM advisories WHERE ecosystem = ? AND name = ?",
+            (ecosystem, name),
+        )
+        return tuple(
+            AdvisoryRow(vuln_id=v, source=s, advisory_id=a, affected=_affected_decoder.decode(d))
+            for v, s, a, d in cur
+        )
+
+    def _detail(self, vuln_id: str) -> VulnDetail | None:
+        row = self._conn.execute("SELECT data FROM vulnerabilities WHERE id = ?", (vuln_id,)).fetchone()
+        return _detail_decoder.decode(row[0]) if row else None
+
+    def resolve_alias(self, some_id: str) -> str | None:
+        row = self._conn.execute("SELECT id FROM aliases WHERE alias = ?", (some_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def feeds(self) -> list[dict[str, object]]:
+        cols = ("name", "title", "url", "kind", "status", "records", "digest", "error")
+        cur = self._conn.execute(f"SELECT {', '.join(cols)} FROM feeds ORDER BY name")
+        return [dict(zip(cols, r, strict=True)) for r in cur]
+
+    def counts(self) -> dict[str, int]:
+        q = {
+            "vulnerabilities": "SELECT count(*) FROM vulnerabilities",
+            "advisories": "SELECT count(*) FROM advisories",
+            "packages": "SELECT count(*) FROM (SELECT DISTINCT ecosystem, name FROM advisories)",
+            "aliases": "SELECT count(*) FROM aliases",
+        }
+        return {k: int(self._conn.execute(sql).fetchone()[0]) for k, sql in q.items()}
