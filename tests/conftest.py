@@ -50,3 +50,58 @@ def lockfiles_dir() -> Path:
     if not LOCKFILES.is_dir():
         pytest.skip("../shared corpus not present")
     return LOCKFILES
+
+
+FIXTURE_FEEDS = Path(__file__).resolve().parent / "fixtures" / "advisories" / "feeds.yaml"
+
+
+def write_feeds(dest: Path, overrides: dict[str, Any] | None = None) -> Path:
+    """Lay out the fixture advisories (real records, see fixtures/advisories/make_fixture.py) as a feeds
+    directory with the same file names as ../shared/data/advisories."""
+    import gzip
+
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load(FIXTURE_FEEDS.read_text(encoding="utf-8"))
+    data.update(overrides or {})
+    for rel, content in data.items():
+        p = dest / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, list):
+            raw = "".join(json.dumps(r) + "\n" for r in content).encode()
+        elif isinstance(content, (bytes, str)):
+            raw = content if isinstance(content, bytes) else content.encode()
+        else:
+            raw = json.dumps(content).encode()
+        p.write_bytes(gzip.compress(raw, mtime=0) if rel.endswith(".gz") else raw)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def feeds_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_feeds(tmp_path_factory.mktemp("feeds"))
+
+
+@pytest.fixture(scope="session")
+def fixture_db(feeds_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DB built by the real builder from the fixture feeds."""
+    import datetime as dt
+
+    from vigil.vulndb.build.builder import build
+
+    out = tmp_path_factory.mktemp("db")
+    res = build(feeds_dir, out, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), vigil_version="test")
+    bad = [f for f in res.feeds if f.status != "ok"]
+    assert not bad, f"fixture feeds failed: {bad}"
+    return res.db_path
+
+
+@pytest.fixture(scope="session")
+def full_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DB built from every real feed in ../shared (slow-ish: built once per session)."""
+    if not ADVISORIES.is_dir():
+        pytest.skip("../shared advisories not present")
+    from vigil.vulndb.build.builder import build
+
+    out = tmp_path_factory.mktemp("fulldb")
+    return build(ADVISORIES, out).db_path

@@ -34,7 +34,7 @@ def severity_from_score(score: float) -> Severity:
     return "UNKNOWN"
 
 
-class CVSS(Record):
+class CVSS(Record, kw_only=True):
     v2_vector: str = msgspec.field(default="", name="V2Vector")
     v2_score: float = msgspec.field(default=0.0, name="V2Score")
     v3_vector: str = msgspec.field(default="", name="V3Vector")
@@ -43,13 +43,13 @@ class CVSS(Record):
     v40_score: float = msgspec.field(default=0.0, name="V40Score")
 
 
-class DataSource(Record):
+class DataSource(Record, kw_only=True):
     id: str = msgspec.field(name="ID")
     name: str
     url: str = msgspec.field(default="", name="URL")
 
 
-class MatchDetail(Record):
+class MatchDetail(Record, kw_only=True):
     """Why a finding exists: which advisory, from which source, which range, which comparator."""
 
     source: str
@@ -58,7 +58,7 @@ class MatchDetail(Record):
     comparator: str
 
 
-class Vulnerability(Record):
+class Vulnerability(Record, kw_only=True):
     vulnerability_id: str = msgspec.field(name="VulnerabilityID")
     aliases: tuple[str, ...] = ()
     pkg_id: str = msgspec.field(default="", name="PkgID")
@@ -85,7 +85,7 @@ class Vulnerability(Record):
     match_details: tuple[MatchDetail, ...] = ()
 
 
-class Result(Record):
+class Result(Record, kw_only=True):
     target: str
     class_: Literal["os-pkgs", "lang-pkgs", "config", "secret", "license"] = msgspec.field(name="Class")
     type: str
@@ -94,7 +94,7 @@ class Result(Record):
     error: str = ""
 
 
-class SuppressedFinding(Record):
+class SuppressedFinding(Record, kw_only=True):
     """A finding removed by a filter, kept with the reason (ARCHITECTURE.md §10)."""
 
     target: str
@@ -103,7 +103,7 @@ class SuppressedFinding(Record):
     reason: str
 
 
-class Metadata(Record):
+class Metadata(Record, kw_only=True):
     db_built_at: str = ""
     db_next_update: str = ""
     db_schema_version: int = 0
@@ -112,7 +112,7 @@ class Metadata(Record):
     warnings: tuple[str, ...] = ()
 
 
-class Report(Record):
+class Report(Record, kw_only=True, omit_defaults=False):
     schema_version: int = REPORT_SCHEMA_VERSION
     vigil_version: str = ""
     created_at: str = ""

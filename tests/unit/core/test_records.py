@@ -1,0 +1,47 @@
+"""One schema for disk, cache and wire: every record round-trips through JSON unchanged, and the published JSON
+Schema (docs/report-schema.json) is generated from the record types."""
+
+import json
+from pathlib import Path
+
+import msgspec
+
+from vigil.findings.records import CVSS, DataSource, MatchDetail, Metadata, Report, Result, SuppressedFinding, Vulnerability
+from vigil.inventory.records import Location, Package, Unknown
+
+SCHEMA = Path(__file__).resolve().parents[3] / "docs" / "report-schema.json"
+
+
+def _sample() -> Report:
+    pkg = Package(ecosystem="pypi", name="PyYAML", version="5.3.1", id="PyYAML@5.3.1", purl="pkg:pypi/pyyaml@5.3.1",
+                  dev=True, relationship="direct", depends_on=("x@1",), locations=(Location(start_line=1, end_line=2),),
+                  file_path="requirements.txt", licenses=("MIT",))
+    v = Vulnerability(vulnerability_id="CVE-2020-14343", aliases=("GHSA-8q59-q68h-6hv4",), pkg_name="PyYAML",
+                      installed_version="5.3.1", fixed_version="5.4", status="fixed", severity="CRITICAL",
+                      vendor_severity={"nvd": "CRITICAL"}, cvss={"nvd": CVSS(v3_vector="CVSS:3.1/AV:N", v3_score=9.8)},
+                      data_sources=(DataSource(id="pypa", name="PyPA"),),
+                      match_details=(MatchDetail(source="pypa", advisory_id="PYSEC-2021-142", vulnerable_range="<5.4",
+                                                 comparator="pep440"),), known_exploited=True)
+    meta = Metadata(unknowns=(Unknown(file_path="a", analyzer="b", reason="c"),),
+                    suppressed=(SuppressedFinding(target="t", vulnerability_id="X", pkg_name="p", reason="r"),))
+    return Report(artifact_name=".", artifact_type="filesystem", metadata=meta,
+                  results=(Result(target="requirements.txt", class_="lang-pkgs", type="pip", packages=(pkg,),
+                                  vulnerabilities=(v,)),))
+
+
+def test_roundtrip() -> None:
+    r = _sample()
+    assert msgspec.json.decode(msgspec.json.encode(r), type=Report) == r
+
+
+def test_trivy_compatible_field_names() -> None:
+    d = json.loads(msgspec.json.encode(_sample()))
+    v = d["Results"][0]["Vulnerabilities"][0]
+    assert {"VulnerabilityID", "PkgName", "InstalledVersion", "FixedVersion", "Severity", "CVSS"} <= set(v)
+    assert d["Results"][0]["Class"] == "lang-pkgs" and d["SchemaVersion"] == 1
+    assert d["Results"][0]["Packages"][0]["PURL"] == "pkg:pypi/pyyaml@5.3.1"
+
+
+def test_published_schema_is_current() -> None:
+    current = json.dumps(msgspec.json.schema(Report), indent=2, sort_keys=True) + "\n"
+    assert SCHEMA.read_text() == current, "regenerate docs/report-schema.json (see docs/README)"

@@ -1,0 +1,35 @@
+"""ARCHITECTURE.md §4: the registry is explicit, and omissions fail a test."""
+
+import pkgutil
+from pathlib import Path
+
+import vigil.analyzers.lang as lang
+from vigil.analyzers.registry import ANALYZER_MODULES, AnalysisInput, Analyzer, AnalysisResult, all_analyzers, run_guarded
+from vigil.analyzers.errors import ParseError
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "analyzers"
+
+
+def test_every_lang_module_is_registered_and_has_goldens() -> None:
+    modules = {f"vigil.analyzers.lang.{m.name}" for m in pkgutil.iter_modules(lang.__path__) if not m.name.startswith("_")}
+    assert modules == set(ANALYZER_MODULES)
+    names = [a.name for a in all_analyzers()]
+    assert len(names) == len(set(names)), "analyzer names must be unique"
+    for mod in ANALYZER_MODULES:
+        short = mod.rsplit(".", 1)[1]
+        assert list((GOLDEN / short).glob("*.json")), f"{short} has no golden files in tests/golden/analyzers/{short}"
+
+
+def _boom(kind: type[BaseException]) -> Analyzer:
+    def analyze(inp: AnalysisInput) -> AnalysisResult:
+        raise kind("bad thing")
+
+    return Analyzer(name="boom", version=1, analyze=analyze, filenames=("x",))
+
+
+def test_guard_turns_errors_into_unknowns() -> None:
+    for kind, reason in [(ParseError, "bad thing"), (KeyError, "internal error in analyzer boom"),
+                         (RecursionError, "nested too deeply")]:
+        res = run_guarded(_boom(kind), AnalysisInput(path="dir/x", data=b""))
+        (u,) = res.unknowns
+        assert u.file_path == "dir/x" and reason in u.reason and u.analyzer == "boom"
