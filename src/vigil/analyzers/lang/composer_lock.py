@@ -209,6 +209,9 @@ def parse_composer_lock(data: bytes, path: str = "", composer_json: bytes | None
                     stand_ins.setdefault(n.lower(), owner)
 
     direct = _direct_names(composer_json)
+    if direct is not None:
+        # a requirement met by a package that replaces or provides it makes that package direct
+        direct |= {stand_ins[n].name.lower() for n in direct if n not in by_name and n in stand_ins}
     packages: list[Package] = []
     for e in entries:
         deps: list[str] = []

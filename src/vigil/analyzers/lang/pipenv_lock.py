@@ -77,7 +77,9 @@ def parse_pipenv_lock(data: bytes, path: str = "", pipfile: bytes | None = None)
         for name, entry in table.items():
             version = _pinned_version(entry)
             if version is None:
-                log.debug("%s: %s/%s has no pinned version (path, VCS or URL install), skipped", path, section, name)
+                log.debug(
+                    "%s: %s/%s has no pinned version (path, VCS or URL install), skipped", path, section, name
+                )
                 continue
             key = _normalize(name)
             if key in seen:  # listed in default and develop: the production entry (seen first) wins
