@@ -91,7 +91,7 @@ def fixture_db(feeds_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
     out = tmp_path_factory.mktemp("db")
     res = build(feeds_dir, out, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), vigil_version="test")
-    bad = [f for f in res.feeds if f.status != "ok"]
+    bad = [f for f in res.feeds if f.status == "failed"]
     assert not bad, f"fixture feeds failed: {bad}"
     return res.db_path
 

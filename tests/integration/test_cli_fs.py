@@ -72,8 +72,8 @@ def test_demo_project_findings(demo: Path, fixture_db: Path) -> None:
 
 
 def test_one_finding_per_vulnerability_with_every_source(tmp_path: Path, fixture_db: Path) -> None:
-    # protobuf 3.15.0: PYSEC-2022-48 (pypa) and GHSA-77rm-9x9h-xj3g (ghsa) are the same CVE-2021-22570
-    (tmp_path / "requirements.txt").write_text("protobuf==3.15.0\n")
+    # protobuf 3.14.0 (fixed in 3.15.0): PYSEC-2022-48 (pypa) and GHSA-77rm-9x9h-xj3g (ghsa) are the same CVE-2021-22570
+    (tmp_path / "requirements.txt").write_text("protobuf==3.14.0\n")
     report, _ = scan_json(tmp_path, fixture_db)
     vulns = report["Results"][0]["Vulnerabilities"]
     ids = [v["VulnerabilityID"] for v in vulns]

@@ -30,8 +30,8 @@ COUNT_BANDS = {
     "ruby-advisory-db": (1100, 1234),  # 1,234 gem records (147 engine records skipped), CVE-merged
     "php-security-advisories": (1150, 1592),  # 1,592 files, CVE-merged
     "nodejs-security-wg": (450, 467),  # 467 npm records (171 core skipped)
-    "retire.js": (480, 545),  # 545 entries
-    "retire.js-jslibs": (400, 723),  # 723 entries of 76 libraries, merged per GHSA/CVE
+    "retire.js": (350, 545),  # 545 entries; those without any CVE/GHSA/NSWG identifier are skipped
+    "retire.js-jslibs": (350, 723),  # 723 entries of 76 libraries, merged per GHSA/CVE; unidentified skipped
     "victims": (200, 218),  # 218 CVEs
     "elixir-security-advisories": (12, 12),
     "nvd": (17000, 17118),  # 15,454 + 1,664

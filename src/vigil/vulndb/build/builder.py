@@ -39,7 +39,7 @@ MAX_FEED_FILE_BYTES = 1 << 30  # decompressed; a feed file larger than 1 GiB is 
 # database first (it names the package), then GitHub, then NVD. Severity precedence is applied at match time.
 TEXT_PRIORITY = (
     "ghsa", "pypa", "go-vulndb", "rustsec", "ruby-advisory-db", "php-security-advisories",
-    "nodejs-security-wg", "elixir-security-advisories", "retire.js", "victims", "nvd",
+    "nodejs-security-wg", "elixir-security-advisories", "retire.js", "retire.js-jslibs", "victims", "nvd",
 )
 
 
@@ -322,7 +322,7 @@ def build(
         ]
         conn.executemany("INSERT INTO vulnerabilities VALUES (?,?)", detail_rows)
         alias_rows: dict[str, str] = {}
-        for c, ids in alias_sets.items():
+        for c in alias_sets:
             alias_rows.setdefault(c, c)
         for c, ids in alias_sets.items():
             for i in ids:

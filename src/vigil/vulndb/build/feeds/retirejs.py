@@ -12,8 +12,8 @@ builder can rank or disable it independently.
 Each vulnerability entry {atOrAbove?, below, severity, identifiers{CVE[], githubID, summary}, info[]} becomes one
 advisory: vulnerable = [atOrAbove, below), fixed = below.
 
-id = the first CVE, else the GHSA id, else "RETIRE-<component>-<n>" (n = the entry's index in the component's list,
-stable while upstream only appends); the other CVEs, the GHSA id and "NSWG-ECO-<n>" for
+id = the first CVE, else the GHSA id, else the NSWG-ECO id; entries with none of these are skipped (they could not be
+merged with the same vulnerability from other feeds and would duplicate it); the other CVEs, the GHSA id and "NSWG-ECO-<n>" for
 nodesecurity.io/advisories/<n> links become aliases. Entries that share an id for one package merge (their ranges
 are unioned). Caveat from the data: retire.js' CVE lists are loose — lodash GHSA-35jh-r3h4-6jhm (<4.17.21) and
 GHSA-r5fr-rjxr-66jc (>=4.0.0 <4.18.0, really the 2026 follow-up CVE-2026-4800) both list "CVE-2021-23337,
@@ -66,7 +66,13 @@ def _convert(
     ghsa = common.opt_str(ids, "githubID", where).strip()
     info = common.str_list(vuln, "info", where)
     nsp = [f"NSWG-ECO-{m.group(1)}" for url in info for m in [_NSP_URL.search(url)] if m]
-    record_id = cves[0] if cves else ghsa or f"RETIRE-{component}-{index}"
+    if not (cves or ghsa or nsp):
+        # No CVE/GHSA/NSWG identifier: such an entry cannot be merged with the same vulnerability from other
+        # sources and would be reported twice (e.g. lodash "prototype pollution" = CVE-2020-8203), so it is
+        # skipped and counted rather than given a synthetic ID.
+        skips.skip("no identifier", f"{component}[{index}]")
+        return None
+    record_id = cves[0] if cves else ghsa or nsp[0]
     aliases = common.dedupe(a for a in [*cves, ghsa, *nsp] if a != record_id)
     lo = None if at_or_above in ("", "0") else at_or_above
     interval = Interval(lo=lo, hi=below or None)
