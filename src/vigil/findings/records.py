@@ -67,8 +67,8 @@ class Vulnerability(Record, kw_only=True):
     purl: str = msgspec.field(default="", name="PURL")
     installed_version: str
     fixed_version: str = ""
-    status: Status = "affected"
-    severity: Severity = "UNKNOWN"
+    status: Status  # always encoded (no default), like Trivy
+    severity: Severity  # always encoded
     severity_source: str = ""
     vendor_severity: dict[str, Severity] = {}
     cvss: dict[str, CVSS] = msgspec.field(default_factory=dict, name="CVSS")

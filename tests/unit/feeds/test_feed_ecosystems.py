@@ -329,12 +329,14 @@ def test_victims_commons_collections(advisories: Advisories) -> None:
             ecosystem="maven",
             name="commons-collections:commons-collections",
             vulnerable=(Interval(lo="3", hi="3.2.1", hi_incl=True),),
+            safe=(Interval(lo="3.2.2"),),
             fixed=("3.2.2",),
         ),
         AffectedPackage(
             ecosystem="maven",
             name="org.apache.commons:commons-collections4",
             vulnerable=(Interval(lo="4.0", hi="4.0", hi_incl=True),),
+            safe=(Interval(lo="4.1"),),
             fixed=("4.1",),
         ),
     )
@@ -363,9 +365,13 @@ def test_victims_python_part(advisories: Advisories) -> None:
             ecosystem="pypi",
             name="apache-libcloud",
             vulnerable=(Interval(hi="0.4.1", hi_incl=True),),
+            safe=(Interval(lo="0.4.2"),),
             fixed=("0.4.2",),
         ),
     )
+    # fixedin bounds the loose `version` rules: Jinja2 CVE-2014-1402 lists ">=2.1,2" (all of 2.x from 2.1)
+    jinja = recs["CVE-2014-1402"].affected[0]
+    assert Interval(lo="2.7.2") in jinja.safe
 
 
 def test_victims_rule_interval() -> None:

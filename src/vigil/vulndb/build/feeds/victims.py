@@ -15,7 +15,7 @@ An Interval cannot say "starts with 2.0", so a series rule is approximated by th
   ">X,S"  -> (X, next(S))
 The approximation differs from victims' prefix test only for oddly spelled versions outside the series that still
 sort inside the span. fixedin rules contribute their version (">=2.0.12,2.0" -> fixed "2.0.12"); `unaffected`
-rules become safe intervals the same way.
+and fixedin rules become safe intervals the same way (a fix is where the vulnerable range ends).
 id = "CVE-<cve>"; a CVE appearing in both the Java and the Python part merges. Only CVSS v2/v3 scores are given:
 severity = their rating.
 """
@@ -92,8 +92,10 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
                 skips.skip("affected entry without package", record_id)
                 continue
             vulnerable = [rule_interval(r) for r in common.str_list(aff, "version", where)]
-            safe = [rule_interval(r) for r in common.str_list(aff, "unaffected", where)]
             fixed_rules = common.str_list(aff, "fixedin", where)
+            # `fixedin` rules are safe ranges too: victims' `version` rules are loose (e.g. Jinja2 CVE-2014-1402
+            # lists ">=2.1,2", i.e. all of 2.x from 2.1) and only the fix rule (">=2.7.2") bounds them.
+            safe = [rule_interval(r) for r in (*common.str_list(aff, "unaffected", where), *fixed_rules)]
             if any(iv is None for iv in vulnerable + safe) or not vulnerable:
                 skips.skip("unparsable or missing version rules", f"{record_id} {name}")
                 continue
