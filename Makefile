@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FEEDS ?= ../shared/data/advisories
 DEMO_TARGET ?= examples/demo-project
 
-.PHONY: setup demo db test lint unit bench clean
+.PHONY: setup demo db test lint unit bench clean schema
 
 setup: $(VENV)/.installed
 
@@ -22,7 +22,7 @@ demo: setup
 	$(BIN)/vigil fs $(DEMO_TARGET) --severity HIGH,CRITICAL
 
 lint: setup
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -35,6 +35,9 @@ test: lint unit
 bench: setup
 	$(BIN)/python bench/bench_fs.py
 	$(BIN)/python bench/bench_versions.py
+
+schema: setup
+	$(BIN)/python tools/gen_report_schema.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -87,7 +87,7 @@ def main() -> None:
     db = db_dir / "vigil.db"
     rows.append(("DB size", f"{db.stat().st_size / 1e6:.1f} MB"))
 
-    scan, scan_all, p = timed(
+    scan, _, p = timed(
         [*VIGIL, "fs", str(CORPUS), "--db-path", str(db), "-f", "json", "--list-all-pkgs", "--include-dev-deps", "-q"],
         args.runs,
     )

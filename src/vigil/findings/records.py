@@ -34,7 +34,7 @@ def severity_from_score(score: float) -> Severity:
     return "UNKNOWN"
 
 
-class CVSS(Record, kw_only=True):
+class CVSS(Record, frozen=True, kw_only=True):
     v2_vector: str = msgspec.field(default="", name="V2Vector")
     v2_score: float = msgspec.field(default=0.0, name="V2Score")
     v3_vector: str = msgspec.field(default="", name="V3Vector")
@@ -43,13 +43,13 @@ class CVSS(Record, kw_only=True):
     v40_score: float = msgspec.field(default=0.0, name="V40Score")
 
 
-class DataSource(Record, kw_only=True):
+class DataSource(Record, frozen=True, kw_only=True):
     id: str = msgspec.field(name="ID")
     name: str
     url: str = msgspec.field(default="", name="URL")
 
 
-class MatchDetail(Record, kw_only=True):
+class MatchDetail(Record, frozen=True, kw_only=True):
     """Why a finding exists: which advisory, from which source, which range, which comparator."""
 
     source: str
@@ -58,7 +58,7 @@ class MatchDetail(Record, kw_only=True):
     comparator: str
 
 
-class Vulnerability(Record, kw_only=True):
+class Vulnerability(Record, frozen=True, kw_only=True):
     vulnerability_id: str = msgspec.field(name="VulnerabilityID")
     aliases: tuple[str, ...] = ()
     pkg_id: str = msgspec.field(default="", name="PkgID")
@@ -85,25 +85,102 @@ class Vulnerability(Record, kw_only=True):
     match_details: tuple[MatchDetail, ...] = ()
 
 
-class Result(Record, kw_only=True):
-    target: str
-    class_: Literal["os-pkgs", "lang-pkgs", "config", "secret", "license"] = msgspec.field(name="Class")
+class CodeLine(Record, frozen=True, kw_only=True):
+    number: int
+    content: str
+    is_cause: bool = False
+    truncated: bool = False
+
+
+class Code(Record, frozen=True, kw_only=True):
+    lines: tuple[CodeLine, ...] = ()
+
+
+class SecretFinding(Record, frozen=True, kw_only=True):
+    """A secret (Trivy's Secret). `match` and `code` are always masked: the secret itself never appears."""
+
+    rule_id: str = msgspec.field(name="RuleID")
+    category: str
+    severity: Severity
+    title: str
+    start_line: int
+    end_line: int
+    match: str = ""
+    code: Code = Code()
+    offset: int = 0
+
+
+class CauseMetadata(Record, frozen=True, kw_only=True):
+    resource: str = ""
+    provider: str = ""
+    service: str = ""
+    start_line: int = 0
+    end_line: int = 0
+    code: Code = Code()
+
+
+class Misconfiguration(Record, frozen=True, kw_only=True):
+    """A misconfiguration check result (Trivy's Misconfiguration). Status FAIL is a finding; PASS is counted."""
+
     type: str
+    id: str = msgspec.field(name="ID")
+    avd_id: str = msgspec.field(default="", name="AVDID")
+    aliases: tuple[str, ...] = ()
+    title: str
+    description: str = ""
+    message: str = ""
+    namespace: str = ""
+    query: str = ""
+    resolution: str = ""
+    severity: Severity
+    primary_url: str = msgspec.field(default="", name="PrimaryURL")
+    references: tuple[str, ...] = ()
+    status: Literal["PASS", "FAIL", "EXCEPTION"]
+    cause_metadata: CauseMetadata = CauseMetadata()
+
+
+class MisconfSummary(Record, frozen=True, kw_only=True):
+    successes: int = 0
+    failures: int = 0
+
+
+class LicenseFinding(Record, frozen=True, kw_only=True):
+    severity: Severity
+    category: str
+    pkg_name: str = ""
+    file_path: str = ""
+    name: str
+    confidence: float = 1.0
+    link: str = ""
+
+
+class Result(Record, frozen=True, kw_only=True):
+    target: str
+    class_: Literal["os-pkgs", "lang-pkgs", "config", "secret", "license", "license-file"] = msgspec.field(
+        name="Class"
+    )
+    type: str = ""
     packages: tuple[Package, ...] = ()
     vulnerabilities: tuple[Vulnerability, ...] = ()
+    misconf_summary: MisconfSummary | None = None
+    misconfigurations: tuple[Misconfiguration, ...] = ()
+    secrets: tuple[SecretFinding, ...] = ()
+    licenses: tuple[LicenseFinding, ...] = ()
     error: str = ""
 
 
-class SuppressedFinding(Record, kw_only=True):
-    """A finding removed by a filter, kept with the reason (ARCHITECTURE.md §10)."""
+class SuppressedFinding(Record, frozen=True, kw_only=True):
+    """A finding removed by a filter, kept with the reason (ARCHITECTURE.md §10). `vulnerability_id` holds the
+    finding's ID whatever its kind (CVE, check ID, secret rule ID, license name); `kind` says which."""
 
     target: str
+    kind: Literal["vulnerability", "misconfiguration", "secret", "license"] = "vulnerability"
     vulnerability_id: str = msgspec.field(name="VulnerabilityID")
-    pkg_name: str
+    pkg_name: str = ""
     reason: str
 
 
-class Metadata(Record, kw_only=True):
+class Metadata(Record, frozen=True, kw_only=True):
     db_built_at: str = ""
     db_next_update: str = ""
     db_schema_version: int = 0
@@ -112,7 +189,7 @@ class Metadata(Record, kw_only=True):
     warnings: tuple[str, ...] = ()
 
 
-class Report(Record, kw_only=True, omit_defaults=False):
+class Report(Record, frozen=True, kw_only=True, omit_defaults=False):
     schema_version: int = REPORT_SCHEMA_VERSION
     vigil_version: str = ""
     created_at: str = ""
@@ -122,4 +199,12 @@ class Report(Record, kw_only=True, omit_defaults=False):
     results: tuple[Result, ...] = ()
 
     def findings_count(self) -> int:
-        return sum(len(r.vulnerabilities) for r in self.results)
+        """What --exit-code counts (Trivy's Report.Failed): vulnerabilities, FAIL misconfigurations, secrets and
+        licenses remaining after filtering."""
+        return sum(
+            len(r.vulnerabilities)
+            + sum(1 for m in r.misconfigurations if m.status == "FAIL")
+            + len(r.secrets)
+            + len(r.licenses)
+            for r in self.results
+        )

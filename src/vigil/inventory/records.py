@@ -44,12 +44,12 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, rename="pascal", omit_de
     """Base for every record: frozen, keyword-only, PascalCase on the wire."""
 
 
-class Location(Record, kw_only=True):
+class Location(Record, frozen=True, kw_only=True):
     start_line: int
     end_line: int
 
 
-class Package(Record, kw_only=True):
+class Package(Record, frozen=True, kw_only=True):
     ecosystem: str
     name: str
     version: str
@@ -63,7 +63,7 @@ class Package(Record, kw_only=True):
     licenses: tuple[str, ...] = ()
 
 
-class Application(Record, kw_only=True):
+class Application(Record, frozen=True, kw_only=True):
     """One lockfile/manifest (Trivy: Application): its type (npm, yarn, pip, …), path and packages."""
 
     type: str
@@ -71,7 +71,7 @@ class Application(Record, kw_only=True):
     packages: tuple[Package, ...] = ()
 
 
-class Unknown(Record, kw_only=True):
+class Unknown(Record, frozen=True, kw_only=True):
     """Input that could not be analysed; kept in the report with the reason (never silently dropped)."""
 
     file_path: str

@@ -22,7 +22,7 @@ def _title(v_title: str, url: str) -> str:
 
 
 def _counts(res: Result) -> dict[str, int]:
-    c = dict.fromkeys(SEVERITIES, 0)
+    c: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     for v in res.vulnerabilities:
         c[v.severity] += 1
     return c

@@ -57,14 +57,14 @@ def walk(
             log.warning("%s: cannot read directory: %s", d, e.strerror or e)
             continue
         files = []
-        for e in entries:
-            r = f"{rel}{e.name}"
+        for ent in entries:
+            r = f"{rel}{ent.name}"
             try:
-                if e.is_dir(follow_symlinks=False):
+                if ent.is_dir(follow_symlinks=False):
                     if not any_match(skip_d, r):
-                        stack.append((Path(e.path), r + "/"))
-                elif e.is_file(follow_symlinks=False) and wanted(r) and not any_match(skip_files, r):
-                    files.append(FileRef(rel_path=r, abs_path=Path(e.path)))
+                        stack.append((Path(ent.path), r + "/"))
+                elif ent.is_file(follow_symlinks=False) and wanted(r) and not any_match(skip_files, r):
+                    files.append(FileRef(rel_path=r, abs_path=Path(ent.path)))
             except OSError:
                 continue
         yield from reversed(files)

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import msgspec
 
-from vigil.findings.records import CVSS, DataSource, MatchDetail, Metadata, Report, Result, SuppressedFinding, Vulnerability
+from vigil.findings.records import (
+    CVSS,
+    DataSource,
+    MatchDetail,
+    Metadata,
+    Report,
+    Result,
+    SuppressedFinding,
+    Vulnerability,
+)
 from vigil.inventory.records import Location, Package, Unknown
 
 SCHEMA = Path(__file__).resolve().parents[3] / "docs" / "report-schema.json"
@@ -44,4 +53,4 @@ def test_trivy_compatible_field_names() -> None:
 
 def test_published_schema_is_current() -> None:
     current = json.dumps(msgspec.json.schema(Report), indent=2, sort_keys=True) + "\n"
-    assert SCHEMA.read_text() == current, "regenerate docs/report-schema.json (see docs/README)"
+    assert SCHEMA.read_text() == current, "regenerate docs/report-schema.json with `make schema`"

@@ -4,8 +4,15 @@ import pkgutil
 from pathlib import Path
 
 import vigil.analyzers.lang as lang
-from vigil.analyzers.registry import ANALYZER_MODULES, AnalysisInput, Analyzer, AnalysisResult, all_analyzers, run_guarded
 from vigil.analyzers.errors import ParseError
+from vigil.analyzers.registry import (
+    ANALYZER_MODULES,
+    AnalysisInput,
+    AnalysisResult,
+    Analyzer,
+    all_analyzers,
+    run_guarded,
+)
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "analyzers"
 

@@ -51,5 +51,5 @@ def test_config_file_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(SettingsError, match="mapping"):
         resolve("fs", {}, env={})
     (tmp_path / "vigil.yaml").write_text("a: [unclosed\n")
-    with pytest.raises(SettingsError, match="vigil.yaml"):
+    with pytest.raises(SettingsError, match=r"vigil\.yaml"):
         resolve("fs", {}, env={})

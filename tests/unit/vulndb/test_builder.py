@@ -5,8 +5,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import write_feeds
+
 from vigil.vulndb.build.builder import build, canonical_ids
 from vigil.vulndb.records import AdvisoryRecord
 from vigil.vulndb.store import DBError, Store

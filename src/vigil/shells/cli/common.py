@@ -1,0 +1,80 @@
+"""Helpers shared by the CLI command modules: logging setup, option decorators built from vigil.settings, errors.
+
+Exit codes: 0 ok; the --exit-code value when findings remain after filtering; 2 usage or input errors
+(bad flag, missing target or DB, malformed config/ignore file); 3 an internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from vigil.settings import OPTIONS, Option, SettingsError, resolve
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname}\t{record.getMessage()}"
+
+
+def setup_logging(quiet: bool, debug: bool) -> None:
+    root = logging.getLogger("vigil")
+    root.handlers[:] = [_Handler(sys.stderr)]
+    root.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING)
+    root.propagate = False
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def add_options(command: str) -> Callable[[F], F]:
+    """Decorate a click command with every Option declared for it (flags are built from vigil.settings)."""
+
+    def deco(f: F) -> F:
+        for o in reversed([o for o in OPTIONS if command in o.commands]):
+            f = _click_option(o)(f)
+        return f
+
+    return deco
+
+
+def _click_option(o: Option) -> Callable[[F], F]:
+    names = [o.flag] + ([o.short] if o.short else [])
+    env_help = f" [env: {o.env}; config: {o.key}]"
+    dflt = "" if o.default in (None, (), False) else f" (default: {','.join(o.default) if isinstance(o.default, tuple) else o.default})"
+    help_ = o.help + dflt + env_help
+    if o.kind == "bool":
+        return click.option(o.flag + "/--no-" + o.flag[2:], *([o.short] if o.short else []), o.name,
+                            default=None, help=help_)
+    if o.kind == "int":
+        return click.option(*names, o.name, type=int, default=None, help=help_, metavar="INT")
+    return click.option(*names, o.name, type=str, default=None, help=help_,
+                        metavar=o.metavar or ("A,B,…" if o.kind == "list" else "PATH" if o.kind == "path" else "TEXT"))
+
+
+def given(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def fail(msg: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"Error: {msg}", err=True)
+    sys.exit(code)
+
+
+
+
+def resolve_or_exit(command: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Merge flags/env/config for `command`, exit 2 with one line on a user error, and set up logging."""
+    try:
+        values = resolve(command, given(kwargs))
+    except SettingsError as e:
+        fail(str(e))
+    setup_logging(bool(values.get("quiet")), bool(values.get("debug")))
+    return values
