@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from vigil.reporters import FORMATS
+
+FORMAT_NAMES = tuple(FORMATS)
+
 Kind = Literal["bool", "int", "str", "list", "path"]
 
 
@@ -44,37 +48,45 @@ class Option:
         return self.yaml_key or self.name.replace("_", "-")
 
 
-SCAN = ("fs",)
+# Which subcommands take which option group. Feature work adds its command to the tuples it needs.
+GLOBAL = ("fs", "db", "config", "sbom", "convert")
+SCAN = ("fs", "config", "sbom")  # commands that produce a report (filters, output, exit code)
+VULN = ("fs", "sbom")  # commands that match packages against the DB
+REPORT = ("fs", "config", "sbom", "convert")  # commands that render a report
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 OPTIONS: tuple[Option, ...] = (
     # global
     Option("cache_dir", "path", None, "cache directory (default: $XDG_CACHE_HOME/vigil or ~/.cache/vigil)",
-           ("fs", "db"), yaml_key="cache.dir"),
-    Option("config", "path", "vigil.yaml", "config file (YAML; keys as in docs/configuration.md)", ("fs", "db"),
+           GLOBAL, yaml_key="cache.dir"),
+    Option("config", "path", "vigil.yaml", "config file (YAML; keys as in the README)", GLOBAL,
            short="-c"),
-    Option("quiet", "bool", False, "suppress progress and warnings", ("fs", "db"), short="-q"),
-    Option("debug", "bool", False, "debug logging", ("fs", "db"), short="-d"),
-    Option("db_path", "path", None, "vulnerability DB file (default: <cache-dir>/db/vigil.db)", ("fs", "db"),
+    Option("quiet", "bool", False, "suppress progress and warnings", GLOBAL, short="-q"),
+    Option("debug", "bool", False, "debug logging", GLOBAL, short="-d"),
+    Option("db_path", "path", None, "vulnerability DB file (default: <cache-dir>/db/vigil.db)", (*VULN, "db"),
            yaml_key="db.path"),
     # scan
-    Option("scanners", "list", ("vuln",), "what to scan for (vuln)", SCAN, yaml_key="scan.scanners",
-           choices=("vuln",)),
+    Option("scanners", "list", ("vuln",), "what to scan for", ("fs",), yaml_key="scan.scanners",
+           choices=("vuln", "secret", "misconfig", "license")),
     Option("severity", "list", SEVERITY_NAMES, "severities to report", SCAN, short="-s", choices=SEVERITY_NAMES),
     Option("exit_code", "int", 0, "exit code when findings remain after filtering", SCAN),
-    Option("ignore_unfixed", "bool", False, "report only vulnerabilities that have a fix", SCAN,
+    Option("ignore_unfixed", "bool", False, "report only vulnerabilities that have a fix", VULN,
            yaml_key="vulnerability.ignore-unfixed"),
     Option("ignorefile", "path", ".vigilignore", "ignore file: one ID per line, optional exp:YYYY-MM-DD", SCAN),
-    Option("include_dev_deps", "bool", False, "include development dependencies", SCAN,
+    Option("include_dev_deps", "bool", False, "include development dependencies", ("fs",),
            yaml_key="pkg.include-dev-deps"),
     Option("skip_dirs", "list", (), "directory globs to skip (node_modules, .git and vendor always are)", SCAN,
            yaml_key="scan.skip-dirs"),
     Option("skip_files", "list", (), "file globs to skip", SCAN, yaml_key="scan.skip-files"),
-    Option("format", "str", "table", "output format", SCAN, short="-f", choices=("table", "json")),
-    Option("output", "path", None, "write the report to this file instead of stdout", SCAN, short="-o"),
-    Option("list_all_pkgs", "bool", False, "list every package in JSON output, not only vulnerable ones", SCAN),
+    Option("format", "str", "table", "output format", REPORT, short="-f", choices=FORMAT_NAMES),
+    Option("output", "path", None, "write the report to this file instead of stdout", REPORT, short="-o"),
+    Option("list_all_pkgs", "bool", False, "list every package in JSON output, not only vulnerable ones", VULN),
     Option("max_file_size", "int", 256 * 1024 * 1024, "largest file (bytes) an analyzer will read", SCAN,
            yaml_key="scan.max-file-size"),
+    # --- secrets (issue 6): add options below this line ---
+    # --- misconfiguration (issue 5): add options below this line ---
+    # --- reports, SBOM, VEX (issue 7): add options below this line ---
+    # --- ecosystems, licenses (issue 3): add options below this line ---
 )
 
 BY_NAME = {o.name: o for o in OPTIONS}
