@@ -1,0 +1,1 @@
+"""Misconfiguration scanning: parsers per config type (dockerfile, kubernetes, helm, compose) and checks."""

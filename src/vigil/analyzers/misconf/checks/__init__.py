@@ -1,0 +1,1 @@
+"""Built-in checks: one module per check or per family, each exposing CHECKS: tuple[Check, ...]."""
