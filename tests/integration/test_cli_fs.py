@@ -4,24 +4,16 @@ from real advisories (tests/fixtures/advisories)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.cli_helpers import run
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-project"
-
-
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", *args], capture_output=True, text=True,
-                          cwd=cwd, env=e, timeout=120)
 
 
 @pytest.fixture
@@ -190,3 +182,31 @@ def test_db_build_and_info(tmp_path: Path, feeds_dir: Path) -> None:
     assert p.returncode == 0 and "Schema version: 1" in p.stdout and "pypa" in p.stdout
     p = run("db", "build", "--feeds", str(tmp_path / "nope"), "-o", str(tmp_path / "db2"))
     assert p.returncode == 2 and "does not exist" in p.stderr
+
+
+def test_huge_and_capped_files(tmp_path: Path, fixture_db: Path) -> None:
+    # a 100 MB package-lock.json still parses (bounded work: one json.loads), and a file over --max-file-size is
+    # reported as unparsable with the reason instead of being read
+    big = tmp_path / "big"
+    big.mkdir()
+    filler = "x" * (100 * 1024 * 1024)
+    (big / "package-lock.json").write_text(
+        '{"lockfileVersion": 3, "description": "' + filler + '", "packages": {"": {"name": "a"}, '
+        '"node_modules/lodash": {"version": "4.17.15"}}}'
+    )
+    report, p = scan_json(big, fixture_db)
+    assert any(v["PkgName"] == "lodash" for r in report["Results"] for v in r.get("Vulnerabilities", []))
+    report, p = scan_json(big, fixture_db, "--max-file-size", "1048576")
+    (res,) = report["Results"]
+    assert "larger than" in res["Error"] and "Traceback" not in p.stderr
+
+
+def test_deeply_nested_inputs(tmp_path: Path, fixture_db: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\npackages: " + "[" * 50000 + "\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "composer.lock").write_text('{"packages": ' + "[" * 200000)
+    report, p = scan_json(tmp_path, fixture_db)
+    errs = {r["Target"]: r["Error"] for r in report["Results"] if r.get("Error")}
+    assert set(errs) == {"a/pnpm-lock.yaml", "b/composer.lock"}, report
+    assert "Traceback" not in p.stderr
