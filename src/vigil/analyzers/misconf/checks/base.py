@@ -33,6 +33,7 @@ class CheckMeta:
     resolution: str = ""
     references: tuple[str, ...] = ()
     namespace: str = ""  # Rego-style package path, e.g. "builtin.dockerfile.DS002"
+    deprecated: bool = False  # like Trivy, deprecated checks run only with --include-deprecated-checks
 
     def all_ids(self) -> tuple[str, ...]:
         return (self.id, *self.aliases)

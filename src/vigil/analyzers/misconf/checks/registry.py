@@ -10,8 +10,13 @@ from functools import cache
 from vigil.analyzers.misconf.checks.base import Check
 
 # Dockerfile checks (DS-0001 … DS-0031) and compose checks — one module per check or per family.
-DOCKERFILE_CHECK_MODULES: tuple[str, ...] = ()
-COMPOSE_CHECK_MODULES: tuple[str, ...] = ()
+DOCKERFILE_CHECK_MODULES: tuple[str, ...] = (
+    "vigil.analyzers.misconf.checks.dockerfile_image",
+    "vigil.analyzers.misconf.checks.dockerfile_instructions",
+    "vigil.analyzers.misconf.checks.dockerfile_run",
+    "vigil.analyzers.misconf.checks.dockerfile_secrets",
+)
+COMPOSE_CHECK_MODULES: tuple[str, ...] = ("vigil.analyzers.misconf.checks.compose",)
 # Kubernetes checks (KSV-0001 … KSV-0125, RBAC included).
 KUBERNETES_CHECK_MODULES: tuple[str, ...] = ()
 
