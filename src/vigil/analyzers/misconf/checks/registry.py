@@ -18,7 +18,15 @@ DOCKERFILE_CHECK_MODULES: tuple[str, ...] = (
 )
 COMPOSE_CHECK_MODULES: tuple[str, ...] = ("vigil.analyzers.misconf.checks.compose",)
 # Kubernetes checks (KSV-0001 … KSV-0125, RBAC included).
-KUBERNETES_CHECK_MODULES: tuple[str, ...] = ()
+KUBERNETES_CHECK_MODULES: tuple[str, ...] = (
+    "vigil.analyzers.misconf.checks.ksv_pod_security",
+    "vigil.analyzers.misconf.checks.ksv_capabilities",
+    "vigil.analyzers.misconf.checks.ksv_host",
+    "vigil.analyzers.misconf.checks.ksv_resources",
+    "vigil.analyzers.misconf.checks.ksv_images",
+    "vigil.analyzers.misconf.checks.ksv_general",
+    "vigil.analyzers.misconf.checks.ksv_rbac",
+)
 
 
 @cache
