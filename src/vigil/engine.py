@@ -8,12 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 import msgspec
 
-from vigil.analyzers.registry import AnalysisInput, all_analyzers, analyzers_for, run_guarded
+from vigil.analyzers.registry import MAX_RELATED_FILES, AnalysisInput, Analyzer, all_analyzers, run_guarded
+from vigil.detectors import remediation
 from vigil.findings import suppress
 from vigil.findings.records import SEVERITY_RANK, Metadata, Report, Result, Vulnerability
+from vigil.findings.vex import VexError, VexStatement, parse_vex
 from vigil.inventory.records import Application, Unknown
 from vigil.settings import ScanOptions
 from vigil.sources import fs
@@ -37,19 +41,68 @@ def _version() -> str:
     return __version__
 
 
-def collect_fs(opts: ScanOptions) -> Inventory:
+# Directories whose lockfiles describe other projects' builds (a lockfile inside node_modules is not an app,
+# Trivy #4948); installed-package analyzers still read them in rootfs/image scans.
+_INSTALLED_SKIPS = (".git", ".hg", ".svn", "__pycache__")
+
+
+def _in_default_skip(rel: str) -> bool:
+    return any(part in fs.DEFAULT_SKIP_DIRS for part in rel.split("/")[:-1])
+
+
+def drop_os_owned(inv: Inventory, owned: frozenset[str]) -> Inventory:
+    """The hook for OS package file lists (dpkg/rpm/apk, from the image issue): language packages whose metadata
+    file belongs to an OS package (e.g. /usr/lib/python3/dist-packages/*.dist-info from python3-urllib3) are
+    reported once, as the OS package, never again as a language package. Paths are compared without a leading
+    "/"; a nested jar is owned when its outer archive is."""
+    if not owned:
+        return inv
+    norm = {o.lstrip("/") for o in owned}
+
+    def is_owned(path: str) -> bool:
+        path = path.lstrip("/")
+        if path in norm:
+            return True
+        for ext in (".jar/", ".war/", ".ear/", ".par/"):
+            i = path.find(ext)
+            if i >= 0 and path[: i + len(ext) - 1] in norm:
+                return True
+        return False
+
+    apps = [a for a in inv.applications if not is_owned(a.file_path)]
+    return Inventory(applications=apps, unknowns=[u for u in inv.unknowns if not is_owned(u.file_path)])
+
+
+def collect_fs(opts: ScanOptions, analyzer_kinds: tuple[str, ...] | None = None) -> Inventory:
+    """Run the analyzers of `analyzer_kinds` (default opts.analyzer_kinds: "lockfile" for fs; rootfs adds
+    "installed") over the target, then drop what OS packages own (opts.os_owned_paths)."""
+    kinds = tuple(analyzer_kinds or opts.analyzer_kinds)
     inv = Inventory()
-    analyzers = all_analyzers()
+    analyzers = [a for a in all_analyzers() if a.kind in kinds]
+    installed = "installed" in kinds
+    binaries = [a for a in analyzers if a.executables]
+
+    def runs(a: Analyzer, rel: str) -> bool:
+        # lockfiles below node_modules/vendor/... describe other projects' builds: never apps
+        return a.matches(rel) and not (a.kind == "lockfile" and installed and _in_default_skip(rel))
 
     def wanted(rel: str) -> bool:
-        return any(a.matches(rel) for a in analyzers)
+        return any(runs(a, rel) for a in analyzers)
 
     try:
-        refs = list(fs.walk(opts.target, wanted, opts.skip_dirs, opts.skip_files))
+        refs = list(fs.walk(opts.target, wanted, opts.skip_dirs, opts.skip_files,
+                            default_skips=_INSTALLED_SKIPS if installed else fs.DEFAULT_SKIP_DIRS,
+                            executables=bool(binaries)))
     except fs.SourceError as e:
         raise ScanError(str(e)) from None
+    # files analyzers pull in through `related` (parent POMs …): only inside the scan root, read once per scan
+    scan_root = opts.target if opts.target.is_dir() else opts.target.parent
+    related_cache: dict[str, bytes | None] = {}
     for ref in refs:
-        for a in analyzers_for(ref.rel_path):
+        chosen = [a for a in analyzers if runs(a, ref.rel_path)]
+        if ref.executable:
+            chosen += [a for a in binaries if a not in chosen]
+        for a in chosen:
             try:
                 data = fs.read_capped(ref.abs_path, opts.max_file_size)
             except fs.FileTooLarge as e:
@@ -61,10 +114,31 @@ def collect_fs(opts: ScanOptions) -> Inventory:
                 log.warning("%s: cannot read: %s", ref.rel_path, e.strerror or e)
                 continue
             siblings = fs.read_siblings(ref.abs_path, a.companions, opts.max_file_size)
-            res = run_guarded(a, AnalysisInput(path=ref.rel_path, data=data, siblings=siblings))
+            related = (
+                fs.read_related(scan_root, ref.rel_path, data, a.related, opts.max_file_size, MAX_RELATED_FILES,
+                                related_cache)
+                if a.related is not None
+                else {}
+            )
+            res = run_guarded(a, AnalysisInput(path=ref.rel_path, data=data, siblings=siblings, related=related))
             inv.applications.extend(res.applications)
             inv.unknowns.extend(res.unknowns)
-    return inv
+    return drop_os_owned(inv, opts.os_owned_paths)
+
+
+def license_results(inv: Inventory, opts: ScanOptions) -> list[Result]:
+    """`--scanners license`: one class "license" result per application that declares licenses."""
+    from vigil.detectors.licenses import LicensePolicy, findings_for
+
+    policy = LicensePolicy.build(opts.license_categories, opts.ignored_licenses)
+    out: list[Result] = []
+    for app in sorted(inv.applications, key=lambda a: (a.file_path, a.type)):
+        pkgs = [p for p in app.packages if (opts.include_dev_deps or not p.dev)
+                and p.relationship in opts.pkg_relationships]
+        found = findings_for(pkgs, policy, app.file_path)
+        if found:
+            out.append(Result(target=app.file_path, class_="license", type=app.type, licenses=found))
+    return out
 
 
 def _sort_vulns(vulns: list[Vulnerability]) -> tuple[Vulnerability, ...]:
@@ -95,7 +169,10 @@ def detect(inv: Inventory, opts: ScanOptions) -> tuple[list[Result], Metadata]:
     matcher = GenericMatcher(store) if store is not None else None
     results: list[Result] = []
     for app in sorted(inv.applications, key=lambda a: (a.file_path, a.type)):
-        pkgs = [p for p in app.packages if opts.include_dev_deps or not p.dev]
+        if "library" not in opts.pkg_types:  # --pkg-types os: language packages are not reported at all
+            break
+        pkgs = [p for p in app.packages if (opts.include_dev_deps or not p.dev)
+                and p.relationship in opts.pkg_relationships]
         vulns: list[Vulnerability] = []
         if matcher is not None:
             for p in pkgs:
@@ -106,10 +183,12 @@ def detect(inv: Inventory, opts: ScanOptions) -> tuple[list[Result], Metadata]:
                 target=app.file_path,
                 class_="lang-pkgs",
                 type=app.type,
-                packages=tuple(pkgs) if opts.list_all_pkgs else (),
+                packages=tuple(pkgs) if opts.list_all_pkgs or opts.dependency_tree else (),
                 vulnerabilities=_sort_vulns(vulns),
             )
         )
+    if "license" in opts.scanners and "library" in opts.pkg_types:
+        results.extend(license_results(inv, opts))
     for u in sorted(inv.unknowns, key=lambda u: u.file_path):
         results.append(Result(target=u.file_path, class_="lang-pkgs", type=u.analyzer, error=u.reason))
     if store is not None:
@@ -118,35 +197,103 @@ def detect(inv: Inventory, opts: ScanOptions) -> tuple[list[Result], Metadata]:
 
 
 def load_ignores(opts: ScanOptions) -> tuple[tuple[suppress.IgnoreEntry, ...], list[str]]:
+    """The ignore file: plain `.vigilignore`, or YAML when the name ends .yaml/.yml (like Trivy). With the default
+    name and no `.vigilignore`, a `.vigilignore.yaml` next to it is used. Returns the entries and the warnings
+    (expired entries, entries expiring within 14 days)."""
     path = opts.ignorefile
+    if path is not None and not path.exists() and path.name == ".vigilignore":
+        path = path.with_name(".vigilignore.yaml")
     if path is None or not path.exists():
         return (), []
     try:
-        entries = suppress.parse_ignorefile(path.read_text(encoding="utf-8"), str(path))
+        text = path.read_text(encoding="utf-8")
+        if suppress.is_yaml_ignorefile(path.name):
+            entries = suppress.parse_ignore_yaml(text, str(path))
+        else:
+            entries = suppress.parse_ignorefile(text, str(path))
     except (OSError, UnicodeDecodeError) as e:
         raise ScanError(f"cannot read ignore file {path}: {e}") from None
     except suppress.IgnoreFileError as e:
         raise ScanError(str(e)) from None
     today = dt.datetime.now(dt.UTC).date()
-    return tuple(entries), suppress.expiry_warnings(tuple(entries), today, str(path))
+    return tuple(entries), (suppress.expiry_warnings(tuple(entries), today, str(path))
+                            + suppress.expiry_notices(tuple(entries), today, str(path)))
 
 
-def scan(opts: ScanOptions) -> Report:
+def load_vex(opts: ScanOptions) -> tuple[VexStatement, ...]:
+    out: list[VexStatement] = []
+    for path in opts.vex:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ScanError(f"cannot read VEX file {path}: {e.strerror or e}") from None
+        try:
+            out.extend(parse_vex(data, str(path)))
+        except VexError as e:
+            raise ScanError(str(e)) from None
+    return tuple(out)
+
+
+def _finish(opts: ScanOptions, inv: Inventory, artifact_type: Literal["filesystem", "sbom"]) -> Report:
     ignores, warnings = load_ignores(opts)
     for w in warnings:
         log.warning("%s", w)
-    inv = collect_fs(opts)
+    vex = load_vex(opts)
     results, meta = detect(inv, opts)
     meta = msgspec.structs.replace(meta, unknowns=tuple(inv.unknowns), warnings=tuple(warnings))
     report = Report(
         vigil_version=_version(),
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         artifact_name=opts.artifact_name or str(opts.target),
-        artifact_type="filesystem",
+        artifact_type=artifact_type,
         metadata=meta,
         results=tuple(results),
     )
-    return suppress.apply(
+    report = suppress.apply(
         report,
-        suppress.Filters(severities=opts.severities, ignore_unfixed=opts.ignore_unfixed, ignores=ignores),
+        suppress.Filters(severities=opts.severities, ignore_unfixed=opts.ignore_unfixed, ignores=ignores, vex=vex),
     )
+    return remediation.annotate(report)
+
+
+def scan(opts: ScanOptions) -> Report:
+    load_ignores(opts)  # fail fast on a malformed ignore file, before walking the tree
+    load_vex(opts)
+    return _finish(opts, collect_fs(opts), "filesystem")
+
+
+def collect_sbom(opts: ScanOptions) -> Inventory:
+    """Read an SBOM (CycloneDX JSON/XML, SPDX JSON) and turn its packages (purls) into applications."""
+    from vigil.analyzers.sbom import SBOMError, parse_sbom
+
+    try:
+        data = fs.read_capped(opts.target, opts.max_file_size)
+    except fs.FileTooLarge as e:
+        raise ScanError(str(e)) from None
+    except OSError as e:
+        raise ScanError(f"cannot read SBOM {opts.target}: {e.strerror or e}") from None
+    try:
+        apps = parse_sbom(data, opts.target.name)
+    except SBOMError as e:
+        raise ScanError(f"{opts.target}: {e}") from None
+    return Inventory(applications=list(apps))
+
+
+def scan_sbom(opts: ScanOptions) -> Report:
+    """`vigil sbom`: the SBOM's packages through the same detect/filter/remediation steps as `vigil fs`."""
+    load_ignores(opts)
+    load_vex(opts)
+    return _finish(opts, collect_sbom(opts), "sbom")
+
+
+def load_report(path: Path) -> Report:
+    """A saved JSON report (for `vigil convert`): decoded into the same Report record, so every format renders
+    from it exactly as from a fresh scan."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ScanError(f"cannot read report {path}: {e.strerror or e}") from None
+    try:
+        return msgspec.json.decode(data, type=Report)
+    except msgspec.DecodeError as e:
+        raise ScanError(f"{path}: not a Vigil JSON report: {e}") from None

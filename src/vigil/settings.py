@@ -49,10 +49,10 @@ class Option:
 
 
 # Which subcommands take which option group. Feature work adds its command to the tuples it needs.
-GLOBAL = ("fs", "db", "config", "sbom", "convert")
-SCAN = ("fs", "config", "sbom")  # commands that produce a report (filters, output, exit code)
-VULN = ("fs", "sbom")  # commands that match packages against the DB
-REPORT = ("fs", "config", "sbom", "convert")  # commands that render a report
+GLOBAL = ("fs", "rootfs", "db", "config", "sbom", "convert")
+SCAN = ("fs", "rootfs", "config", "sbom")  # commands that produce a report (filters, output, exit code)
+VULN = ("fs", "rootfs", "sbom")  # commands that match packages against the DB
+REPORT = ("fs", "rootfs", "config", "sbom", "convert")  # commands that render a report
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 OPTIONS: tuple[Option, ...] = (
@@ -66,14 +66,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("db_path", "path", None, "vulnerability DB file (default: <cache-dir>/db/vigil.db)", (*VULN, "db"),
            yaml_key="db.path"),
     # scan
-    Option("scanners", "list", ("vuln",), "what to scan for", ("fs",), yaml_key="scan.scanners",
+    Option("scanners", "list", ("vuln",), "what to scan for", ("fs", "rootfs"), yaml_key="scan.scanners",
            choices=("vuln", "secret", "misconfig", "license")),
     Option("severity", "list", SEVERITY_NAMES, "severities to report", SCAN, short="-s", choices=SEVERITY_NAMES),
     Option("exit_code", "int", 0, "exit code when findings remain after filtering", SCAN),
     Option("ignore_unfixed", "bool", False, "report only vulnerabilities that have a fix", VULN,
            yaml_key="vulnerability.ignore-unfixed"),
     Option("ignorefile", "path", ".vigilignore", "ignore file: one ID per line, optional exp:YYYY-MM-DD", SCAN),
-    Option("include_dev_deps", "bool", False, "include development dependencies", ("fs",),
+    Option("include_dev_deps", "bool", False, "include development dependencies", ("fs", "rootfs"),
            yaml_key="pkg.include-dev-deps"),
     Option("skip_dirs", "list", (), "directory globs to skip (node_modules, .git and vendor always are)", SCAN,
            yaml_key="scan.skip-dirs"),
@@ -85,8 +85,41 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="scan.max-file-size"),
     # --- secrets (issue 6): add options below this line ---
     # --- misconfiguration (issue 5): add options below this line ---
+    Option("include_non_failures", "bool", False, "also list passed checks (PASS) in the report", ("config",),
+           yaml_key="misconfiguration.include-non-failures"),
+    Option("config_check", "list", (), "custom Rego check files or directories (comma-separated)",
+           ("config",), yaml_key="misconfiguration.config-check", metavar="PATH,…"),
+    Option("config_data", "list", (), "JSON/YAML data files or directories for custom checks (under data.*)",
+           ("config",), yaml_key="misconfiguration.config-data", metavar="PATH,…"),
+    Option("check_namespaces", "list", ("user",), "Rego package namespaces of custom checks to evaluate",
+           ("config",), yaml_key="misconfiguration.check-namespaces"),
+    Option("include_deprecated_checks", "bool", False, "also run deprecated built-in checks (e.g. DS-0024)",
+           ("config",), yaml_key="misconfiguration.include-deprecated-checks"),
+    Option("helm_values", "list", (), "Helm values files (like helm -f)", ("config",),
+           yaml_key="misconfiguration.helm.values", metavar="FILE,…"),
+    Option("helm_set", "list", (), "Helm values on the command line (key1=val1,key2=val2)", ("config",),
+           yaml_key="misconfiguration.helm.set", metavar="KEY=VAL,…"),
+    Option("helm_kube_version", "str", "", "Kubernetes version Helm renders for (Capabilities.KubeVersion)",
+           ("config",), yaml_key="misconfiguration.helm.kube-version"),
     # --- reports, SBOM, VEX (issue 7): add options below this line ---
+    Option("template", "str", "", "Jinja2 template for --format template: inline text or @path/to/file.j2",
+           REPORT, short="-t"),
+    Option("vex", "list", (), "VEX documents (OpenVEX, CycloneDX VEX, CSAF VEX): not_affected/fixed statements "
+           "suppress findings; repeat or comma-separate", SCAN, metavar="FILE,…"),
+    Option("show_suppressed", "bool", False, "list suppressed findings and why (table output)", REPORT),
     # --- ecosystems, licenses (issue 3): add options below this line ---
+    Option("pkg_types", "list", ("os", "library"), "package types to report (os: distribution packages; "
+           "library: language packages)", ("fs", "rootfs"), yaml_key="pkg.types", choices=("os", "library")),
+    Option("pkg_relationships", "list", ("unknown", "root", "workspace", "direct", "indirect"),
+           "dependency relationships to report", ("fs", "rootfs"), yaml_key="pkg.relationships",
+           choices=("unknown", "root", "workspace", "direct", "indirect")),
+    Option("dependency_tree", "bool", False, "show, for each vulnerable package, the dependency chain(s) from a "
+           "direct dependency (table output)", ("fs", "rootfs")),
+    Option("ignored_licenses", "list", (), "licenses (SPDX IDs) not to report", ("fs", "rootfs"),
+           yaml_key="license.ignored"),
+    *(Option(f"license_{c}", "list", (), f"SPDX IDs in license category '{c}' (replaces the built-in list)",
+             ("fs", "rootfs"), yaml_key=f"license.{c}")
+      for c in ("forbidden", "restricted", "reciprocal", "notice", "permissive", "unencumbered")),
 )
 
 BY_NAME = {o.name: o for o in OPTIONS}
@@ -204,6 +237,16 @@ class ScanOptions:
     list_all_pkgs: bool = False
     max_file_size: int = 256 * 1024 * 1024
     artifact_name: str = ""
+    # issue 3: which analyzer kinds run ("lockfile" for fs; + "installed" for rootfs/image), paths owned by OS
+    # packages (their language metadata is not reported twice), package filters, licenses, dependency tree
+    analyzer_kinds: tuple[str, ...] = ("lockfile",)
+    os_owned_paths: frozenset[str] = frozenset()
+    pkg_types: tuple[str, ...] = ("os", "library")
+    pkg_relationships: tuple[str, ...] = ("unknown", "root", "workspace", "direct", "indirect")
+    dependency_tree: bool = False
+    ignored_licenses: tuple[str, ...] = ()
+    license_categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    vex: tuple[Path, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -223,4 +266,11 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         list_all_pkgs=values["list_all_pkgs"],
         max_file_size=values["max_file_size"],
         artifact_name=str(target),
+        pkg_types=values.get("pkg_types") or ("os", "library"),
+        pkg_relationships=values.get("pkg_relationships") or ("unknown", "root", "workspace", "direct", "indirect"),
+        dependency_tree=bool(values.get("dependency_tree")),
+        ignored_licenses=values.get("ignored_licenses") or (),
+        license_categories={k[len("license_"):]: v for k, v in values.items()
+                            if k.startswith("license_") and k != "license_" and v},
+        vex=tuple(Path(v).expanduser() for v in values.get("vex") or ()),
     )

@@ -154,6 +154,20 @@ class LicenseFinding(Record, frozen=True, kw_only=True):
     link: str = ""
 
 
+class Remediation(Record, frozen=True, kw_only=True):
+    """The smallest upgrade of one package that fixes all of its listed vulnerabilities that have a fix
+    (the maximum, under the ecosystem's version scheme, of each vulnerability's smallest fixed version above the
+    installed one). `fixes` are the finding IDs the upgrade removes; `unfixed` those with no fixed version."""
+
+    pkg_id: str = msgspec.field(default="", name="PkgID")
+    pkg_name: str
+    purl: str = msgspec.field(default="", name="PURL")
+    installed_version: str
+    upgrade_to: str = ""
+    fixes: tuple[str, ...] = ()
+    unfixed: tuple[str, ...] = ()
+
+
 class Result(Record, frozen=True, kw_only=True):
     target: str
     class_: Literal["os-pkgs", "lang-pkgs", "config", "secret", "license", "license-file"] = msgspec.field(
@@ -166,7 +180,17 @@ class Result(Record, frozen=True, kw_only=True):
     misconfigurations: tuple[Misconfiguration, ...] = ()
     secrets: tuple[SecretFinding, ...] = ()
     licenses: tuple[LicenseFinding, ...] = ()
+    remediations: tuple[Remediation, ...] = ()
     error: str = ""
+
+    def remediation_summary(self) -> str:
+        """'upgrading these N packages removes M of K findings' (empty when nothing can be upgraded)."""
+        ups = [r for r in self.remediations if r.upgrade_to]
+        if not ups:
+            return ""
+        m = sum(len(r.fixes) for r in ups)
+        k = len(self.vulnerabilities)
+        return f"upgrading {len(ups)} package{'s' if len(ups) != 1 else ''} removes {m} of {k} findings"
 
 
 class SuppressedFinding(Record, frozen=True, kw_only=True):

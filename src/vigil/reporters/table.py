@@ -8,9 +8,14 @@ does not pay for it.
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from vigil.findings.records import SEVERITIES, Report, Result
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vigil.reporters import RenderOptions
 
 MAX_TITLE_WORDS = 12
 
@@ -28,7 +33,7 @@ def _counts(res: Result) -> dict[str, int]:
     return c
 
 
-def render(report: Report, out: IO[str], width: int | None = None) -> None:
+def render(report: Report, out: IO[str], width: int | None = None, opts: RenderOptions | None = None) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -40,7 +45,7 @@ def render(report: Report, out: IO[str], width: int | None = None) -> None:
     for col in ("Target", "Type", "Vulnerabilities"):
         summary.add_column(col)
     for res in report.results:
-        vulns = "error" if res.error else str(len(res.vulnerabilities))
+        vulns = "error" if res.error else "-" if res.class_ == "license" else str(len(res.vulnerabilities))
         summary.add_row(res.target, res.type, vulns)
     if not report.results:
         summary.add_row("-", "-", "-")
@@ -52,6 +57,9 @@ def render(report: Report, out: IO[str], width: int | None = None) -> None:
             console.print(f"{res.target} ({res.type})")
             console.print("=" * (len(res.target) + len(res.type) + 3))
             console.print(f"Not scanned: {res.error}\n")
+            continue
+        if res.class_ == "license":
+            _license_table(console, res)
             continue
         if not res.vulnerabilities:
             continue
@@ -79,5 +87,98 @@ def render(report: Report, out: IO[str], width: int | None = None) -> None:
             )
         console.print(t)
         console.print()
+        if opts is not None and opts.dependency_tree:
+            _dependency_tree(console, res)
+        _remediation_table(console, res)
     if report.metadata.suppressed:
-        console.print(f"Suppressed: {len(report.metadata.suppressed)} finding(s) (see JSON output for reasons)")
+        if opts is not None and opts.show_suppressed:
+            _suppressed_table(console, report)
+        else:
+            console.print(f"Suppressed: {len(report.metadata.suppressed)} finding(s) "
+                          "(--show-suppressed or the JSON output lists them with reasons)")
+
+
+def _remediation_table(console: Console, res: Result) -> None:
+    """Remediation summary (issue 7): the smallest upgrade per package that clears its fixable findings."""
+    from rich import box
+    from rich.table import Table
+
+    summary = res.remediation_summary()
+    if not summary:
+        return
+    console.print(f"Remediation: {summary}\n")
+    t = Table(box=box.SQUARE)
+    for col in ("Library", "Installed Version", "Upgrade To", "Fixes", "Still Open"):
+        t.add_column(col, overflow="fold")
+    for r in res.remediations:
+        t.add_row(r.pkg_name, r.installed_version, r.upgrade_to or "-", str(len(r.fixes)),
+                  ", ".join(r.unfixed) or "-")
+    console.print(t)
+    console.print()
+
+
+def _suppressed_table(console: Console, report: Report) -> None:
+    from rich import box
+    from rich.table import Table
+
+    console.print(f"Suppressed findings ({len(report.metadata.suppressed)})")
+    console.print("=" * 22)
+    t = Table(box=box.SQUARE, show_lines=True)
+    for col in ("Target", "Kind", "ID", "Package", "Reason"):
+        t.add_column(col, overflow="fold")
+    for s in report.metadata.suppressed:
+        t.add_row(s.target, s.kind, s.vulnerability_id, s.pkg_name or "-", s.reason)
+    console.print(t)
+
+
+def _license_table(console: Console, res: Result) -> None:
+    """Trivy's license table: Package | License | Classification | Severity, with a Total line by severity."""
+    from rich import box
+    from rich.table import Table
+
+    if not res.licenses:
+        return
+    header = f"{res.target} (license)"
+    console.print(header)
+    console.print("=" * len(header))
+    c: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+    for lf in res.licenses:
+        c[lf.severity] += 1
+    console.print(f"Total: {len(res.licenses)} (" + ", ".join(f"{s}: {c[s]}" for s in SEVERITIES) + ")\n")
+    t = Table(box=box.SQUARE, show_lines=True)
+    for col in ("Package", "License", "Classification", "Severity"):
+        t.add_column(col, overflow="fold")
+    for lf in res.licenses:
+        t.add_row(lf.pkg_name, lf.name, lf.category, lf.severity)
+    console.print(t)
+    console.print()
+
+
+def _dependency_tree(console: Console, res: Result) -> None:
+    """--dependency-tree: for each vulnerable package, the chains up to a direct dependency (Trivy's
+    "Dependency Origin Tree (Reversed)"). Needs the result's packages (the engine keeps them for this flag)."""
+    from vigil.inventory.graph import reverse_chains
+
+    if not res.packages:
+        return
+    by_pkg: dict[str, dict[str, int]] = {}
+    for v in res.vulnerabilities:
+        pid = v.pkg_id or f"{v.pkg_name}@{v.installed_version}"
+        by_pkg.setdefault(pid, dict.fromkeys(SEVERITIES, 0))[v.severity] += 1
+    console.print("Dependency Origin Tree (Reversed)")
+    console.print("=================================")
+    console.print(res.target)
+    ids = sorted(by_pkg)
+    for n, pid in enumerate(ids):
+        last = n == len(ids) - 1
+        counts = ", ".join(f"{s}: {by_pkg[pid][s]}" for s in SEVERITIES if by_pkg[pid][s])
+        console.print(f"{'└── ' if last else '├── '}{pid}, ({counts})")
+        prefix = "    " if last else "│   "
+        chains = [c[1:] for c in reverse_chains(res.packages, pid) if len(c) > 1]
+        for k, chain in enumerate(chains):
+            lastc = k == len(chains) - 1
+            for depth, up in enumerate(chain):
+                branch = "└── " if (depth > 0 or lastc) else "├── "
+                pad = ("│   " if not lastc else "    ") if depth > 0 else ""
+                console.print(f"{prefix}{pad}{'    ' * max(depth - 1, 0)}{branch}{up}")
+    console.print()

@@ -16,24 +16,16 @@ from vigil.shells.cli.common import add_options, fail, resolve_or_exit
 @add_options("fs")
 def fs_cmd(target: Path, **kwargs: Any) -> None:
     """Scan a directory or a single lockfile."""
-    values = resolve_or_exit("fs", kwargs)
+    from vigil.shells.cli.output import emit, list_all_pkgs
+
+    values = list_all_pkgs(resolve_or_exit("fs", kwargs))
     from vigil.engine import ScanError, scan
-    from vigil.reporters import get
     from vigil.settings import scan_options
 
     try:
         report = scan(scan_options(target, values))
     except ScanError as e:
         fail(str(e))
-    render = get(values["format"])
-    out_path: Path | None = values["output"]
-    try:
-        if out_path is not None:
-            with open(out_path, "w", encoding="utf-8") as fh:
-                render(report, fh)
-        else:
-            render(report, sys.stdout)
-    except OSError as e:
-        fail(f"cannot write {out_path}: {e.strerror or e}")
+    emit(report, values)
     if values["exit_code"] and report.findings_count() > 0:
         sys.exit(values["exit_code"])

@@ -55,12 +55,15 @@ def _click_option(o: Option) -> Callable[[F], F]:
                             default=None, help=help_)
     if o.kind == "int":
         return click.option(*names, o.name, type=int, default=None, help=help_, metavar="INT")
+    if o.kind == "list":  # repeatable and comma-separated: --vex a.json --vex b.json == --vex a.json,b.json
+        return click.option(*names, o.name, type=str, default=None, multiple=True, help=help_,
+                            metavar=o.metavar or "A,B,…")
     return click.option(*names, o.name, type=str, default=None, help=help_,
-                        metavar=o.metavar or ("A,B,…" if o.kind == "list" else "PATH" if o.kind == "path" else "TEXT"))
+                        metavar=o.metavar or ("PATH" if o.kind == "path" else "TEXT"))
 
 
 def given(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if v is not None}
+    return {k: (",".join(v) if isinstance(v, tuple) else v) for k, v in kwargs.items() if v is not None and v != ()}
 
 
 def fail(msg: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -19,7 +19,10 @@ from vigil.shells.cli.common import EXIT_INTERNAL
 # subcommand -> "module:attribute" (add one line per command module)
 COMMANDS: dict[str, str] = {
     "fs": "vigil.shells.cli.cmd_fs:fs_cmd",
+    "rootfs": "vigil.shells.cli.cmd_rootfs:rootfs_cmd",
     "db": "vigil.shells.cli.cmd_db:db_group",
+    "sbom": "vigil.shells.cli.cmd_sbom:sbom_cmd",
+    "convert": "vigil.shells.cli.cmd_convert:convert_cmd",
 }
 
 

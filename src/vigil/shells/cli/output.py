@@ -1,0 +1,62 @@
+"""Rendering a Report to stdout or -o FILE in the chosen --format (shared by fs, sbom and convert)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vigil.findings.records import Report
+from vigil.shells.cli.common import fail
+
+# Formats that describe packages (SBOMs, CI reports with line numbers): they need every package, not only the
+# vulnerable ones, so --list-all-pkgs is implied (as in Trivy for SBOM formats).
+NEEDS_ALL_PKGS = frozenset({"cyclonedx", "cyclonedx-xml", "spdx", "spdx-json", "github", "sarif", "gitlab",
+                            "html", "template"})
+
+
+def list_all_pkgs(values: dict[str, Any]) -> dict[str, Any]:
+    if values.get("format") in NEEDS_ALL_PKGS:
+        return {**values, "list_all_pkgs": True}
+    return values
+
+
+def _template_text(values: dict[str, Any]) -> str:
+    tpl: str = values.get("template") or ""
+    if values.get("format") != "template":
+        return tpl
+    if not tpl:
+        fail("--format template needs --template (inline Jinja2 text or @path/to/file.j2)")
+    if tpl.startswith("@"):
+        path = Path(tpl[1:]).expanduser()
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            fail(f"cannot read template {path}: {e}")
+    return tpl
+
+
+def emit(report: Report, values: dict[str, Any]) -> None:
+    from vigil.reporters import RenderOptions, get
+
+    fmt = values["format"]
+    opts = RenderOptions(template=_template_text(values), show_suppressed=bool(values.get("show_suppressed")),
+                         dependency_tree=bool(values.get("dependency_tree")))
+    render = get(fmt, opts)
+    out_path: Path | None = values.get("output")
+    try:
+        if out_path is not None:
+            with open(out_path, "w", encoding="utf-8") as fh:
+                render(report, fh)
+        else:
+            render(report, sys.stdout)
+    except OSError as e:
+        fail(f"cannot write {out_path}: {e.strerror or e}")
+    except ValueError as e:  # a template error: the user's input
+        fail(str(e))
+    if values.get("show_suppressed") and fmt not in ("table", "json") and report.metadata.suppressed:
+        click.echo(f"{len(report.metadata.suppressed)} finding(s) suppressed:", err=True)
+        for s in report.metadata.suppressed:
+            click.echo(f"  {s.target}: {s.kind} {s.vulnerability_id} {s.pkg_name}: {s.reason}", err=True)
