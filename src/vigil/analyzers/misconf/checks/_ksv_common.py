@@ -126,6 +126,8 @@ def ksv(
     resolution: str,
     run: Callable[[K8sResource], Iterable[Failure]],
     references: tuple[str, ...] = (),
+    *,
+    deprecated: bool = False,
 ) -> Check:
     """num is Trivy's number as written in the check catalogue: "14" -> KSV-0014 (aliases KSV014, AVD-KSV-0014);
     "01010" -> KSV-01010 (aliases KSV01010, AVD-KSV-01010)."""
@@ -143,6 +145,7 @@ def ksv(
         resolution=resolution,
         references=references or (K8S_DOCS,),
         namespace=f"builtin.kubernetes.{short}",
+        deprecated=deprecated,
     )
 
     def guarded(doc: K8sResource) -> list[Failure]:

@@ -20,9 +20,6 @@ from vigil.analyzers.misconf.checks.base import Failure
 from vigil.analyzers.misconf.kubernetes import K8sResource
 
 IMG_DOC = "https://kubernetes.io/docs/concepts/containers/images/"
-# Trivy marks these registry-allowlist checks deprecated; the engine may skip them unless asked for
-# deprecated checks. (CheckMeta has no "deprecated" field; the IDs are exported here.)
-DEPRECATED_CHECK_IDS = frozenset({"KSV-0032", "KSV-0033", "KSV-0034", "KSV-0035"})
 # Registries considered trusted by KSV-0125 (Trivy's default list).
 TRUSTED_REGISTRIES = ("azurecr.io", "gcr.io", "pkg.dev", "amazonaws.com", "quay.io", "docker.io", "registry.k8s.io",
                       "ghcr.io", "mcr.microsoft.com")
@@ -110,25 +107,25 @@ CHECKS = (
         "[deprecated] Containers should only use images from the organisation's Azure Container Registry.",
         "Use images from '*.azurecr.io'.",
         container_check(_not_in(("azurecr.io",)), "should restrict container image to your specific registry "
-                        "domain. For Azure any domain ending in 'azurecr.io'", ("image",)), (IMG_DOC,)),
+                        "domain. For Azure any domain ending in 'azurecr.io'", ("image",)), (IMG_DOC,), deprecated=True),
     ksv("33", "All container images must start with a GCR domain", "MEDIUM",
         "[deprecated] Containers should only use images from Google Container/Artifact Registry.",
         "Use images from 'gcr.io' or '*.pkg.dev'.",
         container_check(_not_in(("gcr.io", "pkg.dev")), "should restrict container image to your specific "
                         "registry domain. See the full GCR list here: https://cloud.google.com/container-registry/"
-                        "docs/overview#registries", ("image",)), (IMG_DOC,)),
+                        "docs/overview#registries", ("image",)), (IMG_DOC,), deprecated=True),
     ksv("34", "Container images from public registries used", "MEDIUM",
         "[deprecated] Images from public registries (Docker Hub, GHCR, Quay) are outside the organisation's "
         "control.",
         "Use images from a private registry.",
         container_check(_public, "should restrict container image to use private registries", ("image",)),
-        (IMG_DOC,)),
+        (IMG_DOC,), deprecated=True),
     ksv("35", "All container images must start with an ECR domain", "MEDIUM",
         "[deprecated] Containers should only use images from Amazon ECR.",
         "Use images from '*.amazonaws.com'.",
         container_check(_not_in(("amazonaws.com",)), "should restrict images to own ECR repository. See the "
                         "full ECR list here: https://docs.aws.amazon.com/general/latest/gr/ecr.html", ("image",)),
-        (IMG_DOC,)),
+        (IMG_DOC,), deprecated=True),
     ksv("102", "Tiller Is Deployed", "CRITICAL",
         "Tiller (Helm v2's server component) runs with cluster-admin rights and no authentication by default.",
         "Migrate to Helm v3 and remove Tiller.",
