@@ -42,9 +42,14 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
                       force_terminal=False, soft_wrap=False)
     console.print("Report Summary\n")
     summary = Table(box=box.SQUARE, show_lines=False)
-    for col in ("Target", "Type", "Vulnerabilities"):
+    misconf = any(r.class_ == "config" for r in report.results)  # `vigil config` (issue 5)
+    for col in ("Target", "Type", "Misconfigurations" if misconf else "Vulnerabilities"):
         summary.add_column(col)
     for res in report.results:
+        if misconf:
+            n = str(res.misconf_summary.failures) if res.misconf_summary is not None else "-"
+            summary.add_row(res.target, res.type, "error" if res.error else n)
+            continue
         vulns = "error" if res.error else "-" if res.class_ == "license" else str(len(res.vulnerabilities))
         summary.add_row(res.target, res.type, vulns)
     if not report.results:
@@ -60,6 +65,13 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
             continue
         if res.class_ == "license":
             _license_table(console, res)
+            continue
+        if res.misconf_summary is not None:  # misconfiguration blocks (issue 5)
+            from vigil.reporters.table_misconf import result_lines, wants_block
+
+            if wants_block(res):
+                for line in result_lines(res):
+                    console.print(line, markup=False, highlight=False)
             continue
         if not res.vulnerabilities:
             continue

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "fs": "vigil.shells.cli.cmd_fs:fs_cmd",
     "rootfs": "vigil.shells.cli.cmd_rootfs:rootfs_cmd",
     "db": "vigil.shells.cli.cmd_db:db_group",
+    "config": "vigil.shells.cli.cmd_config:config_cmd",
     "sbom": "vigil.shells.cli.cmd_sbom:sbom_cmd",
     "convert": "vigil.shells.cli.cmd_convert:convert_cmd",
 }
