@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Literal
 
 from vigil.analyzers.errors import ParseError
 from vigil.inventory.records import Application, Unknown
@@ -33,7 +34,20 @@ ANALYZER_MODULES: tuple[str, ...] = (
     "vigil.analyzers.lang.cargo_lock",
     "vigil.analyzers.lang.gemfile_lock",
     "vigil.analyzers.lang.composer_lock",
+    # installed packages and binaries (issue 3; kind="installed": image/rootfs scans, fs only when asked)
+    "vigil.analyzers.lang.python_pkg",
+    "vigil.analyzers.lang.node_pkg",
+    "vigil.analyzers.lang.gemspec",
+    "vigil.analyzers.lang.composer_vendor",
+    "vigil.analyzers.lang.conda_meta",
+    "vigil.analyzers.lang.jar",
+    "vigil.analyzers.lang.gobinary",
+    "vigil.analyzers.lang.rustbinary",
 )
+
+# Which analyzers a scan runs (like Trivy: fs/repo read lockfiles; image/rootfs read installed metadata and
+# binaries). `fs` is lockfile-only unless asked.
+AnalyzerKind = Literal["lockfile", "installed"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +71,12 @@ class AnalysisResult:
 class Analyzer:
     """name and version are permanent IDs (part of cache keys). `filenames` are exact base names; `globs` are
     fnmatch patterns on the base name (e.g. 'requirements*.txt'). `companions` are sibling base names the source
-    should provide in AnalysisInput.siblings."""
+    should provide in AnalysisInput.siblings.
+
+    `kind` says which scans run it (see AnalyzerKind). `path_globs` are fnmatch patterns on "/" + the whole
+    relative path (for files known by their directory, e.g. "*/conda-meta/*.json"). `executables`: the source also
+    hands it every executable regular file (Go/Rust binaries are found by executability, like Trivy); such an
+    analyzer returns an empty result for files that are not its format."""
 
     name: str
     version: int
@@ -65,12 +84,17 @@ class Analyzer:
     filenames: tuple[str, ...] = ()
     globs: tuple[str, ...] = ()
     companions: tuple[str, ...] = ()
+    kind: AnalyzerKind = "lockfile"
+    path_globs: tuple[str, ...] = ()
+    executables: bool = False
 
     def matches(self, path: str) -> bool:
         base = path.rsplit("/", 1)[-1]
         if base in self.filenames:
             return True
-        return any(fnmatch.fnmatchcase(base, g) for g in self.globs)
+        if any(fnmatch.fnmatchcase(base, g) for g in self.globs):
+            return True
+        return any(fnmatch.fnmatchcase("/" + path, g) for g in self.path_globs)
 
 
 @cache
@@ -82,8 +106,8 @@ def all_analyzers() -> tuple[Analyzer, ...]:
     return tuple(out)
 
 
-def analyzers_for(path: str) -> list[Analyzer]:
-    return [a for a in all_analyzers() if a.matches(path)]
+def analyzers_for(path: str, kinds: tuple[AnalyzerKind, ...] = ("lockfile",)) -> list[Analyzer]:
+    return [a for a in all_analyzers() if a.kind in kinds and a.matches(path)]
 
 
 def run_guarded(analyzer: Analyzer, inp: AnalysisInput) -> AnalysisResult:

@@ -25,6 +25,7 @@ class SourceError(Exception):
 class FileRef:
     rel_path: str  # posix, relative to the scan root (the file name itself when the target is a file)
     abs_path: Path
+    executable: bool = False  # set only when walk(executables=True) yields it for its exec bits
 
 
 class FileTooLarge(Exception):
@@ -36,18 +37,23 @@ def walk(
     wanted: Callable[[str], bool],
     skip_dirs: tuple[str, ...] = (),
     skip_files: tuple[str, ...] = (),
+    default_skips: tuple[str, ...] = DEFAULT_SKIP_DIRS,
+    executables: bool = False,
 ) -> Iterator[FileRef]:
-    """Yield regular files under `target` for which wanted(rel_path) is true, in sorted order."""
+    """Yield regular files under `target` for which wanted(rel_path) is true, in sorted order. With
+    `executables`, also every regular file with an execute bit (FileRef.executable; Go/Rust binaries are found
+    that way, like Trivy). `default_skips` replaces DEFAULT_SKIP_DIRS (a rootfs scan must enter node_modules)."""
     if not target.exists():
         raise SourceError(f"{target}: no such file or directory")
     if target.is_file():
         name = target.name
-        if wanted(name):
-            yield FileRef(rel_path=name, abs_path=target)
+        exe = executables and _is_exec(target)
+        if wanted(name) or exe:
+            yield FileRef(rel_path=name, abs_path=target, executable=exe)
         return
     if not target.is_dir():
         raise SourceError(f"{target}: not a regular file or directory")
-    skip_d = DEFAULT_SKIP_DIRS + tuple(skip_dirs)
+    skip_d = tuple(default_skips) + tuple(skip_dirs)
     stack: list[tuple[Path, str]] = [(target, "")]
     while stack:
         d, rel = stack.pop()
@@ -63,11 +69,20 @@ def walk(
                 if ent.is_dir(follow_symlinks=False):
                     if not any_match(skip_d, r):
                         stack.append((Path(ent.path), r + "/"))
-                elif ent.is_file(follow_symlinks=False) and wanted(r) and not any_match(skip_files, r):
-                    files.append(FileRef(rel_path=r, abs_path=Path(ent.path)))
+                elif ent.is_file(follow_symlinks=False) and not any_match(skip_files, r):
+                    exe = executables and bool(ent.stat(follow_symlinks=False).st_mode & 0o111)
+                    if exe or wanted(r):
+                        files.append(FileRef(rel_path=r, abs_path=Path(ent.path), executable=exe))
             except OSError:
                 continue
         yield from reversed(files)
+
+
+def _is_exec(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o111)
+    except OSError:
+        return False
 
 
 def read_capped(path: Path, max_size: int) -> bytes:

@@ -1,0 +1,86 @@
+"""Go binaries (a real go1.19.8 build, RECIPE.md) and cargo-auditable Rust binaries (synthesised ELF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.unit.analyzers._elf import dep_v0, make_elf, old_go_buildinfo
+
+from vigil.analyzers.errors import ParseError
+from vigil.analyzers.lang import gobinary, rustbinary
+from vigil.analyzers.registry import AnalysisInput, run_guarded
+
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "installed"
+MODINFO = ("path\texample.com/app\nmod\texample.com/app\tv1.2.0\th1:x=\n"
+           "dep\tgolang.org/x/net\tv0.7.0\th1:y=\n"
+           "dep\tgithub.com/old/mod\tv1.0.0\th1:z=\n=>\tgithub.com/fork/mod\tv1.0.1\th1:w=\n"
+           "build\t-compiler=gc\n")
+
+
+def test_real_go_binary_golden(golden) -> None:  # type: ignore[no-untyped-def]
+    app = gobinary.parse_gobinary((FIX / "gobinary" / "hello").read_bytes(), "usr/local/bin/hello")
+    assert app is not None
+    golden.check("analyzers/gobinary/hello_go1_19", app)
+    by = {p.name: p for p in app.packages}
+    assert by["stdlib"].version == "v1.19.8" and by["stdlib"].purl == "pkg:golang/stdlib@v1.19.8"
+    # local directory replacement keeps the required module's identity
+    assert by["example.com/greet"].version == "v0.1.0"
+    main = by["example.com/hello"]
+    assert main.relationship == "root" and main.version == ""  # "(devel)"
+    assert set(main.depends_on) == {"example.com/greet@v0.1.0", "stdlib@v1.19.8"}
+
+
+def test_old_pointer_format_and_replacements(golden) -> None:  # type: ignore[no-untyped-def]
+    app = gobinary.parse_gobinary(old_go_buildinfo("go1.16.15 X:boringcrypto", MODINFO), "bin/app")
+    assert app is not None
+    golden.check("analyzers/gobinary/old_pointer_format", app)
+    ids = {p.id for p in app.packages}
+    assert ids == {"example.com/app@v1.2.0", "golang.org/x/net@v0.7.0", "github.com/fork/mod@v1.0.1",
+                   "stdlib@v1.16.15"}
+
+
+@pytest.mark.parametrize(("go", "std"), [("go1.19.8", "v1.19.8"), ("go1.21.0 X:boringcrypto", "v1.21.0"),
+                                         ("go1.20", "v1.20"), ("devel +abc", ""), ("go1.22rc1", "v1.22")])
+def test_stdlib_version(go: str, std: str) -> None:
+    assert gobinary.stdlib_version(go) == std
+
+
+def test_not_go_and_truncated() -> None:
+    assert gobinary.parse_gobinary(b"#!/bin/sh\necho hi\n") is None
+    assert gobinary.parse_gobinary(make_elf([(".text", 0x1000, b"\x90" * 32)])) is None
+    real = (FIX / "gobinary" / "hello").read_bytes()
+    res = run_guarded(gobinary.ANALYZER, AnalysisInput(path="x", data=real[:5000]))
+    assert res.unknowns and "internal error" not in res.unknowns[0].reason
+    with pytest.raises(ParseError):
+        gobinary.parse_gobinary(b"\x7fELF" + b"\x02\x01" + b"\x00" * 20)
+
+
+RUST_PKGS = [
+    {"name": "myapp", "version": "0.1.0", "source": "local", "dependencies": [1, 2], "root": True},
+    {"name": "regex", "version": "1.5.4", "source": "crates.io", "dependencies": [3]},
+    {"name": "cc", "version": "1.0.73", "source": "crates.io", "kind": "build"},
+    {"name": "memchr", "version": "2.4.1", "source": "crates.io"},
+]
+
+
+def test_cargo_auditable_golden(golden) -> None:  # type: ignore[no-untyped-def]
+    elf = make_elf([(".text", 0x1000, b"\x90" * 16), (".dep-v0", 0, dep_v0(RUST_PKGS))])
+    app = rustbinary.parse_rustbinary(elf, "usr/bin/myapp")
+    assert app is not None
+    golden.check("analyzers/rustbinary/auditable", app)
+    by = {p.name: p for p in app.packages}
+    assert "cc" not in by  # build-only dependency
+    assert by["myapp"].relationship == "root" and by["myapp"].depends_on == ("regex@1.5.4",)
+    assert by["regex"].depends_on == ("memchr@2.4.1",) and by["regex"].purl == "pkg:cargo/regex@1.5.4"
+
+
+def test_cargo_auditable_bad_data() -> None:
+    assert rustbinary.parse_rustbinary(make_elf([(".text", 0x1000, b"x")])) is None
+    assert rustbinary.parse_rustbinary(b"MZ not elf") is None
+    for blob in (b"not zlib", __import__("zlib").compress(b"[1]"), __import__("zlib").compress(b"{")):
+        with pytest.raises(ParseError):
+            rustbinary.parse_rustbinary(make_elf([(".dep-v0", 0, blob)]))
+    bomb = __import__("zlib").compress(b" " * (rustbinary.MAX_JSON + 10))
+    with pytest.raises(ParseError, match="expands beyond"):
+        rustbinary.parse_rustbinary(make_elf([(".dep-v0", 0, bomb)]))
