@@ -62,10 +62,25 @@ class K8sResource:
         return self.lines_of(path)[0]
 
 
-def _end_line(node: yaml.Node) -> int:
+def _mark_end(node: yaml.Node) -> int:
     m = node.end_mark
-    # A block node ends at column 0 of the line after its last character.
+    # A node whose end mark is at column 0 ended with the line break of the previous line.
     return m.line if m.column == 0 and m.line > node.start_mark.line else m.line + 1
+
+
+def _end_line(node: yaml.Node) -> int:
+    """1-based line of the node's last character. A block collection's end mark sits on the NEXT token (after
+    indentation and comments), so follow its last child down to a scalar or flow collection instead."""
+    start = node.start_mark.line + 1
+    cur = node
+    for _ in range(1000):
+        if isinstance(cur, yaml.MappingNode) and not cur.flow_style and cur.value:
+            cur = cur.value[-1][1]
+        elif isinstance(cur, yaml.SequenceNode) and not cur.flow_style and cur.value:
+            cur = cur.value[-1]
+        else:
+            break
+    return max(start, _mark_end(cur))
 
 
 def _record_lines(root: yaml.Node, base: PathKey, out: dict[PathKey, tuple[int, int]]) -> None:
