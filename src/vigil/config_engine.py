@@ -16,14 +16,17 @@ suppression; PASS entries are kept in the report only with --include-non-failure
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fnmatch
 import importlib
 import importlib.util
 import json
 import logging
+import os
 import re
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -175,11 +178,28 @@ def load_custom_checks(opts: ConfigOptions) -> tuple[Check, ...]:
         data_docs.append(_load_data(path, blob))
     try:
         sources = {p: b.decode("utf-8") for p, b in raw.items()}
-        return rego.load_checks(sources, data_docs, opts.check_namespaces, rego_input)
+        with _stdout_to_stderr():  # rego-cpp prints compiler errors on stdout; keep stdout for the report
+            return rego.load_checks(sources, data_docs, opts.check_namespaces, rego_input)
     except UnicodeDecodeError as e:
         raise ScanError(f"--config-check: not UTF-8: {e}") from None
     except rego.RegoLoadError as e:
         raise ScanError(f"custom check: {e}") from None
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real fd 1 (e.g. captured by a test runner): nothing to redirect
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _load_data(path: str, blob: bytes) -> Any:

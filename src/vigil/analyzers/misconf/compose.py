@@ -51,6 +51,20 @@ class ComposeDoc:
     version: str = ""
 
 
+def _end_line(node: yaml.Node) -> int:
+    """Last line of a node's own text. Block collections end where their last child ends (their end mark sits on
+    the next token, often the next key's line); flow collections and scalars end at their end mark."""
+    for _ in range(10_000):
+        if isinstance(node, yaml.MappingNode) and node.value and not node.flow_style:
+            node = node.value[-1][1]
+        elif isinstance(node, yaml.SequenceNode) and node.value and not node.flow_style:
+            node = node.value[-1]
+        else:
+            break
+    m = node.end_mark
+    return m.line + (1 if m.column > 0 else 0)
+
+
 class _Builder:
     def __init__(self) -> None:
         self.count = 0
@@ -62,7 +76,7 @@ class _Builder:
         if self.count > MAX_NODES:
             raise ParseError(f"more than {MAX_NODES} YAML nodes (alias bomb?)")
         start = node.start_mark.line + 1
-        end = max(start, node.end_mark.line + (1 if node.end_mark.column > 0 else 0))
+        end = max(start, _end_line(node))
         if path not in self.lines:
             self.lines[path] = (start, end)
         if isinstance(node, yaml.MappingNode):
@@ -131,7 +145,7 @@ def parse_compose(data: bytes, path: str = "docker-compose.yml") -> ComposeDoc:
             svc = {}
         prefix: PathKey = ("services", name)
         start, end = b.lines.get(prefix, (0, 0))
-        sub = {k[2:]: v for k, v in b.lines.items() if k[:2] == prefix and len(k) > 2}
+        sub = {k[2:]: v for k, v in b.lines.items() if k[:2] == prefix and len(k) > 2 and "<key>" not in k}
         out.append(Service(name=str(name), obj=svc, start_line=start, end_line=end, lines=sub))
     return ComposeDoc(path=path, services=tuple(out), version=str(top.get("version") or ""))
 

@@ -116,9 +116,13 @@ def _substitute(text: str, env: Mapping[str, str]) -> str:
     return _VAR.sub(rep, text) if "$" in text else text
 
 
-def _split_words(rest: str) -> list[str]:
+def _split_words(rest: str, escape: str = "\\") -> list[str]:
     try:
-        return shlex.split(rest, posix=True)
+        lex = shlex.shlex(rest, posix=True, punctuation_chars=False)
+        lex.whitespace_split = True
+        lex.commenters = ""
+        lex.escape = escape
+        return list(lex)
     except ValueError:  # unbalanced quotes: Docker accepts them literally in many instructions
         return rest.split()
 
@@ -218,12 +222,12 @@ def _logical_lines(lines: list[str], first: int, escape: str) -> Iterable[_Raw]:
         i += 1
 
 
-def _instruction(raw: _Raw, stage: int, env: Mapping[str, str]) -> Instruction:
+def _instruction(raw: _Raw, stage: int, env: Mapping[str, str], escape: str = "\\") -> Instruction:
     head, _, rest = raw.text.partition(" ")
     cmd = head.lower()
     sub_cmd = ""
     if cmd == "onbuild":
-        inner = _instruction(_Raw(raw.start, raw.end, rest.strip(), raw.original, raw.heredocs), stage, env)
+        inner = _instruction(_Raw(raw.start, raw.end, rest.strip(), raw.original, raw.heredocs), stage, env, escape)
         return Instruction(cmd="onbuild", value=(inner.cmd.upper(), *inner.value), original=raw.original,
                            start_line=raw.start, end_line=raw.end, stage=stage, flags=inner.flags,
                            json=inner.json, sub_cmd=inner.cmd, heredocs=inner.heredocs)
@@ -254,7 +258,7 @@ def _instruction(raw: _Raw, stage: int, env: Mapping[str, str]) -> Instruction:
     elif cmd == "maintainer":
         value = [rest]
     else:
-        value = _split_words(_substitute(rest, env) if expand else rest)
+        value = _split_words(_substitute(rest, env) if expand else rest, escape)
     if expand:
         flags = [_substitute(f, env) for f in flags]
     return Instruction(cmd=cmd, value=tuple(value), original=raw.original, start_line=raw.start, end_line=raw.end,
@@ -294,7 +298,7 @@ def parse_dockerfile(data: bytes, path: str = "Dockerfile") -> DockerfileDoc:
         if head not in KNOWN:
             raise ParseError(f"line {raw.start}: unknown instruction {raw.text.split(None, 1)[0][:40]!r}")
         if head == "from":
-            ins = _instruction(raw, len(stages), global_args)
+            ins = _instruction(raw, len(stages), global_args, escape)
             words = list(ins.value)
             image = words[0] if words else ""
             alias = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else ""
@@ -308,7 +312,7 @@ def parse_dockerfile(data: bytes, path: str = "Dockerfile") -> DockerfileDoc:
             continue
         if not stages:
             if head == "arg":
-                ins = _instruction(raw, 0, global_args)
+                ins = _instruction(raw, 0, global_args, escape)
                 v = list(ins.value)
                 for k in range(0, len(v) - 1, 2):
                     global_args[v[k]] = v[k + 1]
@@ -319,13 +323,13 @@ def parse_dockerfile(data: bytes, path: str = "Dockerfile") -> DockerfileDoc:
         if stages[-1].get("preamble"):
             if head != "arg":
                 raise ParseError(f"line {raw.start}: {head.upper()} before the first FROM")
-            ins = _instruction(raw, 0, global_args)
+            ins = _instruction(raw, 0, global_args, escape)
             v = list(ins.value)
             for k in range(0, len(v) - 1, 2):
                 global_args[v[k]] = v[k + 1]
             stages[-1]["ins"].append(ins)
             continue
-        ins = _instruction(raw, len(stages) - 1 - _preamble(stages), env)
+        ins = _instruction(raw, len(stages) - 1 - _preamble(stages), env, escape)
         if head in ("arg", "env"):
             v = list(ins.value)
             for k in range(0, len(v) - 1, 2):

@@ -247,8 +247,8 @@ def load_checks(sources: Mapping[str, str], data_docs: Sequence[Any] = (),
                                        selectors=(t,)))
     if not infos:
         return ()
-    engine = RegoEngine(sources, data_docs)
     try:
+        engine = RegoEngine(sources, data_docs)
         engine.validate()
         for pkg in {i.package for i in infos}:
             engine.query(pkg, {})
