@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
@@ -43,6 +43,21 @@ ANALYZER_MODULES: tuple[str, ...] = (
     "vigil.analyzers.lang.jar",
     "vigil.analyzers.lang.gobinary",
     "vigil.analyzers.lang.rustbinary",
+    # more lockfiles and manifests (issue 3)
+    "vigil.analyzers.lang.nuget_lock",
+    "vigil.analyzers.lang.nuget_config",
+    "vigil.analyzers.lang.dotnet_deps",
+    "vigil.analyzers.lang.pom_xml",
+    "vigil.analyzers.lang.gradle_lockfile",
+    "vigil.analyzers.lang.mix_lock",
+    "vigil.analyzers.lang.pubspec_lock",
+    "vigil.analyzers.lang.swift_resolved",
+    "vigil.analyzers.lang.podfile_lock",
+    "vigil.analyzers.lang.conan_lock",
+    "vigil.analyzers.lang.pdm_lock",
+    "vigil.analyzers.lang.pylock_toml",
+    "vigil.analyzers.lang.julia_manifest",
+    "vigil.analyzers.lang.conda_environment",
 )
 
 # Which analyzers a scan runs (like Trivy: fs/repo read lockfiles; image/rootfs read installed metadata and
@@ -59,6 +74,9 @@ class AnalysisInput:
     path: str
     data: bytes
     siblings: Mapping[str, bytes] = field(default_factory=dict)
+    # files elsewhere in the scanned tree that the analyzer's `related` asked for, keyed by their path relative to
+    # the scan root (e.g. a parent pom.xml two directories up)
+    related: Mapping[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,7 +94,12 @@ class Analyzer:
     `kind` says which scans run it (see AnalyzerKind). `path_globs` are fnmatch patterns on "/" + the whole
     relative path (for files known by their directory, e.g. "*/conda-meta/*.json"). `executables`: the source also
     hands it every executable regular file (Go/Rust binaries are found by executability, like Trivy); such an
-    analyzer returns an empty result for files that are not its format."""
+    analyzer returns an empty result for files that are not its format.
+
+    `related(path, data)`, when set, returns paths relative to the scan root (normalised, posix) of other files the
+    analysis may need; the source reads those that exist inside the scan root, calls `related` again on each file
+    it read (so chains such as parent POMs are followed), up to MAX_RELATED_FILES, and passes them all in
+    AnalysisInput.related. It must be pure and must not raise (return [] for input it cannot read)."""
 
     name: str
     version: int
@@ -87,6 +110,7 @@ class Analyzer:
     kind: AnalyzerKind = "lockfile"
     path_globs: tuple[str, ...] = ()
     executables: bool = False
+    related: Callable[[str, bytes], Sequence[str]] | None = None
 
     def matches(self, path: str) -> bool:
         base = path.rsplit("/", 1)[-1]
@@ -95,6 +119,10 @@ class Analyzer:
         if any(fnmatch.fnmatchcase(base, g) for g in self.globs):
             return True
         return any(fnmatch.fnmatchcase("/" + path, g) for g in self.path_globs)
+
+
+# Upper bound on the files one analysis may pull in through `related` (a big reactor's parents and modules).
+MAX_RELATED_FILES = 64
 
 
 @cache

@@ -23,6 +23,13 @@ MAVEN = "maven"
 NUGET = "nuget"
 HEX = "hex"
 PUB = "pub"
+# Ecosystems inventoried but not matched against the DB (no advisory feed / version scheme yet, as in Trivy for
+# conda): kept out of LANGUAGE_ECOSYSTEMS so the generic matcher skips them.
+CONAN = "conan"
+SWIFT = "swift"
+COCOAPODS = "cocoapods"
+JULIA = "julia"
+CONDA = "conda"
 LANGUAGE_ECOSYSTEMS = (PYPI, NPM, GO, CARGO, RUBYGEMS, COMPOSER, MAVEN, NUGET, HEX, PUB)
 
 # purl "type" for each ecosystem (https://github.com/package-url/purl-spec).
@@ -37,6 +44,11 @@ PURL_TYPES = {
     NUGET: "nuget",
     HEX: "hex",
     PUB: "pub",
+    CONAN: "conan",
+    COCOAPODS: "cocoapods",
+    JULIA: "julia",
+    CONDA: "conda",
+    # swift: purl needs the namespace split (pkg:swift/github.com/apple/swift-log@1.0.0), not in make_purl yet
 }
 
 

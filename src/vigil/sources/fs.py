@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,4 +112,62 @@ def read_siblings(path: Path, patterns: tuple[str, ...], max_size: int) -> dict[
             out[n] = read_capped(p, max_size)
         except (OSError, FileTooLarge) as e:
             log.debug("sibling %s not read: %s", p, e)
+    return out
+
+
+def read_within(root: Path, rel: str, max_size: int) -> bytes | None:
+    """Bytes of the regular file at `rel` (posix, relative) inside `root`, or None when it is missing, outside the
+    root (absolute, `..`, or reached through a symlink), unreadable or larger than max_size."""
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        return None
+    p = root
+    for part in parts:  # no component may be a symlink: the file must really live under the root
+        p = p / part
+        if p.is_symlink():
+            return None
+    if not p.is_file():
+        return None
+    try:
+        return read_capped(p, max_size)
+    except (OSError, FileTooLarge) as e:
+        log.debug("related file %s not read: %s", p, e)
+        return None
+
+
+def read_related(
+    root: Path,
+    rel_path: str,
+    data: bytes,
+    ask: Callable[[str, bytes], Sequence[str]],
+    max_size: int,
+    max_files: int,
+    cache: dict[str, bytes | None] | None = None,
+) -> dict[str, bytes]:
+    """Follow an analyzer's `related` requests from (rel_path, data): read each requested file inside `root`, ask
+    again about each file read (breadth first), stop after max_files. `cache` (rel → bytes or None) spares
+    re-reading the same files for every analysed file of one scan."""
+    out: dict[str, bytes] = {}
+    seen = {rel_path}
+    queue = [(rel_path, data)]
+    while queue and len(out) < max_files:
+        cur, cur_data = queue.pop(0)
+        try:
+            wanted = list(ask(cur, cur_data))
+        except Exception:  # a defect in the analyzer's request: analyse without the extra files
+            log.debug("related() failed on %s", cur, exc_info=True)
+            continue
+        for r in wanted:
+            if r in seen or len(out) >= max_files:
+                continue
+            seen.add(r)
+            if cache is not None and r in cache:
+                got = cache[r]
+            else:
+                got = read_within(root, r, max_size)
+                if cache is not None:
+                    cache[r] = got
+            if got is not None:
+                out[r] = got
+                queue.append((r, got))
     return out
