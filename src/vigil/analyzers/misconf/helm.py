@@ -15,6 +15,7 @@ source map from rendered output to template lines).
 from __future__ import annotations
 
 import io
+import json
 import logging
 import posixpath
 import tarfile
@@ -151,22 +152,21 @@ def _chart_name(files: Mapping[str, bytes], root: str) -> str:
     return name
 
 
-def scan_chart(
+def render_chart(
     chart_files: Mapping[str, bytes],
     *,
     values_files: Sequence[bytes] = (),
     set_values: Sequence[str] = (),
     kube_version: str = "",
-) -> list[tuple[str, list[K8sResource]]]:
-    """Render the chart with Helm and parse each rendered template: [(template path, resources)], template
-    paths relative to the chart root (e.g. "templates/deployment.yaml", "charts/redis/templates/master.yaml").
-    Templates rendering to nothing (or to non-Kubernetes YAML, NOTES.txt) are omitted."""
+) -> dict[str, str]:
+    """Render the chart with Helm: {template path relative to the chart root: rendered text}, e.g.
+    "templates/deployment.yaml", "charts/redis/templates/master.yaml". Every template is included (NOTES.txt
+    and templates rendering to nothing too). Any chart, values or template error -> ParseError."""
     try:
         import helm_python as helm
         from helm_python import _native
     except ImportError:  # pragma: no cover - the package is a declared dependency
         raise ParseError("Helm engine missing: pip install helm-python-sdk") from None
-    import json
 
     root = _chart_root(chart_files)
     name = _chart_name(chart_files, root)
@@ -185,11 +185,28 @@ def scan_chart(
         raise ParseError(f"helm: {str(e).splitlines()[0][:300] if str(e) else type(e).__name__}") from None
     if not isinstance(rendered, dict):
         raise ParseError("helm returned no manifests")
+    out: dict[str, str] = {}
+    for tpl_path, text in rendered.items():
+        if isinstance(tpl_path, str) and isinstance(text, str):
+            out[tpl_path.split("/", 1)[1] if "/" in tpl_path else tpl_path] = text
+    return out
+
+
+def scan_chart(
+    chart_files: Mapping[str, bytes],
+    *,
+    values_files: Sequence[bytes] = (),
+    set_values: Sequence[str] = (),
+    kube_version: str = "",
+) -> list[tuple[str, list[K8sResource]]]:
+    """Render the chart with Helm and parse each rendered template: [(template path, resources)], template
+    paths relative to the chart root (e.g. "templates/deployment.yaml", "charts/redis/templates/master.yaml").
+    Templates rendering to nothing (or to non-Kubernetes YAML, NOTES.txt) are omitted."""
+    rendered = render_chart(chart_files, values_files=values_files, set_values=set_values, kube_version=kube_version)
     out: list[tuple[str, list[K8sResource]]] = []
-    for tpl_path in sorted(rendered):
-        text = rendered[tpl_path]
-        rel = tpl_path.split("/", 1)[1] if "/" in tpl_path else tpl_path
-        if not isinstance(text, str) or not rel.endswith((".yaml", ".yml", ".json")) or not text.strip():
+    for rel in sorted(rendered):
+        text = rendered[rel]
+        if not rel.endswith((".yaml", ".yml", ".json")) or not text.strip():
             continue
         try:
             resources = parse_kubernetes(text.encode("utf-8"), rel)
