@@ -202,6 +202,9 @@ def _logical_lines(lines: list[str], first: int, escape: str) -> Iterable[_Raw]:
         if parts[-1].endswith(escape) and len(escape) == 1:
             parts[-1] = parts[-1][:-1].rstrip()
         text = " ".join(p for p in parts if p)
+        if not text:  # a lone escape character: nothing to parse
+            i += 1
+            continue
         heredocs: list[str] = []
         word = text.split(None, 1)[0].lower() if text else ""
         if word in ("run", "copy", "add") or (word == "onbuild" and "<<" in text):
