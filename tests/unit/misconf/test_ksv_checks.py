@@ -129,3 +129,21 @@ def test_every_workload_kind_and_container_list(kind: str, field: str) -> None:
     failures = list(KSV["KSV-0017"].run(res))
     assert [f.message for f in failures] == [f"Container 'c1' of {kind} 'w' should set 'securityContext.privileged' to false"]
     assert failures[0].start_line == len(doc)
+
+
+def test_wildcard_resources_only_grant_their_api_groups() -> None:
+    def role(groups: str) -> bytes:
+        return (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n"
+            f"rules:\n- apiGroups: {groups}\n  resources: ['*']\n  verbs: ['*']\n"
+        ).encode()
+
+    def failing(data: bytes) -> set[str]:
+        (res,) = parse_kubernetes(data, "r.yaml")
+        return {cid for cid, c in KSV.items() if list(c.run(res))}
+
+    metrics = failing(role("[custom.metrics.k8s.io]"))
+    assert "KSV-0114" not in metrics and "KSV-0041" not in metrics
+    assert {"KSV-0044", "KSV-0045", "KSV-0046"} <= metrics  # still a wildcard role
+    assert {"KSV-0114", "KSV-0041", "KSV-0050"} <= failing(role("['*']"))
+    assert "KSV-0114" in failing(role("[admissionregistration.k8s.io]"))

@@ -37,9 +37,27 @@ def _rules(res: K8sResource, kinds: frozenset[str]) -> Iterator[tuple[int, dict[
             yield i, r
 
 
+# API groups of the resources the checks look for: a '*' resource only grants them when the rule's apiGroups
+# cover the group (e.g. resources ['*'] in apiGroups ['custom.metrics.k8s.io'] grants no Secrets).
+CORE = frozenset({""})
+GROUPS: dict[str, frozenset[str]] = {
+    **{r: frozenset({"", "apps", "batch", "extensions"}) for r in WORKLOADS},
+    **{r: frozenset({"", "networking.k8s.io", "discovery.k8s.io", "extensions"}) for r in NETWORKING},
+    **{r: frozenset({"rbac.authorization.k8s.io"}) for r in RBAC_RES},
+    **{r: frozenset({"admissionregistration.k8s.io"}) for r in WEBHOOKS},
+}
+
+
 def _matches(rule: dict[str, object], resources: frozenset[str] | None, verbs: frozenset[str]) -> bool:
     rs, vs = _strs(rule.get("resources")), _strs(rule.get("verbs"))
-    res_ok = resources is None or any(r == "*" or r in resources for r in rs)
+    if resources is None or any(r in resources for r in rs):
+        res_ok = True
+    elif "*" in rs:
+        groups = _strs(rule.get("apiGroups")) if "apiGroups" in rule else ["*"]
+        wanted = frozenset().union(*(GROUPS.get(r, CORE) for r in resources))
+        res_ok = any(g == "*" or g in wanted for g in groups)
+    else:
+        res_ok = False
     return res_ok and any(v == "*" or v in verbs for v in vs)
 
 
