@@ -1,0 +1,421 @@
+"""The secret engine: every rule in one pass per window, then exact `re` matching for the rules that can fire.
+
+Pipeline per window (Trivy's scanChunk, reorganised so the cost does not grow with the number of rules):
+  1. candidates: ONE multi-pattern pass tells which rules can match in this window. With hyperscan, every rule
+     regex (compiled in PREFILTER mode, so it is a superset of the Python regex) and every keyword literal are in
+     one database; a rule is a candidate when one of its keywords AND its prefilter regex hit. Without hyperscan,
+     the `re` backend lower-cases the window once and tests each distinct keyword with a C substring search.
+  2. exact: each candidate rule's Python regex runs over the window. Both backends share this step, so their
+     results are identical (the hyperscan prefilter can only drop rules whose regex cannot match).
+  3. allow rules (global and per rule: path, secret regex), exclude blocks, then masking.
+
+Large inputs are processed in windows of CHUNK_SIZE bytes with OVERLAP bytes of context on both sides; a match is
+reported by the window that owns its start offset, so a secret straddling a boundary is found exactly once.
+Pure: (path, bytes) in, findings out; no file access.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from vigil.analyzers.secrets.rules import AllowRule, RuleSet
+from vigil.findings.records import Code, CodeLine, SecretFinding, Severity
+
+log = logging.getLogger(__name__)
+
+NAME = "secret"
+VERSION = 1  # bump when matching semantics change (cache keys include it with the rule-set digest)
+CHUNK_SIZE = 1 << 20
+OVERLAP = 16 << 10  # larger than any secret we match (an RSA-4096 PEM body is ~3.2 KiB)
+MIN_SIZE = 10  # Trivy skips files smaller than this
+BINARY_PROBE = 1024  # a NUL byte in the first KiB means binary
+CONTEXT_LINES = 2
+MAX_LINE = 300  # longer lines (minified code) are cut around the secret
+_NOT_NEWLINE = re.compile(rb"[^\r\n]")
+_PRINTABLE = re.compile(rb"[\x20-\x7e\t]{5,}")
+
+
+def _glob_to_regex(pattern: str) -> str:
+    p = pattern.strip().replace("\\", "/")
+    out: list[str] = []
+    i = 0
+    while i < len(p):
+        if p.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif p.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif p[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif p[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(p[i]))
+            i += 1
+    body = "".join(out)
+    return body if "/" in p else f"(?:.*/)?{body}"
+
+
+def compile_globs(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    parts = [_glob_to_regex(p) for p in patterns if p.strip()]
+    # `**/x/**` must also match files directly below `x`; `(?:/.*)?` lets a directory pattern skip its subtree.
+    return re.compile("(?:" + "|".join(parts) + r")(?:/.*)?\Z") if parts else None
+
+
+@dataclass(frozen=True)
+class _AllowC:
+    path: re.Pattern[str] | None
+    regex: re.Pattern[bytes] | None
+
+
+def _allow_c(a: AllowRule) -> _AllowC:
+    return _AllowC(
+        path=re.compile(a.path) if a.path else None,
+        regex=re.compile(a.regex.encode()) if a.regex else None,
+    )
+
+
+@dataclass(frozen=True)
+class _RuleC:
+    index: int
+    id: str
+    category: str
+    title: str
+    severity: Severity
+    rx: re.Pattern[bytes]
+    groups: tuple[str, ...]
+    path: re.Pattern[str] | None
+    allows: tuple[_AllowC, ...]
+    exclude: tuple[re.Pattern[bytes], ...]
+    keywords: tuple[bytes, ...]
+
+
+def _compile_rules(rs: RuleSet) -> list[_RuleC]:
+    out = []
+    for i, r in enumerate(rs.rules):
+        rx = re.compile(r.regex.encode(), re.MULTILINE)
+        g = r.secret_group_name
+        groups = tuple(n for n in (g, g + "2") if n in rx.groupindex)
+        out.append(
+            _RuleC(
+                index=i,
+                id=r.id,
+                category=r.category,
+                title=r.title,
+                severity=r.severity,  # type: ignore[arg-type]  # validated by rules.py
+                rx=rx,
+                groups=groups,
+                path=re.compile(r.path) if r.path else None,
+                allows=tuple(_allow_c(a) for a in r.allow_rules),
+                exclude=tuple(re.compile(x.encode(), re.MULTILINE) for x in r.exclude_block.regexes),
+                keywords=tuple(dict.fromkeys(k.lower().encode() for k in r.keywords if k)),
+            )
+        )
+    return out
+
+
+class Backend(Protocol):
+    name: str
+
+    def candidates(self, buf: bytes) -> set[int]: ...
+
+
+class ReBackend:
+    """Pure Python: lower-case the window once, then one C substring search per distinct keyword."""
+
+    name = "re"
+
+    def __init__(self, rules: list[_RuleC]) -> None:
+        by_kw: dict[bytes, list[int]] = {}
+        self.always: list[int] = []
+        for r in rules:
+            if not r.keywords:
+                self.always.append(r.index)
+            for k in r.keywords:
+                by_kw.setdefault(k, []).append(r.index)
+        self.by_kw = list(by_kw.items())
+
+    def candidates(self, buf: bytes) -> set[int]:
+        low = buf.lower()
+        out = set(self.always)
+        for k, ids in self.by_kw:
+            if k in low:
+                out.update(ids)
+        return out
+
+
+_REPEAT = re.compile(rb"(?<!\\)\{(\d+)(?:,\d*)?\}")
+
+
+def _loosen(pattern: bytes) -> bytes:
+    """Turn every bounded repeat {m,n} into {min(m,8),}: still a superset of the exact regex (all the prefilter
+    must be), and hyperscan compiles it in milliseconds instead of minutes (large bounded repeats explode)."""
+    return _REPEAT.sub(lambda m: b"{%d,}" % min(int(m[1]), 8), pattern)
+
+
+class HyperscanBackend:
+    """One hyperscan database: rule regexes in PREFILTER mode (a superset of the exact regex, and it accepts
+    constructs hyperscan cannot run exactly, such as lookarounds) plus every keyword as a caseless literal."""
+
+    name = "hyperscan"
+
+    def __init__(self, rules: list[_RuleC]) -> None:
+        import hyperscan
+
+        self.n = len(rules)
+        self.kw_rules: list[list[int]] = []
+        kw_index: dict[bytes, int] = {}
+        self.need_kw = [bool(r.keywords) for r in rules]
+        for r in rules:
+            for k in r.keywords:
+                if k not in kw_index:
+                    kw_index[k] = len(self.kw_rules)
+                    self.kw_rules.append([])
+                self.kw_rules[kw_index[k]].append(r.index)
+        base = (
+            hyperscan.HS_FLAG_PREFILTER
+            | hyperscan.HS_FLAG_SINGLEMATCH
+            | hyperscan.HS_FLAG_ALLOWEMPTY
+            | hyperscan.HS_FLAG_MULTILINE
+        )
+        lit = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
+        self.exact_only: set[int] = set()  # rules hyperscan cannot parse at all: keywords decide, as in ReBackend
+        rule_exprs = {r.index: _loosen(r.rx.pattern) for r in rules}
+        kw_exprs = [(re.escape(k), self.n + j) for k, j in kw_index.items()]
+
+        def build(skip: set[int]) -> None:
+            exprs = [p for i, p in rule_exprs.items() if i not in skip] + [p for p, _ in kw_exprs]
+            ids = [i for i in rule_exprs if i not in skip] + [j for _, j in kw_exprs]
+            flags = [base] * (len(exprs) - len(kw_exprs)) + [lit] * len(kw_exprs)
+            self.db = hyperscan.Database()
+            self.empty = not exprs
+            if exprs:
+                self.db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
+
+        try:
+            build(set())
+        except hyperscan.error:
+            for i, p in rule_exprs.items():
+                try:
+                    hyperscan.Database().compile(expressions=[p], ids=[0], elements=1, flags=[base])
+                except hyperscan.error:
+                    log.debug("hyperscan cannot compile %r; the rule runs on keywords alone", p)
+                    self.exact_only.add(i)
+            build(self.exact_only)
+
+    def candidates(self, buf: bytes) -> set[int]:
+        hits: set[int] = set()
+        if not self.empty and buf:
+
+            def on(i: int, _f: int, _t: int, _fl: int, _c: object) -> None:
+                hits.add(i)
+
+            self.db.scan(buf, match_event_handler=on)
+        kw_ok: set[int] = set()
+        for h in hits:
+            if h >= self.n:
+                kw_ok.update(self.kw_rules[h - self.n])
+        out = set()
+        for i in range(self.n):
+            if self.need_kw[i] and i not in kw_ok:
+                continue
+            if i in hits or i in self.exact_only:
+                out.add(i)
+        return out
+
+
+def hyperscan_available() -> bool:
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _Raw:
+    rule: _RuleC
+    start: int  # match span in the window
+    end: int
+    s_start: int  # secret span in the window
+    s_end: int
+
+
+def _windows(chunks: Iterable[bytes], size: int, overlap: int) -> Iterator[tuple[bytes, int, int, int, int | None]]:
+    """(window, abs offset of window[0], line number of window[0], own_from, own_to or None for the last)."""
+    pending = b""
+    base = 0
+    line = 1
+    own_from = 0
+    for c in chunks:
+        pending = pending + c if pending else bytes(c)
+        while len(pending) - own_from >= size + overlap:
+            own_to = own_from + size
+            yield pending[: own_to + overlap], base, line, own_from, own_to
+            cut = own_to - overlap
+            line += pending.count(b"\n", 0, cut)
+            base += cut
+            pending = pending[cut:]
+            own_from = overlap
+    yield pending, base, line, own_from, None
+
+
+class SecretScanner:
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        backend: str = "auto",
+        chunk_size: int = CHUNK_SIZE,
+        overlap: int = OVERLAP,
+    ) -> None:
+        self.ruleset = ruleset
+        self.rules = _compile_rules(ruleset)
+        self.chunk_size = chunk_size
+        self.overlap = overlap
+        if backend == "auto":
+            backend = "hyperscan" if hyperscan_available() else "re"
+        self.backend: Backend = HyperscanBackend(self.rules) if backend == "hyperscan" else ReBackend(self.rules)
+        self.skip = compile_globs(ruleset.skip_patterns)
+        allows = [_allow_c(a) for a in ruleset.allow_rules]
+        self.allow_paths = [a.path for a in allows if a.path is not None and a.regex is None]
+        self.allow_regex = [a for a in allows if a.regex is not None]
+        self.exclude = tuple(re.compile(x.encode(), re.MULTILINE) for b in ruleset.exclude_blocks for x in b.regexes)
+        self.path_dependent = [r for r in self.rules if r.path is not None or any(a.path for a in r.allows)]
+
+    def wants(self, path: str) -> bool:
+        """False for files the secret scanner never reads (skip-patterns; paths allowed by a path-only rule)."""
+        if self.skip is not None and self.skip.match(path):
+            return False
+        return not any(p.search(path) for p in self.allow_paths)
+
+    def scan(self, path: str, data: bytes) -> list[SecretFinding]:
+        return self.scan_chunks(path, (data,))
+
+    def scan_chunks(self, path: str, chunks: Iterable[bytes]) -> list[SecretFinding]:
+        if not self.rules or not self.wants(path):
+            return []
+        if path.endswith(".pyc"):
+            # Trivy: compiled Python is binary but its string constants are worth scanning.
+            blob = b"".join(chunks)
+            chunks = (b"\n".join(_PRINTABLE.findall(blob)),)
+        blocked = {r.index for r in self.path_dependent if not self._rule_applies(r, path)}
+        findings: list[SecretFinding] = []
+        first = True
+        for buf, base, line0, own_from, own_to in _windows(chunks, self.chunk_size, self.overlap):
+            if first:
+                first = False
+                if len(buf) < MIN_SIZE or b"\x00" in buf[:BINARY_PROBE]:
+                    return []
+            findings.extend(self._scan_window(path, buf, base, line0, own_from, own_to, blocked))
+        return findings
+
+    def _rule_applies(self, r: _RuleC, path: str) -> bool:
+        if r.path is not None and not r.path.search(path):
+            return False
+        return not any(a.path is not None and a.regex is None and a.path.search(path) for a in r.allows)
+
+    def _allowed(self, r: _RuleC, path: str, value: bytes) -> bool:
+        for a in (*r.allows, *self.allow_regex):
+            if a.regex is None or not a.regex.search(value):
+                continue
+            if a.path is None or a.path.search(path):
+                return True
+        return False
+
+    def _scan_window(
+        self, path: str, buf: bytes, base: int, line0: int, own_from: int, own_to: int | None, blocked: set[int]
+    ) -> list[SecretFinding]:
+        cands = self.backend.candidates(buf)
+        if not cands:
+            return []
+        raws: list[_Raw] = []
+        excl: list[tuple[int, int]] | None = None
+        for i in sorted(cands):
+            if i in blocked:
+                continue
+            r = self.rules[i]
+            for m in r.rx.finditer(buf, own_from):
+                st = m.start()
+                if own_to is not None and st >= own_to:
+                    break
+                ss, se = m.span()
+                for g in r.groups:
+                    if m.start(g) != -1:
+                        ss, se = m.span(g)
+                        break
+                if se <= ss or self._allowed(r, path, buf[ss:se]):
+                    continue
+                if self.exclude or r.exclude:
+                    if excl is None:
+                        excl = [x.span() for rx in self.exclude for x in rx.finditer(buf)]
+                    spans = excl + [x.span() for rx in r.exclude for x in rx.finditer(buf)]
+                    if any(a <= ss and se <= b for a, b in spans):
+                        continue
+                raws.append(_Raw(r, st, m.end(), ss, se))
+        if not raws:
+            return []
+        masked = bytearray(buf)
+        for w in raws:
+            masked[w.s_start : w.s_end] = _NOT_NEWLINE.sub(b"*", buf[w.s_start : w.s_end])
+        out = []
+        for w in sorted(raws, key=lambda w: (w.start, w.rule.index)):
+            out.append(self._finding(buf, bytes(masked), base, line0, w))
+        return out
+
+    @staticmethod
+    def _finding(buf: bytes, masked: bytes, base: int, line0: int, w: _Raw) -> SecretFinding:
+        start_line = line0 + buf.count(b"\n", 0, w.start)
+        end_line = start_line + buf.count(b"\n", w.start, max(w.start, w.end - 1))
+        # code context: CONTEXT_LINES around the match, from the masked copy
+        a = buf.rfind(b"\n", 0, w.start) + 1
+        first = start_line
+        for _ in range(CONTEXT_LINES):
+            if a == 0:
+                break
+            a = buf.rfind(b"\n", 0, a - 1) + 1
+            first -= 1
+        b = w.end
+        for _ in range(CONTEXT_LINES + 1):
+            nl = buf.find(b"\n", b)
+            if nl == -1:
+                b = len(buf)
+                break
+            b = nl + 1
+        lines = masked[a:b].split(b"\n")
+        if lines and lines[-1] == b"" and b > a:
+            lines.pop()
+        code = []
+        match = ""
+        cause_col = w.s_start - (buf.rfind(b"\n", 0, w.start) + 1)
+        for n, raw in enumerate(lines, first):
+            is_cause = start_line <= n <= end_line
+            text, cut = _cut(raw.rstrip(b"\r"), cause_col if n == start_line else 0)
+            s = text.decode("utf-8", "replace")
+            if n == start_line:
+                match = s.strip()
+            code.append(CodeLine(number=n, content=s, is_cause=is_cause, truncated=cut))
+        return SecretFinding(
+            rule_id=w.rule.id,
+            category=w.rule.category,
+            severity=w.rule.severity,
+            title=w.rule.title,
+            start_line=start_line,
+            end_line=end_line,
+            match=match,
+            code=Code(lines=tuple(code)),
+            offset=base + w.start,
+        )
+
+
+def _cut(line: bytes, col: int) -> tuple[bytes, bool]:
+    if len(line) <= MAX_LINE:
+        return line, False
+    lo = max(0, min(col - MAX_LINE // 3, len(line) - MAX_LINE))
+    return line[lo : lo + MAX_LINE], True

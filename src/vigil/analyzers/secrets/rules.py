@@ -1,0 +1,220 @@
+"""Secret rules as data: the built-in rule file, the user's vigil-secret.yaml, and the effective rule set.
+
+Field names are trivy-secret.yaml's (reference §5): `rules[]{id,category,title,severity,regex,keywords,path,
+allow-rules,exclude-block,secret-group-name}`, `allow-rules[]{id,description,regex,path}`, `enable-builtin-rules[]`,
+`disable-rules[]`, `disable-allow-rules[]`, `exclude-block{description,regexes}`, `skip-patterns[]`.
+Pure: the config arrives as bytes (the engine reads the file through the source layer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
+class SecretConfigError(Exception):
+    """Malformed secret config (a user error: exit 2)."""
+
+
+@dataclass(frozen=True)
+class AllowRule:
+    id: str
+    description: str = ""
+    regex: str = ""  # matched against the secret value
+    path: str = ""  # matched (search) against the file path relative to the scan root
+
+
+@dataclass(frozen=True)
+class ExcludeBlock:
+    description: str = ""
+    regexes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    title: str
+    severity: str
+    regex: str
+    keywords: tuple[str, ...] = ()
+    path: str = ""
+    allow_rules: tuple[AllowRule, ...] = ()
+    exclude_block: ExcludeBlock = ExcludeBlock()
+    secret_group_name: str = "secret"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    allow_rules: tuple[AllowRule, ...] = ()
+    exclude_blocks: tuple[ExcludeBlock, ...] = ()
+    skip_patterns: tuple[str, ...] = ()
+
+    def digest(self) -> str:
+        """sha256 of the effective rule set (part of every cache key, ARCHITECTURE.md §8)."""
+        blob = json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+@dataclass(frozen=True)
+class SecretConfig:
+    """The user's vigil-secret.yaml, as written (None = field absent)."""
+
+    rules: tuple[Rule, ...] = ()
+    allow_rules: tuple[AllowRule, ...] = ()
+    enable_builtin_rules: tuple[str, ...] | None = None
+    disable_rules: tuple[str, ...] = ()
+    disable_allow_rules: tuple[str, ...] = ()
+    exclude_block: ExcludeBlock | None = None
+    skip_patterns: tuple[str, ...] | None = None
+
+
+def _strs(v: Any, where: str) -> tuple[str, ...]:
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        return (v,)
+    if not isinstance(v, list) or not all(isinstance(i, str | int | float) for i in v):
+        raise SecretConfigError(f"{where}: expected a list of strings")
+    return tuple(str(i) for i in v)
+
+
+def _check_regex(rx: str, where: str) -> str:
+    try:
+        re.compile(rx.encode())
+    except (re.error, UnicodeEncodeError) as e:
+        raise SecretConfigError(f"{where}: invalid regex {rx!r}: {e}") from None
+    return rx
+
+
+def _allow(d: Any, where: str) -> AllowRule:
+    if not isinstance(d, dict):
+        raise SecretConfigError(f"{where}: expected a mapping")
+    a = AllowRule(
+        id=str(d.get("id") or ""),
+        description=str(d.get("description") or ""),
+        regex=_check_regex(str(d.get("regex") or ""), where + ".regex"),
+        path=_check_regex(str(d.get("path") or ""), where + ".path"),
+    )
+    if not a.regex and not a.path:
+        raise SecretConfigError(f"{where}: an allow rule needs a regex or a path")
+    return a
+
+
+def _block(d: Any, where: str) -> ExcludeBlock:
+    if not isinstance(d, dict):
+        raise SecretConfigError(f"{where}: expected a mapping")
+    rxs = _strs(d.get("regexes"), where + ".regexes")
+    for i, r in enumerate(rxs):
+        _check_regex(r, f"{where}.regexes[{i}]")
+    return ExcludeBlock(description=str(d.get("description") or ""), regexes=rxs)
+
+
+def _rule(d: Any, where: str) -> Rule:
+    if not isinstance(d, dict):
+        raise SecretConfigError(f"{where}: expected a mapping")
+    for req in ("id", "regex"):
+        if not d.get(req):
+            raise SecretConfigError(f"{where}: missing {req!r}")
+    sev = str(d.get("severity") or "UNKNOWN").upper()
+    if sev not in SEVERITIES:
+        sev = "UNKNOWN"  # Trivy: an invalid severity becomes UNKNOWN
+    rid = str(d["id"])
+    return Rule(
+        id=rid,
+        category=str(d.get("category") or ""),
+        title=str(d.get("title") or rid),
+        severity=sev,
+        regex=_check_regex(str(d["regex"]), f"{where} ({rid}).regex"),
+        keywords=_strs(d.get("keywords"), f"{where}.keywords"),
+        path=_check_regex(str(d.get("path") or ""), f"{where} ({rid}).path"),
+        allow_rules=tuple(
+            _allow(a, f"{where}.allow-rules[{i}]") for i, a in enumerate(d.get("allow-rules") or [])
+        ),
+        exclude_block=_block(d["exclude-block"], f"{where}.exclude-block") if d.get("exclude-block") else ExcludeBlock(),
+        secret_group_name=str(d.get("secret-group-name") or "secret"),
+    )
+
+
+KNOWN_KEYS = (
+    "rules", "allow-rules", "enable-builtin-rules", "disable-rules", "disable-allow-rules", "exclude-block",
+    "skip-patterns",
+)
+
+
+def parse_config(data: bytes, name: str = "vigil-secret.yaml") -> SecretConfig:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(data.decode("utf-8")) if data.strip() else {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise SecretConfigError(f"{name}: {e}") from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise SecretConfigError(f"{name}: expected a mapping at the top level")
+    unknown = tuple(sorted(k for k in doc if k not in KNOWN_KEYS))
+    if unknown:
+        raise SecretConfigError(f"{name}: unknown key(s): {', '.join(map(str, unknown))}")
+    rules = doc.get("rules") or []
+    allows = doc.get("allow-rules") or []
+    if not isinstance(rules, list) or not isinstance(allows, list):
+        raise SecretConfigError(f"{name}: 'rules' and 'allow-rules' must be lists")
+    enable = doc.get("enable-builtin-rules")
+    skip = doc.get("skip-patterns")
+    return SecretConfig(
+        rules=tuple(_rule(r, f"{name}: rules[{i}]") for i, r in enumerate(rules)),
+        allow_rules=tuple(_allow(a, f"{name}: allow-rules[{i}]") for i, a in enumerate(allows)),
+        enable_builtin_rules=None if enable is None else _strs(enable, f"{name}: enable-builtin-rules"),
+        disable_rules=_strs(doc.get("disable-rules"), f"{name}: disable-rules"),
+        disable_allow_rules=_strs(doc.get("disable-allow-rules"), f"{name}: disable-allow-rules"),
+        exclude_block=_block(doc["exclude-block"], f"{name}: exclude-block") if doc.get("exclude-block") else None,
+        skip_patterns=None if skip is None else _strs(skip, f"{name}: skip-patterns"),
+    )
+
+
+@cache
+def builtin() -> RuleSet:
+    """The packaged builtin-rules.yaml (package data, not user input)."""
+    import yaml
+
+    text = resources.files("vigil.analyzers.secrets").joinpath("builtin-rules.yaml").read_text(encoding="utf-8")
+    doc = yaml.safe_load(text)
+    return RuleSet(
+        rules=tuple(_rule(r, f"builtin-rules.yaml: rules[{i}]") for i, r in enumerate(doc["rules"])),
+        allow_rules=tuple(_allow(a, f"builtin-rules.yaml: allow-rules[{i}]") for i, a in enumerate(doc["allow-rules"])),
+        skip_patterns=tuple(doc["skip-patterns"]),
+    )
+
+
+def effective(config: SecretConfig | None = None) -> RuleSet:
+    """Built-in rules adjusted by the user's config (Trivy's semantics: enable-builtin-rules keeps only the listed
+    built-ins, disable-* remove by ID, custom rules and allow rules are added, skip-patterns replaces the list)."""
+    base = builtin()
+    if config is None:
+        return base
+    rules = list(base.rules)
+    if config.enable_builtin_rules is not None:
+        keep = set(config.enable_builtin_rules)
+        rules = [r for r in rules if r.id in keep]
+    rules += list(config.rules)
+    drop = set(config.disable_rules)
+    rules = [r for r in rules if r.id not in drop]
+    drop_allow = set(config.disable_allow_rules)
+    allows = [a for a in base.allow_rules if a.id not in drop_allow] + [
+        a for a in config.allow_rules if a.id not in drop_allow
+    ]
+    return RuleSet(
+        rules=tuple(rules),
+        allow_rules=tuple(allows),
+        exclude_blocks=(config.exclude_block,) if config.exclude_block else (),
+        skip_patterns=base.skip_patterns if config.skip_patterns is None else config.skip_patterns,
+    )
