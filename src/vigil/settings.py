@@ -84,6 +84,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_file_size", "int", 256 * 1024 * 1024, "largest file (bytes) an analyzer will read", SCAN,
            yaml_key="scan.max-file-size"),
     # --- secrets (issue 6): add options below this line ---
+    Option("secret_config", "path", "vigil-secret.yaml",
+           "secret scanner config (rules, allow-rules, disable-rules, ... as in trivy-secret.yaml)", ("fs", "rootfs"),
+           yaml_key="secret.config"),
+    Option("parallel", "int", 0, "worker processes for secret scanning (0: one per CPU, 1: no workers)",
+           ("fs", "rootfs")),
     # --- misconfiguration (issue 5): add options below this line ---
     Option("include_non_failures", "bool", False, "also list passed checks (PASS) in the report", ("config",),
            yaml_key="misconfiguration.include-non-failures"),
@@ -247,6 +252,9 @@ class ScanOptions:
     ignored_licenses: tuple[str, ...] = ()
     license_categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     vex: tuple[Path, ...] = ()
+    # issue 6: secret scanner config file (None or missing default: built-in rules) and worker processes
+    secret_config: Path | None = None
+    parallel: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -273,4 +281,6 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         license_categories={k[len("license_"):]: v for k, v in values.items()
                             if k.startswith("license_") and k != "license_" and v},
         vex=tuple(Path(v).expanduser() for v in values.get("vex") or ()),
+        secret_config=values.get("secret_config"),
+        parallel=values.get("parallel") or 0,
     )
