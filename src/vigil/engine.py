@@ -14,9 +14,11 @@ from typing import Literal
 import msgspec
 
 from vigil.analyzers.registry import MAX_RELATED_FILES, AnalysisInput, Analyzer, all_analyzers, run_guarded
+from vigil.analyzers.secrets.engine import SecretScanner
+from vigil.analyzers.secrets.rules import RuleSet
 from vigil.detectors import remediation
 from vigil.findings import suppress
-from vigil.findings.records import SEVERITY_RANK, Metadata, Report, Result, Vulnerability
+from vigil.findings.records import SEVERITY_RANK, Metadata, Report, Result, SecretFinding, Vulnerability
 from vigil.findings.vex import VexError, VexStatement, parse_vex
 from vigil.inventory.records import Application, Unknown
 from vigil.settings import ScanOptions
@@ -240,6 +242,8 @@ def _finish(opts: ScanOptions, inv: Inventory, artifact_type: Literal["filesyste
         log.warning("%s", w)
     vex = load_vex(opts)
     results, meta = detect(inv, opts)
+    if "secret" in opts.scanners and artifact_type == "filesystem":
+        results.extend(secret_results(opts))
     meta = msgspec.structs.replace(meta, unknowns=tuple(inv.unknowns), warnings=tuple(warnings))
     report = Report(
         vigil_version=_version(),
@@ -259,7 +263,11 @@ def _finish(opts: ScanOptions, inv: Inventory, artifact_type: Literal["filesyste
 def scan(opts: ScanOptions) -> Report:
     load_ignores(opts)  # fail fast on a malformed ignore file, before walking the tree
     load_vex(opts)
-    return _finish(opts, collect_fs(opts), "filesystem")
+    if "secret" in opts.scanners:
+        load_secret_ruleset(opts)  # fail fast on a malformed secret config
+    # --scanners secret alone reads no lockfiles (Trivy reports only secret results then)
+    inv = Inventory() if set(opts.scanners) <= {"secret"} else collect_fs(opts)
+    return _finish(opts, inv, "filesystem")
 
 
 def collect_sbom(opts: ScanOptions) -> Inventory:
@@ -297,3 +305,82 @@ def load_report(path: Path) -> Report:
         return msgspec.json.decode(data, type=Report)
     except msgspec.DecodeError as e:
         raise ScanError(f"{path}: not a Vigil JSON report: {e}") from None
+
+
+# --- secrets (issue 6): walk every file once, stream it through the secret engine, one Result per file ---------
+
+_SECRET_SCANNER = None  # set in the parent before forking workers (a hyperscan database is not picklable)
+_PARALLEL_MIN_FILES = 256  # below this, worker start-up costs more than it saves
+
+
+def load_secret_ruleset(opts: ScanOptions) -> RuleSet:
+    """Built-in rules adjusted by vigil-secret.yaml (--secret-config). A missing default file is fine; a missing
+    file the user named is an error (exit 2), as is a malformed one."""
+    from vigil.analyzers.secrets.rules import SecretConfigError, effective, parse_config
+
+    path = opts.secret_config
+    if path is None or not path.exists():
+        if path is not None and path != Path("vigil-secret.yaml"):
+            raise ScanError(f"secret config {path} not found")
+        return effective(None)
+    try:
+        data = fs.read_capped(path, 16 * 1024 * 1024)
+    except (OSError, fs.FileTooLarge) as e:
+        raise ScanError(f"cannot read secret config {path}: {e}") from None
+    try:
+        return effective(parse_config(data, str(path)))
+    except SecretConfigError as e:
+        raise ScanError(str(e)) from None
+
+
+def _secret_scan_file(scanner: SecretScanner, ref: fs.FileRef) -> list[SecretFinding]:
+    try:
+        return scanner.scan_chunks(ref.rel_path, fs.iter_chunks(ref.abs_path))
+    except OSError as e:
+        log.warning("%s: cannot read: %s", ref.rel_path, e.strerror or e)
+        return []
+
+
+def _secret_batch(refs: list[fs.FileRef]) -> list[tuple[str, list[SecretFinding]]]:
+    scanner = _SECRET_SCANNER
+    assert scanner is not None
+    return [(r.rel_path, f) for r in refs if (f := _secret_scan_file(scanner, r))]
+
+
+def secret_results(opts: ScanOptions, ruleset: RuleSet | None = None) -> list[Result]:
+    global _SECRET_SCANNER
+    import os
+
+    from vigil.analyzers.secrets.engine import SecretScanner
+
+    rs = ruleset if ruleset is not None else load_secret_ruleset(opts)
+    scanner = SecretScanner(rs)
+    cfg = opts.secret_config.resolve() if opts.secret_config is not None and opts.secret_config.exists() else None
+
+    def wanted(rel: str) -> bool:
+        return scanner.wants(rel)
+
+    try:
+        refs = [r for r in fs.walk(opts.target, wanted, opts.skip_dirs, opts.skip_files)
+                if cfg is None or r.abs_path.resolve() != cfg]  # Trivy skips its own config file
+    except fs.SourceError as e:
+        raise ScanError(str(e)) from None
+    workers = opts.parallel or (os.cpu_count() or 1)
+    found: list[tuple[str, list[SecretFinding]]] = []
+    if workers > 1 and len(refs) >= _PARALLEL_MIN_FILES:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        _SECRET_SCANNER = scanner
+        try:
+            ctx = mp.get_context("fork")
+            n = max(1, min(64, len(refs) // (workers * 8)))
+            batches = [refs[i : i + n] for i in range(0, len(refs), n)]
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                for part in pool.map(_secret_batch, batches):
+                    found.extend(part)
+        finally:
+            _SECRET_SCANNER = None
+    else:
+        found = [(r.rel_path, f) for r in refs if (f := _secret_scan_file(scanner, r))]
+    return [Result(target=rel, class_="secret", secrets=tuple(f)) for rel, f in sorted(found, key=lambda x: x[0])]

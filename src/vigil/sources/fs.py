@@ -171,3 +171,13 @@ def read_related(
                 out[r] = got
                 queue.append((r, got))
     return out
+
+
+def iter_chunks(path: Path, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """The file's bytes in chunks (issue 6: the secret engine streams large files instead of loading them)."""
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(chunk_size)
+            if not b:
+                return
+            yield b
