@@ -94,7 +94,7 @@ def _glob_re(pattern: str) -> re.Pattern[str]:
 
 def glob_match(pattern: str, path: str) -> bool:
     """Doublestar glob on '/'-separated paths (`**` spans directories), like Trivy's ignore-file paths."""
-    return bool(_glob_re(pattern.lstrip("./") if pattern.startswith("./") else pattern).match(path))
+    return bool(_glob_re(pattern[2:] if pattern.startswith("./") else pattern).match(path))
 
 
 def _date(value: Any, where: str) -> dt.date | None:
@@ -275,6 +275,8 @@ def apply(report: Report, f: Filters) -> Report:
             misconfs.append(m)
         secrets = []
         for sf in res.secrets:
+            if sf.severity not in sev:  # --severity applies to secrets too (Trivy)
+                continue
             e = hit("secret", (sf.rule_id,), res.target)
             if e is not None:
                 drop(res, "secret", sf.rule_id, "", _ignore_reason(e))

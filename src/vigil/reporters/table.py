@@ -43,15 +43,19 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
     console.print("Report Summary\n")
     summary = Table(box=box.SQUARE, show_lines=False)
     misconf = any(r.class_ == "config" for r in report.results)  # `vigil config` (issue 5)
-    for col in ("Target", "Type", "Misconfigurations" if misconf else "Vulnerabilities"):
+    secrets = any(r.class_ == "secret" for r in report.results)  # --scanners secret (issue 6)
+    for col in ("Target", "Type", "Misconfigurations" if misconf else "Vulnerabilities", *(("Secrets",) if secrets else ())):
         summary.add_column(col)
     for res in report.results:
         if misconf:
             n = str(res.misconf_summary.failures) if res.misconf_summary is not None else "-"
-            summary.add_row(res.target, res.type, "error" if res.error else n)
+            summary.add_row(res.target, res.type, "error" if res.error else n, *(("-",) if secrets else ()))
+            continue
+        if res.class_ == "secret":
+            summary.add_row(res.target, "text", "-", str(len(res.secrets)))
             continue
         vulns = "error" if res.error else "-" if res.class_ == "license" else str(len(res.vulnerabilities))
-        summary.add_row(res.target, res.type, vulns)
+        summary.add_row(res.target, res.type, vulns, *(("-",) if secrets else ()))
     if not report.results:
         summary.add_row("-", "-", "-")
     console.print(summary)
@@ -65,6 +69,9 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
             continue
         if res.class_ == "license":
             _license_table(console, res)
+            continue
+        if res.class_ == "secret":
+            _secret_blocks(console, res)
             continue
         if res.misconf_summary is not None:  # misconfiguration blocks (issue 5)
             from vigil.reporters.table_misconf import result_lines, wants_block
@@ -194,3 +201,30 @@ def _dependency_tree(console: Console, res: Result) -> None:
                 pad = ("│   " if not lastc else "    ") if depth > 0 else ""
                 console.print(f"{prefix}{pad}{'    ' * max(depth - 1, 0)}{branch}{up}")
     console.print()
+
+
+def _secret_blocks(console: Console, res: Result) -> None:
+    """Trivy's secret blocks: `SEVERITY: Category (rule-id)`, the title, `file:line`, then the masked code lines
+    (the cause lines marked). Match and code are masked by the engine; nothing here can reveal the secret."""
+    if not res.secrets:
+        return
+    header = f"{res.target} (secrets)"
+    console.print(header, markup=False)
+    console.print("=" * len(header))
+    c: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+    for sf in res.secrets:
+        c[sf.severity] += 1
+    console.print(f"Total: {len(res.secrets)} (" + ", ".join(f"{s}: {c[s]}" for s in SEVERITIES) + ")\n")
+    rule = "─" * 80
+    for sf in res.secrets:
+        console.print(f"{sf.severity}: {sf.category} ({sf.rule_id})", markup=False)
+        console.print("═" * 80)
+        console.print(sf.title, markup=False)
+        console.print(rule)
+        console.print(f" {res.target}:{sf.start_line}" + ("" if sf.end_line == sf.start_line else f"-{sf.end_line}"),
+                      markup=False)
+        console.print(rule)
+        for ln in sf.code.lines:
+            console.print(f"{ln.number:>4} {'[' if ln.is_cause else ' '} {ln.content}", markup=False, soft_wrap=True)
+        console.print(rule)
+        console.print()
