@@ -117,6 +117,8 @@ def _substitute(text: str, env: Mapping[str, str]) -> str:
 
 
 def _split_words(rest: str, escape: str = "\\") -> list[str]:
+    if '"' not in rest and "'" not in rest and escape not in rest:
+        return rest.split()  # the common case; shlex is slow
     try:
         lex = shlex.shlex(rest, posix=True, punctuation_chars=False)
         lex.whitespace_split = True
