@@ -24,9 +24,25 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
         return f"{record.levelname}\t{record.getMessage()}"
 
 
+class SecretMaskFilter(logging.Filter):
+    """Masks anything a built-in secret rule matches in a log record (issue 6: a secret never reaches a log).
+    On the handler, so it sees records from every `vigil.*` logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from vigil.analyzers.secrets.mask import mask_text
+
+        msg = record.getMessage()
+        masked = mask_text(msg)
+        if masked != msg:
+            record.msg, record.args = masked, None
+        return True
+
+
 def setup_logging(quiet: bool, debug: bool) -> None:
     root = logging.getLogger("vigil")
-    root.handlers[:] = [_Handler(sys.stderr)]
+    handler = _Handler(sys.stderr)
+    handler.addFilter(SecretMaskFilter())
+    root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING)
     root.propagate = False
 
