@@ -41,3 +41,10 @@ def test_hostile_and_invalid_xml() -> None:
 def test_analyzer() -> None:
     (app,) = run_guarded(ANALYZER, AnalysisInput(path="x/packages.config", data=FIXTURE.read_bytes())).applications
     assert app.type == "nuget" and app.file_path == "x/packages.config"
+
+
+def test_declared_encodings() -> None:
+    latin1 = '<?xml version="1.0" encoding="ISO-8859-1"?><packages><package id="Café" version="1"/></packages>'
+    assert parse_packages_config(latin1.encode("latin-1")).packages[0].name == "Café"
+    with pytest.raises(ParseError):
+        parse_packages_config(b'<?xml version="1.0" encoding="no-such"?><packages/>')

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from xml.parsers import expat
 
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._common import decode
 
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
 MAX_DEPTH = 200
@@ -57,7 +56,8 @@ def parse_xml(data: bytes) -> Element:
     """Parse a whole document and return its root element; ParseError on malformed input or any DTD."""
     if _DTD.search(data):
         raise ParseError("XML with a DOCTYPE or entity declarations is not accepted")
-    decode(data)  # rejects binary data and non-UTF-8 text with the same messages as the other parsers
+    if b"\x00" in data[:8192]:  # the encodings manifests use (UTF-8, ISO-8859-1 …) never contain NUL
+        raise ParseError("binary data, not an XML manifest")
     parser = expat.ParserCreate()
     stack: list[Element] = []
     root: list[Element] = []
@@ -95,6 +95,8 @@ def parse_xml(data: bytes) -> Element:
         raise ParseError(f"invalid XML at line {e.lineno}: {expat.ErrorString(e.code)}") from None
     except _Forbidden:
         raise ParseError("XML with a DTD or nested too deeply is not accepted") from None
+    except LookupError:  # the XML declaration names an encoding Python does not know
+        raise ParseError("XML declares an unknown encoding") from None
     if not root:
         raise ParseError("XML document has no root element")
     return root[0]

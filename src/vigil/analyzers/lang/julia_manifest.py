@@ -85,7 +85,7 @@ def parse_julia_manifest(data: bytes, path: str = "", project: bytes | None = No
                     deps.append(f"{t[0]}@{t[1]}")
         relationship: Relationship = "unknown"
         if direct is not None:
-            relationship = "direct" if uuid in direct else "indirect"
+            relationship = "direct" if isinstance(uuid, str) and uuid in direct else "indirect"
         packages.append(
             package(JULIA, name, version, file_path=path, relationship=relationship, depends_on=deps)
         )
