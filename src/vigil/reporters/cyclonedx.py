@@ -95,9 +95,9 @@ def build_bom(report: Report) -> Bom:
     app_refs: list[str] = []
     refs_by_result: dict[str, dict[str, str]] = {}
     for res in report.results:
-        if res.error:
-            continue
         pkgs = _packages(res)
+        if res.error or res.class_ not in ("lang-pkgs", "os-pkgs"):
+            continue  # config/secret/license results describe files, not packages
         app_ref = str(report_uuid(report, "app:" + res.target + ":" + res.type))
         app_refs.append(app_ref)
         components.append(Component(type=ComponentType.APPLICATION, name=res.target, bom_ref=app_ref,

@@ -19,7 +19,7 @@ def build(report: Report, env: Mapping[str, str] | None = None) -> dict[str, Any
     env = {} if env is None else env
     manifests: dict[str, Any] = {}
     for res in report.results:
-        if res.error:
+        if res.error or res.class_ not in ("lang-pkgs", "os-pkgs"):
             continue
         pkgs = _packages(res)
         purl_of = {(p.id or f"{p.name}@{p.version}"): p.purl for p in pkgs}

@@ -58,8 +58,8 @@ def build_document(report: Report) -> Any:  # spdx_tools.spdx.model.Document (la
         annotations.append(Annotation(sid, AnnotationType.OTHER, tool, when, f"vigil:{key}: {value}"))
 
     for res in report.results:
-        if res.error:
-            continue
+        if res.error or res.class_ not in ("lang-pkgs", "os-pkgs"):
+            continue  # config/secret/license results describe files, not packages
         app_id = _sid("Application", res.target, res.type)
         packages.append(Package(spdx_id=app_id, name=res.type or res.target, download_location=SpdxNoAssertion(),
                                 files_analyzed=False, source_info=f"package found in: {res.target}",

@@ -1,0 +1,101 @@
+"""SBOM input (vigil sbom): CycloneDX JSON/XML and SPDX JSON from other tools, and Vigil's own SBOMs read back to
+exactly the packages they were made from."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from vigil.analyzers.sbom import SBOMError, parse_sbom, sbom_format
+from vigil.findings.records import Report
+from vigil.reporters import get
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "reports" / "demo-report.json"
+
+FOREIGN_CDX = {
+    "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+    "components": [
+        {"type": "library", "group": "@babel", "name": "core", "version": "7.0.0", "bom-ref": "a",
+         "purl": "pkg:npm/%40babel/core@7.0.0"},
+        {"type": "library", "group": "org.apache.logging.log4j", "name": "log4j-core", "version": "2.14.1",
+         "bom-ref": "b", "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+         "components": [{"type": "library", "name": "lodash", "version": "4.17.15", "bom-ref": "c",
+                        "purl": "pkg:npm/lodash@4.17.15"}]},
+        {"type": "library", "name": "zlib", "version": "1.2", "bom-ref": "d", "purl": "pkg:deb/debian/zlib@1.2"},
+        {"type": "file", "name": "README"},
+    ],
+    "dependencies": [{"ref": "a", "dependsOn": ["c"]}],
+}
+
+
+def test_foreign_cyclonedx_json() -> None:
+    apps = parse_sbom(json.dumps(FOREIGN_CDX).encode(), "bom.json")
+    by_type = {a.type: a for a in apps}
+    assert set(by_type) == {"npm", "maven"}  # deb (OS packages) skipped; grouped by ecosystem
+    assert all(a.file_path == "bom.json" for a in apps)
+    npm = {p.name: p for p in by_type["npm"].packages}
+    assert npm["@babel/core"].version == "7.0.0" and npm["@babel/core"].depends_on == ("lodash@4.17.15",)
+    assert npm["lodash"].purl == "pkg:npm/lodash@4.17.15"  # nested components are read
+    (log4j,) = by_type["maven"].packages
+    assert log4j.name == "org.apache.logging.log4j:log4j-core" and log4j.ecosystem == "maven"
+
+
+def test_foreign_spdx_json() -> None:
+    doc = {
+        "spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x",
+        "packages": [
+            {"SPDXID": "SPDXRef-1", "name": "requests", "versionInfo": "2.25.0",
+             "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+                               "referenceLocator": "pkg:pypi/requests@2.25.0"}]},
+            {"SPDXID": "SPDXRef-2", "name": "urllib3", "versionInfo": "1.26.4",
+             "externalRefs": [{"referenceCategory": "PACKAGE_MANAGER", "referenceType": "purl",
+                               "referenceLocator": "pkg:pypi/urllib3@1.26.4"}]},
+            {"SPDXID": "SPDXRef-3", "name": "no-purl"},
+        ],
+        "relationships": [{"spdxElementId": "SPDXRef-1", "relationshipType": "DEPENDS_ON",
+                           "relatedSpdxElement": "SPDXRef-2"}],
+    }
+    (app,) = parse_sbom(json.dumps(doc).encode(), "bom.spdx.json")
+    assert app.type == "pypi"
+    pkgs = {p.name: p for p in app.packages}
+    assert pkgs["requests"].depends_on == ("urllib3@1.26.4",) and set(pkgs) == {"requests", "urllib3"}
+
+
+def test_cyclonedx_xml_minimal() -> None:
+    xml = b"""<?xml version="1.0"?>
+<bom xmlns="http://cyclonedx.org/schema/bom/1.4" version="1">
+  <components>
+    <component type="library" bom-ref="x"><name>gin</name><group>github.com/gin-gonic</group>
+      <version>v1.5.0</version><purl>pkg:golang/github.com/gin-gonic/gin@v1.5.0</purl></component>
+  </components>
+</bom>"""
+    assert sbom_format(xml) == "cyclonedx-xml"
+    (app,) = parse_sbom(xml, "bom.xml")
+    (p,) = app.packages
+    assert (p.ecosystem, p.name, p.version) == ("go", "github.com/gin-gonic/gin", "v1.5.0")
+
+
+@pytest.mark.parametrize(("data", "msg"), [
+    (b"{}", "unrecognised"),
+    (b"not json", "unrecognised"),
+    (b'<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY x "y">]><bom xmlns="http://cyclonedx.org/schema/bom/1.6"/>',
+     "DTD"),
+])
+def test_errors(data: bytes, msg: str) -> None:
+    with pytest.raises(SBOMError, match=msg):
+        parse_sbom(data)
+
+
+@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml", "spdx-json"])
+def test_vigil_sbom_reads_back_the_same_packages(fmt: str) -> None:
+    report = msgspec.json.decode(FIXTURE.read_bytes(), type=Report)
+    buf = io.StringIO()
+    get(fmt)(report, buf)
+    apps = parse_sbom(buf.getvalue().encode(), "bom")
+    expected = {(r.target, r.type): r.packages for r in report.results if r.packages}
+    got = {(a.file_path, a.type): a.packages for a in apps}
+    assert got == expected
