@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.conftest import CORPUS
+
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.misconf.checks.registry import checks_for
 from vigil.analyzers.misconf.dockerfile import (
@@ -42,26 +42,26 @@ def test_escape_directive_backtick() -> None:
     doc = parse_dockerfile(b"# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\n"
                            b"RUN dir c:\\ `\n    && echo done\nWORKDIR C:\\app\n")
     assert doc.escape == "`"
-    run = [i for i in doc.instructions() if i.cmd == "run"][0]
+    run = next(i for i in doc.instructions() if i.cmd == "run")
     assert (run.value, run.start_line, run.end_line) == (("dir c:\\ && echo done",), 3, 4)
-    wd = [c for c in checks_for("dockerfile") if c.meta.id == "DS-0009"][0]
+    wd = next(c for c in checks_for("dockerfile") if c.meta.id == "DS-0009")
     assert list(wd.run(doc)) == []  # C:\app is absolute
 
 
 def test_heredoc_extends_the_instruction() -> None:
     doc = parse_dockerfile(b"FROM alpine:3.20\nRUN <<EOF\napk add curl\nsudo true\nEOF\nUSER app\n")
-    run = [i for i in doc.instructions() if i.cmd == "run"][0]
+    run = next(i for i in doc.instructions() if i.cmd == "run")
     assert (run.start_line, run.end_line) == (2, 5)
     assert run.heredocs == ("apk add curl\nsudo true",)
     ids = {c.meta.id for c in checks_for("dockerfile") if list(c.run(doc))}
     assert {"DS-0010", "DS-0025"} <= ids
-    user = [i for i in doc.instructions() if i.cmd == "user"][0]
+    user = next(i for i in doc.instructions() if i.cmd == "user")
     assert user.start_line == 6
 
 
 def test_heredoc_dash_strips_tabs_and_copy_heredoc() -> None:
     doc = parse_dockerfile(b'FROM alpine:3.20\nCOPY <<-"END" /etc/x.conf\n\tkey=value\n\tEND\nUSER app\n')
-    cp = [i for i in doc.instructions() if i.cmd == "copy"][0]
+    cp = next(i for i in doc.instructions() if i.cmd == "copy")
     assert (cp.start_line, cp.end_line, cp.heredocs) == (2, 4, ("key=value",))
 
 
@@ -103,7 +103,7 @@ def test_onbuild() -> None:
     doc = parse_dockerfile(b"FROM a:1\nONBUILD RUN sudo make\n")
     ob = doc.stages[0].all("onbuild")[0]
     assert ob.sub_cmd == "run" and ob.value[0] == "RUN"
-    ds10 = [c for c in checks_for("dockerfile") if c.meta.id == "DS-0010"][0]
+    ds10 = next(c for c in checks_for("dockerfile") if c.meta.id == "DS-0010")
     assert len(list(ds10.run(doc))) == 1
 
 

@@ -91,8 +91,6 @@ def _maintainer(doc: DockerfileDoc) -> Iterator[Failure]:
 
 
 def _no_healthcheck(doc: DockerfileDoc) -> Iterator[Failure]:
-    if doc.from_history:
-        return
     if not any(i.cmd == "healthcheck" for i in doc.instructions()):
         final = doc.stages[-1]
         yield Failure(message="Add HEALTHCHECK instruction in your Dockerfile", start_line=final.start_line,
