@@ -1,0 +1,111 @@
+"""vigil-secret.yaml: trivy-secret.yaml's fields and semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from vigil.analyzers.secrets import rules
+from vigil.analyzers.secrets.engine import SecretScanner
+
+TOKEN = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"
+AKID = "AKIA" + "QZ7W3RT5YP2M6N4K"
+TEXT = f"GITHUB={TOKEN}\nAWS={AKID}\nINTERNAL=acme-int-7f3k9q2z8w1x\n".encode()
+
+
+def _ids(cfg_yaml: str, path: str = "c.env", text: bytes = TEXT) -> list[str]:
+    rs = rules.effective(rules.parse_config(cfg_yaml.encode()))
+    return [f.rule_id for f in SecretScanner(rs).scan(path, text)]
+
+
+def test_no_config_uses_builtin_rules() -> None:
+    assert _ids("") == ["github-pat", "aws-access-key-id"]
+
+
+def test_disable_rules() -> None:
+    assert _ids("disable-rules: [github-pat]\n") == ["aws-access-key-id"]
+
+
+def test_enable_builtin_rules_keeps_only_those() -> None:
+    assert _ids("enable-builtin-rules: [aws-access-key-id]\n") == ["aws-access-key-id"]
+
+
+def test_custom_rule_with_keywords_and_secret_group() -> None:
+    cfg = """
+rules:
+  - id: acme-internal-token
+    category: Acme
+    title: Acme internal token
+    severity: HIGH
+    regex: 'INTERNAL=(?P<secret>acme-int-[a-z0-9]{12})'
+    keywords: [acme-int-]
+"""
+    rs = rules.effective(rules.parse_config(cfg.encode()))
+    found = SecretScanner(rs).scan("c.env", TEXT)
+    f = next(x for x in found if x.rule_id == "acme-internal-token")
+    assert (f.severity, f.category, f.start_line) == ("HIGH", "Acme", 3)
+    assert f.match == "INTERNAL=" + "*" * 21
+
+
+def test_custom_rule_path_filter_and_invalid_severity() -> None:
+    cfg = """
+rules:
+  - id: only-in-ini
+    regex: 'acme-int-[a-z0-9]{12}'
+    keywords: [acme]
+    severity: SEVERE
+    path: '\\.ini$'
+"""
+    rs = rules.effective(rules.parse_config(cfg.encode()))
+    assert rs.rules[-1].severity == "UNKNOWN"
+    assert "only-in-ini" not in [f.rule_id for f in SecretScanner(rs).scan("c.env", TEXT)]
+    assert "only-in-ini" in [f.rule_id for f in SecretScanner(rs).scan("c.ini", TEXT)]
+
+
+def test_user_allow_rules_by_regex_and_path() -> None:
+    assert _ids("allow-rules:\n  - id: ours\n    regex: 'Zq8xY2wV'\n") == ["aws-access-key-id"]
+    assert _ids("allow-rules:\n  - id: fixtures\n    path: '^fixtures/'\n", path="fixtures/c.env") == []
+    assert _ids("allow-rules:\n  - id: fixtures\n    path: '^fixtures/'\n", path="app/c.env") != []
+
+
+def test_rule_level_allow_rules() -> None:
+    cfg = """
+rules:
+  - id: acme-internal-token
+    regex: 'acme-int-[a-z0-9]{12}'
+    keywords: [acme-int-]
+    allow-rules:
+      - id: known
+        regex: '7f3k9q'
+"""
+    assert "acme-internal-token" not in _ids(cfg)
+
+
+def test_disable_allow_rules_reenables_test_paths() -> None:
+    assert _ids("", path="tests/c.env") == []
+    assert _ids("disable-allow-rules: [tests]\n", path="tests/c.env") == ["github-pat", "aws-access-key-id"]
+
+
+def test_exclude_block() -> None:
+    text = f"a=1\n# BEGIN FIXTURE\nGITHUB={TOKEN}\n# END FIXTURE\nAWS={AKID}\n".encode()
+    cfg = "exclude-block:\n  description: fixtures\n  regexes: ['(?s)# BEGIN FIXTURE.*?# END FIXTURE']\n"
+    assert _ids(cfg, text=text) == ["aws-access-key-id"]
+
+
+def test_skip_patterns_replace_the_defaults() -> None:
+    rs = rules.effective(rules.parse_config(b"skip-patterns: ['**/*.env']\n"))
+    sc = SecretScanner(rs)
+    assert not sc.wants("a/b.env")
+    assert sc.wants("package-lock.json")  # the default list was replaced
+
+
+@pytest.mark.parametrize("bad", [
+    "rules: [{id: x}]\n",  # no regex
+    "rules: [{id: x, regex: '(unclosed'}]\n",
+    "allow-rules: [{id: y}]\n",  # neither regex nor path
+    "unknown-key: 1\n",
+    "- a list\n",
+    "rules: {id: x}\n",
+])
+def test_malformed_config_is_a_user_error(bad: str) -> None:
+    with pytest.raises(rules.SecretConfigError):
+        rules.parse_config(bad.encode())

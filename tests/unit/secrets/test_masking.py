@@ -1,0 +1,59 @@
+"""The planted secrets never appear in any output format or log line."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.secret_corpus import planted_tree
+from vigil.analyzers.secrets.mask import mask_text
+from vigil.engine import scan
+from vigil.reporters import get
+from vigil.settings import ScanOptions
+from vigil.shells.cli.common import SecretMaskFilter
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    root = tmp_path_factory.mktemp("planted")
+    _, values = planted_tree(root)
+    return root, values
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "sarif"])
+def test_no_secret_in_report_output(planted: tuple[Path, list[str]], fmt: str) -> None:
+    root, values = planted
+    report = scan(ScanOptions(target=root, db_path=root / "none.db", scanners=("secret",), parallel=1))
+    assert report.findings_count() > 130
+    out = io.StringIO()
+    get(fmt)(report, out)
+    text = out.getvalue()
+    assert "*****" in text or fmt == "sarif"
+    leaked = [v for v in values if v in text]
+    assert leaked == []
+
+
+def test_log_filter_masks_secrets() -> None:
+    token = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"
+    record = logging.LogRecord("vigil.x", logging.WARNING, __file__, 1, "bad value %s in %s", (token, "a.env"), None)
+    assert SecretMaskFilter().filter(record)
+    assert token not in record.getMessage()
+    assert "*****" in record.getMessage() and "a.env" in record.getMessage()
+
+
+def test_log_filter_through_the_cli_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    from vigil.shells.cli.common import setup_logging
+
+    setup_logging(quiet=False, debug=False)
+    token = "AKIA" + "QZ7W3RT5YP2M6N4K"
+    logging.getLogger("vigil.engine").warning("cannot parse %s", f"AWS={token}")
+    err = capsys.readouterr().err
+    assert token not in err and "cannot parse" in err
+
+
+def test_mask_text_leaves_ordinary_text_alone() -> None:
+    s = "scanned 120 files in 0.3 s; skipped package-lock.json"
+    assert mask_text(s) == s
