@@ -407,7 +407,8 @@ def scan_config(opts: ConfigOptions) -> Report:
 
     def wanted(rel: str) -> bool:
         return (is_dockerfile(rel) or is_compose(rel) or is_yaml_or_json(rel)
-                or PurePosixPath(rel).name == "Chart.yaml" or rel.lower().endswith((".tgz", ".tar.gz")))
+                or PurePosixPath(rel).name in ("Chart.yaml", "Kustomization")
+                or rel.lower().endswith((".tgz", ".tar.gz", ".tar")))
 
     try:
         refs = list(fs.walk(opts.target, wanted, opts.skip_dirs, opts.skip_files))
@@ -426,7 +427,7 @@ def scan_config(opts: ConfigOptions) -> Report:
             kind = "dockerfile"
         elif is_compose(rel):
             kind = "compose"
-        elif rel.lower().endswith((".tgz", ".tar.gz")):
+        elif rel.lower().endswith((".tgz", ".tar.gz", ".tar")):
             if helm is None:
                 continue
             kind = "helm-archive"
@@ -460,6 +461,7 @@ def scan_config(opts: ConfigOptions) -> Report:
                 continue
         results.extend(_scan_file(rel, kind, data, k8s, opts, custom, suppressed, all_warnings))
 
+    all_warnings.extend(_kustomize_warnings(refs, opts))
     for d in charts:
         chart_abs = opts.target / d if d != "." else opts.target
         files: dict[str, bytes] = {}
@@ -481,6 +483,40 @@ def scan_config(opts: ConfigOptions) -> Report:
     )
     report = suppress.apply(report, suppress.Filters(severities=opts.severities, ignores=ignores))
     return finalize(report, opts.severities, opts.include_non_failures)
+
+
+def _kustomize_warnings(refs: list[fs.FileRef], opts: ConfigOptions) -> list[str]:
+    """Kustomize directories: the manifests they reference are scanned like any other file by the walk (no
+    overlays applied: no kustomize engine is installable here, see the README); this surfaces what the
+    kustomization references but cannot be scanned (remote bases, missing files) as warnings."""
+    kz = _optional("vigil.analyzers.misconf.kustomize")
+    if kz is None:
+        return []
+    names = set(kz.KUSTOMIZATION_NAMES)
+    out: list[str] = []
+    for ref in refs:
+        p = PurePosixPath(ref.rel_path)
+        if p.name not in names:
+            continue
+        d = "" if str(p.parent) == "." else str(p.parent)
+        files: dict[str, bytes] = {}
+        for r in refs:
+            if (not d or r.rel_path.startswith(d + "/")) and (is_yaml_or_json(r.rel_path) or
+                                                              PurePosixPath(r.rel_path).name in names):
+                try:
+                    files[r.rel_path] = fs.read_capped(r.abs_path, opts.max_file_size)
+                except (OSError, fs.FileTooLarge):
+                    continue
+        try:
+            scan = kz.scan_kustomize(files, d)
+        except ParseError as e:
+            out.append(f"{ref.rel_path}: kustomization not followed: {e}")
+            continue
+        for what, why in scan.skipped:
+            out.append(f"{ref.rel_path}: {what}: {why}")
+    for w in out:
+        log.warning("%s", w)
+    return out
 
 
 def _version() -> str:

@@ -121,3 +121,37 @@ def test_corpus_dockerfiles_scan(tmp_path: Path) -> None:
     results = json.loads(p.stdout)["Results"]
     assert len(results) >= 100 and not [r for r in results if r.get("Error")]
     assert all(r["Type"] == "dockerfile" for r in results)
+
+
+def test_sarif_has_file_and_line_regions(project: Path) -> None:
+    p = run("config", "-f", "sarif", str(project), cwd=project)
+    assert p.returncode == 0, p.stderr
+    results = json.loads(p.stdout)["runs"][0]["results"]
+    r = next(r for r in results if r["ruleId"] == "DS-0002")
+    loc = r["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == "Dockerfile" and loc["region"]["startLine"] == 8
+
+
+def test_kubernetes_and_helm_are_dispatched(tmp_path: Path) -> None:
+    pytest.importorskip("vigil.analyzers.misconf.kubernetes")
+    (tmp_path / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n"
+        "      containers:\n        - name: web\n          image: nginx:1.27\n")
+    (tmp_path / "values.yaml").write_text("replicas: 1\n")  # not a Kubernetes object: ignored
+    p = run("config", "-f", "json", str(tmp_path), cwd=tmp_path)
+    res = {r["Target"]: r for r in json.loads(p.stdout)["Results"]}
+    assert set(res) == {"deploy.yaml"} and res["deploy.yaml"]["Type"] == "kubernetes"
+    assert "KSV-0014" in {m["ID"] for m in res["deploy.yaml"]["Misconfigurations"]}
+
+
+@pytest.mark.slow
+def test_corpus_helm_charts(tmp_path: Path) -> None:
+    pytest.importorskip("vigil.analyzers.misconf.helm")
+    d = CORPUS / "helm"
+    if not d.is_dir():
+        pytest.skip("../shared corpus not present")
+    p = run("config", "-f", "json", "-q", str(d), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    results = json.loads(p.stdout)["Results"]
+    assert results and all(r["Type"] == "helm" for r in results)
+    assert any(r["MisconfSummary"].get("Failures", 0) for r in results if not r.get("Error"))
