@@ -1,0 +1,257 @@
+"""yarn.lock (classic v1 and berry): goldens on real files from ../shared/data/corpus/lockfiles plus the tricky
+semantics (dev closure, workspaces, protocols, patches)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vigil.analyzers.errors import ParseError
+from vigil.analyzers.lang.yarn_lock import ANALYZER, parse_yarn_lock, split_pattern
+from vigil.analyzers.registry import AnalysisInput, run_guarded
+from vigil.inventory.records import Application, Package
+
+TRIVY = "aquasecurity__trivy/pkg/dependency/parser/nodejs/yarn/testdata"
+DEPENDABOT = "dependabot__dependabot-core/npm_and_yarn/spec/fixtures/projects"
+CASES = {
+    # classic + package.json: jquery direct, promise a devDependency, asap reachable only through promise
+    "trivy_integration_v1_manifest": "aquasecurity__trivy/integration/testdata/fixtures/repo/yarn/yarn.lock",
+    # classic without package.json: unknown relationships; multi-pattern headers; scoped names
+    "trivy_v1_happy": f"{TRIVY}/yarn_happy/yarn.lock",
+    # classic as written by npm: every key and value quoted, no header comment
+    "trivy_v1_npm_quoted": f"{TRIVY}/yarn_with_npm/yarn.lock",
+    # classic with a file: dependency (skipped)
+    "trivy_v1_local": f"{TRIVY}/yarn_with_local/yarn.lock",
+    # berry v8: explicit npm: ranges in dependencies, a root workspace
+    "trivy_berry_protocol": f"{TRIVY}/yarn_v2_deps_with_protocol/yarn.lock",
+    # berry + package.json: patch: entries (resolve, fsevents), dev closure
+    "dependabot_berry_multiple_requirements": f"{DEPENDABOT}/yarn_berry/multiple_requirements/yarn.lock",
+    # berry with three workspaces: the root's devDependency and the other workspaces' dependencies
+    "dependabot_berry_workspaces": f"{DEPENDABOT}/yarn/submodule_dependency/yarn.lock",
+}
+
+
+def _parse_case(lockfiles_dir: Path, rel: str) -> Application:
+    lock = lockfiles_dir / rel
+    manifest = lock.parent / "package.json"
+    return parse_yarn_lock(lock.read_bytes(), rel, manifest.read_bytes() if manifest.exists() else None)
+
+
+def _by_id(app: Application) -> dict[str, Package]:
+    return {p.id: p for p in app.packages}
+
+
+def _lines(p: Package) -> list[tuple[int, int]]:
+    return [(loc.start_line, loc.end_line) for loc in p.locations]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden(case: str, lockfiles_dir: Path, golden: Any) -> None:
+    golden.check(f"analyzers/yarn_lock/{case}", _parse_case(lockfiles_dir, CASES[case]))
+
+
+# --- hand-checked against the source files ------------------------------------------------------------------------
+
+
+def test_hand_checked_integration(lockfiles_dir: Path) -> None:
+    pkgs = _by_id(_parse_case(lockfiles_dir, CASES["trivy_integration_v1_manifest"]))
+    assert pkgs["jquery@3.2.1"].relationship == "direct" and not pkgs["jquery@3.2.1"].dev
+    assert pkgs["promise@8.0.3"].relationship == "direct" and pkgs["promise@8.0.3"].dev
+    # asap is only needed by the devDependency promise
+    assert pkgs["asap@2.0.6"].relationship == "indirect" and pkgs["asap@2.0.6"].dev
+    assert pkgs["promise@8.0.3"].depends_on == ("asap@2.0.6",)
+    # `promise@^8.0.3:` header on line 15 through its last dependency line 20
+    assert _lines(pkgs["promise@8.0.3"]) == [(15, 20)]
+    # without package.json nothing is known about relationships or dev
+    lock = (lockfiles_dir / CASES["trivy_integration_v1_manifest"]).read_bytes()
+    bare = parse_yarn_lock(lock)
+    assert {(p.relationship, p.dev) for p in bare.packages} == {("unknown", False)}
+
+
+def test_hand_checked_quoted_and_local(lockfiles_dir: Path) -> None:
+    (jquery,) = _parse_case(lockfiles_dir, CASES["trivy_v1_npm_quoted"]).packages
+    assert jquery.id == "jquery@3.6.0" and _lines(jquery) == [(1, 4)]
+    pkgs = _by_id(_parse_case(lockfiles_dir, CASES["trivy_v1_local"]))
+    assert sorted(pkgs) == ["asap@2.0.6", "jquery@3.4.1", "promise@8.0.3"]  # local-package@file: skipped
+
+
+def test_hand_checked_berry_patch(lockfiles_dir: Path) -> None:
+    pkgs = _by_id(_parse_case(lockfiles_dir, CASES["dependabot_berry_multiple_requirements"]))
+    # "resolve@npm:^1.1.7, resolve@npm:^1.22.1" (lines 1375-1386) and its patch: entry (1388-1399) are one package;
+    # only tailwindcss/postcss-import (devDependency side) need it, so it is dev
+    resolve = pkgs["resolve@1.22.1"]
+    assert _lines(resolve) == [(1375, 1386), (1388, 1399)] and resolve.dev
+    # next (dependency) needs postcss 8.4.14; the devDependency is postcss ^8.4.17
+    assert pkgs["next@12.3.1"].relationship == "direct" and not pkgs["next@12.3.1"].dev
+    assert not pkgs["postcss@8.4.14"].dev and pkgs["postcss@8.4.14"].relationship == "indirect"
+    assert pkgs["postcss@8.4.17"].dev and pkgs["postcss@8.4.17"].relationship == "direct"
+    # the root workspace: placeholder version dropped, name from package.json's "{{ name }}" template
+    root = pkgs["{{ name }}"]
+    assert root.relationship == "workspace" and root.version == ""
+    assert root.depends_on == ("eslint-plugin-tailwindcss@3.6.2", "next@12.3.1", "postcss@8.4.17")
+
+
+def test_hand_checked_berry_workspaces(lockfiles_dir: Path) -> None:
+    app = _parse_case(lockfiles_dir, CASES["dependabot_berry_workspaces"])
+    pkgs = {p.name: p for p in app.packages}
+    ws = {p.name for p in app.packages if p.relationship == "workspace"}
+    assert ws == {"yarn-workspace-example", "yarn-workspace-exanoke", "yarn-workspace-git-submodule-example"}
+    # root package.json: devDependencies {"workspaces": "^0.1.0"}
+    assert pkgs["workspaces"].dev and pkgs["workspaces"].relationship == "direct"
+    # dependencies of the other workspaces are direct and production
+    for name in ("axios", "koa", "pino", "@koa/router"):
+        assert pkgs[name].relationship == "direct" and not pkgs[name].dev, name
+    assert _lines(pkgs["yarn-workspace-exanoke"]) == [(1247, 1253)]
+
+
+# --- semantics on small hand-written lockfiles --------------------------------------------------------------------
+
+CLASSIC = """\
+# yarn lockfile v1
+
+
+"@scope/a@^1.0.0", "@scope/a@~1.2.0":
+  version "1.2.3"
+  dependencies:
+    b "^2"
+    shared "1"
+
+b@^2:
+  version "2.0.1"
+  optionalDependencies:
+    opt "*"
+
+opt@*:
+  version "0.1.0"
+
+shared@1, shared@^1.0.0:
+  version "1.0.0"
+
+d@^3:
+  version "3.0.0"
+  dependencies:
+    shared "^1.0.0"
+    "alias" "npm:real@^4"
+
+alias@npm:real@^4:
+  version "4.4.4"
+
+gitdep@user/repo#abc:
+  version "9.9.9"
+  dependencies:
+    viagit "1"
+
+viagit@1:
+  version "1.0.0"
+
+orphan@1:
+  version "1.0.0"
+"""
+
+
+def test_classic_dev_closure_and_graph() -> None:
+    manifest = json.dumps(
+        {"dependencies": {"@scope/a": "^1.0.0", "gitdep": "user/repo#abc"}, "devDependencies": {"d": "^3"}}
+    ).encode()
+    pkgs = _by_id(parse_yarn_lock(CLASSIC.encode(), package_json=manifest))
+    a = pkgs["@scope/a@1.2.3"]
+    assert a.relationship == "direct" and not a.dev and a.depends_on == ("b@2.0.1", "shared@1.0.0")
+    assert _lines(a) == [(4, 8)]
+    assert pkgs["opt@0.1.0"].relationship == "indirect"  # optionalDependencies are edges too
+    # shared is needed by prod @scope/a and dev d: not dev; real (alias) only by d: dev
+    assert not pkgs["shared@1.0.0"].dev
+    assert pkgs["real@4.4.4"].dev and pkgs["d@3.0.0"].depends_on == ("real@4.4.4", "shared@1.0.0")
+    # the git dependency is not reported, but what it pulls in is still classified
+    assert "gitdep@9.9.9" not in pkgs and pkgs["viagit@1.0.0"].relationship == "indirect"
+    assert pkgs["orphan@1.0.0"].relationship == "unknown"  # nothing reaches it
+
+
+BERRY = """\
+__metadata:
+  version: 6
+
+"app@workspace:.":
+  version: 0.0.0-use.local
+  resolution: "app@workspace:."
+  dependencies:
+    lib: "workspace:*"
+    left: ^1.10
+  languageName: unknown
+  linkType: soft
+
+"lib@workspace:*, lib@workspace:packages/lib":
+  version: 2.0.0
+  resolution: "lib@workspace:packages/lib"
+  dependencies:
+    linked: "link:../linked"
+    tool: "npm:^1"
+  languageName: unknown
+  linkType: soft
+
+"left@npm:^1.10":
+  version: 1.10.0
+  resolution: "left@npm:1.10.0"
+
+"linked@link:../linked::locator=lib%40workspace%3Apackages%2Flib":
+  version: 0.0.0-use.local
+  resolution: "linked@link:../linked::locator=lib%40workspace%3Apackages%2Flib"
+
+"tool@npm:^1":
+  version: 1.0.0
+  resolution: "tool@npm:1.0.0"
+"""
+
+
+def test_berry_workspaces_links_and_yaml_typing() -> None:
+    pkgs = _by_id(parse_yarn_lock(BERRY.encode()))
+    # "1.10" stays a string (YAML 1.1 would make it the float 1.1)
+    assert "left@1.10.0" in pkgs and pkgs["left@1.10.0"].relationship == "direct"
+    assert pkgs["app"].relationship == "workspace" and pkgs["app"].depends_on == ("left@1.10.0", "lib@2.0.0")
+    assert pkgs["lib@2.0.0"].relationship == "workspace"
+    assert pkgs["tool@1.0.0"].relationship == "direct"  # a workspace's dependency
+    assert not any(p.name == "linked" for p in pkgs.values())  # link: skipped
+    assert _lines(pkgs["tool@1.0.0"]) == [(30, 32)]
+
+
+def test_split_pattern() -> None:
+    assert split_pattern("@s/a@^1") == ("@s/a", "^1")
+    assert split_pattern("a@npm:@s/b@1") == ("a", "npm:@s/b@1")
+    assert split_pattern("nover") == ("nover", "")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"garbage without colon",
+        b"  indented@1:\n  version 1\n",
+        b"__metadata:\n  version: 6\n'a': [\n",
+        b"__metadata: [1]\n- x\n",
+        b"\x00binary",
+    ],
+)
+def test_bad_input_is_parse_error(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_yarn_lock(data)
+
+
+def test_odd_but_valid_values_are_tolerated() -> None:
+    odd = b'__metadata:\n  version: 6\n"a@npm:1":\n  - 1\n"b@npm:1":\n  version: [1]\n"c@npm:1":\n  version: 1.0.0\n  dependencies: 5\n'
+    assert [p.id for p in parse_yarn_lock(odd).packages] == ["c@1.0.0"]
+    assert parse_yarn_lock(b"# only a comment\n").packages == ()
+
+
+def test_analyzer_registration() -> None:
+    assert (
+        ANALYZER.name == "yarn"
+        and ANALYZER.matches("web/yarn.lock")
+        and ANALYZER.companions == ("package.json",)
+    )
+    res = run_guarded(ANALYZER, AnalysisInput("yarn.lock", CLASSIC.encode(), {"package.json": b"{}"}))
+    assert res.applications[0].type == "yarn"
+    assert (
+        run_guarded(ANALYZER, AnalysisInput("node_modules/x/yarn.lock", CLASSIC.encode())).applications == ()
+    )
+    assert run_guarded(ANALYZER, AnalysisInput("yarn.lock", b"nonsense")).unknowns[0].analyzer == "yarn"
