@@ -139,3 +139,16 @@ def test_alias_bomb_is_cheap() -> None:
             + "\n".join("  " + ln for ln in lines) + "\n").encode()
     (cm,) = parse_kubernetes(data, "bomb.yaml")  # the line walker does not expand aliases
     assert cm.kind == "ConfigMap"
+
+
+def test_big_list_is_linear() -> None:
+    import time
+
+    item = "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c%d}\n  data: {a: b}\n"
+    data = ("apiVersion: v1\nkind: List\nitems:\n" + "".join(item % i for i in range(5000))).encode()
+    t0 = time.perf_counter()
+    rs = parse_kubernetes(data, "big.yaml")
+    assert len(rs) == 5000 and rs[-1].name == "c4999"
+    assert rs[-1].start_line == 3 + 4 * 4999 + 1
+    assert rs[-1].line_of(("data", "a")) == rs[-1].start_line + 3
+    assert time.perf_counter() - t0 < 10

@@ -123,16 +123,12 @@ def _is_k8s(obj: object) -> bool:
     )
 
 
-def _make(obj: dict[str, Any], path: str, lines: dict[PathKey, tuple[int, int]] | None,
-          prefix: PathKey, fallback: tuple[int, int]) -> K8sResource:
+def _make(obj: dict[str, Any], path: str, sub: dict[PathKey, tuple[int, int]],
+          fallback: tuple[int, int]) -> K8sResource:
     meta = obj.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
     name = meta.get("name") or meta.get("generateName") or ""
     ns = meta.get("namespace") or ""
-    sub: dict[PathKey, tuple[int, int]] = {}
-    if lines is not None:
-        n = len(prefix)
-        sub = {k[n:]: v for k, v in lines.items() if k[:n] == prefix} if n else lines
     start, end = sub.get((), fallback)
     return K8sResource(
         kind=str(obj["kind"]),
@@ -154,13 +150,18 @@ def _resources_of(obj: Any, path: str, lines: dict[PathKey, tuple[int, int]] | N
     kind = obj["kind"]
     items = obj.get("items")
     if kind.endswith("List") and isinstance(items, list):
+        # Split the line map by item in ONE pass (a per-item filter would be quadratic in big Lists).
+        per_item: dict[int, dict[PathKey, tuple[int, int]]] = {}
+        for k, v in (lines or {}).items():
+            if len(k) >= 2 and k[0] == "items" and isinstance(k[1], int):
+                per_item.setdefault(k[1], {})[k[2:]] = v
         out: list[K8sResource] = []
         for i, item in enumerate(items):
             if _is_k8s(item):
-                fb = lines.get(("items", i), fallback) if lines else fallback
-                out.append(_make(item, path, lines, ("items", i), fb))
+                sub = per_item.get(i, {})
+                out.append(_make(item, path, sub, sub.get((), fallback)))
         return out
-    return [_make(obj, path, lines, (), fallback)]
+    return [_make(obj, path, lines or {}, fallback)]
 
 
 def _parse_json(text: str, path: str) -> list[K8sResource]:
