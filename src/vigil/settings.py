@@ -107,10 +107,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("helm_kube_version", "str", "", "Kubernetes version Helm renders for (Capabilities.KubeVersion)",
            ("config",), yaml_key="misconfiguration.helm.kube-version"),
     # --- reports, SBOM, VEX (issue 7): add options below this line ---
-    Option("template", "str", "", "Jinja2 template for --format template: inline text or @path/to/file.j2",
+    Option("template", "str", None, "Jinja2 template for --format template: inline text or @path/to/file.j2",
            REPORT, short="-t"),
     Option("vex", "list", (), "VEX documents (OpenVEX, CycloneDX VEX, CSAF VEX): not_affected/fixed statements "
-           "suppress findings; repeat or comma-separate", SCAN, metavar="FILE,…"),
+           "suppress findings; repeat or comma-separate", SCAN, metavar="FILE,…", yaml_key="vulnerability.vex"),
     Option("show_suppressed", "bool", False, "list suppressed findings and why (table output)", REPORT),
     # --- ecosystems, licenses (issue 3): add options below this line ---
     Option("pkg_types", "list", ("os", "library"), "package types to report (os: distribution packages; "

@@ -248,3 +248,17 @@ def test_glob() -> None:
     assert not glob_match("*.txt", "a/b.txt")
     assert glob_match("./a/*.txt", "a/b.txt")
     assert glob_match("./.github/**", ".github/workflows/x.yml")
+
+
+def test_vex_option_sources(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vigil.settings import resolve, scan_options
+    from vigil.shells.cli.common import given
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve("fs", given({"vex": ("a.json", "b.json,c.json")}), env={})["vex"] == ("a.json", "b.json", "c.json")
+    assert resolve("sbom", {}, env={"VIGIL_VEX": "x.json,y.json"})["vex"] == ("x.json", "y.json")
+    (tmp_path / "vigil.yaml").write_text("vulnerability:\n  vex: [z.json]\n")
+    values = resolve("fs", {}, env={})
+    assert values["vex"] == ("z.json",)
+    assert [p.name for p in scan_options(tmp_path, values).vex] == ["z.json"]
+    assert resolve("fs", given({"vex": ()}), env={})["vex"] == ("z.json",)  # no flag given: config applies
