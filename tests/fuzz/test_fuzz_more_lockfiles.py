@@ -1,5 +1,5 @@
-"""Fuzzing the issue-3 lockfile parsers: NuGet (packages.lock.json, packages.config, *.deps.json), pom.xml (with
-related POMs), gradle.lockfile, mix.lock, pubspec.lock, Package.resolved, Podfile.lock, conan.lock, pdm.lock,
+"""Fuzzing the issue-3 lockfile parsers: NuGet (packages.lock.json, packages.config, *.deps.json,
+Directory.Packages.props), pom.xml (with related POMs), gradle.lockfile, build.sbt.lock, mix.lock, pubspec.lock, Package.resolved, Podfile.lock, conan.lock, pdm.lock,
 pylock.toml, Julia Manifest.toml and conda environment.yml.
 
 Contract (analyzers/errors.py): on any input a parser returns normally or raises ParseError; pom_xml.related() never
@@ -29,11 +29,13 @@ from vigil.analyzers.lang.julia_manifest import parse_julia_manifest
 from vigil.analyzers.lang.mix_lock import parse_mix_lock
 from vigil.analyzers.lang.nuget_config import parse_packages_config
 from vigil.analyzers.lang.nuget_lock import parse_nuget_lock
+from vigil.analyzers.lang.packages_props import parse_packages_props
 from vigil.analyzers.lang.pdm_lock import parse_pdm_lock
 from vigil.analyzers.lang.podfile_lock import parse_podfile_lock
 from vigil.analyzers.lang.pom_xml import parse_pom, related
 from vigil.analyzers.lang.pubspec_lock import parse_pubspec_lock
 from vigil.analyzers.lang.pylock_toml import parse_pylock
+from vigil.analyzers.lang.sbt_lock import parse_sbt_lock
 from vigil.analyzers.lang.swift_resolved import parse_package_resolved
 
 pytestmark = pytest.mark.fuzz
@@ -70,6 +72,8 @@ CORPUS: dict[str, list[bytes]] = {
     "pylock": _seeds("pylock.toml"),
     "julia": _seeds("Manifest*.toml"),
     "conda": _seeds("environment.yml"),
+    "packages_props": _seeds("*Packages.props"),
+    "sbt": _seeds("build.sbt.lock"),
 }
 
 
@@ -95,9 +99,11 @@ PARSERS: dict[str, Callable[[bytes], object]] = {
     "pylock": lambda d: parse_pylock(d, "pylock.toml", d),
     "julia": lambda d: parse_julia_manifest(d, "Manifest.toml", d),
     "conda": parse_conda_environment,
+    "packages_props": parse_packages_props,
+    "sbt": parse_sbt_lock,
 }
 
-JSON_FORMATS = ["nuget_lock", "deps_json", "swift", "conan"]
+JSON_FORMATS = ["nuget_lock", "deps_json", "swift", "conan", "sbt"]
 YAML_FORMATS = ["pubspec", "cocoapods", "conda"]
 TOML_FORMATS = ["pdm", "pylock", "julia"]
 

@@ -58,6 +58,8 @@ ANALYZER_MODULES: tuple[str, ...] = (
     "vigil.analyzers.lang.pylock_toml",
     "vigil.analyzers.lang.julia_manifest",
     "vigil.analyzers.lang.conda_environment",
+    "vigil.analyzers.lang.packages_props",
+    "vigil.analyzers.lang.sbt_lock",
 )
 
 # Which analyzers a scan runs (like Trivy: fs/repo read lockfiles; image/rootfs read installed metadata and
