@@ -63,7 +63,14 @@ def test_hand_checked_in_tree_bom() -> None:
         "org.slf4j:slf4j-api": ("", False, "direct"),  # undefined property: unknown, never guessed
         "com.google.guava:guava": ("", False, "direct"),  # a version range is not a version
         "junit:junit": ("4.13.1", True, "direct"),  # explicit management beats the BOM's 4.12; scope test → dev
+        "com.example:lib": ("1.0.0", False, "direct"),  # an in-tree module …
+        "org.yaml:snakeyaml": ("1.30", False, "indirect"),  # … whose compile dependency is transitive
+        # (lib's optional commons-io and its test-scoped junit are not passed on)
     }
+    app = scan(POM_BOM, "app/pom.xml")
+    lib = next(p for p in app.packages if p.name == "com.example:lib")
+    assert lib.depends_on == ("org.yaml:snakeyaml@1.30",)
+    assert "com.example:lib@1.0.0" in app.packages[0].depends_on and app.packages[0].relationship == "root"
     # without the tree (a lone file) nothing is inherited and those versions are unknown
     lone = parse_pom((POM_BOM / "app" / "pom.xml").read_bytes(), "app/pom.xml")
     assert _versions(lone)["org.apache.commons:commons-text"] == ("", False, "direct")
@@ -104,7 +111,7 @@ def test_hand_checked_parent_chain(lockfiles_dir: Path) -> None:
 
 def test_related_requests() -> None:
     data = (POM_BOM / "pom.xml").read_bytes()
-    assert related("pom.xml", data) == ["bom/pom.xml", "app/pom.xml"]
+    assert related("pom.xml", data) == ["bom/pom.xml", "lib/pom.xml", "app/pom.xml"]
     assert related("app/pom.xml", (POM_BOM / "app" / "pom.xml").read_bytes()) == ["pom.xml"]
     # a parent outside the scan root is not requested; an empty relativePath means "repository only"
     outside = b"<project><parent><groupId>g</groupId><artifactId>p</artifactId><version>1</version></parent></project>"

@@ -16,9 +16,11 @@ What is resolved offline: parents and BOMs that are POMs in the scanned tree (fo
 Anything else (a parent or BOM from a remote repository, an undefined property, a version range) leaves the version
 unknown — the package is reported with an empty version and is never matched; versions are never guessed.
 
-Semantics (as Trivy): the project itself is the root package; its declared and inherited dependencies are direct
-(transitive dependencies need the dependencies' own POMs, which are remote); scope `test` → dev, every other scope
-(compile, provided, runtime, system) production. POMs under `src/it/` or `target/it/` are integration-test inputs of
+Semantics (as Trivy): the project itself is the root package; its declared and inherited dependencies are direct;
+when a dependency is itself a module of the scanned tree its dependencies are known and followed (indirect, with
+Maven's transitivity: test, provided, system and optional dependencies are not passed on); other transitive
+dependencies need POMs from a remote repository and are not reported. Scope `test` → dev (and everything reached only
+through it), every other scope (compile, provided, runtime, system) production. POMs under `src/it/` or `target/it/` are integration-test inputs of
 Maven plugins and are skipped, as in Trivy.
 
 `related(path, data)` tells the source which other POMs this analysis may need: the parent's relativePath and the
@@ -38,7 +40,7 @@ from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import expect, package
 from vigil.analyzers.lang._xml import Element, parse_xml
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
-from vigil.inventory.records import MAVEN, Application, Package
+from vigil.inventory.records import MAVEN, Application
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ APP_TYPE = "pom"
 MAX_PARENTS = 16  # longest parent chain followed (a cycle stops earlier)
 MAX_IMPORT_DEPTH = 8  # BOMs importing BOMs
 MAX_INTERPOLATION = 16  # ${a} -> ${b} -> … rounds
+MAX_MODULES = 256  # in-tree modules whose dependencies are followed transitively
 
 _PROPERTY = re.compile(r"\$\{([^}]*)\}")
 
@@ -58,6 +61,7 @@ class Dep:
     scope: str = ""
     type: str = ""
     classifier: str = ""
+    optional: str = ""
     lines: tuple[int, int] | None = None
 
     def key(self) -> tuple[str, str, str, str]:
@@ -101,6 +105,7 @@ def _deps(container: Element | None) -> list[Dep]:
                 scope=d.findtext("scope"),
                 type=d.findtext("type"),
                 classifier=d.findtext("classifier"),
+                optional=d.findtext("optional"),
                 lines=(d.start_line, d.end_line),
             )
         )
@@ -340,28 +345,61 @@ def parse_pom(data: bytes, path: str = "", related_files: Mapping[str, bytes] | 
     if model.unresolved_parent:
         log.info("%s: parent %s is not in the scanned tree; inherited versions are unknown", path, model.unresolved_parent)
 
-    packages: dict[tuple[str, str], Package] = {}
-    direct_ids: list[str] = []
-    for i, d in enumerate(model.deps):
-        if not d.group or not d.artifact or d.scope == "import" or "${" in d.group + d.artifact:
-            continue
-        name = f"{d.group}:{d.artifact}"
-        version = _concrete(d.version)
-        if not version:
-            log.debug("%s: version of %s is unknown offline (%r)", path, name, d.version)
-        direct_ids.append(f"{name}@{version}")
-        if (name, version) in packages:
-            continue
-        packages[(name, version)] = package(
-            MAVEN,
-            name,
-            version,
-            file_path=path,
-            dev=d.scope == "test",
-            relationship="direct",
-            lines=d.lines if i < model.own_deps else None,
-        )
-    out = sorted(packages.values(), key=lambda p: (p.name, p.version))
+    # BFS from the declared dependencies into in-tree modules (their own POMs are in the tree, so their
+    # dependencies are known); everything else is a leaf (its POM is remote).
+    found: dict[tuple[str, str], _Found] = {}
+    root_edges: list[str] = []
+    queue: list[tuple[Model, bool, bool, str | None]] = [(model, False, True, None)]  # (model, dev, is_main, parent)
+    expanded: set[tuple[str, str]] = set()
+    while queue:
+        cur, cur_dev, is_main, parent_id = queue.pop(0)
+        for i, d in enumerate(cur.deps):
+            if not d.group or not d.artifact or d.scope == "import" or "${" in d.group + d.artifact:
+                continue
+            # Maven transitivity: test, provided and optional dependencies of a dependency are not inherited
+            if not is_main and (d.scope in ("test", "provided", "system") or d.optional == "true"):
+                continue
+            name = f"{d.group}:{d.artifact}"
+            version = _concrete(d.version)
+            if not version and is_main:
+                log.debug("%s: version of %s is unknown offline (%r)", path, name, d.version)
+            dev = cur_dev or d.scope == "test"
+            entry = found.get((name, version))
+            if entry is None:
+                entry = found[(name, version)] = _Found(
+                    name, version, dev, is_main, d.lines if is_main and i < cur.own_deps else None
+                )
+            else:  # reachable several ways: production if any way is, direct if declared
+                entry.dev = entry.dev and dev
+                entry.direct = entry.direct or is_main
+            node_id = f"{name}@{version}"
+            if parent_id is None:
+                root_edges.append(node_id)
+            else:
+                found[_split_id(parent_id)].deps.add(node_id)
+            module = tree.find(d.group, d.artifact, version) if version else None
+            if module is not None and (name, version) not in expanded and len(expanded) < MAX_MODULES:
+                expanded.add((name, version))
+                sub = tree.model(module)
+                if sub is not None:
+                    queue.append((sub, dev, False, node_id))
+
+    out = sorted(
+        (
+            package(
+                MAVEN,
+                f.name,
+                f.version,
+                file_path=path,
+                dev=f.dev,
+                relationship="direct" if f.direct else "indirect",
+                depends_on=sorted(f.deps),
+                lines=f.lines,
+            )
+            for f in found.values()
+        ),
+        key=lambda p: (p.name, p.version),
+    )
     if model.group and model.artifact:
         root = package(
             MAVEN,
@@ -369,10 +407,25 @@ def parse_pom(data: bytes, path: str = "", related_files: Mapping[str, bytes] | 
             _concrete(model.version),
             file_path=path,
             relationship="root",
-            depends_on=direct_ids,
+            depends_on=root_edges,
         )
         out.insert(0, root)
     return Application(type=APP_TYPE, file_path=path, packages=tuple(out))
+
+
+@dataclass(slots=True)
+class _Found:
+    name: str
+    version: str
+    dev: bool
+    direct: bool
+    lines: tuple[int, int] | None
+    deps: set[str] = field(default_factory=set)
+
+
+def _split_id(pkg_id: str) -> tuple[str, str]:
+    name, _, version = pkg_id.rpartition("@")
+    return name, version
 
 
 def _skipped(path: str) -> bool:
