@@ -48,3 +48,15 @@ def test_invalid() -> None:
 
 def test_matches() -> None:
     assert ANALYZER.matches("Manifest.toml") and ANALYZER.matches("pkg/Manifest-v1.11.toml")
+
+
+def test_block_lines() -> None:
+    app = parse_julia_manifest((DIR / "Manifest.toml").read_bytes())
+    got = {p.name: (p.locations[0].start_line, p.locations[0].end_line) for p in app.packages}
+    # [[deps.JSON]] on line 11, its last key on 15; TOML's block ends at line 45 before [[deps.UUIDs]]
+    assert got["JSON"] == (11, 15) and got["TOML"] == (42, 45)
+    v1 = parse_julia_manifest((DIR / "Manifest-v1.toml").read_bytes())
+    assert {p.name: p.locations[0].start_line for p in v1.packages} == {"JSON": 7, "Parsers": 16}
+    # a name locked twice in an inline array: no line numbers rather than wrong ones
+    inline = b'manifest_format = "2.0"\n[deps]\nA = [{uuid = "1", version = "1.0.0"}, {uuid = "2", version = "2.0.0"}]\n'
+    assert all(p.locations == () for p in parse_julia_manifest(inline).packages)

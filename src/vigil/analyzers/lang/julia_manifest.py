@@ -14,10 +14,11 @@ follow `deps`, resolved by uuid when given. Julia packages are inventoried only 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._common import expect, load_toml, package
+from vigil.analyzers.lang._common import decode, expect, load_toml, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import JULIA, Application, Package, Relationship
 
@@ -41,6 +42,34 @@ def _project_deps(project: bytes | None) -> set[str] | None:
     return {u for u in deps.values() if isinstance(u, str)}
 
 
+_HEADER = re.compile(r'^\s*\[\[\s*(?:deps\s*\.\s*)?("(?:[^"\\]|\\.)*"|[^\]\s]+)\s*\]\]\s*(?:#.*)?$')
+
+
+def _block_lines(text: str, v2: bool) -> dict[str, list[tuple[int, int]]]:
+    """Name → (first, last) line of each `[[Name]]` / `[[deps.Name]]` block, in file order. tomllib keeps no
+    positions; a block runs to its last non-blank, non-comment line before the next table header."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    cur: str | None = None
+    start = last = 0
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            if cur is not None:
+                out.setdefault(cur, []).append((start, last))
+            cur = None
+            m = _HEADER.match(line)
+            if m is not None and (not v2 or line.lstrip("[ ").startswith("deps")):
+                cur = m.group(1).strip('"')
+                start = last = lineno
+            continue
+        last = lineno
+    if cur is not None:
+        out.setdefault(cur, []).append((start, last))
+    return out
+
+
 def parse_julia_manifest(data: bytes, path: str = "", project: bytes | None = None) -> Application:
     doc = load_toml(data)
     if "manifest_format" in doc:
@@ -48,14 +77,18 @@ def parse_julia_manifest(data: bytes, path: str = "", project: bytes | None = No
         expect(isinstance(table, dict), "Manifest.toml: `deps` is not a table")
     else:
         table = {k: v for k, v in doc.items() if isinstance(v, list)}
-    entries: list[tuple[str, dict[str, Any]]] = []
+    blocks = _block_lines(decode(data), "manifest_format" in doc)
+    entries: list[tuple[str, dict[str, Any], tuple[int, int] | None]] = []
     for name, items in table.items():
         if not isinstance(items, list):
             continue
-        entries.extend((name, it) for it in items if isinstance(it, dict))
+        spans = blocks.get(name, [])
+        if len(spans) != len(items):  # written unusually (inline arrays?): no line numbers rather than wrong ones
+            spans = []
+        entries.extend((name, it, spans[i] if spans else None) for i, it in enumerate(items) if isinstance(it, dict))
     by_uuid: dict[str, tuple[str, str]] = {}
     by_name: dict[str, list[tuple[str, str]]] = {}
-    for name, it in entries:
+    for name, it, _lines in entries:
         uuid, version = it.get("uuid"), it.get("version")
         if isinstance(version, str) and version:
             if isinstance(uuid, str):
@@ -64,7 +97,7 @@ def parse_julia_manifest(data: bytes, path: str = "", project: bytes | None = No
     direct = _project_deps(project)
     packages: list[Package] = []
     seen: set[tuple[str, str]] = set()
-    for name, it in entries:
+    for name, it, lines in entries:
         version, uuid = it.get("version"), it.get("uuid")
         if not (isinstance(version, str) and version):
             continue  # a stdlib or an unregistered checkout: no version to report
@@ -87,7 +120,7 @@ def parse_julia_manifest(data: bytes, path: str = "", project: bytes | None = No
         if direct is not None:
             relationship = "direct" if isinstance(uuid, str) and uuid in direct else "indirect"
         packages.append(
-            package(JULIA, name, version, file_path=path, relationship=relationship, depends_on=deps)
+            package(JULIA, name, version, file_path=path, relationship=relationship, depends_on=deps, lines=lines)
         )
     packages.sort(key=lambda p: (p.name, p.version))
     return Application(type=APP_TYPE, file_path=path, packages=tuple(packages))
