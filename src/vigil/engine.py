@@ -333,6 +333,14 @@ def load_secret_ruleset(opts: ScanOptions) -> RuleSet:
         raise ScanError(str(e)) from None
 
 
+def secret_rules_digest(opts: ScanOptions) -> str:
+    """Cache-key part for secret findings (ARCHITECTURE.md §8): engine version + sha256 of the effective rule set
+    (built-in rules adjusted by vigil-secret.yaml), so editing the config invalidates exactly the secret blobs."""
+    from vigil.analyzers.secrets.engine import NAME, VERSION
+
+    return f"{NAME}/{VERSION}/{load_secret_ruleset(opts).digest()}"
+
+
 def _secret_scan_file(scanner: SecretScanner, ref: fs.FileRef) -> list[SecretFinding]:
     try:
         return scanner.scan_chunks(ref.rel_path, fs.iter_chunks(ref.abs_path))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from vigil.analyzers.secrets import rules
@@ -109,3 +111,16 @@ def test_skip_patterns_replace_the_defaults() -> None:
 def test_malformed_config_is_a_user_error(bad: str) -> None:
     with pytest.raises(rules.SecretConfigError):
         rules.parse_config(bad.encode())
+
+
+def test_engine_digest_follows_the_config_file(tmp_path: Path) -> None:
+    from vigil.engine import secret_rules_digest
+    from vigil.settings import ScanOptions
+
+    (tmp_path / "vigil-secret.yaml").write_text("")
+    opts = ScanOptions(target=tmp_path, db_path=tmp_path / "db", secret_config=tmp_path / "vigil-secret.yaml")
+    d0 = secret_rules_digest(opts)
+    assert d0 == secret_rules_digest(ScanOptions(target=tmp_path, db_path=tmp_path / "db"))
+    assert d0.startswith("secret/1/sha256:")
+    (tmp_path / "vigil-secret.yaml").write_text("disable-rules: [jwt-token]\n")
+    assert secret_rules_digest(opts) != d0
