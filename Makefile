@@ -27,7 +27,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 unit: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
 # The README's test command: lint, types, layer contracts, then every test.
 test: lint unit
