@@ -161,15 +161,19 @@ def _root_gid(res: K8sResource) -> Iterator[Failure]:
 
 
 def _default_sc(res: K8sResource) -> Iterator[Failure]:
-    """KSV-0118: neither the pod nor a container sets any securityContext at all (runs with the defaults)."""
+    """KSV-0118: the pod's or a container's securityContext is explicitly empty (`securityContext: {}`), i.e. the
+    runtime defaults were chosen on purpose. As in Trivy, an absent securityContext is left to the specific checks
+    (KSV-0012, KSV-0014, …) rather than reported here too."""
     pod = pod_of(res)
     if pod is None:
         return
-    if not pod_sc(pod):
-        yield fail(res, f"{res.kind} '{res.name}' uses default security context", pod.path)
+    if pod.spec.get("securityContext") == {}:
+        yield fail(res, f"{res.kind.lower()} {res.name} in {res.namespace or 'default'} namespace is using the "
+                        "default security context, which allows root privileges", (*pod.path, "securityContext"))
     for c in containers(res):
-        if not c.sc:
-            yield cfail(res, c, cmsg(c, res, "uses default security context"))
+        if c.c.get("securityContext") == {}:
+            yield cfail(res, c, f"container {c.name} of {res.kind} '{res.name}' in {res.namespace or 'default'} "
+                                "namespace is using the default security context", ("securityContext",))
 
 
 CHECKS = (
@@ -249,7 +253,8 @@ CHECKS = (
         "Set 'runAsGroup', 'fsGroup' and 'supplementalGroups' to non-zero GIDs.",
         _root_gid, (SC_DOC,)),
     ksv("118", "Default security context configured", "HIGH",
-        "A pod or container without any securityContext runs with the runtime's permissive defaults.",
-        "Set a securityContext on the pod and on every container.",
+        "A pod or container whose securityContext is explicitly empty runs with the runtime's permissive defaults.",
+        "Set the security parameters you need (runAsNonRoot, capabilities, readOnlyRootFilesystem, …) instead of an "
+        "empty securityContext.",
         _default_sc, (SC_DOC,)),
 )

@@ -1,7 +1,7 @@
 """KSV RBAC checks on Role / ClusterRole rules and RoleBinding / ClusterRoleBinding subjects.
 
-A rule matches when one of its resources is in the check's set (or is '*') and one of its verbs is in the check's
-verb set (or is '*'). Failures point at the offending rule.
+A rule matches when one of its resources is in the check's set and one of its verbs is in the check's verb set
+(or is '*'). Failures point at the offending rule.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ READ_WRITE = WRITE | {"get", "list", "watch"}
 WORKLOADS = frozenset({"deployments", "daemonsets", "statefulsets", "replicationcontrollers", "replicasets", "jobs",
                        "cronjobs", "pods"})
 NETWORKING = frozenset({"services", "endpoints", "endpointslices", "networkpolicies", "ingresses"})
+# Trivy's verb list for the "manage all resources" checks (reading everything is as bad as writing it).
+ALL_RES_VERBS = frozenset({"create", "update", "delete", "deletecollection", "impersonate", "*", "list", "get"})
 RBAC_RES = frozenset({"roles", "rolebindings", "clusterroles", "clusterrolebindings"})
 WEBHOOKS = frozenset({"mutatingwebhookconfigurations", "validatingwebhookconfigurations"})
 
@@ -37,27 +39,11 @@ def _rules(res: K8sResource, kinds: frozenset[str]) -> Iterator[tuple[int, dict[
             yield i, r
 
 
-# API groups of the resources the checks look for: a '*' resource only grants them when the rule's apiGroups
-# cover the group (e.g. resources ['*'] in apiGroups ['custom.metrics.k8s.io'] grants no Secrets).
-CORE = frozenset({""})
-GROUPS: dict[str, frozenset[str]] = {
-    **{r: frozenset({"", "apps", "batch", "extensions"}) for r in WORKLOADS},
-    **{r: frozenset({"", "networking.k8s.io", "discovery.k8s.io", "extensions"}) for r in NETWORKING},
-    **{r: frozenset({"rbac.authorization.k8s.io"}) for r in RBAC_RES},
-    **{r: frozenset({"admissionregistration.k8s.io"}) for r in WEBHOOKS},
-}
-
-
 def _matches(rule: dict[str, object], resources: frozenset[str] | None, verbs: frozenset[str]) -> bool:
+    """As in Trivy's RBAC checks, a resource set matches only the NAMED resources: a '*' resource is the business
+    of the wildcard checks (KSV-0044/0045/0046/0112), not of e.g. "manage secrets"."""
     rs, vs = _strs(rule.get("resources")), _strs(rule.get("verbs"))
-    if resources is None or any(r in resources for r in rs):
-        res_ok = True
-    elif "*" in rs:
-        groups = _strs(rule.get("apiGroups")) if "apiGroups" in rule else ["*"]
-        wanted = frozenset().union(*(GROUPS.get(r, CORE) for r in resources))
-        res_ok = any(g == "*" or g in wanted for g in groups)
-    else:
-        res_ok = False
+    res_ok = resources is None or any(r in resources for r in rs)
     return res_ok and any(v == "*" or v in verbs for v in vs)
 
 
@@ -165,7 +151,7 @@ CHECKS = (
     _c("46", "Manage all resources", "CRITICAL",
        "A cluster role that can write every resource can take over the cluster.",
        "Do not use '*' as a resource together with write verbs.",
-       rule_check(None, WRITE, "shouldn't manage all resources", _fs({"ClusterRole"}), extra=_wild_resources)),
+       rule_check(None, ALL_RES_VERBS, "shouldn't manage all resources", _fs({"ClusterRole"}), extra=_wild_resources)),
     _c("47", "Manage Kubernetes nodes/proxy", "HIGH",
        "Access to 'nodes/proxy' reaches the kubelet API directly, bypassing admission and audit.",
        "Remove access to 'nodes/proxy'.",
@@ -231,7 +217,7 @@ CHECKS = (
     _c("112", "Manage all resources at the namespace", "CRITICAL",
        "A namespaced role that can write every resource controls everything in the namespace.",
        "Do not use '*' as a resource together with write verbs in a Role.",
-       rule_check(None, WRITE, "shouldn't manage all resources at the namespace", _fs({"Role"}),
+       rule_check(None, ALL_RES_VERBS, "shouldn't manage all resources at the namespace", _fs({"Role"}),
                   extra=_wild_resources)),
     _c("113", "Manage namespace secrets", "MEDIUM",
        "A namespaced role that can read Secrets can read every credential in the namespace.",
