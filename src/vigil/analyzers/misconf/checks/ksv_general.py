@@ -148,7 +148,8 @@ def _configmap_sensitive_keys(res: K8sResource) -> Iterator[Failure]:
 
 def _default_ns(res: K8sResource) -> Iterator[Failure]:
     if res.kind in POD_SPEC_PATHS and res.namespace in ("", "default"):
-        yield fail(res, f"{res.kind} '{res.name}' should not be set with 'default' namespace", ("metadata",))
+        yield fail(res, f"{res.kind.lower()} {res.name} in default namespace should set metadata.namespace to a "
+                        "non-default namespace", ("metadata", "namespace"))
 
 
 CHECKS = (

@@ -160,10 +160,10 @@ CHECKS = (
     _c("48", "Manage Kubernetes workloads and pods", "MEDIUM",
        "Creating or updating workloads lets a user run arbitrary (possibly privileged) pods.",
        "Limit write verbs on workload resources.",
-       rule_check(WORKLOADS, _fs({"create", "update", "patch", "delete", "deletecollection", "*"}),
+       rule_check(WORKLOADS, WRITE,
                   "should not have access to resources [\"pods\", \"deployments\", \"jobs\", \"cronjobs\", "
                   "\"statefulsets\", \"daemonsets\", \"replicasets\", \"replicationcontrollers\"] for verbs "
-                  "[\"create\", \"update\", \"delete\", \"deletecollection\", \"patch\", \"*\"]")),
+                  "[\"create\", \"update\", \"patch\", \"delete\", \"deletecollection\", \"impersonate\", \"*\"]")),
     _c("49", "Manage configmaps", "MEDIUM",
        "ConfigMaps often drive application behaviour; writing them can change what workloads do.",
        "Limit write verbs on 'configmaps'.",
