@@ -5,7 +5,8 @@
 Generates (once; reused if present) a ~200 MB tree under bench/out/secrets-tree: source files (.py .js .go .java),
 configs (.yaml .json .env .ini), text and logs (UUIDs, hashes, base64 blobs), a few large logs (streamed in
 chunks), and PLANTED fake secrets (counted, so every tool's findings can be compared with what is there).
-Then times, with the page cache warm (a first `cat` pass), medians of --runs:
+Then times, with the page cache warm (a first `cat` pass), medians of --runs (peers: --peer-runs, default 1,
+because each takes minutes), wall and CPU time:
   cat          `find -type f | xargs cat > /dev/null`: the read limit
   vigil        `vigil fs TREE --scanners secret --format json` with --parallel 2 and --parallel 1
   detect-secrets  `detect-secrets scan --all-files -n TREE` (install: python -m venv /tmp/peers &&
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import string
 import subprocess
@@ -147,10 +149,14 @@ def tree_stats() -> tuple[int, int]:
 
 
 def timed(cmd: list[str] | str, runs: int, timeout: float, shell: bool = False
-          ) -> tuple[float | None, list[float], bytes]:
+          ) -> tuple[float | None, list[float], float, bytes]:
+    """Median wall time, the wall times, median CPU time (user+sys of the child and its workers) and stdout.
+    CPU time is reported too because the machine may be shared: it does not grow when other jobs compete."""
     times: list[float] = []
+    cpus: list[float] = []
     out = b""
     for _ in range(runs):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         try:
             p = subprocess.run(cmd, capture_output=True, shell=shell, timeout=timeout)
@@ -158,12 +164,15 @@ def timed(cmd: list[str] | str, runs: int, timeout: float, shell: bool = False
             times.append(float("inf"))
             break
         times.append(time.perf_counter() - t0)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
         if p.returncode not in (0, 1):
             raise SystemExit(f"{cmd} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
         out = p.stdout
+    cpu = statistics.median(cpus) if cpus else float("nan")
     if any(t == float("inf") for t in times):
-        return None, times, out
-    return statistics.median(times), times, out
+        return None, times, cpu, out
+    return statistics.median(times), times, cpu, out
 
 
 def main() -> None:
@@ -171,7 +180,8 @@ def main() -> None:
     ap.add_argument("--size-mb", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peers", default="/tmp/peers/bin", help="bin directory of the venv holding the peers")
-    ap.add_argument("--timeout", type=float, default=1200, help="per-run timeout for a peer (s)")
+    ap.add_argument("--peer-runs", type=int, default=1, help="runs of each peer (they take minutes each)")
+    ap.add_argument("--timeout", type=float, default=1500, help="per-run timeout for a peer (s)")
     a = ap.parse_args()
 
     planted = generate(a.size_mb)
@@ -181,41 +191,48 @@ def main() -> None:
     cat = f"find {TREE} -type f ! -name '.bench*' -print0 | xargs -0 cat > /dev/null"
     subprocess.run(cat, shell=True, check=True)  # warm the page cache for everyone
 
-    rows: list[tuple[str, float | None, list[float], str]] = []
-    t, ts, _ = timed(cat, a.runs, 600, shell=True)
-    rows.append(("cat (read limit)", t, ts, "-"))
+    rows: list[tuple[str, float | None, list[float], float, str]] = []
+
+    def add(name: str, res: tuple[float | None, list[float], float, bytes], n: str) -> None:
+        rows.append((name, res[0], res[1], res[2], n))
+        print(f"{name}: wall {res[1]} cpu {res[2]:.2f} findings {n}", file=sys.stderr, flush=True)
+
+    add("cat (read limit)", timed(cat, a.runs, 600, shell=True), "-")
     for par in ("2", "1"):
-        t, ts, out = timed([*VIGIL, "fs", str(TREE), "--scanners", "secret", "--format", "json", "--parallel", par],
-                           a.runs, 1800)
-        n = sum(len(r.get("Secrets", [])) for r in json.loads(out)["Results"]) if out else 0
-        rows.append((f"vigil --parallel {par}", t, ts, str(n)))
+        res = timed([*VIGIL, "fs", str(TREE), "--scanners", "secret", "--format", "json", "--parallel", par],
+                    a.runs, 1800)
+        n = sum(len(r.get("Secrets", [])) for r in json.loads(res[3])["Results"]) if res[3] else 0
+        add(f"vigil --parallel {par}", res, str(n))
     peers = Path(a.peers)
     ds = peers / "detect-secrets"
     if ds.exists():
-        t, ts, out = timed([str(ds), "scan", "--all-files", "-n", str(TREE)], a.runs, a.timeout)
-        n = sum(len(v) for v in json.loads(out)["results"].values()) if out else 0
-        rows.append(("detect-secrets 1.5", t, ts, str(n)))
+        res = timed([str(ds), "scan", "--all-files", "-n", str(TREE)], a.peer_runs, a.timeout)
+        n = sum(len(v) for v in json.loads(res[3])["results"].values()) if res[3] else 0
+        add("detect-secrets 1.5", res, str(n))
     th = peers / "trufflehog3"
     if th.exists():
-        t, ts, out = timed([str(th), "-z", "--no-history", "-p", "2", "-f", "JSON", str(TREE)], a.runs, a.timeout)
-        n = len(json.loads(out)) if out.strip() else 0
-        rows.append(("trufflehog3 3.0 (-p 2)", t, ts, str(n)))
+        res = timed([str(th), "-z", "--no-history", "-p", "2", "-f", "JSON", str(TREE)], a.peer_runs, a.timeout)
+        n = len(json.loads(res[3])) if res[3].strip() else 0
+        add("trufflehog3 3.0 (-p 2)", res, str(n))
 
-    base = {name: t for name, t, _, _ in rows}
-    cat_t = base["cat (read limit)"]
-    ds_t = base.get("detect-secrets 1.5")
-    print(f"\nTree: {nfiles} files, {mb:.0f} MB ({planted} planted secrets), {os.cpu_count()} CPUs, "
-          f"median of {a.runs} runs, page cache warm.\n")
-    print("| tool | median (s) | runs (s) | MB/s | % of cat | detect-secrets time / this | findings |")
-    print("|---|---:|---|---:|---:|---:|---:|")
-    for name, t, ts, n in rows:
+    wall = {name: t for name, t, _, _, _ in rows}
+    cpu = {name: c for name, _, _, c, _ in rows}
+    cat_t = wall["cat (read limit)"]
+    ds_t, ds_c = wall.get("detect-secrets 1.5"), cpu.get("detect-secrets 1.5")
+    print(f"\nTree: {nfiles} files, {mb:.0f} MB ({planted} planted secrets), {os.cpu_count()} CPUs, page cache warm; "
+          f"median of {a.runs} runs (peers: {a.peer_runs}).\n")
+    print("| tool | wall median (s) | runs (s) | CPU (s) | MB/s (wall) | % of cat | detect-secrets / this (wall) "
+          "| detect-secrets / this (CPU) | findings |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for name, t, ts, c, n in rows:
         runs = ", ".join("timeout" if x == float("inf") else f"{x:.2f}" for x in ts)
         if t is None:
-            print(f"| {name} | > {a.timeout:.0f} | {runs} | - | - | - | {n} |")
+            print(f"| {name} | > {a.timeout:.0f} | {runs} | - | - | - | - | - | {n} |")
             continue
         pct = f"{100 * cat_t / t:.1f} %" if cat_t else "-"
         vs = f"{ds_t / t:.1f}x" if ds_t else "-"
-        print(f"| {name} | {t:.2f} | {runs} | {mb / t:.0f} | {pct} | {vs} | {n} |")
+        vc = f"{ds_c / c:.1f}x" if ds_c and c else "-"
+        print(f"| {name} | {t:.2f} | {runs} | {c:.2f} | {mb / t:.0f} | {pct} | {vs} | {vc} | {n} |")
 
 
 if __name__ == "__main__":

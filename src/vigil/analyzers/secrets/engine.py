@@ -219,15 +219,15 @@ class HyperscanBackend:
 
             self.db.scan(buf, match_event_handler=on)
         kw_ok: set[int] = set()
+        rule_hits: list[int] = []
         for h in hits:
             if h >= self.n:
                 kw_ok.update(self.kw_rules[h - self.n])
-        out = set()
-        for i in range(self.n):
-            if self.need_kw[i] and i not in kw_ok:
-                continue
-            if i in hits or i in self.exact_only:
-                out.add(i)
+            else:
+                rule_hits.append(h)
+        out = {i for i in rule_hits if i in kw_ok or not self.need_kw[i]}
+        if self.exact_only:
+            out.update(i for i in self.exact_only if i in kw_ok or not self.need_kw[i])
         return out
 
 
@@ -284,7 +284,9 @@ class SecretScanner:
         self.backend: Backend = HyperscanBackend(self.rules) if backend == "hyperscan" else ReBackend(self.rules)
         self.skip = compile_globs(ruleset.skip_patterns)
         allows = [_allow_c(a) for a in ruleset.allow_rules]
-        self.allow_paths = [a.path for a in allows if a.path is not None and a.regex is None]
+        paths = [a.path.pattern for a in allows if a.path is not None and a.regex is None]
+        # one combined search per file instead of one per allow rule
+        self.allow_path = re.compile("|".join(_scoped(p) for p in paths)) if paths else None
         self.allow_regex = [a for a in allows if a.regex is not None]
         self.exclude = tuple(re.compile(x.encode(), re.MULTILINE) for b in ruleset.exclude_blocks for x in b.regexes)
         self.path_dependent = [r for r in self.rules if r.path is not None or any(a.path for a in r.allows)]
@@ -293,7 +295,7 @@ class SecretScanner:
         """False for files the secret scanner never reads (skip-patterns; paths allowed by a path-only rule)."""
         if self.skip is not None and self.skip.match(path):
             return False
-        return not any(p.search(path) for p in self.allow_paths)
+        return self.allow_path is None or not self.allow_path.search(path)
 
     def scan(self, path: str, data: bytes) -> list[SecretFinding]:
         return self.scan_chunks(path, (data,))
@@ -412,6 +414,12 @@ class SecretScanner:
             code=Code(lines=tuple(code)),
             offset=base + w.start,
         )
+
+
+def _scoped(rx: str) -> str:
+    """A regex as an alternative of a combined one: a leading global flag group (?i) becomes a scoped (?i:...)."""
+    m = re.match(r"\(\?([aiLmsux]+)\)", rx)
+    return f"(?{m.group(1)}:{rx[m.end():]})" if m else f"(?:{rx})"
 
 
 def _cut(line: bytes, col: int) -> tuple[bytes, bool]:
