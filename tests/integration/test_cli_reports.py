@@ -108,10 +108,13 @@ def test_convert_errors(tmp_path: Path) -> None:
 def test_sarif_from_scan_is_valid(demo: Path, fixture_db: Path) -> None:
     import jsonschema
 
+    schema_path = SHARED / "data" / "schemas" / "sarif-schema-2.1.0.json"
+    if not schema_path.is_file():
+        pytest.skip("../shared SARIF schema not present")
     p = run("fs", str(demo), "--db-path", str(fixture_db), "--format", "sarif")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
-    schema = json.loads((SHARED / "data" / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    schema = json.loads(schema_path.read_text())
     jsonschema.Draft4Validator(schema).validate(doc)
     regions = [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in doc["runs"][0]["results"]]
     assert any(line > 1 for line in regions)  # lockfile line numbers, not just line 1

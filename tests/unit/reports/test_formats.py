@@ -63,6 +63,8 @@ def test_ids_follow_the_report(report: Report) -> None:
 def test_sarif_valid_and_complete(report: Report) -> None:
     import jsonschema
 
+    if not SARIF_SCHEMA.is_file():
+        pytest.skip("../shared SARIF schema not present")
     doc = json.loads(render(report, "sarif"))
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft4Validator(schema).validate(doc)
