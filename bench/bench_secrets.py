@@ -180,6 +180,8 @@ def main() -> None:
     ap.add_argument("--size-mb", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peers", default="/tmp/peers/bin", help="bin directory of the venv holding the peers")
+    ap.add_argument("--subset-pct", type=int, default=10,
+                    help="run the peers on this share of the tree (hard links; all tools re-run there); 100 = full")
     ap.add_argument("--peer-runs", type=int, default=1, help="runs of each peer (they take minutes each)")
     ap.add_argument("--timeout", type=float, default=1500, help="per-run timeout for a peer (s)")
     a = ap.parse_args()
@@ -191,48 +193,71 @@ def main() -> None:
     cat = f"find {TREE} -type f ! -name '.bench*' -print0 | xargs -0 cat > /dev/null"
     subprocess.run(cat, shell=True, check=True)  # warm the page cache for everyone
 
-    rows: list[tuple[str, float | None, list[float], float, str]] = []
+    rows: list[tuple[str, str, float | None, list[float], float, str, float]] = []
 
-    def add(name: str, res: tuple[float | None, list[float], float, bytes], n: str) -> None:
-        rows.append((name, res[0], res[1], res[2], n))
-        print(f"{name}: wall {res[1]} cpu {res[2]:.2f} findings {n}", file=sys.stderr, flush=True)
+    def add(tree: str, name: str, res: tuple[float | None, list[float], float, bytes], n: str, size: float) -> None:
+        rows.append((tree, name, res[0], res[1], res[2], n, size))
+        print(f"{tree} {name}: wall {res[1]} cpu {res[2]:.2f} findings {n}", file=sys.stderr, flush=True)
 
-    add("cat (read limit)", timed(cat, a.runs, 600, shell=True), "-")
-    for par in ("2", "1"):
-        res = timed([*VIGIL, "fs", str(TREE), "--scanners", "secret", "--format", "json", "--parallel", par],
-                    a.runs, 1800)
-        n = sum(len(r.get("Secrets", [])) for r in json.loads(res[3])["Results"]) if res[3] else 0
-        add(f"vigil --parallel {par}", res, str(n))
-    peers = Path(a.peers)
-    ds = peers / "detect-secrets"
-    if ds.exists():
-        res = timed([str(ds), "scan", "--all-files", "-n", str(TREE)], a.peer_runs, a.timeout)
-        n = sum(len(v) for v in json.loads(res[3])["results"].values()) if res[3] else 0
-        add("detect-secrets 1.5", res, str(n))
-    th = peers / "trufflehog3"
-    if th.exists():
-        res = timed([str(th), "-z", "--no-history", "-p", "2", "-f", "JSON", str(TREE)], a.peer_runs, a.timeout)
-        n = len(json.loads(res[3])) if res[3].strip() else 0
-        add("trufflehog3 3.0 (-p 2)", res, str(n))
+    def vigil_n(out: bytes) -> str:
+        return str(sum(len(r.get("Secrets", [])) for r in json.loads(out)["Results"])) if out else "0"
 
-    wall = {name: t for name, t, _, _, _ in rows}
-    cpu = {name: c for name, _, _, c, _ in rows}
-    cat_t = wall["cat (read limit)"]
-    ds_t, ds_c = wall.get("detect-secrets 1.5"), cpu.get("detect-secrets 1.5")
+    def run_all(tree: Path, label: str, size: float, with_peers: bool) -> None:
+        cat = f"find {tree} -type f ! -name '.bench*' -print0 | xargs -0 cat > /dev/null"
+        subprocess.run(cat, shell=True, check=True)  # warm the page cache for everyone
+        add(label, "cat (read limit)", timed(cat, a.runs, 600, shell=True), "-", size)
+        for par in ("2", "1"):
+            res = timed([*VIGIL, "fs", str(tree), "--scanners", "secret", "--format", "json", "--parallel", par],
+                        a.runs, 1800)
+            add(label, f"vigil --parallel {par}", res, vigil_n(res[3]), size)
+        if not with_peers:
+            return
+        peers = Path(a.peers)
+        ds = peers / "detect-secrets"
+        if ds.exists():
+            res = timed([str(ds), "scan", "--all-files", "-n", str(tree)], a.peer_runs, a.timeout)
+            n = sum(len(v) for v in json.loads(res[3])["results"].values()) if res[3] else 0
+            add(label, "detect-secrets 1.5", res, str(n), size)
+        th = peers / "trufflehog3"
+        if th.exists():
+            res = timed([str(th), "-z", "--no-history", "-p", "2", "-f", "JSON", str(tree)], a.peer_runs, a.timeout)
+            n = len(json.loads(res[3])) if res[3].strip() else 0
+            add(label, "trufflehog3 3.0 (-p 2)", res, str(n), size)
+
+    run_all(TREE, f"full ({mb:.0f} MB)", mb, with_peers=a.subset_pct >= 100)
+    if a.subset_pct < 100:
+        sub, _, sub_bytes = make_subset(a.subset_pct)
+        run_all(sub, f"subset ({sub_bytes / 1e6:.0f} MB)", sub_bytes / 1e6, with_peers=True)
+
     print(f"\nTree: {nfiles} files, {mb:.0f} MB ({planted} planted secrets), {os.cpu_count()} CPUs, page cache warm; "
           f"median of {a.runs} runs (peers: {a.peer_runs}).\n")
-    print("| tool | wall median (s) | runs (s) | CPU (s) | MB/s (wall) | % of cat | detect-secrets / this (wall) "
-          "| detect-secrets / this (CPU) | findings |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
-    for name, t, ts, c, n in rows:
+    print("| tree | tool | wall median (s) | runs (s) | CPU (s) | MB/s (wall) | MB/s per CPU-s | % of cat (wall) "
+          "| x faster than detect-secrets (wall / CPU) | findings |")
+    print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for tree, name, t, ts, c, n, size in rows:
         runs = ", ".join("timeout" if x == float("inf") else f"{x:.2f}" for x in ts)
+        cat_t = next(r[2] for r in rows if r[0] == tree and r[1].startswith("cat"))
+        ds = next((r for r in rows if r[0] == tree and r[1].startswith("detect-secrets")), None)
         if t is None:
-            print(f"| {name} | > {a.timeout:.0f} | {runs} | - | - | - | - | - | {n} |")
+            print(f"| {tree} | {name} | > {a.timeout:.0f} | {runs} | - | - | - | - | - | {n} |")
             continue
         pct = f"{100 * cat_t / t:.1f} %" if cat_t else "-"
-        vs = f"{ds_t / t:.1f}x" if ds_t else "-"
-        vc = f"{ds_c / c:.1f}x" if ds_c and c else "-"
-        print(f"| {name} | {t:.2f} | {runs} | {c:.2f} | {mb / t:.0f} | {pct} | {vs} | {vc} | {n} |")
+        vs = f"{ds[2] / t:.1f} / {ds[4] / c:.1f}" if ds and ds[2] and c else "-"
+        print(f"| {tree} | {name} | {t:.2f} | {runs} | {c:.2f} | {size / t:.0f} | {size / c:.0f} | {pct} | {vs} | {n} |")
+
+
+def make_subset(pct: int) -> tuple[Path, int, int]:
+    """A hard-linked copy of the first pct % of the package directories (the peers take minutes per 20 MB)."""
+    import shutil
+
+    sub = OUT / f"secrets-subset-{pct}"
+    dirs = sorted(d for d in TREE.iterdir() if d.is_dir())
+    keep = dirs[: max(1, len(dirs) * pct // 100)]
+    if not sub.exists():
+        for d in keep:
+            shutil.copytree(d, sub / d.name, copy_function=os.link)
+    files = [p for p in sub.rglob("*") if p.is_file()]
+    return sub, len(files), sum(p.stat().st_size for p in files)
 
 
 if __name__ == "__main__":
