@@ -1,4 +1,5 @@
-"""Helpers shared by lockfile parsers: decoding, line lookup, package construction."""
+"""Helpers shared by lockfile parsers: decoding (JSON, TOML, YAML incl. the lockfile YAML loader), line lookup,
+package construction, package.json loading, PEP 503 names and TOML `[[table]]` line ranges."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 import yaml
 
 from vigil.analyzers.errors import ParseError
+from vigil.analyzers.registry import AnalysisResult
 from vigil.inventory.purl import make_purl
-from vigil.inventory.records import Location, Package, Relationship
+from vigil.inventory.records import Application, Location, Package, Relationship
 
 try:  # the C loader is ~10x faster; fall back to the pure-Python one where libyaml is missing
     _YamlLoader: Any = yaml.CSafeLoader
@@ -49,15 +51,68 @@ def load_toml(data: bytes) -> dict[str, Any]:
 
 
 def load_yaml(data: bytes) -> Any:
-    text = decode(data)
+    return _yaml_load(decode(data), _YamlLoader)
+
+
+# YAML lockfiles (pnpm, yarn berry) hold versions and ranges as plain scalars: with YAML 1.1 implicit typing
+# "1.10" would become the float 1.1 and "1" the int 1. This loader keeps every plain scalar a string except
+# null and booleans (pnpm's `dev: true`); lockfileVersion 5.4 thus arrives as "5.4".
+class _LockfileYamlLoader(_YamlLoader):  # type: ignore[misc, valid-type]
+    pass
+
+
+_LockfileYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_lock_yaml(text: str) -> Any:
+    return _yaml_load(text, _LockfileYamlLoader)
+
+
+def _yaml_load(text: str, loader: Any) -> Any:
     try:
-        return yaml.load(text, Loader=_YamlLoader)  # a Safe loader: no arbitrary Python objects
+        return yaml.load(text, Loader=loader)  # a Safe loader: no arbitrary Python objects
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ParseError(f"invalid YAML{where}: {getattr(e, 'problem', None) or e}") from None
     except RecursionError:
         raise ParseError("YAML nested too deeply") from None
+
+
+def str_dict(value: object) -> dict[str, str]:
+    """The string-to-string members of a JSON/YAML object (anything else in it, or a non-object, is ignored)."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def load_package_json(data: bytes | None) -> dict[str, Any] | None:
+    """The companion package.json as an object, or None when absent or unusable: a broken manifest must not
+    make the lockfile itself unreadable."""
+    if data is None:
+        return None
+    try:
+        doc = load_json(data)
+    except ParseError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def in_node_modules(path: str) -> bool:
+    """Lockfiles of installed dependencies are not applications of the project (Trivy issue #4948)."""
+    return "node_modules" in path.replace("\\", "/").split("/")
+
+
+_PEP503_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def pep503_name(name: str) -> str:
+    """PEP 503 normalised Python package name, used only for matching names across files and entries. Unlike
+    vigil.vulndb.names.normalize it does not strip surrounding white space (kept as the parsers always did)."""
+    return _PEP503_SEPARATORS.sub("-", name).lower()
 
 
 def expect(cond: bool, reason: str) -> None:
@@ -105,3 +160,68 @@ def package(
         file_path=file_path,
         licenses=licenses,
     )
+
+
+# --- line ranges of [[table]] blocks -----------------------------------------------------------------------------
+# Used by poetry_lock, uv_lock, pdm_lock and pylock_toml. tomllib gives no positions; one pass over the lines finds
+# each `[[name]]` header and the last content line before the next header that is not one of its sub-tables
+# (`[name.x]`, `[[name.x]]`).
+
+_HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*([^\[\]#]*?)[ \t]*\](\])?[ \t]*(?:#.*)?$")
+
+
+def array_table_lines(text: str, table: str) -> list[tuple[int, int]]:
+    """1-based (first, last) line of each `[[table]]` block, in file order."""
+    blocks: list[tuple[int, int]] = []
+    start = 0  # 0 = not inside a block
+    last = 0
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            m = _HEADER.match(raw.rstrip("\r"))
+            if m is not None:
+                key = re.sub(r"[ \t]", "", m.group(2)).replace('"', "")
+                is_array = m.group(1) is not None and m.group(3) is not None
+                if is_array and key == table:
+                    if start:
+                        blocks.append((start, last))
+                    start = last = lineno
+                    continue
+                if not key.startswith(table + "."):
+                    if start:
+                        blocks.append((start, last))
+                    start = 0
+                    continue
+        if start:
+            last = lineno
+    if start:
+        blocks.append((start, last))
+    return blocks
+
+
+def toml_array_tables(
+    data: bytes, table: str, what: str
+) -> tuple[dict[str, Any], list[Any], list[tuple[int, int]]]:
+    """(document, entries of its `[[table]]` array, line range of each entry) for a TOML lockfile. The line ranges
+    are empty when the blocks found in the text do not pair one-to-one with the entries (written unusually, e.g.
+    as an inline array): no line numbers rather than wrong ones."""
+    doc = load_toml(data)
+    items = doc.get(table, [])
+    expect(isinstance(items, list), f"{what}: `{table}` is not an array of tables")
+    blocks = array_table_lines(decode(data), table)
+    if len(blocks) != len(items):
+        blocks = []
+    return doc, items, blocks
+
+
+def sorted_application(app_type: str, path: str, packages: list[Package]) -> Application:
+    """The application of a lockfile, its packages sorted by name and version (in place)."""
+    packages.sort(key=lambda p: (p.name, p.version))
+    return Application(type=app_type, file_path=path, packages=tuple(packages))
+
+
+def app_result(app: Application) -> AnalysisResult:
+    """The analysis result of one lockfile: its application, or nothing when it locks no packages."""
+    return AnalysisResult(applications=(app,) if app.packages else ())

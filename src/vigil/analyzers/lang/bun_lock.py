@@ -24,15 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._common import decode, expect
-from vigil.analyzers.lang.npm_lock import (
-    PackageSet,
-    in_node_modules,
-    json_container_spans,
-    package_id,
-    reachable,
-    str_dict,
-)
+from vigil.analyzers.lang._common import decode, expect, in_node_modules, str_dict
+from vigil.analyzers.lang._graph import PackageSet, package_id, reachable
+from vigil.analyzers.lang._jsonlines import json_container_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import NPM, Application, Relationship
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import decode, expect, load_toml
-from vigil.analyzers.lang.npm_lock import PackageSet, package_id, reachable
+from vigil.analyzers.lang._graph import PackageSet, package_id, reachable
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import CARGO, Application, Relationship
 

@@ -14,97 +14,19 @@ Versions are kept exactly as locked (a leading "v" included); normalising them i
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, package
+from vigil.analyzers.lang._jsonlines import json_value_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import COMPOSER, Application, Package, Relationship
 
 log = logging.getLogger(__name__)
 
 APP_TYPE = "composer"
-
-# --- JSON value spans -------------------------------------------------------------------------------------------
-# json.loads gives no positions, so one extra pass over the (already validated) text finds where each shallow value
-# starts and ends. Strings are matched whole (so brackets inside them are ignored); numbers and literals produce no
-# token and do not matter for structure. Also used by pipenv_lock.
-
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],]', re.S)
-
-JsonPath = tuple[str | int, ...]
-
-
-@dataclass(slots=True)
-class _Frame:
-    is_object: bool
-    path: JsonPath | None  # None once deeper than we track
-    start: int
-    index: int = 0
-    key: str | None = None
-    key_start: int = 0
-    expect_key: bool = True
-
-
-def json_value_spans(text: str, max_depth: int = 2) -> dict[JsonPath, tuple[int, int]]:
-    """Map the path of every value at depth 1..max_depth (object keys as str, array indices as int) to the
-    (start, end) character offsets of its source text; for an object member, start is the offset of its key.
-
-    `text` must be valid JSON (call this after json.loads succeeded); on anything else the result is merely
-    incomplete, never an exception. Duplicate keys: the last one wins, as in json.loads."""
-    spans: dict[JsonPath, tuple[int, int]] = {}
-    stack: list[_Frame] = []
-
-    def child(parent: _Frame | None, value_start: int) -> tuple[JsonPath | None, int]:
-        if parent is None:
-            return (), value_start
-        if parent.path is None or len(parent.path) >= max_depth:
-            return None, value_start
-        if parent.is_object:
-            if parent.key is None:
-                return None, value_start
-            return (*parent.path, parent.key), parent.key_start
-        return (*parent.path, parent.index), value_start
-
-    for m in _JSON_TOKEN.finditer(text):
-        tok = m.group()
-        c = tok[0]
-        top = stack[-1] if stack else None
-        if c == '"':
-            if top is not None and top.is_object and top.expect_key:
-                top.expect_key = False
-                top.key_start = m.start()
-                if top.path is not None and len(top.path) < max_depth:
-                    try:
-                        key = json.loads(tok)
-                    except ValueError:
-                        key = None
-                    top.key = key if isinstance(key, str) else None
-                continue
-            path, start = child(top, m.start())
-            if path:
-                spans[path] = (start, m.end())
-        elif c in "{[":
-            path, start = child(top, m.start())
-            stack.append(_Frame(is_object=c == "{", path=path, start=start))
-        elif c in "}]":
-            if not stack:
-                continue
-            frame = stack.pop()
-            if frame.path:
-                spans[frame.path] = (frame.start, m.end())
-        elif top is not None:  # ','
-            if top.is_object:
-                top.expect_key = True
-                top.key = None
-            else:
-                top.index += 1
-    return spans
-
 
 # --- composer.lock ---------------------------------------------------------------------------------------------
 

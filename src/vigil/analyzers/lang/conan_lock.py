@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, package
-from vigil.analyzers.lang.composer_lock import json_value_spans
+from vigil.analyzers.lang._jsonlines import json_value_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import CONAN, Application, Package, Relationship
 

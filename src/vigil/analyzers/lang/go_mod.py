@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import decode
-from vigil.analyzers.lang.npm_lock import PackageSet
+from vigil.analyzers.lang._graph import PackageSet
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import GO, Application
 

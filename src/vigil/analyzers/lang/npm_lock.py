@@ -20,215 +20,35 @@ by workspace packages are direct too, since they are the project's own code. v1 
 lockfile: with package.json beside it, top-level entries listed there are direct and all others indirect;
 without it every package is "unknown" (as in Trivy).
 
-The module also holds small helpers shared by the other JavaScript/Go/Cargo lockfile analyzers: `PackageSet`
-(merge duplicates by ID), `reachable` (graph closure) and `json_container_spans` (line ranges of JSON values).
+Helpers shared with the other JavaScript/Go/Cargo lockfile analyzers live in _graph (`PackageSet`: merge duplicates
+by ID; `reachable`: graph closure), _jsonlines (`json_container_spans`: line ranges of JSON values) and _common
+(package.json loading, the lockfile YAML loader).
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-import yaml
-
-from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, package
+from vigil.analyzers.lang._common import (
+    LineIndex,
+    decode,
+    expect,
+    in_node_modules,
+    load_json,
+    load_package_json,
+)
+from vigil.analyzers.lang._graph import PackageSet, package_id
+from vigil.analyzers.lang._jsonlines import JsonKeyPath, json_container_spans, json_string
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
-from vigil.inventory.records import NPM, Application, Location, Package, Relationship
+from vigil.inventory.records import NPM, Application, Relationship
 
 APP_TYPE = "npm"
 
 # ---------------------------------------------------------------------------------------------------------------
-# Shared helpers (also imported by yarn_lock, pnpm_lock, bun_lock, go_mod and cargo_lock).
-
-# When the same package (name@version) appears several times, the merged record keeps the strongest relationship;
-# a known relationship beats "unknown" (e.g. a yarn berry `patch:` entry nothing refers to, merged with the
-# reachable entry of the version it patches).
-_REL_RANK: dict[str, int] = {"unknown": 0, "indirect": 1, "direct": 2, "workspace": 3, "root": 4}
-
-
-@dataclass(slots=True)
-class _Pending:
-    name: str
-    version: str
-    dev: bool
-    relationship: Relationship
-    depends_on: set[str] = field(default_factory=set)
-    lines: set[tuple[int, int]] = field(default_factory=set)
-
-
-def package_id(name: str, version: str) -> str:
-    """Trivy's package ID: name@version; a versionless (workspace) package is identified by its name alone."""
-    return f"{name}@{version}" if version else name
-
-
-class PackageSet:
-    """Collects packages by ID, merging duplicates: dev only if every occurrence is dev, the strongest
-    relationship, the union of dependencies and of line ranges. `build` returns them sorted by name and version."""
-
-    def __init__(self, ecosystem: str) -> None:
-        self.ecosystem = ecosystem
-        self._items: dict[str, _Pending] = {}
-
-    def __contains__(self, pkg_id: object) -> bool:
-        return pkg_id in self._items
-
-    def add(
-        self,
-        name: str,
-        version: str,
-        *,
-        dev: bool = False,
-        relationship: Relationship = "unknown",
-        depends_on: Iterable[str] = (),
-        lines: tuple[int, int] | None = None,
-    ) -> str:
-        pid = package_id(name, version)
-        cur = self._items.get(pid)
-        if cur is None:
-            cur = self._items[pid] = _Pending(name, version, dev, relationship)
-        else:
-            cur.dev = cur.dev and dev
-            if _REL_RANK[relationship] > _REL_RANK[cur.relationship]:
-                cur.relationship = relationship
-        cur.depends_on.update(depends_on)
-        if lines is not None:
-            cur.lines.add(lines)
-        return pid
-
-    def build(self) -> tuple[Package, ...]:
-        out: list[Package] = []
-        for pid, p in self._items.items():
-            deps = sorted(d for d in p.depends_on if d != pid and d in self._items)
-            pkg = package(
-                self.ecosystem, p.name, p.version, dev=p.dev, relationship=p.relationship, depends_on=deps
-            )
-            changes: dict[str, Any] = {}
-            if pkg.id != pid:
-                changes["id"] = pid
-            if p.lines:
-                changes["locations"] = tuple(Location(start_line=s, end_line=e) for s, e in sorted(p.lines))
-            if changes:
-                pkg = msgspec.structs.replace(pkg, **changes)
-            out.append(pkg)
-        out.sort(key=lambda q: (q.name, q.version))
-        return tuple(out)
-
-
-def reachable(roots: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[str]:
-    """Every node reachable from `roots` (roots included), iteratively (graphs may be deep or cyclic)."""
-    seen: set[str] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(edges.get(node, ()))
-    return seen
-
-
-# One token per JSON string (unrolled loop: linear, no backtracking blow-up), structural character, or JSONC
-# comment. Numbers and literals produce no token: they do not affect structure.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:]|//[^\n]*|/\*.*?\*/', re.S)
-
-JsonKeyPath = tuple[str | None, ...]
-
-
-def json_container_spans(
-    text: str, want: Callable[[list[str | None]], bool]
-) -> dict[JsonKeyPath, tuple[int, int]]:
-    """Line ranges (1-based, inclusive) of JSON objects and arrays, keyed by their key path from the root (array
-    elements have key None; the root itself is not part of the path). `want(path)` selects which containers to
-    record. One linear pass; `text` should be JSON (or JSONC) that already parsed — on anything else the result
-    is merely incomplete, never an exception. Duplicate keys: the last one wins, as in json.loads."""
-    keys: list[str | None] = []  # key of each open container; keys[0] is the root's (None)
-    starts: list[int] = []
-    raw: dict[JsonKeyPath, tuple[int, int]] = {}
-    key: str | None = None
-    last_string = ""
-    after_colon = False
-    for m in _JSON_TOKEN.finditer(text):
-        tok = m.group()
-        c = tok[0]
-        if c == '"':
-            if after_colon:  # a string value: the pending key is consumed
-                key = None
-                after_colon = False
-            last_string = tok
-        elif c == ":":
-            key = _json_string(last_string)
-            after_colon = True
-        elif c in "{[":
-            keys.append(key)
-            starts.append(m.start())
-            key = None
-            after_colon = False
-        elif c in "}]":
-            if starts:
-                path = keys[1:]
-                if want(path):
-                    raw[tuple(path)] = (starts[-1], m.start())
-                keys.pop()
-                starts.pop()
-            key = None
-            after_colon = False
-        # comments ("/" tokens) change nothing
-    if not raw:
-        return {}
-    idx = LineIndex(text)
-    return {k: (idx.line_of(s), idx.line_of(e)) for k, (s, e) in raw.items()}
-
-
-def _json_string(tok: str) -> str:
-    if "\\" not in tok:
-        return tok[1:-1]
-    try:
-        val = json.loads(tok)
-    except ValueError:
-        return tok[1:-1]
-    return val if isinstance(val, str) else tok[1:-1]
-
-
-# YAML lockfiles (pnpm, yarn berry) hold versions and ranges as plain scalars: with YAML 1.1 implicit typing
-# "1.10" would become the float 1.1 and "1" the int 1. This loader keeps every plain scalar a string except
-# null and booleans (pnpm's `dev: true`); lockfileVersion 5.4 thus arrives as "5.4".
-try:
-    _BaseLoader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _BaseLoader = yaml.SafeLoader
-
-
-class _LockfileYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    pass
-
-
-_LockfileYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def load_lock_yaml(text: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_LockfileYamlLoader)  # a safe loader (no arbitrary tags)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ParseError(f"invalid YAML{where}: {getattr(e, 'problem', None) or e}") from None
-    except RecursionError:
-        raise ParseError("YAML nested too deeply") from None
-
-
-def str_dict(value: object) -> dict[str, str]:
-    """The string-to-string members of a JSON/YAML object (anything else in it, or a non-object, is ignored)."""
-    if not isinstance(value, dict):
-        return {}
-    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+# package.json
 
 
 def manifest_deps(manifest: Mapping[str, Any] | None) -> tuple[set[str], set[str]]:
@@ -245,23 +65,6 @@ def _names(value: object) -> list[str]:
     if not isinstance(value, dict) or not value:
         return []
     return [k for k in value if isinstance(k, str)]
-
-
-def load_package_json(data: bytes | None) -> dict[str, Any] | None:
-    """The companion package.json as an object, or None when absent or unusable: a broken manifest must not
-    make the lockfile itself unreadable."""
-    if data is None:
-        return None
-    try:
-        doc = load_json(data)
-    except ParseError:
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def in_node_modules(path: str) -> bool:
-    """Lockfiles of installed dependencies are not applications of the project (Trivy issue #4948)."""
-    return "node_modules" in path.replace("\\", "/").split("/")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -344,7 +147,7 @@ def _indented_v2_spans(text: str, entries: Mapping[str, object]) -> dict[JsonKey
         # each member must close after it opens and before the next one opens, with a key json.loads saw
         if close is None or close < o.start() or o.start() < prev_close:
             return None
-        key = _json_string(o.group(1))
+        key = json_string(o.group(1))
         if key not in entries:
             return None
         raw[("packages", key)] = (o.start(), close)

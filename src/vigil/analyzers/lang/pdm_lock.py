@@ -14,22 +14,24 @@ and everything else indirect (relationships unknown without it). Edges follow th
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._common import decode, expect, load_toml, package
-from vigil.analyzers.lang.poetry_lock import array_table_lines, pep508_name, pyproject_roots
+from vigil.analyzers.lang._common import (
+    app_result,
+    load_toml,
+    package,
+    pep503_name,
+    sorted_application,
+    toml_array_tables,
+)
+from vigil.analyzers.lang.poetry_lock import pep508_name, pyproject_roots
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package, Relationship
 
 log = logging.getLogger(__name__)
 
 APP_TYPE = "pdm"
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _direct_names(pyproject: bytes | None) -> set[str] | None:
@@ -48,21 +50,22 @@ def _direct_names(pyproject: bytes | None) -> set[str] | None:
         if isinstance(devdeps, dict):
             for group in devdeps.values():
                 if isinstance(group, list):
-                    names.update(_normalize(n) for g in group if isinstance(g, str) and (n := pep508_name(g)))
+                    names.update(
+                        pep503_name(n) for g in group if isinstance(g, str) and (n := pep508_name(g))
+                    )
     return names or None
 
 
 def parse_pdm_lock(data: bytes, path: str = "", pyproject: bytes | None = None) -> Application:
-    doc = load_toml(data)
-    items = doc.get("package", [])
-    expect(isinstance(items, list), "pdm.lock: `package` is not an array of tables")
-    blocks = array_table_lines(decode(data), "package")
-    if len(blocks) != len(items):
-        blocks = []
+    _doc, items, blocks = toml_array_tables(data, "package", "pdm.lock")
     locked: dict[str, str] = {}  # normalised name → "name@version" as locked (the first entry for a name)
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("version"), str):
-            locked.setdefault(_normalize(item["name"]), f"{item['name']}@{item['version']}")
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("name"), str)
+            and isinstance(item.get("version"), str)
+        ):
+            locked.setdefault(pep503_name(item["name"]), f"{item['name']}@{item['version']}")
     direct = _direct_names(pyproject)
     packages: list[Package] = []
     seen: set[tuple[str, str]] = set()
@@ -73,9 +76,9 @@ def parse_pdm_lock(data: bytes, path: str = "", pyproject: bytes | None = None) 
         if not (isinstance(name, str) and name and isinstance(version, str) and version):
             log.debug("%s: [[package]] #%d lacks a name or version, skipped", path, i + 1)
             continue
-        if (_normalize(name), version) in seen:
+        if (pep503_name(name), version) in seen:
             continue
-        seen.add((_normalize(name), version))
+        seen.add((pep503_name(name), version))
         groups: Any = item.get("groups")
         dev = isinstance(groups, list) and bool(groups) and "default" not in groups
         deps: list[str] = []
@@ -83,11 +86,11 @@ def parse_pdm_lock(data: bytes, path: str = "", pyproject: bytes | None = None) 
         if isinstance(raw, list):
             for req in raw:
                 dn = pep508_name(req) if isinstance(req, str) else None
-                if dn and _normalize(dn) in locked and _normalize(dn) != _normalize(name):
-                    deps.append(locked[_normalize(dn)])
+                if dn and pep503_name(dn) in locked and pep503_name(dn) != pep503_name(name):
+                    deps.append(locked[pep503_name(dn)])
         relationship: Relationship = "unknown"
         if direct is not None:
-            relationship = "direct" if _normalize(name) in direct else "indirect"
+            relationship = "direct" if pep503_name(name) in direct else "indirect"
         packages.append(
             package(
                 PYPI,
@@ -100,13 +103,11 @@ def parse_pdm_lock(data: bytes, path: str = "", pyproject: bytes | None = None) 
                 lines=blocks[i] if blocks else None,
             )
         )
-    packages.sort(key=lambda p: (p.name, p.version))
-    return Application(type=APP_TYPE, file_path=path, packages=tuple(packages))
+    return sorted_application(APP_TYPE, path, packages)
 
 
 def _analyze(inp: AnalysisInput) -> AnalysisResult:
-    app = parse_pdm_lock(inp.data, inp.path, inp.siblings.get("pyproject.toml"))
-    return AnalysisResult(applications=(app,) if app.packages else ())
+    return app_result(parse_pdm_lock(inp.data, inp.path, inp.siblings.get("pyproject.toml")))
 
 
 ANALYZER = Analyzer(

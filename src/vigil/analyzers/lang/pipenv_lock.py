@@ -11,22 +11,26 @@ and are not registry packages, so they are left out. The lock has no dependency 
 from __future__ import annotations
 
 import logging
-import re
 
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, load_toml, package
-from vigil.analyzers.lang.composer_lock import json_value_spans
+from vigil.analyzers.lang._common import (
+    LineIndex,
+    app_result,
+    decode,
+    expect,
+    load_json,
+    load_toml,
+    package,
+    pep503_name,
+    sorted_application,
+)
+from vigil.analyzers.lang._jsonlines import json_value_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package, Relationship
 
 log = logging.getLogger(__name__)
 
 APP_TYPE = "pipenv"
-
-
-def _normalize(name: str) -> str:
-    """PEP 503 name normalisation, used only for matching names across files."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _direct_names(pipfile: bytes | None) -> set[str] | None:
@@ -41,7 +45,7 @@ def _direct_names(pipfile: bytes | None) -> set[str] | None:
     for section in ("packages", "dev-packages"):
         table = doc.get(section)
         if isinstance(table, dict):
-            out.update(_normalize(k) for k in table)
+            out.update(pep503_name(k) for k in table)
     return out
 
 
@@ -81,7 +85,7 @@ def parse_pipenv_lock(data: bytes, path: str = "", pipfile: bytes | None = None)
                     "%s: %s/%s has no pinned version (path, VCS or URL install), skipped", path, section, name
                 )
                 continue
-            key = _normalize(name)
+            key = pep503_name(name)
             if key in seen:  # listed in default and develop: the production entry (seen first) wins
                 continue
             seen.add(key)
@@ -93,13 +97,11 @@ def parse_pipenv_lock(data: bytes, path: str = "", pipfile: bytes | None = None)
             packages.append(
                 package(PYPI, name, version, file_path=path, dev=dev, relationship=relationship, lines=lines)
             )
-    packages.sort(key=lambda p: (p.name, p.version))
-    return Application(type=APP_TYPE, file_path=path, packages=tuple(packages))
+    return sorted_application(APP_TYPE, path, packages)
 
 
 def _analyze(inp: AnalysisInput) -> AnalysisResult:
-    app = parse_pipenv_lock(inp.data, inp.path, inp.siblings.get("Pipfile"))
-    return AnalysisResult(applications=(app,) if app.packages else ())
+    return app_result(parse_pipenv_lock(inp.data, inp.path, inp.siblings.get("Pipfile")))
 
 
 ANALYZER = Analyzer(

@@ -26,15 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil.analyzers.lang._common import decode, expect
-from vigil.analyzers.lang.npm_lock import (
-    PackageSet,
-    in_node_modules,
-    load_lock_yaml,
-    package_id,
-    reachable,
-    str_dict,
-)
+from vigil.analyzers.lang._common import decode, expect, in_node_modules, load_lock_yaml, str_dict
+from vigil.analyzers.lang._graph import PackageSet, package_id, reachable
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import NPM, Application, Relationship
 

@@ -27,7 +27,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._common import decode, expect, load_toml, package
+from vigil.analyzers.lang._common import (
+    app_result,
+    load_toml,
+    package,
+    pep503_name,
+    sorted_application,
+    toml_array_tables,
+)
+from vigil.analyzers.lang._common import (  # re-exported: moved to _common, kept importable from here
+    array_table_lines as array_table_lines,
+)
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package, Relationship
 
@@ -36,49 +46,6 @@ log = logging.getLogger(__name__)
 APP_TYPE = "poetry"
 
 _PEP508_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
-
-
-def _normalize(name: str) -> str:
-    """PEP 503 name normalisation, used only for matching names across files."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-# --- line ranges of [[table]] blocks -----------------------------------------------------------------------------
-# Also used by uv_lock. tomllib gives no positions; one pass over the lines finds each `[[name]]` header and the
-# last content line before the next header that is not one of its sub-tables (`[name.x]`, `[[name.x]]`).
-
-_HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*([^\[\]#]*?)[ \t]*\](\])?[ \t]*(?:#.*)?$")
-
-
-def array_table_lines(text: str, table: str) -> list[tuple[int, int]]:
-    """1-based (first, last) line of each `[[table]]` block, in file order."""
-    blocks: list[tuple[int, int]] = []
-    start = 0  # 0 = not inside a block
-    last = 0
-    for lineno, raw in enumerate(text.split("\n"), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            m = _HEADER.match(raw.rstrip("\r"))
-            if m is not None:
-                key = re.sub(r"[ \t]", "", m.group(2)).replace('"', "")
-                is_array = m.group(1) is not None and m.group(3) is not None
-                if is_array and key == table:
-                    if start:
-                        blocks.append((start, last))
-                    start = last = lineno
-                    continue
-                if not key.startswith(table + "."):
-                    if start:
-                        blocks.append((start, last))
-                    start = 0
-                    continue
-        if start:
-            last = lineno
-    if start:
-        blocks.append((start, last))
-    return blocks
 
 
 def pep508_name(requirement: str) -> str | None:
@@ -128,7 +95,7 @@ def pyproject_roots(pyproject: bytes | None) -> tuple[set[str], set[str]] | None
         dev.update(_requirement_names(group))
     if not prod and not dev:
         return None
-    return {_normalize(n) for n in prod}, {_normalize(n) for n in dev}
+    return {pep503_name(n) for n in prod}, {pep503_name(n) for n in dev}
 
 
 # --- poetry.lock ---------------------------------------------------------------------------------------------------
@@ -163,12 +130,7 @@ def reachable(starts: Iterable[int], edges: list[list[int]]) -> set[int]:
 
 def parse_poetry_lock(data: bytes, path: str = "", pyproject: bytes | None = None) -> Application:
     """Parse poetry.lock bytes; `pyproject` (the sibling pyproject.toml, if any) gives direct and dev roots."""
-    doc = load_toml(data)
-    items = doc.get("package", [])
-    expect(isinstance(items, list), "poetry.lock: `package` is not an array of tables")
-    blocks = array_table_lines(decode(data), "package")
-    if len(blocks) != len(items):  # written unusually (inline array?): no line numbers rather than wrong ones
-        blocks = []
+    _doc, items, blocks = toml_array_tables(data, "package", "poetry.lock")
 
     entries: list[_Entry] = []
     seen: set[tuple[str, str]] = set()
@@ -180,20 +142,20 @@ def parse_poetry_lock(data: bytes, path: str = "", pyproject: bytes | None = Non
             log.debug("%s: [[package]] #%d lacks a name or version, skipped", path, i + 1)
             continue
         if (
-            _normalize(name),
+            pep503_name(name),
             version,
         ) in seen:  # same release locked twice (e.g. two sources): keep the first
             continue
-        seen.add((_normalize(name), version))
+        seen.add((pep503_name(name), version))
         deps = list(_table(item.get("dependencies")))
         entries.append(_Entry(name, version, deps, _lock_says_dev(item), blocks[i] if blocks else None))
 
     by_name: dict[str, list[int]] = {}
     for i, e in enumerate(entries):
-        by_name.setdefault(_normalize(e.name), []).append(i)
+        by_name.setdefault(pep503_name(e.name), []).append(i)
     # A name locked at several versions (per-marker alternatives) links to all of them.
     edges = [
-        [j for d in e.deps for j in by_name.get(_normalize(d), []) if j != i] for i, e in enumerate(entries)
+        [j for d in e.deps for j in by_name.get(pep503_name(d), []) if j != i] for i, e in enumerate(entries)
     ]
 
     roots = pyproject_roots(pyproject)
@@ -210,7 +172,7 @@ def parse_poetry_lock(data: bytes, path: str = "", pyproject: bytes | None = Non
     for i, e in enumerate(entries):
         relationship: Relationship = "unknown"
         if roots is not None:
-            relationship = "direct" if _normalize(e.name) in all_roots else "indirect"
+            relationship = "direct" if pep503_name(e.name) in all_roots else "indirect"
             dev = i in dev_reach and i not in prod_reach
         else:
             dev = e.lock_dev
@@ -227,13 +189,11 @@ def parse_poetry_lock(data: bytes, path: str = "", pyproject: bytes | None = Non
                 lines=e.lines,
             )
         )
-    packages.sort(key=lambda p: (p.name, p.version))
-    return Application(type=APP_TYPE, file_path=path, packages=tuple(packages))
+    return sorted_application(APP_TYPE, path, packages)
 
 
 def _analyze(inp: AnalysisInput) -> AnalysisResult:
-    app = parse_poetry_lock(inp.data, inp.path, inp.siblings.get("pyproject.toml"))
-    return AnalysisResult(applications=(app,) if app.packages else ())
+    return app_result(parse_poetry_lock(inp.data, inp.path, inp.siblings.get("pyproject.toml")))
 
 
 ANALYZER = Analyzer(

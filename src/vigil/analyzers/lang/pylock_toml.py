@@ -16,11 +16,16 @@ version is not reported (never guessed).
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
-from vigil.analyzers.lang._common import decode, expect, load_toml, package
-from vigil.analyzers.lang.poetry_lock import array_table_lines, pyproject_roots, reachable
+from vigil.analyzers.lang._common import (
+    app_result,
+    package,
+    pep503_name,
+    sorted_application,
+    toml_array_tables,
+)
+from vigil.analyzers.lang.poetry_lock import pyproject_roots, reachable
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package, Relationship
 
@@ -29,17 +34,8 @@ log = logging.getLogger(__name__)
 APP_TYPE = "pylock"
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def parse_pylock(data: bytes, path: str = "", pyproject: bytes | None = None) -> Application:
-    doc = load_toml(data)
-    items = doc.get("packages", [])
-    expect(isinstance(items, list), "pylock.toml: `packages` is not an array of tables")
-    blocks = array_table_lines(decode(data), "packages")
-    if len(blocks) != len(items):
-        blocks = []
+    _doc, items, blocks = toml_array_tables(data, "packages", "pylock.toml")
     entries: list[tuple[str, str, list[tuple[str, str | None]], tuple[int, int] | None]] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
@@ -54,12 +50,12 @@ def parse_pylock(data: bytes, path: str = "", pyproject: bytes | None = None) ->
             for d in raw:
                 if isinstance(d, dict) and isinstance(d.get("name"), str):
                     v = d.get("version")
-                    deps.append((_normalize(d["name"]), v if isinstance(v, str) else None))
+                    deps.append((pep503_name(d["name"]), v if isinstance(v, str) else None))
         entries.append((name, version, deps, blocks[i] if blocks else None))
 
     by_name: dict[str, list[int]] = {}
     for i, (name, *_rest) in enumerate(entries):
-        by_name.setdefault(_normalize(name), []).append(i)
+        by_name.setdefault(pep503_name(name), []).append(i)
     edges = [
         [j for n, v in e[2] for j in by_name.get(n, []) if j != i and (v is None or entries[j][1] == v)]
         for i, e in enumerate(entries)
@@ -73,13 +69,13 @@ def parse_pylock(data: bytes, path: str = "", pyproject: bytes | None = None) ->
         dev_reach = reachable((i for n in roots[1] for i in by_name.get(n, [])), edges)
     seen: set[tuple[str, str]] = set()
     for i, (name, version, _deps, lines) in enumerate(entries):
-        if (_normalize(name), version) in seen:
+        if (pep503_name(name), version) in seen:
             continue
-        seen.add((_normalize(name), version))
+        seen.add((pep503_name(name), version))
         relationship: Relationship = "unknown"
         dev = False
         if roots is not None:
-            relationship = "direct" if _normalize(name) in roots[0] | roots[1] else "indirect"
+            relationship = "direct" if pep503_name(name) in roots[0] | roots[1] else "indirect"
             dev = i in dev_reach and i not in prod_reach
         packages.append(
             package(
@@ -93,13 +89,11 @@ def parse_pylock(data: bytes, path: str = "", pyproject: bytes | None = None) ->
                 lines=lines,
             )
         )
-    packages.sort(key=lambda p: (p.name, p.version))
-    return Application(type=APP_TYPE, file_path=path, packages=tuple(packages))
+    return sorted_application(APP_TYPE, path, packages)
 
 
 def _analyze(inp: AnalysisInput) -> AnalysisResult:
-    app = parse_pylock(inp.data, inp.path, inp.siblings.get("pyproject.toml"))
-    return AnalysisResult(applications=(app,) if app.packages else ())
+    return app_result(parse_pylock(inp.data, inp.path, inp.siblings.get("pyproject.toml")))
 
 
 ANALYZER = Analyzer(

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, package
-from vigil.analyzers.lang.composer_lock import json_value_spans
+from vigil.analyzers.lang._jsonlines import json_value_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import SWIFT, Application, Package
 

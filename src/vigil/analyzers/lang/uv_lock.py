@@ -16,13 +16,17 @@ computed per (package, extra), so an extra requested only by a dev dependency do
 from __future__ import annotations
 
 import logging
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil.analyzers.lang._common import decode, expect, load_toml, package
-from vigil.analyzers.lang.poetry_lock import array_table_lines
+from vigil.analyzers.lang._common import (
+    app_result,
+    package,
+    pep503_name,
+    sorted_application,
+    toml_array_tables,
+)
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package, Relationship
 
@@ -34,11 +38,6 @@ _SOURCE_KINDS = ("registry", "git", "url", "path", "directory", "editable", "vir
 
 # A node of the reachability graph: (entry index, extra name or None for the package itself).
 _Node = tuple[int, str | None]
-
-
-def _normalize(name: str) -> str:
-    """PEP 503 name normalisation, used only for matching names across entries."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _table(value: Any) -> dict[str, Any]:
@@ -98,12 +97,7 @@ def _source(item: dict[str, Any]) -> tuple[str | None, Any]:
 
 
 def parse_uv_lock(data: bytes, path: str = "") -> Application:
-    doc = load_toml(data)
-    items = doc.get("package", [])
-    expect(isinstance(items, list), "uv.lock: `package` is not an array of tables")
-    blocks = array_table_lines(decode(data), "package")
-    if len(blocks) != len(items):  # written unusually (inline array?): no line numbers rather than wrong ones
-        blocks = []
+    doc, items, blocks = toml_array_tables(data, "package", "uv.lock")
 
     entries: list[_Entry] = []
     seen: set[tuple[str, str]] = set()
@@ -119,9 +113,9 @@ def parse_uv_lock(data: bytes, path: str = "") -> Application:
                 log.debug("%s: [[package]] %s has no version, skipped", path, name)
                 continue
             version = ""
-        if (_normalize(name), version) in seen:
+        if (pep503_name(name), version) in seen:
             continue
-        seen.add((_normalize(name), version))
+        seen.add((pep503_name(name), version))
         entries.append(
             _Entry(
                 name=name,
@@ -138,12 +132,12 @@ def parse_uv_lock(data: bytes, path: str = "") -> Application:
     # Roots: workspace members named in [manifest], plus the project at "."; failing both, any editable/virtual.
     members = _table(doc.get("manifest")).get("members")
     member_names = (
-        {_normalize(m) for m in members if isinstance(m, str)} if isinstance(members, list) else set()
+        {pep503_name(m) for m in members if isinstance(m, str)} if isinstance(members, list) else set()
     )
     roots = {
         i
         for i, e in enumerate(entries)
-        if _normalize(e.name) in member_names
+        if pep503_name(e.name) in member_names
         or (e.source_kind in ("editable", "virtual") and e.source_value == ".")
     }
     if not roots:
@@ -151,10 +145,10 @@ def parse_uv_lock(data: bytes, path: str = "") -> Application:
 
     by_name: dict[str, list[int]] = {}
     for i, e in enumerate(entries):
-        by_name.setdefault(_normalize(e.name), []).append(i)
+        by_name.setdefault(pep503_name(e.name), []).append(i)
 
     def resolve(ref: _Ref) -> list[int]:
-        candidates = by_name.get(_normalize(ref.name), [])
+        candidates = by_name.get(pep503_name(ref.name), [])
         if ref.version is not None:
             exact = [j for j in candidates if entries[j].version == ref.version]
             return exact or candidates
@@ -229,13 +223,11 @@ def parse_uv_lock(data: bytes, path: str = "") -> Application:
                 lines=e.lines,
             )
         )
-    packages.sort(key=lambda p: (p.name, p.version))
-    return Application(type=APP_TYPE, file_path=path, packages=tuple(packages))
+    return sorted_application(APP_TYPE, path, packages)
 
 
 def _analyze(inp: AnalysisInput) -> AnalysisResult:
-    app = parse_uv_lock(inp.data, inp.path)
-    return AnalysisResult(applications=(app,) if app.packages else ())
+    return app_result(parse_uv_lock(inp.data, inp.path))
 
 
 ANALYZER = Analyzer(

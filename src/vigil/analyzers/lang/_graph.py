@@ -1,0 +1,99 @@
+"""Package-graph helpers shared by lockfile parsers (npm, yarn, pnpm, bun, go.mod, Cargo.lock): `PackageSet`
+(collect packages by ID, merging duplicates) and `reachable` (closure over dependency edges)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from vigil.analyzers.lang._common import package
+from vigil.inventory.records import Location, Package, Relationship
+
+# When the same package (name@version) appears several times, the merged record keeps the strongest relationship;
+# a known relationship beats "unknown" (e.g. a yarn berry `patch:` entry nothing refers to, merged with the
+# reachable entry of the version it patches).
+_REL_RANK: dict[str, int] = {"unknown": 0, "indirect": 1, "direct": 2, "workspace": 3, "root": 4}
+
+
+@dataclass(slots=True)
+class _Pending:
+    name: str
+    version: str
+    dev: bool
+    relationship: Relationship
+    depends_on: set[str] = field(default_factory=set)
+    lines: set[tuple[int, int]] = field(default_factory=set)
+
+
+def package_id(name: str, version: str) -> str:
+    """Trivy's package ID: name@version; a versionless (workspace) package is identified by its name alone."""
+    return f"{name}@{version}" if version else name
+
+
+class PackageSet:
+    """Collects packages by ID, merging duplicates: dev only if every occurrence is dev, the strongest
+    relationship, the union of dependencies and of line ranges. `build` returns them sorted by name and version."""
+
+    def __init__(self, ecosystem: str) -> None:
+        self.ecosystem = ecosystem
+        self._items: dict[str, _Pending] = {}
+
+    def __contains__(self, pkg_id: object) -> bool:
+        return pkg_id in self._items
+
+    def add(
+        self,
+        name: str,
+        version: str,
+        *,
+        dev: bool = False,
+        relationship: Relationship = "unknown",
+        depends_on: Iterable[str] = (),
+        lines: tuple[int, int] | None = None,
+    ) -> str:
+        pid = package_id(name, version)
+        cur = self._items.get(pid)
+        if cur is None:
+            cur = self._items[pid] = _Pending(name, version, dev, relationship)
+        else:
+            cur.dev = cur.dev and dev
+            if _REL_RANK[relationship] > _REL_RANK[cur.relationship]:
+                cur.relationship = relationship
+        cur.depends_on.update(depends_on)
+        if lines is not None:
+            cur.lines.add(lines)
+        return pid
+
+    def build(self) -> tuple[Package, ...]:
+        out: list[Package] = []
+        for pid, p in self._items.items():
+            deps = sorted(d for d in p.depends_on if d != pid and d in self._items)
+            pkg = package(
+                self.ecosystem, p.name, p.version, dev=p.dev, relationship=p.relationship, depends_on=deps
+            )
+            changes: dict[str, Any] = {}
+            if pkg.id != pid:
+                changes["id"] = pid
+            if p.lines:
+                changes["locations"] = tuple(Location(start_line=s, end_line=e) for s, e in sorted(p.lines))
+            if changes:
+                pkg = msgspec.structs.replace(pkg, **changes)
+            out.append(pkg)
+        out.sort(key=lambda q: (q.name, q.version))
+        return tuple(out)
+
+
+def reachable(roots: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[str]:
+    """Every node reachable from `roots` (roots included), iteratively (graphs may be deep or cyclic)."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(edges.get(node, ()))
+    return seen
