@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,10 @@ def emit(report: Report, values: dict[str, Any]) -> None:
                 render(report, fh)
         else:
             render(report, sys.stdout)
+    except BrokenPipeError:  # `vigil … | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except OSError as e:
-        fail(f"cannot write {out_path}: {e.strerror or e}")
+        fail(f"cannot write {out_path or 'stdout'}: {e.strerror or e}")
     except ValueError as e:  # a template error: the user's input
         fail(str(e))
     if values.get("show_suppressed") and fmt not in ("table", "json") and report.metadata.suppressed:
