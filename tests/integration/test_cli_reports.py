@@ -38,7 +38,7 @@ def scan(target: Path, db: Path, *extra: str, cmd: str = "fs") -> tuple[dict[str
     return json.loads(p.stdout), p.stderr
 
 
-@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml", "spdx-json"])
+@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml", "spdx-json", "spdx"])
 def test_sbom_round_trip(demo: Path, fixture_db: Path, tmp_path: Path, fmt: str) -> None:
     """An SBOM made by Vigil scans to the same packages and the same findings as the project itself."""
     bom = tmp_path / f"bom.{fmt}"

@@ -90,7 +90,7 @@ def test_errors(data: bytes, msg: str) -> None:
         parse_sbom(data)
 
 
-@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml", "spdx-json"])
+@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml", "spdx-json", "spdx"])
 def test_vigil_sbom_reads_back_the_same_packages(fmt: str) -> None:
     report = msgspec.json.decode(FIXTURE.read_bytes(), type=Report)
     buf = io.StringIO()

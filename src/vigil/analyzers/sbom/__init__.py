@@ -1,4 +1,5 @@
-"""SBOM input for `vigil sbom` (pure: bytes in, Applications out): CycloneDX JSON and XML, SPDX 2.x JSON.
+"""SBOM input for `vigil sbom` (pure: bytes in, Applications out): CycloneDX JSON and XML, SPDX 2.x JSON and
+tag-value.
 
 Every component/package with a purl of a known ecosystem becomes a Package; others are skipped (an SBOM lists
 files, OS packages and the like that Vigil cannot match yet). Packages are grouped into Applications by the
@@ -200,8 +201,83 @@ def _spdx_json(doc: dict[str, object], sbom_name: str) -> tuple[Application, ...
     return _to_apps(items, deps, sbom_name)
 
 
+def _tv_pairs(text: str) -> list[tuple[str, str]]:
+    """Tag-value lines as (tag, value); `<text>…</text>` values may span lines."""
+    out: list[tuple[str, str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line.strip() or line.lstrip().startswith("#") or ":" not in line:
+            continue
+        tag, _, value = line.partition(":")
+        value = value.strip()
+        if value.startswith("<text>"):
+            buf = [value[len("<text>"):]]
+            while "</text>" not in buf[-1] and i < len(lines):
+                buf.append(lines[i])
+                i += 1
+            value = "\n".join(buf).split("</text>", 1)[0]
+        out.append((tag.strip(), value))
+    return out
+
+
+def _items(d: dict[str, object], key: str) -> list[object]:
+    v = d[key]
+    assert isinstance(v, list)
+    return v
+
+
+def _spdx_tv(data: bytes, sbom_name: str) -> tuple[Application, ...]:
+    """SPDX tag-value, turned into the JSON document shape and read like SPDX JSON."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SBOMError(f"SPDX tag-value is not UTF-8: {e}") from None
+    packages: list[dict[str, object]] = []
+    relationships: list[dict[str, str]] = []
+    pending_ref = ""
+    cur: dict[str, object] | None = None
+    by_id: dict[str, dict[str, object]] = {}
+    late: list[tuple[str, str]] = []  # annotations naming their element (SPDXREF) before the element is known
+    for tag, value in _tv_pairs(text):
+        if tag == "PackageName":
+            cur = {"name": value, "externalRefs": [], "annotations": []}
+            packages.append(cur)
+        elif tag in ("FileName", "SnippetSPDXID"):
+            cur = None
+        elif tag == "SPDXID" and cur is not None:
+            cur["SPDXID"] = value
+            by_id[value] = cur
+        elif tag == "PackageVersion" and cur is not None:
+            cur["versionInfo"] = value
+        elif tag == "ExternalRef" and cur is not None:
+            parts = value.split()
+            if len(parts) >= 3:
+                _items(cur, "externalRefs").append(
+                    {"referenceCategory": parts[0], "referenceType": parts[1], "referenceLocator": parts[2]})
+        elif tag == "Relationship":
+            parts = value.split()
+            if len(parts) >= 3:
+                relationships.append({"spdxElementId": parts[0], "relationshipType": parts[1],
+                                      "relatedSpdxElement": parts[2]})
+        elif tag == "SPDXREF":
+            pending_ref = value
+        elif tag == "AnnotationComment":
+            late.append((pending_ref, value))
+            pending_ref = ""
+    for ref, comment in late:
+        target = by_id.get(ref)
+        if target is not None:
+            _items(target, "annotations").append({"comment": comment})
+    return _spdx_json({"packages": packages, "relationships": relationships}, sbom_name)
+
+
 def sbom_format(data: bytes) -> str:
-    """'cyclonedx-json' | 'cyclonedx-xml' | 'spdx-json' | '' (unknown)."""
+    """'cyclonedx-json' | 'cyclonedx-xml' | 'spdx-json' | 'spdx-tv' | '' (unknown)."""
+    if b"SPDXVersion:" in data[:4096]:
+        return "spdx-tv"
     head = data.lstrip()[:1]
     if head == b"<":
         return "cyclonedx-xml" if b"cyclonedx.org/schema/bom" in data[:4096] else ""
@@ -221,10 +297,12 @@ def parse_sbom(data: bytes, sbom_name: str = "sbom") -> tuple[Application, ...]:
     fmt = sbom_format(data)
     if fmt == "cyclonedx-xml":
         return _cdx_xml(data, sbom_name)
+    if fmt == "spdx-tv":
+        return _spdx_tv(data, sbom_name)
     if fmt in ("cyclonedx-json", "spdx-json"):
         doc = json.loads(data)
         return _cdx_json(doc, sbom_name) if fmt == "cyclonedx-json" else _spdx_json(doc, sbom_name)
-    raise SBOMError("unrecognised SBOM (supported: CycloneDX JSON/XML, SPDX JSON)")
+    raise SBOMError("unrecognised SBOM (supported: CycloneDX JSON/XML, SPDX JSON and tag-value)")
 
 
 __all__ = ["SBOMError", "parse_sbom", "sbom_format"]

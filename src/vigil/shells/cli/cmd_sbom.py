@@ -1,4 +1,4 @@
-"""`vigil sbom FILE`: scan the packages (purls) of a CycloneDX (JSON/XML) or SPDX (JSON) SBOM."""
+"""`vigil sbom FILE`: scan the packages (purls) of a CycloneDX (JSON/XML) or SPDX (JSON/tag-value) SBOM."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from vigil.shells.cli.common import add_options, fail, resolve_or_exit
 @click.argument("target", type=click.Path(path_type=Path))
 @add_options("sbom")
 def sbom_cmd(target: Path, **kwargs: Any) -> None:
-    """Scan an SBOM's packages for vulnerabilities (CycloneDX JSON/XML, SPDX JSON)."""
+    """Scan an SBOM's packages for vulnerabilities (CycloneDX JSON/XML, SPDX JSON/tag-value)."""
     from vigil.shells.cli.output import emit, list_all_pkgs
 
     values = list_all_pkgs(resolve_or_exit("sbom", kwargs))
