@@ -142,6 +142,16 @@ def str_list(obj: JsonObj, key: str, where: str) -> list[str]:
     return out
 
 
+def opt_text(obj: JsonObj, key: str, where: str) -> str:
+    """An optional string member with surrounding white space removed ("" when absent)."""
+    return opt_str(obj, key, where).strip()
+
+
+def opt_date(obj: JsonObj, key: str, where: str) -> str:
+    """An optional date/time member, normalised by norm_date ("" when absent)."""
+    return norm_date(opt_str(obj, key, where))
+
+
 # --------------------------------------------------------------------------------------------------- counting
 
 
@@ -227,6 +237,11 @@ def fixed_from_vulnerable(vulnerable: Iterable[Interval]) -> tuple[str, ...]:
     return dedupe(iv.hi for iv in vulnerable if iv.hi is not None and not iv.hi_incl)
 
 
+def other_ids(ids: Iterable[str], record_id: str) -> tuple[str, ...]:
+    """Aliases of an advisory: `ids` de-duplicated (empty ones dropped), without the record's own ID."""
+    return tuple(a for a in dedupe(ids) if a != record_id)
+
+
 # --------------------------------------------------------------------------------------------------- merging
 
 _SEVERITY_RANK = {"": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
@@ -298,3 +313,11 @@ def merge_by_id(records: Iterable[AdvisoryRecord]) -> list[AdvisoryRecord]:
             )
         )
     return out
+
+
+def finish(records: Iterable[AdvisoryRecord], skips: Skips) -> list[AdvisoryRecord]:
+    """The end of a feed parse: merge records by ID (merge_by_id), count the advisories and log the skip summary."""
+    merged = merge_by_id(records)
+    skips.parsed = len(merged)
+    skips.done()
+    return merged

@@ -22,7 +22,7 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
     skips = common.Skips(NAME, filename)
     records: list[AdvisoryRecord] = []
     for where, doc in common.iter_jsonl(filename, data):
-        package = common.opt_str(doc, "package", where).strip()
+        package = common.opt_text(doc, "package", where)
         uuid = common.opt_scalar_str(doc, "id", where).strip()
         cve = common.opt_scalar_str(doc, "cve", where).strip()
         if not package or not (uuid or cve):
@@ -50,16 +50,13 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
                     ),
                 ),
                 aliases=(elixir_id,) if elixir_id and elixir_id != record_id else (),
-                title=common.opt_str(doc, "title", where).strip(),
-                description=common.opt_str(doc, "description", where).strip(),
+                title=common.opt_text(doc, "title", where),
+                description=common.opt_text(doc, "description", where),
                 references=common.dedupe([common.opt_str(doc, "link", where)]),
-                published=common.norm_date(common.opt_str(doc, "disclosure_date", where)),
+                published=common.opt_date(doc, "disclosure_date", where),
             )
         )
-    merged = common.merge_by_id(records)
-    skips.parsed = len(merged)
-    skips.done()
-    yield from merged
+    yield from common.finish(records, skips)
 
 
 FEED = Feed(

@@ -39,7 +39,7 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
     for where, doc in common.iter_jsonl(filename, data):
         reference = common.req_str(doc, "reference", where)
         source_path = common.opt_str(doc, "_source_path", where)
-        cve = common.opt_str(doc, "cve", where).strip()
+        cve = common.opt_text(doc, "cve", where)
         record_id = cve or (synthetic_id(source_path) if source_path else "")
         if not reference.startswith("composer://") or not record_id:
             skips.skip("not a composer reference or no id", reference)
@@ -57,7 +57,7 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
                 unparsable = True
                 break
             vulnerable.extend(iv for iv in ivs if iv not in vulnerable)
-            times.append(common.norm_date(common.opt_str(branch, "time", where)))
+            times.append(common.opt_date(branch, "time", where))
         if unparsable or not vulnerable:
             skips.skip("unparsable or missing branch versions", record_id)
             continue
@@ -78,15 +78,12 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
                         fixed=fixed,
                     ),
                 ),
-                title=common.opt_str(doc, "title", where).strip(),
+                title=common.opt_text(doc, "title", where),
                 references=common.dedupe([common.opt_str(doc, "link", where)]),
                 published=dated[0] if dated else "",
             )
         )
-    merged = common.merge_by_id(records)
-    skips.parsed = len(merged)
-    skips.done()
-    yield from merged
+    yield from common.finish(records, skips)
 
 
 FEED = Feed(

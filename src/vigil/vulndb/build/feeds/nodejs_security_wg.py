@@ -33,7 +33,7 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
             skips.skip("not an npm advisory (Node.js core)", source_path)
             continue
         nsp_id = common.opt_scalar_str(doc, "id", where)
-        module = common.opt_str(doc, "module_name", where).strip()
+        module = common.opt_text(doc, "module_name", where)
         if not nsp_id or not module:
             raise FeedError(f"{where}: npm advisory without id or module_name")
         nswg_id = f"NSWG-ECO-{nsp_id}"
@@ -42,7 +42,7 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
         aliases = [*cves[1:], nswg_id] if cves else []
 
         vulnerable = npm_range(common.opt_str(doc, "vulnerable_versions", where))
-        patched_text = common.opt_str(doc, "patched_versions", where).strip()
+        patched_text = common.opt_text(doc, "patched_versions", where)
         patched = npm_range(patched_text) if patched_text else ()
         if vulnerable is None or patched is None:
             skips.skip("unparsable range", record_id)
@@ -52,14 +52,12 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
         description = "\n\n".join(
             t
             for t in (
-                common.opt_str(doc, "overview", where).strip(),
-                common.opt_str(doc, "recommendation", where).strip(),
+                common.opt_text(doc, "overview", where),
+                common.opt_text(doc, "recommendation", where),
             )
             if t
         )
-        published = common.norm_date(common.opt_str(doc, "publish_date", where)) or common.norm_date(
-            common.opt_str(doc, "created_at", where)
-        )
+        published = common.opt_date(doc, "publish_date", where) or common.opt_date(doc, "created_at", where)
         records.append(
             AdvisoryRecord(
                 id=record_id,
@@ -73,20 +71,17 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
                         fixed=common.fixed_from_safe(patched),
                     ),
                 ),
-                aliases=common.dedupe(a for a in aliases if a != record_id),
-                title=common.opt_str(doc, "title", where).strip(),
+                aliases=common.other_ids(aliases, record_id),
+                title=common.opt_text(doc, "title", where),
                 description=description,
                 severity=severity_from_cvss(cvss),
                 cvss=cvss,
                 references=common.dedupe(common.str_list(doc, "references", where)),
                 published=published,
-                modified=common.norm_date(common.opt_str(doc, "updated_at", where)),
+                modified=common.opt_date(doc, "updated_at", where),
             )
         )
-    merged = common.merge_by_id(records)
-    skips.parsed = len(merged)
-    skips.done()
-    yield from merged
+    yield from common.finish(records, skips)
 
 
 FEED = Feed(

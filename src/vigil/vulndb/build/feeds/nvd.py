@@ -202,10 +202,10 @@ def parse_curated(filename: str, data: bytes) -> Iterator[CveEnrichment]:
                 cvss=cvss,
                 severity=severity,
                 cwe_ids=_cwes(cwes),
-                description=common.opt_str(doc, "description", where).strip(),
+                description=common.opt_text(doc, "description", where),
                 references=common.dedupe(common.str_list(doc, "references", where)),
-                published=common.norm_date(common.opt_str(doc, "published", where)),
-                modified=common.norm_date(common.opt_str(doc, "lastModified", where)),
+                published=common.opt_date(doc, "published", where),
+                modified=common.opt_date(doc, "lastModified", where),
             )
         )
     yield from out

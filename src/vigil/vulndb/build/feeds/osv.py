@@ -162,15 +162,15 @@ def osv_to_record(
         id=record_id,
         source=source,
         affected=tuple(affected),
-        aliases=tuple(a for a in common.dedupe(common.str_list(doc, "aliases", where)) if a != record_id),
-        title=common.opt_str(doc, "summary", where).strip(),
-        description=common.opt_str(doc, "details", where).strip(),
+        aliases=common.other_ids(common.str_list(doc, "aliases", where), record_id),
+        title=common.opt_text(doc, "summary", where),
+        description=common.opt_text(doc, "details", where),
         severity=severity,
         cvss=cvss,
         cwe_ids=common.dedupe(common.str_list(dbs, "cwe_ids", where)),
         references=common.dedupe(references),
-        published=common.norm_date(common.opt_str(doc, "published", where)),
-        modified=common.norm_date(common.opt_str(doc, "modified", where)),
+        published=common.opt_date(doc, "published", where),
+        modified=common.opt_date(doc, "modified", where),
     )
 
 
@@ -181,10 +181,7 @@ def _parse_jsonl(source: str, filename: str, data: bytes) -> Iterator[AdvisoryRe
         rec = osv_to_record(doc, source, where=where, skips=skips)
         if rec is not None:
             records.append(rec)
-    merged = common.merge_by_id(records)
-    skips.parsed = len(merged)
-    skips.done()
-    yield from merged
+    yield from common.finish(records, skips)
 
 
 def parse_pypa(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:

@@ -74,18 +74,15 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
                     ),
                 ),
                 aliases=tuple(a for a in (cve, ghsa) if a and a != record_id),
-                title=common.opt_str(doc, "title", where).strip(),
-                description=common.opt_str(doc, "description", where).strip(),
+                title=common.opt_text(doc, "title", where),
+                description=common.opt_text(doc, "description", where),
                 severity=severity_from_cvss(cvss),
                 cvss=cvss,
                 references=common.dedupe(references),
-                published=common.norm_date(common.opt_str(doc, "date", where)),
+                published=common.opt_date(doc, "date", where),
             )
         )
-    merged = common.merge_by_id(records)
-    skips.parsed = len(merged)
-    skips.done()
-    yield from merged
+    yield from common.finish(records, skips)
 
 
 FEED = Feed(

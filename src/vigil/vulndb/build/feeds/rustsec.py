@@ -86,21 +86,16 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
                         fixed=common.fixed_from_safe(patched_ivs),
                     ),
                 ),
-                aliases=tuple(
-                    a for a in common.dedupe(common.str_list(adv, "aliases", where)) if a != record_id
-                ),
+                aliases=common.other_ids(common.str_list(adv, "aliases", where), record_id),
                 title=title,
                 description=body,
                 severity=severity_from_cvss(cvss),
                 cvss=cvss,
                 references=common.dedupe(references),
-                published=common.norm_date(common.opt_str(adv, "date", where)),
+                published=common.opt_date(adv, "date", where),
             )
         )
-    merged = common.merge_by_id(records)
-    skips.parsed = len(merged)
-    skips.done()
-    yield from merged
+    yield from common.finish(records, skips)
 
 
 FEED = Feed(

@@ -81,9 +81,9 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
         affected: list[AffectedPackage] = []
         for i, raw in enumerate(common.opt_list(doc, "affected", where)):
             aff = common.as_dict(raw, f"{where}: affected[{i}]")
-            group = common.opt_str(aff, "groupId", where).strip()
-            artifact = common.opt_str(aff, "artifactId", where).strip()
-            pyname = common.opt_str(aff, "name", where).strip()
+            group = common.opt_text(aff, "groupId", where)
+            artifact = common.opt_text(aff, "artifactId", where)
+            pyname = common.opt_text(aff, "name", where)
             if group and artifact:
                 ecosystem, name = inv.MAVEN, f"{group}:{artifact}"
             elif pyname:
@@ -120,17 +120,14 @@ def parse(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
                 id=record_id,
                 source=NAME,
                 affected=tuple(affected),
-                title=common.opt_str(doc, "title", where).strip(),
-                description=common.opt_str(doc, "description", where).strip(),
+                title=common.opt_text(doc, "title", where),
+                description=common.opt_text(doc, "description", where),
                 severity=severity_from_cvss(cvss),
                 cvss=cvss,
                 references=common.dedupe(common.str_list(doc, "references", where)),
             )
         )
-    merged = common.merge_by_id(records)
-    skips.parsed = len(merged)
-    skips.done()
-    yield from merged
+    yield from common.finish(records, skips)
 
 
 FEED = Feed(
