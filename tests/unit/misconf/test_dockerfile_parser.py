@@ -187,3 +187,9 @@ def test_image_history_runs_dockerfile_checks() -> None:
     assert {"DS-0002", "DS-0004", "DS-0025", "DS-0029"} <= failing
     assert "DS-0016" not in failing  # several CMDs are normal in image history (Trivy disables DS-0016 there)
     assert "DS-0001" not in failing  # the synthetic FROM scratch
+
+
+def test_empty_json_run_found_by_fuzzing() -> None:
+    doc = parse_dockerfile(b"FROM a:1\nRUN []\nCMD []\n")
+    for c in checks_for("dockerfile"):
+        list(c.run(doc))

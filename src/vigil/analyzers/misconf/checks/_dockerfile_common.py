@@ -51,7 +51,7 @@ def shell_commands(ins: Instruction, seps: re.Pattern[str] = _SEP) -> list[list[
         vals = list(ins.value[1:]) if ins.cmd == "onbuild" else list(ins.value)
         if len(vals) >= 3 and vals[0].endswith("sh") and vals[1] == "-c":
             return shell_commands_text(vals[2], seps)
-        return [vals]
+        return [vals] if vals else []  # `RUN []` runs nothing
     text = ins.text
     if ins.cmd == "onbuild":
         text = text.split(None, 1)[1] if " " in text else ""
