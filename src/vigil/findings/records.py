@@ -139,7 +139,9 @@ class Misconfiguration(Record, frozen=True, kw_only=True):
     cause_metadata: CauseMetadata = CauseMetadata()
 
 
-class MisconfSummary(Record, frozen=True, kw_only=True):
+class MisconfSummary(Record, frozen=True, kw_only=True, omit_defaults=False):
+    """Always carries both counts, zeros included (as Trivy prints them)."""
+
     successes: int = 0
     failures: int = 0
 

@@ -54,3 +54,9 @@ def test_trivy_compatible_field_names() -> None:
 def test_published_schema_is_current() -> None:
     current = json.dumps(msgspec.json.schema(Report), indent=2, sort_keys=True) + "\n"
     assert SCHEMA.read_text() == current, "regenerate docs/report-schema.json with `make schema`"
+
+
+def test_misconf_summary_always_has_both_counts() -> None:
+    from vigil.findings.records import MisconfSummary
+
+    assert json.loads(msgspec.json.encode(MisconfSummary())) == {"Successes": 0, "Failures": 0}
