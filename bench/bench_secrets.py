@@ -22,6 +22,7 @@ import json
 import os
 import random
 import resource
+import signal
 import statistics
 import string
 import subprocess
@@ -158,17 +159,21 @@ def timed(cmd: list[str] | str, runs: int, timeout: float, shell: bool = False
     for _ in range(runs):
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
+        # own process group: on a timeout the tool's worker processes are killed too, not left running
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, shell=shell, start_new_session=True)
         try:
-            p = subprocess.run(cmd, capture_output=True, shell=shell, timeout=timeout)
+            stdout, stderr = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
             times.append(float("inf"))
             break
         times.append(time.perf_counter() - t0)
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
         if p.returncode not in (0, 1):
-            raise SystemExit(f"{cmd} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
-        out = p.stdout
+            raise SystemExit(f"{cmd} failed ({p.returncode}): {stderr.decode()[-2000:]}")
+        out = stdout
     cpu = statistics.median(cpus) if cpus else float("nan")
     if any(t == float("inf") for t in times):
         return None, times, cpu, out
