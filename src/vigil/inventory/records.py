@@ -45,6 +45,7 @@ PURL_TYPES = {
     HEX: "hex",
     PUB: "pub",
     CONAN: "conan",
+    SWIFT: "swift",
     COCOAPODS: "cocoapods",
     JULIA: "julia",
     CONDA: "conda",
