@@ -189,6 +189,24 @@ def test_image_history_runs_dockerfile_checks() -> None:
     assert "DS-0001" not in failing  # the synthetic FROM scratch
 
 
+def test_image_history_content_hashes_are_not_add_or_copy_findings() -> None:
+    # Classic-builder history names sources by content hash: `ADD multi:<sha> in /app/`, `COPY dir:<sha> in /x`.
+    # `in` is not a second source, so DS-0011 (several sources, no trailing slash) and DS-0005 (ADD for a plain
+    # file) must not fire on them; found while comparing DS-0005 with Trivy's rule (it skips file:/multi:/dir:).
+    doc = from_image_history([
+        "/bin/sh -c #(nop) ADD file:5d9c4f7e0a3b in / ",
+        "/bin/sh -c #(nop) ADD multi:2c0b6f7e1a in /app/ ",
+        "/bin/sh -c #(nop) COPY multi:2c0b6f7e1a in /app ",
+        "/bin/sh -c #(nop) COPY dir:9f8e7d6c in /x ",
+        "/bin/sh -c #(nop) COPY file:ab12cd34 in /usr/local/bin/ ",
+        "COPY a b /dest # buildkit",
+    ])
+    assert [(i.cmd, i.start_line) for i in doc.instructions()] == [("from", 1), ("copy", 7)]
+    failing = {c.meta.id: [f.start_line for f in c.run(doc)] for c in checks_for("dockerfile")}
+    assert failing["DS-0005"] == []
+    assert failing["DS-0011"] == [7]  # a real multi-source BuildKit COPY is still checked
+
+
 def test_empty_json_run_found_by_fuzzing() -> None:
     doc = parse_dockerfile(b"FROM a:1\nRUN []\nCMD []\n")
     for c in checks_for("dockerfile"):

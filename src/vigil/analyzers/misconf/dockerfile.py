@@ -400,8 +400,11 @@ def from_image_history(created_by: Iterable[str], path: str = "image-config") ->
         head = s.split(None, 1)[0].lower() if s else ""
         if head not in KNOWN or head == "from":
             s = ""  # unknown history entries (e.g. "ADD file:... in /") keep their line but carry no instruction
-        if head == "add" and re.match(r"(?i)^ADD\s+(file|dir):[0-9a-f]+", s):
-            s = ""  # base image rootfs
+        if head in ("add", "copy") and re.match(r"(?i)^(ADD|COPY)\s+(file|dir|multi):[0-9a-f]+", s):
+            # Classic-builder content hashes: `ADD file:<sha> in /` (base rootfs), `COPY multi:<sha> in /app`
+            # (several sources). `in` is not a source and the real paths are gone, so no ADD/COPY check can judge
+            # them (Trivy's DS-0005 skips file:/multi:/dir: too); without this DS-0005 and DS-0011 misfired.
+            s = ""
         out.append(s.replace("\n", " "))
     doc = parse_dockerfile("\n".join(out).encode(), path)
     return DockerfileDoc(path=doc.path, stages=doc.stages, escape=doc.escape, directives=doc.directives,
