@@ -133,7 +133,6 @@ def test_sarif_has_file_and_line_regions(project: Path) -> None:
 
 
 def test_kubernetes_and_helm_are_dispatched(tmp_path: Path) -> None:
-    pytest.importorskip("vigil.analyzers.misconf.kubernetes")
     (tmp_path / "deploy.yaml").write_text(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n"
         "      containers:\n        - name: web\n          image: nginx:1.27\n")
@@ -146,7 +145,6 @@ def test_kubernetes_and_helm_are_dispatched(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_corpus_helm_charts(tmp_path: Path) -> None:
-    pytest.importorskip("vigil.analyzers.misconf.helm")
     d = CORPUS / "helm"
     if not d.is_dir():
         pytest.skip("../shared corpus not present")

@@ -121,7 +121,6 @@ def test_single_file_target(tmp_path: Path) -> None:
 
 
 def test_kustomize_remote_refs_become_warnings(tmp_path: Path) -> None:
-    pytest.importorskip("vigil.analyzers.misconf.kustomize")
     (tmp_path / "kustomization.yaml").write_text("resources:\n  - https://github.com/x/y//base\n")
     report = scan_config(ConfigOptions(target=tmp_path))
     assert any("remote resource" in w for w in report.metadata.warnings)

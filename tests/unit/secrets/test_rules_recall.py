@@ -107,3 +107,11 @@ def test_private_key_spans_lines_and_is_masked() -> None:
     text = msgspec.json.encode(f).decode()
     assert "BEGIN RSA PRIVATE KEY" in text
     assert not any(v in text for v in values)
+
+
+
+def test_hyperscan_is_installed() -> None:
+    """hyperscan is a declared dependency (pyproject.toml); the skip marks above only serve platforms without a
+    wheel. Where the project's own install ran (dev venv, CI) a missing hyperscan must fail loudly instead of
+    silently skipping the fast path's tests."""
+    assert hyperscan_available()
