@@ -33,12 +33,25 @@ def _counts(res: Result) -> dict[str, int]:
     return c
 
 
+def _width(out: IO[str]) -> int:
+    """The terminal's width when writing to a terminal (at least 80), else a fixed 160 so files and CI logs are
+    reproducible."""
+    try:
+        if out.isatty():
+            import shutil
+
+            return max(80, shutil.get_terminal_size().columns)
+    except (AttributeError, ValueError, OSError):
+        pass
+    return 160
+
+
 def render(report: Report, out: IO[str], width: int | None = None, opts: RenderOptions | None = None) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out, width=width or 160, no_color=True, highlight=False, emoji=False,
+    console = Console(file=out, width=width or _width(out), no_color=True, highlight=False, emoji=False,
                       force_terminal=False, soft_wrap=False)
     console.print("Report Summary\n")
     summary = Table(box=box.SQUARE, show_lines=False)
