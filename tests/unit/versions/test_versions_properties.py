@@ -38,6 +38,21 @@ _strict_semver = st.one_of(
     ),
 )
 
+_DPKG = st.builds(
+    lambda e, core, tail, rev: e + core + tail + rev,
+    st.sampled_from(["", "1:", "0:"]),
+    st.lists(_small, min_size=1, max_size=3).map(_join),
+    st.sampled_from(["", "~rc1", "+dfsg", "a", "~", "+b1"]),
+    st.sampled_from(["", "-1", "-1ubuntu2", "-1~deb11u1", "-0"]),
+)
+_RPM = st.builds(
+    lambda e, core, tail, rel: e + core + tail + rel,
+    st.sampled_from(["", "1:", "0:"]),
+    st.lists(_small, min_size=1, max_size=3).map(_join),
+    st.sampled_from(["", "~rc1", "^post1", "a", "_1", "+git"]),
+    st.sampled_from(["", "-1", "-1.el8", "-2.el9_1", "-1.module+el8.6.0+1"]),
+)
+
 STRATEGIES: dict[str, st.SearchStrategy[str]] = {
     "pypi": st.builds(
         lambda e, r, pre, post, dev, local: e + r + pre + post + dev + local,
@@ -137,6 +152,19 @@ STRATEGIES: dict[str, st.SearchStrategy[str]] = {
         st.lists(_small, min_size=1, max_size=4).map(_join),
         _opt(_ids("1", "2", "10", "alpha", "ALPHA", "Beta", "rc", "x-y"), "-"),
         _opt(_ids("1", "sha"), "+"),
+    ),
+    "debian": _DPKG,
+    "ubuntu": _DPKG,
+    "rpm": _RPM,
+    "redhat": _RPM,
+    "rocky": _RPM,
+    "alma": _RPM,
+    "alpine": st.builds(
+        lambda nums, letter, suffix, rev: nums + letter + suffix + rev,
+        st.lists(_small, min_size=1, max_size=4).map(_join),
+        st.sampled_from(["", "a", "p1"]),
+        st.sampled_from(["", "_rc1", "_alpha", "_p", "_p2", "_git20240101"]),
+        st.sampled_from(["", "-r0", "-r1", "-r10"]),
     ),
 }
 

@@ -41,6 +41,13 @@ _SCHEMES: dict[str, str] = {
     "maven": "vigil.detectors.versions.maven:SCHEME",
     "composer": "vigil.detectors.versions.composer:SCHEME",
     "nuget": "vigil.detectors.versions.nuget:SCHEME",
+    "debian": "vigil.detectors.versions.dpkg:SCHEME",
+    "ubuntu": "vigil.detectors.versions.dpkg:SCHEME",
+    "rpm": "vigil.detectors.versions.rpm:SCHEME",
+    "redhat": "vigil.detectors.versions.rpm:SCHEME",
+    "rocky": "vigil.detectors.versions.rpm:SCHEME",
+    "alma": "vigil.detectors.versions.rpm:SCHEME",
+    "alpine": "vigil.detectors.versions.apk:SCHEME",
 }
 
 
