@@ -86,7 +86,7 @@ def test_failing_fixture(cid: str) -> None:
     n_lines = len(path.read_text().splitlines())
     for f in failures:
         assert f.message and "/" in f.resource  # type: ignore[attr-defined]
-        assert 1 <= f.start_line <= f.end_line <= n_lines  # type: ignore[attr-defined]
+        assert f.start_line >= 1 and f.start_line <= f.end_line <= n_lines  # type: ignore[attr-defined]
 
 
 def test_trivy_message_and_offending_line() -> None:

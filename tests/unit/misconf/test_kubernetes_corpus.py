@@ -60,7 +60,7 @@ def test_every_corpus_manifest_parses_or_is_reported_unparsable() -> None:
             continue
         n_resources += len(resources)
         for r in resources:
-            assert 1 <= r.start_line <= r.end_line
+            assert r.start_line >= 1 and r.start_line <= r.end_line
             for c in CHECKS:  # no check may crash on real input
                 list(c.run(r))
     assert unparsable == KNOWN_UNPARSABLE
