@@ -16,7 +16,7 @@ from functools import cache
 from typing import Literal
 
 from vigil.analyzers.errors import ParseError
-from vigil.inventory.records import Application, Unknown
+from vigil.inventory.records import Application, OSInfo, Package, Unknown
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ ANALYZER_MODULES: tuple[str, ...] = (
 
 # Which analyzers a scan runs (like Trivy: fs/repo read lockfiles; image/rootfs read installed metadata and
 # binaries). `fs` is lockfile-only unless asked.
-AnalyzerKind = Literal["lockfile", "installed"]
+AnalyzerKind = Literal["lockfile", "installed", "os"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,11 @@ class AnalysisInput:
 class AnalysisResult:
     applications: tuple[Application, ...] = ()
     unknowns: tuple[Unknown, ...] = ()
+    # kind="os" analyzers (issue 4): the OS a release file names, and the packages a package database lists
+    # (ecosystem = the package format "dpkg"/"apk"/"rpm"; the image engine sets it to the detected family, and
+    # the packages' installed_files feed engine.drop_os_owned).
+    os: OSInfo | None = None
+    os_packages: tuple[Package, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
-from vigil.inventory.records import Package, Record, Unknown
+from vigil.inventory.records import LayerRef, OSInfo, Package, Record, Unknown
 
 REPORT_SCHEMA_VERSION = 1
 
@@ -83,6 +83,7 @@ class Vulnerability(Record, frozen=True, kw_only=True):
     known_exploited: bool = False
     dev: bool = False
     match_details: tuple[MatchDetail, ...] = ()
+    layer: LayerRef | None = None  # image scans: the layer that introduced the package
 
 
 class CodeLine(Record, frozen=True, kw_only=True):
@@ -206,10 +207,29 @@ class SuppressedFinding(Record, frozen=True, kw_only=True):
     reason: str
 
 
+class LayerInfo(Record, frozen=True, kw_only=True):
+    """One layer of a scanned image (Metadata.Layers)."""
+
+    digest: str = ""
+    diff_id: str = msgspec.field(default="", name="DiffID")
+    size: int = 0
+    created_by: str = ""
+
+
 class Metadata(Record, frozen=True, kw_only=True):
     db_built_at: str = ""
     db_next_update: str = ""
     db_schema_version: int = 0
+    # image scans (issue 4), Trivy's names: OS, ImageID (config digest), DiffIDs, RepoTags, RepoDigests,
+    # ImageConfig (the OCI config JSON as the image carries it), Layers, Size (sum of compressed layer sizes)
+    os: OSInfo | None = msgspec.field(default=None, name="OS")
+    image_id: str = msgspec.field(default="", name="ImageID")
+    diff_ids: tuple[str, ...] = msgspec.field(default=(), name="DiffIDs")
+    repo_tags: tuple[str, ...] = ()
+    repo_digests: tuple[str, ...] = ()
+    image_config: dict[str, Any] = msgspec.field(default_factory=dict)
+    layers: tuple[LayerInfo, ...] = ()
+    size: int = 0
     unknowns: tuple[Unknown, ...] = ()
     suppressed: tuple[SuppressedFinding, ...] = ()
     warnings: tuple[str, ...] = ()

@@ -32,6 +32,20 @@ JULIA = "julia"
 CONDA = "conda"
 LANGUAGE_ECOSYSTEMS = (PYPI, NPM, GO, CARGO, RUBYGEMS, COMPOSER, MAVEN, NUGET, HEX, PUB)
 
+# OS families (issue 4). An OS package's `ecosystem` is its family; the DB keys OS advisories by
+# "<family>:<release>" (e.g. "debian:12", "alpine:3.16", "ubuntu:24.04", "rocky:9", "alma:9"), see os_ecosystem().
+DEBIAN = "debian"
+UBUNTU = "ubuntu"
+ALPINE = "alpine"
+REDHAT = "redhat"
+CENTOS = "centos"
+ROCKY = "rocky"
+ALMA = "alma"
+OS_FAMILIES = (DEBIAN, UBUNTU, ALPINE, REDHAT, CENTOS, ROCKY, ALMA)
+# Which package manager (and version scheme) each family uses.
+OS_PKG_FORMAT = {DEBIAN: "dpkg", UBUNTU: "dpkg", ALPINE: "apk", REDHAT: "rpm", CENTOS: "rpm", ROCKY: "rpm",
+                 ALMA: "rpm"}
+
 # purl "type" for each ecosystem (https://github.com/package-url/purl-spec).
 PURL_TYPES = {
     PYPI: "pypi",
@@ -57,6 +71,39 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, rename="pascal", omit_de
     """Base for every record: frozen, keyword-only, PascalCase on the wire."""
 
 
+def os_release_key(family: str, name: str) -> str:
+    """The release part of an OS advisory ecosystem: Debian/RPM families by major version ("12.15" -> "12",
+    "9.0" -> "9"), Alpine by major.minor ("3.16.2" -> "3.16"), Ubuntu as is ("24.04")."""
+    parts = name.split(".")
+    if family == ALPINE:
+        return ".".join(parts[:2])
+    if family == UBUNTU:
+        return name
+    return parts[0]
+
+
+def os_ecosystem(family: str, name: str) -> str:
+    """The DB ecosystem of an OS's advisories: "debian:12", "alpine:3.16", "ubuntu:24.04", "rocky:9"."""
+    return f"{family}:{os_release_key(family, name)}"
+
+
+class LayerRef(Record, frozen=True, kw_only=True):
+    """The image layer that introduced a package or finding (Trivy: Layer)."""
+
+    digest: str = ""
+    diff_id: str = msgspec.field(default="", name="DiffID")
+    created_by: str = ""
+
+
+class OSInfo(Record, frozen=True, kw_only=True):
+    """The detected operating system (Trivy: Metadata.OS). `name` is the release as the OS spells it
+    ("12.15", "3.16.2", "9.0", "24.04"); `eosl` is set by the detector from the DB's end-of-life data."""
+
+    family: str
+    name: str
+    eosl: bool = msgspec.field(default=False, name="EOSL")
+
+
 class Location(Record, frozen=True, kw_only=True):
     start_line: int
     end_line: int
@@ -74,6 +121,14 @@ class Package(Record, frozen=True, kw_only=True):
     locations: tuple[Location, ...] = ()
     file_path: str = ""
     licenses: tuple[str, ...] = ()
+    # OS packages (issue 4): `version` is the full version as the package manager compares it (dpkg
+    # "1:2.38.1-5+deb12u3", rpm "[E:]V-R", apk "1.2.3-r0"); src_* name the source package (Debian matches on it).
+    arch: str = ""
+    src_name: str = ""
+    src_version: str = ""
+    maintainer: str = ""
+    installed_files: tuple[str, ...] = ()
+    layer: LayerRef | None = None
 
 
 class Application(Record, frozen=True, kw_only=True):
