@@ -606,3 +606,23 @@ def finalize(report: Report, severities: Iterable[str], include_non_failures: bo
             kept = [m for m in kept if m.status == "FAIL"]
         results.append(msgspec.structs.replace(res, misconfigurations=tuple(kept), misconf_summary=summary))
     return msgspec.structs.replace(report, results=tuple(results))
+
+
+def scan_image_history(created_by: list[str], severities: Iterable[str] = ("UNKNOWN", "LOW", "MEDIUM", "HIGH",
+                                                                             "CRITICAL")) -> Result | None:
+    """Image config misconfigurations (issue 4; Trivy's --image-config-scanners misconfig): the history's
+    `created_by` lines become a one-stage Dockerfile and the built-in DS checks run on it. Target "Dockerfile"
+    like Trivy; only failures are kept. None when the image has no history."""
+    from vigil.analyzers.misconf.dockerfile import from_image_history
+
+    if not created_by:
+        return None
+    doc = from_image_history(created_by, "Dockerfile")
+    lines = ["FROM scratch", *(c.replace("\n", " ") for c in created_by)]
+    fscan = _FileScan(rel="Dockerfile", type="dockerfile", lines=lines, docs=[doc])
+    opts = ConfigOptions(target=Path("Dockerfile"), include_non_failures=False)
+    ms = _run_checks(checks_for("dockerfile"), fscan, opts)
+    res = Result(target="Dockerfile", class_="config", type="dockerfile", misconfigurations=_sort(ms),
+                 misconf_summary=MisconfSummary())
+    report = Report(artifact_name="image-config", artifact_type="container_image", results=(res,))
+    return finalize(report, severities, False).results[0]

@@ -49,10 +49,11 @@ class Option:
 
 
 # Which subcommands take which option group. Feature work adds its command to the tuples it needs.
-GLOBAL = ("fs", "rootfs", "db", "config", "sbom", "convert")
-SCAN = ("fs", "rootfs", "config", "sbom")  # commands that produce a report (filters, output, exit code)
-VULN = ("fs", "rootfs", "sbom")  # commands that match packages against the DB
-REPORT = ("fs", "rootfs", "config", "sbom", "convert")  # commands that render a report
+GLOBAL = ("fs", "rootfs", "db", "config", "sbom", "convert", "image")
+SCAN = ("fs", "rootfs", "config", "sbom", "image")  # commands that produce a report (filters, output, exit code)
+VULN = ("fs", "rootfs", "sbom", "image")  # commands that match packages against the DB
+REPORT = ("fs", "rootfs", "config", "sbom", "convert", "image")  # commands that render a report
+PKG = ("fs", "rootfs", "image")  # commands that inventory packages themselves
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 OPTIONS: tuple[Option, ...] = (
@@ -66,14 +67,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("db_path", "path", None, "vulnerability DB file (default: <cache-dir>/db/vigil.db)", (*VULN, "db"),
            yaml_key="db.path"),
     # scan
-    Option("scanners", "list", ("vuln",), "what to scan for", ("fs", "rootfs"), yaml_key="scan.scanners",
+    Option("scanners", "list", ("vuln",), "what to scan for (image: vuln,secret by default, like Trivy; misconfig "
+           "checks the image config)", PKG, yaml_key="scan.scanners",
            choices=("vuln", "secret", "misconfig", "license")),
     Option("severity", "list", SEVERITY_NAMES, "severities to report", SCAN, short="-s", choices=SEVERITY_NAMES),
     Option("exit_code", "int", 0, "exit code when findings remain after filtering", SCAN),
     Option("ignore_unfixed", "bool", False, "report only vulnerabilities that have a fix", VULN,
            yaml_key="vulnerability.ignore-unfixed"),
     Option("ignorefile", "path", ".vigilignore", "ignore file: one ID per line, optional exp:YYYY-MM-DD", SCAN),
-    Option("include_dev_deps", "bool", False, "include development dependencies", ("fs", "rootfs"),
+    Option("include_dev_deps", "bool", False, "include development dependencies", PKG,
            yaml_key="pkg.include-dev-deps"),
     Option("skip_dirs", "list", (), "directory globs to skip (node_modules, .git and vendor always are)", SCAN,
            yaml_key="scan.skip-dirs"),
@@ -85,10 +87,10 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="scan.max-file-size"),
     # --- secrets (issue 6): add options below this line ---
     Option("secret_config", "path", "vigil-secret.yaml",
-           "secret scanner config (rules, allow-rules, disable-rules, ... as in trivy-secret.yaml)", ("fs", "rootfs"),
+           "secret scanner config (rules, allow-rules, disable-rules, ... as in trivy-secret.yaml)", PKG,
            yaml_key="secret.config"),
     Option("parallel", "int", 0, "worker processes for secret scanning (0: one per CPU, 1: no workers)",
-           ("fs", "rootfs")),
+           PKG),
     # --- misconfiguration (issue 5): add options below this line ---
     Option("include_non_failures", "bool", False, "also list passed checks (PASS) in the report", ("config",),
            yaml_key="misconfiguration.include-non-failures"),
@@ -114,18 +116,38 @@ OPTIONS: tuple[Option, ...] = (
     Option("show_suppressed", "bool", False, "list suppressed findings and why (table output)", REPORT),
     # --- ecosystems, licenses (issue 3): add options below this line ---
     Option("pkg_types", "list", ("os", "library"), "package types to report (os: distribution packages; "
-           "library: language packages)", ("fs", "rootfs"), yaml_key="pkg.types", choices=("os", "library")),
+           "library: language packages)", PKG, yaml_key="pkg.types", choices=("os", "library")),
     Option("pkg_relationships", "list", ("unknown", "root", "workspace", "direct", "indirect"),
-           "dependency relationships to report", ("fs", "rootfs"), yaml_key="pkg.relationships",
+           "dependency relationships to report", PKG, yaml_key="pkg.relationships",
            choices=("unknown", "root", "workspace", "direct", "indirect")),
     Option("dependency_tree", "bool", False, "show, for each vulnerable package, the dependency chain(s) from a "
-           "direct dependency (table output)", ("fs", "rootfs")),
-    Option("ignored_licenses", "list", (), "licenses (SPDX IDs) not to report", ("fs", "rootfs"),
+           "direct dependency (table output)", PKG),
+    Option("ignored_licenses", "list", (), "licenses (SPDX IDs) not to report", PKG,
            yaml_key="license.ignored"),
     *(Option(f"license_{c}", "list", (), f"SPDX IDs in license category '{c}' (replaces the built-in list)",
-             ("fs", "rootfs"), yaml_key=f"license.{c}")
+             PKG, yaml_key=f"license.{c}")
       for c in ("forbidden", "restricted", "reciprocal", "notice", "permissive", "unencumbered")),
+    # --- container images (issue 4): add options below this line ---
+    Option("input", "path", None, "read the image from a docker-archive (docker/podman save) or an OCI layout "
+           "(directory or tar; DIR:TAG selects a tag) instead of a daemon or registry", ("image",), short="-i"),
+    Option("image_src", "list", ("docker", "podman", "remote"), "where to look for the image, in order",
+           ("image",), yaml_key="image.source", choices=("docker", "podman", "remote")),
+    Option("platform", "str", "", "platform of a multi-platform image: os/arch[/variant] (default linux/<this "
+           "machine's arch>)", ("image",), yaml_key="image.platform"),
+    Option("username", "str", "", "registry user name (else docker config.json credentials, else anonymous)",
+           ("image",), yaml_key="registry.username"),
+    Option("password", "str", "", "registry password or token", ("image",), yaml_key="registry.password"),
+    Option("registry_token", "str", "", "registry bearer token", ("image",), yaml_key="registry.token"),
+    Option("insecure", "bool", False, "allow plain-HTTP registries and skip TLS verification", ("image",),
+           yaml_key="registry.insecure"),
+    Option("cacert", "path", None, "CA bundle for TLS registries", ("image",), yaml_key="registry.ca"),
+    Option("cache_backend", "str", "fs", "analysis cache: fs (SQLite under --cache-dir), memory, or none",
+           ("image",), yaml_key="cache.backend", choices=("fs", "memory", "none")),
+    Option("exit_on_eol", "int", 0, "exit code when the image's OS is past its end of life", ("image",)),
 )
+
+# Options whose default differs for one command (Trivy's image scans look for secrets too).
+COMMAND_DEFAULTS: dict[tuple[str, str], Any] = {("image", "scanners"): ("vuln", "secret")}
 
 BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -214,7 +236,7 @@ def resolve(command: str, cli: Mapping[str, Any], env: Mapping[str, str] | None 
         raise SettingsError(f"config file {cfg_path}: unknown key(s): {', '.join(unknown)}")
     values: dict[str, Any] = {}
     for o in opts:
-        v: Any = o.default
+        v: Any = COMMAND_DEFAULTS.get((command, o.name), o.default)
         origin = "default"
         if o.key in file_values:
             v, origin = file_values[o.key], f"config file {cfg_path} key {o.key!r}"

@@ -109,6 +109,7 @@ class SecretFinding(Record, frozen=True, kw_only=True):
     match: str = ""
     code: Code = Code()
     offset: int = 0
+    layer: LayerRef | None = None  # image scans: the layer holding the file
 
 
 class CauseMetadata(Record, frozen=True, kw_only=True):

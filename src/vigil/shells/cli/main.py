@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "config": "vigil.shells.cli.cmd_config:config_cmd",
     "sbom": "vigil.shells.cli.cmd_sbom:sbom_cmd",
     "convert": "vigil.shells.cli.cmd_convert:convert_cmd",
+    "image": "vigil.shells.cli.cmd_image:image_cmd",
 }
 
 

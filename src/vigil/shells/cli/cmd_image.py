@@ -1,0 +1,86 @@
+"""`vigil image`: scan a container image (OS packages, language packages, secrets; image config checks with
+--scanners misconfig) from a docker/podman save archive, an OCI layout, the local daemon or a registry.
+
+    vigil image registry.example.com/team/app:1.4 --severity HIGH,CRITICAL --exit-code 1
+    vigil image --input app.tar
+    vigil image --input ./oci-layout:tag
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+
+
+def split_input(value: Path) -> tuple[Path, str]:
+    """`--input DIR:TAG` / `--input layout.tar:TAG`: the tag after the last ':' when the whole string is not an
+    existing path (so a file name with a colon still works)."""
+    text = str(value)
+    if value.exists() or ":" not in text:
+        return value, ""
+    path, _, tag = text.rpartition(":")
+    if "/" in tag or not path:
+        return value, ""
+    return Path(path), tag
+
+
+@click.command("image", context_settings={"show_default": False})
+@click.argument("reference", required=False, default="")
+@add_options("image")
+def image_cmd(reference: str, **kwargs: Any) -> None:
+    """Scan a container image: REFERENCE (registry or daemon), or --input ARCHIVE."""
+    from vigil.shells.cli.output import emit, list_all_pkgs
+
+    values = list_all_pkgs(resolve_or_exit("image", kwargs))
+    if not reference and values.get("input") is None:
+        fail("give an image reference or --input ARCHIVE (see vigil image --help)")
+    if reference and values.get("input") is not None:
+        fail("give either an image reference or --input, not both")
+    import dataclasses
+
+    from vigil.engine import ScanError
+    from vigil.image_engine import ImageOptions, scan_image
+    from vigil.settings import default_cache_dir, scan_options
+    from vigil.sources.image import RegistryOptions
+
+    inp: Path | None = values.get("input")
+    input_ref = ""
+    if inp is not None:
+        inp, input_ref = split_input(inp)
+    cache_dir: Path = values.get("cache_dir") or default_cache_dir()
+    io = ImageOptions(
+        reference=reference,
+        input=inp,
+        input_ref=input_ref,
+        image_src=tuple(values.get("image_src") or ("docker", "podman", "remote")),
+        registry=RegistryOptions(
+            username=values.get("username") or "",
+            password=values.get("password") or "",
+            registry_token=values.get("registry_token") or "",
+            insecure=bool(values.get("insecure")),
+            platform=values.get("platform") or "",
+            ca_file=str(values["cacert"]) if values.get("cacert") else "",
+            progress=not values.get("quiet") and sys.stderr.isatty(),
+        ),
+        cache_backend=values.get("cache_backend") or "fs",
+        cache_dir=cache_dir,
+        exit_on_eol=values.get("exit_on_eol") or 0,
+    )
+    target = inp if inp is not None else Path(reference)
+    opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"),
+                               artifact_name=str(inp) if inp is not None else reference)
+    try:
+        report = scan_image(opts, io)
+    except ScanError as e:
+        fail(str(e))
+    emit(report, values)
+    if values["exit_code"] and report.findings_count() > 0:
+        sys.exit(values["exit_code"])
+    os_info = report.metadata.os
+    if io.exit_on_eol and os_info is not None and os_info.eosl:
+        sys.exit(io.exit_on_eol)

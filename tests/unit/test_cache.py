@@ -1,0 +1,77 @@
+"""Analysis cache: keys, round trips, persistence, corruption, concurrent processes."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+
+from vigil.cache import CacheError, FSCache, MemoryCache, blob_key, open_cache
+from vigil.findings.blob import BlobInfo, OSRelease
+from vigil.inventory.records import Application, OSInfo, Package
+
+BLOB = BlobInfo(
+    diff_id="sha256:" + "a" * 64,
+    os_releases=(OSRelease(file_path="etc/os-release", os=OSInfo(family="debian", name="12")),),
+    applications=(Application(type="pip", file_path="app/requirements.txt",
+                              packages=(Package(ecosystem="pypi", name="django", version="3.2.0"),)),),
+    whiteouts=("etc/motd",),
+)
+
+
+def test_key_changes_with_every_input() -> None:
+    base = blob_key("sha256:1", ["pip/1", "npm/2"], {"scanners": ["vuln"]})
+    assert base == blob_key("sha256:1", ["npm/2", "pip/1"], {"scanners": ["vuln"]})  # order-insensitive
+    assert base != blob_key("sha256:2", ["pip/1", "npm/2"], {"scanners": ["vuln"]})
+    assert base != blob_key("sha256:1", ["pip/2", "npm/2"], {"scanners": ["vuln"]})  # analyzer version bump
+    assert base != blob_key("sha256:1", ["pip/1", "npm/2"], {"scanners": ["vuln", "secret"]})
+
+
+@pytest.mark.parametrize("backend", ["fs", "memory"])
+def test_round_trip_and_missing(backend: str, tmp_path: Path) -> None:
+    c = open_cache(backend, tmp_path)
+    assert c.get("k1") is None
+    c.put("k1", BLOB)
+    assert c.get("k1") == BLOB
+    assert c.missing(["k1", "k2"]) == ["k2"]
+    c.close()
+
+
+def test_fs_cache_persists_and_survives_corruption(tmp_path: Path) -> None:
+    c = FSCache(tmp_path)
+    c.put("k", BLOB)
+    c._db.execute("INSERT OR REPLACE INTO blobs (key, value, created) VALUES ('bad', x'00ff', 0)")
+    c.close()
+    c2 = FSCache(tmp_path)
+    assert c2.get("k") == BLOB
+    assert c2.get("bad") is None  # undecodable: a miss, not an error
+    c2.close()
+
+
+def test_unusable_cache_dir_is_a_clear_error(tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(CacheError, match="cannot open analysis cache"):
+        FSCache(f / "sub")
+    with pytest.raises(CacheError, match="unknown cache backend"):
+        open_cache("s3", tmp_path)
+
+
+def _writer(args: tuple[str, int]) -> int:
+    d, n = args
+    c = FSCache(Path(d))
+    for i in range(20):
+        c.put(f"w{n}-{i}", BLOB)
+        assert c.get(f"w{n}-{i}") == BLOB
+    c.close()
+    return n
+
+
+def test_concurrent_processes_share_one_cache(tmp_path: Path) -> None:
+    with mp.get_context("fork").Pool(4) as pool:
+        assert sorted(pool.map(_writer, [(str(tmp_path), n) for n in range(4)])) == [0, 1, 2, 3]
+    c = FSCache(tmp_path)
+    assert c.missing([f"w{n}-{i}" for n in range(4) for i in range(20)]) == []
+    assert isinstance(MemoryCache().missing(["x"]), list)
+    c.close()
