@@ -414,8 +414,6 @@ class _Registry:
                 ra = _retry_after(resp.headers.get("retry-after"))
                 if ra is not None:
                     delay = min(RETRY_AFTER_CAP, ra)
-                if attempt + 1 == attempts:
-                    return resp  # the caller names the status
                 resp.close()
             if attempt + 1 < attempts:
                 log.debug("%s %s: %s; retrying in %.1fs", method, url, last, delay)
