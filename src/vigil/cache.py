@@ -8,6 +8,9 @@ Backends:
   readers/writers across processes (two scans at once is the case Trivy's BoltDB cache fails, trivy#3525-style
   "timeout" errors); values are msgpack-encoded BlobInfo records (the same msgspec schema as the wire).
 - `memory`: a dict, for one process (tests, `--cache-backend memory`).
+- `redis://host:port/db` (issue 8): shared by many scanners (CI runners, the server); values expire after the TTL
+  (Redis EX); an unreachable server at open is a clear error, a failing command later is a miss, never a crash.
+`ttl` (seconds, 0 = forever): entries older than that are misses (fs/memory check the write time; Redis expires).
 A corrupt or undecodable value is treated as a miss (and overwritten), never an error.
 """
 
@@ -53,22 +56,44 @@ class BlobCache(Protocol):
 
     def missing(self, keys: list[str]) -> list[str]: ...
 
+    def clear(self) -> int: ...
+
     def close(self) -> None: ...
 
 
+def _decode(key: str, raw: bytes) -> BlobInfo | None:
+    try:
+        return _DECODER.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        log.debug("analysis cache entry %s undecodable; treated as a miss", key)
+        return None
+
+
 class MemoryCache:
-    def __init__(self) -> None:
-        self._d: dict[str, bytes] = {}
+    def __init__(self, ttl: float = 0) -> None:
+        self._d: dict[str, tuple[float, bytes]] = {}
+        self.ttl = ttl
+
+    def _live(self, key: str) -> bytes | None:
+        got = self._d.get(key)
+        if got is None or (self.ttl and time.time() - got[0] > self.ttl):
+            return None
+        return got[1]
 
     def get(self, key: str) -> BlobInfo | None:
-        raw = self._d.get(key)
-        return None if raw is None else _DECODER.decode(raw)
+        raw = self._live(key)
+        return None if raw is None else _decode(key, raw)
 
     def put(self, key: str, blob: BlobInfo) -> None:
-        self._d[key] = _ENCODER.encode(blob)
+        self._d[key] = (time.time(), _ENCODER.encode(blob))
 
     def missing(self, keys: list[str]) -> list[str]:
-        return [k for k in keys if k not in self._d]
+        return [k for k in keys if self._live(k) is None]
+
+    def clear(self) -> int:
+        n = len(self._d)
+        self._d.clear()
+        return n
 
     def close(self) -> None:
         pass
@@ -77,32 +102,44 @@ class MemoryCache:
 class FSCache:
     """SQLite-backed cache at <dir>/analysis.sqlite."""
 
-    def __init__(self, directory: Path) -> None:
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            self.path = directory / CACHE_FILENAME
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, value BLOB NOT NULL, created REAL NOT NULL)"
-            )
-        except (OSError, sqlite3.Error) as e:
-            raise CacheError(f"cannot open analysis cache in {directory}: {e}") from None
+    def __init__(self, directory: Path, ttl: float = 0) -> None:
+        self.ttl = ttl
+        self.path = directory / CACHE_FILENAME
+        # Switching to WAL needs a moment of exclusive access, and SQLite does not run the busy handler for it:
+        # when several scans open a fresh cache at once, all but one see "database is locked". Retry briefly; once
+        # the file is in WAL mode (persistent), later opens skip the switch.
+        err: Exception | None = None
+        for attempt in range(50):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS blobs "
+                                 "(key TEXT PRIMARY KEY, value BLOB NOT NULL, created REAL NOT NULL)")
+                return
+            except sqlite3.OperationalError as e:
+                err = e
+                if "locked" not in str(e) and "busy" not in str(e):
+                    break
+                time.sleep(0.02 * (attempt + 1))
+            except (OSError, sqlite3.Error) as e:
+                err = e
+                break
+        raise CacheError(f"cannot open analysis cache in {directory}: {err}")
 
     def get(self, key: str) -> BlobInfo | None:
         try:
-            row = self._db.execute("SELECT value FROM blobs WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute("SELECT value FROM blobs WHERE key = ? AND created >= ?",
+                                   (key, self._oldest())).fetchone()
         except sqlite3.Error as e:
             log.warning("analysis cache read failed (%s); analysing again", e)
             return None
-        if row is None:
-            return None
-        try:
-            return _DECODER.decode(row[0])
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            log.debug("analysis cache entry %s undecodable; treated as a miss", key)
-            return None
+        return None if row is None else _decode(key, row[0])
+
+    def _oldest(self) -> float:
+        return time.time() - self.ttl if self.ttl else 0.0
 
     def put(self, key: str, blob: BlobInfo) -> None:
         try:
@@ -115,24 +152,85 @@ class FSCache:
         have: set[str] = set()
         for i in range(0, len(keys), 500):
             part = keys[i : i + 500]
-            q = f"SELECT key FROM blobs WHERE key IN ({','.join('?' * len(part))})"
+            q = f"SELECT key FROM blobs WHERE created >= ? AND key IN ({','.join('?' * len(part))})"
             try:
-                have.update(r[0] for r in self._db.execute(q, part))
+                have.update(r[0] for r in self._db.execute(q, [self._oldest(), *part]))
             except sqlite3.Error:
                 pass
         return [k for k in keys if k not in have]
 
-    def clear(self) -> None:
-        self._db.execute("DELETE FROM blobs")
+    def clear(self) -> int:
+        n: int = self._db.execute("DELETE FROM blobs").rowcount
+        self._db.execute("VACUUM")
+        return n
 
     def close(self) -> None:
         self._db.close()
 
 
-def open_cache(backend: str, cache_dir: Path) -> BlobCache:
-    """`--cache-backend`: "fs" (default) or "memory"."""
+class RedisCache:
+    """Blobs in Redis under "<prefix><key>"; msgpack values, EX = ttl."""
+
+    def __init__(self, url: str, ttl: float = 0, prefix: str = "vigil:blob:") -> None:
+        import redis
+
+        self.ttl, self.prefix = ttl, prefix
+        self._redis_error: type[Exception] = redis.RedisError
+        try:
+            self._r = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+            self._r.ping()
+        except (redis.RedisError, ValueError) as e:
+            raise CacheError(f"cannot reach the Redis cache at {_redact(url)}: {e}") from None
+
+    def get(self, key: str) -> BlobInfo | None:
+        try:
+            raw = self._r.get(self.prefix + key)
+        except self._redis_error as e:
+            log.warning("Redis cache read failed (%s); analysing again", e)
+            return None
+        return None if raw is None else _decode(key, bytes(raw))  # type: ignore[arg-type]
+
+    def put(self, key: str, blob: BlobInfo) -> None:
+        try:
+            self._r.set(self.prefix + key, _ENCODER.encode(blob), ex=int(self.ttl) or None)
+        except self._redis_error as e:
+            log.warning("Redis cache write failed: %s", e)
+
+    def missing(self, keys: list[str]) -> list[str]:
+        if not keys:
+            return []
+        try:
+            pipe = self._r.pipeline()
+            for k in keys:
+                pipe.exists(self.prefix + k)
+            found = pipe.execute()
+        except self._redis_error:
+            return list(keys)
+        return [k for k, f in zip(keys, found, strict=True) if not f]
+
+    def clear(self) -> int:
+        n = 0
+        for k in self._r.scan_iter(match=self.prefix + "*", count=500):
+            n += int(self._r.delete(k))  # type: ignore[arg-type]
+        return n
+
+    def close(self) -> None:
+        self._r.close()
+
+
+def _redact(url: str) -> str:
+    """redis://user:secret@host -> redis://user:***@host (never log a password)."""
+    import re
+
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def open_cache(backend: str, cache_dir: Path, ttl: float = 0) -> BlobCache:
+    """`--cache-backend`: "fs" (default), "memory" or a redis:// / rediss:// URL."""
     if backend == "memory":
-        return MemoryCache()
+        return MemoryCache(ttl)
     if backend in ("fs", ""):
-        return FSCache(cache_dir / "analysis")
-    raise CacheError(f"unknown cache backend {backend!r} (expected fs or memory)")
+        return FSCache(cache_dir / "analysis", ttl)
+    if backend.startswith(("redis://", "rediss://", "unix://")):
+        return RedisCache(backend, ttl)
+    raise CacheError(f"unknown cache backend {backend!r} (expected fs, memory or redis://HOST:PORT)")

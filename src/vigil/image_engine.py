@@ -72,6 +72,7 @@ class ImageOptions:
     registry: RegistryOptions = field(default_factory=RegistryOptions)
     cache_backend: str = "fs"
     cache_dir: Path | None = None
+    cache_ttl: float = 0
     exit_on_eol: int = 0
     workers: int = 0  # processes for layer analysis (0: one per CPU)
 
@@ -630,7 +631,7 @@ def scan_image(opts: ScanOptions, io: ImageOptions, stats: ScanStats | None = No
             if on_image is not None:
                 on_image(image)
             try:
-                cache = open_cache(io.cache_backend, io.cache_dir or Path(tmp)) if io.cache_backend != "none" else None
+                cache = open_cache(io.cache_backend, io.cache_dir or Path(tmp), io.cache_ttl) if io.cache_backend != "none" else None
             except CacheError as e:
                 raise engine.ScanError(str(e)) from None
             try:

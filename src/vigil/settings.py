@@ -49,7 +49,7 @@ class Option:
 
 
 # Which subcommands take which option group. Feature work adds its command to the tuples it needs.
-GLOBAL = ("fs", "rootfs", "db", "config", "sbom", "convert", "image")
+GLOBAL = ("fs", "rootfs", "db", "config", "sbom", "convert", "image", "clean")
 SCAN = ("fs", "rootfs", "config", "sbom", "image")  # commands that produce a report (filters, output, exit code)
 VULN = ("fs", "rootfs", "sbom", "image")  # commands that match packages against the DB
 REPORT = ("fs", "rootfs", "config", "sbom", "convert", "image")  # commands that render a report
@@ -141,10 +141,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("insecure", "bool", False, "allow plain-HTTP registries and skip TLS verification", ("image",),
            yaml_key="registry.insecure"),
     Option("cacert", "path", None, "CA bundle for TLS registries", ("image",), yaml_key="registry.ca"),
-    Option("cache_backend", "str", "fs", "analysis cache: fs (SQLite under --cache-dir), memory, or none",
-           ("image",), yaml_key="cache.backend", choices=("fs", "memory", "none")),
+    Option("cache_backend", "str", "fs", "analysis cache: fs (SQLite under --cache-dir), memory, none, or "
+           "redis://[user:pass@]HOST:PORT[/DB] (shared)", ("image",), yaml_key="cache.backend"),
+    Option("cache_ttl", "str", "0", "analysis cache entries older than this are analysed again (e.g. 72h, 30m, "
+           "3600; 0 = keep)", ("image", "clean"), yaml_key="cache.ttl"),
     Option("exit_on_eol", "int", 0, "exit code when the image's OS is past its end of life", ("image",)),
 )
+
+def parse_duration(text: str) -> float:
+    """"72h", "30m", "45s", "2d", "1h30m" or plain seconds -> seconds. Raises SettingsError."""
+    import re
+
+    t = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", t):
+        return float(t)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([dhms])", t)
+    if not parts or "".join(n + u for n, u in parts) != t:
+        raise SettingsError(f"invalid duration {text!r} (expected e.g. 72h, 30m, 1h30m or seconds)")
+    mult = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * mult[u] for n, u in parts)
+
 
 # Options whose default differs for one command (Trivy's image scans look for secrets too).
 COMMAND_DEFAULTS: dict[tuple[str, str], Any] = {("image", "scanners"): ("vuln", "secret")}

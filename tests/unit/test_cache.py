@@ -69,9 +69,30 @@ def _writer(args: tuple[str, int]) -> int:
 
 
 def test_concurrent_processes_share_one_cache(tmp_path: Path) -> None:
-    with mp.get_context("fork").Pool(4) as pool:
-        assert sorted(pool.map(_writer, [(str(tmp_path), n) for n in range(4)])) == [0, 1, 2, 3]
+    # 8 scans opening one fresh cache at the same moment and writing while the others read (issue 8)
+    with mp.get_context("fork").Pool(8) as pool:
+        assert sorted(pool.map(_writer, [(str(tmp_path), n) for n in range(8)])) == list(range(8))
     c = FSCache(tmp_path)
-    assert c.missing([f"w{n}-{i}" for n in range(4) for i in range(20)]) == []
+    assert c.missing([f"w{n}-{i}" for n in range(8) for i in range(20)]) == []
     assert isinstance(MemoryCache().missing(["x"]), list)
+    c.close()
+
+
+def test_ttl_expires_entries(tmp_path: Path) -> None:
+    import time
+
+    for c in (FSCache(tmp_path, ttl=0.2), MemoryCache(ttl=0.2)):
+        c.put("k", BLOB)
+        assert c.get("k") == BLOB and c.missing(["k"]) == []
+        time.sleep(0.3)
+        assert c.get("k") is None and c.missing(["k"]) == ["k"]
+        c.close()
+
+
+def test_clear_removes_everything(tmp_path: Path) -> None:
+    c = FSCache(tmp_path)
+    c.put("a", BLOB)
+    c.put("b", BLOB)
+    assert c.clear() == 2
+    assert c.missing(["a", "b"]) == ["a", "b"]
     c.close()

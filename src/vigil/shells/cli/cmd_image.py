@@ -45,7 +45,7 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
 
     from vigil.engine import ScanError
     from vigil.image_engine import ImageOptions, scan_image
-    from vigil.settings import default_cache_dir, scan_options
+    from vigil.settings import SettingsError, default_cache_dir, parse_duration, scan_options
     from vigil.sources.image import RegistryOptions
 
     inp: Path | None = values.get("input")
@@ -53,6 +53,10 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
     if inp is not None:
         inp, input_ref = split_input(inp)
     cache_dir: Path = values.get("cache_dir") or default_cache_dir()
+    try:
+        ttl = parse_duration(str(values.get("cache_ttl") or "0"))
+    except SettingsError as e:
+        fail(str(e))
     io = ImageOptions(
         reference=reference,
         input=inp,
@@ -69,6 +73,7 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
         ),
         cache_backend=values.get("cache_backend") or "fs",
         cache_dir=cache_dir,
+        cache_ttl=ttl,
         exit_on_eol=values.get("exit_on_eol") or 0,
     )
     target = inp if inp is not None else Path(reference)

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "sbom": "vigil.shells.cli.cmd_sbom:sbom_cmd",
     "convert": "vigil.shells.cli.cmd_convert:convert_cmd",
     "image": "vigil.shells.cli.cmd_image:image_cmd",
+    "clean": "vigil.shells.cli.cmd_clean:clean_cmd",
 }
 
 
