@@ -246,8 +246,12 @@ def _one_line(text: str, limit: int = 200) -> str:
 def _error_detail(resp: httpx.Response) -> str:
     """The registry's error body ({"errors":[{"code","message"}]}) condensed to one line."""
     try:
-        raw = resp.read()[:4096]
-        data = json.loads(raw)
+        raw = b""
+        for chunk in resp.iter_bytes():  # an error body is read only up to 4 KiB: bounded memory
+            raw += chunk
+            if len(raw) >= 4096:
+                break
+        data = json.loads(raw[:4096])
         errs = data.get("errors") if isinstance(data, dict) else None
         if isinstance(errs, list) and errs and isinstance(errs[0], dict):
             e = errs[0]
@@ -690,6 +694,9 @@ class _BlobStore:
                 try:
                     self._stream_to(digest, size, part, task)
                     break
+                except OSError as e:
+                    # Disk full / temp dir gone: a user-facing one-liner, not a traceback.
+                    raise ImageError(f"blob {digest}: cannot write {part}: {e.strerror or e}") from None
                 except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as e:
                     # The body broke off mid-stream: start over (registries need not support Range).
                     if attempt + 1 == attempts:
