@@ -538,3 +538,76 @@ def test_manifest_digest_is_verified(proxy_noauth: FaultProxy, pull: Any) -> Non
     proxy_noauth.canned[f"/v2/fixture/alpine/manifests/{wanted}"] = (regmod.MT_OCI_MANIFEST, body)
     with pytest.raises(ImageError, match="manifest digest mismatch"):
         pull(f"{proxy_noauth.host}/fixture/alpine@{wanted}")
+
+
+def test_tampered_layer_blob_is_refused(proxy_noauth: FaultProxy, pull: Any, tmp_path: Path) -> None:
+    img = pull(f"{proxy_noauth.host}/fixture/alpine:3.16")
+    layer = img.layers[0]
+    path = f"/v2/fixture/alpine/blobs/{layer.digest}"
+    # Same size, different bytes: the sha256 check catches it, and nothing is left in the blob dir.
+    proxy_noauth.canned[path] = ("application/octet-stream", b"\0" * layer.size)
+    with pytest.raises(ImageError, match=f"blob {layer.digest}: sha256 mismatch"):
+        layer.open()
+    assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
+    proxy_noauth.canned[path] = ("application/octet-stream", b"\0" * (layer.size + 10))
+    with pytest.raises(ImageError, match="larger than the"):
+        layer.open()
+    proxy_noauth.canned[path] = ("application/octet-stream", b"\0" * (layer.size - 1))
+    with pytest.raises(ImageError, match=f"got {layer.size - 1} bytes"):
+        layer.open()
+    # The real blob still opens afterwards (failures are not cached).
+    del proxy_noauth.canned[path]
+    assert _diff_id_of(img, 0) == layer.diff_id
+
+
+# --------------------------------------------------------------------------------------------- parsing (no registry)
+
+
+def test_docker_config_entries(tmp_path: Path) -> None:
+    import base64
+
+    from vigil.sources.image.registry import Credentials, docker_config_credentials
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(
+        json.dumps(
+            {
+                "auths": {
+                    "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hubuser:hub:pass").decode()},
+                    "ghcr.io": {"identitytoken": "refresh-me"},
+                    "https://quay.io/v2/": {"username": "q", "password": "p"},
+                    "bad.io": {"auth": "%%%"},
+                }
+            }
+        )
+    )
+    opts = RegistryOptions(docker_config=str(cfg))
+    assert docker_config_credentials("index.docker.io", opts) == Credentials("hubuser", "hub:pass")
+    assert docker_config_credentials("ghcr.io", opts) == Credentials(identity_token="refresh-me")
+    assert docker_config_credentials("quay.io", opts) == Credentials("q", "p")
+    assert docker_config_credentials("bad.io", opts) == Credentials()
+    assert docker_config_credentials("other.io", opts) == Credentials()
+    cfg.write_text("{not json")
+    assert docker_config_credentials("ghcr.io", opts) == Credentials()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (
+            'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a/b:pull,push"',
+            (
+                "bearer",
+                {
+                    "realm": "https://auth.docker.io/token",
+                    "service": "registry.docker.io",
+                    "scope": "repository:a/b:pull,push",
+                },
+            ),
+        ),
+        ('Basic realm="fixture-registry"', ("basic", {"realm": "fixture-registry"})),
+        ("Bearer realm=https://x/token, service=s", ("bearer", {"realm": "https://x/token", "service": "s"})),
+    ],
+)
+def test_challenge_parsing(header: str, expected: tuple[str, dict[str, str]]) -> None:
+    assert regmod._parse_challenge(header) == expected
