@@ -60,6 +60,12 @@ ANALYZER_MODULES: tuple[str, ...] = (
     "vigil.analyzers.lang.conda_environment",
     "vigil.analyzers.lang.packages_props",
     "vigil.analyzers.lang.sbt_lock",
+    # OS (issue 4)
+    "vigil.analyzers.os.os_release",
+    "vigil.analyzers.os.dpkg",
+    "vigil.analyzers.os.dpkg_files",
+    "vigil.analyzers.os.apk",
+    "vigil.analyzers.os.rpm",
 )
 
 # Which analyzers a scan runs (like Trivy: fs/repo read lockfiles; image/rootfs read installed metadata and
