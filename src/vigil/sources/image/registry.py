@@ -290,7 +290,14 @@ class _Registry:
                 raise ImageError(f"--cacert {opts.ca_file}: cannot load CA bundle: {e}") from None
         timeout = httpx.Timeout(opts.timeout, connect=min(opts.timeout, 30.0))
         self.client = httpx.Client(
-            http1=True, http2=False, verify=verify, timeout=timeout, follow_redirects=False, trust_env=True
+            http1=True,
+            http2=False,
+            verify=verify,
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=True,  # HTTPS_PROXY / NO_PROXY, like docker
+            # Blobs are already compressed and verified byte for byte: ask storage not to re-encode them.
+            headers={"Accept-Encoding": "identity", "User-Agent": "vigil"},
         )
         if opts.insecure or _is_loopback(ref.registry):
             self._schemes = ["https", "http"]
@@ -705,6 +712,10 @@ class _BlobStore:
                             f"(after {attempts} attempts)"
                         ) from None
                     time.sleep(min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt)))
+                except httpx.HTTPError as e:  # not transient (e.g. a body that cannot be decoded)
+                    raise ImageError(
+                        f"{self.reg.ref.registry}: blob {digest}: {type(e).__name__}: {e}"
+                    ) from None
         except BaseException:
             part.unlink(missing_ok=True)
             raise
@@ -791,8 +802,13 @@ def open_registry_image(ref: str, opts: RegistryOptions, tmp_dir: Path) -> Image
     r = parse_reference(ref)
     reg = _Registry(r, opts)
     store = _BlobStore(reg, tmp_dir, opts.progress)
+    import httpx
+
     try:
         return _open(ref, r, reg, store, opts)
+    except httpx.HTTPError as e:  # a body that broke off while reading a manifest or the config
+        store.cleanup()
+        raise ImageError(f"{r}: {type(e).__name__}: {_one_line(str(e))}") from None
     except BaseException:
         store.cleanup()
         raise
