@@ -4,6 +4,7 @@ import pkgutil
 from pathlib import Path
 
 import vigil.analyzers.lang as lang
+import vigil.analyzers.os as os_analyzers
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.registry import (
     ANALYZER_MODULES,
@@ -18,13 +19,15 @@ GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "analyzers"
 
 
 def test_every_lang_module_is_registered_and_has_goldens() -> None:
-    modules = {f"vigil.analyzers.lang.{m.name}" for m in pkgutil.iter_modules(lang.__path__) if not m.name.startswith("_")}
+    modules = {f"{pkg.__name__}.{m.name}" for pkg in (lang, os_analyzers)
+               for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
     assert modules == set(ANALYZER_MODULES)
     names = [a.name for a in all_analyzers()]
     assert len(names) == len(set(names)), "analyzer names must be unique"
     for mod in ANALYZER_MODULES:
         short = mod.rsplit(".", 1)[1]
-        assert list((GOLDEN / short).glob("*.json")), f"{short} has no golden files in tests/golden/analyzers/{short}"
+        folder = GOLDEN / short if mod.startswith("vigil.analyzers.lang.") else GOLDEN.parent / "os" / short
+        assert list(folder.glob("*.json")), f"{short} has no golden files in {folder}"
 
 
 def _boom(kind: type[BaseException]) -> Analyzer:
