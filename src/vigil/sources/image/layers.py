@@ -45,6 +45,7 @@ _BLOCK = 512
 _ZERO_BLOCK = bytes(_BLOCK)
 _META_MAX = 1 << 20  # PAX / GNU long-name headers larger than this are hostile, not metadata
 _LINK_CACHE_BYTES = 16 << 20  # bytes of already-read files kept for hardlinks to them
+_LINK_OVERHEAD = 200  # per cached file: the bytes/str objects and the dict node (100 000 tiny files add up)
 _SPARSE_MAX_SEGMENTS = 100_000
 _MAX_WARNINGS = 100  # per layer; then one summary line at the end
 _RATIO_FLOOR = 1 << 30  # the ratio check starts after 1 GiB of output (small layers compress extremely well)
@@ -259,7 +260,7 @@ class Entry:
         self._check_size(self.size, limit)
         if self._data is None:
             self._claim()
-            self._data = b"".join(self._r.content(self, _OUT_CHUNK))
+            self._data = self._r.whole(self)
             self._r.remember(self.path, self._data)
         return self._data
 
@@ -289,6 +290,11 @@ class _Sparse:
 
 def _num(field: bytes) -> int:
     """A tar numeric field: octal text (NUL/space padded) or GNU base-256 (high bit of the first byte)."""
+    if field[-1] == 0 and 0x30 <= field[0] <= 0x37:  # the common "0000644\0" form
+        try:
+            return int(field[:-1], 8)
+        except ValueError:
+            pass
     if field and field[0] & 0x80:
         if field[0] == 0xFF:
             raise ValueError("negative number")
@@ -405,6 +411,13 @@ class _LayerReader:
 
     # -- content ---------------------------------------------------------------------------------------------------
 
+    def whole(self, e: Entry) -> bytes:
+        if e._sparse is not None:
+            return b"".join(self._sparse_content(e, _OUT_CHUNK))
+        data = self._take(e.size)
+        self._remaining -= e.size
+        return data
+
     def content(self, e: Entry, size: int) -> Iterator[bytes]:
         if e._sparse is None:
             n = e.size
@@ -473,16 +486,17 @@ class _LayerReader:
         return [(nums[i], nums[i + 1]) for i in range(1, want, 2)]
 
     def remember(self, path: str, data: bytes) -> None:
-        if len(data) > _LINK_CACHE_BYTES:
+        cost = len(data) + len(path) + _LINK_OVERHEAD
+        if cost > _LINK_CACHE_BYTES:
             return
         old = self._links.pop(path, None)
         if old is not None:
-            self._link_bytes -= len(old)
+            self._link_bytes -= len(old) + len(path) + _LINK_OVERHEAD
         self._links[path] = data
-        self._link_bytes += len(data)
+        self._link_bytes += cost
         while self._link_bytes > _LINK_CACHE_BYTES:
-            _, dropped = self._links.popitem(last=False)
-            self._link_bytes -= len(dropped)
+            p, dropped = self._links.popitem(last=False)
+            self._link_bytes -= len(dropped) + len(p) + _LINK_OVERHEAD
 
     def linked(self, e: Entry) -> bytes:
         data = self._links.get(e.linkname)
@@ -543,7 +557,7 @@ class _LayerReader:
                 chk = _num(blk[148:156])
             except ValueError:
                 chk = -1
-            if chk != sum(blk[:148]) + 256 + sum(blk[156:]) and chk != sum(_SIGNED_CHKSUM.unpack(blk)) + 256:
+            if chk != sum(blk) - sum(blk[148:156]) + 256 and chk != sum(_SIGNED_CHKSUM.unpack(blk)) + 256:
                 what = "not a tar archive" if headers == 1 else "corrupt tar header"
                 raise self.stream.error(f"{what} (bad header checksum at offset {at})")
             t = blk[156:157]
@@ -571,7 +585,12 @@ class _LayerReader:
             else:
                 raw_name = _text(blk[0:100])
             name = pax.get("path", longname if longname is not None else raw_name)
-            link = pax.get("linkpath", longlink if longlink is not None else _text(blk[157:257]))
+            if "linkpath" in pax:
+                link = pax["linkpath"]
+            elif longlink is not None:
+                link = longlink
+            else:
+                link = _text(blk[157:257]) if t in (b"1", b"2") else ""
             mode = 0
             try:
                 mode = _num(blk[100:108]) & 0o7777
