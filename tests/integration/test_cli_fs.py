@@ -177,7 +177,7 @@ def test_db_build_and_info(tmp_path: Path, feeds_dir: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "db" / "vigil.db").is_file() and (tmp_path / "db" / "metadata.json").is_file()
     meta = json.loads((tmp_path / "db" / "metadata.json").read_text())
-    assert meta["schema_version"] == 1 and meta["next_update"] > meta["built_at"]
+    assert meta["schema_version"] == 2 and meta["next_update"] > meta["built_at"]
     p = run("db", "info", "--db-path", str(tmp_path / "db" / "vigil.db"))
     assert p.returncode == 0 and "Schema version: 1" in p.stdout and "pypa" in p.stdout
     p = run("db", "build", "--feeds", str(tmp_path / "nope"), "-o", str(tmp_path / "db2"))

@@ -80,6 +80,25 @@ class Store:
         row = self._conn.execute("SELECT id FROM aliases WHERE alias = ?", (some_id,)).fetchone()
         return str(row[0]) if row else None
 
+    def has_ecosystem(self, ecosystem: str) -> bool:
+        """Whether any advisory is stored for `ecosystem` (e.g. "debian:12"): an OS release the DB has no feed
+        for is "unsupported", not "clean"."""
+        return self._has_ecosystem(ecosystem)
+
+    @lru_cache(maxsize=256)  # noqa: B019 - one Store per scan; a handful of ecosystems
+    def _has_ecosystem(self, ecosystem: str) -> bool:
+        # the (ecosystem, name) index answers this with one seek
+        row = self._conn.execute("SELECT 1 FROM advisories WHERE ecosystem = ? LIMIT 1", (ecosystem,)).fetchone()
+        return row is not None
+
+    def eol_date(self, family: str, release_key: str) -> str | None:
+        """The end-of-life date (ISO yyyy-mm-dd) of an OS release, `release_key` as os_release_key() gives it
+        ("12", "3.16", "24.04"); None when the DB does not know the release."""
+        row = self._conn.execute(
+            "SELECT eol FROM os_eol WHERE family = ? AND release = ?", (family, release_key)
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def feeds(self) -> list[dict[str, object]]:
         cols = ("name", "title", "url", "kind", "status", "records", "digest", "error")
         cur = self._conn.execute(f"SELECT {', '.join(cols)} FROM feeds ORDER BY name")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import msgspec
 
 from vigil.vulndb.build.feeds.common import Skips
-from vigil.vulndb.build.feeds.osv import FEED_GHSA, FEED_GO, FEED_PYPA, FEEDS, osv_to_record
+from vigil.vulndb.build.feeds.osv import FEED_ALMA, FEED_GHSA, FEED_GO, FEED_PYPA, FEEDS, osv_to_record
 from vigil.vulndb.records import AdvisoryRecord, AffectedPackage, Interval
 
 Advisories = Callable[[str], dict[str, AdvisoryRecord]]
@@ -18,7 +18,7 @@ def by_alias(recs: dict[str, AdvisoryRecord], alias: str) -> list[AdvisoryRecord
 
 
 def test_feeds_declared() -> None:
-    assert FEEDS == (FEED_PYPA, FEED_GO, FEED_GHSA)
+    assert FEEDS == (FEED_PYPA, FEED_GO, FEED_GHSA, FEED_ALMA)
     assert FEED_PYPA.name == "pypa" and FEED_PYPA.paths == ("pypa/*.jsonl.gz",)
     assert FEED_GO.name == "go-vulndb" and FEED_GO.paths == ("go-vulndb/go-vulndb-osv.jsonl.gz",)
     assert FEED_GHSA.name == "ghsa" and FEED_GHSA.paths == ("ghsa-subset/*.jsonl.gz",)

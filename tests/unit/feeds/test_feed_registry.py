@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 import vigil.vulndb.build.feeds as feeds_pkg
-from vigil.inventory.records import LANGUAGE_ECOSYSTEMS
+from vigil.inventory.records import LANGUAGE_ECOSYSTEMS, OS_FAMILIES
 from vigil.vulndb.build.feeds import FEED_MODULES, HELPER_MODULES, all_feeds
 from vigil.vulndb.build.records import Feed
 from vigil.vulndb.records import AdvisoryRecord, CveEnrichment
@@ -26,6 +26,7 @@ COUNT_BANDS = {
     "pypa": (2600, 2661),  # 2,661 lines, 10 withdrawn
     "go-vulndb": (4200, 4291),  # 4,291 lines, 17 withdrawn
     "ghsa": (350, 364),  # 364 lines
+    "almalinux-osv": (6400, 6800),  # 5,680 errata -> one record per CVE (ALBA/ALEA without CVE skipped)
     "rustsec": (880, 960),  # 1,225: -267 unmaintained, -6 notices, -20 toolchain, -withdrawn
     "ruby-advisory-db": (1100, 1234),  # 1,234 gem records (147 engine records skipped), CVE-merged
     "php-security-advisories": (1150, 1592),  # 1,592 files, CVE-merged
@@ -34,6 +35,11 @@ COUNT_BANDS = {
     "retire.js-jslibs": (350, 723),  # 723 entries of 76 libraries, merged per GHSA/CVE; unidentified skipped
     "victims": (200, 218),  # 218 CVEs
     "elixir-security-advisories": (12, 12),
+    "alpine-secdb": (9500, 10500),  # 85,270 + 12,028 (fix, ID) pairs -> one record per CVE (or XSA/other ID)
+    "debian-dsa": (14000, 15500),  # 5,329 DSAs, 18,128 CVE references -> one record per CVE
+    "debian-dla": (8500, 9500),  # 3,534 DLAs, 11,002 CVE references -> one record per CVE
+    "ubuntu-oval": (1250, 1400),  # 583 USNs (kernel livepatch LSNs name no package) -> one record per CVE
+    "rocky-oval": (400, 450),  # 175 RLSAs, CVEs read from their descriptions -> one record per CVE
     "nvd": (17000, 17118),  # 15,454 + 1,664
     "nvd-curated": (12, 12),
     "cisa-kev": (1404, 1404),
@@ -84,7 +90,11 @@ def test_record_counts(parsed: Parsed, name: str, band: tuple[int, int]) -> None
             assert item.severity in ("", "LOW", "MEDIUM", "HIGH", "CRITICAL")
             assert item.id not in item.aliases
             for pkg in item.affected:
-                assert pkg.name and pkg.ecosystem in LANGUAGE_ECOSYSTEMS
+                # language ecosystems, or "<OS family>:<release>" for OS advisories (os_ecosystem())
+                family, _, release = pkg.ecosystem.partition(":")
+                assert pkg.name and (
+                    pkg.ecosystem in LANGUAGE_ECOSYSTEMS or (family in OS_FAMILIES and release)
+                ), pkg.ecosystem
 
 
 def test_parse_is_deterministic(files_of: Files, read_feed_file: Reader) -> None:

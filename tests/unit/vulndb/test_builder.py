@@ -16,7 +16,7 @@ NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 def test_metadata_and_counts(fixture_db: Path) -> None:
     st = Store(fixture_db)
-    assert st.metadata.schema_version == 1
+    assert st.metadata.schema_version == 2
     assert st.metadata.built_at == "2026-01-01T00:00:00Z" and st.metadata.next_update == "2026-01-02T00:00:00Z"
     feeds = {f["name"]: f for f in st.feeds()}
     assert feeds["pypa"]["status"] == "ok" and feeds["pypa"]["records"] == 5
@@ -86,7 +86,7 @@ def test_store_refuses_bad_dbs(tmp_path: Path, fixture_db: Path) -> None:
     newer = tmp_path / "newer.db"
     newer.write_bytes(fixture_db.read_bytes())
     con = sqlite3.connect(newer)
-    v = con.execute("SELECT value FROM metadata").fetchone()[0].replace('"schema_version":1', '"schema_version":99')
+    v = con.execute("SELECT value FROM metadata").fetchone()[0].replace('"schema_version":2', '"schema_version":99')
     con.execute("UPDATE metadata SET value = ?", (v,))
     con.commit()
     con.close()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from functools import cache
 
-from vigil.detectors.versions import InvalidVersion, scheme_for
+from vigil.detectors.versions import InvalidVersion, Scheme, scheme_for
 from vigil.detectors.versions.interval import is_vulnerable, smallest_fix_above
 from vigil.findings.records import (
     CVSS,
@@ -51,18 +52,87 @@ def primary_url(vuln_id: str) -> str:
     return ""
 
 
-def choose_severity(rows: list[AdvisoryRow], detail: VulnDetail | None) -> tuple[Severity, str]:
-    ranked = sorted({r.source for r in rows}, key=lambda s: (_source_rank(s), s))
-    for r in sorted(rows, key=lambda r: (_source_rank(r.source), r.source)):
+def choose_severity(
+    rows: list[AdvisoryRow],
+    detail: VulnDetail | None,
+    *,
+    rank: Callable[[str], int] = _source_rank,
+    fallback: tuple[str, ...] = (GHSA, NVD),
+) -> tuple[Severity, str]:
+    """Trivy's autoDetectSeverity: (1) a package-specific rating in a matched advisory, best-ranked source first;
+    (2) the matched sources' own ratings of the vulnerability; (3) the `fallback` sources (GitHub then NVD for
+    language packages; NVD for OS packages); (4) any other vendor's rating; else UNKNOWN."""
+    ranked = sorted({r.source for r in rows}, key=lambda s: (rank(s), s))
+    for r in sorted(rows, key=lambda r: (rank(r.source), r.source)):
         if r.affected.severity in SEVERITIES:
             return r.affected.severity, r.source  # type: ignore[return-value]
     if detail is not None:
         vs = detail.vendor_severity
-        for s in [*ranked, GHSA, NVD, *sorted(vs, key=lambda s: (_source_rank(s), s))]:
+        for s in [*ranked, *fallback, *sorted(vs, key=lambda s: (rank(s), s))]:
             sev = vs.get(s)
             if sev in SEVERITIES:
                 return sev, s  # type: ignore[return-value]
     return "UNKNOWN", ""
+
+
+def make_finding(
+    store: Store,
+    pkg: Package,
+    vuln_id: str,
+    matched: list[tuple[AdvisoryRow, str]],
+    *,
+    scheme: Scheme,
+    installed_version: str,
+    data_source: Callable[[str], DataSource],
+    purl: str,
+    rank: Callable[[str], int] = _source_rank,
+    fallback: tuple[str, ...] = (GHSA, NVD),
+) -> Vulnerability:
+    """One finding for `pkg` from the advisory rows of one vulnerability that matched `installed_version` (each
+    with the range it matched). Shared by the language and OS matchers: FixedVersion is the smallest fix above
+    the installed version over every matched row; severity per choose_severity; details from the DB."""
+    detail = store.detail(vuln_id)
+    rows = [r for r, _ in matched]
+    fixes = [f for f in (smallest_fix_above(scheme, installed_version, r.affected) for r in rows) if f]
+    fixed = min(fixes, key=scheme.key) if fixes else ""
+    severity, severity_source = choose_severity(rows, detail, rank=rank, fallback=fallback)
+    sources = sorted({r.source for r in rows}, key=lambda s: (rank(s), s))
+    cvss = {}
+    if detail is not None:
+        for src, c in detail.cvss.items():
+            cvss[src] = CVSS(
+                v2_vector=c.v2_vector, v2_score=c.v2_score, v3_vector=c.v3_vector, v3_score=c.v3_score,
+                v40_vector=c.v40_vector, v40_score=c.v40_score,
+            )
+    return Vulnerability(
+        vulnerability_id=vuln_id,
+        aliases=detail.aliases if detail else (),
+        pkg_id=pkg.id,
+        pkg_name=pkg.name,
+        purl=purl,
+        installed_version=pkg.version,
+        fixed_version=fixed,
+        status="fixed" if fixed else "affected",
+        severity=severity,
+        severity_source=severity_source,
+        vendor_severity={k: v for k, v in (detail.vendor_severity.items() if detail else ()) if v in SEVERITIES},  # type: ignore[misc]
+        cvss=cvss,
+        title=detail.title if detail else "",
+        description=detail.description if detail else "",
+        cwe_ids=detail.cwe_ids if detail else (),
+        references=detail.references if detail else (),
+        primary_url=primary_url(vuln_id),
+        published_date=detail.published if detail else "",
+        last_modified_date=detail.modified if detail else "",
+        data_sources=tuple(data_source(s) for s in sources),
+        known_exploited=detail.known_exploited if detail else False,
+        dev=pkg.dev,
+        match_details=tuple(
+            MatchDetail(source=r.source, advisory_id=r.advisory_id, vulnerable_range=rng, comparator=scheme.name)
+            for r, rng in sorted(matched, key=lambda m: (rank(m[0].source), m[0].source, m[0].advisory_id))
+        ),
+        layer=pkg.layer,
+    )
 
 
 class GenericMatcher:
@@ -103,47 +173,7 @@ class GenericMatcher:
         return out
 
     def _finding(self, pkg: Package, vuln_id: str, matched: list[tuple[AdvisoryRow, str]]) -> Vulnerability:
-        scheme = scheme_for(pkg.ecosystem)
-        detail = self.store.detail(vuln_id)
-        rows = [r for r, _ in matched]
-        fixes = [f for f in (smallest_fix_above(scheme, pkg.version, r.affected) for r in rows) if f]
-        fixed = ""
-        if fixes:
-            fixed = min(fixes, key=scheme.key)
-        severity, severity_source = choose_severity(rows, detail)
-        sources = sorted({r.source for r in rows}, key=lambda s: (_source_rank(s), s))
-        cvss = {}
-        if detail is not None:
-            for src, c in detail.cvss.items():
-                cvss[src] = CVSS(
-                    v2_vector=c.v2_vector, v2_score=c.v2_score, v3_vector=c.v3_vector, v3_score=c.v3_score,
-                    v40_vector=c.v40_vector, v40_score=c.v40_score,
-                )
-        return Vulnerability(
-            vulnerability_id=vuln_id,
-            aliases=detail.aliases if detail else (),
-            pkg_id=pkg.id,
-            pkg_name=pkg.name,
-            purl=pkg.purl,
-            installed_version=pkg.version,
-            fixed_version=fixed,
-            status="fixed" if fixed else "affected",
-            severity=severity,
-            severity_source=severity_source,
-            vendor_severity={k: v for k, v in (detail.vendor_severity.items() if detail else ()) if v in SEVERITIES},  # type: ignore[misc]
-            cvss=cvss,
-            title=detail.title if detail else "",
-            description=detail.description if detail else "",
-            cwe_ids=detail.cwe_ids if detail else (),
-            references=detail.references if detail else (),
-            primary_url=primary_url(vuln_id),
-            published_date=detail.published if detail else "",
-            last_modified_date=detail.modified if detail else "",
-            data_sources=tuple(self._data_source(s) for s in sources),
-            known_exploited=detail.known_exploited if detail else False,
-            dev=pkg.dev,
-            match_details=tuple(
-                MatchDetail(source=r.source, advisory_id=r.advisory_id, vulnerable_range=rng, comparator=scheme.name)
-                for r, rng in sorted(matched, key=lambda m: (_source_rank(m[0].source), m[0].source, m[0].advisory_id))
-            ),
+        return make_finding(
+            self.store, pkg, vuln_id, matched, scheme=scheme_for(pkg.ecosystem), installed_version=pkg.version,
+            data_source=self._data_source, purl=pkg.purl,
         )

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import logging
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -28,7 +29,7 @@ from vigil.findings.records import severity_from_score
 from vigil.vulndb.build.records import Feed, FeedError
 from vigil.vulndb.names import normalize
 from vigil.vulndb.records import AdvisoryRecord, CveEnrichment, CvssScore, DBMetadata, VulnDetail
-from vigil.vulndb.schema import DB_FILENAME, DDL, METADATA_FILENAME, SCHEMA_VERSION
+from vigil.vulndb.schema import DB_FILENAME, DDL, INDEXES, METADATA_FILENAME, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,12 @@ UPDATE_INTERVAL = dt.timedelta(hours=24)
 MAX_FEED_FILE_BYTES = 1 << 30  # decompressed; a feed file larger than 1 GiB is refused as a likely bomb
 
 # Which source's text (title/description) wins when several describe one vulnerability: the ecosystem's own
-# database first (it names the package), then GitHub, then NVD. Severity precedence is applied at match time.
+# database first (it names the package), then GitHub, then the OS distributions (their per-CVE titles and
+# paragraphs, cut out of multi-CVE advisories), then NVD. Severity precedence is applied at match time.
 TEXT_PRIORITY = (
     "ghsa", "pypa", "go-vulndb", "rustsec", "ruby-advisory-db", "php-security-advisories",
-    "nodejs-security-wg", "elixir-security-advisories", "retire.js", "retire.js-jslibs", "victims", "nvd",
+    "nodejs-security-wg", "elixir-security-advisories", "retire.js", "retire.js-jslibs", "victims",
+    "alpine-secdb", "debian-dsa", "debian-dla", "ubuntu-oval", "rocky-oval", "almalinux-osv", "nvd",
 )
 
 
@@ -82,6 +85,38 @@ def _read(path: str) -> bytes:
     if len(data) > MAX_FEED_FILE_BYTES:
         raise FeedError(f"{os.path.basename(path)}: larger than {MAX_FEED_FILE_BYTES} bytes decompressed")
     return data
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def os_eol_rows() -> list[tuple[str, str, str]]:
+    """(family, release key, ISO date) rows from the packaged vigil/data/os_eol.json (EOL dates are data in the DB,
+    not code: ARCHITECTURE.md §9). Keys starting with "_" are documentation. A malformed file is a packaging
+    defect, reported as FeedError naming the file."""
+    from importlib import resources
+
+    from vigil.inventory.records import OS_FAMILIES
+
+    where = "vigil/data/os_eol.json"
+    try:
+        doc = msgspec.json.decode(resources.files("vigil").joinpath("data/os_eol.json").read_bytes())
+    except (OSError, msgspec.DecodeError) as exc:
+        raise FeedError(f"{where}: {exc}") from None
+    if not isinstance(doc, dict):
+        raise FeedError(f"{where}: expected an object of families")
+    rows: list[tuple[str, str, str]] = []
+    for family, releases in doc.items():
+        if family.startswith("_"):
+            continue
+        if family not in OS_FAMILIES or not isinstance(releases, dict):
+            raise FeedError(f"{where}: {family!r} is not an OS family with a release -> date object")
+        for release, eol in releases.items():
+            if not isinstance(eol, str) or not _ISO_DATE.fullmatch(eol):
+                raise FeedError(f"{where}: {family} {release}: {eol!r} is not a yyyy-mm-dd date")
+            dt.date.fromisoformat(eol)  # a real calendar date
+            rows.append((family, release, eol))
+    return rows
 
 
 def load_feed(feed: Feed, feeds_dir: Path) -> tuple[FeedReport, list[AdvisoryRecord | CveEnrichment | str]]:
@@ -328,11 +363,14 @@ def build(
             for i in ids:
                 alias_rows.setdefault(i, c)
         conn.executemany("INSERT INTO aliases VALUES (?,?)", alias_rows.items())
+        eol_rows = os_eol_rows()
+        conn.executemany("INSERT INTO os_eol VALUES (?,?,?)", eol_rows)
         conn.executemany(
             "INSERT INTO feeds VALUES (?,?,?,?,?,?,?,?)",
             [(r.name, r.title, r.url, r.kind, r.status, r.records, r.digest, r.error) for r in reports],
         )
         conn.execute("INSERT INTO metadata VALUES ('metadata', ?)", (enc.encode(meta).decode(),))
+        conn.executescript(INDEXES)
         conn.commit()
         conn.execute("VACUUM")
         conn.close()
@@ -342,6 +380,7 @@ def build(
             "aliases": len(alias_rows),
             "nvd_records": len(nvd),
             "kev_records": len(kev),
+            "os_eol": len(eol_rows),
         }
         db_path = out_dir / DB_FILENAME
         os.replace(tmp, db_path)  # atomic: concurrent readers see the old or the new DB, never half of one

@@ -1,8 +1,9 @@
 """Feed ETL modules. Each feed module exposes FEEDS, a tuple of vigil.vulndb.build.records.Feed (single-feed
 modules also expose it as FEED).
 
-The list below is the registry (ARCHITECTURE.md §4): explicit, in a fixed order (language advisories, then NVD,
-then KEV); a test checks that every module in this package is either listed here or is one of HELPER_MODULES.
+The list below is the registry (ARCHITECTURE.md §4): explicit, in a fixed order (language advisories — osv.py also
+carries the AlmaLinux errata, which share its OSV parser —, then OS distribution advisories, then NVD, then KEV);
+a test checks that every module in this package is either listed here or is one of HELPER_MODULES.
 Importing this package imports nothing else; all_feeds() imports the modules.
 """
 
@@ -21,6 +22,10 @@ FEED_MODULES = (
     "vigil.vulndb.build.feeds.retirejs",
     "vigil.vulndb.build.feeds.victims",
     "vigil.vulndb.build.feeds.elixir",
+    "vigil.vulndb.build.feeds.alpine_secdb",
+    "vigil.vulndb.build.feeds.debian",
+    "vigil.vulndb.build.feeds.ubuntu_oval",
+    "vigil.vulndb.build.feeds.rocky_oval",
     "vigil.vulndb.build.feeds.nvd",
     "vigil.vulndb.build.feeds.kev",
 )
@@ -30,6 +35,7 @@ HELPER_MODULES = (
     "vigil.vulndb.build.feeds.common",
     "vigil.vulndb.build.feeds.constraints",
     "vigil.vulndb.build.feeds.cvss",
+    "vigil.vulndb.build.feeds.os_advisories",
 )
 
 

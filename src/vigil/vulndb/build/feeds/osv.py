@@ -14,16 +14,26 @@ Mapping (OSV schema https://ossf.github.io/osv-schema/):
   "toolchain".
 - severity: database_specific.severity (GHSA: LOW/MODERATE/HIGH/CRITICAL, MODERATE -> MEDIUM); otherwise derived
   from the CVSS vectors in `severity[]` (v3 score computed from the vector).
+
+AlmaLinux errata (feed "almalinux-osv", parse_alma): the same OSV shape with ecosystem "AlmaLinux:<major>" ->
+"alma:<major>" (vigil.inventory.records.os_ecosystem), names = binary rpm names, `fixed` = "[epoch:]version-release".
+The CVEs an erratum fixes are in `related` (not `aliases`), so each ALSA is split into one record per CVE like the
+other OS feeds (os_advisories); ALBA/ALEA (bug-fix/enhancement errata) naming no CVE are not vulnerabilities and
+are skipped. Severity is the Red Hat style word that prefixes the summary ("Important: openssl security update").
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+
+import msgspec
 
 from vigil.inventory import records as inv
 from vigil.vulndb.build.feeds import common
 from vigil.vulndb.build.feeds.common import JsonObj, Skips
 from vigil.vulndb.build.feeds.cvss import build_cvss, severity_from_cvss
+from vigil.vulndb.build.feeds.os_advisories import CVE_ID, bullet_titles, per_vulnerability, vulnerability_ids
 from vigil.vulndb.build.records import Feed
 from vigil.vulndb.records import AdvisoryRecord, AffectedPackage, Interval
 
@@ -39,6 +49,17 @@ ECOSYSTEMS = {
     "Hex": inv.HEX,
     "Pub": inv.PUB,
 }
+
+
+_ALMA = re.compile(r"AlmaLinux:(\d+)")
+
+
+def _ecosystem(raw: str) -> str | None:
+    """OSV ecosystem -> Vigil ecosystem: language ecosystems by name, "AlmaLinux:9" -> "alma:9"."""
+    m = _ALMA.fullmatch(raw)
+    if m:
+        return inv.os_ecosystem(inv.ALMA, m.group(1))
+    return ECOSYSTEMS.get(raw)
 
 
 def _go_version(version: str) -> str:
@@ -84,7 +105,7 @@ def _affected(raw: object, where: str, skips: Skips, record_id: str) -> Affected
     pkg = common.opt_dict(aff, "package", where)
     ecosystem_raw = common.opt_str(pkg, "ecosystem", where)
     name = common.opt_str(pkg, "name", where)
-    ecosystem = ECOSYSTEMS.get(ecosystem_raw)
+    ecosystem = _ecosystem(ecosystem_raw)
     if ecosystem is None or not name:
         skips.skip(f"ecosystem {ecosystem_raw or '(none)'}", f"{record_id} {name}")
         return None
@@ -184,6 +205,40 @@ def _parse_jsonl(source: str, filename: str, data: bytes) -> Iterator[AdvisoryRe
     yield from common.finish(records, skips)
 
 
+ALMA = "almalinux-osv"
+_ALMA_SEVERITY = re.compile(r"(Low|Moderate|Important|Critical):")
+
+
+def parse_alma(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
+    skips = Skips(ALMA, filename)
+    records: list[AdvisoryRecord] = []
+    for where, doc in common.iter_jsonl(filename, data):
+        rec = osv_to_record(doc, ALMA, where=where, skips=skips)
+        if rec is None:
+            continue
+        ids = [i for i in (*common.str_list(doc, "related", where), *rec.aliases) if CVE_ID.fullmatch(i)]
+        if not ids and not rec.id.startswith("ALSA-"):
+            skips.skip("bug-fix/enhancement erratum without CVE", rec.id)
+            continue
+        m = _ALMA_SEVERITY.match(rec.title)
+        severity = common.norm_severity(m.group(1)) if m else ""
+        records.extend(
+            per_vulnerability(
+                vulnerability_ids([*ids, rec.id]),
+                # `fixed` repeats the `fixed` events, i.e. the intervals' upper bounds (AffectedPackage's fallback):
+                # dropped to keep these ~230,000 rows small
+                [msgspec.structs.replace(p, severity=severity, fixed=()) for p in rec.affected],
+                source=ALMA,
+                severity=severity,
+                titles=bullet_titles(rec.description),
+                references=[u for u in rec.references if "errata" in u] or rec.references,
+                published=rec.published,
+                modified=rec.modified,
+            )
+        )
+    yield from common.finish(records, skips)
+
+
 def parse_pypa(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
     return _parse_jsonl("pypa", filename, data)
 
@@ -220,4 +275,12 @@ FEED_GHSA = Feed(
     kind="advisories",
     parse=parse_ghsa,
 )
-FEEDS = (FEED_PYPA, FEED_GO, FEED_GHSA)
+FEED_ALMA = Feed(
+    name=ALMA,
+    title="AlmaLinux Errata (OSV)",
+    url="https://github.com/AlmaLinux/osv-database",
+    paths=("almalinux/*.jsonl.gz",),
+    kind="advisories",
+    parse=parse_alma,
+)
+FEEDS = (FEED_PYPA, FEED_GO, FEED_GHSA, FEED_ALMA)
