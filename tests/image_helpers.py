@@ -41,7 +41,8 @@ def debian_layers() -> tuple[tuple[str, str, bytes], ...]:
         config = json.loads(blob(manifest["config"]["digest"]))
         diff_ids = config["rootfs"]["diff_ids"]
         return tuple(
-            (layer["digest"], diff_ids[i], blob(layer["digest"])) for i, layer in enumerate(manifest["layers"])
+            (layer["digest"], diff_ids[i], blob(layer["digest"]))
+            for i, layer in enumerate(manifest["layers"])
         )
 
 
@@ -85,7 +86,9 @@ def tar_header(
     return bytes(h)
 
 
-def tar_member(name: str, data: bytes = b"", typeflag: bytes = b"0", linkname: str = "", mode: int = 0o644) -> bytes:
+def tar_member(
+    name: str, data: bytes = b"", typeflag: bytes = b"0", linkname: str = "", mode: int = 0o644
+) -> bytes:
     """Header + data + padding: a fast writer for layers with many members (tarfile is ~10x slower)."""
     return tar_header(name, len(data), typeflag, linkname, mode) + data + bytes(-len(data) % 512)
 

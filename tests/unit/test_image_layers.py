@@ -11,9 +11,9 @@ from collections import Counter
 
 import pytest
 import zstandard
+
 from tests.conftest import Golden
 from tests.image_helpers import debian_layers, tar_member
-
 from vigil.sources.fs import FileTooLarge
 from vigil.sources.image.layers import Entry, LayerError, LayerLimits, iter_layer
 
@@ -42,7 +42,9 @@ def test_entry_counts_and_kinds_per_layer(golden: Golden) -> None:
     summary = []
     for digest, _diff_id, blob in debian_layers():
         kinds = Counter(e.kind for e in _entries(blob, digest=digest))
-        summary.append({"digest": digest, "entries": sum(kinds.values()), "kinds": dict(sorted(kinds.items()))})
+        summary.append(
+            {"digest": digest, "entries": sum(kinds.values()), "kinds": dict(sorted(kinds.items()))}
+        )
     # hand-checked with `tar tvzf` on each blob: layer 1 has 5233 files, 781 dirs (+ "./"), 642 symlinks, 2 links
     assert summary[0]["kinds"] == {"dir": 781, "file": 5233, "hardlink": 2, "symlink": 642}
     assert [s["entries"] for s in summary] == [6658, 2389, 7975, 8, 3]
@@ -72,7 +74,10 @@ def test_golden_small_layers(golden: Golden) -> None:
     layers = debian_layers()
     golden.check(
         "image_layers_debian_l4_l5",
-        {"layer4": [_row(e) for e in _entries(layers[3][2])], "layer5": [_row(e) for e in _entries(layers[4][2])]},
+        {
+            "layer4": [_row(e) for e in _entries(layers[3][2])],
+            "layer5": [_row(e) for e in _entries(layers[4][2])],
+        },
     )
 
 

@@ -61,7 +61,7 @@ class LayerError(ImageError):
 
 @dataclass(frozen=True)
 class LayerLimits:
-    max_file_size: int = 512 << 20  # Entry.read()/chunks() refuse files larger than this (size from the header)
+    max_file_size: int = 512 << 20  # Entry.read()/chunks() refuse larger files (size from the header)
     max_layer_bytes: int = 32 << 30  # decompressed bytes of one layer
     max_ratio: int = 1000  # refused once decompressed > 1 GiB and decompressed/compressed > ratio
     max_entries: int = 5_000_000  # tar headers in one layer
@@ -118,7 +118,9 @@ class _Stream:
             self._zcount = _Counting(f, first)
             self._pending = b""
             dctx = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW)
-            self._zr = dctx.stream_reader(cast("IO[bytes]", self._zcount), read_size=_IN_CHUNK, read_across_frames=True)
+            self._zr = dctx.stream_reader(
+                cast("IO[bytes]", self._zcount), read_size=_IN_CHUNK, read_across_frames=True
+            )
             self._zerr = (zstandard.ZstdError,)
 
     def error(self, msg: str) -> LayerError:
@@ -134,7 +136,9 @@ class _Stream:
                 out = self._zr.read(_OUT_CHUNK)
                 self._compressed = self._zcount.count
             else:
-                out, self._pending = (self._pending, b"") if self._pending else (self._f.read(_OUT_CHUNK), b"")
+                out, self._pending = (
+                    (self._pending, b"") if self._pending else (self._f.read(_OUT_CHUNK), b"")
+                )
                 self._compressed += len(out)
         except LayerError:
             raise
@@ -566,7 +570,9 @@ class _LayerReader:
             except ValueError as e:
                 raise self.stream.error(f"corrupt tar header at offset {at}: invalid size ({e})") from None
             if size > lim.max_layer_bytes:
-                raise self.stream.error(f"tar entry at offset {at} declares {size} bytes, more than the layer limit")
+                raise self.stream.error(
+                    f"tar entry at offset {at} declares {size} bytes, more than the layer limit"
+                )
             if t in (b"x", b"X"):
                 self._parse_pax(self._meta(size, "pax"), pax, sparse_pairs)
                 continue
