@@ -192,3 +192,27 @@ def test_hardlink_reads_bytes_already_read_in_the_layer() -> None:
         elif e.path == "usr/bin/uncompress":  # its target (usr/bin/gunzip) was never read: documented refusal
             with pytest.raises(LayerError, match="hardlink target not available"):
                 e.read()
+
+
+def test_read_of_a_file_spanning_many_chunks() -> None:
+    data = hashlib.sha256(b"seed").digest() * (300 << 10)  # 9.4 MiB: several decompressed chunks
+    layer = tar_member("a", b"1") + tar_member("big", data) + tar_member("z", b"2") + bytes(1024)
+    for blob in (layer, gzip.compress(layer, 1), zstandard.ZstdCompressor().compress(layer)):
+        got = [(e.path, e.read()) for e in iter_layer(io.BytesIO(blob))]
+        assert got == [("a", b"1"), ("big", data), ("z", b"2")]
+
+
+def test_pre_posix_directory_and_device_kinds() -> None:
+    layer = (
+        tar_member("olddir/", typeflag=b"\0")  # only the trailing slash says "directory"
+        + tar_member("dev/null", typeflag=b"3")
+        + tar_member("run/fifo", typeflag=b"6")
+        + tar_member("oldfile", b"x", typeflag=b"\0")
+        + bytes(1024)
+    )
+    assert [(e.path, e.kind) for e in iter_layer(io.BytesIO(layer))] == [
+        ("olddir", "dir"),
+        ("dev/null", "other"),
+        ("run/fifo", "other"),
+        ("oldfile", "file"),
+    ]

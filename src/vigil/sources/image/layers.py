@@ -106,7 +106,7 @@ class _Stream:
         self._pending = first
         self._gz: zlib._Decompress | None = None
         self._gz_fed = False  # the current gzip member has received input (EOF now means truncation)
-        self._gz_members = 0
+        self._gz_done = False  # junk followed the last member: the stream is over for good
         self._zr: zstandard.ZstdDecompressionReader | None = None
         self._zcount: _Counting | None = None
         self._zerr: tuple[type[Exception], ...] = ()
@@ -169,7 +169,7 @@ class _Stream:
             )
 
     def _gzip_chunk(self) -> bytes:
-        while True:
+        while not self._gz_done:
             gz = self._gz
             assert gz is not None
             if gz.unconsumed_tail:
@@ -187,17 +187,17 @@ class _Stream:
                 if data.strip(b"\0") == b"":
                     continue  # zero padding after the stream (gzip(1) tolerates it too)
                 if len(data) >= 2 and data[:2] != _GZIP_MAGIC:
-                    return b""  # trailing garbage after the last member: the tar stream is over anyway
+                    self._gz_done = True  # trailing garbage after the last member: the tar has ended anyway
+                    return b""
                 gz = self._gz = zlib.decompressobj(31)
                 self._gz_fed = False
             self._gz_fed = True
             out = gz.decompress(data, _OUT_CHUNK)
-            if gz.eof:
-                self._gz_members += 1
-                if gz.unused_data:
-                    self._pending = gz.unused_data + self._pending
+            if gz.eof and gz.unused_data:
+                self._pending = gz.unused_data + self._pending
             if out:
                 return out
+        return b""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -418,9 +418,14 @@ class _LayerReader:
     def whole(self, e: Entry) -> bytes:
         if e._sparse is not None:
             return b"".join(self._sparse_content(e, _OUT_CHUNK))
-        data = self._take(e.size)
-        self._remaining -= e.size
-        return data
+        n = e.size
+        if n <= len(self._buf) - self._pos:  # the common case: a small file inside the current chunk
+            data = self._buf[self._pos : self._pos + n]
+            self._pos += n
+            self._remaining -= n
+            return data
+        # a large file: join pieces once (2x its size at the peak) instead of growing the stream buffer
+        return b"".join(self.content(e, _OUT_CHUNK))
 
     def content(self, e: Entry, size: int) -> Iterator[bytes]:
         if e._sparse is None:
@@ -619,7 +624,9 @@ class _LayerReader:
             self._pad = -size % _BLOCK
 
             kind: EntryKind
-            if t in (b"0", b"\0", b"7", b"S"):
+            if t == b"\0" and name.endswith("/"):
+                kind = "dir"  # pre-POSIX tars mark directories by the trailing slash only
+            elif t in (b"0", b"\0", b"7", b"S"):
                 kind = "file"
             elif t == b"5" or t == b"D":
                 kind = "dir"
