@@ -109,7 +109,9 @@ class EngineDouble:
                     self._json(404, {"message": "page not found"})
 
         self.server = _UnixHTTPServer(path, Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def close(self) -> None:
         self.server.shutdown()
