@@ -13,10 +13,16 @@ old-style and PAX 0.0/0.1/1.0 sparse maps) come from the POSIX pax and GNU tar f
 Limits (`LayerLimits`) are checked while decompressing, chunk by chunk, so a bomb is refused after at most one
 output chunk beyond the limit, never after inflating it.
 
-Hardlinks: an `Entry` of kind "hardlink" can be read only when its target is a file of the same layer whose bytes
-the consumer already fetched with `read()`; we keep those bytes in a small LRU (16 MiB in total) and otherwise raise
-LayerError("hardlink target not available"). We never re-read the stream (a registry stream cannot be rewound) and
-never keep files the consumer did not ask for.
+Hardlinks: an `Entry` of kind "hardlink" (size 0, linkname = the normalised target path) can be read only when
+its target is a file of the same layer whose bytes the consumer already fetched with `read()`; we keep those bytes
+in a small LRU (16 MiB in total). Otherwise read() raises HardlinkUnavailable ("hardlink target not available"), a
+LayerError that is also a FileTooLarge, so a consumer that skips unreadable files goes on with the layer. We never
+re-read the stream (a registry stream cannot be rewound) and never keep files the consumer did not ask for.
+
+Content: `Entry.read()` returns the whole file; `Entry.chunks()` streams it (files up to the chunk size, or already
+read, are buffered and can be read again; larger ones stream once). Both are valid only while the entry is the
+iterator's current one. Errors raised by `fileobj.read()` other than OSError (e.g. an HTTP client's) propagate
+unchanged: sources should map them to ImageError.
 """
 
 from __future__ import annotations
@@ -57,6 +63,11 @@ _SIGNED_CHKSUM = struct.Struct("148b8x356b")
 
 class LayerError(ImageError):
     """The layer cannot be read safely (bomb, corrupt or truncated stream, hostile header). One-line message."""
+
+
+class HardlinkUnavailable(LayerError, FileTooLarge):
+    """read() of a hardlink whose target's bytes we do not hold. A per-file condition, not a broken layer: it is
+    also a FileTooLarge so that consumers which skip unreadable files (and record an Unknown) keep going."""
 
 
 @dataclass(frozen=True)
@@ -510,7 +521,10 @@ class _LayerReader:
     def linked(self, e: Entry) -> bytes:
         data = self._links.get(e.linkname)
         if data is None:
-            raise self.stream.error(f"{e.path}: hardlink target not available ({e.linkname} was not read)")
+            where = f"layer {self.digest or '(unknown digest)'}"
+            raise HardlinkUnavailable(
+                f"{where}: {e.path}: hardlink target not available ({e.linkname} was not read)"
+            )
         return data
 
     # -- headers -------------------------------------------------------------------------------------------------
