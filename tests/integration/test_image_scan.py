@@ -80,7 +80,7 @@ def test_debian_language_packages_match_ground_truth(debian_report: dict[str, An
 def test_debian_known_vulnerabilities_and_layer_attribution(debian_report: dict[str, Any]) -> None:
     vulns = {(v["PkgName"].lower(), v["VulnerabilityID"]): v
              for r in debian_report["Results"] for v in r.get("Vulnerabilities", [])}
-    for key in [("requests", "CVE-2023-32681"), ("django", "CVE-2023-24580"), ("golang.org/x/net", "CVE-2022-41723")]:
+    for key in [("requests", "CVE-2023-32681"), ("django", "CVE-2023-24580"), ("golang.org/x/net", "CVE-2023-44487")]:
         assert key in vulns, key
     dj = vulns[("django", "CVE-2023-24580")]
     layers = debian_report["Metadata"]["Layers"]
