@@ -20,7 +20,7 @@ import pytest
 import zstandard
 
 from tests.image_helpers import ALPINE_DOCKER, DEBIAN_OCI, IMAGE_TOOLS, RHEL_DOCKER, need
-from vigil.sources.image import Image, ImageError, NotFound
+from vigil.sources.image import Image, ImageError, NotFound, archive
 from vigil.sources.image.archive import open_archive
 from vigil.sources.image.layers import iter_layer
 
@@ -213,6 +213,18 @@ def test_compressed_docker_archive_is_unpacked_once_and_cleaned_up(tmp_path: Pat
     with pytest.raises(ImageError, match="truncated gzip stream"):
         open_archive(truncated, work)
     assert list(work.iterdir()) == []  # the partial unpack was removed
+
+
+def test_compressed_archive_bomb_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive, "_MAX_UNPACKED", 8 << 20)  # the real limit is 64 GiB: too slow to reach here
+    bomb = tmp_path / "bomb.tar.gz"
+    bomb.write_bytes(gzip.compress(bytes(4 << 20), 9) * 4)  # 16 MiB of zeros
+    work = tmp_path / "work"
+    with pytest.raises(
+        ImageError, match=r"bomb\.tar\.gz: decompression bomb refused \(more than \d+ bytes\)"
+    ):
+        open_archive(bomb, work)
+    assert list(work.iterdir()) == []
 
 
 # -- index selection ------------------------------------------------------------------------------------------

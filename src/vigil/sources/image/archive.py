@@ -338,13 +338,7 @@ class _CountingReader:
 def _inflate(src: _CountingReader, zstd: bool, label: str) -> Iterator[bytes]:
     try:
         if zstd:
-            import zstandard  # lazy: rare
-
-            reader = zstandard.ZstdDecompressor().stream_reader(
-                cast(BinaryIO, src), read_size=_CHUNK, read_across_frames=True
-            )
-            while chunk := reader.read(4 * _CHUNK):
-                yield chunk
+            yield from _inflate_zstd(src, label)
             return
         d = zlib.decompressobj(31)
         data = b""
@@ -368,10 +362,19 @@ def _inflate(src: _CountingReader, zstd: bool, label: str) -> Iterator[bytes]:
         raise ImageError(f"{label}: corrupt gzip stream ({e})") from None
     except OSError as e:
         raise ImageError(f"{label}: {e.strerror or e}") from None
-    except Exception as e:
-        if type(e).__name__.startswith("Zstd"):
-            raise ImageError(f"{label}: corrupt zstd stream ({e})") from None
-        raise
+
+
+def _inflate_zstd(src: _CountingReader, label: str) -> Iterator[bytes]:
+    import zstandard  # lazy: rare
+
+    reader = zstandard.ZstdDecompressor().stream_reader(
+        cast(BinaryIO, src), read_size=_CHUNK, read_across_frames=True
+    )
+    try:
+        while chunk := reader.read(4 * _CHUNK):
+            yield chunk
+    except zstandard.ZstdError as e:
+        raise ImageError(f"{label}: corrupt zstd stream ({e})") from None
 
 
 # ---------------------------------------------------------------------------------------------------------------
