@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from tests.secret_corpus import planted_tree
 
+from tests.secret_corpus import planted_tree
 from vigil.analyzers.secrets.mask import mask_text
 from vigil.engine import scan
 from vigil.reporters import get

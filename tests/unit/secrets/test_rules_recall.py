@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from tests.secret_corpus import near_misses, planted_files, samples
 
+from tests.secret_corpus import near_misses, planted_files, samples
 from vigil.analyzers.secrets import rules
 from vigil.analyzers.secrets.engine import SecretScanner, hyperscan_available
 
