@@ -179,7 +179,7 @@ def test_db_build_and_info(tmp_path: Path, feeds_dir: Path) -> None:
     meta = json.loads((tmp_path / "db" / "metadata.json").read_text())
     assert meta["schema_version"] == 2 and meta["next_update"] > meta["built_at"]
     p = run("db", "info", "--db-path", str(tmp_path / "db" / "vigil.db"))
-    assert p.returncode == 0 and "Schema version: 1" in p.stdout and "pypa" in p.stdout
+    assert p.returncode == 0 and "Schema version: 2" in p.stdout and "pypa" in p.stdout
     p = run("db", "build", "--feeds", str(tmp_path / "nope"), "-o", str(tmp_path / "db2"))
     assert p.returncode == 2 and "does not exist" in p.stderr
 

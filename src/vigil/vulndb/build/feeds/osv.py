@@ -213,10 +213,11 @@ def parse_alma(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
     skips = Skips(ALMA, filename)
     records: list[AdvisoryRecord] = []
     for where, doc in common.iter_jsonl(filename, data):
+        related = common.str_list(doc, "related", where)
         rec = osv_to_record(doc, ALMA, where=where, skips=skips)
         if rec is None:
             continue
-        ids = [i for i in (*common.str_list(doc, "related", where), *rec.aliases) if CVE_ID.fullmatch(i)]
+        ids = [i for i in (*related, *rec.aliases) if CVE_ID.fullmatch(i)]
         if not ids and not rec.id.startswith("ALSA-"):
             skips.skip("bug-fix/enhancement erratum without CVE", rec.id)
             continue
