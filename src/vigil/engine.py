@@ -18,6 +18,7 @@ from vigil.analyzers.secrets.engine import SecretScanner
 from vigil.analyzers.secrets.rules import RuleSet
 from vigil.detectors import remediation
 from vigil.findings import suppress
+from vigil.findings.blob import BlobInfo, SecretsInFile
 from vigil.findings.records import SEVERITY_RANK, Metadata, Report, Result, SecretFinding, Vulnerability
 from vigil.findings.vex import VexError, VexStatement, parse_vex
 from vigil.inventory.records import Application, Unknown
@@ -236,14 +237,17 @@ def load_vex(opts: ScanOptions) -> tuple[VexStatement, ...]:
     return tuple(out)
 
 
-def _finish(opts: ScanOptions, inv: Inventory, artifact_type: Literal["filesystem", "sbom"]) -> Report:
+def _finish(opts: ScanOptions, inv: Inventory, artifact_type: Literal["filesystem", "sbom"],
+            secrets: list[Result] | None = None) -> Report:
+    """Detection, filters and remediation over an inventory (the server side of a client/server scan).
+    `secrets`: precomputed secret results (client mode); None = scan the target's files here."""
     ignores, warnings = load_ignores(opts)
     for w in warnings:
         log.warning("%s", w)
     vex = load_vex(opts)
     results, meta = detect(inv, opts)
     if "secret" in opts.scanners and artifact_type == "filesystem":
-        results.extend(secret_results(opts))
+        results.extend(secret_results(opts) if secrets is None else secrets)
     meta = msgspec.structs.replace(meta, unknowns=tuple(inv.unknowns), warnings=tuple(warnings))
     report = Report(
         vigil_version=_version(),
@@ -268,6 +272,46 @@ def scan(opts: ScanOptions) -> Report:
     # --scanners secret alone reads no lockfiles (Trivy reports only secret results then)
     inv = Inventory() if set(opts.scanners) <= {"secret"} else collect_fs(opts)
     return _finish(opts, inv, "filesystem")
+
+
+# --- client/server split (issue 8): analysis -> BlobInfo (client) ; BlobInfo -> Report (server) ---------------
+
+
+def analyze_fs(opts: ScanOptions) -> BlobInfo:
+    """The analysis half of `vigil fs`/`vigil rootfs`: packages, unknowns and secrets of the target, as one
+    BlobInfo (what a client uploads). DiffID is a digest of the blob's own content."""
+    load_ignores(opts)
+    load_vex(opts)
+    if "secret" in opts.scanners:
+        load_secret_ruleset(opts)
+    inv = Inventory() if set(opts.scanners) <= {"secret"} else collect_fs(opts)
+    secrets: tuple[SecretsInFile, ...] = ()
+    if "secret" in opts.scanners:
+        secrets = tuple(SecretsInFile(file_path=r.target, secrets=r.secrets) for r in secret_results(opts))
+    return content_addressed(BlobInfo(diff_id="", applications=tuple(inv.applications),
+                                      unknowns=tuple(inv.unknowns), secrets=secrets))
+
+
+def analyze_sbom(opts: ScanOptions) -> BlobInfo:
+    load_ignores(opts)
+    load_vex(opts)
+    inv = collect_sbom(opts)
+    return content_addressed(BlobInfo(diff_id="", applications=tuple(inv.applications)))
+
+
+def content_addressed(blob: BlobInfo) -> BlobInfo:
+    """The blob with DiffID = sha256 of its encoding (without DiffID): the key a server stores it under."""
+    import hashlib
+
+    raw = msgspec.msgpack.encode(msgspec.structs.replace(blob, diff_id=""))
+    return msgspec.structs.replace(blob, diff_id="sha256:" + hashlib.sha256(raw).hexdigest())
+
+
+def report_from_blob(opts: ScanOptions, blob: BlobInfo, artifact_type: Literal["filesystem", "sbom"]) -> Report:
+    """The detection half: the same Report `scan`/`scan_sbom` give for the target the blob was made from."""
+    inv = Inventory(applications=list(blob.applications), unknowns=list(blob.unknowns))
+    secrets = [Result(target=s.file_path, class_="secret", secrets=s.secrets) for s in blob.secrets]
+    return _finish(opts, inv, artifact_type, secrets=secrets)
 
 
 def collect_sbom(opts: ScanOptions) -> Inventory:

@@ -20,7 +20,7 @@ import logging
 import os
 import posixpath
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from vigil.analyzers.registry import (
     all_analyzers,
     run_guarded,
 )
-from vigil.findings.blob import BlobInfo, OSRelease, SecretsInFile
+from vigil.findings.blob import ArtifactInfo, BlobInfo, OSRelease, SecretsInFile
 from vigil.findings.records import LayerInfo, Metadata, Report, Result, Vulnerability
 from vigil.inventory.records import (
     OS_FAMILIES,
@@ -160,7 +160,9 @@ def analyze_layer(layer: LayerBlob, ctx: _Ctx, limits: Any = None) -> BlobInfo:
     from vigil.sources.fs import FileTooLarge
     from vigil.sources.image.layers import LayerLimits, iter_layer
 
-    lim = limits or LayerLimits()
+    # Deflate tops out near 1032:1, so the reader's default ratio (1000) only catches perfect bombs; real layers
+    # past 1 GiB stay far below 200:1 (the Debian fixture's layers are 2.3-3.2:1).
+    lim = limits or LayerLimits(max_ratio=200)
     warnings: list[str] = []
     whiteouts: list[str] = []
     opaque: list[str] = []
@@ -349,11 +351,11 @@ def detect_os(releases: dict[str, OSInfo]) -> OSInfo | None:
     return OSInfo(family=base.family, name=base.name)
 
 
-def _layer_ref(layer: LayerBlob) -> LayerRef:
+def _layer_ref(layer: LayerBlob | LayerInfo) -> LayerRef:
     return LayerRef(digest=layer.digest, diff_id=layer.diff_id, created_by=layer.created_by)
 
 
-def merge(layers: list[LayerBlob], blobs: list[BlobInfo]) -> Merged:
+def merge(layers: Sequence[LayerBlob | LayerInfo], blobs: list[BlobInfo]) -> Merged:
     """Squash per-layer analyses bottom-up. A file written again in a later layer replaces the earlier analysis;
     a whiteout removes the path (and its subtree) from the layers below; an opaque dir hides everything below it.
     Each package keeps the first layer in which it appeared with that version (Trivy attributes the same way)."""
@@ -445,25 +447,17 @@ def _analyze_index(i: int) -> bytes:
     return msgspec.msgpack.encode(analyze_layer(layers[i], ctx))
 
 
-def analyze_layers(image: Image, opts: ScanOptions, ctx: _Ctx, cache: Any, workers: int = 0
-                   ) -> tuple[list[BlobInfo], int]:
-    """Analysis of every layer, from the cache where present. Returns (blobs in layer order, layers analysed)."""
+def layer_keys(image: Image, opts: ScanOptions, ctx: _Ctx) -> list[str]:
+    """The analysis-cache key of every layer (the same on a client and a server)."""
     from vigil.cache import blob_key
 
     names, options = cache_inputs(opts, ctx)
-    keys = [blob_key(la.diff_id or la.digest, names, options) for la in image.layers]
-    missing_keys = set(cache.missing(keys)) if cache is not None else set(keys)
-    todo = [i for i, k in enumerate(keys) if k in missing_keys]
+    return [blob_key(la.diff_id or la.digest, names, options) for la in image.layers]
+
+
+def analyze_missing(image: Image, ctx: _Ctx, todo: list[int], workers: int = 0) -> dict[int, BlobInfo]:
+    """Analyse the layers at the indices `todo` (parallel worker processes when there are several)."""
     blobs: dict[int, BlobInfo] = {}
-    if cache is not None:
-        for i, k in enumerate(keys):
-            if k not in missing_keys:
-                got = cache.get(k)
-                if got is None:
-                    todo.append(i)
-                else:
-                    blobs[i] = got
-    todo = sorted(set(todo))
     n = workers or (os.cpu_count() or 1)
     if n > 1 and len(todo) > 1:
         _prefetch(image, todo)
@@ -483,6 +477,26 @@ def analyze_layers(image: Image, opts: ScanOptions, ctx: _Ctx, cache: Any, worke
     else:
         for i in todo:
             blobs[i] = analyze_layer(image.layers[i], ctx)
+    return blobs
+
+
+def analyze_layers(image: Image, opts: ScanOptions, ctx: _Ctx, cache: Any, workers: int = 0
+                   ) -> tuple[list[BlobInfo], int]:
+    """Analysis of every layer, from the cache where present. Returns (blobs in layer order, layers analysed)."""
+    keys = layer_keys(image, opts, ctx)
+    missing_keys = set(cache.missing(keys)) if cache is not None else set(keys)
+    blobs: dict[int, BlobInfo] = {}
+    todo = [i for i, k in enumerate(keys) if k in missing_keys]
+    if cache is not None:
+        for i, k in enumerate(keys):
+            if k not in missing_keys:
+                got = cache.get(k)
+                if got is None:
+                    todo.append(i)
+                else:
+                    blobs[i] = got
+    todo = sorted(set(todo))
+    blobs.update(analyze_missing(image, ctx, todo, workers))
     if cache is not None:
         for i in todo:
             cache.put(keys[i], blobs[i])
@@ -503,7 +517,7 @@ def open_image(io: ImageOptions, tmp_dir: Path) -> Image:
 
         if not io.input.exists():
             raise ImageError(f"{io.input}: no such file or directory")
-        return open_archive(io.input, tmp_dir, io.input_ref)
+        return open_archive(io.input, tmp_dir, io.input_ref, platform=io.registry.platform)
     errors: list[str] = []
     for src in io.image_src:
         if src in ("docker", "podman"):
@@ -591,19 +605,30 @@ def _history_created_by(config: dict[str, Any]) -> list[str]:
     return [str(h.get("created_by", "")) for h in hist if isinstance(h, dict)]
 
 
-def image_metadata(image: Image, os_info: OSInfo | None) -> dict[str, Any]:
-    rootfs = image.config.get("rootfs")
+def artifact_info(image: Image) -> ArtifactInfo:
+    return ArtifactInfo(
+        name=image.name,
+        image_id=image.config_digest,
+        repo_tags=tuple(image.repo_tags),
+        repo_digests=tuple(image.repo_digests),
+        image_config=image.config,
+        layers=tuple(LayerInfo(digest=la.digest, diff_id=la.diff_id, size=la.size, created_by=la.created_by)
+                     for la in image.layers),
+    )
+
+
+def image_metadata(art: ArtifactInfo, os_info: OSInfo | None) -> dict[str, Any]:
+    rootfs = art.image_config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     return {
         "os": os_info,
-        "image_id": image.config_digest,
+        "image_id": art.image_id,
         "diff_ids": tuple(str(d) for d in diff_ids) if isinstance(diff_ids, list) else (),
-        "repo_tags": tuple(image.repo_tags),
-        "repo_digests": tuple(image.repo_digests),
-        "image_config": image.config,
-        "layers": tuple(LayerInfo(digest=la.digest, diff_id=la.diff_id, size=la.size, created_by=la.created_by)
-                        for la in image.layers),
-        "size": sum(la.size for la in image.layers),
+        "repo_tags": art.repo_tags,
+        "repo_digests": art.repo_digests,
+        "image_config": art.image_config,
+        "layers": art.layers,
+        "size": sum(la.size for la in art.layers),
     }
 
 
@@ -643,13 +668,17 @@ def scan_image(opts: ScanOptions, io: ImageOptions, stats: ScanStats | None = No
                     cache.close()
             if stats is not None:
                 stats.layers, stats.analysed = len(image.layers), analysed
-            merged = merge(image.layers, blobs)
-            return _report(opts, image, merged, artifact)
+            return report_from_blobs(opts, artifact_info(image), blobs, artifact)
         finally:
             image.close()
 
 
-def _report(opts: ScanOptions, image: Image, merged: Merged, artifact: str) -> Report:
+def report_from_blobs(opts: ScanOptions, art: ArtifactInfo, blobs: list[BlobInfo], artifact: str = "") -> Report:
+    """The detection half of an image scan (local, or on a server from a client's blobs)."""
+    return _report(opts, art, merge(art.layers, blobs), artifact or art.name)
+
+
+def _report(opts: ScanOptions, art: ArtifactInfo, merged: Merged, artifact: str) -> Report:
     from vigil.detectors import remediation
     from vigil.findings import suppress
 
@@ -674,12 +703,12 @@ def _report(opts: ScanOptions, image: Image, merged: Merged, artifact: str) -> R
     if "misconfig" in opts.scanners:
         from vigil.config_engine import scan_image_history
 
-        res = scan_image_history(_history_created_by(image.config))
+        res = scan_image_history(_history_created_by(art.image_config))
         if res is not None:
             results.append(res)
     for w in scan_warnings:
         log.warning("%s", w)
-    md = image_metadata(image, os_info)
+    md = image_metadata(art, os_info)
     meta = msgspec.structs.replace(meta, unknowns=tuple(inv.unknowns), warnings=tuple(warnings + scan_warnings), **md)
     report = Report(
         vigil_version=engine._version(),

@@ -49,7 +49,7 @@ class Option:
 
 
 # Which subcommands take which option group. Feature work adds its command to the tuples it needs.
-GLOBAL = ("fs", "rootfs", "db", "config", "sbom", "convert", "image", "clean")
+GLOBAL = ("fs", "rootfs", "db", "config", "sbom", "convert", "image", "clean", "server")
 SCAN = ("fs", "rootfs", "config", "sbom", "image")  # commands that produce a report (filters, output, exit code)
 VULN = ("fs", "rootfs", "sbom", "image")  # commands that match packages against the DB
 REPORT = ("fs", "rootfs", "config", "sbom", "convert", "image")  # commands that render a report
@@ -64,7 +64,7 @@ OPTIONS: tuple[Option, ...] = (
            short="-c"),
     Option("quiet", "bool", False, "suppress progress and warnings", GLOBAL, short="-q"),
     Option("debug", "bool", False, "debug logging", GLOBAL, short="-d"),
-    Option("db_path", "path", None, "vulnerability DB file (default: <cache-dir>/db/vigil.db)", (*VULN, "db"),
+    Option("db_path", "path", None, "vulnerability DB file (default: <cache-dir>/db/vigil.db)", (*VULN, "db", "server"),
            yaml_key="db.path"),
     # scan
     Option("scanners", "list", ("vuln",), "what to scan for (image: vuln,secret by default, like Trivy; misconfig "
@@ -146,6 +146,32 @@ OPTIONS: tuple[Option, ...] = (
     Option("cache_ttl", "str", "0", "analysis cache entries older than this are analysed again (e.g. 72h, 30m, "
            "3600; 0 = keep)", ("image", "clean"), yaml_key="cache.ttl"),
     Option("exit_on_eol", "int", 0, "exit code when the image's OS is past its end of life", ("image",)),
+    # --- DB distribution, server and client mode (issue 8): add options below this line ---
+    Option("db_repository", "list", (), "where to download the DB from, in order: oci://REGISTRY/REPO:TAG or "
+           "https://HOST/DIR/ (a plain HTTP(S) directory); the next one is tried on 429/5xx/timeouts",
+           (*VULN, "db", "server"), yaml_key="db.repository", metavar="URL,…"),
+    Option("skip_db_update", "bool", False, "never download the DB; scan with the one on disk", (*VULN, "server"),
+           yaml_key="db.skip-update"),
+    Option("download_db_only", "bool", False, "download/update the DB, then exit without scanning", VULN,
+           yaml_key="db.download-only"),
+    Option("offline_scan", "bool", False, "no network at all during the scan (implies --skip-db-update)",
+           (*VULN,), yaml_key="db.offline-scan"),
+    Option("server", "str", "", "client mode: analyse here, detect on this vigil server (http(s)://HOST:PORT)",
+           ("fs", "rootfs", "sbom", "image"), yaml_key="server.addr"),
+    Option("token", "str", "", "token for the vigil server (client mode)", ("fs", "rootfs", "sbom", "image"),
+           yaml_key="server.token"),
+    Option("token_header", "str", "Vigil-Token", "HTTP header that carries the token",
+           ("fs", "rootfs", "sbom", "image", "server"), yaml_key="server.token-header"),
+    Option("listen", "str", "127.0.0.1:4954", "server: address to listen on (HOST:PORT)", ("server",),
+           yaml_key="server.listen"),
+    Option("token_file", "path", None, "server: file holding the token clients must send", ("server",),
+           yaml_key="server.token-file"),
+    Option("insecure_no_auth", "bool", False, "server: allow listening on a non-loopback address without a token",
+           ("server",), yaml_key="server.insecure-no-auth"),
+    Option("tls_cert", "path", None, "server: TLS certificate (PEM)", ("server",), yaml_key="server.tls-cert"),
+    Option("tls_key", "path", None, "server: TLS private key (PEM)", ("server",), yaml_key="server.tls-key"),
+    Option("db_update_interval", "str", "1h", "server: how often to check for a newer DB (e.g. 1h, 30m)",
+           ("server",), yaml_key="server.db-update-interval"),
 )
 
 def parse_duration(text: str) -> float:

@@ -9,9 +9,11 @@ reported. Bump BLOB_SCHEMA_VERSION on any change here: it is part of every cache
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import msgspec
 
-from vigil.findings.records import SecretFinding
+from vigil.findings.records import LayerInfo, SecretFinding
 from vigil.inventory.records import Application, OSInfo, Record, Unknown
 
 BLOB_SCHEMA_VERSION = 1
@@ -45,3 +47,17 @@ class BlobInfo(Record, frozen=True, kw_only=True):
     opaque_dirs: tuple[str, ...] = ()  # directories whose lower-layer contents this layer hides
     warnings: tuple[str, ...] = ()  # refused entries (path traversal, oversized files), one line each
     files: int = 0  # regular files in the layer
+
+
+class ArtifactInfo(Record, frozen=True, kw_only=True):
+    """What was scanned, apart from its blobs (Trivy's ArtifactInfo): for an image, the metadata the report
+    carries; the blobs are its layers in order. A client sends it with the blob keys; the server detects."""
+
+    schema_version: int = BLOB_SCHEMA_VERSION
+    name: str
+    type: Literal["container_image", "filesystem", "sbom"] = "container_image"
+    image_id: str = msgspec.field(default="", name="ImageID")
+    repo_tags: tuple[str, ...] = ()
+    repo_digests: tuple[str, ...] = ()
+    image_config: dict[str, Any] = msgspec.field(default_factory=dict)
+    layers: tuple[LayerInfo, ...] = ()

@@ -1,0 +1,1 @@
+"""Client mode (issue 8): talk to a vigil server (remote blob cache + remote detection)."""
