@@ -9,6 +9,7 @@ written to a temp file and atomically renamed into place.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import glob
 import gzip
 import hashlib
@@ -288,6 +289,25 @@ def build(
     now: dt.datetime | None = None,
     vigil_version: str = "",
 ) -> BuildResult:
+    # The build allocates ~1.5 million long-lived, acyclic objects (records, rows); the cyclic GC would rescan
+    # them over and over (measured: ~2 s of a ~7 s build with the OS feeds). Nothing here relies on it.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(feeds_dir, out_dir, feeds=feeds, now=now, vigil_version=vigil_version)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _build(
+    feeds_dir: Path,
+    out_dir: Path,
+    *,
+    feeds: tuple[Feed, ...] | None,
+    now: dt.datetime | None,
+    vigil_version: str,
+) -> BuildResult:
     t0 = time.perf_counter()
     if feeds is None:
         from vigil.vulndb.build.feeds import all_feeds
@@ -341,11 +361,16 @@ def build(
         enc = msgspec.json.Encoder()
         adv_rows = []
         seen_rows: set[tuple[str, str, str, str, bytes]] = set()
+        # OS feeds give every CVE of an advisory the same AffectedPackage objects (~400,000 rows from ~110,000
+        # objects): encode each object once. Keyed by id(): the objects live in `advisories` until the end.
+        blobs: dict[int, tuple[str, bytes]] = {}
         for r in advisories:
             c = canon[(r.source, r.id)]
             for ap in r.affected:
-                name = normalize(ap.ecosystem, ap.name)
-                blob = enc.encode(ap)
+                cached = blobs.get(id(ap))
+                if cached is None:
+                    cached = blobs[id(ap)] = (normalize(ap.ecosystem, ap.name), enc.encode(ap))
+                name, blob = cached
                 k = (ap.ecosystem, name, c, r.source, blob)
                 if k in seen_rows:
                     continue
@@ -370,9 +395,10 @@ def build(
             [(r.name, r.title, r.url, r.kind, r.status, r.records, r.digest, r.error) for r in reports],
         )
         conn.execute("INSERT INTO metadata VALUES ('metadata', ?)", (enc.encode(meta).decode(),))
+        # No VACUUM: the file is written once, without deletes, and the index is built after the rows, so there is
+        # nothing to reclaim (measured: 0.4 % of 116 MB) while it cost ~0.6 s, a tenth of the build.
         conn.executescript(INDEXES)
         conn.commit()
-        conn.execute("VACUUM")
         conn.close()
         counts = {
             "vulnerabilities": len(detail_rows),

@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-
-import msgspec
+from functools import cache
 
 from vigil.inventory import records as inv
 from vigil.vulndb.build.feeds import common
@@ -54,6 +53,7 @@ ECOSYSTEMS = {
 _ALMA = re.compile(r"AlmaLinux:(\d+)")
 
 
+@cache
 def _ecosystem(raw: str) -> str | None:
     """OSV ecosystem -> Vigil ecosystem: language ecosystems by name, "AlmaLinux:9" -> "alma:9"."""
     m = _ALMA.fullmatch(raw)
@@ -209,32 +209,65 @@ ALMA = "almalinux-osv"
 _ALMA_SEVERITY = re.compile(r"(Low|Moderate|Important|Critical):")
 
 
+def _alma_affected(raw: object, where: str, severity: str, skips: Skips) -> AffectedPackage | None:
+    """One AlmaLinux `affected[]` entry. A leaner twin of _affected (errata have ECOSYSTEM ranges only and ~71,000
+    entries, so the per-entry work matters for the build time); `fixed` is left empty — it would repeat the
+    intervals' upper bounds, AffectedPackage's fallback — to keep these ~230,000 DB rows small."""
+    aff = common.as_dict(raw, f"{where}: affected[]")
+    pkg = common.opt_dict(aff, "package", where)
+    ecosystem_raw = common.opt_str(pkg, "ecosystem", where)
+    name = common.opt_str(pkg, "name", where)
+    ecosystem = _ecosystem(ecosystem_raw)
+    if ecosystem is None or not ecosystem.startswith(inv.ALMA + ":") or not name:
+        skips.skip(f"ecosystem {ecosystem_raw or '(none)'}", name)
+        return None
+    vulnerable: list[Interval] = []
+    for rraw in common.opt_list(aff, "ranges", where):
+        rng = common.as_dict(rraw, f"{where}: ranges[]")
+        if common.opt_str(rng, "type", where) == "ECOSYSTEM":
+            vulnerable.extend(_intervals_from_events(common.opt_list(rng, "events", where), where, [], False))
+    if not vulnerable:
+        skips.skip("no ECOSYSTEM range", name)
+        return None
+    return AffectedPackage(ecosystem=ecosystem, name=name, vulnerable=tuple(dict.fromkeys(vulnerable)),
+                           severity=severity)
+
+
 def parse_alma(filename: str, data: bytes) -> Iterator[AdvisoryRecord]:
     skips = Skips(ALMA, filename)
     records: list[AdvisoryRecord] = []
     for where, doc in common.iter_jsonl(filename, data):
+        record_id = common.req_str(doc, "id", where)
         related = common.str_list(doc, "related", where)
-        rec = osv_to_record(doc, ALMA, where=where, skips=skips)
-        if rec is None:
+        ids = [i for i in (*related, *common.str_list(doc, "aliases", where)) if CVE_ID.fullmatch(i)]
+        if doc.get("withdrawn"):
+            skips.skip("withdrawn", record_id)
             continue
-        ids = [i for i in (*related, *rec.aliases) if CVE_ID.fullmatch(i)]
-        if not ids and not rec.id.startswith("ALSA-"):
-            skips.skip("bug-fix/enhancement erratum without CVE", rec.id)
+        if not ids and not record_id.startswith("ALSA-"):
+            skips.skip("bug-fix/enhancement erratum without CVE", record_id)
             continue
-        m = _ALMA_SEVERITY.match(rec.title)
+        summary = common.opt_text(doc, "summary", where)
+        m = _ALMA_SEVERITY.match(summary)
         severity = common.norm_severity(m.group(1)) if m else ""
+        affected = [
+            a for a in (_alma_affected(raw, where, severity, skips) for raw in common.opt_list(doc, "affected", where))
+            if a is not None
+        ]
+        if not affected:
+            skips.skip("no matchable affected package", record_id)
+            continue
+        urls = [common.opt_str(common.as_dict(r, f"{where}: references[]"), "url", where)
+                for r in common.opt_list(doc, "references", where)]
         records.extend(
             per_vulnerability(
-                vulnerability_ids([*ids, rec.id]),
-                # `fixed` repeats the `fixed` events, i.e. the intervals' upper bounds (AffectedPackage's fallback):
-                # dropped to keep these ~230,000 rows small
-                [msgspec.structs.replace(p, severity=severity, fixed=()) for p in rec.affected],
+                vulnerability_ids([*ids, record_id]),
+                affected,
                 source=ALMA,
                 severity=severity,
-                titles=bullet_titles(rec.description),
-                references=[u for u in rec.references if "errata" in u] or rec.references,
-                published=rec.published,
-                modified=rec.modified,
+                titles=bullet_titles(common.opt_str(doc, "details", where)),
+                references=[u for u in urls if "errata" in u] or urls,
+                published=common.opt_date(doc, "published", where),
+                modified=common.opt_date(doc, "modified", where),
             )
         )
     yield from common.finish(records, skips)
