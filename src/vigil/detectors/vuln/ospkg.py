@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 _SCHEME_NAME = {"dpkg": "debian", "apk": "alpine", "rpm": "rpm"}
 # Families whose advisories may come from a rebuild's feed when the DB has none of their own.
 _STAND_INS = {REDHAT: (ALMA, ROCKY), CENTOS: (ALMA, ROCKY)}
-# Families that have no end of life (rolling): none of Vigil's families; Alpine "edge" is handled by release.
+# Rolling releases never reach an end of life (Trivy: Alpine edge, Wolfi, Tumbleweed are always "supported").
 _ROLLING_RELEASES = {(ALPINE, "edge")}
 
 
