@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT.parent / "shared" / "data" / "images"
 ADVISORIES = ROOT.parent / "shared" / "data" / "advisories"
 VIGIL = [sys.executable, "-m", "vigil.shells.cli.main"]
+# Measure what an installed vigil does: with byte-code caches (pip compiles them; a dev shell may disable them).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, subprocess.CompletedProcess[bytes]]:
@@ -156,7 +158,8 @@ def bench(image: Path, db: Path, runs: int, syft: str | None, label: str) -> dic
             t, _, p = timed(cmd)
             warm.append(t)
             if i == 0:
-                rss.append(peak_rss([*cmd[:-3], "--cache-dir", str(Path(d) / "rss-cache"), "-q"]))
+                rss.append(peak_rss([*VIGIL, "image", "--input", str(image), "--db-path", str(db), "--cache-dir",
+                                     str(Path(d) / "rss-cache"), "--format", "json", "-q"]))
         res["vigil_cold_s"] = statistics.median(cold)
         res["vigil_warm_s"] = statistics.median(warm)
         res["vigil_peak_rss_mb"] = round(max(rss) / 1024, 1)

@@ -85,10 +85,19 @@ class _Ctx:
     analyzers: tuple[Analyzer, ...]
     binaries: tuple[Analyzer, ...]
     companion_globs: tuple[str, ...]
-    scanner: Any  # SecretScanner | None (hyperscan DB: not picklable, reached through fork)
+    scanner: Any  # SecretScanner | None (hyperscan DB: not picklable, reached through fork); built lazily
     max_file_size: int
     skip_dirs: tuple[str, ...]
     skip_files: tuple[str, ...]
+    ruleset: Any = None  # the secret RuleSet when secrets are scanned (its digest is part of the cache key)
+
+    def ensure_scanner(self) -> None:
+        """Compile the secret engine only when a layer must really be read (a warm rescan never does: the
+        hyperscan compile alone costs ~0.15 s)."""
+        if self.ruleset is not None and self.scanner is None:
+            from vigil.analyzers.secrets.engine import SecretScanner
+
+            self.scanner = SecretScanner(self.ruleset)
 
 
 def _in_default_skip(rel: str) -> bool:
@@ -107,16 +116,13 @@ def make_context(opts: ScanOptions) -> _Ctx:
     analyzers: tuple[Analyzer, ...] = ()
     if scanners & {"vuln", "license"}:
         analyzers = tuple(a for a in all_analyzers() if a.kind in IMAGE_KINDS)
-    scanner = None
-    if "secret" in scanners:
-        from vigil.analyzers.secrets.engine import SecretScanner
-
-        scanner = SecretScanner(engine.load_secret_ruleset(opts))
+    ruleset = engine.load_secret_ruleset(opts) if "secret" in scanners else None
     return _Ctx(
         analyzers=analyzers,
         binaries=tuple(a for a in analyzers if a.executables),
         companion_globs=tuple(sorted({c for a in analyzers for c in a.companions})),
-        scanner=scanner,
+        scanner=None,
+        ruleset=ruleset,
         max_file_size=opts.max_file_size,
         skip_dirs=opts.skip_dirs,
         skip_files=opts.skip_files,
@@ -126,8 +132,10 @@ def make_context(opts: ScanOptions) -> _Ctx:
 def cache_inputs(opts: ScanOptions, ctx: _Ctx) -> tuple[list[str], dict[str, object]]:
     """What a layer's cached analysis depends on besides its bytes (ARCHITECTURE.md §8)."""
     names = [f"{a.name}/{a.version}" for a in ctx.analyzers]
-    if ctx.scanner is not None:
-        names.append(engine.secret_rules_digest(opts))
+    if ctx.ruleset is not None:
+        from vigil.analyzers.secrets.engine import NAME, VERSION
+
+        names.append(f"{NAME}/{VERSION}/{ctx.ruleset.digest()}")
     options: dict[str, object] = {
         "scanners": sorted(set(opts.scanners) & {"vuln", "license", "secret"}),
         "max_file_size": opts.max_file_size,
@@ -458,6 +466,8 @@ def layer_keys(image: Image, opts: ScanOptions, ctx: _Ctx) -> list[str]:
 def analyze_missing(image: Image, ctx: _Ctx, todo: list[int], workers: int = 0) -> dict[int, BlobInfo]:
     """Analyse the layers at the indices `todo` (parallel worker processes when there are several)."""
     blobs: dict[int, BlobInfo] = {}
+    if todo:
+        ctx.ensure_scanner()
     n = workers or (os.cpu_count() or 1)
     if n > 1 and len(todo) > 1:
         _prefetch(image, todo)

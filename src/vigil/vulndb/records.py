@@ -49,7 +49,7 @@ class AffectedPackage(msgspec.Struct, frozen=True, omit_defaults=True):
     bounds of `vulnerable` and the lower bounds of `safe` are used.
     """
 
-    ecosystem: str  # one of vigil.inventory.records.LANGUAGE_ECOSYSTEMS (OS families come later)
+    ecosystem: str  # a LANGUAGE_ECOSYSTEMS value, or "<family>:<release>" for OS advisories (os_ecosystem())
     name: str  # as the ecosystem spells it; the builder normalises it (see vulndb.names)
     vulnerable: tuple[Interval, ...] = ()
     safe: tuple[Interval, ...] = ()
@@ -105,9 +105,25 @@ class VulnDetail(msgspec.Struct, frozen=True, omit_defaults=True):
     sources: tuple[str, ...] = ()
 
 
+class DeltaRef(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An incremental update published next to a DB (metadata.json "deltas"): applying `file` to the DB whose
+    logical digest is `base` gives this DB. size/sha256 are of the compressed delta file as published."""
+
+    base: str  # "sha256:…" logical digest of the DB the delta applies to (vulndb.delta.logical_digest)
+    file: str  # file name, next to vigil.db
+    size: int
+    sha256: str  # hex
+
+
 class DBMetadata(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Stored in the DB's metadata table and as metadata.json next to it. logical_digest and deltas exist only in
+    metadata.json (they describe the finished file, so they cannot be inside it); both are optional, so clients
+    that predate them still read the metadata (unknown fields are ignored)."""
+
     schema_version: int
     built_at: str
     next_update: str
     vigil_version: str = ""
     feeds: dict[str, dict[str, str | int]] = {}
+    logical_digest: str = ""
+    deltas: tuple[DeltaRef, ...] = ()

@@ -157,6 +157,7 @@ STRATEGIES: dict[str, st.SearchStrategy[str]] = {
     "ubuntu": _DPKG,
     "rpm": _RPM,
     "redhat": _RPM,
+    "centos": _RPM,
     "rocky": _RPM,
     "alma": _RPM,
     "alpine": st.builds(

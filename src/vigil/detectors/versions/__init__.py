@@ -45,6 +45,7 @@ _SCHEMES: dict[str, str] = {
     "ubuntu": "vigil.detectors.versions.dpkg:SCHEME",
     "rpm": "vigil.detectors.versions.rpm:SCHEME",
     "redhat": "vigil.detectors.versions.rpm:SCHEME",
+    "centos": "vigil.detectors.versions.rpm:SCHEME",
     "rocky": "vigil.detectors.versions.rpm:SCHEME",
     "alma": "vigil.detectors.versions.rpm:SCHEME",
     "alpine": "vigil.detectors.versions.apk:SCHEME",
