@@ -23,7 +23,12 @@ def fs_cmd(target: Path, **kwargs: Any) -> None:
     from vigil.settings import scan_options
 
     try:
-        report = scan(scan_options(target, values))
+        if values.get("server"):  # client mode: analyse here, detect on the server
+            from vigil.shells.client_mode import scan_fs_via_server, server_options
+
+            report = scan_fs_via_server(scan_options(target, values), "filesystem", server_options(values))
+        else:
+            report = scan(scan_options(target, values))
     except ScanError as e:
         fail(str(e))
     emit(report, values)

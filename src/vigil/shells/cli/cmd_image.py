@@ -80,7 +80,12 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
     opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"),
                                artifact_name=str(inp) if inp is not None else reference)
     try:
-        report = scan_image(opts, io)
+        if values.get("server"):  # client mode: analyse here, detect on the server
+            from vigil.shells.client_mode import scan_image_via_server, server_options
+
+            report = scan_image_via_server(opts, io, server_options(values))
+        else:
+            report = scan_image(opts, io)
     except ScanError as e:
         fail(str(e))
     emit(report, values)

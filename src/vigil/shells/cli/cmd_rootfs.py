@@ -29,7 +29,12 @@ def rootfs_cmd(target: Path, **kwargs: Any) -> None:
 
     opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed"))
     try:
-        report = scan(opts)
+        if values.get("server"):  # client mode: analyse here, detect on the server
+            from vigil.shells.client_mode import scan_fs_via_server, server_options
+
+            report = scan_fs_via_server(opts, "filesystem", server_options(values))
+        else:
+            report = scan(opts)
     except ScanError as e:
         fail(str(e))
     emit(report, values)

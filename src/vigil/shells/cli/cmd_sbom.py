@@ -25,7 +25,12 @@ def sbom_cmd(target: Path, **kwargs: Any) -> None:
     values.setdefault("scanners", ("vuln",))
     values.setdefault("include_dev_deps", True)  # an SBOM lists what it lists: no dev filtering
     try:
-        report = scan_sbom(scan_options(target, values))
+        if values.get("server"):  # client mode: analyse here, detect on the server
+            from vigil.shells.client_mode import scan_fs_via_server, server_options
+
+            report = scan_fs_via_server(scan_options(target, values), "sbom", server_options(values))
+        else:
+            report = scan_sbom(scan_options(target, values))
     except ScanError as e:
         fail(str(e))
     emit(report, values)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "convert": "vigil.shells.cli.cmd_convert:convert_cmd",
     "image": "vigil.shells.cli.cmd_image:image_cmd",
     "clean": "vigil.shells.cli.cmd_clean:clean_cmd",
+    "server": "vigil.shells.cli.cmd_server:server_cmd",
 }
 
 

@@ -1,0 +1,137 @@
+"""`vigil server`: hold the vulnerability DB and a shared blob cache; clients (`--server URL`) analyse locally and
+detect here (Trivy's client/server mode, trivy-cli.md §9).
+
+    vigil server --listen 0.0.0.0:4954 --token-file /run/secrets/token
+    vigil server --listen 127.0.0.1:4954 --cache-backend redis://redis:6379/0 --tls-cert c.pem --tls-key k.pem
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vigil.settings import BY_NAME
+from vigil.shells.cli.common import _click_option, add_options, fail, resolve_or_exit
+
+# The shared-cache options are declared for `image`/`clean`; until settings.py lists "server" for them too, the
+# server takes the same declared flags (same names, env vars and defaults) through this shim.
+_BORROWED = tuple(n for n in ("cache_backend", "cache_ttl") if "server" not in BY_NAME[n].commands)
+
+
+def _borrowed_options(f: Any) -> Any:
+    for name in _BORROWED:
+        f = _click_option(BY_NAME[name])(f)
+    return f
+
+
+def _borrowed_values(kwargs: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _BORROWED:
+        o = BY_NAME[name]
+        v = kwargs.pop(name, None)
+        out[name] = v if v is not None else os.environ.get(o.env, o.default)
+    return out
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"invalid --listen {text!r} (expected HOST:PORT, e.g. 0.0.0.0:4954)")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_token(path: Path) -> str:
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read token file {path}: {getattr(e, 'strerror', None) or e}") from None
+    if not token:
+        raise ValueError(f"token file {path} is empty")
+    if "\n" in token or not token.isprintable():
+        raise ValueError(f"token file {path} must hold one line of printable characters")
+    return token
+
+
+@click.command("server", context_settings={"show_default": False})
+@add_options("server")
+@_borrowed_options
+def server_cmd(**kwargs: Any) -> None:
+    """Serve detection and a shared analysis cache to `vigil ... --server URL` clients."""
+    borrowed = _borrowed_values(kwargs)
+    values = {**resolve_or_exit("server", kwargs), **borrowed}
+    from vigil.settings import SettingsError, default_cache_dir, parse_duration
+
+    try:
+        host, port = parse_listen(values["listen"])
+        token = read_token(values["token_file"]) if values.get("token_file") else ""
+        interval = parse_duration(str(values.get("db_update_interval") or "1h"))
+        ttl = parse_duration(str(values.get("cache_ttl") or "0"))
+    except (ValueError, SettingsError) as e:
+        fail(str(e))
+    if not token and not is_loopback(host) and not values.get("insecure_no_auth"):
+        fail(f"refusing to listen on {host}:{port} without a token: give --token-file FILE "
+             "(or --insecure-no-auth to run unauthenticated)")
+    cert, key = values.get("tls_cert"), values.get("tls_key")
+    if bool(cert) != bool(key):
+        fail("give both --tls-cert and --tls-key (or neither)")
+    for p in (cert, key):
+        if p is not None and not Path(p).is_file():
+            fail(f"TLS file {p} not found")
+    header = values.get("token_header") or "Vigil-Token"
+    if not all(c.isalnum() or c in "-_" for c in header):
+        fail(f"invalid --token-header {header!r} (letters, digits, '-' and '_')")
+    cache_dir: Path = values.get("cache_dir") or default_cache_dir()
+    db_path: Path = values.get("db_path") or cache_dir / "db" / "vigil.db"
+    backend = str(values.get("cache_backend") or "fs")
+    if backend == "none":
+        fail("the server needs a blob cache: --cache-backend fs, memory or redis://HOST:PORT")
+
+    from vigil.cache import CacheError, open_cache
+    from vigil.shells.server.state import ServerState
+
+    try:
+        cache = open_cache(backend, cache_dir, ttl)
+    except CacheError as e:
+        fail(str(e))
+    state = ServerState(db_path=db_path, cache=cache, token=token, token_header=header,
+                        db_repositories=tuple(values.get("db_repository") or ()),
+                        skip_db_update=bool(values.get("skip_db_update")), update_interval=interval)
+    if not db_path.is_file():
+        state.refresh_db(force=True)
+    if state.db_info() is None:
+        cache.close()
+        fail(f"no usable vulnerability DB at {db_path}: build one with 'vigil db build' or give --db-repository")
+    state.start_refresh()
+    import uvicorn
+
+    from vigil.shells.server.app import create_app
+
+    app = create_app(state)
+    scheme = "https" if cert else "http"
+    if not values.get("quiet"):
+        click.echo(f"vigil server listening on {scheme}://{host}:{port} (DB {db_path}, cache {backend.split('@')[-1]})",
+                   err=True)
+    try:
+        uvicorn.run(app, host=host, port=port, ssl_certfile=str(cert) if cert else None,
+                    ssl_keyfile=str(key) if key else None, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=5)
+    except OSError as e:
+        fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+    finally:
+        state.close()
+    sys.exit(0)

@@ -1,0 +1,181 @@
+"""What a running `vigil server` holds: the DB path, the shared blob cache, the token, the metrics and the DB
+refresh thread.
+
+The DB is never held open across requests: detection opens the read-only Store for each scan (vigil.engine),
+so when the refresh thread (or an operator) replaces the file with os.replace(), requests already running keep
+reading the old inode and the next ones open the new file. No request fails during a swap and none needs a lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vigil.findings.blob import BlobInfo
+from vigil.findings.wire import DBInfo
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    from vigil.cache import BlobCache
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOKEN_HEADER = "Vigil-Token"
+MAX_BLOB_BYTES = 256 << 20  # an RPM image's package DB layer with file lists is a few MB; this is a guard only
+MAX_REQUEST_BYTES = 16 << 20  # scan / missing-blobs requests (JSON)
+
+
+class Metrics:
+    """Prometheus metrics on a registry of their own (one per server, so tests can run several)."""
+
+    def __init__(self, state: ServerState) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry: CollectorRegistry = CollectorRegistry()
+        self.requests: Counter = Counter("vigil_requests", "HTTP requests by endpoint and status",
+                                         ["endpoint", "method", "status"], registry=self.registry)
+        self.scan_seconds: Histogram = Histogram(
+            "vigil_scan_duration_seconds", "Time to answer POST /v1/scan (detection on the server)",
+            ["artifact_type"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+        self.blobs_uploaded: Counter = Counter("vigil_blobs_uploaded", "Blobs stored by PUT /v1/blobs/{key}",
+                                               registry=self.registry)
+        self.blob_bytes: Counter = Counter("vigil_blob_upload_bytes", "Bytes of blobs stored by PUT",
+                                           registry=self.registry)
+        self.blobs_missing: Counter = Counter("vigil_blobs_missing", "Keys POST /v1/blobs/missing reported missing",
+                                              registry=self.registry)
+        self.blobs_present: Counter = Counter("vigil_blobs_present",
+                                              "Keys POST /v1/blobs/missing found in the cache (uploads saved)",
+                                              registry=self.registry)
+        self.db_swaps: Counter = Counter("vigil_db_swaps", "Times the server saw a new DB file",
+                                         registry=self.registry)
+        self.db_refresh_errors: Counter = Counter("vigil_db_refresh_errors", "Scheduled DB refreshes that failed",
+                                                  registry=self.registry)
+        age = Gauge("vigil_db_age_seconds", "Seconds since the DB in use was built (-1: no DB)",
+                    registry=self.registry)
+        age.set_function(lambda: _age(state.db_info()))
+
+
+def _age(info: DBInfo | None) -> float:
+    return -1.0 if info is None else info.age_seconds
+
+
+def _parse_time(text: str) -> dt.datetime | None:
+    try:
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+@dataclass
+class ServerState:
+    db_path: Path
+    cache: BlobCache
+    token: str = ""
+    token_header: str = DEFAULT_TOKEN_HEADER
+    db_repositories: tuple[str, ...] = ()
+    skip_db_update: bool = False
+    update_interval: float = 3600.0
+    max_blob_bytes: int = MAX_BLOB_BYTES
+    metrics: Metrics = field(init=False)
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _db_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _db_seen: tuple[int, int, int] | None = field(default=None, init=False)  # (device, inode, mtime_ns)
+    _db_info: DBInfo | None = field(default=None, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self)
+
+    # --- blob cache (one lock: the fs backend shares one SQLite connection between request threads) ----------
+
+    def missing(self, keys: list[str]) -> list[str]:
+        with self._cache_lock:
+            return self.cache.missing(keys)
+
+    def get_blob(self, key: str) -> BlobInfo | None:
+        with self._cache_lock:
+            return self.cache.get(key)
+
+    def put_blob(self, key: str, blob: BlobInfo) -> None:
+        with self._cache_lock:
+            self.cache.put(key, blob)
+
+    # --- the DB --------------------------------------------------------------------------------------------------
+
+    def db_info(self) -> DBInfo | None:
+        """The metadata of the DB file now at db_path; re-read only when the file was replaced (inode/mtime)."""
+        from vigil.vulndb.store import DBError, Store
+
+        try:
+            st = os.stat(self.db_path)
+        except OSError:
+            return None
+        seen = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        with self._db_lock:
+            if seen != self._db_seen:
+                try:
+                    store = Store(self.db_path)
+                except DBError as e:
+                    log.warning("%s", e)
+                    return None
+                md = store.metadata
+                store.close()
+                if self._db_seen is not None:
+                    self.metrics.db_swaps.inc()
+                    log.info("DB replaced: now built at %s", md.built_at)
+                self._db_seen = seen
+                self._db_info = DBInfo(schema_version=md.schema_version, built_at=md.built_at,
+                                       next_update=md.next_update, vigil_version=md.vigil_version)
+            info = self._db_info
+        if info is None:
+            return None
+        built = _parse_time(info.built_at)
+        age = (dt.datetime.now(dt.UTC) - built).total_seconds() if built is not None else 0.0
+        return DBInfo(schema_version=info.schema_version, built_at=info.built_at, next_update=info.next_update,
+                      vigil_version=info.vigil_version, age_seconds=round(age, 3))
+
+    def refresh_db(self, force: bool = False) -> bool:
+        """One update check (vigil.dbdist.update.ensure_db swaps the file atomically under its lock). Returns
+        False when it failed; never raises (a failed refresh keeps serving the DB on disk)."""
+        if self.skip_db_update or not self.db_repositories:
+            return True
+        try:
+            from vigil.dbdist.update import ensure_db  # type: ignore[import-not-found]
+        except ImportError:
+            log.warning("DB updates are not available in this build; serving the DB on disk")
+            return False
+        try:
+            ensure_db(self.db_path, list(self.db_repositories), skip_update=False, offline=False, force=force)
+        except Exception as e:  # network, registry, disk: log, count, keep the current DB
+            self.metrics.db_refresh_errors.inc()
+            log.warning("scheduled DB update failed: %s", e)
+            return False
+        self.db_info()
+        return True
+
+    def start_refresh(self) -> None:
+        if self.skip_db_update or not self.db_repositories or self.update_interval <= 0:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self.update_interval):
+                self.refresh_db()
+
+        self._thread = threading.Thread(target=loop, name="vigil-db-refresh", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        with self._cache_lock:
+            self.cache.close()
