@@ -38,6 +38,7 @@ from vigil.analyzers.registry import (
 )
 from vigil.findings.blob import ArtifactInfo, BlobInfo, OSRelease, SecretsInFile
 from vigil.findings.records import LayerInfo, Metadata, Report, Result, Vulnerability
+from vigil.inventory.purl import os_purl
 from vigil.inventory.records import (
     OS_FAMILIES,
     Application,
@@ -422,7 +423,10 @@ def merge(layers: Sequence[LayerBlob | LayerInfo], blobs: list[BlobInfo]) -> Mer
         p = msgspec.structs.replace(
             p, ecosystem=family or p.ecosystem,
             installed_files=p.installed_files or extra,
+            id=p.id or f"{p.name}@{p.version}",
         )
+        if out.os is not None and not p.purl:
+            p = msgspec.structs.replace(p, purl=os_purl(out.os, p))
         out.os_packages.append(p)
     for k in sorted(apps):
         app, idx = apps[k]
@@ -693,7 +697,7 @@ def _report(opts: ScanOptions, art: ArtifactInfo, merged: Merged, artifact: str)
     from vigil.findings import suppress
 
     ignores, warnings = engine.load_ignores(opts)
-    for w in warnings:
+    for w in [*warnings, *merged.warnings]:
         log.warning("%s", w)
     warnings = list(warnings) + merged.warnings
     vex = engine.load_vex(opts)
