@@ -1,0 +1,416 @@
+"""Keep the local DB current: `ensure_db()` is the one entry point of the CLI and the server.
+
+Rules (Trivy's, tightened):
+- `offline` or `skip_update`: never touch the network; a missing DB is an error that says how to get one.
+- No repositories configured: use the DB on disk (a locally built one), error if there is none.
+- A usable DB whose `next_update` has not passed: no network.
+- Otherwise (or `force`): at most one attempt per RETRY_INTERVAL (recorded in `.vigil-db-state.json` beside the DB)
+  while a usable DB exists; repositories are tried in order, any failure of one (429/5xx/timeout/connection refused,
+  404, digest mismatch, an older schema) moves on to the next; the one that served is reported. A newer schema than
+  this Vigil's is an error asking to upgrade vigil. When every repository fails the old DB is kept with a warning.
+- Installing: download into temp files in the DB's own directory (same filesystem), verify size and sha256 of the
+  compressed file and of the decompressed DB, open it with SQLite and check its schema, then os.replace() it over the
+  old one. All of that happens under an exclusive flock on `<db dir>/.lock`: concurrent updaters queue, and the ones
+  that waited find the fresh DB and do nothing. Scans take no lock: rename is atomic, so a scan opens either the old
+  or the new file, and one that already has the old file open keeps reading it (its inode lives on until closed).
+- Incremental: when metadata.json lists a delta whose base is the local DB's logical digest (vigil.vulndb.delta),
+  only the delta is fetched and applied; the result must have the published logical digest. Any failure there
+  falls back to the full download.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vigil.dbdist.artifact import (
+    COMPRESSED_FILENAME,
+    ArtifactError,
+    ArtifactMetadata,
+    DeltaRef,
+    check_db,
+    decompress,
+    file_sha256,
+    logical_digest,
+    require_complete,
+)
+from vigil.dbdist.source import Progress, RepoError, Repository
+from vigil.vulndb.schema import METADATA_FILENAME, SCHEMA_VERSION
+from vigil.vulndb.store import DBError
+
+log = logging.getLogger(__name__)
+
+STATE_FILENAME = ".vigil-db-state.json"
+LOCK_FILENAME = ".lock"
+RETRY_INTERVAL = dt.timedelta(hours=1)
+LOCK_TIMEOUT = 600.0
+
+
+class UpdateError(DBError):
+    """The DB cannot be made available (one line, for the user)."""
+
+
+class SchemaTooNew(UpdateError):
+    """A repository serves a DB schema newer than this Vigil understands."""
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    db_path: Path
+    updated: bool = False  # a new DB was installed
+    checked: bool = False  # a repository was asked
+    source: str = ""  # the repository that served the DB (now, or when it was installed)
+    delta: bool = False  # installed from an incremental delta
+    downloaded: int = 0  # bytes fetched for the DB itself
+    message: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------------------------- lock
+
+
+@contextmanager
+def db_lock(db_dir: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Exclusive flock on <db dir>/.lock (released when the process dies, so a crash never leaves it held)."""
+    db_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(db_dir / LOCK_FILENAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise UpdateError(
+                        f"{db_dir / LOCK_FILENAME}: another Vigil process has been updating the DB for "
+                        f"{timeout:.0f}s; try again later"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------- local state
+
+
+@dataclass(frozen=True)
+class _Local:
+    schema_version: int
+    built_at: str
+    next_update: str
+    identity: tuple[int, int, int]  # (inode, size, mtime_ns): tells whether the file changed under us
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _local(db_path: Path) -> _Local | None:
+    """What the DB on disk says about itself; None when missing or unreadable."""
+    try:
+        ident = _identity(db_path)
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM metadata WHERE key = 'metadata'").fetchone()
+        finally:
+            conn.close()
+        doc = json.loads(row[0])
+        return _Local(int(doc["schema_version"]), str(doc.get("built_at", "")), str(doc.get("next_update", "")),
+                      ident)
+    except (OSError, sqlite3.DatabaseError, TypeError, ValueError, KeyError):
+        return None
+
+
+def _parse_time(s: str) -> dt.datetime | None:
+    try:
+        t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _due(next_update: str, now: dt.datetime) -> bool:
+    t = _parse_time(next_update)
+    return t is None or now >= t
+
+
+def read_state(db_dir: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads((db_dir / STATE_FILENAME).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _write_state(db_dir: Path, state: dict[str, Any]) -> None:
+    tmp = db_dir / f".{STATE_FILENAME}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, db_dir / STATE_FILENAME)
+    except OSError as e:
+        log.debug("cannot record the DB update state: %s", e)
+        with suppress(OSError):
+            tmp.unlink()
+
+
+def _installed(state: dict[str, Any], local: _Local | None) -> dict[str, Any]:
+    """The state's record of the installed DB, if it still describes the file on disk."""
+    inst = state.get("installed")
+    if local is None or not isinstance(inst, dict) or inst.get("identity") != list(local.identity):
+        return {}
+    return inst
+
+
+def installed_source(db_path: Path) -> str:
+    """The repository the DB at `db_path` was downloaded from ("" when built locally or unknown)."""
+    inst = _installed(read_state(db_path.parent), _local(db_path))
+    return str(inst.get("repository", ""))
+
+
+# --------------------------------------------------------------------------------------------- entry point
+
+
+def open_repository(url: str) -> Repository:
+    if url.startswith("oci://"):
+        from vigil.dbdist.oci import OCIRepository
+
+        return OCIRepository(url)
+    if url.startswith(("https://", "http://")):
+        from vigil.dbdist.http import HTTPRepository
+
+        return HTTPRepository(url)
+    raise UpdateError(f"unsupported DB repository {url!r}: use oci://HOST/REPO:TAG or https://HOST/DIR/")
+
+
+def _no_db_message(db_path: Path, offline: bool) -> str:
+    if offline:
+        return (f"no vulnerability DB at {db_path} and updates are disabled (--skip-db-update/--offline-scan): "
+                "download one on a connected machine ('vigil db pull --db-repository URL') and copy it there, "
+                "or build one with 'vigil db build --feeds DIR'")
+    return (f"no vulnerability DB at {db_path}. Build one with 'vigil db build --feeds <advisories dir>' or download "
+            "one with --db-repository oci://HOST/REPO:TAG or https://HOST/DIR/")
+
+
+def ensure_db(
+    db_path: Path,
+    repositories: list[str],
+    *,
+    skip_update: bool,
+    offline: bool,
+    force: bool = False,
+    progress: bool = False,
+    now: dt.datetime | None = None,
+) -> UpdateResult:
+    """Make sure a usable DB is at `db_path` (see the module doc for the rules). Raises UpdateError."""
+    for url in repositories:
+        if not url.startswith(("oci://", "https://", "http://")):
+            raise UpdateError(f"unsupported DB repository {url!r}: use oci://HOST/REPO:TAG or https://HOST/DIR/")
+    now = now or dt.datetime.now(dt.UTC)
+    local = _local(db_path)
+    if offline or skip_update:
+        if local is None:
+            raise UpdateError(_no_db_message(db_path, True))
+        return UpdateResult(db_path, source=installed_source(db_path), message="updates disabled")
+    if not repositories:
+        if local is None:
+            raise UpdateError(_no_db_message(db_path, False))
+        if _due(local.next_update, now):
+            log.info("the DB's next update (%s) has passed; no --db-repository to download from", local.next_update)
+        return UpdateResult(db_path, source=installed_source(db_path), message="no repository configured")
+    usable = local is not None and local.schema_version == SCHEMA_VERSION
+    if usable and not force:
+        assert local is not None
+        if not _due(local.next_update, now):
+            return UpdateResult(db_path, source=installed_source(db_path), message="DB is current")
+        if _recently_attempted(read_state(db_path.parent), now):
+            return UpdateResult(db_path, source=installed_source(db_path),
+                                message="update attempted less than an hour ago")
+    db_dir = db_path.parent
+    with db_lock(db_dir):
+        fresh = _local(db_path)
+        if fresh is not None and fresh.schema_version == SCHEMA_VERSION and (
+            fresh.identity != (local.identity if local else None)
+            or (not force and (not _due(fresh.next_update, now) or _recently_attempted(read_state(db_dir), now)))
+        ):
+            # Someone else installed a DB (or tried) while we waited for the lock: theirs is as fresh as ours.
+            return UpdateResult(db_path, source=installed_source(db_path), message="updated by another process")
+        return _update_locked(db_path, repositories, fresh, progress, now)
+
+
+def _recently_attempted(state: dict[str, Any], now: dt.datetime) -> bool:
+    last = _parse_time(str(state.get("last_attempt", "")))
+    return last is not None and now - last < RETRY_INTERVAL and last <= now
+
+
+def _update_locked(
+    db_path: Path, repositories: list[str], local: _Local | None, progress: bool, now: dt.datetime
+) -> UpdateResult:
+    db_dir = db_path.parent
+    usable = local is not None and local.schema_version == SCHEMA_VERSION
+    state = read_state(db_dir)
+    state["last_attempt"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    _write_state(db_dir, state)
+    errors: list[str] = []
+    for url in repositories:
+        try:
+            repo = open_repository(url)
+        except (ArtifactError, UpdateError) as e:
+            errors.append(str(e))
+            continue
+        try:
+            res = _from_repository(repo, db_path, local if usable else None, state, progress)
+        except SchemaTooNew:
+            raise
+        except (ArtifactError, OSError) as e:
+            msg = str(e) if str(e).startswith(url) else f"{url}: {e}"
+            errors.append(msg)
+            log.info("DB repository failed, trying the next one: %s", msg)
+            continue
+        finally:
+            repo.close()
+        _write_state(db_dir, state)
+        return res
+    summary = "; ".join(errors)
+    if usable:
+        assert local is not None
+        warning = f"DB update failed, keeping the DB built at {local.built_at}: {summary}"
+        log.warning("%s", warning)
+        return UpdateResult(db_path, checked=True, source=installed_source(db_path), message="update failed",
+                            warnings=(warning,))
+    raise UpdateError(f"cannot download the vulnerability DB: {summary}")
+
+
+def _from_repository(
+    repo: Repository, db_path: Path, local: _Local | None, state: dict[str, Any], progress: bool
+) -> UpdateResult:
+    """Fetch and install from one repository (state is updated in place). Raises RepoError/ArtifactError."""
+    url = repo.url
+    inst = _installed(state, local)
+    etags = state.setdefault("etags", {})
+    known = etags.get(url)
+    etag = str(known[0]) if isinstance(known, list) and len(known) == 2 and inst and known[1] == inst.get(
+        "db_sha256") else ""
+    meta, new_etag = repo.fetch_metadata(etag)
+    if meta is None:
+        return UpdateResult(db_path, checked=True, source=url, message=f"no newer DB at {url}")
+    if meta.schema_version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"{url} serves DB schema {meta.schema_version}, newer than this Vigil supports ({SCHEMA_VERSION}): "
+            "upgrade vigil"
+        )
+    if meta.schema_version < SCHEMA_VERSION:
+        raise RepoError(f"{url} serves DB schema {meta.schema_version}, older than this Vigil needs "
+                        f"({SCHEMA_VERSION}); skipped")
+    require_complete(meta, url)
+    if inst and inst.get("db_sha256") == meta.db_sha256:
+        etags[url] = [new_etag, meta.db_sha256]
+        return UpdateResult(db_path, checked=True, source=url, message=f"the DB at {url} is the one installed")
+    db_dir = db_path.parent
+    if local is not None and meta.deltas and meta.logical_digest:
+        res = _try_delta(repo, db_path, local, inst, meta, state, progress)
+        if res is not None:
+            etags[url] = [new_etag, state["installed"]["db_sha256"]]
+            return res
+    fd_z, tmp_z = tempfile.mkstemp(prefix=".vigil.db.zst.", suffix=".tmp", dir=db_dir)
+    fd_d, tmp_d = tempfile.mkstemp(prefix=".vigil.db.", suffix=".tmp", dir=db_dir)
+    os.close(fd_z)
+    os.close(fd_d)
+    try:
+        repo.download(COMPRESSED_FILENAME, Path(tmp_z), meta.compressed_sha256, meta.compressed_size,
+                      Progress(progress))
+        decompress(Path(tmp_z), Path(tmp_d), meta, f"{url} {COMPRESSED_FILENAME}")
+        check_db(Path(tmp_d), f"{url} {COMPRESSED_FILENAME}")
+        _install(Path(tmp_d), db_path, meta, url, meta.db_sha256, state)
+    finally:
+        for t in (tmp_z, tmp_d):
+            with suppress(FileNotFoundError):
+                os.unlink(t)
+    etags[url] = [new_etag, meta.db_sha256]
+    log.info("DB built at %s installed from %s", meta.built_at, url)
+    return UpdateResult(db_path, updated=True, checked=True, source=url, downloaded=meta.compressed_size,
+                        message=f"downloaded from {url}")
+
+
+def _try_delta(
+    repo: Repository, db_path: Path, local: _Local, inst: dict[str, Any], meta: ArtifactMetadata,
+    state: dict[str, Any], progress: bool,
+) -> UpdateResult | None:
+    """Apply a published delta to the local DB; None (-> full download) when none fits or anything fails."""
+    try:
+        from vigil.vulndb import delta as delta_mod  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return None
+    apply = getattr(delta_mod, "apply_delta", None)
+    if not callable(apply):
+        return None
+    current = str(inst.get("logical_digest", "")) or logical_digest(db_path)
+    ref: DeltaRef | None = next((d for d in meta.deltas if current and d.base == current), None)
+    if ref is None:
+        return None
+    db_dir = db_path.parent
+    fd_p, tmp_p = tempfile.mkstemp(prefix=".vigil.delta.", suffix=".tmp", dir=db_dir)
+    fd_d, tmp_d = tempfile.mkstemp(prefix=".vigil.db.", suffix=".tmp", dir=db_dir)
+    os.close(fd_p)
+    os.close(fd_d)
+    try:
+        repo.download(ref.file, Path(tmp_p), ref.sha256, ref.size, Progress(progress))
+        os.unlink(tmp_d)  # apply_delta writes a new file
+        apply(db_path, Path(tmp_p), Path(tmp_d))
+        check_db(Path(tmp_d), f"{repo.url} {ref.file}")
+        got = logical_digest(Path(tmp_d))
+        if got != meta.logical_digest:
+            raise ArtifactError(f"{repo.url} {ref.file}: the patched DB has logical digest {got}, "
+                                f"metadata.json says {meta.logical_digest}")
+        sha, _ = file_sha256(Path(tmp_d))
+        _install(Path(tmp_d), db_path, meta, repo.url, sha, state)
+    except Exception as e:  # a delta is only an optimisation: any failure means a full download
+        log.info("incremental update from %s failed (%s); downloading the full DB", repo.url, e)
+        return None
+    finally:
+        for t in (tmp_p, tmp_d):
+            with suppress(FileNotFoundError):
+                os.unlink(t)
+    log.info("DB built at %s installed from %s (delta of %d bytes)", meta.built_at, repo.url, ref.size)
+    return UpdateResult(db_path, updated=True, checked=True, source=repo.url, delta=True, downloaded=ref.size,
+                        message=f"delta from {repo.url}")
+
+
+def _install(tmp_db: Path, db_path: Path, meta: ArtifactMetadata, url: str, sha: str,
+             state: dict[str, Any]) -> None:
+    """fsync and rename into place (caller holds the lock), then record what was installed."""
+    fd = os.open(tmp_db, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp_db, 0o644)
+    os.replace(tmp_db, db_path)
+    import msgspec
+
+    meta_tmp = db_path.parent / f".{METADATA_FILENAME}.{os.getpid()}.tmp"
+    meta_tmp.write_bytes(msgspec.json.format(msgspec.json.encode(meta)))
+    os.replace(meta_tmp, db_path.parent / METADATA_FILENAME)
+    state["installed"] = {
+        "repository": url,
+        "db_sha256": sha,
+        "logical_digest": meta.logical_digest,
+        "built_at": meta.built_at,
+        "identity": list(_identity(db_path)),
+    }
