@@ -26,19 +26,47 @@ def _db_dir(values: dict[str, Any], out: Path | None) -> Path:
 
 
 @db_group.command("build")
-@click.option("--feeds", "feeds", type=click.Path(path_type=Path), required=True,
+@click.option("--feeds", "feeds", type=click.Path(path_type=Path), default=None,
               help="directory of advisory feeds (e.g. ../shared/data/advisories)")
+@click.option("--feeds-from", "feeds_from", type=click.Choice(["upstream"]), default=None,
+              help="download the feeds from their public upstream sources into <cache-dir>/feeds/ first")
+@click.option("--feeds-url", "feeds_url", default=None, metavar="BASE",
+              help="download the feeds from a mirror with the layout of the feeds directory (BASE/<feed>/<file>)")
+@click.option("--previous", "previous", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="an earlier build's output directory: also publish a delta from its vigil.db to the new one")
+@click.option("--no-feed-cache", "no_feed_cache", is_flag=True, default=False,
+              help="parse every feed again instead of reusing <cache-dir>/feeds-parsed/")
 @click.option("-o", "--output-dir", "output_dir", type=click.Path(path_type=Path), default=None,
               help="where to write vigil.db and metadata.json (default: <cache-dir>/db)")
 @add_options("db")
-def db_build(feeds: Path, output_dir: Path | None, **kwargs: Any) -> None:
+def db_build(feeds: Path | None, feeds_from: str | None, feeds_url: str | None, previous: Path | None,
+             no_feed_cache: bool, output_dir: Path | None, **kwargs: Any) -> None:
     """Build the DB from advisory feeds (one ETL module per feed; failing feeds are reported and skipped)."""
     values = resolve_or_exit("db", kwargs)
+    if sum(x is not None for x in (feeds, feeds_from, feeds_url)) != 1:
+        fail("give exactly one of --feeds DIR, --feeds-from upstream, --feeds-url BASE")
+    if feeds_url is not None and not feeds_url.startswith(("http://", "https://")):
+        fail(f"--feeds-url must be an http(s) URL, not {feeds_url!r}")
+    if previous is not None and not (previous / "vigil.db").is_file():
+        fail(f"--previous {previous}: no vigil.db there")
     from vigil.vulndb.build.builder import build
     from vigil.vulndb.build.records import FeedError
 
+    cache_dir: Path = values.get("cache_dir") or default_cache_dir()
+    fetch_errors: dict[str, str] = {}
     try:
-        res = build(feeds, _db_dir(values, output_dir), vigil_version=__version__)
+        if feeds is None:
+            from vigil.vulndb.build.feeds import all_feeds
+            from vigil.vulndb.build.upstream import sync_feeds
+
+            sync = sync_feeds(all_feeds(), cache_dir, base_url=feeds_url, user_agent=f"vigil/{__version__}")
+            feeds, fetch_errors = sync.feeds_dir, sync.errors
+            if not values["quiet"]:
+                click.echo(f"Feeds in {feeds}: {sync.fetched} downloaded ({sync.bytes} bytes), {sync.not_modified} "
+                           f"not modified, {sync.failed} failed ({sync.seconds:.1f}s)", err=True)
+        res = build(feeds, _db_dir(values, output_dir), vigil_version=__version__,
+                    parsed_cache=None if no_feed_cache else cache_dir / "feeds-parsed",
+                    fetch_errors=fetch_errors, previous=previous)
     except FeedError as e:
         fail(str(e))
     except OSError as e:
@@ -46,6 +74,7 @@ def db_build(feeds: Path, output_dir: Path | None, **kwargs: Any) -> None:
     if not values["quiet"]:
         for f in res.feeds:
             status = f.status if f.status == "ok" else f"{f.status.upper()}: {f.error}"
+            status += " (cached)" if f.cached else ""
             click.echo(f"  {f.name:<28} {f.records:>7} records  {f.seconds:6.2f}s  {status}", err=True)
         c = res.counts
         click.echo(
@@ -53,9 +82,13 @@ def db_build(feeds: Path, output_dir: Path | None, **kwargs: Any) -> None:
             f"{c['advisories']} package advisories, {c['aliases']} IDs; next update after {res.metadata.next_update}",
             err=True,
         )
+        if res.delta is not None:
+            click.echo(f"Delta {res.delta.file}: {res.delta.size} bytes from {res.delta.base}", err=True)
+    if res.delta_error:
+        click.echo(f"WARN\tno delta published: {res.delta_error}", err=True)
     failed = [f.name for f in res.feeds if f.status == "failed"]
     if failed:
-        click.echo(f"WARN\tfeeds skipped because they failed to parse: {', '.join(failed)}", err=True)
+        click.echo(f"WARN\tfeeds skipped because they failed to download or parse: {', '.join(failed)}", err=True)
 
 
 @db_group.command("info")

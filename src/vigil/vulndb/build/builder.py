@@ -4,6 +4,11 @@ Flow: every feed module parses its files completely (a feed that fails is skippe
 half-loaded) -> aliases are merged (union-find over GHSA/CVE/PYSEC/GO/RUSTSEC IDs) so that one vulnerability is
 stored once per package with every source listed -> NVD (CVSS, CWE) and CISA KEV enrich the details -> the DB is
 written to a temp file and atomically renamed into place.
+
+Feed cache (issue 8 §0): with `parsed_cache`, each feed's parsed records are kept as msgpack in
+<parsed_cache>/<feed>-<input digest>.msgpack, the digest covering the feed's input files and the ETL code; an
+unchanged feed is decoded from there instead of parsed again. With `previous` (an earlier build's output dir), a
+row-level delta against that DB is written next to the new one (vulndb.delta) and listed in metadata.json.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import sqlite3
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import msgspec
@@ -29,7 +35,7 @@ import msgspec
 from vigil.findings.records import severity_from_score
 from vigil.vulndb.build.records import Feed, FeedError
 from vigil.vulndb.names import normalize
-from vigil.vulndb.records import AdvisoryRecord, CveEnrichment, CvssScore, DBMetadata, VulnDetail
+from vigil.vulndb.records import AdvisoryRecord, CveEnrichment, CvssScore, DBMetadata, DeltaRef, VulnDetail
 from vigil.vulndb.schema import DB_FILENAME, DDL, INDEXES, METADATA_FILENAME, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -65,6 +71,7 @@ class FeedReport:
     digest: str = ""
     error: str = ""
     seconds: float = 0.0
+    cached: bool = False  # records decoded from the parsed-feed cache, not parsed
 
 
 @dataclass
@@ -74,6 +81,8 @@ class BuildResult:
     feeds: list[FeedReport] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    delta: DeltaRef | None = None  # the delta against `previous`, when one was made
+    delta_error: str = ""  # why no delta was made although `previous` was given
 
 
 def _read(path: str) -> bytes:
@@ -120,7 +129,66 @@ def os_eol_rows() -> list[tuple[str, str, str]]:
     return rows
 
 
-def load_feed(feed: Feed, feeds_dir: Path) -> tuple[FeedReport, list[AdvisoryRecord | CveEnrichment | str]]:
+FeedItem = AdvisoryRecord | CveEnrichment | str
+_PARSED_TYPES: dict[str, type[list[AdvisoryRecord]] | type[list[CveEnrichment]] | type[list[str]]] = {
+    "advisories": list[AdvisoryRecord], "nvd": list[CveEnrichment], "kev": list[str],
+}
+
+
+@cache
+def etl_fingerprint() -> str:
+    """sha256 over the source of the ETL code (feed modules, record types): part of every parsed-feed cache key, so
+    changing a parser invalidates exactly the cached output it produced."""
+    from vigil.vulndb import records as db_records
+    from vigil.vulndb.build import feeds as feeds_pkg
+    from vigil.vulndb.build import records as build_records
+
+    h = hashlib.sha256()
+    paths = sorted(Path(feeds_pkg.__file__).parent.glob("*.py"))
+    for p in (*paths, Path(db_records.__file__), Path(build_records.__file__)):
+        h.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _cache_file(parsed_cache: Path, feed: Feed, input_digest: str) -> Path:
+    key = hashlib.sha256(f"{etl_fingerprint()}\0{feed.kind}\0{input_digest}".encode()).hexdigest()
+    return parsed_cache / f"{feed.name}-{key}.msgpack"
+
+
+def _cache_load(path: Path, feed: Feed) -> list[FeedItem] | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        items: list[FeedItem] = msgspec.msgpack.decode(data, type=_PARSED_TYPES[feed.kind])
+    except (msgspec.DecodeError, KeyError):
+        log.warning("parsed-feed cache %s is unreadable; parsing the feed again", path.name)
+        return None
+    return items
+
+
+def _cache_store(path: Path, feed: Feed, items: list[FeedItem]) -> None:
+    """Atomic write (temp + rename, so concurrent builds never read half a file); older entries of the same feed
+    are removed. Cache trouble never fails a build."""
+    if feed.kind not in _PARSED_TYPES:
+        return
+    own = re.compile(re.escape(feed.name) + r"-[0-9a-f]{64}\.msgpack")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(msgspec.msgpack.encode(items))
+        os.replace(tmp, path)
+        for old in path.parent.iterdir():
+            if old != path and own.fullmatch(old.name):
+                old.unlink(missing_ok=True)
+    except OSError as e:
+        log.warning("cannot write the parsed-feed cache %s: %s", path, e)
+
+
+def load_feed(
+    feed: Feed, feeds_dir: Path, parsed_cache: Path | None = None
+) -> tuple[FeedReport, list[FeedItem]]:
     rep = FeedReport(name=feed.name, title=feed.title, url=feed.url, kind=feed.kind)
     t0 = time.perf_counter()
     files = sorted({p for pat in feed.paths for p in glob.glob(str(feeds_dir / pat))})
@@ -128,23 +196,31 @@ def load_feed(feed: Feed, feeds_dir: Path) -> tuple[FeedReport, list[AdvisoryRec
         rep.status, rep.error = "missing", f"no files matching {', '.join(feed.paths)}"
         return rep, []
     digest = hashlib.sha256()
-    out: list[AdvisoryRecord | CveEnrichment | str] = []
+    out: list[FeedItem] = []
     try:
         for path in files:
             with open(path, "rb") as f:
                 digest.update(hashlib.sha256(f.read()).digest())
+        rep.digest = "sha256:" + digest.hexdigest()
+        cache_file = _cache_file(parsed_cache, feed, rep.digest) if parsed_cache is not None else None
+        cached = _cache_load(cache_file, feed) if cache_file is not None else None
+        if cached is not None:
+            rep.cached, rep.records, rep.seconds = True, len(cached), time.perf_counter() - t0
+            return rep, cached
+        for path in files:
             out.extend(feed.parse(os.path.basename(path), _read(path)))
     except (FeedError, OSError, EOFError, gzip.BadGzipFile) as e:
-        rep.status, rep.error = "failed", str(e) or type(e).__name__
+        rep.status, rep.error, rep.digest = "failed", str(e) or type(e).__name__, ""
         log.warning("feed %s skipped: %s", feed.name, rep.error)
         return rep, []
     except Exception as e:  # a defect in the ETL module: skip the whole feed, keep building
         log.debug("feed %s crashed", feed.name, exc_info=True)
-        rep.status, rep.error = "failed", f"internal error: {type(e).__name__}: {e}"
+        rep.status, rep.error, rep.digest = "failed", f"internal error: {type(e).__name__}: {e}", ""
         log.warning("feed %s skipped: %s", feed.name, rep.error)
         return rep, []
     rep.records = len(out)
-    rep.digest = "sha256:" + digest.hexdigest()
+    if cache_file is not None:
+        _cache_store(cache_file, feed, out)
     rep.seconds = time.perf_counter() - t0
     return rep, out
 
@@ -288,13 +364,22 @@ def build(
     feeds: tuple[Feed, ...] | None = None,
     now: dt.datetime | None = None,
     vigil_version: str = "",
+    parsed_cache: Path | None = None,
+    fetch_errors: Mapping[str, str] | None = None,
+    previous: Path | None = None,
 ) -> BuildResult:
+    """Build <out_dir>/vigil.db and metadata.json from the feeds in feeds_dir.
+
+    parsed_cache: directory of the parsed-feed cache (see the module doc); None parses every feed.
+    fetch_errors: feed name -> why its download failed (vulndb.build.upstream): such feeds are reported failed.
+    previous: an earlier build's output directory; a delta from its vigil.db to the new one is published."""
     # The build allocates ~1.5 million long-lived, acyclic objects (records, rows); the cyclic GC would rescan
     # them over and over (measured: ~2 s of a ~7 s build with the OS feeds). Nothing here relies on it.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build(feeds_dir, out_dir, feeds=feeds, now=now, vigil_version=vigil_version)
+        return _build(feeds_dir, out_dir, feeds=feeds, now=now, vigil_version=vigil_version,
+                      parsed_cache=parsed_cache, fetch_errors=fetch_errors, previous=previous)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -307,6 +392,9 @@ def _build(
     feeds: tuple[Feed, ...] | None,
     now: dt.datetime | None,
     vigil_version: str,
+    parsed_cache: Path | None,
+    fetch_errors: Mapping[str, str] | None,
+    previous: Path | None,
 ) -> BuildResult:
     t0 = time.perf_counter()
     if feeds is None:
@@ -320,7 +408,12 @@ def _build(
     nvd: dict[str, CveEnrichment] = {}
     kev: set[str] = set()
     for feed in feeds:
-        rep, items = load_feed(feed, feeds_dir)
+        items: list[FeedItem] = []
+        if fetch_errors and feed.name in fetch_errors:
+            rep = FeedReport(feed.name, feed.title, feed.url, feed.kind, "failed", error=fetch_errors[feed.name])
+            log.warning("feed %s skipped: %s", feed.name, rep.error)
+        else:
+            rep, items = load_feed(feed, feeds_dir, parsed_cache)
         reports.append(rep)
         for it in items:
             if isinstance(it, AdvisoryRecord):
@@ -409,11 +502,43 @@ def _build(
             "os_eol": len(eol_rows),
         }
         db_path = out_dir / DB_FILENAME
+        # the delta is made before the rename, so `previous` may be out_dir itself
+        delta, delta_error, digest = _publish_delta(previous, tmp, out_dir)
         os.replace(tmp, db_path)  # atomic: concurrent readers see the old or the new DB, never half of one
     finally:
         if tmp.exists():
             tmp.unlink()
+    meta = msgspec.structs.replace(meta, logical_digest=digest, deltas=(delta,) if delta else ())
+    _remove_stale_deltas(out_dir, delta)
     (out_dir / METADATA_FILENAME).write_bytes(msgspec.json.format(msgspec.json.encode(meta)))
     return BuildResult(
-        db_path=db_path, metadata=meta, feeds=reports, counts=counts, seconds=time.perf_counter() - t0
+        db_path=db_path, metadata=meta, feeds=reports, counts=counts, seconds=time.perf_counter() - t0,
+        delta=delta, delta_error=delta_error,
     )
+
+
+def _publish_delta(previous: Path | None, new_db: Path, out_dir: Path) -> tuple[DeltaRef | None, str, str]:
+    """(delta ref or None, why not, logical digest of new_db)."""
+    from vigil.vulndb.delta import DeltaError, delta_filename, logical_digest, make_delta
+
+    if previous is None:
+        return None, "", logical_digest(new_db)
+    old_db = previous / DB_FILENAME
+    try:
+        base = logical_digest(old_db)
+        info = make_delta(old_db, new_db, out_dir / ".delta.tmp")
+        final = out_dir / delta_filename(base)
+        os.replace(info.path, final)
+    except DeltaError as e:
+        log.warning("no delta published: %s", e)
+        return None, str(e), logical_digest(new_db)
+    return DeltaRef(base=info.base, file=final.name, size=info.size, sha256=info.sha256), "", info.target
+
+
+def _remove_stale_deltas(out_dir: Path, keep: DeltaRef | None) -> None:
+    """Deltas of earlier builds in out_dir lead to the previous DB, not to this one: remove them."""
+    from vigil.vulndb.delta import DELTA_SUFFIX
+
+    for p in out_dir.glob("delta-*" + DELTA_SUFFIX):
+        if keep is None or p.name != keep.file:
+            p.unlink(missing_ok=True)
