@@ -525,9 +525,8 @@ def _publish_delta(previous: Path | None, new_db: Path, out_dir: Path) -> tuple[
         return None, "", logical_digest(new_db)
     old_db = previous / DB_FILENAME
     try:
-        base = logical_digest(old_db)
-        info = make_delta(old_db, new_db, out_dir / ".delta.tmp")
-        final = out_dir / delta_filename(base)
+        info = make_delta(old_db, new_db, out_dir / ".delta.tmp")  # computes both logical digests on the way
+        final = out_dir / delta_filename(info.base)
         os.replace(info.path, final)
     except DeltaError as e:
         log.warning("no delta published: %s", e)

@@ -32,7 +32,7 @@ import os
 import tarfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -405,9 +405,11 @@ def sync_feeds(
     base_url: str | None = None,
     client: httpx.Client | None = None,
     user_agent: str = "vigil (vulnerability DB builder)",
+    sources: Sequence[Upstream] = SOURCES,
 ) -> SyncResult:
     """Bring <cache_dir>/feeds/ up to date: from the mirror at base_url, or (base_url None) from the upstream
-    sources with conversion. Returns the directory to build from and per-feed errors (for build(fetch_errors=))."""
+    sources with conversion. Returns the directory to build from and per-feed errors (for build(fetch_errors=)).
+    `sources` is the table (tests and private mirrors of single upstreams pass their own)."""
     import httpx
 
     t0 = time.perf_counter()
@@ -422,7 +424,8 @@ def sync_feeds(
         )
     fetcher = _Fetcher(client, root, res)
     try:
-        for src in sources_for(feeds):
+        names = {f.name for f in feeds}
+        for src in (s for s in sources if s.feed in names):
             if src.feed in res.errors:
                 continue
             dest = root / src.path
