@@ -89,25 +89,25 @@ def start_mirror(root: Path, fail_with: int = 0) -> Mirror:
     port = free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     mirror._server = server
     mirror.url = f"http://127.0.0.1:{port}/"
     return mirror
 
 
-@pytest.fixture(scope="session")
-def artifact_a(feeds_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", name="artifact_a")
+def artifact_a_fixture(feeds_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_artifact(feeds_dir, tmp_path_factory.mktemp("artifact-a"), dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
 
-@pytest.fixture(scope="session")
-def artifact_b(feeds_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", name="artifact_b")
+def artifact_b_fixture(feeds_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Same advisories, built a day later (another DB file, next_update a day later)."""
     return build_artifact(feeds_dir, tmp_path_factory.mktemp("artifact-b"), dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
 
 
-@pytest.fixture
-def mirror_factory(tmp_path: Path) -> Iterator[object]:
+@pytest.fixture(name="mirror_factory")
+def mirror_factory_fixture(tmp_path: Path) -> Iterator[object]:
     started: list[Mirror] = []
 
     def make(src: Path | None = None, fail_with: int = 0) -> Mirror:

@@ -54,7 +54,7 @@ MONOLITHIC_MAX = 32 << 20
 UPLOAD_CHUNK = 16 << 20
 # A repository in a fallback list gets one retry, and a Retry-After is not waited on for long.
 PULL_RETRIES = 1
-RETRY_AFTER_CAP = 2.0
+RETRY_AFTER_CAP = 1.0
 
 
 def _truthy(v: str) -> bool:
