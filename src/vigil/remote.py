@@ -146,7 +146,7 @@ class RemoteClient:
 
     def put(self, key: str, blob: BlobInfo) -> None:
         self._request("PUT", f"/v1/blobs/{key}", content=_ENCODER.encode(blob),
-                      content_type="application/octet-stream")
+                      content_type="application/msgpack")
         self.uploaded += 1
 
     def scan(self, req: ScanRequest) -> Report:

@@ -372,9 +372,15 @@ def test_api_rejects_bad_input_with_one_line(server: Server) -> None:
     assert r.status_code == 422 and "does not match" in r.json()["Error"]
     r = httpx.post(f"{server.url}/v1/scan", content=b'{"Artifact": {"Name": "x", "Type": "filesystem"}, '
                    b'"BlobKeys": ["' + key.encode() + b'"]}', headers=h, timeout=10)
-    assert r.status_code == 400 and "not on the server" in r.json()["Error"]
+    assert r.status_code == 404 and "not on the server" in r.json()["Error"]
     r = httpx.post(f"{server.url}/v1/scan", content=b'{"SchemaVersion": 99}', headers=h, timeout=10)
-    assert r.status_code == 422
+    assert r.status_code == 422  # not a ScanRequest at all (no Artifact)
+    r = httpx.post(f"{server.url}/v1/scan", content=b'{"SchemaVersion": 99, "Artifact": {"Name": "x"}, '
+                   b'"BlobKeys": ["' + key.encode() + b'"]}', headers=h, timeout=10)
+    assert r.status_code == 409 and "wire schema 99 is not supported" in r.json()["Error"]
+    r = httpx.post(f"{server.url}/v1/scan", content=b'{"Artifact": {"Name": "x"}, "BlobKeys": ["' + key.encode()
+                   + b'"]}', headers=h, timeout=10)
+    assert r.status_code == 409 and "one blob key per layer" in r.json()["Error"]
     big = b"x" * (17 << 20)
     r = httpx.post(f"{server.url}/v1/blobs/missing", content=big, headers=h, timeout=30)
     assert r.status_code == 413

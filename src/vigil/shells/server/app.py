@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from fastapi import FastAPI, Request
@@ -44,6 +44,7 @@ from vigil.findings.wire import (
 from vigil.shells.server.state import MAX_REQUEST_BYTES, ServerState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PUBLIC_PATHS = frozenset({"/healthz", "/metrics"})
 _KEY_RE = re.compile(BLOB_KEY_PATTERN)
@@ -51,6 +52,7 @@ _BLOB_DECODER = msgspec.msgpack.Decoder(BlobInfo)
 _SCAN_DECODER = msgspec.json.Decoder(ScanRequest)
 _MISSING_DECODER = msgspec.json.Decoder(MissingBlobsRequest)
 JSON = "application/json"
+MSGPACK = "application/msgpack"
 
 
 class _Fail(Exception):
@@ -85,6 +87,18 @@ def _decode_error(what: str, e: Exception) -> _Fail:
     return _Fail(422, f"invalid {what}: {e}")
 
 
+def _decode_json(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
+    """Strict decode; integers beyond msgpack's range (the cache's encoding) are refused too."""
+    try:
+        value = decoder.decode(body)
+        msgspec.msgpack.encode(value)
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        raise _decode_error(what, e) from None
+    except OverflowError:
+        raise _Fail(422, f"invalid {what}: an integer is out of the 64-bit range") from None
+    return value
+
+
 def _version() -> str:
     from vigil import __version__
 
@@ -98,9 +112,9 @@ def run_scan(state: ServerState, req: ScanRequest) -> Report:
 
     art = req.artifact
     if art.type in ("filesystem", "sbom") and len(req.blob_keys) != 1:
-        raise _Fail(400, f"a {art.type} scan takes exactly one blob key, got {len(req.blob_keys)}")
+        raise _Fail(409, f"a {art.type} scan takes exactly one blob key, got {len(req.blob_keys)}")
     if art.type == "container_image" and len(req.blob_keys) != len(art.layers):
-        raise _Fail(400, f"an image scan takes one blob key per layer: {len(art.layers)} layers, "
+        raise _Fail(409, f"an image scan takes one blob key per layer: {len(art.layers)} layers, "
                          f"{len(req.blob_keys)} keys")
     blobs: list[BlobInfo] = []
     missing: list[str] = []
@@ -111,7 +125,7 @@ def run_scan(state: ServerState, req: ScanRequest) -> Report:
         else:
             blobs.append(b)
     if missing:
-        raise _Fail(400, f"{len(missing)} blob(s) not on the server, upload them first (first: {missing[0]})")
+        raise _Fail(404, f"{len(missing)} blob(s) not on the server, upload them first (first: {missing[0]})")
     o = req.options
     opts = ScanOptions(
         target=Path(art.name or "."),
@@ -149,8 +163,10 @@ def _content(t: type) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {400: "Bad request", 401: "Missing or wrong token", 413: "Body over the size limit",
-            422: "Body does not decode as the record", 503: "No usable vulnerability DB on the server"}
+    text = {400: "Bad request", 401: "Missing or wrong token", 404: "A blob of the scan is not on the server "
+            "(upload it first)", 409: "Schema version not supported, or keys that do not fit the artifact",
+            413: "Body over the size limit", 422: "Body does not decode as the record, or a blob key that does "
+            "not match the blob's content", 503: "No usable vulnerability DB on the server"}
     return {c: {"description": text[c], **_content(ErrorBody)} for c in codes}
 
 
@@ -158,10 +174,24 @@ def _json_body(t: type, description: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "description": description, **_content(t)}}
 
 
+def _int64_bounds(node: Any) -> None:
+    """Integers travel as msgpack integers (int64 or uint64), the cache's encoding: say so."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("minimum", -(2**63))
+            node.setdefault("maximum", 2**64 - 1)
+        for v in node.values():
+            _int64_bounds(v)
+    elif isinstance(node, list):
+        for v in node:
+            _int64_bounds(v)
+
+
 def _patch_openapi(spec: dict[str, Any], token_header: str) -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         [ScanRequest, MissingBlobsRequest, MissingBlobsResponse, ErrorBody, VersionInfo, Health, Report, BlobInfo],
         ref_template=_REF)
+    _int64_bounds(components)
     comps = spec.setdefault("components", {})
     schemas = comps.setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
@@ -244,15 +274,12 @@ def create_app(state: ServerState) -> FastAPI:
     @app.post("/v1/blobs/missing", summary="Which blobs the server lacks", response_class=Response,
               openapi_extra=_json_body(MissingBlobsRequest, "Blob keys the client is about to scan"),
               responses={200: {"description": "The keys to upload", **_content(MissingBlobsResponse)},
-                         **_errors(400, 401, 413, 422)})
+                         **_errors(401, 409, 413, 422)})
     async def blobs_missing(request: Request) -> Response:
         body = await _read_capped(request, MAX_REQUEST_BYTES)
-        try:
-            req = _MISSING_DECODER.decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            raise _decode_error("MissingBlobsRequest", e) from None
+        req = _decode_json(_MISSING_DECODER, body, "MissingBlobsRequest")
         if req.schema_version != WIRE_SCHEMA_VERSION:
-            raise _Fail(400, f"wire schema {req.schema_version} is not supported (server: {WIRE_SCHEMA_VERSION})")
+            raise _Fail(409, f"wire schema {req.schema_version} is not supported (server: {WIRE_SCHEMA_VERSION})")
         keys = list(dict.fromkeys(req.blob_keys))
         missing = await run_in_threadpool(state.missing, keys)
         state.metrics.blobs_missing.inc(len(missing))
@@ -260,13 +287,14 @@ def create_app(state: ServerState) -> FastAPI:
         return _json(MissingBlobsResponse(missing_blob_keys=tuple(missing)))
 
     @app.put("/v1/blobs/{key}", summary="Upload one analysis blob", status_code=204, response_class=Response,
-             openapi_extra={"requestBody": {"required": True, "description": "One BlobInfo record, msgpack",
-                                            "content": {"application/octet-stream": {
-                                                "schema": {"type": "string", "format": "binary"}}}}},
-             responses={204: {"description": "Stored"}, **_errors(400, 401, 413, 422)})
+             openapi_extra={"requestBody": {"required": True, "description": "One BlobInfo record, msgpack-encoded",
+                                            "content": {MSGPACK: {"schema": _ref(BlobInfo)}}}},
+             responses={204: {"description": "Stored"}, **_errors(400, 401, 409, 413, 422)})
     async def put_blob(key: str, request: Request) -> Response:
         from vigil.engine import content_addressed
 
+        if key == "missing":  # POST-only sibling path, not a key
+            return Response(status_code=405, headers={"Allow": "POST"})
         if not _KEY_RE.match(key):
             raise _Fail(400, f"invalid blob key {key[:80]!r} (expected sha256:<64 hex>)")
         body = await _read_capped(request, state.max_blob_bytes)
@@ -275,7 +303,7 @@ def create_app(state: ServerState) -> FastAPI:
         except (msgspec.DecodeError, msgspec.ValidationError) as e:
             raise _decode_error("BlobInfo (msgpack)", e) from None
         if blob.schema_version != BLOB_SCHEMA_VERSION:
-            raise _Fail(422, f"blob schema {blob.schema_version} is not supported (server: {BLOB_SCHEMA_VERSION})")
+            raise _Fail(409, f"blob schema {blob.schema_version} is not supported (server: {BLOB_SCHEMA_VERSION})")
         # A filesystem/SBOM blob is content-addressed: its key is its DiffID, the digest of its own encoding.
         # (An image layer's key is derived from the layer DiffID and the client's analyzer set, vigil.cache.blob_key.)
         addressed = content_addressed(blob).diff_id
@@ -289,17 +317,14 @@ def create_app(state: ServerState) -> FastAPI:
     @app.post("/v1/scan", summary="Detect vulnerabilities over uploaded blobs", response_class=Response,
               openapi_extra=_json_body(ScanRequest, "The artifact and its blob keys"),
               responses={200: {"description": "The unfiltered report", **_content(Report)},
-                         **_errors(400, 401, 413, 422, 503)})
+                         **_errors(401, 404, 409, 413, 422, 503)})
     async def scan(request: Request) -> Response:
         body = await _read_capped(request, MAX_REQUEST_BYTES)
-        try:
-            req = _SCAN_DECODER.decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            raise _decode_error("ScanRequest", e) from None
+        req = _decode_json(_SCAN_DECODER, body, "ScanRequest")
         if req.schema_version != WIRE_SCHEMA_VERSION:
-            raise _Fail(400, f"wire schema {req.schema_version} is not supported (server: {WIRE_SCHEMA_VERSION})")
+            raise _Fail(409, f"wire schema {req.schema_version} is not supported (server: {WIRE_SCHEMA_VERSION})")
         if req.artifact.schema_version != BLOB_SCHEMA_VERSION:
-            raise _Fail(400, f"artifact schema {req.artifact.schema_version} is not supported "
+            raise _Fail(409, f"artifact schema {req.artifact.schema_version} is not supported "
                              f"(server: {BLOB_SCHEMA_VERSION})")
         start = time.perf_counter()
         report = await run_in_threadpool(run_scan, state, req)
