@@ -149,3 +149,23 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     bad.write_bytes(b"not a tar at all" * 100)
     p = run("image", "--input", str(bad), "--cache-dir", str(tmp_path))
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+
+
+def test_image_cyclonedx_names_the_container_and_the_os(fixture_db: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.unit.reports.test_formats import _cdx_validate
+
+    if not ALPINE.is_file():
+        pytest.skip("../shared/data/images not present")
+    p = run("image", "--input", str(ALPINE), "--db-path", str(fixture_db), "--cache-dir", str(tmp_path),
+            "--format", "cyclonedx", "-q")
+    assert p.returncode == 0, p.stderr
+    _cdx_validate(p.stdout, False, monkeypatch)
+    doc = json.loads(p.stdout)
+    root = doc["metadata"]["component"]
+    assert root["type"] == "container"
+    assert any(pr["name"] == "vigil:ImageID" and pr["value"].startswith("sha256:") for pr in root["properties"])
+    os_comp = [c for c in doc["components"] if c["type"] == "operating-system"]
+    assert [(c["name"], c["version"]) for c in os_comp] == [("alpine", "3.16.0")]
+    apk = [c for c in doc["components"] if c.get("purl", "").startswith("pkg:apk/alpine/")]
+    assert apk and all(any(pr["name"] == "vigil:LayerDiffID" for pr in c["properties"]) for c in apk)

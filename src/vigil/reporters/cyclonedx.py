@@ -72,9 +72,17 @@ def build_bom(report: Report) -> Bom:
     from cyclonedx.model.vulnerability import Vulnerability as CdxVuln
     from packageurl import PackageURL
 
-    root = Component(type=ComponentType.APPLICATION, name=report.artifact_name,
-                     bom_ref=str(report_uuid(report, "root")),
-                     properties=[Property(name="vigil:SchemaVersion", value=str(report.schema_version))])
+    md = report.metadata
+    root_props = [Property(name="vigil:SchemaVersion", value=str(report.schema_version))]
+    if report.artifact_type == "container_image":  # like Trivy: the image is a "container" with its identities
+        root_props += [Property(name="vigil:ImageID", value=md.image_id)] if md.image_id else []
+        root_props += [Property(name="vigil:DiffID", value=d) for d in md.diff_ids]
+        root_props += [Property(name="vigil:RepoTag", value=t) for t in md.repo_tags]
+        root_props += [Property(name="vigil:RepoDigest", value=d) for d in md.repo_digests]
+        root_props += [Property(name="vigil:Size", value=str(md.size))] if md.size else []
+    root = Component(type=ComponentType.CONTAINER if report.artifact_type == "container_image"
+                     else ComponentType.APPLICATION, name=report.artifact_name,
+                     bom_ref=str(report_uuid(report, "root")), properties=root_props)
     tool = Component(type=ComponentType.APPLICATION, group="vigil", name=TOOL_NAME.lower(),
                      version=report.vigil_version or "0.0.0")
     # Bom-refs: the purl when it is unique in the report, else the purl qualified with the file path.
@@ -100,9 +108,13 @@ def build_bom(report: Report) -> Bom:
             continue  # config/secret/license results describe files, not packages
         app_ref = str(report_uuid(report, "app:" + res.target + ":" + res.type))
         app_refs.append(app_ref)
-        components.append(Component(type=ComponentType.APPLICATION, name=res.target, bom_ref=app_ref,
-                                    properties=[Property(name="vigil:Class", value=res.class_),
-                                                Property(name="vigil:Type", value=res.type)]))
+        res_props = [Property(name="vigil:Class", value=res.class_), Property(name="vigil:Type", value=res.type)]
+        if res.class_ == "os-pkgs" and md.os is not None:  # the OS itself, as Trivy writes it
+            components.append(Component(type=ComponentType.OPERATING_SYSTEM, name=md.os.family,
+                                        version=md.os.name, bom_ref=app_ref, properties=res_props))
+        else:
+            components.append(Component(type=ComponentType.APPLICATION, name=res.target, bom_ref=app_ref,
+                                        properties=res_props))
         ids = {(p.id or f"{p.name}@{p.version}"): ref_of(res, p) for p in pkgs}
         refs_by_result[res.target] = ids
         for p in pkgs:
@@ -114,6 +126,12 @@ def build_bom(report: Report) -> Bom:
                 props.append(Property(name="vigil:FilePath", value=p.file_path))
             if p.dev:
                 props.append(Property(name="vigil:Dev", value="true"))
+            if p.src_name:
+                props += [Property(name="vigil:SrcName", value=p.src_name),
+                          Property(name="vigil:SrcVersion", value=p.src_version)]
+            if p.layer is not None:
+                props += [Property(name="vigil:LayerDigest", value=p.layer.digest),
+                          Property(name="vigil:LayerDiffID", value=p.layer.diff_id)]
             props += [Property(name="vigil:Location", value=f"{loc.start_line}-{loc.end_line}")
                       for loc in p.locations]
             with warnings.catch_warnings():
