@@ -151,3 +151,17 @@ def test_path_traversal_entries_are_refused_and_the_scan_goes_on(fixture_db: Pat
     pkgs = [(pk["Name"], r["Target"]) for r in report["Results"] for pk in r.get("Packages", [])]
     assert pkgs == [("requests", "app/requirements.txt")]
     assert not (tmp_path.parent.parent / "etc" / "evil").exists()
+
+
+def test_secret_in_a_lower_layer_is_reported_with_its_layer(tmp_path: Path) -> None:
+    token = b"GITHUB_TOKEN=ghp_" + b"R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3sX9" + b"\n"
+    l1 = layer_tar({"app/.env": token, "app/README": b"nothing here\n"})
+    l2 = layer_tar({"app/.wh..env": b""})  # deleted on top, still readable in layer 1 by anyone with the image
+    layout = write_layout(tmp_path / "img", [l1, l2], created_by=["COPY . /app", "RUN rm /app/.env"])
+    p = run("image", "--input", str(layout), "--cache-dir", str(tmp_path / "c"), "--scanners", "secret",
+            "--format", "json")
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)
+    found = [(r["Target"], s["RuleID"], s["Layer"]["CreatedBy"]) for r in report["Results"] for s in r["Secrets"]]
+    assert found == [("app/.env", "github-pat", "COPY . /app")]
+    assert "R4nd0m" not in p.stdout  # masked in the report
