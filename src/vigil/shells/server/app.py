@@ -111,6 +111,7 @@ def run_scan(state: ServerState, req: ScanRequest) -> Report:
     from vigil.settings import SEVERITY_NAMES, ScanOptions
 
     art = req.artifact
+    state.db_info()  # notices (and counts) a replaced DB file; detection below opens whatever file is there now
     if art.type in ("filesystem", "sbom") and len(req.blob_keys) != 1:
         raise _Fail(409, f"a {art.type} scan takes exactly one blob key, got {len(req.blob_keys)}")
     if art.type == "container_image" and len(req.blob_keys) != len(art.layers):
