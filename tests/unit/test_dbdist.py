@@ -179,6 +179,8 @@ def test_prepare_db_values(tmp_path: Path, fixture_db: Path) -> None:
         "oci://a/b:1", "https://c/d/", "https://e/"]
     assert prepare_db({"db_path": str(fixture_db), "skip_db_update": True}) == fixture_db
     assert prepare_db({"db_path": str(tmp_path / "none.db"), "scanners": ("secret",)}) == tmp_path / "none.db"
+    # client mode: the server matches, no local DB needed
+    assert prepare_db({"db_path": str(tmp_path / "none.db"), "server": "http://vigil:4954"}) == tmp_path / "none.db"
     with pytest.raises(DBPrepareError, match="cannot be combined"):
         prepare_db({"db_path": str(fixture_db), "download_db_only": True, "offline_scan": True})
     with pytest.raises(DBPrepareError, match="no vulnerability DB"):

@@ -1,9 +1,14 @@
 """The scan commands' (fs, image, rootfs, sbom) one call into DB distribution, from resolved settings values.
 
     from vigil.dbdist.cli_hook import DBPrepareError, prepare_db
-    try: db = prepare_db(values)
-    except DBPrepareError as e: fail(str(e))
-    if db is None: return  # --download-db-only
+
+    try:
+        if prepare_db(values) is None:
+            return  # --download-db-only: done
+    except DBPrepareError as e:
+        fail(str(e))
+
+prepare_db returns the same path vigil.settings.scan_options derives (--db-path or <cache-dir>/db/vigil.db).
 """
 
 from __future__ import annotations
@@ -53,8 +58,8 @@ def prepare_db(values: Mapping[str, Any]) -> Path | None:
         raise DBPrepareError("--download-db-only cannot be combined with --skip-db-update or --offline-scan")
     db_path = db_path_of(values)
     scanners = values.get("scanners")
-    if scanners is not None and "vuln" not in scanners and not download_only:
-        return db_path  # no vulnerability matching: the DB is not needed
+    if not download_only and (values.get("server") or (scanners is not None and "vuln" not in scanners)):
+        return db_path  # client mode (the server matches) or no vulnerability scanning: no local DB needed
     progress = not values.get("quiet") and sys.stderr.isatty()
     try:
         res = ensure_db(db_path, repositories_of(values), skip_update=skip, offline=offline, force=download_only,

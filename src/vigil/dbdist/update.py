@@ -243,6 +243,20 @@ def ensure_db(
             return UpdateResult(db_path, source=installed_source(db_path),
                                 message="update attempted less than an hour ago")
     db_dir = db_path.parent
+    try:
+        return _locked_update(db_path, repositories, local, force, progress, now)
+    except OSError as e:  # a read-only DB dir (shared, mounted): scan with what is there
+        if not usable:
+            raise UpdateError(f"cannot update the DB in {db_dir}: {e.strerror or e}") from None
+        warning = f"cannot update the DB in {db_dir} ({e.strerror or e}); using the DB on disk"
+        log.warning("%s", warning)
+        return UpdateResult(db_path, source=installed_source(db_path), message="update failed",
+                            warnings=(warning,))
+
+
+def _locked_update(db_path: Path, repositories: list[str], local: _Local | None, force: bool, progress: bool,
+                   now: dt.datetime) -> UpdateResult:
+    db_dir = db_path.parent
     with db_lock(db_dir):
         fresh = _local(db_path)
         if fresh is not None and fresh.schema_version == SCHEMA_VERSION and (
