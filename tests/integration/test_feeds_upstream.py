@@ -306,27 +306,45 @@ def _tarball(prefix: str, files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def test_repo_archive_yaml_converter_matches_snapshot() -> None:
-    docs = _snapshot_docs("rubysec/ruby-advisory-db.jsonl.gz")
-    files = {}
+ARCHIVES = {  # table file -> how the repository stores each advisory
+    "rubysec/ruby-advisory-db.jsonl.gz": "yaml",
+    "friendsofphp/friendsofphp-security-advisories.jsonl.gz": "yaml",
+    "nodejs-security-wg/nodejs-security-wg.jsonl.gz": "json",
+    "victims-java-python/victims-cve-db.jsonl.gz": "yaml",
+    "elixir-hex/elixir-security-advisories.jsonl.gz": "yaml",
+    "alpine-secdb/alpine-secdb.jsonl.gz": "yaml",
+}
+
+
+@pytest.mark.parametrize("rel", sorted(ARCHIVES))
+def test_repo_archive_converters_reproduce_the_snapshot(rel: str) -> None:
+    """The snapshot's documents written back as the repository's files (at their `_source_path`), in a GitHub-style
+    archive with other files around: the table's converter (its globs, its loader) gives the snapshot back."""
+    (src,) = (s for s in upstream.SOURCES if s.path == rel)
+    assert src.convert is not None
+    docs = _snapshot_docs(rel)
+    files = {"README.md": "# not an advisory", "lib/tool.rb": "puts 1", ".github/workflows/ci.yml": "on: push"}
     for d in docs:
-        path = str(d.pop("_source_path"))
-        files[path] = yaml.safe_dump(d, sort_keys=False)
-    files["README.md"] = "# not an advisory"
-    # a real YAML date (unquoted) becomes an ISO string, as in the snapshot
-    files["gems/zz-demo/CVE-2099-0001.yml"] = ("gem: zz-demo\ncve: 2099-0001\ndate: 2099-01-02\ntitle: demo\n"
-                                               "patched_versions:\n  - '>= 1.0'\n")
-    out = upstream.repo_archive(("gems/*/*.yml", "rubies/*/*.yml"), "yaml")(
-        [_tarball("ruby-advisory-db-0123abc", files)])
-    lines = [json.loads(ln) for ln in gzip.decompress(out).splitlines()]
-    assert len(lines) == len(docs) + 1
-    demo = next(d for d in lines if d["gem"] == "zz-demo")
+        body = {k: v for k, v in d.items() if k != "_source_path"}
+        files[str(d["_source_path"])] = (yaml.safe_dump(body, sort_keys=False) if ARCHIVES[rel] == "yaml"
+                                         else json.dumps(body))
+    out = src.convert([_tarball("repo-0123abc", files)])
+    got = [json.loads(ln) for ln in gzip.decompress(out).splitlines()]
+    key = lambda d: d["_source_path"]  # noqa: E731
+    assert sorted(got, key=key) == sorted(docs, key=key)
+
+
+def test_repo_archive_yaml_dates_become_iso_strings() -> None:
+    files = {"gems/zz-demo/CVE-2099-0001.yml": "gem: zz-demo\ncve: 2099-0001\ndate: 2099-01-02\ntitle: demo\n"
+                                               "patched_versions:\n  - '>= 1.0'\n",
+             "gems/zz-demo/broken.yml": "gem: [unclosed\n"}
+    out = upstream.repo_archive(("gems/*/*.yml",), "yaml")([_tarball("ruby-advisory-db-0123abc", files)])
+    (demo,) = (json.loads(ln) for ln in gzip.decompress(out).splitlines())
     assert demo["date"] == "2099-01-02" and demo["_source_path"] == "gems/zz-demo/CVE-2099-0001.yml"
-    got = _records(rubysec_feed.FEED.parse, "ruby-advisory-db.jsonl.gz", gzip.decompress(out))
-    want = _records(rubysec_feed.FEED.parse, "ruby-advisory-db.jsonl.gz",
-                    gzip.decompress((ADVISORIES / "rubysec/ruby-advisory-db.jsonl.gz").read_bytes()))
-    key = lambda r: r.id  # type: ignore[attr-defined] # noqa: E731
-    assert sorted(want, key=key) == sorted((r for r in got if "2099" not in r.id), key=key)  # type: ignore[attr-defined]
+    (rec,) = _records(rubysec_feed.FEED.parse, "ruby-advisory-db.jsonl.gz", gzip.decompress(out))
+    assert rec.id == "CVE-2099-0001" and rec.published.startswith("2099-01-02")  # type: ignore[attr-defined]
+    with pytest.raises(upstream.FeedError, match="bad repository archive"):
+        upstream.repo_archive(("*",), "json")([b"not a tarball"])
 
 
 RUSTSEC_MD = '''```toml
@@ -361,6 +379,15 @@ def test_repo_archive_toml_markdown_converter() -> None:
     assert doc == snapshot
     assert _records(rustsec_feed.FEED.parse, "x", gzip.decompress(out)) == _records(
         rustsec_feed.FEED.parse, "x", json.dumps(snapshot).encode() + b"\n")
+
+
+def test_debian_list_converter_reproduces_the_parsed_snapshot() -> None:
+    for kind in ("dsa", "dla"):
+        text = gzip.decompress((ADVISORIES / f"debian/{kind}-list.txt.gz").read_bytes())
+        got = [json.loads(ln) for ln in gzip.decompress(upstream.debian_list([text])).splitlines()]
+        assert got == _snapshot_docs(f"debian/{kind}-parsed.jsonl.gz") and len(got) > 3000
+    with pytest.raises(upstream.FeedError, match="no DSA/DLA entries"):
+        upstream.debian_list([b"<html>maintenance</html>"])
 
 
 def test_simple_converters() -> None:

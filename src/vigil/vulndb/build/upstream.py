@@ -29,6 +29,7 @@ import io
 import json
 import logging
 import os
+import re
 import tarfile
 import time
 import zipfile
@@ -203,6 +204,55 @@ def repo_archive(patterns: tuple[str, ...], fmt: str) -> Converter:
     return convert
 
 
+_DEBIAN_HEAD = re.compile(r"\[(\d{1,2} \w{3} \d{4})\] (D[SL]A-\d+(?:-\d+)?) (\S+)(?: - (.*))?")
+_DEBIAN_FIX = re.compile(r"\[([\w-]+)\] - (\S+)(?: (\S+)(?: (.*))?)?")
+
+
+def debian_list(bodies: list[bytes | None]) -> bytes:
+    """The security tracker's data/DSA/list or data/DLA/list text -> the snapshot's parsed JSON lines
+    {id, date, source_package, title, cves, fixed: [{release, package, fixed_version, note}], notes}.
+
+        [29 Mar 2023] DSA-5380-1 xorg-server - security update
+        \t{CVE-2023-1393}
+        \t[bullseye] - xorg-server 2:1.20.11-1+deb11u6
+        \t[lenny] - vlc <not-affected> (Vulnerable code not present)
+
+    Lines that fit none of these shapes (NOTE: lines, malformed entries, headers of several words) are kept as
+    `notes` of the entry above, as the snapshot's parser did (its output is reproduced exactly: tested)."""
+    (body,) = bodies
+    assert body is not None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FeedError(f"not UTF-8 text: {e}") from None
+    out: list[dict[str, Any]] = []
+    cur: dict[str, Any] | None = None
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if not line.startswith(("\t", " ")):
+            m = _DEBIAN_HEAD.fullmatch(s)
+            if m:
+                cur = {"id": m[2], "date": m[1], "source_package": m[3], "title": m[4], "cves": [], "fixed": [],
+                       "notes": []}
+                out.append(cur)
+            elif cur is not None:
+                cur["notes"].append(s)
+            continue
+        if cur is None:
+            continue
+        if s.startswith("{") and s.endswith("}"):
+            cur["cves"].extend(s[1:-1].split())
+        elif s.startswith("[") and (m := _DEBIAN_FIX.fullmatch(s)):
+            cur["fixed"].append({"release": m[1], "package": m[2], "fixed_version": m[3], "note": m[4]})
+        else:
+            cur["notes"].append(s)
+    if not out:
+        raise FeedError("no DSA/DLA entries in the list")
+    return _jsonl_gz(out)
+
+
 @dataclass(frozen=True)
 class Upstream:
     """One file of the feeds directory and where it comes from.
@@ -268,11 +318,12 @@ SOURCES: tuple[Upstream, ...] = (
     Upstream("alpine-secdb", "alpine-secdb/alpine-secdb.jsonl.gz",
              (f"{GH}/alpinelinux/alpine-secdb/archive/HEAD.tar.gz",),
              repo_archive(("v3.*/*.yaml",), "yaml"), "the deprecated YAML repository (v3.3 … v3.11), frozen"),
-    Upstream("debian-dsa", "debian/dsa-parsed.jsonl.gz",
-             note="the feed reads JSON lines made from security-tracker data/DSA/list by a parser that is not part "
-                  "of Vigil yet; upstream is https://salsa.debian.org/security-tracker-team/security-tracker"),
-    Upstream("debian-dla", "debian/dla-parsed.jsonl.gz",
-             note="as debian-dsa, from data/DLA/list"),
+    *(
+        Upstream(f"debian-{k.lower()}", f"debian/{k.lower()}-parsed.jsonl.gz",
+                 (f"https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/{k}/list",),
+                 debian_list, "the security tracker's list text, parsed as the snapshot's parsed files")
+        for k in ("DSA", "DLA")
+    ),
     *(
         Upstream("ubuntu-oval", f"ubuntu-oval/com.ubuntu.{r}.usn.oval.xml.gz",
                  (f"https://security-metadata.canonical.com/oval/com.ubuntu.{r}.usn.oval.xml.bz2",), bz2_to_gzip)
