@@ -25,7 +25,12 @@ from tests.dbdist_helpers import (  # noqa: F401
     artifact_b_fixture,
     mirror_factory_fixture,
 )
-from tests.registry_helpers import Registry, free_port, registry_basic_fixture  # noqa: F401
+from tests.registry_helpers import (  # noqa: F401
+    Registry,
+    free_port,
+    registry_basic_fixture,
+    registry_token_fixture,
+)
 
 from vigil.dbdist.artifact import ARTIFACT_TYPE, MT_DB_LAYER, MT_METADATA, file_sha256
 from vigil.dbdist.update import STATE_FILENAME, SchemaTooNew, UpdateError, ensure_db
@@ -88,10 +93,12 @@ def test_push_then_pull_through_a_registry(registry_basic: Registry, artifact_a:
     assert len(p.stderr.strip().splitlines()) == 1
 
 
-def test_chunked_push_and_python_level_pull(registry_basic: Registry, artifact_b: Path, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chunked_push_and_python_level_pull_with_bearer_tokens(registry_token: Registry, artifact_b: Path,
+                                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Token auth: the push asks the token server for repository:…:pull,push, the pull for …:pull."""
     import vigil.dbdist.oci as oci
 
+    registry_basic = registry_token
     assert registry_basic.creds
     monkeypatch.setenv("VIGIL_USERNAME", registry_basic.creds[0])
     monkeypatch.setenv("VIGIL_PASSWORD", registry_basic.creds[1])
