@@ -161,6 +161,10 @@ def test_missing_db_messages(tmp_path: Path) -> None:
         ensure_db(db, [], skip_update=False, offline=False)
     with pytest.raises(UpdateError, match="vigil db pull --db-repository"):
         ensure_db(db, ["https://mirror.invalid/db/"], skip_update=False, offline=True)
+    db.parent.mkdir()
+    db.write_bytes(b"")  # e.g. a truncated copy
+    with pytest.raises(UpdateError, match="is not a readable Vigil DB and updates are disabled"):
+        ensure_db(db, [], skip_update=True, offline=False)
     with pytest.raises(UpdateError, match="unsupported DB repository 'ftp://x/'"):
         ensure_db(db, ["ftp://x/"], skip_update=False, offline=False)
 

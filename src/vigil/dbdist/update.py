@@ -200,11 +200,12 @@ def open_repository(url: str) -> Repository:
 
 
 def _no_db_message(db_path: Path, offline: bool) -> str:
+    what = f"{db_path} is not a readable Vigil DB" if db_path.exists() else f"no vulnerability DB at {db_path}"
     if offline:
-        return (f"no vulnerability DB at {db_path} and updates are disabled (--skip-db-update/--offline-scan): "
+        return (f"{what} and updates are disabled (--skip-db-update/--offline-scan): "
                 "download one on a connected machine ('vigil db pull --db-repository URL') and copy it there, "
                 "or build one with 'vigil db build --feeds DIR'")
-    return (f"no vulnerability DB at {db_path}. Build one with 'vigil db build --feeds <advisories dir>' or download "
+    return (f"{what}. Build one with 'vigil db build --feeds <advisories dir>' or download "
             "one with --db-repository oci://HOST/REPO:TAG or https://HOST/DIR/")
 
 
