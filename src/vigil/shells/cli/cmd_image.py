@@ -37,6 +37,13 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
     from vigil.shells.cli.output import emit, list_all_pkgs
 
     values = list_all_pkgs(resolve_or_exit("image", kwargs))
+    from vigil.dbdist.cli_hook import DBPrepareError, prepare_db
+
+    try:
+        if prepare_db(values) is None:
+            return  # --download-db-only: done
+    except DBPrepareError as e:
+        fail(str(e))
     if not reference and values.get("input") is None:
         fail("give an image reference or --input ARCHIVE (see vigil image --help)")
     if reference and values.get("input") is not None:

@@ -24,6 +24,13 @@ def rootfs_cmd(target: Path, **kwargs: Any) -> None:
     from vigil.shells.cli.output import emit, list_all_pkgs
 
     values = list_all_pkgs(resolve_or_exit("rootfs", kwargs))
+    from vigil.dbdist.cli_hook import DBPrepareError, prepare_db
+
+    try:
+        if prepare_db(values) is None:
+            return  # --download-db-only: done
+    except DBPrepareError as e:
+        fail(str(e))
     from vigil.engine import ScanError, scan
     from vigil.settings import scan_options
 

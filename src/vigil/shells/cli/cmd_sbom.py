@@ -24,6 +24,13 @@ def sbom_cmd(target: Path, **kwargs: Any) -> None:
 
     values.setdefault("scanners", ("vuln",))
     values.setdefault("include_dev_deps", True)  # an SBOM lists what it lists: no dev filtering
+    from vigil.dbdist.cli_hook import DBPrepareError, prepare_db
+
+    try:
+        if prepare_db(values) is None:
+            return  # --download-db-only: done
+    except DBPrepareError as e:
+        fail(str(e))
     try:
         if values.get("server"):  # client mode: analyse here, detect on the server
             from vigil.shells.client_mode import scan_fs_via_server, server_options
