@@ -37,6 +37,13 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
     from vigil.shells.cli.output import emit, list_all_pkgs
 
     values = list_all_pkgs(resolve_or_exit("image", kwargs))
+    if not reference and values.get("input") is None and not values.get("download_db_only"):
+        fail("give an image reference or --input ARCHIVE (see vigil image --help)")
+    if reference and values.get("input") is not None:
+        fail("give either an image reference or --input, not both")
+    given_input: Path | None = values.get("input")
+    if given_input is not None and not split_input(given_input)[0].exists():
+        fail(f"{split_input(given_input)[0]}: no such file or directory")
     from vigil.dbdist.cli_hook import DBPrepareError, prepare_db
 
     try:
@@ -44,10 +51,6 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
             return  # --download-db-only: done
     except DBPrepareError as e:
         fail(str(e))
-    if not reference and values.get("input") is None:
-        fail("give an image reference or --input ARCHIVE (see vigil image --help)")
-    if reference and values.get("input") is not None:
-        fail("give either an image reference or --input, not both")
     import dataclasses
 
     from vigil.engine import ScanError
