@@ -437,36 +437,53 @@ def test_client_retries_5xx_and_connection_errors(tmp_path: Path) -> None:
     assert p.returncode == 2 and p.stderr.strip() == "Error: invalid server URL 'ftp://x' (expected http(s)://HOST:PORT)"
 
 
-# --- DB hot swap -----------------------------------------------------------------------------------------------
+# --- DB refresh and hot swap ------------------------------------------------------------------------------------
 
 
-def _rebuilt_copy(db: Path, dest: Path, built_at: str) -> Path:
-    """A copy of `db` whose metadata says it was built at `built_at` (a "new" DB for the swap)."""
-    import sqlite3
-
-    shutil.copy2(db, dest)
-    con = sqlite3.connect(dest)
-    (raw,) = con.execute("SELECT value FROM metadata WHERE key = 'metadata'").fetchone()
-    meta = json.loads(raw)
-    meta["built_at"] = built_at
-    con.execute("UPDATE metadata SET value = ? WHERE key = 'metadata'", (json.dumps(meta),))
-    con.commit()
-    con.close()
-    return dest
+def _wait(cond: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
-def test_db_hot_swap_with_requests_in_flight(server_db: Path, token_file: Path, tmp_path: Path) -> None:
-    """20 clients scan in a loop while the DB file is replaced with os.replace() (what dbdist.update.ensure_db
-    does): no request fails, reports switch from the old DB to the new one, /version and the swap metric follow."""
+def test_scheduled_refresh_from_http_mirror_with_requests_in_flight(server_db: Path, feeds_dir: Path,
+                                                                    token_file: Path, tmp_path: Path) -> None:
+    """The refresh thread (every --db-update-interval) finds the DB's next_update passed, downloads the newer
+    artifact from a plain HTTP mirror (vigil.dbdist.update.ensure_db: verify, os.replace under the lock) while 20
+    clients scan: none fails and reports move to the new DB."""
+    import datetime as dt
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from vigil.dbdist.artifact import pack
     from vigil.engine import analyze_fs
     from vigil.settings import ScanOptions
+    from vigil.vulndb.build.builder import build
 
+    mirror = tmp_path / "mirror"
+    build(feeds_dir, mirror, now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), vigil_version="test")
+    pack(mirror)
+
+    published = threading.Event()  # the mirror answers once the clients are busy (then the update lands)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            published.wait(20)
+            super().do_GET()
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(mirror)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     d = tmp_path / "db"
     d.mkdir()
     db = d / "vigil.db"
-    shutil.copy2(server_db, db)
-    new = _rebuilt_copy(server_db, d / "vigil.db.new", "2026-02-01T00:00:00Z")
-    srv = start_server(tmp_path, db, "--token-file", str(token_file), "--cache-backend", "memory")
+    shutil.copy2(server_db, db)  # built 2026-01-01, next update 2026-01-02: due
+    srv = start_server(tmp_path, db, "--token-file", str(token_file), "--cache-backend", "memory",
+                       "--db-repository", f"http://127.0.0.1:{httpd.server_address[1]}/",
+                       "--db-update-interval", "1s")
     try:
         blob = analyze_fs(ScanOptions(target=DEMO, db_path=db))
         req = ScanRequest(artifact=ArtifactInfo(name="demo", type="filesystem"), blob_keys=(blob.diff_id,))
@@ -475,42 +492,34 @@ def test_db_hot_swap_with_requests_in_flight(server_db: Path, token_file: Path, 
         stop = threading.Event()
         seen: list[str] = []
         errors: list[str] = []
-        lock = threading.Lock()
 
         def client() -> None:
             with RemoteClient(ServerOptions(url=srv.url, token=TOKEN, retries=0)) as c:
                 while not stop.is_set():
                     try:
-                        rep = c.scan(req)
+                        seen.append(c.scan(req).metadata.db_built_at)
                     except RemoteError as e:
-                        with lock:
-                            errors.append(str(e))
-                        continue
-                    with lock:
-                        seen.append(rep.metadata.db_built_at)
-                        assert rep.results
+                        errors.append(str(e))
 
         threads = [threading.Thread(target=client) for _ in range(20)]
         for t in threads:
             t.start()
-        _wait(lambda: len(seen) >= 40)
-        os.replace(new, db)
-        n = len(seen)
-        _wait(lambda: len(seen) >= n + 60)
-        stop.set()
-        for t in threads:
-            t.join(30)
+        try:
+            _wait(lambda: len(seen) >= 40)
+            published.set()
+            _wait(lambda: "2026-06-01T00:00:00Z" in seen[-5:], timeout=20)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
         assert errors == []
-        assert seen[0] == "2026-01-01T00:00:00Z" and seen[-1] == "2026-02-01T00:00:00Z"
-        assert srv.get("/version", headers={"Vigil-Token": TOKEN}).json()["DB"]["BuiltAt"] == "2026-02-01T00:00:00Z"
+        assert seen[0] == "2026-01-01T00:00:00Z"
         assert srv.metric("vigil_db_swaps_total") == 1
+        assert srv.metric("vigil_db_refresh_errors_total") == 0
         assert srv.metric('vigil_requests_total{endpoint="/v1/scan",method="POST",status="200"}') == len(seen)
+        assert srv.get("/version", headers={"Vigil-Token": TOKEN}).json()["DB"]["BuiltAt"] == "2026-06-01T00:00:00Z"
     finally:
+        published.set()
         srv.stop()
-
-
-def _wait(cond: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+        httpd.shutdown()
+        httpd.server_close()

@@ -87,7 +87,7 @@ class ServerState:
     metrics: Metrics = field(init=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _db_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-    _db_seen: tuple[int, int, int] | None = field(default=None, init=False)  # (device, inode, mtime_ns)
+    _db_seen: tuple[int, ...] | None = field(default=None, init=False)  # the DB file's identity
     _db_info: DBInfo | None = field(default=None, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
@@ -119,7 +119,8 @@ class ServerState:
             st = os.stat(self.db_path)
         except OSError:
             return None
-        seen = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        # inode numbers get reused; a rename (os.replace) always sets the ctime
+        seen = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
         with self._db_lock:
             if seen != self._db_seen:
                 try:
@@ -154,13 +155,19 @@ class ServerState:
             log.warning("DB updates are not available in this build; serving the DB on disk")
             return False
         try:
-            ensure_db(self.db_path, list(self.db_repositories), skip_update=False, offline=False, force=force)
+            res = ensure_db(self.db_path, list(self.db_repositories), skip_update=False, offline=False, force=force)
         except Exception as e:  # network, registry, disk: log, count, keep the current DB
             self.metrics.db_refresh_errors.inc()
             log.warning("scheduled DB update failed: %s", e)
             return False
+        if res.warnings:  # every repository failed: the DB on disk stays in use
+            self.metrics.db_refresh_errors.inc()
+            for w in res.warnings:
+                log.warning("scheduled DB update: %s", w)
+        elif res.updated:
+            log.info("DB updated from %s", res.source)
         self.db_info()
-        return True
+        return not res.warnings
 
     def start_refresh(self) -> None:
         if self.skip_db_update or not self.db_repositories or self.update_interval <= 0:
