@@ -151,13 +151,20 @@ def test_fs_demo_with_secrets_licenses_and_client_side_filters(server: Server, s
     shutil.copytree(DEMO, demo)
     (demo / "backend" / "settings.env").write_text("AWS_ACCESS_KEY_ID=AKIAZ7QRSTUVWXY2345A\n")
     (demo / ".vigilignore").write_text("CVE-2020-8203\nCVE-2020-28500 exp:2020-01-01\n")
+    vex = tmp_path / "a.openvex.json"
+    vex.write_text(json.dumps({
+        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a", "timestamp": "2026-01-01T00:00:00Z",
+        "version": 1, "statements": [{"vulnerability": {"name": "CVE-2020-14343"}, "status": "not_affected",
+                                      "justification": "vulnerable_code_not_in_execute_path",
+                                      "products": [{"@id": "pkg:pypi/pyyaml@5.3.1"}]}]}))
     extra = ("--scanners", "vuln,secret,license", "--severity", "MEDIUM,HIGH,CRITICAL",
-             "--ignorefile", str(demo / ".vigilignore"))
+             "--ignorefile", str(demo / ".vigilignore"), "--vex", str(vex))
     local, remote = local_and_remote("fs", demo, server_db, server, tmp_path, *extra)
     assert remote == local
     classes = {r["Class"] for r in local["Results"]}
     assert {"lang-pkgs", "secret"} <= classes
-    assert any(s["VulnerabilityID"] == "CVE-2020-8203" for s in local["Metadata"]["Suppressed"])
+    reasons = {s["VulnerabilityID"]: s["Reason"] for s in local["Metadata"]["Suppressed"]}
+    assert "CVE-2020-8203" in reasons and reasons["CVE-2020-14343"].startswith("VEX openvex")
     assert any("expired" in w for w in local["Metadata"]["Warnings"])
     assert all(v["Severity"] in ("MEDIUM", "HIGH", "CRITICAL")
                for r in local["Results"] for v in r.get("Vulnerabilities", []))
@@ -387,6 +394,15 @@ def test_api_rejects_bad_input_with_one_line(server: Server) -> None:
     with RemoteClient(ServerOptions(url=server.url, token=TOKEN, retries=0)) as c, \
             pytest.raises(RemoteError, match="not on the server"):
         c.scan(ScanRequest(artifact=ArtifactInfo(name="x", type="sbom"), blob_keys=(key,)))
+
+
+def test_cli_startup_does_not_import_the_server_stack(tmp_path: Path) -> None:
+    for args in (["--version"], ["fs", "--help"]):
+        p = subprocess.run([sys.executable, "-X", "importtime", "-m", "vigil.shells.cli.main", *args],
+                           capture_output=True, text=True, env=_env(tmp_path))
+        assert p.returncode == 0
+        loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in p.stderr.splitlines() if "|" in line}
+        assert not loaded & {"httpx", "fastapi", "uvicorn", "starlette", "prometheus_client"}, args
 
 
 def test_client_retries_5xx_and_connection_errors(tmp_path: Path) -> None:
