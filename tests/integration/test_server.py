@@ -334,6 +334,10 @@ def test_tls_with_self_signed_certificate(server_db: Path, token_file: Path, tmp
                 env=_env(tmp_path, SSL_CERT_FILE=str(cert)))
         local = _report(run("fs", str(DEMO), "--format", "json", "--db-path", str(server_db), env=_env(tmp_path)))
         assert _report(p) == local
+        for so in (ServerOptions(url=srv.url, token=TOKEN, ca_file=str(cert)),
+                   ServerOptions(url=srv.url, token=TOKEN, insecure=True)):
+            with RemoteClient(so) as c:
+                assert c.version().db is not None
         # without the CA the client refuses the server: one line, no retries forever
         p = run("fs", str(DEMO), "--server", srv.url, "--token", TOKEN, env=_env(tmp_path), timeout=60)
         assert p.returncode == 2

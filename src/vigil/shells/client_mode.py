@@ -27,9 +27,13 @@ log = logging.getLogger(__name__)
 
 
 def server_options(values: Mapping[str, Any]) -> ServerOptions:
-    """The client options from resolved CLI values (--server, --token, --token-header)."""
+    """The client options from resolved CLI values (--server, --token, --token-header). The server's TLS
+    certificate is verified against the system store or SSL_CERT_FILE; `server_cacert` / `server_insecure` are
+    read once settings.py declares them for the scan commands."""
+    ca = values.get("server_cacert")
     return ServerOptions(url=str(values["server"]), token=str(values.get("token") or ""),
-                         token_header=str(values.get("token_header") or "Vigil-Token"))
+                         token_header=str(values.get("token_header") or "Vigil-Token"),
+                         ca_file=str(ca) if ca else "", insecure=bool(values.get("server_insecure")))
 
 
 def detection_options(opts: ScanOptions) -> DetectionOptions:
