@@ -142,9 +142,9 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="registry.insecure"),
     Option("cacert", "path", None, "CA bundle for TLS registries", ("image",), yaml_key="registry.ca"),
     Option("cache_backend", "str", "fs", "analysis cache: fs (SQLite under --cache-dir), memory, none, or "
-           "redis://[user:pass@]HOST:PORT[/DB] (shared)", ("image",), yaml_key="cache.backend"),
+           "redis://[user:pass@]HOST:PORT[/DB] (shared)", ("image", "server"), yaml_key="cache.backend"),
     Option("cache_ttl", "str", "0", "analysis cache entries older than this are analysed again (e.g. 72h, 30m, "
-           "3600; 0 = keep)", ("image", "clean"), yaml_key="cache.ttl"),
+           "3600; 0 = keep)", ("image", "clean", "server"), yaml_key="cache.ttl"),
     Option("exit_on_eol", "int", 0, "exit code when the image's OS is past its end of life", ("image",)),
     # --- DB distribution, server and client mode (issue 8): add options below this line ---
     Option("db_repository", "list", (), "where to download the DB from, in order: oci://REGISTRY/REPO:TAG or "
@@ -162,6 +162,10 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="server.token"),
     Option("token_header", "str", "Vigil-Token", "HTTP header that carries the token",
            ("fs", "rootfs", "sbom", "image", "server"), yaml_key="server.token-header"),
+    Option("server_cacert", "path", None, "client mode: CA bundle (PEM) to verify the vigil server's certificate",
+           ("fs", "rootfs", "sbom", "image"), yaml_key="server.ca"),
+    Option("server_insecure", "bool", False, "client mode: skip TLS verification of the vigil server",
+           ("fs", "rootfs", "sbom", "image"), yaml_key="server.insecure"),
     Option("listen", "str", "127.0.0.1:4954", "server: address to listen on (HOST:PORT)", ("server",),
            yaml_key="server.listen"),
     Option("token_file", "path", None, "server: file holding the token clients must send", ("server",),

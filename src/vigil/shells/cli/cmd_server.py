@@ -8,34 +8,13 @@ detect here (Trivy's client/server mode, trivy-cli.md §9).
 from __future__ import annotations
 
 import ipaddress
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from vigil.settings import BY_NAME
-from vigil.shells.cli.common import _click_option, add_options, fail, resolve_or_exit
-
-# The shared-cache options are declared for `image`/`clean`; until settings.py lists "server" for them too, the
-# server takes the same declared flags (same names, env vars and defaults) through this shim.
-_BORROWED = tuple(n for n in ("cache_backend", "cache_ttl") if "server" not in BY_NAME[n].commands)
-
-
-def _borrowed_options(f: Any) -> Any:
-    for name in _BORROWED:
-        f = _click_option(BY_NAME[name])(f)
-    return f
-
-
-def _borrowed_values(kwargs: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in _BORROWED:
-        o = BY_NAME[name]
-        v = kwargs.pop(name, None)
-        out[name] = v if v is not None else os.environ.get(o.env, o.default)
-    return out
+from vigil.shells.cli.common import add_options, fail, resolve_or_exit
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -69,11 +48,9 @@ def read_token(path: Path) -> str:
 
 @click.command("server", context_settings={"show_default": False})
 @add_options("server")
-@_borrowed_options
 def server_cmd(**kwargs: Any) -> None:
     """Serve detection and a shared analysis cache to `vigil ... --server URL` clients."""
-    borrowed = _borrowed_values(kwargs)
-    values = {**resolve_or_exit("server", kwargs), **borrowed}
+    values = resolve_or_exit("server", kwargs)
     from vigil.settings import SettingsError, default_cache_dir, parse_duration
 
     try:
