@@ -150,7 +150,7 @@ class ServerState:
         if self.skip_db_update or not self.db_repositories:
             return True
         try:
-            from vigil.dbdist.update import ensure_db  # type: ignore[import-not-found]
+            from vigil.dbdist.update import ensure_db
         except ImportError:
             log.warning("DB updates are not available in this build; serving the DB on disk")
             return False
