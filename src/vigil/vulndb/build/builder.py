@@ -424,6 +424,10 @@ def _build(
             else:
                 kev.add(it)
 
+    if reports and not any(r.status == "ok" for r in reports):
+        # e.g. the network is down while building --feeds-from upstream: an empty DB must not replace a good one
+        first = next((r for r in reports if r.error), reports[0])
+        raise FeedError(f"no feed could be loaded ({first.name}: {first.error}); nothing was written")
     canon = canonical_ids(advisories)
     by_canon: dict[str, list[AdvisoryRecord]] = defaultdict(list)
     alias_sets: dict[str, set[str]] = defaultdict(set)
