@@ -280,8 +280,13 @@ def read_delta(delta: Path) -> DeltaDoc:
     import zstandard
 
     try:
+        chunks: list[bytes] = []
+        total = 0
         with open(delta, "rb") as f, zstandard.ZstdDecompressor().stream_reader(f) as r:
-            raw = r.read(MAX_DELTA_BYTES + 1)
+            while total <= MAX_DELTA_BYTES and (chunk := r.read(1 << 20)):
+                chunks.append(chunk)
+                total += len(chunk)
+        raw = b"".join(chunks)
     except OSError as e:
         raise DeltaError(f"cannot read delta {delta}: {e.strerror or e}") from None
     except zstandard.ZstdError as e:
