@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FEEDS ?= ../shared/data/advisories
 DEMO_TARGET ?= examples/demo-project
 
-.PHONY: setup demo db test lint unit bench clean schema
+.PHONY: setup demo db test lint unit bench bench-image bench-server bench-delta clean schema openapi
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,19 @@ test: lint unit
 bench: setup
 	$(BIN)/python bench/bench_fs.py
 	$(BIN)/python bench/bench_versions.py
+
+# Slower benchmarks (minutes each), results in bench/RESULTS.md and bench/results/.
+bench-image: setup
+	$(BIN)/python bench/bench_image.py --runs 3 --big
+
+bench-server: setup
+	$(BIN)/python bench/bench_server.py --clients 50 --duration 20
+
+bench-delta: setup
+	$(BIN)/python bench/bench_delta.py --runs 2
+
+openapi: setup
+	$(BIN)/python tools/gen_openapi.py
 
 schema: setup
 	$(BIN)/python tools/gen_report_schema.py
