@@ -463,3 +463,43 @@ def test_delta_update_fetches_only_the_delta(mirror_factory: Any, feeds_dir: Pat
     assert got.updated and not got.delta
     assert broken.paths() == ["/metadata.json", f"/{meta.deltas[0].file}", "/vigil.db.zst"]
     assert sha(db2) == meta.db_sha256
+
+
+def test_a_db_installed_from_a_delta_is_not_downloaded_again(mirror_factory: Any, feeds_dir: Path,
+                                                            tmp_path: Path) -> None:
+    """After a delta install the file's bytes differ from the published vigil.db.zst (same rows, another page
+    layout); the next due check against the same build (a mirror without ETags) must see that build is the one
+    installed, not fetch the full DB again."""
+    import yaml
+    from tests.conftest import FIXTURE_FEEDS, write_feeds
+    from tests.dbdist_helpers import build_artifact
+
+    from vigil.dbdist.artifact import pack
+    from vigil.vulndb.build.builder import build
+
+    pypa = yaml.safe_load(FIXTURE_FEEDS.read_text())["pypa/pypa-osv.jsonl.gz"]
+    old_feeds = write_feeds(tmp_path / "old-feeds", {"pypa/pypa-osv.jsonl.gz": pypa[:-1]})
+    old = build_artifact(old_feeds, tmp_path / "old", dt.datetime(2025, 12, 31, tzinfo=dt.UTC))
+    new = tmp_path / "new"
+    res = build(feeds_dir, new, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), previous=old)
+    assert res.delta is not None, res.delta_error
+    pack(new)
+
+    db = tmp_path / "client" / "vigil.db"
+    ensure_db(db, [mirror_factory(old).url], skip_update=False, offline=False)
+    mirror: Mirror = mirror_factory(new)
+    mirror.etags = False  # python -m http.server, many CDNs' directory listings: no ETag
+    got = ensure_db(db, [mirror.url], skip_update=False, offline=False,
+                    now=dt.datetime(2026, 1, 1, 1, tzinfo=dt.UTC))
+    assert got.delta
+    before = sha(db)
+    # the installed build's next_update (2026-01-02) has passed and the publisher has not published since
+    got = ensure_db(db, [mirror.url], skip_update=False, offline=False,
+                    now=dt.datetime(2026, 1, 2, 3, tzinfo=dt.UTC))
+    assert not got.updated and got.checked
+    assert mirror.paths()[2:] == ["/metadata.json"]  # vigil.db.zst not fetched again
+    assert sha(db) == before
+    # `vigil db pull` (force) says the same
+    got = ensure_db(db, [mirror.url], skip_update=False, offline=False, force=True)
+    assert not got.updated and "is the one installed" in got.message
+    assert "/vigil.db.zst" not in mirror.paths()

@@ -334,8 +334,12 @@ def _from_repository(
         raise RepoError(f"{url} serves DB schema {meta.schema_version}, older than this Vigil needs "
                         f"({SCHEMA_VERSION}); skipped")
     require_complete(meta, url)
-    if inst and inst.get("db_sha256") == meta.db_sha256:
-        etags[url] = [new_etag, meta.db_sha256]
+    # The published build is the installed one: same file, or (installed from a delta, whose bytes differ from the
+    # published file) the same rows and the same build time.
+    if inst and (inst.get("db_sha256") == meta.db_sha256 or (
+            meta.logical_digest and inst.get("logical_digest") == meta.logical_digest
+            and inst.get("built_at") == meta.built_at)):
+        etags[url] = [new_etag, inst.get("db_sha256")]
         return UpdateResult(db_path, checked=True, source=url, message=f"the DB at {url} is the one installed")
     db_dir = db_path.parent
     if local is not None and meta.deltas and meta.logical_digest:
