@@ -189,7 +189,8 @@ def analyze_layer(layer: LayerBlob, ctx: _Ctx, limits: Any = None) -> BlobInfo:
         results.append((a, path, res))
 
     with layer.open() as stream:
-        for e in iter_layer(stream, digest=layer.digest, limits=lim, on_warning=warnings.append):
+        for e in iter_layer(stream, digest=layer.digest, limits=lim, on_warning=warnings.append,
+                            diff_id=layer.diff_id):
             if e.kind == "whiteout":
                 whiteouts.append(e.path)
                 continue

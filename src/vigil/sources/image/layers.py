@@ -27,6 +27,7 @@ unchanged: sources should map them to ImageError.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import struct
 import zlib
@@ -109,6 +110,7 @@ class _Stream:
         self._limits = limits
         self.produced = 0
         self._compressed = 0
+        self.hasher: hashlib._Hash | None = None  # sha256 of every decompressed byte, when a diff_id is checked
         try:
             first = f.read(_IN_CHUNK)
         except OSError as e:
@@ -162,6 +164,8 @@ class _Stream:
         if out:
             self.produced += len(out)
             self._check()
+            if self.hasher is not None:
+                self.hasher.update(out)
         return out
 
     def _check(self) -> None:
@@ -344,11 +348,19 @@ def _printable(name: str) -> str:
 
 class _LayerReader:
     def __init__(
-        self, f: BinaryIO, digest: str, limits: LayerLimits, on_warning: Callable[[str], None] | None
+        self,
+        f: BinaryIO,
+        digest: str,
+        limits: LayerLimits,
+        on_warning: Callable[[str], None] | None,
+        diff_id: str = "",
     ) -> None:
         self.limits = limits
         self.digest = digest
         self.stream = _Stream(f, digest, limits)
+        self.diff_id = diff_id if diff_id.startswith("sha256:") else ""
+        if self.diff_id:
+            self.stream.hasher = hashlib.sha256()  # nothing decompressed yet
         self._warn = on_warning or log.warning
         self._buf = b""
         self._pos = 0
@@ -548,6 +560,18 @@ class _LayerReader:
             self.serial += 1
         if self.refused > _MAX_WARNINGS:
             self._warn(f"layer {self.digest}: refused {self.refused} entries in total")
+        if self.diff_id:
+            self._verify_diff_id()
+
+    def _verify_diff_id(self) -> None:
+        """The decompressed stream must hash to the diff_id the image config names: that diff_id is the analysis
+        cache key, so a layer that lies about it would plant its analysis under another layer's key."""
+        while self.stream.chunk():  # the rest of the stream (zero blocks and padding after the end of archive)
+            pass
+        assert self.stream.hasher is not None
+        got = "sha256:" + self.stream.hasher.hexdigest()
+        if got != self.diff_id:
+            raise self.stream.error(f"content does not match its diff_id {self.diff_id} (got {got})")
 
     def _entries(self) -> Iterator[Entry]:
         lim = self.limits
@@ -768,8 +792,11 @@ def iter_layer(
     digest: str = "",
     limits: LayerLimits = LayerLimits(),
     on_warning: Callable[[str], None] | None = None,
+    diff_id: str = "",
 ) -> Iterator[Entry]:
     """Entries of one layer blob (gzip, zstd or plain tar, sniffed), in archive order. Unsafe names are skipped
     with an on_warning() message; bombs, corrupt and truncated streams raise LayerError. Each Entry's content is
-    readable only until the iterator advances. `fileobj` is read sequentially and never closed here."""
-    yield from _LayerReader(fileobj, digest, limits, on_warning).entries()
+    readable only until the iterator advances. `fileobj` is read sequentially and never closed here.
+    With a "sha256:" `diff_id`, the whole decompressed stream is hashed and a mismatch raises LayerError once the
+    entries are exhausted."""
+    yield from _LayerReader(fileobj, digest, limits, on_warning, diff_id).entries()
