@@ -189,6 +189,24 @@ def test_503_then_good_repository_python_level(mirror_factory: Any, artifact_a: 
     assert [s for _, s in down.requests] == ["503", "503"]  # one quick retry, then the next repository
 
 
+def test_unloadable_oci_ca_bundle_is_one_repository_failure(mirror_factory: Any, artifact_a: Path,
+                                                            tmp_path: Path) -> None:
+    """VIGIL_CACERT naming a missing file fails the OCI repositories (one line), not the whole run with an
+    'Internal error', and the HTTP mirror after it in the list still serves."""
+    good: Mirror = mirror_factory(artifact_a)
+    oci = f"oci://127.0.0.1:{free_port()}/security/vigil-db:1"
+    env = {"VIGIL_CACERT": str(tmp_path / "missing-ca.pem")}
+    p = run("db", "pull", "--db-repository", f"{oci},{good.url}", "--cache-dir", str(tmp_path / "a"), env=env)
+    assert p.returncode == 0, p.stderr
+    assert f"from {good.url}" in p.stderr and sha(tmp_path / "a" / "db" / "vigil.db") == db_sha(artifact_a)
+    p = run("db", "pull", "--db-repository", oci, "--cache-dir", str(tmp_path / "b"), env=env)
+    assert p.returncode == 2 and "Internal error" not in p.stderr, p.stderr
+    assert "missing-ca.pem" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = run("db", "push", str(artifact_a), oci, env=env)
+    assert p.returncode == 2 and "Internal error" not in p.stderr, p.stderr
+    assert "missing-ca.pem" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
 # --------------------------------------------------------------------------------------------- verification
 
 

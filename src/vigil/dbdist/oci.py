@@ -106,7 +106,10 @@ def push(build_dir: Path, url: str, opts: RegistryOptions | None = None) -> tupl
     if not ref.tag:
         raise ArtifactError(f"{url}: push needs a tag (oci://HOST/REPO:TAG)")
     meta = pack(build_dir)
-    reg = RegistryClient(ref, opts or registry_options(retries=3), actions="pull,push")
+    try:
+        reg = RegistryClient(ref, opts or registry_options(retries=3), actions="pull,push")
+    except ImageError as e:  # e.g. VIGIL_CACERT naming an unreadable bundle
+        raise ArtifactError(f"{url}: {e}") from None
     try:
         layers = []
         for path, mt in artifact_files(build_dir, meta):
@@ -220,7 +223,10 @@ class OCIRepository:
         self.ref = parse_oci_url(url)
         if not self.ref.identifier:
             self.ref = Reference(self.ref.registry, self.ref.repository, tag="latest")
-        self.reg = RegistryClient(self.ref, opts or registry_options(), retry_after_cap=RETRY_AFTER_CAP)
+        try:
+            self.reg = RegistryClient(self.ref, opts or registry_options(), retry_after_cap=RETRY_AFTER_CAP)
+        except ImageError as e:  # e.g. VIGIL_CACERT naming an unreadable bundle: this repository fails
+            raise RepoError(f"{url}: {e}") from None
         self._layers: dict[str, dict[str, Any]] = {}
 
     def close(self) -> None:
