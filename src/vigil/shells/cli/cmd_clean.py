@@ -43,7 +43,10 @@ def clean_cmd(all_: bool, scan_cache: bool, vuln_db: bool, cache_backend: str | 
     if all_ or vuln_db:
         db_dir = cache_dir / "db"
         if db_dir.exists():
-            shutil.rmtree(db_dir)
+            try:
+                shutil.rmtree(db_dir)
+            except OSError as e:  # a symlink, a read-only mount, files of another user
+                fail(f"cannot remove {db_dir}: {e.strerror or e}")
             click.echo(f"vulnerability DB: removed {db_dir}", err=True)
         else:
             click.echo("vulnerability DB: nothing to remove", err=True)
