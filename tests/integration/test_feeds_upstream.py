@@ -465,3 +465,35 @@ def test_upstream_mode_converts_once_and_then_sends_conditional_requests(server:
     assert [h.status for h in server.hits] == [304, 404, 304] or sorted(h.status for h in server.hits) == [304, 304,
                                                                                                           404]
     assert (cache / "feeds" / "pypa/pypa-osv.jsonl.gz").read_bytes() == digest_before
+
+
+def test_upstream_file_changed_before_a_failed_sync_is_converted_on_the_next(server: _Server, tmp_path: Path) -> None:
+    """A feed made from two URLs: the first changes, the second fails in that sync (the feed fails, its new raw body
+    is kept). The next sync gets 304 for both: the feed file must still be rebuilt from the new body, not left at
+    the old content as if nothing had changed."""
+    base = _url(server)
+    (server.root / "secdb").mkdir()
+    docs = _snapshot_docs("alpine-secdb/alpine-secdb-2024.jsonl.gz")
+    a, b = server.root / "secdb" / "a.json", server.root / "secdb" / "b.json"
+    a.write_text(json.dumps(docs[0]))
+    b.write_text(json.dumps(docs[1]))
+    table = (upstream.Upstream("alpine-secdb", "alpine-secdb/alpine-secdb-2024.jsonl.gz",
+                               (f"{base}/secdb/a.json", f"{base}/secdb/b.json"), upstream.json_documents),)
+    feeds = tuple(f for f in all_feeds() if f.name == "alpine-secdb")
+    cache = tmp_path / "cache"
+    dest = cache / "feeds" / "alpine-secdb/alpine-secdb-2024.jsonl.gz"
+
+    def lines() -> list[object]:
+        return [json.loads(ln) for ln in gzip.decompress(dest.read_bytes()).splitlines()]
+
+    assert not upstream.sync_feeds(feeds, cache, sources=table).errors
+    assert lines() == [docs[0], docs[1]]
+    a.write_text(json.dumps(docs[2]))
+    server.fail["/secdb/b.json"] = 503
+    assert "alpine-secdb" in upstream.sync_feeds(feeds, cache, sources=table).errors
+    server.fail.clear()
+    server.hits.clear()
+    again = upstream.sync_feeds(feeds, cache, sources=table)
+    assert not again.errors and [h.status for h in server.hits] == [304, 304]
+    assert lines() == [docs[2], docs[1]]
+    assert again.converted == 1

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 MAX_DOWNLOAD_BYTES = 1 << 30
 STATE_FILE = ".http-state.json"
 RAW_DIR = ".upstream"  # upstream bodies (before conversion), named by URL hash
+_CONVERTED = "converted:"  # STATE_FILE key prefix: feed file -> digest of the raw bodies it was converted from
 ATTEMPTS = 2  # per URL, for transport errors, 429 and 5xx
 
 
@@ -516,7 +517,12 @@ def _sync_upstream(fetcher: _Fetcher, src: Upstream, dest: Path, res: SyncResult
         raws.append(raw)
     if all(o is None for o in outcomes):
         raise FetchError(f"every upstream URL of {src.path} answered 404")
-    if dest.is_file() and not changed:
+    # What the file is converted from: the raw bodies' digests. A body that changed in a sync where the feed then
+    # failed (another URL down, a conversion error) answers 304 next time: compare with what dest was made from.
+    inputs = hashlib.sha256(" ".join(fetcher.state.get(u, _State()).sha256 if o is not None else "404"
+                                     for u, o in zip(src.urls, outcomes, strict=True)).encode()).hexdigest()
+    made_from = _CONVERTED + src.path
+    if dest.is_file() and not changed and fetcher.state.get(made_from, _State()).sha256 == inputs:
         return  # nothing changed upstream: keep the file (and its digest) as it is
     bodies = [r.read_bytes() if o is not None else None for r, o in zip(raws, outcomes, strict=True)]
     data = src.convert(bodies)
@@ -524,6 +530,7 @@ def _sync_upstream(fetcher: _Fetcher, src: Upstream, dest: Path, res: SyncResult
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, dest)
+    fetcher.state[made_from] = _State(sha256=inputs)
     res.converted += 1
 
 
