@@ -60,6 +60,8 @@ MAX_PKGDB_SIZE = 512 << 20
 _DEFER_MAX_FILE = 4 << 20
 _DEFER_MAX_TOTAL = 256 << 20
 _ELF = b"\x7fELF"
+# Bumped when analyze_layer's output changes for the same analyzers (2: replaced paths listed as whiteouts).
+LAYER_ANALYSIS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def make_context(opts: ScanOptions) -> _Ctx:
 def cache_inputs(opts: ScanOptions, ctx: _Ctx) -> tuple[list[str], dict[str, object]]:
     """What a layer's cached analysis depends on besides its bytes (ARCHITECTURE.md §8)."""
     names = [f"{a.name}/{a.version}" for a in ctx.analyzers]
+    names.append(f"image-layer/{LAYER_ANALYSIS_VERSION}")
     if ctx.ruleset is not None:
         from vigil.analyzers.secrets.engine import NAME, VERSION
 
@@ -174,6 +177,7 @@ def analyze_layer(layer: LayerBlob, ctx: _Ctx, limits: Any = None) -> BlobInfo:
     lim = limits or LayerLimits(max_ratio=200)
     warnings: list[str] = []
     whiteouts: list[str] = []
+    replaced: list[str] = []  # non-directory entries that hide a lower layer's analysis of the same path
     opaque: list[str] = []
     results: list[tuple[Analyzer, str, AnalysisResult]] = []
     unknowns: list[Unknown] = []
@@ -197,6 +201,9 @@ def analyze_layer(layer: LayerBlob, ctx: _Ctx, limits: Any = None) -> BlobInfo:
             if e.kind == "opaque":
                 opaque.append(e.path)
                 continue
+            if e.kind in ("symlink", "other"):
+                replaced.append(e.path)  # whatever a lower layer had at this path (and below it) is gone
+                continue
             if e.kind not in ("file", "hardlink"):
                 continue
             files += 1
@@ -204,6 +211,10 @@ def analyze_layer(layer: LayerBlob, ctx: _Ctx, limits: Any = None) -> BlobInfo:
             if (ctx.skip_files or ctx.skip_dirs) and _skipped(ctx, rel):
                 continue
             chosen = [a for a in ctx.analyzers if _runs(a, rel)]
+            if chosen or e.mode & 0o111:
+                # A lower layer's result for this path (same analyzers, or an executable) is replaced even when
+                # this content yields nothing. Only such paths are listed: they are all a lower result can be at.
+                replaced.append(rel)
             base = rel.rsplit("/", 1)[-1]
             companion = bool(ctx.companion_globs) and any(fnmatch.fnmatchcase(base, g) for g in ctx.companion_globs)
             exe = bool(ctx.binaries) and bool(e.mode & 0o111) and e.size >= 64
@@ -259,6 +270,10 @@ def analyze_layer(layer: LayerBlob, ctx: _Ctx, limits: Any = None) -> BlobInfo:
         if a.related is not None:
             related = _related_from(stored, rel, data, a)
         run(a, rel, data, siblings, related)
+    # Replaced paths travel as whiteouts: the docker/OCI applier removes an existing path (and its subtree) before
+    # it extracts a non-directory entry there, which is exactly what merge() does for a whiteout; merge applies a
+    # layer's whiteouts before adding that layer's own results.
+    whiteouts = sorted(set(whiteouts) | set(replaced))
     return _blob_from(layer, results, unknowns, secrets, whiteouts, opaque, warnings, files)
 
 
@@ -378,11 +393,12 @@ def merge(layers: Sequence[LayerBlob | LayerInfo], blobs: list[BlobInfo]) -> Mer
     secrets: list[SecretsInFile] = []
     warnings: list[str] = []
     for i, blob in enumerate(blobs):
+        gone = frozenset(blob.whiteouts)
         for tables in (rel_files, dbs, apps, unknowns):
             for d in blob.opaque_dirs:
                 _hide_keys(tables, d, opaque=True)
-            for w in blob.whiteouts:
-                _hide_keys(tables, w, opaque=False)
+            if gone:
+                _hide_paths(tables, gone)
         for r in blob.os_releases:
             rel_files[r.file_path] = r
         for db in blob.package_dbs:
@@ -444,6 +460,29 @@ def _hide_keys(table: dict[Any, Any], path: str, *, opaque: bool) -> None:
     for k in table:
         fp = k[0] if isinstance(k, tuple) else k
         if (not opaque and fp == path) or fp.startswith(pre) or _nested_under(fp, pre):
+            doomed.append(k)
+    for k in doomed:
+        del table[k]
+
+
+def _under_any(path: str, gone: frozenset[str]) -> bool:
+    while True:
+        if path in gone:
+            return True
+        i = path.rfind("/")
+        if i < 0:
+            return False
+        path = path[:i]
+
+
+def _hide_paths(table: dict[Any, Any], gone: frozenset[str]) -> None:
+    """Apply a layer's whiteouts at once: drop keys at or below any path in `gone` (nested archive entries
+    "outer.jar!/inner" with their outer file). One set lookup per ancestor instead of one scan per whiteout."""
+    doomed = []
+    for k in table:
+        fp = k[0] if isinstance(k, tuple) else k
+        i = fp.find("!/")
+        if _under_any(fp, gone) or (i >= 0 and _under_any(fp[:i], gone)):
             doomed.append(k)
     for k in doomed:
         del table[k]

@@ -1,0 +1,75 @@
+"""A file that a later layer writes again (or replaces with a symlink) hides what the lower layers' analysis found
+at that path, even when the new content yields nothing: the docker/OCI applier removes the old path (and its
+subtree) before it extracts the new entry, so nothing of it remains in the image."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+from tests.oci_builder import write_layout
+
+from vigil.image_engine import analyze_layers, make_context, merge
+from vigil.settings import ScanOptions
+from vigil.sources.image.archive import open_archive
+
+GO_BINARY = Path(__file__).resolve().parents[1] / "fixtures" / "installed" / "gobinary" / "hello"
+SITE = "usr/lib/python3.11/site-packages"
+
+
+def _tar(*members: tuple[str, bytes | str, int]) -> bytes:
+    """(path, content or "->target" for a symlink, mode) entries, in order."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for path, content, mode in members:
+            ti = tarfile.TarInfo(path)
+            ti.mode, ti.mtime = mode, 0
+            if isinstance(content, str):
+                ti.type, ti.linkname = tarfile.SYMTYPE, content.removeprefix("->")
+                tf.addfile(ti)
+            else:
+                ti.size = len(content)
+                tf.addfile(ti, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def _packages(tmp: Path, layers: list[bytes]) -> dict[tuple[str, str, str], str]:
+    """(file path, name, version) -> created_by of the layer it is attributed to, after merging."""
+    layout = write_layout(tmp / "img", layers, created_by=[f"step {i}" for i in range(len(layers))])
+    opts = ScanOptions(target=layout, db_path=tmp / "none.db", analyzer_kinds=("lockfile", "installed", "os"))
+    img = open_archive(layout, tmp)
+    try:
+        blobs, _ = analyze_layers(img, opts, make_context(opts), None, workers=1)
+        merged = merge(img.layers, blobs)
+    finally:
+        img.close()
+    return {(a.file_path, p.name, p.version): p.layer.created_by if p.layer else "" for a in merged.applications
+            for p in a.packages}
+
+
+def test_lockfile_rewritten_without_packages_hides_the_old_ones(tmp_path: Path) -> None:
+    got = _packages(tmp_path, [_tar(("app/requirements.txt", b"requests==2.19.0\n", 0o644)),
+                               _tar(("app/requirements.txt", b"# all dependencies vendored now\n", 0o644))])
+    assert got == {}
+
+
+def test_go_binary_replaced_by_a_script_is_not_reported(tmp_path: Path) -> None:
+    got = _packages(tmp_path, [_tar(("app/server", GO_BINARY.read_bytes(), 0o755)),
+                               _tar(("app/server", b"#!/bin/sh\nexec /app/real-server \"$@\"\n" + b"#" * 64, 0o755))])
+    assert got == {}
+
+
+def test_directory_replaced_by_a_symlink_hides_its_lower_subtree(tmp_path: Path) -> None:
+    meta = f"{SITE}/requests-2.19.0.dist-info/METADATA"
+    got = _packages(tmp_path, [_tar((meta, b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n", 0o644)),
+                               _tar((f"{SITE}/requests-2.19.0.dist-info", "->/opt/elsewhere", 0o777))])
+    assert got == {}
+
+
+def test_rewritten_file_with_packages_still_replaces_and_is_attributed_to_its_layer(tmp_path: Path) -> None:
+    got = _packages(tmp_path, [_tar(("app/requirements.txt", b"requests==2.19.0\nidna==2.7\n", 0o644)),
+                               _tar(("app/requirements.txt", b"requests==2.31.0\nidna==2.7\n", 0o644),
+                                    ("app/other.txt", b"unrelated", 0o644))])
+    assert got == {("app/requirements.txt", "requests", "2.31.0"): "step 1",
+                   ("app/requirements.txt", "idna", "2.7"): "step 0"}
