@@ -81,6 +81,11 @@ class RemoteClient:
             except (OSError, ssl.SSLError) as e:
                 raise RemoteError(f"cannot load CA file {opts.ca_file}: {e}") from None
         headers = {"User-Agent": "vigil-client"}
+        if not (opts.token.isascii() and opts.token.isprintable()):  # a header value; never echo the token
+            raise RemoteError("the token must be printable ASCII characters (check --token)")
+        if opts.token and not (opts.token_header.isascii()
+                               and opts.token_header.replace("-", "").replace("_", "").isalnum()):
+            raise RemoteError(f"invalid --token-header {opts.token_header!r} (letters, digits, '-' and '_')")
         if opts.token:
             headers[opts.token_header] = opts.token
         self._http = httpx.Client(base_url=self.base, headers=headers, verify=verify,

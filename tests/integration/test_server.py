@@ -543,3 +543,21 @@ def test_scheduled_refresh_from_http_mirror_with_requests_in_flight(server_db: P
         srv.stop()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_non_ascii_tokens_are_refused_with_one_line(server: Server, server_db: Path, tmp_path: Path) -> None:
+    """HTTP header values are ASCII: a token no client can send is refused when the server starts, and a client
+    token outside ASCII is a one-line usage error (not an 'Internal error'), neither echoing the token."""
+    secret = "t\u00f6k\u00e9n-s3cret"
+    tf = tmp_path / "token"
+    tf.write_text(secret + "\n", encoding="utf-8")
+    p = run("server", "--listen", f"127.0.0.1:{_free_port()}", "--db-path", str(server_db), "--token-file", str(tf),
+            env=_env(tmp_path), timeout=30)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tf) in lines[0] and "ASCII" in lines[0] and secret not in p.stderr
+    p = run("fs", str(DEMO), "--server", server.url, "--token", secret, env=_env(tmp_path))
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Internal error" not in lines[0] and "ASCII" in lines[0], p.stderr
+    assert secret not in p.stderr

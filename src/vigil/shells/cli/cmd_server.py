@@ -41,8 +41,9 @@ def read_token(path: Path) -> str:
         raise ValueError(f"cannot read token file {path}: {getattr(e, 'strerror', None) or e}") from None
     if not token:
         raise ValueError(f"token file {path} is empty")
-    if "\n" in token or not token.isprintable():
-        raise ValueError(f"token file {path} must hold one line of printable characters")
+    if "\n" in token or not token.isprintable() or not token.isascii():
+        # HTTP header values are ASCII: a token outside it could never be sent by a client
+        raise ValueError(f"token file {path} must hold one line of printable ASCII characters")
     return token
 
 
