@@ -465,3 +465,27 @@ def test_oci_layout_errors(made: dict[str, Path], tmp_path: Path) -> None:
     (layout / "index.json").write_text("{}")
     with pytest.raises(ImageError, match=r"index\.json: not an OCI image index"):
         _open(layout, tmp_path)
+
+
+@pytest.mark.parametrize("size", [256 << 20, 64 << 30])
+def test_huge_pax_or_long_name_header_in_the_archive_is_refused_in_bounded_memory(tmp_path: Path, size: int) -> None:
+    # tarfile reads a pax / GNU long-name record whole: a header claiming 256 MiB (backed by a sparse file) would be
+    # read into memory, one claiming 64 GiB raised a bare MemoryError. Both are hostile archives, not metadata.
+    import tracemalloc
+
+    for typ in (tarfile.XHDTYPE, tarfile.GNUTYPE_LONGNAME):
+        ti = tarfile.TarInfo("././@PaxHeader" if typ == tarfile.XHDTYPE else "././@LongLink")
+        ti.size, ti.type = size, typ
+        path = tmp_path / "hostile.tar"
+        with open(path, "wb") as f:
+            f.write(ti.tobuf(format=tarfile.GNU_FORMAT))
+            f.write(b"22 path=manifest.json\n")
+            f.truncate(512 + min(size, 256 << 20) + 1024)  # sparse: no disk space used
+        tracemalloc.start()
+        try:
+            with pytest.raises(ImageError, match="refused"):
+                open_archive(path, tmp_path / "tmp")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 32 << 20

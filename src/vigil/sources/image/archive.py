@@ -134,6 +134,29 @@ class _Member:
     sparse: bool
 
 
+class _CappedReads:
+    """The archive as tarfile sees it while indexing. tarfile reads member data never (we seek past it), only
+    headers, and it reads a pax or GNU long-name record whole, in one read() of the size its header declares: a
+    read larger than _JSON_CAP is such a hostile record and is refused before anything is allocated for it."""
+
+    def __init__(self, f: BinaryIO, label: str) -> None:
+        self._f = f
+        self._label = label
+        self.name = getattr(f, "name", label)
+        self.mode = "rb"
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0 or n > _JSON_CAP:
+            raise ImageError(f"{self._label}: tar header record of {n} bytes refused (hostile archive)")
+        return self._f.read(n)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+
 class _TarStore:
     def __init__(self, path: Path, label: str) -> None:
         self.path = path
@@ -141,7 +164,9 @@ class _TarStore:
         self._members: dict[str, _Member] = {}
         unsafe = 0
         try:
-            with tarfile.open(path, "r:") as tf:
+            with open(path, "rb") as raw, tarfile.open(
+                fileobj=cast(BinaryIO, _CappedReads(cast(BinaryIO, raw), label)), mode="r:"
+            ) as tf:
                 count = 0
                 while (ti := tf.next()) is not None:
                     count += 1
