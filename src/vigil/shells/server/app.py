@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -69,7 +70,36 @@ def _error(status: int, message: str) -> Response:
     return _json(ErrorBody(error=message), status)
 
 
-async def _read_capped(request: Request, cap: int) -> bytes:
+class _UploadBuffer:
+    """The bytes of upload bodies being received at once, all requests together (event-loop thread only)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+
+class _Reservation:
+    """One request's share of the _UploadBuffer, given back when the request is done with its body."""
+
+    def __init__(self, buffer: _UploadBuffer) -> None:
+        self.buffer = buffer
+        self.held = 0
+
+    def take(self, n: int) -> None:
+        if self.buffer.used + n > self.buffer.limit:
+            raise _Fail(503, "the server is receiving too many uploads at once; retry later")
+        self.buffer.used += n
+        self.held += n
+
+    def __enter__(self) -> _Reservation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.buffer.used -= self.held
+        self.held = 0
+
+
+async def _read_capped(request: Request, cap: int, reservation: _Reservation | None = None) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:
         raise _Fail(413, f"request body of {declared} bytes is over the {cap}-byte limit")
@@ -79,6 +109,8 @@ async def _read_capped(request: Request, cap: int) -> bytes:
         total += len(chunk)
         if total > cap:
             raise _Fail(413, f"request body is over the {cap}-byte limit")
+        if reservation is not None:
+            reservation.take(len(chunk))
         parts.append(chunk)
     return b"".join(parts)
 
@@ -219,6 +251,25 @@ def create_app(state: ServerState) -> FastAPI:
                   description="Client/server mode of the Vigil scanner: clients analyse locally, upload the "
                               "analysis blobs the server lacks and ask it to detect with its vulnerability DB.")
     token = state.token.encode("utf-8")
+    uploads = _UploadBuffer(state.max_upload_buffer)
+    decoding = threading.Lock()  # one blob decoded at a time: decoding multiplies a body's size in memory
+
+    def decode_and_store(key: str, body: bytes) -> None:
+        from vigil.engine import content_addressed
+
+        with decoding:
+            try:
+                blob = _BLOB_DECODER.decode(body)
+            except (msgspec.DecodeError, msgspec.ValidationError) as e:
+                raise _decode_error("BlobInfo (msgpack)", e) from None
+        if blob.schema_version != BLOB_SCHEMA_VERSION:
+            raise _Fail(409, f"blob schema {blob.schema_version} is not supported (server: {BLOB_SCHEMA_VERSION})")
+        # A filesystem/SBOM blob is content-addressed: its key is its DiffID, the digest of its own encoding.
+        # (An image layer's key is derived from the layer DiffID and the client's analyzer set, vigil.cache.blob_key.)
+        addressed = content_addressed(blob).diff_id
+        if (blob.diff_id == addressed or key == blob.diff_id) and key != addressed:
+            raise _Fail(422, f"blob key {key} does not match the blob's content digest {addressed}")
+        state.put_blob(key, blob)
 
     def endpoint_of(request: Request) -> str:
         for r in app.router.routes:
@@ -292,25 +343,13 @@ def create_app(state: ServerState) -> FastAPI:
                                             "content": {MSGPACK: {"schema": _ref(BlobInfo)}}}},
              responses={204: {"description": "Stored"}, **_errors(400, 401, 409, 413, 422)})
     async def put_blob(key: str, request: Request) -> Response:
-        from vigil.engine import content_addressed
-
         if key == "missing":  # POST-only sibling path, not a key
             return Response(status_code=405, headers={"Allow": "POST"})
         if not _KEY_RE.match(key):
             raise _Fail(400, f"invalid blob key {key[:80]!r} (expected sha256:<64 hex>)")
-        body = await _read_capped(request, state.max_blob_bytes)
-        try:
-            blob = _BLOB_DECODER.decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            raise _decode_error("BlobInfo (msgpack)", e) from None
-        if blob.schema_version != BLOB_SCHEMA_VERSION:
-            raise _Fail(409, f"blob schema {blob.schema_version} is not supported (server: {BLOB_SCHEMA_VERSION})")
-        # A filesystem/SBOM blob is content-addressed: its key is its DiffID, the digest of its own encoding.
-        # (An image layer's key is derived from the layer DiffID and the client's analyzer set, vigil.cache.blob_key.)
-        addressed = content_addressed(blob).diff_id
-        if (blob.diff_id == addressed or key == blob.diff_id) and key != addressed:
-            raise _Fail(422, f"blob key {key} does not match the blob's content digest {addressed}")
-        await run_in_threadpool(state.put_blob, key, blob)
+        with _Reservation(uploads) as reservation:
+            body = await _read_capped(request, state.max_blob_bytes, reservation)
+            await run_in_threadpool(decode_and_store, key, body)  # off the event loop: other requests go on
         state.metrics.blobs_uploaded.inc()
         state.metrics.blob_bytes.inc(len(body))
         return Response(status_code=204)

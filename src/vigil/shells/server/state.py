@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN_HEADER = "Vigil-Token"
-MAX_BLOB_BYTES = 256 << 20  # an RPM image's package DB layer with file lists is a few MB; this is a guard only
+# An RPM image's package DB layer with file lists is a few MB (the 78 MB Debian test image's biggest layer blob is
+# 0.3 MB); this is a guard only. Decoding costs up to ~17x the body in memory (a list of empty strings), so uploads
+# are decoded one at a time, and the bodies being received at once share MAX_UPLOAD_BUFFER (503 beyond: the client
+# retries with backoff): the memory a flood of uploads can take is bounded.
+MAX_BLOB_BYTES = 64 << 20
+MAX_UPLOAD_BUFFER = 4 * MAX_BLOB_BYTES
 MAX_REQUEST_BYTES = 16 << 20  # scan / missing-blobs requests (JSON)
 
 
@@ -84,6 +89,7 @@ class ServerState:
     skip_db_update: bool = False
     update_interval: float = 3600.0
     max_blob_bytes: int = MAX_BLOB_BYTES
+    max_upload_buffer: int = MAX_UPLOAD_BUFFER
     metrics: Metrics = field(init=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _db_lock: threading.Lock = field(default_factory=threading.Lock, init=False)

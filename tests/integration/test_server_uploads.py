@@ -1,0 +1,80 @@
+"""Upload memory bounds of `vigil server` (PUT /v1/blobs/{key}): the app on a real uvicorn on 127.0.0.1 (in a
+thread, so the test can give the state small limits), raw sockets for uploads that stall half-way."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from vigil.cache import open_cache
+from vigil.engine import content_addressed
+from vigil.findings.blob import BlobInfo
+from vigil.shells.server.app import create_app
+from vigil.shells.server.state import ServerState
+
+TOKEN = "upload-test-token"
+KEY = "sha256:" + "ab" * 32
+
+
+@pytest.fixture
+def small_server(fixture_db: Path, tmp_path: Path) -> Iterator[tuple[str, int]]:
+    import uvicorn
+
+    state = ServerState(db_path=fixture_db, cache=open_cache("memory", tmp_path, 0), token=TOKEN,
+                        max_blob_bytes=1 << 20, max_upload_buffer=2 << 20)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield "127.0.0.1", port
+    server.should_exit = True
+    t.join(10)
+    state.close()
+
+
+def _stalled_upload(host: str, port: int, declared: int, sent: int) -> socket.socket:
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(f"PUT /v1/blobs/{KEY} HTTP/1.1\r\nHost: x\r\nVigil-Token: {TOKEN}\r\n"
+              f"Content-Type: application/msgpack\r\nContent-Length: {declared}\r\n\r\n".encode())
+    s.sendall(b"\x00" * sent)
+    return s
+
+
+def _status(s: socket.socket) -> int:
+    data = s.recv(4096)
+    return int(data.split(b" ", 2)[1])
+
+
+def test_bodies_received_at_once_share_a_bounded_buffer(small_server: tuple[str, int]) -> None:
+    host, port = small_server
+    first = [_stalled_upload(host, port, 1_000_000, 900_000) for _ in range(2)]
+    time.sleep(0.5)  # the server has buffered both: 1.8 MB of its 2 MB
+    third = _stalled_upload(host, port, 1_000_000, 900_000)
+    third.settimeout(10)
+    assert _status(third) == 503  # refused (retryable), not buffered beyond the limit
+    third.close()
+    for s in first:
+        s.close()
+    time.sleep(0.5)
+    # the stalled uploads gave their share back: a real upload goes through
+    blob = content_addressed(BlobInfo(diff_id="", whiteouts=("etc/x",)))
+    r = httpx.put(f"http://{host}:{port}/v1/blobs/{blob.diff_id}", content=msgspec.msgpack.encode(blob),
+                  headers={"Vigil-Token": TOKEN}, timeout=10)
+    assert r.status_code == 204, r.text
+    # and the health check answers while uploads are in flight
+    stalled = _stalled_upload(host, port, 1_000_000, 500_000)
+    assert httpx.get(f"http://{host}:{port}/healthz", timeout=5).status_code == 200
+    stalled.close()
