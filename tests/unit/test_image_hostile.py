@@ -398,3 +398,25 @@ def test_empty_blob_and_trailing_data() -> None:
     # zero padding and junk after the gzip stream are ignored like gzip(1) does; the tar stream ended before
     assert [e.path for e in _entries(gzip.compress(layer) + bytes(100))] == ["a"]
     assert [e.path for e in _entries(gzip.compress(layer) + b"junk after the stream")] == ["a"]
+
+
+def test_pax_1_0_sparse_map_without_line_breaks_is_refused_quickly() -> None:
+    # PAX sparse 1.0 keeps its map in the data, one decimal number per line: a map that is one endless "line" of
+    # digits must be refused at once, not re-split block after block (quadratic time, memory up to the entry size)
+    stored = b"1" * (8 << 20)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        ti = tarfile.TarInfo("GNUSparseFile.0/tool")
+        ti.size, ti.mode = len(stored), 0o755
+        ti.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "usr/bin/tool",
+                          "GNU.sparse.realsize": "100"}
+        tf.addfile(ti, io.BytesIO(stored))
+    tracemalloc.start()
+    try:
+        with _within(5), pytest.raises(LayerError, match="invalid sparse map"):
+            for e in iter_layer(io.BytesIO(gzip.compress(buf.getvalue(), 1)), digest=DIGEST):
+                e.read()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 << 20

@@ -54,6 +54,7 @@ _META_MAX = 1 << 20  # PAX / GNU long-name headers larger than this are hostile,
 _LINK_CACHE_BYTES = 16 << 20  # bytes of already-read files kept for hardlinks to them
 _LINK_OVERHEAD = 200  # per cached file: the bytes/str objects and the dict node (100 000 tiny files add up)
 _SPARSE_MAX_SEGMENTS = 100_000
+_PAX1_MAX_LINE = 32  # longest line of a PAX 1.0 sparse map (a decimal offset or length)
 _MAX_WARNINGS = 100  # per layer; then one summary line at the end
 _RATIO_FLOOR = 1 << 30  # the ratio check starts after 1 GiB of output (small layers compress extremely well)
 _ZSTD_MAX_WINDOW = 1 << 27  # 128 MiB: zstd's own default; larger windows are a memory bomb
@@ -515,6 +516,9 @@ class _LayerReader:
                     want = 1 + 2 * nums[0]
                 if len(nums) >= want:
                     break
+            if (want < 0 or len(nums) < want) and len(text) > _PAX1_MAX_LINE:
+                # the map goes on, and no number needs that many digits: not a map (and no quadratic re-splits)
+                raise self.stream.error(f"{e.path}: invalid sparse map")
         return [(nums[i], nums[i + 1]) for i in range(1, want, 2)]
 
     def remember(self, path: str, data: bytes) -> None:
