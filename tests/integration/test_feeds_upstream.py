@@ -497,3 +497,29 @@ def test_upstream_file_changed_before_a_failed_sync_is_converted_on_the_next(ser
     assert not again.errors and [h.status for h in server.hits] == [304, 304]
     assert lines() == [docs[2], docs[1]]
     assert again.converted == 1
+
+
+def test_corrupt_upstream_archive_fails_only_its_feed(server: _Server, tmp_path: Path) -> None:
+    """A zip whose deflate stream is damaged (zlib.error, not a BadZipFile) fails its feed; the other feeds sync."""
+    base = _url(server)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("PYSEC-1.json", json.dumps({"id": "PYSEC-1", "details": "y" * 5000}))
+    data = bytearray(buf.getvalue())
+    start = 30 + len("PYSEC-1.json")  # the member's compressed bytes follow its local header
+    for i in range(start + 2, start + 40):
+        data[i] ^= 0xFF
+    (server.root / "osv").mkdir()
+    (server.root / "osv" / "all.zip").write_bytes(bytes(data))
+    (server.root / "secdb").mkdir()
+    (server.root / "secdb" / "main.json").write_text(
+        json.dumps(_snapshot_docs("alpine-secdb/alpine-secdb-2024.jsonl.gz")[0]))
+    table = (
+        upstream.Upstream("pypa", "pypa/pypa-osv.jsonl.gz", (f"{base}/osv/all.zip",), upstream.osv_zip("PYSEC-")),
+        upstream.Upstream("alpine-secdb", "alpine-secdb/alpine-secdb-2024.jsonl.gz", (f"{base}/secdb/main.json",),
+                          upstream.json_documents),
+    )
+    feeds = tuple(f for f in all_feeds() if f.name in {"pypa", "alpine-secdb"})
+    sync = upstream.sync_feeds(feeds, tmp_path / "cache", sources=table)
+    assert set(sync.errors) == {"pypa"} and "decompress" in sync.errors["pypa"]
+    assert sync.converted == 1 and (sync.feeds_dir / "alpine-secdb/alpine-secdb-2024.jsonl.gz").is_file()

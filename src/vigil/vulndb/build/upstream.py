@@ -493,6 +493,11 @@ def sync_feeds(
                 res.failed += 1
                 res.errors[src.feed] = str(e)
                 log.warning("feed %s: %s", src.feed, e)
+            except Exception as e:  # a damaged body a converter did not expect (zlib.error, …): fail only this feed
+                log.debug("feed %s: conversion crashed", src.feed, exc_info=True)
+                res.failed += 1
+                res.errors[src.feed] = f"cannot convert {src.path}: {type(e).__name__}: {e}"
+                log.warning("feed %s: %s", src.feed, res.errors[src.feed])
             finally:
                 fetcher.save()
     finally:
