@@ -165,6 +165,22 @@ def test_image_from_daemon(engine: EngineDouble, tmp_path: Path) -> None:
     assert not (tmp_path / "daemon-save.tar").exists()
 
 
+@pytest.mark.parametrize("ref", [CONFIG_DIGEST, "docker.io/fixture/alpine-like:3.16.0"])
+def test_image_from_daemon_by_id_or_a_name_the_save_stream_spells_differently(
+    engine: EngineDouble, tmp_path: Path, ref: str
+) -> None:
+    # The daemon resolves the name (an image ID, a digest, podman's "localhost/" short names...) and its save
+    # stream holds exactly that image, whatever RepoTags it lists: the name must not be re-matched against them.
+    img = open_daemon_image(ref, tmp_path, socket_path=engine.path)
+    assert img is not None
+    try:
+        assert img.name == ref
+        assert img.config_digest == CONFIG_DIGEST
+        assert [lb.diff_id for lb in img.layers] == DIFF_IDS
+    finally:
+        img.close()
+
+
 def test_image_the_daemon_does_not_have_is_none(engine: EngineDouble, tmp_path: Path) -> None:
     assert open_daemon_image("python:3.12-slim", tmp_path, socket_path=engine.path) is None
     assert engine.requests == ["/images/python:3.12-slim/json"]  # never asked to save

@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 from urllib.parse import quote
 
-from vigil.sources.image import Image, ImageError
+from vigil.sources.image import Image, ImageError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,14 @@ def open_daemon_image(ref: str, tmp_dir: Path, socket_path: str | None = None) -
         # Written alongside this module by the archive source; imported here so `vigil image` start-up stays lean.
         from vigil.sources.image.archive import open_archive
 
-        img = open_archive(save, tmp_dir, ref)
+        # The daemon resolved `ref` (an image ID, a digest, a short name podman saves as "localhost/name") and the
+        # stream holds that one image, whatever its RepoTags say: re-matching `ref` against them would miss it.
+        try:
+            img = open_archive(save, tmp_dir)
+        except NotFound:
+            raise
+        except ImageError:  # several images in one save stream (not what the Engine API sends): pick by name
+            img = open_archive(save, tmp_dir, ref)
     except BaseException:
         save.unlink(missing_ok=True)
         raise
