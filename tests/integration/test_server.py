@@ -561,3 +561,16 @@ def test_non_ascii_tokens_are_refused_with_one_line(server: Server, server_db: P
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "Internal error" not in lines[0] and "ASCII" in lines[0], p.stderr
     assert secret not in p.stderr
+
+
+def test_port_in_use_is_one_line(server_db: Path, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        p = run("server", "--listen", f"127.0.0.1:{port}", "--db-path", str(server_db), "--skip-db-update",
+                "--cache-dir", str(tmp_path / "c"), env=_env(tmp_path), timeout=30)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], p.stderr
+    assert "listening on" not in p.stderr

@@ -94,6 +94,15 @@ def server_cmd(**kwargs: Any) -> None:
     if state.db_info() is None:
         cache.close()
         fail(f"no usable vulnerability DB at {db_path}: build one with 'vigil db build' or give --db-repository")
+    import socket
+
+    # Bound here, not by uvicorn: a port in use is one line and exit 2 (uvicorn logs and exits 3 itself), and
+    # "listening" is printed only once it is true.
+    try:
+        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as e:
+        state.close()
+        fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
     state.start_refresh()
     import uvicorn
 
@@ -104,12 +113,13 @@ def server_cmd(**kwargs: Any) -> None:
     if not values.get("quiet"):
         click.echo(f"vigil server listening on {scheme}://{host}:{port} (DB {db_path}, cache {backend.split('@')[-1]})",
                    err=True)
+    config = uvicorn.Config(app, ssl_certfile=str(cert) if cert else None, ssl_keyfile=str(key) if key else None,
+                            log_level="warning", access_log=False, timeout_graceful_shutdown=5)
     try:
-        uvicorn.run(app, host=host, port=port, ssl_certfile=str(cert) if cert else None,
-                    ssl_keyfile=str(key) if key else None, log_level="warning", access_log=False,
-                    timeout_graceful_shutdown=5)
+        uvicorn.Server(config).run(sockets=[sock])
     except OSError as e:
-        fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        fail(f"cannot serve on {host}:{port}: {e.strerror or e}")
     finally:
         state.close()
+        sock.close()
     sys.exit(0)
