@@ -574,3 +574,49 @@ def test_port_in_use_is_one_line(server_db: Path, tmp_path: Path) -> None:
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], p.stderr
     assert "listening on" not in p.stderr
+
+
+def test_db_of_an_older_schema_is_downloaded_at_start(server_db: Path, feeds_dir: Path, token_file: Path,
+                                                      tmp_path: Path) -> None:
+    """A DB file of an older schema (or a damaged one) with --db-repository: the server downloads the current DB
+    when it starts, as a scan would, instead of refusing to start."""
+    import datetime as dt
+    import functools
+    import sqlite3
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from vigil.dbdist.artifact import pack
+    from vigil.vulndb.build.builder import build
+    from vigil.vulndb.schema import SCHEMA_VERSION
+
+    mirror = tmp_path / "mirror"
+    build(feeds_dir, mirror, now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), vigil_version="test")
+    pack(mirror)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(mirror)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    d = tmp_path / "db"
+    d.mkdir()
+    db = d / "vigil.db"
+    shutil.copy2(server_db, db)
+    with sqlite3.connect(db) as conn:
+        (raw,) = conn.execute("SELECT value FROM metadata WHERE key = 'metadata'").fetchone()
+        doc = json.loads(raw)
+        doc["schema_version"] = SCHEMA_VERSION - 1
+        conn.execute("UPDATE metadata SET value = ? WHERE key = 'metadata'", (json.dumps(doc),))
+    conn.close()
+    try:
+        srv = start_server(tmp_path, db, "--token-file", str(token_file), "--cache-backend", "memory",
+                           "--db-repository", f"http://127.0.0.1:{httpd.server_address[1]}/")
+        try:
+            v = srv.get("/version", headers={"Vigil-Token": TOKEN}).json()
+            assert v["DB"]["BuiltAt"] == "2026-06-01T00:00:00Z" and v["DB"]["SchemaVersion"] == SCHEMA_VERSION
+        finally:
+            srv.stop()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -89,7 +89,7 @@ def server_cmd(**kwargs: Any) -> None:
     state = ServerState(db_path=db_path, cache=cache, token=token, token_header=header,
                         db_repositories=tuple(values.get("db_repository") or ()),
                         skip_db_update=bool(values.get("skip_db_update")), update_interval=interval)
-    if not db_path.is_file():
+    if state.db_info() is None:  # missing, damaged or of another schema: download one (as a scan would)
         state.refresh_db(force=True)
     if state.db_info() is None:
         cache.close()
