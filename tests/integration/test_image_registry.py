@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -410,6 +411,7 @@ class FaultProxy:
         self.failures: list[tuple[int, dict[str, str]]] = []  # answered (and popped) before forwarding
         self.canned: dict[str, tuple[str, bytes]] = {}  # path -> (content type, body)
         self.redirect_blobs = False
+        self.storage_failures: list[int] = []  # statuses the blob storage answers (and pops) first
         self.seen: list[tuple[str, str, str | None]] = []  # (server, path, Authorization)
         self.lock = threading.Lock()
         self._client = httpx.Client(verify=False)
@@ -444,6 +446,11 @@ class FaultProxy:
                     self._reply(failure[0], failure[1], b'{"errors":[{"code":"TOOMANYREQUESTS"}]}')
                     return
                 path = self.path.split("?", 1)[0]
+                if role == "storage" and proxy.storage_failures:
+                    with proxy.lock:
+                        status = proxy.storage_failures.pop(0)
+                    self._reply(status, {}, b"busy")
+                    return
                 if role == "storage":
                     # Pre-signed storage: fetch from the registry with the test's own credentials.
                     digest = path.rsplit("/", 1)[1]
@@ -523,6 +530,20 @@ def test_blob_redirect_drops_authorization_cross_host(proxy_basic: FaultProxy, p
     assert all(auth is None for _, auth in storage)
     # ...while the registry host itself did get the credentials.
     assert any(role == "front" and "/manifests/" in p and a for role, p, a in proxy_basic.seen)
+
+
+def test_retried_presigned_blob_url_never_reaches_the_logs(
+    proxy_noauth: FaultProxy, pull: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a pre-signed storage URL carries its credentials in the query string: a retry logs it redacted
+    proxy_noauth.redirect_blobs = True
+    proxy_noauth.storage_failures = [503, 503]
+    with caplog.at_level(logging.DEBUG, logger="vigil"):
+        img = pull(f"{proxy_noauth.host}/fixture/alpine:3.16", retries=3)
+    assert img.config_digest == docker_facts(ALPINE).config_digest
+    assert proxy_noauth.storage_failures == []
+    assert "retrying" in caplog.text
+    assert "X-Signature" not in caplog.text
 
 
 def test_schema1_is_refused(proxy_noauth: FaultProxy, pull: Any) -> None:
@@ -611,3 +632,18 @@ def test_docker_config_entries(tmp_path: Path) -> None:
 )
 def test_challenge_parsing(header: str, expected: tuple[str, dict[str, str]]) -> None:
     assert regmod._parse_challenge(header) == expected
+
+
+def test_credentials_never_follow_a_redirect_to_plain_http_on_the_same_host() -> None:
+    # https://host -> http://host (default ports: the same netloc): the token would cross the network in clear
+    from vigil.sources.image.reference import parse_reference
+
+    reg = regmod.RegistryClient(parse_reference("registry.example.com/team/app:1"),
+                                RegistryOptions(registry_token="s3cret"))
+    try:
+        base = "https://registry.example.com"
+        assert reg._auth_headers(f"{base}/v2/team/app/blobs/x", base) == {"Authorization": "Bearer s3cret"}
+        assert reg._auth_headers("http://registry.example.com/v2/team/app/blobs/x", base) == {}
+        assert reg._auth_headers("https://storage.example.com/x", base) == {}
+    finally:
+        reg.close()

@@ -433,7 +433,7 @@ class RegistryClient:
                     delay = min(self.retry_after_cap, ra)
                 resp.close()
             if attempt + 1 < attempts:
-                log.debug("%s %s: %s; retrying in %.1fs", method, url, last, delay)
+                log.debug("%s %s: %s; retrying in %.1fs", method, _redact(url), last, delay)
                 time.sleep(delay)
         raise ImageError(f"{self.ref.registry}: {method} {_redact(url)}: {last} (after {attempts} attempts)")
 
@@ -480,7 +480,9 @@ class RegistryClient:
     def _auth_headers(self, url: str, origin: str) -> dict[str, str]:
         with self._lock:
             header = self._auth_header
-        same = urlsplit(url).netloc == urlsplit(origin).netloc
+        # same scheme too: a redirect from https://host to http://host (same netloc) would send it in clear
+        a, b = urlsplit(url), urlsplit(origin)
+        same = (a.scheme, a.netloc) == (b.scheme, b.netloc)
         return {"Authorization": header} if header and same else {}
 
     def get(self, path: str, accept: str = "") -> httpx.Response:
