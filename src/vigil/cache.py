@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import sqlite3
 import time
 from pathlib import Path
@@ -192,7 +193,8 @@ class RedisCache:
 
     def put(self, key: str, blob: BlobInfo) -> None:
         try:
-            self._r.set(self.prefix + key, _ENCODER.encode(blob), ex=int(self.ttl) or None)
+            # EX counts whole seconds: round a fractional TTL up (int(0.5) == 0 would mean "never expires")
+            self._r.set(self.prefix + key, _ENCODER.encode(blob), ex=math.ceil(self.ttl) if self.ttl > 0 else None)
         except self._redis_error as e:
             log.warning("Redis cache write failed: %s", e)
 
