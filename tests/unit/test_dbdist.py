@@ -189,3 +189,10 @@ def test_prepare_db_values(tmp_path: Path, fixture_db: Path) -> None:
         prepare_db({"db_path": str(fixture_db), "download_db_only": True, "offline_scan": True})
     with pytest.raises(DBPrepareError, match="no vulnerability DB"):
         prepare_db({"cache_dir": tmp_path, "offline_scan": True})
+
+
+def test_download_db_only_without_a_repository_is_an_error(fixture_db: Path) -> None:
+    """--download-db-only with no repository configured downloads nothing: an error, not a silent success (a CI
+    step warming the DB would otherwise leave the old one in place unnoticed)."""
+    with pytest.raises(DBPrepareError, match="needs --db-repository"):
+        prepare_db({"db_path": str(fixture_db), "download_db_only": True})

@@ -57,6 +57,9 @@ def prepare_db(values: Mapping[str, Any]) -> Path | None:
     if download_only and skip:
         raise DBPrepareError("--download-db-only cannot be combined with --skip-db-update or --offline-scan")
     db_path = db_path_of(values)
+    if download_only and not repositories_of(values):  # nothing to download from: say so, never a silent exit 0
+        raise DBPrepareError("--download-db-only needs --db-repository oci://HOST/REPO:TAG or https://HOST/DIR/ "
+                             "(or db.repository in the config file)")
     scanners = values.get("scanners")
     if not download_only and (values.get("server") or (scanners is not None and "vuln" not in scanners)):
         return db_path  # client mode (the server matches) or no vulnerability scanning: no local DB needed
