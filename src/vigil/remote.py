@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _ENCODER = msgspec.msgpack.Encoder()
+# Decoders built once, at import: msgspec builds a type's decoding info on its first use, and threads decoding a
+# type for the first time at once (a RemoteClient per thread) crashed the process (segfault in msgspec, 20 threads).
+_VERSION = msgspec.json.Decoder(VersionInfo)
+_MISSING = msgspec.json.Decoder(MissingBlobsResponse)
+_REPORT = msgspec.json.Decoder(Report)
+_ERROR = msgspec.json.Decoder(ErrorBody)
 
 
 class RemoteError(Exception):
@@ -133,20 +139,21 @@ class RemoteClient:
             return resp
         raise RemoteError(f"server {self.base}: {method} {path} failed: {last}")
 
-    def _decode(self, resp: httpx.Response, t: type[T]) -> T:
+    def _decode(self, resp: httpx.Response, decoder: msgspec.json.Decoder[T], what: str) -> T:
         try:
-            return msgspec.json.decode(resp.content, type=t)
+            return decoder.decode(resp.content)
         except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            raise RemoteError(f"server {self.base} sent an unreadable {t.__name__}: {e}") from None
+            raise RemoteError(f"server {self.base} sent an unreadable {what}: {e}") from None
 
     def version(self) -> VersionInfo:
-        return self._decode(self._request("GET", "/version"), VersionInfo)
+        return self._decode(self._request("GET", "/version"), _VERSION, "VersionInfo")
 
     def missing(self, keys: list[str]) -> list[str]:
         if not keys:
             return []
         body = msgspec.json.encode(MissingBlobsRequest(blob_keys=tuple(keys)))
-        resp = self._decode(self._request("POST", "/v1/blobs/missing", content=body), MissingBlobsResponse)
+        resp = self._decode(self._request("POST", "/v1/blobs/missing", content=body), _MISSING,
+                            "MissingBlobsResponse")
         return list(resp.missing_blob_keys)
 
     def put(self, key: str, blob: BlobInfo) -> None:
@@ -155,12 +162,12 @@ class RemoteClient:
         self.uploaded += 1
 
     def scan(self, req: ScanRequest) -> Report:
-        return self._decode(self._request("POST", "/v1/scan", content=msgspec.json.encode(req)), Report)
+        return self._decode(self._request("POST", "/v1/scan", content=msgspec.json.encode(req)), _REPORT, "Report")
 
 
 def _error_text(resp: httpx.Response) -> str:
     try:
-        return msgspec.json.decode(resp.content, type=ErrorBody).error
+        return _ERROR.decode(resp.content).error
     except (msgspec.DecodeError, msgspec.ValidationError):
         text = resp.text.strip().splitlines()
         return text[0][:200] if text else resp.reason_phrase
