@@ -262,3 +262,41 @@ def test_sqlite_work_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rpm, "_MAX_VM_STEPS", 5)
     with pytest.raises(ParseError, match="interrupted"):
         rpm.parse_rpmdb(real_sqlite())
+
+
+def test_bdb_overflow_chain_shared_by_many_items_is_refused_quickly() -> None:
+    # Every value of a hostile hash database points at the same 1 MiB overflow chain: copying it once per value
+    # (64 000 values here: 64 GB of copies). In a real database each overflow page belongs to one item.
+    ps, hash_pages, chain = 4096, 64, 256
+    npages = 1 + hash_pages + chain
+    meta = bytearray(ps)
+    struct.pack_into("<I", meta, 12, 0x061561)
+    struct.pack_into("<I", meta, 20, ps)
+    meta[25] = 8  # hash metadata page
+    struct.pack_into("<I", meta, 32, npages - 1)
+    pages = [bytes(meta)]
+    first = 1 + hash_pages
+    total = chain * (ps - 26)
+    for _ in range(1, first):
+        page = bytearray(ps)
+        entries = 2000
+        key_off, val_off = ps - 4, ps - 16
+        page[25] = 13  # hash page
+        struct.pack_into("<H", page, 20, entries)
+        struct.pack_into(f"<{entries}H", page, 26, *([key_off, val_off] * (entries // 2)))
+        page[key_off] = 1  # H_KEYDATA key
+        page[val_off] = 3  # H_OFFPAGE value: first overflow page, total length
+        struct.pack_into("<II", page, val_off + 4, first, total)
+        pages.append(bytes(page))
+    for pgno in range(first, npages):
+        page = bytearray(ps)
+        page[25] = 7  # overflow page
+        struct.pack_into("<I", page, 16, pgno + 1 if pgno + 1 < npages else 0)
+        struct.pack_into("<H", page, 22, ps - 26)
+        pages.append(bytes(page))
+    data = b"".join(pages)
+    t = time.monotonic()
+    with pytest.raises(ParseError, match="overflow"):
+        for _ in bdb_values(data):
+            pass
+    assert time.monotonic() - t < 2

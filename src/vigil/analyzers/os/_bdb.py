@@ -48,6 +48,7 @@ def bdb_values(data: bytes) -> Iterator[bytes]:
     last = struct.unpack_from(e + "I", data, 32)[0]
     npages = min(last + 1, len(data) // pagesize)
     u16 = e + "H"
+    used: set[int] = set()  # overflow pages already read: each belongs to one item (bounds the work by the file)
     for pgno in range(1, npages):
         base = pgno * pagesize
         if data[base + 25] not in (_P_HASH, _P_HASH_UNSORTED):
@@ -68,11 +69,11 @@ def bdb_values(data: bytes) -> Iterator[bytes]:
                 if off + 12 > pagesize:
                     raise ParseError(f"Berkeley DB: page {pgno} has a truncated overflow reference")
                 first, total = struct.unpack_from(e + "II", data, base + off + 4)
-                yield _overflow(data, e, pagesize, npages, first, total)
+                yield _overflow(data, e, pagesize, npages, first, total, used)
             # duplicates (H_DUPLICATE/H_OFFDUP) do not occur in rpm's Packages: skipped
 
 
-def _overflow(data: bytes, e: str, pagesize: int, npages: int, pgno: int, total: int) -> bytes:
+def _overflow(data: bytes, e: str, pagesize: int, npages: int, pgno: int, total: int, used: set[int]) -> bytes:
     if total > npages * pagesize:
         raise ParseError(f"Berkeley DB: overflow item of {total} bytes is larger than the file")
     parts: list[bytes] = []
@@ -81,7 +82,10 @@ def _overflow(data: bytes, e: str, pagesize: int, npages: int, pgno: int, total:
     while got < total:
         if pgno == 0 or pgno >= npages or pgno in seen:
             raise ParseError("Berkeley DB: broken overflow page chain")
+        if pgno in used:
+            raise ParseError(f"Berkeley DB: overflow page {pgno} is shared by two items")
         seen.add(pgno)
+        used.add(pgno)
         base = pgno * pagesize
         if data[base + 25] != _P_OVERFLOW:
             raise ParseError(f"Berkeley DB: page {pgno} is not an overflow page")
