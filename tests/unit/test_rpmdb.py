@@ -300,3 +300,28 @@ def test_bdb_overflow_chain_shared_by_many_items_is_refused_quickly() -> None:
         for _ in bdb_values(data):
             pass
     assert time.monotonic() - t < 2
+
+
+def test_ndb_slots_sharing_one_blob_are_refused_quickly() -> None:
+    # 16 000 slots of a hostile Packages.db all name the same 1 MiB blob: checksumming and copying it once per slot
+    # would be 16 GB of work. Blobs of a real database never overlap, so their blocks add up to at most the file.
+    import zlib
+
+    from vigil.analyzers.os._ndb import ndb_blobs
+
+    slot_pages, length = 64, 1 << 20
+    blkcnt = (16 + length + 12 + 15) // 16
+    blkoff = slot_pages * 4096 // 16
+    head = struct.pack("<IIII", 0x53626C42, 7, 0, length)
+    body = head + bytes(length) + bytes(blkcnt * 16 - 12 - 16 - length)
+    blob = body + struct.pack("<III", zlib.adler32(body, 1), length, 0x45626C42)
+    slots = bytearray(slot_pages * 4096)
+    slots[:32] = b"RpmP" + struct.pack("<IIII", 0, 1, slot_pages, 8) + bytes(12)
+    for off in range(32, len(slots), 16):
+        struct.pack_into("<IIII", slots, off, 0x746F6C53, 7, blkoff, blkcnt)
+    data = bytes(slots) + blob
+    t = time.monotonic()
+    with pytest.raises(ParseError, match="overlap"):
+        for _ in ndb_blobs(data):
+            pass
+    assert time.monotonic() - t < 2

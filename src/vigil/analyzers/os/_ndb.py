@@ -38,6 +38,7 @@ def ndb_blobs(data: bytes) -> Iterator[tuple[int, bytes]]:
         raise ParseError(f"rpm NDB: {slotnpages} slot pages do not fit the {len(data)}-byte file")
     fileblks = len(data) // _BLK
     minblk = slotnpages * _PAGE // _BLK
+    budget = fileblks - minblk  # blobs never overlap: together they fit in the blocks after the slot pages
     for off in range(32, slotnpages * _PAGE, _SLOT):  # the first two slots' room is the file header
         magic, pkgidx, blkoff, blkcnt = struct.unpack_from("<IIII", data, off)
         if magic != _SLOT_MAGIC:
@@ -46,6 +47,9 @@ def ndb_blobs(data: bytes) -> Iterator[tuple[int, bytes]]:
             continue
         if pkgidx == 0 or blkcnt == 0 or blkoff < minblk or blkoff + blkcnt > fileblks:
             raise ParseError(f"rpm NDB: slot at byte {off} points outside the file")
+        budget -= blkcnt
+        if budget < 0:  # slots sharing blocks: reading each would cost up to (file size)^2 / 16
+            raise ParseError(f"rpm NDB: blobs overlap (slot at byte {off})")
         yield pkgidx, _blob(data, pkgidx, blkoff, blkcnt)
 
 
