@@ -75,3 +75,18 @@ def test_layers_matching_their_diff_ids_are_analysed_and_cached(tmp_path: Path) 
     cache_dir = tmp_path / "cache"
     assert _packages(layout, tmp_path, cache_dir) == {("requests", "2.19.0")}
     assert _packages(layout, tmp_path, cache_dir) == {("requests", "2.19.0")}
+
+
+def test_empty_layer_written_as_zero_bytes_matches_the_empty_tar_diff_id(tmp_path: Path) -> None:
+    # some tools store an empty layer as a zero-byte blob while the config names the empty tar's diff_id
+    import gzip
+
+    layout = write_layout(tmp_path / "img", [layer_tar(_metadata("requests", "2.19.0")), b""], compress=False)
+    _claim_diff_ids(layout, ["sha256:" + hashlib.sha256(layer_tar(_metadata("requests", "2.19.0"))).hexdigest(),
+                             "sha256:" + hashlib.sha256(bytes(1024)).hexdigest()])
+    assert _packages(layout, tmp_path, tmp_path / "cache") == {("requests", "2.19.0")}
+    # ...but a zero-byte blob cannot stand in for a layer with content
+    fake = write_layout(tmp_path / "fake", [gzip.compress(b"")], compress=False)
+    _claim_diff_ids(fake, ["sha256:" + hashlib.sha256(layer_tar(_metadata("requests", "2.19.0"))).hexdigest()])
+    with pytest.raises(LayerError, match="does not match its diff_id"):
+        _packages(fake, tmp_path, tmp_path / "cache2")
