@@ -546,6 +546,13 @@ def test_retried_presigned_blob_url_never_reaches_the_logs(
     assert "X-Signature" not in caplog.text
 
 
+def test_deeply_nested_manifest_is_refused_with_a_clear_error(proxy_noauth: FaultProxy, pull: Any) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000  # json.loads: RecursionError, not ValueError
+    proxy_noauth.canned["/v2/fixture/alpine/manifests/deep"] = (regmod.MT_OCI_MANIFEST, body)
+    with pytest.raises(ImageError, match="manifest is not JSON"):
+        pull(f"{proxy_noauth.host}/fixture/alpine:deep")
+
+
 def test_schema1_is_refused(proxy_noauth: FaultProxy, pull: Any) -> None:
     body = json.dumps({"schemaVersion": 1, "name": "fixture/alpine", "tag": "old", "fsLayers": []}).encode()
     proxy_noauth.canned["/v2/fixture/alpine/manifests/old"] = (regmod.MT_DOCKER_SCHEMA1_SIGNED, body)

@@ -489,3 +489,11 @@ def test_huge_pax_or_long_name_header_in_the_archive_is_refused_in_bounded_memor
         finally:
             tracemalloc.stop()
         assert peak < 32 << 20
+
+
+def test_deeply_nested_json_in_a_layout_is_a_clear_error(tmp_path: Path) -> None:
+    # json.loads raises RecursionError (not ValueError) past ~1000 levels: that was an "Internal error"
+    (tmp_path / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (tmp_path / "index.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ImageError, match=r"index.json: invalid JSON \(nested too deeply\)"):
+        open_archive(tmp_path, tmp_path / "tmp")

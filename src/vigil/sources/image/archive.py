@@ -274,6 +274,8 @@ def _read(store: _Store, name: str, what: str | None = None) -> bytes:
 def _json(data: bytes, what: str) -> object:
     try:
         return json.loads(data)
+    except RecursionError:  # nesting deeper than the parser's recursion limit: hostile, not metadata
+        raise ImageError(f"{what}: invalid JSON (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise ImageError(f"{what}: invalid JSON ({str(e).splitlines()[0][:120]})") from None
 

@@ -89,7 +89,7 @@ def open_daemon_image(ref: str, tmp_dir: Path, socket_path: str | None = None) -
             raise ImageError(f"daemon: image inspect answer for {ref} is implausibly large")
         try:
             inspect = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ImageError(f"daemon at {sock}: image inspect answer for {ref} is not JSON") from None
         if not isinstance(inspect, dict):
             raise ImageError(f"daemon at {sock}: image inspect answer for {ref} is not a JSON object")

@@ -149,7 +149,7 @@ def _cred_helper(helper: str, server: str) -> Credentials:
     try:
         data = json.loads(proc.stdout)
         user, secret = str(data.get("Username", "")), str(data.get("Secret", ""))
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         log.warning("credential helper %s printed something that is not JSON", exe)
         return Credentials()
     if user == "<token>":  # docker's marker for an identity token
@@ -164,7 +164,7 @@ def docker_config_credentials(registry: str, opts: RegistryOptions) -> Credentia
         cfg = json.loads(path.read_bytes())
     except FileNotFoundError:
         return Credentials()
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         log.warning("%s: cannot read docker config: %s", path, e)
         return Credentials()
     if not isinstance(cfg, dict):
@@ -399,7 +399,7 @@ class RegistryClient:
         try:
             data = json.loads(raw)
             token = data.get("token") or data.get("access_token")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             token = None
         if not isinstance(token, str) or not token:
             raise AuthError(f"unauthorized: {self.ref.registry}: token server answered without a token")
@@ -665,7 +665,7 @@ def _fetch_manifest(reg: _Registry, ident: str, what: str) -> tuple[bytes, dict[
             raise ImageError(f"{what}: manifest digest mismatch: asked for {ident}, got {digest}")
         try:
             doc = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's recursion limit
             raise ImageError(f"{what}: manifest is not JSON") from None
         if not isinstance(doc, dict):
             raise ImageError(f"{what}: manifest is not a JSON object")
@@ -874,7 +874,7 @@ def _open(ref: str, r: Reference, reg: _Registry, store: _BlobStore, opts: Regis
     config_raw = store.fetch_small(config_digest, MAX_CONFIG, f"{what}: config")
     try:
         config = json.loads(config_raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ImageError(f"{what}: image config is not JSON") from None
     if not isinstance(config, dict):
         raise ImageError(f"{what}: image config is not a JSON object")
