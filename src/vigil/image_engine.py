@@ -127,9 +127,14 @@ def make_context(opts: ScanOptions) -> _Ctx:
         scanner=None,
         ruleset=ruleset,
         max_file_size=opts.max_file_size,
-        skip_dirs=opts.skip_dirs,
-        skip_files=opts.skip_files,
+        # image paths are relative to the image root: "/usr/lib/x" (Trivy's documented form) means "usr/lib/x"
+        skip_dirs=_image_relative(opts.skip_dirs),
+        skip_files=_image_relative(opts.skip_files),
     )
+
+
+def _image_relative(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(p.strip().lstrip("/") or p for p in patterns)
 
 
 def cache_inputs(opts: ScanOptions, ctx: _Ctx) -> tuple[list[str], dict[str, object]]:
@@ -143,8 +148,8 @@ def cache_inputs(opts: ScanOptions, ctx: _Ctx) -> tuple[list[str], dict[str, obj
     options: dict[str, object] = {
         "scanners": sorted(set(opts.scanners) & {"vuln", "license", "secret"}),
         "max_file_size": opts.max_file_size,
-        "skip_dirs": list(opts.skip_dirs),
-        "skip_files": list(opts.skip_files),
+        "skip_dirs": list(ctx.skip_dirs),
+        "skip_files": list(ctx.skip_files),
     }
     return names, options
 
