@@ -59,14 +59,16 @@ def _status(s: socket.socket) -> int:
 
 
 def test_bodies_received_at_once_share_a_bounded_buffer(small_server: tuple[str, int]) -> None:
+    import select
+
     host, port = small_server
-    first = [_stalled_upload(host, port, 1_000_000, 900_000) for _ in range(2)]
-    time.sleep(0.5)  # the server has buffered both: 1.8 MB of its 2 MB
-    third = _stalled_upload(host, port, 1_000_000, 900_000)
-    third.settimeout(10)
-    assert _status(third) == 503  # refused (retryable), not buffered beyond the limit
-    third.close()
-    for s in first:
+    # three uploads stall after 0.9 MB each: 2.7 MB would be held, the buffer is 2 MB
+    stalled = [_stalled_upload(host, port, 1_000_000, 900_000) for _ in range(3)]
+    ready, _, _ = select.select(stalled, [], [], 10)
+    assert len(ready) == 1 and _status(ready[0]) == 503  # one is refused (retryable), not buffered beyond the limit
+    others = [s for s in stalled if s is not ready[0]]
+    assert select.select(others, [], [], 0.5)[0] == []  # the others are still being received
+    for s in stalled:
         s.close()
     time.sleep(0.5)
     # the stalled uploads gave their share back: a real upload goes through
