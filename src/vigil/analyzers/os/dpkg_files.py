@@ -1,4 +1,6 @@
 """dpkg's per-package file lists `var/lib/dpkg/info/<package>[:<arch>].list`: which paths a package installed.
+Distroless images have no info/ directory: there the list is `var/lib/dpkg/status.d/<package>.md5sums` ("<md5>
+<two spaces> <path without the leading '/'>" per line, files only), which Trivy reads for the same purpose.
 
 Contract with the engine: the result is one Package(ecosystem="dpkg", name=<package>, version="",
 arch=<the ":arch" suffix of the file name, "" when absent>, installed_files=..., file_path=<the .list path>) — a
@@ -19,7 +21,7 @@ from vigil.inventory.records import Package
 
 
 def package_from_list_name(path: str) -> tuple[str, str]:
-    base = path.rsplit("/", 1)[-1].removesuffix(".list")
+    base = path.rsplit("/", 1)[-1].removesuffix(".list").removesuffix(".md5sums")
     name, _, arch = base.partition(":")
     return name, arch
 
@@ -31,7 +33,13 @@ def parse_dpkg_list(data: bytes, path: str) -> Package:
     if not name:
         raise ParseError("dpkg file list without a package name")
     files = []
+    md5sums = path.endswith(".md5sums")
     for line in data.decode("utf-8", errors="replace").splitlines():
+        if md5sums:  # "<md5>  <path>": the path may contain spaces, the checksum does not
+            line = line.strip().partition(" ")[2].strip()
+            if line:
+                files.append(line.lstrip("/"))
+            continue
         line = line.strip()
         if line.startswith("/") and line != "/.":
             files.append(line.lstrip("/"))
@@ -45,8 +53,8 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="dpkg-files",
-    version=1,
+    version=2,
     kind="os",
-    path_globs=("/var/lib/dpkg/info/*.list",),
+    path_globs=("/var/lib/dpkg/info/*.list", "/var/lib/dpkg/status.d/*.md5sums"),
     analyze=_analyze,
 )
