@@ -48,7 +48,8 @@ SYNTHETIC: dict[str, list[AdvisoryRecord | CveEnrichment]] = {
         # two advisories for one CVE and package (a DSA then a regression fix): the smallest fix above wins
         rec("CVE-2099-0008", below("debian:11", "bash", "5.1-2+deb11u1"), below("debian:11", "bash", "5.1-2+deb11u3")),
     ],
-    "alpine-secdb": [rec("CVE-2099-0101", below("alpine:3.16", "openssl", "1.1.1q-r0"), source="alpine-secdb")],
+    "alpine-secdb": [rec("CVE-2099-0101", below("alpine:3.16", "openssl", "1.1.1q-r0"), source="alpine-secdb"),
+                     rec("CVE-2099-0102", below("alpine:edge", "busybox", "1.37.0-r5"), source="alpine-secdb")],
     "ubuntu-oval": [
         rec("CVE-2099-0201", below("ubuntu:24.04", "libssl3t64", "3.0.13-0ubuntu3.2", "MEDIUM"), source="ubuntu-oval"),
     ],
@@ -323,3 +324,16 @@ def test_debian_against_real_advisories(fixture_db: Path) -> None:
     # NVD (fixture has CVE-2022-0778's 2022 record) rates it; the DSA has no rating
     assert (found["CVE-2022-0778"].severity, found["CVE-2022-0778"].severity_source) == ("HIGH", "nvd")
     assert not m.supported(OSInfo(family="debian", name="12.15"))  # no bookworm record in the data
+
+
+def test_alpine_edge_release_uses_the_edge_advisories(matcher: OSMatcher) -> None:
+    # an edge image's alpine-release / os-release VERSION_ID is the next release's alpha ("3.21_alpha20240807"):
+    # secdb files its advisories under "edge", and edge is a rolling release (never end of life)
+    edge = OSInfo(family="alpine", name="3.21_alpha20240807")
+    pkg = Package(ecosystem="alpine", name="busybox-binsh", version="1.36.1-r29", src_name="busybox",
+                  src_version="1.36.1-r29")
+    assert matcher.supported(edge)
+    assert [(v.vulnerability_id, v.fixed_version) for v in matcher.match(edge, pkg)] == [("CVE-2099-0102", "1.37.0-r5")]
+    assert matcher.is_eol(edge, dt.date(2099, 1, 1)) is False
+    # a released branch is not edge
+    assert matcher.match(OSInfo(family="alpine", name="3.16.2"), pkg) == []

@@ -64,6 +64,14 @@ _STAND_INS = {REDHAT: (ALMA, ROCKY), CENTOS: (ALMA, ROCKY)}
 _ROLLING_RELEASES = {(ALPINE, "edge")}
 
 
+def _release(family: str, name: str) -> str:
+    """The release an OS's advisories are filed under: Alpine edge images name the next release's alpha
+    ("3.21_alpha20240807" in alpine-release and os-release), while secdb files edge advisories under "edge"."""
+    if family == ALPINE and "_alpha" in name:
+        return "edge"
+    return name
+
+
 def _is_modular(version: str) -> bool:
     return ".module+" in version or ".module_" in version
 
@@ -87,7 +95,7 @@ class OSMatcher:
         redhat/centos, or None when the DB has none (the OS is then unsupported, not clean)."""
         if family not in OS_PKG_FORMAT or not release:
             return None
-        own = os_ecosystem(family, release)
+        own = os_ecosystem(family, _release(family, release))
         if self.store.has_ecosystem(own):
             return own
         for stand_in in _STAND_INS.get(family, ()):
@@ -103,7 +111,7 @@ class OSMatcher:
     def is_eol(self, os: OSInfo, today: dt.date) -> bool:
         """True from the release's end-of-life date on (Trivy: supported while now < EOL). A release the DB has
         no date for is treated as supported (Trivy warns "not on the EOL list" and carries on)."""
-        release = os_release_key(os.family, os.name)
+        release = os_release_key(os.family, _release(os.family, os.name))
         if (os.family, release) in _ROLLING_RELEASES:
             return False
         eol = self.store.eol_date(os.family, release)
