@@ -553,6 +553,16 @@ def test_deeply_nested_manifest_is_refused_with_a_clear_error(proxy_noauth: Faul
         pull(f"{proxy_noauth.host}/fixture/alpine:deep")
 
 
+def test_layer_descriptor_without_a_size_is_refused(noauth: Registry, proxy_noauth: FaultProxy, pull: Any) -> None:
+    # the size bounds the download (a registry streaming an endless blob would fill the disk): it is required
+    r = httpx.get(f"{noauth.url}/v2/fixture/alpine/manifests/3.16", headers={"Accept": ACCEPT})
+    man = r.json()
+    del man["layers"][0]["size"]
+    proxy_noauth.canned["/v2/fixture/alpine/manifests/nosize"] = (man["mediaType"], json.dumps(man).encode())
+    with pytest.raises(ImageError, match=r"layer descriptor #0 has no valid size"):
+        pull(f"{proxy_noauth.host}/fixture/alpine:nosize")
+
+
 def test_schema1_is_refused(proxy_noauth: FaultProxy, pull: Any) -> None:
     body = json.dumps({"schemaVersion": 1, "name": "fixture/alpine", "tag": "old", "fsLayers": []}).encode()
     proxy_noauth.canned["/v2/fixture/alpine/manifests/old"] = (regmod.MT_DOCKER_SCHEMA1_SIGNED, body)

@@ -777,14 +777,14 @@ class _BlobStore:
                 self._progress_reset(task)
                 for chunk in resp.iter_bytes(CHUNK):
                     n += len(chunk)
-                    if size and n > size:
+                    if n > size:
                         raise ImageError(f"blob {digest}: larger than the {size} bytes the manifest declares")
                     h.update(chunk)
                     f.write(chunk)
                     self._progress_advance(task, len(chunk))
         finally:
             resp.close()
-        if size and n != size:
+        if n != size:
             raise ImageError(f"blob {digest}: got {n} bytes, the manifest declares {size}")
         if "sha256:" + h.hexdigest() != digest:
             raise ImageError(f"blob {digest}: sha256 mismatch (got sha256:{h.hexdigest()})")
@@ -900,7 +900,9 @@ def _open(ref: str, r: Reference, reg: _Registry, store: _BlobStore, opts: Regis
         digest = str(ld["digest"])
         _check_digest(digest)
         size = ld.get("size")
-        size = size if isinstance(size, int) and size >= 0 else 0
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            # OCI requires it, and it is what bounds the download of the blob
+            raise ImageError(f"{what}: layer descriptor #{i} has no valid size")
         layers.append(
             LayerBlob(
                 digest=digest,
