@@ -37,7 +37,7 @@ from vigil.analyzers.registry import (
     run_guarded,
 )
 from vigil.findings.blob import ArtifactInfo, BlobInfo, OSRelease, SecretsInFile
-from vigil.findings.records import LayerInfo, Metadata, Report, Result, Vulnerability
+from vigil.findings.records import SEVERITY_RANK, LayerInfo, Metadata, Report, Result, Vulnerability
 from vigil.inventory.purl import os_purl
 from vigil.inventory.records import (
     OS_FAMILIES,
@@ -642,6 +642,30 @@ def _detect_os(merged: Merged, opts: ScanOptions, artifact: str, warnings: list[
     return [res], os_info
 
 
+# Installed-package metadata is one file per package (a dist-info, a node_modules package.json, a jar): like Trivy,
+# an image report groups them into one result per language, each package and finding keeping its own file
+# (Package.FilePath, Vulnerability.PkgPath). Lockfiles and binaries stay one result per file.
+AGGREGATED = {"python-pkg": "Python", "node-pkg": "Node.js", "jar": "Java", "gemspec": "Ruby", "conda-pkg": "Conda"}
+
+
+def aggregate(results: list[Result]) -> list[Result]:
+    grouped: dict[str, list[Result]] = {}
+    out: list[Result] = []
+    for r in results:
+        if r.class_ == "lang-pkgs" and not r.error and r.type in AGGREGATED:
+            grouped.setdefault(r.type, []).append(r)
+        else:
+            out.append(r)
+    for typ, rs in sorted(grouped.items(), key=lambda kv: AGGREGATED[kv[0]]):
+        pkgs = tuple(msgspec.structs.replace(p, file_path=p.file_path or r.target) for r in rs for p in r.packages)
+        vulns = [msgspec.structs.replace(v, pkg_path=v.pkg_path or r.target) for r in rs for v in r.vulnerabilities]
+        out.append(Result(target=AGGREGATED[typ], class_="lang-pkgs", type=typ, packages=pkgs,
+                          vulnerabilities=tuple(sorted(vulns, key=lambda v: (
+                              v.pkg_name, v.installed_version, v.pkg_path, -SEVERITY_RANK[v.severity],
+                              v.vulnerability_id)))))
+    return out
+
+
 def _with_layers(results: list[Result], apps: list[Application]) -> list[Result]:
     where: dict[tuple[str, str, str], LayerRef | None] = {}
     for app in apps:
@@ -755,7 +779,7 @@ def _report(opts: ScanOptions, art: ArtifactInfo, merged: Merged, artifact: str)
     meta = Metadata()
     if opts.scanners and set(opts.scanners) & {"vuln", "license"}:
         lang, meta = engine.detect(inv, opts)
-        results.extend(_with_layers(lang, inv.applications))
+        results.extend(aggregate(_with_layers(lang, inv.applications)))
     if "secret" in opts.scanners:
         for s in sorted(merged.secrets, key=lambda s: s.file_path):
             results.append(Result(target=s.file_path, class_="secret", secrets=s.secrets))

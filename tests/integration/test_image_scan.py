@@ -169,3 +169,17 @@ def test_image_cyclonedx_names_the_container_and_the_os(fixture_db: Path, tmp_pa
     assert [(c["name"], c["version"]) for c in os_comp] == [("alpine", "3.16.0")]
     apk = [c for c in doc["components"] if c.get("purl", "").startswith("pkg:apk/alpine/")]
     assert apk and all(any(pr["name"] == "vigil:LayerDiffID" for pr in c["properties"]) for c in apk)
+
+
+def test_installed_packages_are_grouped_per_language_like_trivy(debian_report: dict[str, Any],
+                                                                expected: dict[str, Any]) -> None:
+    by_target = {(r["Target"], r["Type"]): r for r in debian_report["Results"] if r["Class"] == "lang-pkgs"}
+    py = by_target[("Python", "python-pkg")]
+    assert {p["FilePath"] for p in py["Packages"]} == {p["path"].lstrip("/") + "/METADATA" for p in expected["python"]}
+    assert all(v["PkgPath"].endswith("/METADATA") for v in py["Vulnerabilities"])
+    assert len(by_target[("Node.js", "node-pkg")]["Packages"]) == 4
+    assert len(by_target[("Java", "jar")]["Packages"]) == 6
+    # lockfiles and binaries stay one result per file
+    assert ("app/node/package-lock.json", "npm") in by_target
+    assert ("usr/local/bin/fixture-go", "gobinary") in by_target
+    assert not any(t.endswith("/METADATA") for t, _ in by_target)
