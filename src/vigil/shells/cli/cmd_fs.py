@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+from vigil.shells.cli.common import add_options, resolve_or_exit
+
+if TYPE_CHECKING:
+    from vigil.findings.records import Report
 
 
 @click.command("fs", context_settings={"show_default": False})
@@ -16,28 +18,19 @@ from vigil.shells.cli.common import add_options, fail, resolve_or_exit
 @add_options("fs")
 def fs_cmd(target: Path, **kwargs: Any) -> None:
     """Scan a directory or a single lockfile."""
-    from vigil.shells.cli.output import emit, list_all_pkgs
+    from vigil.shells.cli.output import db_ready, list_all_pkgs, scan_and_emit
 
     values = list_all_pkgs(resolve_or_exit("fs", kwargs))
-    from vigil.dbdist.cli_hook import DBPrepareError, prepare_db
-
-    try:
-        if prepare_db(values) is None:
-            return  # --download-db-only: done
-    except DBPrepareError as e:
-        fail(str(e))
-    from vigil.engine import ScanError, scan
+    if not db_ready(values):
+        return  # --download-db-only: done
+    from vigil.engine import scan
     from vigil.settings import scan_options
 
-    try:
-        if values.get("server"):  # client mode: analyse here, detect on the server
-            from vigil.shells.client_mode import scan_fs_via_server, server_options
+    opts = scan_options(target, values)
 
-            report = scan_fs_via_server(scan_options(target, values), "filesystem", server_options(values))
-        else:
-            report = scan(scan_options(target, values))
-    except ScanError as e:
-        fail(str(e))
-    emit(report, values)
-    if values["exit_code"] and report.findings_count() > 0:
-        sys.exit(values["exit_code"])
+    def remote() -> Report:  # client mode: analyse here, detect on the server
+        from vigil.shells.client_mode import scan_fs_via_server, server_options
+
+        return scan_fs_via_server(opts, "filesystem", server_options(values))
+
+    scan_and_emit(values, lambda: scan(opts), remote)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+
+if TYPE_CHECKING:
+    from vigil.findings.records import Report
 
 
 def split_input(value: Path) -> tuple[Path, str]:
@@ -34,7 +37,7 @@ def split_input(value: Path) -> tuple[Path, str]:
 @add_options("image")
 def image_cmd(reference: str, **kwargs: Any) -> None:
     """Scan a container image: REFERENCE (registry or daemon), or --input ARCHIVE."""
-    from vigil.shells.cli.output import emit, list_all_pkgs
+    from vigil.shells.cli.output import db_ready, list_all_pkgs, scan_and_emit
 
     values = list_all_pkgs(resolve_or_exit("image", kwargs))
     if not reference and values.get("input") is None and not values.get("download_db_only"):
@@ -44,16 +47,10 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
     given_input: Path | None = values.get("input")
     if given_input is not None and not split_input(given_input)[0].exists():
         fail(f"{split_input(given_input)[0]}: no such file or directory")
-    from vigil.dbdist.cli_hook import DBPrepareError, prepare_db
-
-    try:
-        if prepare_db(values) is None:
-            return  # --download-db-only: done
-    except DBPrepareError as e:
-        fail(str(e))
+    if not db_ready(values):
+        return  # --download-db-only: done
     import dataclasses
 
-    from vigil.engine import ScanError
     from vigil.image_engine import ImageOptions, scan_image
     from vigil.settings import SettingsError, default_cache_dir, parse_duration, scan_options
     from vigil.sources.image import RegistryOptions
@@ -89,18 +86,13 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
     target = inp if inp is not None else Path(reference)
     opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"),
                                artifact_name=str(inp) if inp is not None else reference)
-    try:
-        if values.get("server"):  # client mode: analyse here, detect on the server
-            from vigil.shells.client_mode import scan_image_via_server, server_options
 
-            report = scan_image_via_server(opts, io, server_options(values))
-        else:
-            report = scan_image(opts, io)
-    except ScanError as e:
-        fail(str(e))
-    emit(report, values)
-    if values["exit_code"] and report.findings_count() > 0:
-        sys.exit(values["exit_code"])
+    def remote() -> Report:  # client mode: analyse here, detect on the server
+        from vigil.shells.client_mode import scan_image_via_server, server_options
+
+        return scan_image_via_server(opts, io, server_options(values))
+
+    report = scan_and_emit(values, lambda: scan_image(opts, io), remote)
     os_info = report.metadata.os
     if io.exit_on_eol and os_info is not None and os_info.eosl:
         sys.exit(io.exit_on_eol)

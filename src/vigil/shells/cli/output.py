@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,29 @@ def emit(report: Report, values: dict[str, Any]) -> None:
         click.echo(f"{len(report.metadata.suppressed)} finding(s) suppressed:", err=True)
         for s in report.metadata.suppressed:
             click.echo(f"  {s.target}: {s.kind} {s.vulnerability_id} {s.pkg_name}: {s.reason}", err=True)
+
+
+def db_ready(values: dict[str, Any]) -> bool:
+    """The scan commands' DB step: download/update the DB as --db-repository/--skip-db-update/--offline-scan say
+    (vigil.dbdist). False after --download-db-only: the command is done. A DB problem is one line, exit 2."""
+    from vigil.dbdist.cli_hook import DBPrepareError, prepare_db
+
+    try:
+        return prepare_db(values) is not None
+    except DBPrepareError as e:
+        fail(str(e))
+
+
+def scan_and_emit(values: dict[str, Any], local: Callable[[], Report], remote: Callable[[], Report]) -> Report:
+    """Run the scan here (`local`) or in client mode (`remote`, with --server), render it, and exit with
+    --exit-code when findings remain. Returns the report for command-specific exits (--exit-on-eol)."""
+    from vigil.engine import ScanError
+
+    try:
+        report = remote() if values.get("server") else local()
+    except ScanError as e:
+        fail(str(e))
+    emit(report, values)
+    if values["exit_code"] and report.findings_count() > 0:
+        sys.exit(values["exit_code"])
+    return report
