@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
@@ -24,6 +24,9 @@ from vigil.findings.vex import VexError, VexStatement, parse_vex
 from vigil.inventory.records import Application, Unknown
 from vigil.settings import ScanOptions
 from vigil.sources import fs
+
+if TYPE_CHECKING:
+    from vigil.vulndb.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -153,17 +156,28 @@ def _sort_vulns(vulns: list[Vulnerability]) -> tuple[Vulnerability, ...]:
     )
 
 
-def detect(inv: Inventory, opts: ScanOptions) -> tuple[list[Result], Metadata]:
-    from vigil.detectors.vuln.generic import GenericMatcher
+def open_store(opts: ScanOptions) -> Store | None:
+    """The DB for this scan (None when vulnerabilities are not scanned). One scan should read one Store: a DB
+    swapped in by an update between two opens would mix two DBs in one report."""
     from vigil.vulndb.store import DBError, Store
 
-    store = None
+    if "vuln" not in opts.scanners:
+        return None
+    try:
+        return Store(opts.db_path)
+    except DBError as e:
+        raise ScanError(str(e)) from None
+
+
+def detect(inv: Inventory, opts: ScanOptions, store: Store | None = None) -> tuple[list[Result], Metadata]:
+    """Match the inventory's packages. `store`: a Store the caller opened (and closes); else one is opened here."""
+    from vigil.detectors.vuln.generic import GenericMatcher
+
+    own = store is None
+    if own:
+        store = open_store(opts)
     meta = Metadata()
-    if "vuln" in opts.scanners:
-        try:
-            store = Store(opts.db_path)
-        except DBError as e:
-            raise ScanError(str(e)) from None
+    if store is not None:
         meta = Metadata(
             db_built_at=store.metadata.built_at,
             db_next_update=store.metadata.next_update,
@@ -194,7 +208,7 @@ def detect(inv: Inventory, opts: ScanOptions) -> tuple[list[Result], Metadata]:
         results.extend(license_results(inv, opts))
     for u in sorted(inv.unknowns, key=lambda u: u.file_path):
         results.append(Result(target=u.file_path, class_="lang-pkgs", type=u.analyzer, error=u.reason))
-    if store is not None:
+    if own and store is not None:
         store.close()
     return results, meta
 

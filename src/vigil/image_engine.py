@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -49,6 +49,9 @@ from vigil.inventory.records import (
 )
 from vigil.settings import ScanOptions
 from vigil.sources.image import Image, ImageError, LayerBlob, RegistryOptions
+
+if TYPE_CHECKING:
+    from vigil.vulndb.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -602,38 +605,31 @@ def _os_target(artifact: str, os_info: OSInfo) -> str:
     return f"{artifact} ({os_info.family} {os_info.name})"
 
 
-def _detect_os(merged: Merged, opts: ScanOptions, artifact: str, warnings: list[str]) -> tuple[list[Result], OSInfo | None]:
+def _detect_os(merged: Merged, opts: ScanOptions, artifact: str, warnings: list[str],
+               store: Store | None) -> tuple[list[Result], OSInfo | None]:
     os_info = merged.os
     if os_info is None:
         if merged.os_packages:
             warnings.append("OS not detected: OS packages are listed but not matched")
         return [], None
-    if "vuln" not in opts.scanners or "os" not in opts.pkg_types:
+    if store is None or "os" not in opts.pkg_types:
         return [], os_info
     from vigil.detectors.vuln.ospkg import OSMatcher
-    from vigil.vulndb.store import DBError, Store
 
-    try:
-        store = Store(opts.db_path)
-    except DBError as e:
-        raise engine.ScanError(str(e)) from None
-    try:
-        matcher = OSMatcher(store)
-        eosl = matcher.is_eol(os_info, dt.datetime.now(dt.UTC).date())
-        os_info = msgspec.structs.replace(os_info, eosl=eosl)
-        if eosl:
-            warnings.append(f"{os_info.family} {os_info.name} is no longer supported by the distribution "
-                            "(end of life): vulnerabilities may be missing")
-        vulns: list[Vulnerability] = []
-        if matcher.supported(os_info):
-            for p in merged.os_packages:
-                for v in matcher.match(os_info, p):
-                    vulns.append(msgspec.structs.replace(v, layer=p.layer))
-        else:
-            warnings.append(f"{os_info.family} {os_info.name}: no advisories for this OS release in the DB; "
-                            "OS packages are not matched")
-    finally:
-        store.close()
+    matcher = OSMatcher(store)  # the report's one Store (see engine.open_store)
+    eosl = matcher.is_eol(os_info, dt.datetime.now(dt.UTC).date())
+    os_info = msgspec.structs.replace(os_info, eosl=eosl)
+    if eosl:
+        warnings.append(f"{os_info.family} {os_info.name} is no longer supported by the distribution "
+                        "(end of life): vulnerabilities may be missing")
+    vulns: list[Vulnerability] = []
+    if matcher.supported(os_info):
+        for p in merged.os_packages:
+            for v in matcher.match(os_info, p):
+                vulns.append(msgspec.structs.replace(v, layer=p.layer))
+    else:
+        warnings.append(f"{os_info.family} {os_info.name}: no advisories for this OS release in the DB; "
+                        "OS packages are not matched")
     res = Result(
         target=_os_target(artifact, os_info), class_="os-pkgs", type=os_info.family,
         packages=tuple(merged.os_packages) if opts.list_all_pkgs else (),
@@ -772,14 +768,20 @@ def _report(opts: ScanOptions, art: ArtifactInfo, merged: Merged, artifact: str)
     vex = engine.load_vex(opts)
     results: list[Result] = []
     scan_warnings: list[str] = []
-    os_results, os_info = _detect_os(merged, opts, artifact, scan_warnings)
-    results.extend(os_results)
-    owned = frozenset(f for p in merged.os_packages for f in p.installed_files)
-    inv = engine.drop_os_owned(engine.Inventory(applications=merged.applications, unknowns=merged.unknowns), owned)
-    meta = Metadata()
-    if opts.scanners and set(opts.scanners) & {"vuln", "license"}:
-        lang, meta = engine.detect(inv, opts)
-        results.extend(aggregate(_with_layers(lang, inv.applications)))
+    store = engine.open_store(opts)
+    try:
+        os_results, os_info = _detect_os(merged, opts, artifact, scan_warnings, store)
+        results.extend(os_results)
+        owned = frozenset(f for p in merged.os_packages for f in p.installed_files)
+        inv = engine.drop_os_owned(engine.Inventory(applications=merged.applications, unknowns=merged.unknowns),
+                                   owned)
+        meta = Metadata()
+        if opts.scanners and set(opts.scanners) & {"vuln", "license"}:
+            lang, meta = engine.detect(inv, opts, store)
+            results.extend(aggregate(_with_layers(lang, inv.applications)))
+    finally:
+        if store is not None:
+            store.close()
     if "secret" in opts.scanners:
         for s in sorted(merged.secrets, key=lambda s: s.file_path):
             results.append(Result(target=s.file_path, class_="secret", secrets=s.secrets))
