@@ -153,3 +153,25 @@ def test_corpus_helm_charts(tmp_path: Path) -> None:
     results = json.loads(p.stdout)["Results"]
     assert results and all(r["Type"] == "helm" for r in results)
     assert any(r["MisconfSummary"].get("Failures", 0) for r in results if not r.get("Error"))
+
+
+def test_template_format_uses_the_template(project: Path) -> None:
+    p = run("config", "--format", "template", "--template", "{{ results|length }}", str(project), cwd=project)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "1"
+    p = run("config", "--format", "template", str(project), cwd=project)  # no --template: a usage error
+    assert p.returncode == 2 and "--template" in p.stderr and "Internal error" not in p.stderr
+
+
+def test_show_suppressed_lists_inline_and_ignorefile_suppressions(project: Path) -> None:
+    (project / "Dockerfile").write_text(DOCKERFILE.replace("USER root\nHEALTH", "# vigil:ignore:DS-0002\nUSER root\nHEALTH"))
+    (project / ".vigilignore").write_text("DS-0026\n")
+    (project / "other").mkdir()
+    (project / "other" / "Dockerfile").write_text("FROM alpine:3.20\nUSER app\n")  # no HEALTHCHECK: DS-0026
+    p = run("config", "--show-suppressed", str(project), cwd=project)
+    assert p.returncode == 0, p.stderr
+    assert "Suppressed findings (2)" in p.stdout
+    assert re.search(r"Dockerfile\s.*misconfiguration\s.*DS-0002\s.*inline comment", p.stdout)
+    assert re.search(r"other/Dockerfile\s.*misconfiguration\s.*DS-0026", p.stdout)
+    p = run("config", str(project), cwd=project)  # without the option: only the count
+    assert "Suppressed: 2 finding(s)" in p.stdout and "Suppressed findings" not in p.stdout

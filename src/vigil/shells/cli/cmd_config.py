@@ -3,13 +3,15 @@ misconfigurations (built-in DS/KSV/VCOMP checks plus custom Rego checks)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+from vigil.shells.cli.common import add_options, resolve_or_exit
+
+if TYPE_CHECKING:
+    from vigil.findings.records import Report
 
 
 @click.command("config", context_settings={"show_default": False})
@@ -19,22 +21,11 @@ def config_cmd(target: Path, **kwargs: Any) -> None:
     """Scan a directory or a single config file for misconfigurations."""
     values = resolve_or_exit("config", kwargs)
     from vigil.config_engine import config_options, scan_config
-    from vigil.engine import ScanError
-    from vigil.reporters import get
+    from vigil.shells.cli.output import scan_and_emit
 
-    try:
-        report = scan_config(config_options(target, values))
-    except ScanError as e:
-        fail(str(e))
-    render = get(values["format"])
-    out_path: Path | None = values["output"]
-    try:
-        if out_path is not None:
-            with open(out_path, "w", encoding="utf-8") as fh:
-                render(report, fh)
-        else:
-            render(report, sys.stdout)
-    except OSError as e:
-        fail(f"cannot write {out_path}: {e.strerror or e}")
-    if values["exit_code"] and report.findings_count() > 0:
-        sys.exit(values["exit_code"])
+    def local() -> Report:
+        return scan_config(config_options(target, values))
+
+    # `config` declares no --server option, so the scan always runs here; rendering (--template,
+    # --show-suppressed) and --exit-code are the ones every scan command shares.
+    scan_and_emit(values, local, local)
