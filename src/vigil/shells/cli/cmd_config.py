@@ -1,17 +1,19 @@
 """`vigil config`: scan Dockerfiles, docker-compose files, Kubernetes manifests and Helm charts for
-misconfigurations (built-in DS/KSV/VCOMP checks plus custom Rego checks)."""
+misconfigurations (built-in DS/KSV/VCOMP checks plus custom Rego checks).
+
+It is `vigil fs --scanners misconfig` with its own defaults: the same pipeline, the same misconfiguration stage
+that `fs`, `rootfs`, `repo` and `image` run when asked, and no vulnerability DB.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from vigil.shells.cli.common import add_options, resolve_or_exit
-
-if TYPE_CHECKING:
-    from vigil.findings.records import Report
 
 
 @click.command("config", context_settings={"show_default": False})
@@ -20,12 +22,9 @@ if TYPE_CHECKING:
 def config_cmd(target: Path, **kwargs: Any) -> None:
     """Scan a directory or a single config file for misconfigurations."""
     values = resolve_or_exit("config", kwargs)
-    from vigil.config_engine import config_options, scan_config
+    from vigil.pipeline.scan import fs_source
+    from vigil.settings import scan_options
     from vigil.shells.cli.output import scan_and_emit
 
-    def local() -> Report:
-        return scan_config(config_options(target, values))
-
-    # `config` declares no --server option, so the scan always runs here; rendering (--template,
-    # --show-suppressed) and --exit-code are the ones every scan command shares.
-    scan_and_emit(values, local, local)
+    opts = dataclasses.replace(scan_options(target, values), scanners=("misconfig",), analyzer_kinds=())
+    scan_and_emit(values, opts, lambda: fs_source(opts))
