@@ -48,7 +48,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from vigil.analyzers.misconf.checks.registry import checks_for
     from vigil.analyzers.misconf.dockerfile import parse_dockerfile
-    from vigil.config_engine import is_dockerfile
+    from vigil.analyzers.misconf.scan import is_dockerfile
 
     files = sorted(p for p in CORPUS.rglob("*") if p.is_file() and is_dockerfile(p.name))
     cli_s, out = timed([*VIGIL, "config", "-q", "-f", "json", str(CORPUS)], a.runs)

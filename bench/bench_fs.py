@@ -52,12 +52,13 @@ def find_syft() -> str | None:
 def bench_matching(db: Path, n: int = 10_000) -> tuple[float, int, int]:
     sys.path.insert(0, str(ROOT / "src"))
     from vigil.detectors.vuln.generic import GenericMatcher
-    from vigil.engine import collect_fs
+    from vigil.pipeline.scan import analyze_only, fs_source
     from vigil.settings import ScanOptions
     from vigil.vulndb.store import Store
 
-    inv = collect_fs(ScanOptions(target=CORPUS, db_path=db))
-    pkgs = [p for a in inv.applications for p in a.packages]
+    opts = ScanOptions(target=CORPUS, db_path=db)
+    _, _, (blob,) = analyze_only(fs_source(opts), opts)
+    pkgs = [p for a in blob.applications for p in a.packages]
     sample = (pkgs * (n // max(1, len(pkgs)) + 1))[:n]
     m = GenericMatcher(Store(db))
     for p in sample:  # warm: DB rows and parsed versions cached

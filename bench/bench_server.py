@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_server.py [--clients 50] [--duration 20] [--db DB] [--out bench/results/server-load.md]
 
 Set-up (not timed): build the DB from ../shared/data/advisories (or --db), start `vigil server` as a subprocess
-(token auth, memory blob cache), analyse the workloads here exactly as a client does (vigil.engine.analyze_fs /
+(token auth, memory blob cache), analyse the workloads here exactly as a client does (vigil.pipeline.scan.analyze_only /
 the image engine's per-layer analysis) and upload their blobs once. Each client then loops over the workloads in
 its own order doing what a warm `vigil ... --server` run does on the wire: POST /v1/blobs/missing (nothing to
 upload: every blob is on the server) then POST /v1/scan; one "scan" = those two requests, timed end to end.
@@ -87,21 +87,13 @@ def rebuilt_copy(db: Path, dest: Path, built_at: str) -> None:
 def workloads(db: Path, url: str) -> list[Workload]:
     """Analyse each input as a client does, upload its blobs, and pre-encode the two requests of a warm scan."""
     import dataclasses
-    import tempfile as tf
 
-    from vigil.engine import analyze_fs
     from vigil.findings.blob import ArtifactInfo
     from vigil.findings.wire import DetectionOptions, MissingBlobsRequest, ScanRequest
-    from vigil.image_engine import (
-        ImageOptions,
-        analyze_missing,
-        artifact_info,
-        layer_keys,
-        make_context,
-        open_image,
-    )
+    from vigil.pipeline.scan import analyze_only, fs_source
     from vigil.remote import RemoteClient, ServerOptions
     from vigil.settings import ScanOptions
+    from vigil.sources.image.source import ImageSource, ImageSourceOptions
 
     out: list[Workload] = []
     client = RemoteClient(ServerOptions(url=url, token=TOKEN))
@@ -111,7 +103,8 @@ def workloads(db: Path, url: str) -> list[Workload]:
     for name, path in fs_inputs:
         if not path.exists():
             continue
-        blob = analyze_fs(ScanOptions(target=path, db_path=db))
+        fs_opts = ScanOptions(target=path, db_path=db)
+        _, _, (blob,) = analyze_only(fs_source(fs_opts), fs_opts)
         client.put(blob.diff_id, blob)
         req = ScanRequest(artifact=ArtifactInfo(name=str(path), type="filesystem"), blob_keys=(blob.diff_id,))
         out.append(Workload(name, [blob.diff_id], msgspec.json.encode(MissingBlobsRequest(blob_keys=req.blob_keys)),
@@ -122,15 +115,9 @@ def workloads(db: Path, url: str) -> list[Workload]:
             continue
         opts = dataclasses.replace(ScanOptions(target=tar, db_path=db, scanners=("vuln", "secret")),
                                    analyzer_kinds=("lockfile", "installed", "os"))
-        ctx = make_context(opts)
-        with tf.TemporaryDirectory() as tmp:
-            image = open_image(ImageOptions(input=tar), Path(tmp))
-            keys = layer_keys(image, opts, ctx)
-            blobs = analyze_missing(image, ctx, list(range(len(keys))))
-            for i, k in enumerate(keys):
-                client.put(k, blobs[i])
-            art = msgspec.structs.replace(artifact_info(image), name=str(tar))
-            image.close()
+        art, keys, blobs = analyze_only(ImageSource(ImageSourceOptions(input=tar), str(tar)), opts)
+        for k, b in zip(keys, blobs, strict=True):
+            client.put(k, b)
         req = ScanRequest(artifact=art, blob_keys=tuple(keys),
                           options=DetectionOptions(scanners=("vuln", "secret")))
         out.append(Workload(name, keys, msgspec.json.encode(MissingBlobsRequest(blob_keys=tuple(keys))),

@@ -149,11 +149,11 @@ def syft_inventory(syft: str, path: Path) -> dict[Key, set[str]]:
 
 
 def vigil_inventory(path: Path, kinds: tuple[str, ...], dev: bool = False) -> dict[Key, set[str]]:
-    from vigil.engine import collect_fs
+    from vigil.pipeline.scan import analyze_only, fs_source
     from vigil.settings import ScanOptions
 
-    inv = collect_fs(ScanOptions(target=path, db_path=path / "none.db", include_dev_deps=dev,
-                                 analyzer_kinds=kinds))
+    opts = ScanOptions(target=path, db_path=path / "none.db", include_dev_deps=dev, analyzer_kinds=kinds)
+    _, _, (inv,) = analyze_only(fs_source(opts, installed="installed" in kinds), opts)
     out: dict[Key, set[str]] = defaultdict(set)
     for app in inv.applications:
         for p in app.packages:

@@ -113,3 +113,44 @@ def gnu_sparse_header(name: str, real_size: int, segments: list[tuple[int, int]]
     extra[482] = b"\0"
     extra[483] = base256(real_size) if real_size >= 1 << 33 else _octal(real_size, 12)
     return tar_header(name, stored, b"S", extra=extra, magic=b"ustar  \0")
+
+
+def analyze_image(layout: Path, opts: object, cache: object = None) -> tuple[list[object], list[object], int]:
+    """The pipeline's analyze stage on an image archive/layout, one worker: (layers, blobs in layer order,
+    layers analysed). `cache`: an analysis cache (vigil.cache) or None."""
+    import dataclasses
+
+    from vigil.pipeline.analyze import ScanStats, analyze, analyzer_set
+    from vigil.pipeline.backend import LocalBackend
+    from vigil.settings import ScanOptions
+    from vigil.sources.image.source import ImageSource, ImageSourceOptions
+
+    assert isinstance(opts, ScanOptions)
+    opts = dataclasses.replace(opts, parallel=1)
+    src = ImageSource(ImageSourceOptions(input=layout), skip_dirs=opts.skip_dirs, skip_files=opts.skip_files)
+    stats = ScanStats()
+    try:
+        backend = LocalBackend(opts.db_path, cache, close_blobs=False)  # type: ignore[arg-type]
+        keys = analyze(src, analyzer_set(opts, "container_image"), backend, opts, stats)
+        return list(src.image.layers), backend.gather(keys), stats.analysed
+    finally:
+        src.close()
+
+
+def scan_image(opts: object, io: object, stats: object = None, *, cache_dir: Path | None = None,
+               on_image: object = None) -> object:
+    """`vigil image` through the pipeline: the image source, an fs analysis cache in `cache_dir` (none without),
+    local detection. `on_image(image)` may wrap the opened image's layers (to count downloads)."""
+    from vigil.cache import open_cache
+    from vigil.pipeline.backend import LocalBackend
+    from vigil.pipeline.scan import scan
+    from vigil.settings import ScanOptions
+    from vigil.sources.image.source import ImageSource, ImageSourceOptions
+
+    assert isinstance(opts, ScanOptions) and isinstance(io, ImageSourceOptions)
+    src = ImageSource(io, opts.artifact_name, opts.skip_dirs, opts.skip_files)
+    if callable(on_image):
+        on_image(src.image)
+    cache = open_cache("fs", cache_dir) if cache_dir is not None else None
+    with LocalBackend(opts.db_path, cache) as backend:
+        return scan(src, opts, backend, stats)  # type: ignore[arg-type]

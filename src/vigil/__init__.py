@@ -26,11 +26,13 @@ def scan(target: str | Path, **options: Any) -> Report:
     """Scan a directory or lockfile. `options` are the `vigil fs` option names (see `vigil.settings.OPTIONS`),
     e.g. severity=("HIGH",), ignore_unfixed=True, include_dev_deps=True, db_path="…/vigil.db".
     Environment variables and vigil.yaml apply as for the CLI; keyword arguments win."""
-    from vigil.engine import scan as _scan
+    from vigil.pipeline.scan import fs_source
+    from vigil.pipeline.scan import scan as _scan
     from vigil.settings import resolve, scan_options
 
     values = resolve("fs", options)
-    return _scan(scan_options(Path(target), values))
+    opts = scan_options(Path(target), values)
+    return _scan(fs_source(opts), opts)
 
 
 __all__ = ["__version__", "scan"]

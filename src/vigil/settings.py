@@ -1,4 +1,4 @@
-"""Every option declared once (ARCHITECTURE.md §13): flag, `VIGIL_*` env var, `vigil.yaml` key, default, help.
+"""Every option declared once: flag, `VIGIL_*` env var, `vigil.yaml` key, default, help.
 
 Precedence (like Trivy): command-line flag > environment > config file > default. The CLI builds its flags from
 OPTIONS; the core receives narrow option objects (ScanOptions), never the CLI's own objects.
@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from vigil.reporters import FORMATS
+from vigil.errors import UserError
 
-FORMAT_NAMES = tuple(FORMATS)
+# The --format values (vigil.reporters.FORMATS maps each to its module; a test keeps the two lists equal). Declared
+# here so that settings stays a leaf every layer may import.
+FORMAT_NAMES = ("table", "json", "sarif", "cyclonedx", "cyclonedx-xml", "spdx-json", "spdx", "junit", "gitlab",
+                "gitlab-codequality", "github", "html", "template")
 
 Kind = Literal["bool", "int", "str", "list", "path"]
 
 
-class SettingsError(Exception):
+class SettingsError(UserError):
     """A user error in flags, environment or config file (exit code 2)."""
 
 
@@ -48,12 +51,14 @@ class Option:
         return self.yaml_key or self.name.replace("_", "-")
 
 
-# Which subcommands take which option group. Feature work adds its command to the tuples it needs.
-GLOBAL = ("fs", "rootfs", "db", "config", "sbom", "convert", "image", "clean", "server")
-SCAN = ("fs", "rootfs", "config", "sbom", "image")  # commands that produce a report (filters, output, exit code)
-VULN = ("fs", "rootfs", "sbom", "image")  # commands that match packages against the DB
-REPORT = ("fs", "rootfs", "config", "sbom", "convert", "image")  # commands that render a report
-PKG = ("fs", "rootfs", "image")  # commands that inventory packages themselves
+# Which subcommands take which option group.
+GLOBAL = ("fs", "rootfs", "repo", "db", "config", "sbom", "convert", "image", "clean", "server")
+SCAN = ("fs", "rootfs", "repo", "config", "sbom", "image")  # commands that produce a report (filters, exit code)
+VULN = ("fs", "rootfs", "repo", "sbom", "image")  # commands that match packages against the DB
+REPORT = ("fs", "rootfs", "repo", "config", "sbom", "convert", "image")  # commands that render a report
+PKG = ("fs", "rootfs", "repo", "image")  # commands that inventory packages themselves
+MISCONF = ("fs", "rootfs", "repo", "config", "image")  # commands that can check config files
+CLIENT = ("fs", "rootfs", "repo", "sbom", "image")  # commands that can detect on a vigil server
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 OPTIONS: tuple[Option, ...] = (
@@ -67,8 +72,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("db_path", "path", None, "vulnerability DB file (default: <cache-dir>/db/vigil.db)", (*VULN, "db", "server"),
            yaml_key="db.path"),
     # scan
-    Option("scanners", "list", ("vuln",), "what to scan for (image: vuln,secret by default, like Trivy; misconfig "
-           "checks the image config)", PKG, yaml_key="scan.scanners",
+    Option("scanners", "list", ("vuln",), "what to scan for (image: vuln,secret by default, like Trivy; misconfig: "
+           "Dockerfiles, compose files, Kubernetes manifests and Helm charts, and an image's config)", PKG, yaml_key="scan.scanners",
            choices=("vuln", "secret", "misconfig", "license")),
     Option("severity", "list", SEVERITY_NAMES, "severities to report", SCAN, short="-s", choices=SEVERITY_NAMES),
     Option("exit_code", "int", 0, "exit code when findings remain after filtering", SCAN),
@@ -85,36 +90,32 @@ OPTIONS: tuple[Option, ...] = (
     Option("list_all_pkgs", "bool", False, "list every package in JSON output, not only vulnerable ones", VULN),
     Option("max_file_size", "int", 256 * 1024 * 1024, "largest file (bytes) an analyzer will read", SCAN,
            yaml_key="scan.max-file-size"),
-    # --- secrets (issue 6): add options below this line ---
     Option("secret_config", "path", "vigil-secret.yaml",
            "secret scanner config (rules, allow-rules, disable-rules, ... as in trivy-secret.yaml)", PKG,
            yaml_key="secret.config"),
     Option("parallel", "int", 0, "worker processes for secret scanning (0: one per CPU, 1: no workers)",
            PKG),
-    # --- misconfiguration (issue 5): add options below this line ---
-    Option("include_non_failures", "bool", False, "also list passed checks (PASS) in the report", ("config",),
+    Option("include_non_failures", "bool", False, "also list passed checks (PASS) in the report", MISCONF,
            yaml_key="misconfiguration.include-non-failures"),
     Option("config_check", "list", (), "custom Rego check files or directories (comma-separated)",
-           ("config",), yaml_key="misconfiguration.config-check", metavar="PATH,…"),
+           MISCONF, yaml_key="misconfiguration.config-check", metavar="PATH,…"),
     Option("config_data", "list", (), "JSON/YAML data files or directories for custom checks (under data.*)",
-           ("config",), yaml_key="misconfiguration.config-data", metavar="PATH,…"),
+           MISCONF, yaml_key="misconfiguration.config-data", metavar="PATH,…"),
     Option("check_namespaces", "list", ("user",), "Rego package namespaces of custom checks to evaluate",
-           ("config",), yaml_key="misconfiguration.check-namespaces"),
+           MISCONF, yaml_key="misconfiguration.check-namespaces"),
     Option("include_deprecated_checks", "bool", False, "also run deprecated built-in checks (e.g. DS-0024)",
-           ("config",), yaml_key="misconfiguration.include-deprecated-checks"),
-    Option("helm_values", "list", (), "Helm values files (like helm -f)", ("config",),
+           MISCONF, yaml_key="misconfiguration.include-deprecated-checks"),
+    Option("helm_values", "list", (), "Helm values files (like helm -f)", MISCONF,
            yaml_key="misconfiguration.helm.values", metavar="FILE,…"),
-    Option("helm_set", "list", (), "Helm values on the command line (key1=val1,key2=val2)", ("config",),
+    Option("helm_set", "list", (), "Helm values on the command line (key1=val1,key2=val2)", MISCONF,
            yaml_key="misconfiguration.helm.set", metavar="KEY=VAL,…"),
     Option("helm_kube_version", "str", "", "Kubernetes version Helm renders for (Capabilities.KubeVersion)",
-           ("config",), yaml_key="misconfiguration.helm.kube-version"),
-    # --- reports, SBOM, VEX (issue 7): add options below this line ---
+           MISCONF, yaml_key="misconfiguration.helm.kube-version"),
     Option("template", "str", None, "Jinja2 template for --format template: inline text or @path/to/file.j2",
            REPORT, short="-t"),
     Option("vex", "list", (), "VEX documents (OpenVEX, CycloneDX VEX, CSAF VEX): not_affected/fixed statements "
            "suppress findings; repeat or comma-separate", SCAN, metavar="FILE,…", yaml_key="vulnerability.vex"),
     Option("show_suppressed", "bool", False, "list suppressed findings and why (table output)", REPORT),
-    # --- ecosystems, licenses (issue 3): add options below this line ---
     Option("pkg_types", "list", ("os", "library"), "package types to report (os: distribution packages; "
            "library: language packages)", PKG, yaml_key="pkg.types", choices=("os", "library")),
     Option("pkg_relationships", "list", ("unknown", "root", "workspace", "direct", "indirect"),
@@ -127,7 +128,6 @@ OPTIONS: tuple[Option, ...] = (
     *(Option(f"license_{c}", "list", (), f"SPDX IDs in license category '{c}' (replaces the built-in list)",
              PKG, yaml_key=f"license.{c}")
       for c in ("forbidden", "restricted", "reciprocal", "notice", "permissive", "unencumbered")),
-    # --- container images (issue 4): add options below this line ---
     Option("input", "path", None, "read the image from a docker-archive (docker/podman save) or an OCI layout "
            "(directory or tar; DIR:TAG selects a tag) instead of a daemon or registry", ("image",), short="-i"),
     Option("image_src", "list", ("docker", "podman", "remote"), "where to look for the image, in order",
@@ -141,12 +141,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("insecure", "bool", False, "allow plain-HTTP registries and skip TLS verification", ("image",),
            yaml_key="registry.insecure"),
     Option("cacert", "path", None, "CA bundle for TLS registries", ("image",), yaml_key="registry.ca"),
+    Option("branch", "str", "", "repo: branch to scan (default: the remote's default branch)", ("repo",)),
+    Option("tag", "str", "", "repo: tag to scan", ("repo",)),
+    Option("commit", "str", "", "repo: commit to scan (full or abbreviated sha)", ("repo",)),
     Option("cache_backend", "str", "fs", "analysis cache: fs (SQLite under --cache-dir), memory, none, or "
            "redis://[user:pass@]HOST:PORT[/DB] (shared)", ("image", "server"), yaml_key="cache.backend"),
     Option("cache_ttl", "str", "0", "analysis cache entries older than this are analysed again (e.g. 72h, 30m, "
            "3600; 0 = keep)", ("image", "clean", "server"), yaml_key="cache.ttl"),
     Option("exit_on_eol", "int", 0, "exit code when the image's OS is past its end of life", ("image",)),
-    # --- DB distribution, server and client mode (issue 8): add options below this line ---
     Option("db_repository", "list", (), "where to download the DB from, in order: oci://REGISTRY/REPO:TAG or "
            "https://HOST/DIR/ (a plain HTTP(S) directory); the next one is tried on 429/5xx/timeouts",
            (*VULN, "db", "server"), yaml_key="db.repository", metavar="URL,…"),
@@ -157,15 +159,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("offline_scan", "bool", False, "no network at all during the scan (implies --skip-db-update)",
            (*VULN,), yaml_key="db.offline-scan"),
     Option("server", "str", "", "client mode: analyse here, detect on this vigil server (http(s)://HOST:PORT)",
-           ("fs", "rootfs", "sbom", "image"), yaml_key="server.addr"),
-    Option("token", "str", "", "token for the vigil server (client mode)", ("fs", "rootfs", "sbom", "image"),
+           CLIENT, yaml_key="server.addr"),
+    Option("token", "str", "", "token for the vigil server (client mode)", CLIENT,
            yaml_key="server.token"),
     Option("token_header", "str", "Vigil-Token", "HTTP header that carries the token",
-           ("fs", "rootfs", "sbom", "image", "server"), yaml_key="server.token-header"),
+           (*CLIENT, "server"), yaml_key="server.token-header"),
     Option("server_cacert", "path", None, "client mode: CA bundle (PEM) to verify the vigil server's certificate",
-           ("fs", "rootfs", "sbom", "image"), yaml_key="server.ca"),
+           CLIENT, yaml_key="server.ca"),
     Option("server_insecure", "bool", False, "client mode: skip TLS verification of the vigil server",
-           ("fs", "rootfs", "sbom", "image"), yaml_key="server.insecure"),
+           CLIENT, yaml_key="server.insecure"),
     Option("listen", "str", "127.0.0.1:4954", "server: address to listen on (HOST:PORT)", ("server",),
            yaml_key="server.listen"),
     Option("token_file", "path", None, "server: file holding the token clients must send", ("server",),
@@ -192,8 +194,9 @@ def parse_duration(text: str) -> float:
     return sum(float(n) * mult[u] for n, u in parts)
 
 
-# Options whose default differs for one command (Trivy's image scans look for secrets too).
-COMMAND_DEFAULTS: dict[tuple[str, str], Any] = {("image", "scanners"): ("vuln", "secret")}
+# Options whose default differs for one command (Trivy's image and repo scans look for secrets too).
+COMMAND_DEFAULTS: dict[tuple[str, str], Any] = {("image", "scanners"): ("vuln", "secret"),
+                                               ("repo", "scanners"): ("vuln", "secret")}
 
 BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -310,20 +313,27 @@ class ScanOptions:
     list_all_pkgs: bool = False
     max_file_size: int = 256 * 1024 * 1024
     artifact_name: str = ""
-    # issue 3: which analyzer kinds run ("lockfile" for fs; + "installed" for rootfs/image), paths owned by OS
-    # packages (their language metadata is not reported twice), package filters, licenses, dependency tree
+    # which analyzer kinds run ("lockfile" for fs; + "installed" for rootfs; + "os" for images), package filters,
+    # licenses, dependency tree
     analyzer_kinds: tuple[str, ...] = ("lockfile",)
-    os_owned_paths: frozenset[str] = frozenset()
     pkg_types: tuple[str, ...] = ("os", "library")
     pkg_relationships: tuple[str, ...] = ("unknown", "root", "workspace", "direct", "indirect")
     dependency_tree: bool = False
     ignored_licenses: tuple[str, ...] = ()
     license_categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     vex: tuple[Path, ...] = ()
-    # issue 6: secret scanner config file (None or missing default: built-in rules) and worker processes
+    # secret scanner config file (None or missing default: built-in rules) and worker processes
     secret_config: Path | None = None
     parallel: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    # misconfiguration: PASS entries, deprecated checks, custom Rego checks and their data, Helm rendering
+    include_non_failures: bool = False
+    include_deprecated_checks: bool = False
+    config_check: tuple[Path, ...] = ()
+    config_data: tuple[Path, ...] = ()
+    check_namespaces: tuple[str, ...] = ("user",)
+    helm_values: tuple[Path, ...] = ()
+    helm_set: tuple[str, ...] = ()
+    helm_kube_version: str = ""
 
 
 def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
@@ -332,15 +342,15 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
     return ScanOptions(
         target=target,
         db_path=db_path,
-        scanners=values["scanners"],
-        severities=values["severity"],
-        ignore_unfixed=values["ignore_unfixed"],
-        include_dev_deps=values["include_dev_deps"],
-        skip_dirs=values["skip_dirs"],
-        skip_files=values["skip_files"],
-        ignorefile=values["ignorefile"],
-        list_all_pkgs=values["list_all_pkgs"],
-        max_file_size=values["max_file_size"],
+        scanners=tuple(values.get("scanners") or ("vuln",)),
+        severities=tuple(values.get("severity") or SEVERITY_NAMES),
+        ignore_unfixed=bool(values.get("ignore_unfixed")),
+        include_dev_deps=bool(values.get("include_dev_deps")),
+        skip_dirs=tuple(values.get("skip_dirs") or ()),
+        skip_files=tuple(values.get("skip_files") or ()),
+        ignorefile=values.get("ignorefile"),
+        list_all_pkgs=bool(values.get("list_all_pkgs")),
+        max_file_size=int(values.get("max_file_size") or 256 * 1024 * 1024),
         artifact_name=str(target),
         pkg_types=values.get("pkg_types") or ("os", "library"),
         pkg_relationships=values.get("pkg_relationships") or ("unknown", "root", "workspace", "direct", "indirect"),
@@ -351,4 +361,16 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         vex=tuple(Path(v).expanduser() for v in values.get("vex") or ()),
         secret_config=values.get("secret_config"),
         parallel=values.get("parallel") or 0,
+        include_non_failures=bool(values.get("include_non_failures")),
+        include_deprecated_checks=bool(values.get("include_deprecated_checks")),
+        config_check=_paths(values.get("config_check")),
+        config_data=_paths(values.get("config_data")),
+        check_namespaces=tuple(values.get("check_namespaces") or ("user",)),
+        helm_values=_paths(values.get("helm_values")),
+        helm_set=tuple(values.get("helm_set") or ()),
+        helm_kube_version=str(values.get("helm_kube_version") or ""),
     )
+
+
+def _paths(value: Any) -> tuple[Path, ...]:
+    return tuple(Path(p).expanduser() for p in value or ())

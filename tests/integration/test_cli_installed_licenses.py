@@ -4,7 +4,6 @@ OS-owned-files hook through the engine."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import shutil
@@ -14,8 +13,9 @@ from typing import Any
 
 import pytest
 from tests.cli_helpers import run
+from tests.pipeline_helpers import analyze_dir
 
-from vigil.engine import collect_fs
+from vigil.pipeline.detect import Inventory, drop_os_owned
 from vigil.settings import ScanOptions
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "installed"
@@ -154,11 +154,12 @@ def test_dependency_tree_table(tmp_path: Path, fixture_db: Path) -> None:
 
 def test_os_owned_hook(rootfs: Path, tmp_path: Path) -> None:
     opts = ScanOptions(target=rootfs, db_path=tmp_path / "none.db", analyzer_kinds=("lockfile", "installed"))
-    names = {p.name for a in collect_fs(opts).applications for p in a.packages}
+    names = {p.name for a in analyze_dir(opts).applications for p in a.packages}
     assert {"urllib3", "org.apache.commons:commons-text", "stdlib"} <= names
     owned = frozenset({"/usr/lib/python3/site-packages/urllib3-1.26.4.dist-info/METADATA",
                        "opt/tomcat/webapps/shop.war"})
-    inv = collect_fs(dataclasses.replace(opts, os_owned_paths=owned))
+    blob = analyze_dir(opts)
+    inv = drop_os_owned(Inventory(applications=list(blob.applications), unknowns=list(blob.unknowns)), owned)
     paths = {a.file_path for a in inv.applications}
     assert not any(p.startswith("usr/lib/python3") for p in paths)
     assert "opt/tomcat/webapps/shop.war" not in paths  # the WAR and the jars nested in it

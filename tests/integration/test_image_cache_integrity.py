@@ -8,12 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.image_helpers import analyze_image
 from tests.oci_builder import layer_tar, write_layout
 
 from vigil.cache import open_cache
-from vigil.image_engine import analyze_layers, make_context
 from vigil.settings import ScanOptions
-from vigil.sources.image.archive import open_archive
 from vigil.sources.image.layers import LayerError
 
 
@@ -45,14 +44,11 @@ def _claim_diff_ids(layout: Path, diff_ids: list[str]) -> None:
 
 def _packages(layout: Path, tmp: Path, cache_dir: Path) -> set[tuple[str, str]]:
     opts = ScanOptions(target=layout, db_path=tmp / "none.db", analyzer_kinds=("lockfile", "installed", "os"))
-    ctx = make_context(opts)
-    img = open_archive(layout, tmp)
     cache = open_cache("fs", cache_dir)
     try:
-        blobs, _ = analyze_layers(img, opts, ctx, cache, workers=1)
+        _, blobs, _ = analyze_image(layout, opts, cache)
     finally:
         cache.close()
-        img.close()
     return {(p.name, p.version) for b in blobs for a in b.applications for p in a.packages}
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.image_helpers import analyze_image
 from tests.oci_builder import layer_tar, write_layout
 
-from vigil import engine
-from vigil.image_engine import analyze_layers, make_context, merge
+from vigil.analysis.merge import merge
+from vigil.pipeline.detect import Inventory, drop_os_owned
 from vigil.settings import ScanOptions
-from vigil.sources.image.archive import open_archive
 
 META = "usr/lib/python3/dist-packages/yaml-6.0.dist-info/METADATA"
 STANZA = b"""Package: python3-yaml
@@ -32,15 +32,11 @@ def test_status_d_md5sums_give_the_installed_files(tmp_path: Path) -> None:
         META: b"Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\n",
     })])
     opts = ScanOptions(target=layout, db_path=tmp_path / "none.db", analyzer_kinds=("lockfile", "installed", "os"))
-    img = open_archive(layout, tmp_path)
-    try:
-        blobs, _ = analyze_layers(img, opts, make_context(opts), None, workers=1)
-        merged = merge(img.layers, blobs)
-    finally:
-        img.close()
+    layers, blobs, _ = analyze_image(layout, opts)
+    merged = merge(layers, blobs)  # type: ignore[arg-type]
     (pkg,) = merged.os_packages
     assert (pkg.name, pkg.version, pkg.src_name, pkg.src_version) == ("python3-yaml", "6.0-3+b2", "pyyaml", "6.0-3")
     assert pkg.installed_files == (META, "usr/share/doc/python3-yaml/copyright")
     owned = frozenset(pkg.installed_files)
-    inv = engine.drop_os_owned(engine.Inventory(applications=merged.applications, unknowns=[]), owned)
+    inv = drop_os_owned(Inventory(applications=merged.applications, unknowns=[]), owned)
     assert inv.applications == []  # PyYAML's dist-info belongs to python3-yaml

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from tests.cli_helpers import run
+from tests.image_helpers import scan_image
 from tests.registry_helpers import (  # the session-scoped registry fixture is imported to be found by pytest
     IMAGES,
     Registry,
@@ -17,9 +18,10 @@ from tests.registry_helpers import (  # the session-scoped registry fixture is i
     registry_basic_fixture,  # noqa: F401
 )
 
-from vigil.image_engine import ImageOptions, ScanStats, scan_image
+from vigil.pipeline.analyze import ScanStats
 from vigil.settings import ScanOptions
 from vigil.sources.image import Image, RegistryOptions
+from vigil.sources.image.source import ImageSourceOptions
 
 DEBIAN = IMAGES / "debian-vuln.oci.tar"
 
@@ -85,13 +87,13 @@ def test_warm_rescan_downloads_no_layer(pushed: str, registry_basic: Registry, f
 
     opts = ScanOptions(target=Path(pushed), db_path=full_db, scanners=("vuln", "secret"),
                        analyzer_kinds=("lockfile", "installed", "os"))
-    io = ImageOptions(reference=pushed, image_src=("remote",), cache_dir=tmp_path,
-                      registry=RegistryOptions(username=user, password=pw, insecure=True))
+    io = ImageSourceOptions(reference=pushed, image_src=("remote",),
+                            registry=RegistryOptions(username=user, password=pw, insecure=True))
     cold, warm = ScanStats(), ScanStats()
-    first = scan_image(opts, io, cold, on_image=count_opens)
+    first = scan_image(opts, io, cold, cache_dir=tmp_path, on_image=count_opens)
     cold_opens = len(opened)
     opened.clear()
-    second = scan_image(opts, io, warm, on_image=count_opens)
+    second = scan_image(opts, io, warm, cache_dir=tmp_path, on_image=count_opens)
     assert (cold.analysed, warm.analysed) == (5, 0)
     assert cold_opens >= 5 and opened == []  # nothing downloaded the second time
     assert first.results == second.results

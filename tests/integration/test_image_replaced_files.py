@@ -8,11 +8,11 @@ import io
 import tarfile
 from pathlib import Path
 
+from tests.image_helpers import analyze_image
 from tests.oci_builder import write_layout
 
-from vigil.image_engine import analyze_layers, make_context, merge
+from vigil.analysis.merge import merge
 from vigil.settings import ScanOptions
-from vigil.sources.image.archive import open_archive
 
 GO_BINARY = Path(__file__).resolve().parents[1] / "fixtures" / "installed" / "gobinary" / "hello"
 SITE = "usr/lib/python3.11/site-packages"
@@ -38,12 +38,8 @@ def _packages(tmp: Path, layers: list[bytes]) -> dict[tuple[str, str, str], str]
     """(file path, name, version) -> created_by of the layer it is attributed to, after merging."""
     layout = write_layout(tmp / "img", layers, created_by=[f"step {i}" for i in range(len(layers))])
     opts = ScanOptions(target=layout, db_path=tmp / "none.db", analyzer_kinds=("lockfile", "installed", "os"))
-    img = open_archive(layout, tmp)
-    try:
-        blobs, _ = analyze_layers(img, opts, make_context(opts), None, workers=1)
-        merged = merge(img.layers, blobs)
-    finally:
-        img.close()
+    layers, blobs, _ = analyze_image(layout, opts)
+    merged = merge(layers, blobs)  # type: ignore[arg-type]
     return {(a.file_path, p.name, p.version): p.layer.created_by if p.layer else "" for a in merged.applications
             for p in a.packages}
 

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from tests.cli_helpers import run
+from tests.image_helpers import scan_image
 
-from vigil.image_engine import ImageOptions, ScanStats, scan_image
+from vigil.pipeline.analyze import ScanStats
 from vigil.settings import ScanOptions
+from vigil.sources.image.source import ImageSourceOptions
 
 IMAGES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "images"
 DEBIAN = IMAGES / "debian-vuln.oci.tar"
@@ -103,16 +105,16 @@ def test_second_scan_reanalyses_nothing(full_db: Path, tmp_path: Path) -> None:
         pytest.skip("../shared/data/images not present")
     opts = ScanOptions(target=DEBIAN, db_path=full_db, scanners=("vuln", "secret"), list_all_pkgs=True,
                        analyzer_kinds=("lockfile", "installed", "os"))
-    io = ImageOptions(input=DEBIAN, cache_dir=tmp_path)
+    io = ImageSourceOptions(input=DEBIAN)
     cold = ScanStats()
-    first = scan_image(opts, io, cold)
+    first = scan_image(opts, io, cold, cache_dir=tmp_path)
     warm = ScanStats()
     t0 = time.perf_counter()
-    second = scan_image(opts, io, warm)
+    second = scan_image(opts, io, warm, cache_dir=tmp_path)
     warm_s = time.perf_counter() - t0
     assert (cold.layers, cold.analysed) == (5, 5)
     assert (warm.layers, warm.analysed) == (5, 0)
-    assert first.results == second.results
+    assert first.results == second.results  # type: ignore[attr-defined]
     assert warm_s < 5  # the bench measures it properly; this only guards against re-reading layers
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.image_helpers import analyze_image
 from tests.oci_builder import layer_tar, write_layout
 
-from vigil.image_engine import analyze_layers, make_context
 from vigil.settings import ScanOptions
-from vigil.sources.image.archive import open_archive
 
 META = "usr/lib/python3.11/site-packages/requests-2.19.0.dist-info/METADATA"
 REQS = "app/requirements.txt"
@@ -22,11 +21,7 @@ def _found(tmp: Path, **skip: tuple[str, ...]) -> set[str]:
     })])
     opts = ScanOptions(target=layout, db_path=tmp / "none.db", analyzer_kinds=("lockfile", "installed", "os"),
                        **skip)  # type: ignore[arg-type]
-    img = open_archive(layout, tmp)
-    try:
-        blobs, _ = analyze_layers(img, opts, make_context(opts), None, workers=1)
-    finally:
-        img.close()
+    _, blobs, _ = analyze_image(layout, opts)
     return {a.file_path for b in blobs for a in b.applications}
 
 

@@ -374,8 +374,8 @@ def test_api_rejects_bad_input_with_one_line(server: Server) -> None:
     assert r.status_code == 400
     # a content-addressed (fs) blob must be stored under its own digest
     import msgspec
+    from tests.pipeline_helpers import content_addressed
 
-    from vigil.engine import content_addressed
     from vigil.findings.blob import BlobInfo
 
     blob = content_addressed(BlobInfo(diff_id="", whiteouts=("x",)))
@@ -476,8 +476,9 @@ def test_scheduled_refresh_from_http_mirror_with_requests_in_flight(server_db: P
     import functools
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
+    from tests.pipeline_helpers import analyze_dir as analyze_fs
+
     from vigil.dbdist.artifact import pack
-    from vigil.engine import analyze_fs
     from vigil.settings import ScanOptions
     from vigil.vulndb.build.builder import build
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
+from tests.pipeline_helpers import content_addressed
 
 from vigil.cache import open_cache
-from vigil.engine import content_addressed
 from vigil.findings.blob import BlobInfo
 from vigil.shells.server.app import create_app
 from vigil.shells.server.state import ServerState

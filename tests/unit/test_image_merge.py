@@ -1,12 +1,12 @@
-"""Layer squashing (image_engine.merge): whiteouts, opaque dirs, re-written files, attribution, OS detection."""
+"""Layer squashing (analysis.merge): whiteouts, opaque dirs, re-written files, attribution, OS detection."""
 
 from __future__ import annotations
 
 import io
 
+from vigil.analysis.merge import detect_os, merge
 from vigil.findings.blob import BlobInfo, OSRelease, SecretsInFile
 from vigil.findings.records import SecretFinding
-from vigil.image_engine import detect_os, merge
 from vigil.inventory.records import Application, OSInfo, Package
 from vigil.sources.image import LayerBlob
 

@@ -1,10 +1,11 @@
-"""The analysis of one image layer (or one filesystem): what the cache stores and the server receives
-(ARCHITECTURE.md §7-§8: one schema for disk, cache and wire).
+"""The analysis of one image layer (or one directory): what the cache stores and the server receives. One schema
+for disk, cache and wire, so no hand-written conversion can drop a field.
 
 A BlobInfo holds everything the analyzers found in the files *of that layer only*, keyed by file path, plus the
-layer's whiteouts. The image engine merges the BlobInfos bottom-up (a later layer's file replaces an earlier one's;
+layer's whiteouts. The pipeline merges the BlobInfos bottom-up (a later layer's file replaces an earlier one's;
 a whiteout or opaque dir removes earlier layers' entries below it), so nothing from deleted or hidden files is
-reported. Bump BLOB_SCHEMA_VERSION on any change here: it is part of every cache key.
+reported. Bump BLOB_SCHEMA_VERSION on any change here: it is part of every cache key, and a server refuses blobs
+of another version instead of silently dropping what it does not know.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any, Literal
 
 import msgspec
 
-from vigil.findings.records import LayerInfo, SecretFinding
+from vigil.findings.records import LayerInfo, Result, SecretFinding, SuppressedFinding
 from vigil.inventory.records import Application, OSInfo, Record, Unknown
 
-BLOB_SCHEMA_VERSION = 1
+# 2: misconfiguration results travel in the blob (ConfigFindings)
+BLOB_SCHEMA_VERSION = 2
 
 
 class OSRelease(Record, frozen=True, kw_only=True):
@@ -31,6 +33,17 @@ class SecretsInFile(Record, frozen=True, kw_only=True):
     secrets: tuple[SecretFinding, ...]
 
 
+class ConfigFindings(Record, frozen=True, kw_only=True):
+    """The misconfiguration scan of a tree's config files (Dockerfiles, compose files, Kubernetes manifests, Helm
+    charts): one class "config" Result per file or rendered template, unfiltered (PASS entries kept; severity,
+    ignore-file and PASS filtering happen where the user's filters are applied), plus the findings inline
+    `# vigil:ignore:ID` comments suppressed and the files that could not be scanned."""
+
+    results: tuple[Result, ...] = ()
+    suppressed: tuple[SuppressedFinding, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
 class BlobInfo(Record, frozen=True, kw_only=True):
     schema_version: int = BLOB_SCHEMA_VERSION
     diff_id: str = msgspec.field(name="DiffID")
@@ -43,6 +56,7 @@ class BlobInfo(Record, frozen=True, kw_only=True):
     applications: tuple[Application, ...] = ()  # language packages (lockfiles, installed metadata, binaries)
     unknowns: tuple[Unknown, ...] = ()
     secrets: tuple[SecretsInFile, ...] = ()
+    config: ConfigFindings = ConfigFindings()
     whiteouts: tuple[str, ...] = ()  # paths this layer deletes (".wh.<name>" entries), without leading "/"
     opaque_dirs: tuple[str, ...] = ()  # directories whose lower-layer contents this layer hides
     warnings: tuple[str, ...] = ()  # refused entries (path traversal, oversized files), one line each
@@ -55,9 +69,18 @@ class ArtifactInfo(Record, frozen=True, kw_only=True):
 
     schema_version: int = BLOB_SCHEMA_VERSION
     name: str
-    type: Literal["container_image", "filesystem", "sbom"] = "container_image"
+    type: Literal["container_image", "filesystem", "sbom", "repository"] = "container_image"
     image_id: str = msgspec.field(default="", name="ImageID")
     repo_tags: tuple[str, ...] = ()
     repo_digests: tuple[str, ...] = ()
     image_config: dict[str, Any] = msgspec.field(default_factory=dict)
     layers: tuple[LayerInfo, ...] = ()
+
+
+def content_key(blob: BlobInfo) -> str:
+    """sha256 of the blob's encoding without its DiffID: the key a directory's or an SBOM's analysis is stored
+    under (its bytes are not known before the analysis), and what a server checks an upload against."""
+    import hashlib
+
+    raw = msgspec.msgpack.encode(msgspec.structs.replace(blob, diff_id=""))
+    return "sha256:" + hashlib.sha256(raw).hexdigest()

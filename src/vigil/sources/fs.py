@@ -8,8 +8,14 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
+from vigil.errors import UserError, VigilError
 from vigil.sources.globs import any_match
+
+if TYPE_CHECKING:
+    from vigil.findings.blob import ArtifactInfo
+    from vigil.sources.base import BlobSpec
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +23,7 @@ log = logging.getLogger(__name__)
 DEFAULT_SKIP_DIRS = ("node_modules", ".git", "vendor", ".hg", ".svn", "__pycache__", ".tox", ".venv")
 
 
-class SourceError(Exception):
+class SourceError(UserError):
     """The target cannot be read at all (missing path, permission denied on the root)."""
 
 
@@ -28,8 +34,8 @@ class FileRef:
     executable: bool = False  # set only when walk(executables=True) yields it for its exec bits
 
 
-class FileTooLarge(Exception):
-    pass
+class FileTooLarge(VigilError):
+    """One file is over the size limit: that file is skipped (and reported as an unknown), the scan goes on."""
 
 
 def walk(
@@ -144,40 +150,123 @@ def read_related(
     max_files: int,
     cache: dict[str, bytes | None] | None = None,
 ) -> dict[str, bytes]:
-    """Follow an analyzer's `related` requests from (rel_path, data): read each requested file inside `root`, ask
-    again about each file read (breadth first), stop after max_files. `cache` (rel → bytes or None) spares
-    re-reading the same files for every analysed file of one scan."""
-    out: dict[str, bytes] = {}
-    seen = {rel_path}
-    queue = [(rel_path, data)]
-    while queue and len(out) < max_files:
-        cur, cur_data = queue.pop(0)
-        try:
-            wanted = list(ask(cur, cur_data))
-        except Exception:  # a defect in the analyzer's request: analyse without the extra files
-            log.debug("related() failed on %s", cur, exc_info=True)
-            continue
-        for r in wanted:
-            if r in seen or len(out) >= max_files:
-                continue
-            seen.add(r)
-            if cache is not None and r in cache:
-                got = cache[r]
-            else:
-                got = read_within(root, r, max_size)
-                if cache is not None:
-                    cache[r] = got
-            if got is not None:
-                out[r] = got
-                queue.append((r, got))
-    return out
+    """An analyzer's related files read from disk inside `root` (vigil.sources.related.follow_related). `cache`
+    (rel -> bytes or None) spares re-reading the same files for every analysed file of one scan."""
+    from vigil.sources.related import follow_related
+
+    memo: dict[str, bytes | None] = {} if cache is None else cache
+
+    def lookup(rel: str) -> bytes | None:
+        if rel not in memo:
+            memo[rel] = read_within(root, rel, max_size)
+        return memo[rel]
+
+    return follow_related(rel_path, data, ask, lookup, max_files)
 
 
 def iter_chunks(path: Path, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    """The file's bytes in chunks (issue 6: the secret engine streams large files instead of loading them)."""
+    """The file's bytes in chunks: the secret engine streams large files instead of loading them whole."""
     with open(path, "rb") as f:
         while True:
             b = f.read(chunk_size)
             if not b:
                 return
             yield b
+
+
+# Directories no scan enters when installed packages are analysed (rootfs): node_modules and vendor hold installed
+# packages there, so only VCS metadata and caches are skipped.
+INSTALLED_SKIP_DIRS = (".git", ".hg", ".svn", "__pycache__")
+
+
+@dataclass(frozen=True)
+class FsEntry:
+    """A regular file of a directory tree, read on demand (the TreeEntry of vigil.sources.base)."""
+
+    path: str
+    abs_path: Path
+    mode: int
+    size: int = 0
+    kind: Literal["file"] = "file"
+
+    def read(self, cap: int | None = None) -> bytes:
+        return read_capped(self.abs_path, cap if cap is not None else 1 << 62)
+
+    def chunks(self) -> Iterator[bytes]:
+        return iter_chunks(self.abs_path)
+
+
+class FsTree:
+    """A directory (or a single file) as a FileTree with random access: companions and related files are read
+    from disk when an analyzer asks, never through a symlink and never outside the root."""
+
+    random_access = True
+    layered = False
+
+    def __init__(self, target: Path, skip_dirs: tuple[str, ...] = (), skip_files: tuple[str, ...] = (),
+                 default_skips: tuple[str, ...] = DEFAULT_SKIP_DIRS, own_files: frozenset[str] = frozenset()):
+        self.target = target
+        self.root = target if target.is_dir() else target.parent
+        self.skip_dirs = skip_dirs
+        self.skip_files = skip_files
+        self.default_skips = default_skips
+        # Vigil's own config files inside the tree (the secret config): not part of what is scanned for secrets
+        self.own_files = own_files
+        self.warnings: list[str] = []
+        self.files = 0
+        self._related_cache: dict[str, bytes | None] = {}
+
+    def entries(self, wanted: Callable[[str], bool], executables: bool) -> Iterator[FsEntry]:
+        for ref in walk(self.target, wanted, self.skip_dirs, self.skip_files, default_skips=self.default_skips,
+                        executables=executables):
+            yield FsEntry(path=ref.rel_path, abs_path=ref.abs_path, mode=0o755 if ref.executable else 0o644)
+
+    def siblings(self, path: str, globs: tuple[str, ...], cap: int) -> dict[str, bytes]:
+        target = self.target if self.target.is_file() else self.root / path
+        return read_siblings(target, globs, cap)
+
+    def related(self, path: str, data: bytes, ask: Callable[[str, bytes], Sequence[str]], cap: int,
+                limit: int) -> dict[str, bytes]:
+        return read_related(self.root, path, data, ask, cap, limit, self._related_cache)
+
+
+class FsSource:
+    """A directory or a single file (`vigil fs`, `vigil rootfs`, and a checked-out repository): one blob, named by
+    its analysis."""
+
+    def __init__(self, target: Path, name: str, *, skip_dirs: tuple[str, ...] = (),
+                 skip_files: tuple[str, ...] = (), installed: bool = False, own_files: tuple[Path, ...] = (),
+                 artifact_type: Literal["filesystem", "repository"] = "filesystem") -> None:
+        if not target.exists():
+            raise SourceError(f"{target}: no such file or directory")
+        if not (target.is_file() or target.is_dir()):
+            raise SourceError(f"{target}: not a regular file or directory")
+        self.target = target
+        self.name = name
+        self.artifact_type = artifact_type
+        root = target.resolve() if target.is_dir() else target.resolve().parent
+        own: set[str] = set()
+        for p in own_files:
+            try:
+                own.add(p.resolve().relative_to(root).as_posix())
+            except (OSError, ValueError):
+                continue
+        self.tree = FsTree(target, skip_dirs, skip_files,
+                           default_skips=INSTALLED_SKIP_DIRS if installed else DEFAULT_SKIP_DIRS,
+                           own_files=frozenset(own))
+
+    def describe(self) -> ArtifactInfo:
+        from vigil.findings.blob import ArtifactInfo
+
+        return ArtifactInfo(name=self.name, type=self.artifact_type)
+
+    def blobs(self) -> list[BlobSpec]:
+        from vigil.sources.base import BlobSpec, held
+
+        return [BlobSpec(open_tree=held(self.tree))]
+
+    def prefetch(self, indices: Sequence[int]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None

@@ -67,11 +67,17 @@ import re
 import shutil
 import signal
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from vigil.errors import InternalError, UserError
+
+if TYPE_CHECKING:
+    from vigil.findings.blob import ArtifactInfo
+    from vigil.sources.base import BlobSpec
 
 log = logging.getLogger(__name__)
 
@@ -444,3 +450,36 @@ def _environment(remote: _Remote, dest: Path) -> dict[str, str]:
             }
         )
     return env
+
+
+class RepoSource:
+    """A git repository at a branch, tag or commit (`vigil repo`): checked out into a temp dir, then scanned as a
+    directory, so it gets every scanner the fs command has. The artifact is named by the location (credentials
+    masked) and the report's type is "repository"."""
+
+    def __init__(self, spec: RepoSpec, *, skip_dirs: tuple[str, ...] = (), skip_files: tuple[str, ...] = (),
+                 own_files: tuple[Path, ...] = (), timeout: float = DEFAULT_TIMEOUT) -> None:
+        import tempfile
+
+        from vigil.sources.fs import FsSource
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="vigil-repo-")
+        try:
+            self.checkout = checkout(spec, Path(self._tmp.name), timeout=timeout)
+            self.fs = FsSource(self.checkout.path, self.checkout.url, skip_dirs=skip_dirs, skip_files=skip_files,
+                               own_files=own_files, artifact_type="repository")
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+
+    def describe(self) -> ArtifactInfo:
+        return self.fs.describe()
+
+    def blobs(self) -> list[BlobSpec]:
+        return self.fs.blobs()
+
+    def prefetch(self, indices: Sequence[int]) -> None:
+        return None
+
+    def close(self) -> None:
+        self._tmp.cleanup()

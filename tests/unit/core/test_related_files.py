@@ -64,7 +64,8 @@ def test_a_failing_request_is_contained(tmp_path: Path) -> None:
 def test_engine_passes_related_files_to_pom(tmp_path: Path, nested: bool) -> None:
     """Through the engine: a module's parent two levels up is read when it is inside the scan root, and not when
     the scan root is the module's own directory."""
-    from vigil.engine import collect_fs
+    from tests.pipeline_helpers import analyze_dir
+
     from vigil.settings import ScanOptions
 
     parent = b"""<project><groupId>g</groupId><artifactId>parent</artifactId><version>1</version>
@@ -75,7 +76,7 @@ def test_engine_passes_related_files_to_pom(tmp_path: Path, nested: bool) -> Non
       </dependency></dependencies></project>"""
     _tree(tmp_path, {"pom.xml": parent, "m/child/pom.xml": child})
     target = tmp_path if nested else tmp_path / "m" / "child"
-    inv = collect_fs(ScanOptions(target=target, db_path=tmp_path / "db"))
+    inv = analyze_dir(ScanOptions(target=target, db_path=tmp_path / "db"))
     app = next(a for a in inv.applications if a.file_path.endswith("pom.xml") and "child" in {p.name.split(":")[1] for p in a.packages})
     x = next(p for p in app.packages if p.name == "x:x")
     assert x.version == ("2.5" if nested else "")

@@ -6,14 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.pipeline_helpers import ConfigOptions, scan_config
 
-from vigil.config_engine import (
-    ConfigOptions,
-    inline_ignores,
-    is_compose,
-    is_dockerfile,
-    scan_config,
-)
+from vigil.analyzers.misconf.scan import inline_ignores, is_compose, is_dockerfile
 from vigil.findings.records import Result
 
 ROOT_DF = "FROM alpine:3.20\nRUN apk add --no-cache curl\nUSER root\nHEALTHCHECK CMD true\n"

@@ -144,7 +144,7 @@ def test_golden(rel: str, golden: Any) -> None:
 def _corpus() -> list[Path]:
     if not DOCKERFILES.is_dir():
         return []
-    from vigil.config_engine import is_dockerfile
+    from vigil.analyzers.misconf.scan import is_dockerfile
 
     return sorted(p for p in DOCKERFILES.rglob("*") if p.is_file() and is_dockerfile(p.name))
 

@@ -9,7 +9,7 @@ import pytest
 
 from vigil.analyzers.misconf import rego
 from vigil.analyzers.misconf.dockerfile import parse_dockerfile
-from vigil.config_engine import rego_input
+from vigil.analyzers.misconf.scan import rego_input
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "checks"
 

@@ -114,8 +114,15 @@ def test_malformed_config_is_a_user_error(bad: str) -> None:
 
 
 def test_engine_digest_follows_the_config_file(tmp_path: Path) -> None:
-    from vigil.engine import secret_rules_digest
+    import dataclasses
+
+    from vigil.pipeline.analyze import analyzer_set
     from vigil.settings import ScanOptions
+
+    def secret_rules_digest(o: ScanOptions) -> str:
+        """The secret part of an analysis cache key."""
+        aset = analyzer_set(dataclasses.replace(o, scanners=("secret",)), "container_image")
+        return next(n for n in aset.cache_names() if n.startswith("secret/"))
 
     (tmp_path / "vigil-secret.yaml").write_text("")
     opts = ScanOptions(target=tmp_path, db_path=tmp_path / "db", secret_config=tmp_path / "vigil-secret.yaml")

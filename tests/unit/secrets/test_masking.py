@@ -10,7 +10,7 @@ import pytest
 
 from tests.secret_corpus import planted_tree
 from vigil.analyzers.secrets.mask import mask_text
-from vigil.engine import scan
+from vigil.pipeline.scan import fs_source, scan
 from vigil.reporters import get
 from vigil.settings import ScanOptions
 from vigil.shells.cli.common import SecretMaskFilter
@@ -26,7 +26,8 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
 @pytest.mark.parametrize("fmt", ["json", "table", "sarif"])
 def test_no_secret_in_report_output(planted: tuple[Path, list[str]], fmt: str) -> None:
     root, values = planted
-    report = scan(ScanOptions(target=root, db_path=root / "none.db", scanners=("secret",), parallel=1))
+    opts = ScanOptions(target=root, db_path=root / "none.db", scanners=("secret",), parallel=1)
+    report = scan(fs_source(opts), opts)
     assert report.findings_count() > 130
     out = io.StringIO()
     get(fmt)(report, out)

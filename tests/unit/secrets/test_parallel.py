@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 
-from vigil.engine import secret_results
+from tests.pipeline_helpers import analyze_dir
 from vigil.settings import ScanOptions
 
 TOKEN = "ghp_" + "Zq8xY2wV" * 4  # + 4 digits = a github-pat shape (fake)
@@ -20,7 +20,7 @@ def test_parallel_equals_serial(tmp_path: Path) -> None:
         if i % 13 == 0:
             body += f"\nTOKEN={TOKEN}{i:04d}\n"
         (d / f"f{i}.cfg").write_text(body)
-    serial = secret_results(ScanOptions(target=tmp_path, db_path=tmp_path / "x", scanners=("secret",), parallel=1))
-    par = secret_results(ScanOptions(target=tmp_path, db_path=tmp_path / "x", scanners=("secret",), parallel=2))
+    serial = analyze_dir(ScanOptions(target=tmp_path, db_path=tmp_path / "x", scanners=("secret",), parallel=1)).secrets
+    par = analyze_dir(ScanOptions(target=tmp_path, db_path=tmp_path / "x", scanners=("secret",), parallel=2)).secrets
     assert len(serial) == 31
     assert msgspec.json.encode(serial) == msgspec.json.encode(par)

@@ -41,7 +41,6 @@ from vigil.analyzers.misconf.dockerfile import DockerfileDoc, from_image_history
 from vigil.analyzers.misconf.dockerfile import to_rego_input as dockerfile_rego_input
 from vigil.analyzers.misconf.kubernetes import parse_kubernetes
 from vigil.findings.records import (
-    SEVERITIES,
     SEVERITY_RANK,
     CauseMetadata,
     Code,
@@ -478,15 +477,14 @@ def finalize(report: Report, severities: Iterable[str], include_non_failures: bo
 
 def scan_image_history(created_by: list[str]) -> Result | None:
     """Image config misconfigurations (Trivy's --image-config-scanners misconfig): the history's `created_by`
-    lines become a one-stage Dockerfile and the built-in DS checks run on it. Target "Dockerfile" like Trivy;
-    only failures are kept (the summary counts every severity). None when the image has no history."""
+    lines become a one-stage Dockerfile and the built-in DS checks run on it. Target "Dockerfile" like Trivy.
+    Unfiltered like scan_files (the report stage's finalize() counts and drops PASS entries). None when the image
+    has no history."""
     if not created_by:
         return None
     doc = from_image_history(created_by, "Dockerfile")
     lines = ["FROM scratch", *(c.replace("\n", " ") for c in created_by)]
     fscan = _FileScan(rel="Dockerfile", type="dockerfile", lines=lines, docs=[doc])
     ms = _run_checks(checks_for("dockerfile"), fscan, include_deprecated=False)
-    res = Result(target="Dockerfile", class_="config", type="dockerfile", misconfigurations=_sort(ms),
-                 misconf_summary=MisconfSummary())
-    report = Report(artifact_name="image-config", artifact_type="container_image", results=(res,))
-    return finalize(report, SEVERITIES, False).results[0]
+    return Result(target="Dockerfile", class_="config", type="dockerfile", misconfigurations=_sort(ms),
+                  misconf_summary=MisconfSummary())

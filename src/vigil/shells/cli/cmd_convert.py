@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+from vigil.shells.cli.common import add_options, resolve_or_exit
 
 
 @click.command("convert", context_settings={"show_default": False})
@@ -17,13 +17,10 @@ from vigil.shells.cli.common import add_options, fail, resolve_or_exit
 def convert_cmd(report_file: Path, **kwargs: Any) -> None:
     """Render a JSON report (from --format json) in any format."""
     values = resolve_or_exit("convert", kwargs)
-    from vigil.engine import ScanError, load_report
+    from vigil.pipeline.report import load_report
     from vigil.shells.cli.output import emit
 
-    try:
-        report = load_report(report_file)
-    except ScanError as e:
-        fail(str(e))
+    report = load_report(report_file)
     emit(report, values)
     if values.get("exit_code") and report.findings_count() > 0:
         sys.exit(values["exit_code"])

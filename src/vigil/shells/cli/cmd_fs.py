@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from vigil.shells.cli.common import add_options, resolve_or_exit
-
-if TYPE_CHECKING:
-    from vigil.findings.records import Report
 
 
 @click.command("fs", context_settings={"show_default": False})
@@ -23,14 +20,8 @@ def fs_cmd(target: Path, **kwargs: Any) -> None:
     values = list_all_pkgs(resolve_or_exit("fs", kwargs))
     if not db_ready(values):
         return  # --download-db-only: done
-    from vigil.engine import scan
+    from vigil.pipeline.scan import fs_source
     from vigil.settings import scan_options
 
     opts = scan_options(target, values)
-
-    def remote() -> Report:  # client mode: analyse here, detect on the server
-        from vigil.shells.client_mode import scan_fs_via_server, server_options
-
-        return scan_fs_via_server(opts, "filesystem", server_options(values))
-
-    scan_and_emit(values, lambda: scan(opts), remote)
+    scan_and_emit(values, opts, lambda: fs_source(opts))

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from vigil.shells.cli.common import add_options, fail, resolve_or_exit
-
-if TYPE_CHECKING:
-    from vigil.findings.records import Report
 
 
 def split_input(value: Path) -> tuple[Path, str]:
@@ -51,20 +48,15 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
         return  # --download-db-only: done
     import dataclasses
 
-    from vigil.image_engine import ImageOptions, scan_image
-    from vigil.settings import SettingsError, default_cache_dir, parse_duration, scan_options
+    from vigil.settings import scan_options
     from vigil.sources.image import RegistryOptions
+    from vigil.sources.image.source import ImageSource, ImageSourceOptions
 
     inp: Path | None = values.get("input")
     input_ref = ""
     if inp is not None:
         inp, input_ref = split_input(inp)
-    cache_dir: Path = values.get("cache_dir") or default_cache_dir()
-    try:
-        ttl = parse_duration(str(values.get("cache_ttl") or "0"))
-    except SettingsError as e:
-        fail(str(e))
-    io = ImageOptions(
+    io = ImageSourceOptions(
         reference=reference,
         input=inp,
         input_ref=input_ref,
@@ -78,21 +70,13 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
             ca_file=str(values["cacert"]) if values.get("cacert") else "",
             progress=not values.get("quiet") and sys.stderr.isatty(),
         ),
-        cache_backend=values.get("cache_backend") or "fs",
-        cache_dir=cache_dir,
-        cache_ttl=ttl,
-        exit_on_eol=values.get("exit_on_eol") or 0,
     )
     target = inp if inp is not None else Path(reference)
     opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"),
-                               artifact_name=str(inp) if inp is not None else reference)
-
-    def remote() -> Report:  # client mode: analyse here, detect on the server
-        from vigil.shells.client_mode import scan_image_via_server, server_options
-
-        return scan_image_via_server(opts, io, server_options(values))
-
-    report = scan_and_emit(values, lambda: scan_image(opts, io), remote)
+                               artifact_name=io.artifact)
+    report = scan_and_emit(values, opts, lambda: ImageSource(io, opts.artifact_name, opts.skip_dirs,
+                                                              opts.skip_files), cache=True)
+    exit_on_eol = values.get("exit_on_eol") or 0
     os_info = report.metadata.os
-    if io.exit_on_eol and os_info is not None and os_info.eosl:
-        sys.exit(io.exit_on_eol)
+    if exit_on_eol and os_info is not None and os_info.eosl:
+        sys.exit(exit_on_eol)

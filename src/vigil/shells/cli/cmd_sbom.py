@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from vigil.shells.cli.common import add_options, resolve_or_exit
-
-if TYPE_CHECKING:
-    from vigil.findings.records import Report
 
 
 @click.command("sbom", context_settings={"show_default": False})
@@ -21,7 +18,7 @@ def sbom_cmd(target: Path, **kwargs: Any) -> None:
     from vigil.shells.cli.output import db_ready, list_all_pkgs, scan_and_emit
 
     values = list_all_pkgs(resolve_or_exit("sbom", kwargs))
-    from vigil.engine import scan_sbom
+    from vigil.pipeline.scan import sbom_source
     from vigil.settings import scan_options
 
     values.setdefault("scanners", ("vuln",))
@@ -29,10 +26,4 @@ def sbom_cmd(target: Path, **kwargs: Any) -> None:
     if not db_ready(values):
         return  # --download-db-only: done
     opts = scan_options(target, values)
-
-    def remote() -> Report:  # client mode: analyse here, detect on the server
-        from vigil.shells.client_mode import scan_fs_via_server, server_options
-
-        return scan_fs_via_server(opts, "sbom", server_options(values))
-
-    scan_and_emit(values, lambda: scan_sbom(opts), remote)
+    scan_and_emit(values, opts, lambda: sbom_source(opts))

@@ -87,8 +87,6 @@ def fail(msg: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
-
-
 def resolve_or_exit(command: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Merge flags/env/config for `command`, exit 2 with one line on a user error, and set up logging."""
     try:

@@ -1,5 +1,5 @@
-"""`vigil` CLI entry point. Only parsing and printing live in shells/cli; the work happens in vigil.engine and
-vigil.vulndb. Subcommands live one per module and are imported only when invoked (keeps `vigil --version` fast).
+"""`vigil` CLI entry point. Only parsing and printing live in shells/cli; the work happens in vigil.pipeline
+(one Source → Analyze → Detect → Report pipeline for every command). Subcommands live one per module and are imported only when invoked (keeps `vigil --version` fast).
 
 Exit codes: 0 ok; the --exit-code value when findings remain after filtering; 2 usage or input errors
 (bad flag, missing target or DB, malformed config/ignore file); 3 an internal error (a bug: please report it).
@@ -14,12 +14,14 @@ import sys
 import click
 
 from vigil import __version__
+from vigil.errors import UserError
 from vigil.shells.cli.common import EXIT_INTERNAL
 
 # subcommand -> "module:attribute" (add one line per command module)
 COMMANDS: dict[str, str] = {
     "fs": "vigil.shells.cli.cmd_fs:fs_cmd",
     "rootfs": "vigil.shells.cli.cmd_rootfs:rootfs_cmd",
+    "repo": "vigil.shells.cli.cmd_repo:repo_cmd",
     "db": "vigil.shells.cli.cmd_db:db_group",
     "config": "vigil.shells.cli.cmd_config:config_cmd",
     "sbom": "vigil.shells.cli.cmd_sbom:sbom_cmd",
@@ -56,6 +58,10 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except UserError as e:  # bad input: one line, exit 2; the chain of causes with --debug
+        logging.getLogger("vigil").debug("error", exc_info=True)
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(e.exit_code)
     except Exception as e:  # a bug: one line for the user, the traceback with --debug
         if logging.getLogger("vigil").isEnabledFor(logging.DEBUG):
             raise

@@ -6,12 +6,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from vigil.findings.records import Report
 from vigil.shells.cli.common import fail
+
+if TYPE_CHECKING:
+    from vigil.pipeline.backend import LocalBackend, RemoteBackend
+    from vigil.settings import ScanOptions
+    from vigil.sources.base import Source
 
 # Formats that describe packages (SBOMs, CI reports with line numbers): they need every package, not only the
 # vulnerable ones, so --list-all-pkgs is implied (as in Trivy for SBOM formats).
@@ -77,16 +82,38 @@ def db_ready(values: dict[str, Any]) -> bool:
         fail(str(e))
 
 
-def scan_and_emit(values: dict[str, Any], local: Callable[[], Report], remote: Callable[[], Report]) -> Report:
-    """Run the scan here (`local`) or in client mode (`remote`, with --server), render it, and exit with
-    --exit-code when findings remain. Returns the report for command-specific exits (--exit-on-eol)."""
-    from vigil.engine import ScanError
+def scan_and_emit(values: dict[str, Any], opts: ScanOptions, source: Callable[[], Source],
+                  cache: bool = False) -> Report:
+    """Run the pipeline on the source here, or in client mode (--server) with detection on the server; render the
+    report and exit with --exit-code when findings remain. `cache`: keep analyses in the analysis cache
+    (--cache-backend; image layers). Returns the report for command-specific exits (--exit-on-eol)."""
+    from vigil.pipeline.scan import scan
 
-    try:
-        report = remote() if values.get("server") else local()
-    except ScanError as e:
-        fail(str(e))
+    with _backend(values, opts, cache) as backend:
+        report = scan(source(), opts, backend)
     emit(report, values)
     if values["exit_code"] and report.findings_count() > 0:
         sys.exit(values["exit_code"])
     return report
+
+
+def _backend(values: dict[str, Any], opts: ScanOptions, cache: bool) -> LocalBackend | RemoteBackend:
+    from vigil.pipeline.backend import LocalBackend, RemoteBackend
+
+    if values.get("server"):
+        from vigil.remote import ServerOptions
+
+        ca = values.get("server_cacert")
+        return RemoteBackend(ServerOptions(
+            url=str(values["server"]), token=str(values.get("token") or ""),
+            token_header=str(values.get("token_header") or "Vigil-Token"), ca_file=str(ca) if ca else "",
+            insecure=bool(values.get("server_insecure"))))
+    backend_name = str(values.get("cache_backend") or "fs")
+    if not cache or backend_name == "none":
+        return LocalBackend(opts.db_path)
+    from vigil.cache import open_cache
+    from vigil.settings import default_cache_dir, parse_duration
+
+    ttl = parse_duration(str(values.get("cache_ttl") or "0"))
+    cache_dir: Path = values.get("cache_dir") or default_cache_dir()
+    return LocalBackend(opts.db_path, open_cache(backend_name, cache_dir, ttl))

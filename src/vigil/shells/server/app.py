@@ -21,7 +21,6 @@ import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
@@ -137,49 +136,43 @@ def _version() -> str:
     return __version__
 
 
+class _StateBlobs:
+    """The server's locked cache as the local backend's blob store (the cache outlives every request)."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    def get(self, key: str) -> BlobInfo | None:
+        return self.state.get_blob(key)
+
+    def put(self, key: str, blob: BlobInfo) -> None:
+        self.state.put_blob(key, blob)
+
+    def close(self) -> None:
+        return None
+
+
 def run_scan(state: ServerState, req: ScanRequest) -> Report:
-    """Detection over blobs in the cache, unfiltered (every severity, no ignore file, no VEX)."""
-    from vigil import engine, image_engine
-    from vigil.settings import SEVERITY_NAMES, ScanOptions
+    """Detection over blobs in the cache, unfiltered (every severity, no ignore file, no VEX): the local backend,
+    with the options exactly as the client sent them."""
+    from vigil.pipeline.backend import BlobsMissing, DBUnavailable, LocalBackend
 
     art = req.artifact
     state.db_info()  # notices (and counts) a replaced DB file; detection below opens whatever file is there now
-    if art.type in ("filesystem", "sbom") and len(req.blob_keys) != 1:
+    if art.type in ("filesystem", "sbom", "repository") and len(req.blob_keys) != 1:
         raise _Fail(409, f"a {art.type} scan takes exactly one blob key, got {len(req.blob_keys)}")
     if art.type == "container_image" and len(req.blob_keys) != len(art.layers):
         raise _Fail(409, f"an image scan takes one blob key per layer: {len(art.layers)} layers, "
                          f"{len(req.blob_keys)} keys")
-    blobs: list[BlobInfo] = []
-    missing: list[str] = []
-    for k in req.blob_keys:
-        b = state.get_blob(k)
-        if b is None:
-            missing.append(k)
-        else:
-            blobs.append(b)
-    if missing:
-        raise _Fail(404, f"{len(missing)} blob(s) not on the server, upload them first (first: {missing[0]})")
-    o = req.options
-    opts = ScanOptions(
-        target=Path(art.name or "."),
-        db_path=state.db_path,
-        scanners=tuple(o.scanners),
-        severities=SEVERITY_NAMES,
-        include_dev_deps=o.include_dev_deps,
-        list_all_pkgs=o.list_all_pkgs,
-        artifact_name=art.name,
-        pkg_types=tuple(o.pkg_types),
-        pkg_relationships=tuple(o.pkg_relationships),
-        dependency_tree=o.dependency_tree,
-        ignored_licenses=o.ignored_licenses,
-        license_categories=dict(o.license_categories),
-    )
+    backend = LocalBackend(state.db_path, _StateBlobs(state), close_blobs=False)
     try:
-        if art.type == "container_image":
-            return image_engine.report_from_blobs(opts, art, blobs, art.name)
-        return engine.report_from_blob(opts, blobs[0], art.type)
-    except engine.ScanError as e:  # the DB is missing or unreadable: the server's problem, retryable
-        raise _Fail(503, str(e)) from None
+        return backend.scan(art, req.blob_keys, req.options)
+    except BlobsMissing as e:
+        raise _Fail(404, str(e)) from e
+    except DBUnavailable as e:  # the DB is missing or unreadable: the server's problem, retryable
+        raise _Fail(503, str(e)) from e
+    finally:
+        backend.close()
 
 
 # --- OpenAPI: schemas from the msgspec records -------------------------------------------------------------------
@@ -255,7 +248,7 @@ def create_app(state: ServerState) -> FastAPI:
     decoding = threading.Lock()  # one blob decoded at a time: decoding multiplies a body's size in memory
 
     def decode_and_store(key: str, body: bytes) -> None:
-        from vigil.engine import content_addressed
+        from vigil.findings.blob import content_key
 
         with decoding:
             try:
@@ -266,7 +259,7 @@ def create_app(state: ServerState) -> FastAPI:
             raise _Fail(409, f"blob schema {blob.schema_version} is not supported (server: {BLOB_SCHEMA_VERSION})")
         # A filesystem/SBOM blob is content-addressed: its key is its DiffID, the digest of its own encoding.
         # (An image layer's key is derived from the layer DiffID and the client's analyzer set, vigil.cache.blob_key.)
-        addressed = content_addressed(blob).diff_id
+        addressed = content_key(blob)
         if (blob.diff_id == addressed or key == blob.diff_id) and key != addressed:
             raise _Fail(422, f"blob key {key} does not match the blob's content digest {addressed}")
         state.put_blob(key, blob)

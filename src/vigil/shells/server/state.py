@@ -1,7 +1,7 @@
 """What a running `vigil server` holds: the DB path, the shared blob cache, the token, the metrics and the DB
 refresh thread.
 
-The DB is never held open across requests: detection opens the read-only Store for each scan (vigil.engine),
+The DB is never held open across requests: detection opens the read-only Store for each scan (vigil.pipeline.backend),
 so when the refresh thread (or an operator) replaces the file with os.replace(), requests already running keep
 reading the old inode and the next ones open the new file. No request fails during a swap and none needs a lock.
 """

@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from vigil.errors import UserError
 
-class ImageError(Exception):
+
+class ImageError(UserError):
     """The image cannot be read (missing, malformed, unauthorized, refused as hostile). One-line message."""
 
 

@@ -1,0 +1,354 @@
+"""The one analyzer dispatcher: runs the analyzer set over a FileTree and returns what it found as a BlobInfo.
+
+A directory walk and an image layer go through the same code. For each file the tree yields, the dispatcher picks
+the analyzers that want it (lockfiles, installed-package metadata, OS package databases, executables for the binary
+analyzers), the secret engine when its rules want the path, and the misconfiguration scan for config files; it
+reads the bytes once (size-capped), streams them through the secret engine, and calls each analyzer through
+`run_guarded`, so a hostile file becomes an Unknown, never a crash.
+
+Where the two trees differ is declared, not copied:
+- a directory has random access, so an analyzer's companions (package.json beside a lockfile) and related files
+  (parent POMs) are read from disk on demand; a layer is streamed once, so small files those analyzers want are
+  kept in memory until the layer ends and those analyzers run then;
+- a layer records what it deletes or replaces (whiteouts, opaque dirs, rewritten paths) for the merge;
+- `AnalyzerSet.default_skip_scanners` says which scanners ignore files under vendored/installed directories
+  (node_modules, vendor, .git …): lockfiles there describe other projects' builds, never an application.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from vigil.analyzers.registry import MAX_RELATED_FILES, AnalysisInput, AnalysisResult, Analyzer, run_guarded
+from vigil.findings.blob import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
+from vigil.findings.records import Result, SuppressedFinding
+from vigil.inventory.records import Application, Unknown
+from vigil.sources.base import FileTree, TreeEntry
+from vigil.sources.fs import DEFAULT_SKIP_DIRS, FileTooLarge
+from vigil.sources.related import follow_related
+
+if TYPE_CHECKING:
+    from vigil.analyzers.misconf.scan import MisconfOptions
+    from vigil.analyzers.secrets.engine import SecretScanner
+    from vigil.analyzers.secrets.rules import RuleSet
+
+log = logging.getLogger(__name__)
+
+# Package databases can be far bigger than lockfiles (an RHEL rpmdb.sqlite is 20-100 MB).
+MAX_PKGDB_SIZE = 512 << 20
+# A streamed tree keeps the small files that companion/related-hungry analyzers want until it ends. Bounded.
+_DEFER_MAX_FILE = 4 << 20
+_DEFER_MAX_TOTAL = 256 << 20
+_ELF = b"\x7fELF"
+# Bumped when the dispatcher's output changes for the same analyzers (2: replaced paths listed as whiteouts).
+ANALYSIS_VERSION = 2
+
+
+@dataclass
+class AnalyzerSet:
+    """What runs over every tree of one scan. Built once per scan from the options; handed to worker processes
+    through the pool's initializer (the compiled secret engine is not picklable)."""
+
+    analyzers: tuple[Analyzer, ...] = ()
+    ruleset: RuleSet | None = None  # secret rules when secrets are scanned
+    misconf: MisconfOptions | None = None  # misconfiguration options when misconfigurations are scanned
+    max_file_size: int = 256 << 20
+    default_skip_scanners: frozenset[str] = frozenset({"lockfile"})
+    elf_only: bool = False  # executables: only ELF files reach the binary analyzers (Linux image layers)
+    misconf_digest: str = ""  # what the misconfiguration options and custom checks are (part of cache keys)
+    binaries: tuple[Analyzer, ...] = field(init=False)
+    companion_globs: tuple[str, ...] = field(init=False)
+    _scanner: SecretScanner | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.binaries = tuple(a for a in self.analyzers if a.executables)
+        self.companion_globs = tuple(sorted({c for a in self.analyzers for c in a.companions}))
+
+    @property
+    def scanner(self) -> SecretScanner | None:
+        """The secret engine, compiled on first use: a warm rescan reads no file and must not pay the compile."""
+        if self.ruleset is not None and self._scanner is None:
+            from vigil.analyzers.secrets.engine import SecretScanner
+
+            self._scanner = SecretScanner(self.ruleset)
+        return self._scanner
+
+    def cache_names(self) -> list[str]:
+        """What an analysis depends on besides the bytes: part of every cache key."""
+        names = [f"{a.name}/{a.version}" for a in self.analyzers]
+        names.append(f"image-layer/{ANALYSIS_VERSION}")
+        if self.ruleset is not None:
+            from vigil.analyzers.secrets.engine import NAME, VERSION
+
+            names.append(f"{NAME}/{VERSION}/{self.ruleset.digest()}")
+        if self.misconf is not None:
+            names.append(f"misconfig/{self.misconf_digest}")
+        return names
+
+    def skips_default_dirs(self, scanner: str, rel: str) -> bool:
+        if scanner not in self.default_skip_scanners:
+            return False
+        return any(part in DEFAULT_SKIP_DIRS for part in rel.split("/")[:-1])
+
+    def runs(self, a: Analyzer, rel: str) -> bool:
+        return a.matches(rel) and not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))
+
+    def wants_config(self, rel: str) -> bool:
+        if self.misconf is None or self.skips_default_dirs("config", rel):
+            return False
+        from vigil.analyzers.misconf.scan import wants
+
+        return wants(rel)
+
+    def wants_secret(self, rel: str) -> bool:
+        return (self.ruleset is not None and not self.skips_default_dirs("secret", rel)
+                and self.scanner is not None and self.scanner.wants(rel))
+
+    def wants(self, rel: str) -> bool:
+        """Whether any part of the set may need this path (what a directory walk yields)."""
+        return (any(self.runs(a, rel) for a in self.analyzers) or self.wants_secret(rel)
+                or self.wants_config(rel))
+
+    def cap_for(self, a: Analyzer) -> int:
+        return max(self.max_file_size, MAX_PKGDB_SIZE) if a.kind == "os" else self.max_file_size
+
+
+@dataclass
+class Partial:
+    """What the dispatcher found in one tree, or in one batch of a directory's files."""
+
+    results: list[tuple[Analyzer, str, AnalysisResult]] = field(default_factory=list)
+    unknowns: list[Unknown] = field(default_factory=list)
+    secrets: list[SecretsInFile] = field(default_factory=list)
+    whiteouts: list[str] = field(default_factory=list)
+    opaque: list[str] = field(default_factory=list)
+    config_files: dict[str, bytes] = field(default_factory=dict)
+    config_errors: dict[str, str] = field(default_factory=dict)
+
+
+def analyze_tree(tree: FileTree, aset: AnalyzerSet, entries: Iterable[TreeEntry] | None = None) -> Partial:
+    """One pass over the tree (or over `entries`, a batch of a random-access tree's entries)."""
+    walk = _Walk(tree, aset)
+    for e in entries if entries is not None else tree.entries(aset.wants, bool(aset.binaries)):
+        walk.entry(e)
+    walk.run_deferred()
+    return walk.out
+
+
+class _Walk:
+    def __init__(self, tree: FileTree, aset: AnalyzerSet) -> None:
+        self.tree = tree
+        self.aset = aset
+        self.out = Partial()
+        self.stored: dict[str, bytes] = {}  # streamed trees: small files kept for companions / related
+        self.stored_total = 0
+        self.deferred: list[tuple[Analyzer, str]] = []
+
+    def run(self, a: Analyzer, path: str, data: bytes, siblings: dict[str, bytes] | None = None,
+            related: dict[str, bytes] | None = None) -> None:
+        res = run_guarded(a, AnalysisInput(path=path, data=data, siblings=siblings or {}, related=related or {}))
+        self.out.results.append((a, path, res))
+
+    def entry(self, e: TreeEntry) -> None:
+        if e.kind == "whiteout":
+            self.out.whiteouts.append(e.path)
+            return
+        if e.kind == "opaque":
+            self.out.opaque.append(e.path)
+            return
+        if e.kind in ("symlink", "other"):
+            self.out.whiteouts.append(e.path)  # whatever a lower layer had at this path (and below it) is gone
+            return
+        if e.kind not in ("file", "hardlink"):
+            return
+        aset, rel = self.aset, e.path
+        chosen = [a for a in aset.analyzers if aset.runs(a, rel)]
+        want_config = aset.wants_config(rel)
+        if self.tree.layered and (chosen or want_config or e.mode & 0o111):
+            # A lower layer's result for this path is replaced even when this content yields nothing. Only such
+            # paths are listed: they are all a lower result can be at. The merge treats them as whiteouts.
+            self.out.whiteouts.append(rel)
+        base = rel.rsplit("/", 1)[-1]
+        companion = (not self.tree.random_access and bool(aset.companion_globs)
+                     and any(fnmatch.fnmatchcase(base, g) for g in aset.companion_globs))
+        exe = bool(aset.binaries) and bool(e.mode & 0o111) and (not aset.elf_only or e.size >= 64)
+        want_secret = rel not in self.tree.own_files and aset.wants_secret(rel)
+        if not (chosen or companion or exe or want_secret or want_config):
+            return
+        # a directory reports an unreadable executable as an unknown of the binary analyzers too
+        readers = chosen + [a for a in aset.binaries if a not in chosen] if exe and self.tree.random_access \
+            else chosen
+        data = self._read(e, readers, companion or exe or want_config)
+        if data is None:
+            chosen, companion, exe = [], False, False
+        elif exe and aset.elf_only and not data.startswith(_ELF):
+            exe = False
+        if want_config:
+            self._config(e, data)
+        if want_secret:
+            self._secrets(e, data)
+        if data is not None:
+            self._analyze(rel, data, chosen, companion, exe)
+
+    def _read(self, e: TreeEntry, chosen: list[Analyzer], needed: bool) -> bytes | None:
+        if not (chosen or needed):
+            return None
+        cap = max([self.aset.cap_for(a) for a in chosen] or [self.aset.max_file_size])
+        try:
+            return e.read(cap)
+        except FileTooLarge as err:
+            reason = str(err)
+        except OSError as err:
+            reason = err.strerror or str(err)
+        for a in chosen:
+            self.out.unknowns.append(Unknown(file_path=e.path, analyzer=a.name, reason=reason))
+        if chosen:
+            log.warning("%s: skipped: %s", e.path, reason)
+        if self.aset.wants_config(e.path):
+            self.out.config_errors[e.path] = reason
+        return None
+
+    def _config(self, e: TreeEntry, data: bytes | None) -> None:
+        if data is not None:
+            self.out.config_files[e.path] = data
+
+    def _secrets(self, e: TreeEntry, data: bytes | None) -> None:
+        scanner = self.aset.scanner
+        assert scanner is not None
+        chunks: Iterable[bytes] = [data] if data is not None else e.chunks()
+        try:
+            found = scanner.scan_chunks(e.path, chunks)
+        except FileTooLarge:
+            found = []
+        except OSError as err:
+            log.warning("%s: cannot read: %s", e.path, err.strerror or err)
+            found = []
+        if found:
+            self.out.secrets.append(SecretsInFile(file_path=e.path, secrets=tuple(found)))
+
+    def _analyze(self, rel: str, data: bytes, chosen: list[Analyzer], companion: bool, exe: bool) -> None:
+        aset = self.aset
+        if self.tree.random_access:
+            for a in chosen:
+                self._run_now(a, rel, data)
+        else:
+            small = len(data) <= _DEFER_MAX_FILE and self.stored_total + len(data) <= _DEFER_MAX_TOTAL
+            if small and (companion or any(a.companions or a.related is not None for a in chosen)):
+                self.stored[rel] = data
+                self.stored_total += len(data)
+            for a in chosen:
+                if small and (a.companions or a.related is not None):
+                    self.deferred.append((a, rel))
+                else:
+                    self.run(a, rel, data)
+        if exe:
+            for a in aset.binaries:
+                if a not in chosen:
+                    self.run(a, rel, data)
+
+    def _run_now(self, a: Analyzer, rel: str, data: bytes) -> None:
+        cap = self.aset.max_file_size
+        siblings = self.tree.siblings(rel, a.companions, cap) if a.companions else {}
+        related = (self.tree.related(rel, data, a.related, cap, MAX_RELATED_FILES)
+                   if a.related is not None else {})
+        self.run(a, rel, data, siblings, related)
+
+    def run_deferred(self) -> None:
+        for a, rel in self.deferred:
+            data = self.stored[rel]
+            d = posixpath.dirname(rel)
+            siblings = {}
+            if a.companions:
+                prefix = d + "/" if d else ""
+                for p, b in self.stored.items():
+                    if p != rel and posixpath.dirname(p) == d:
+                        name = p[len(prefix):]
+                        if any(fnmatch.fnmatchcase(name, g) for g in a.companions):
+                            siblings[name] = b
+            related: dict[str, bytes] = {}
+            if a.related is not None:
+                related = follow_related(rel, data, a.related, self.stored.get, MAX_RELATED_FILES)
+            self.run(a, rel, data, siblings, related)
+        self.deferred = []
+
+
+def join_batches(batches: Iterable[tuple[BlobInfo, dict[str, bytes], dict[str, str]]],
+                 aset: AnalyzerSet) -> BlobInfo:
+    """The blob of a directory analysed in batches of files (in worker processes): each batch's analysis without
+    the misconfiguration scan, plus the config files it read; the misconfiguration scan then runs once over all
+    of them (a Helm chart's files may be in several batches)."""
+    apps: list[Application] = []
+    unknowns: list[Unknown] = []
+    secrets: list[SecretsInFile] = []
+    part = Partial()
+    for blob, files, errors in batches:
+        apps.extend(blob.applications)
+        unknowns.extend(blob.unknowns)
+        secrets.extend(blob.secrets)
+        part.config_files.update(files)
+        part.config_errors.update(errors)
+    config = _misconf(part, aset.misconf) if aset.misconf is not None else ConfigFindings()
+    return BlobInfo(
+        diff_id="",
+        applications=tuple(sorted(apps, key=lambda x: (x.file_path, x.type))),
+        unknowns=tuple(sorted(unknowns, key=lambda u: (u.file_path, u.analyzer))),
+        secrets=tuple(sorted(secrets, key=lambda s: s.file_path)),
+        config=config,
+    )
+
+
+def to_blob(part: Partial, aset: AnalyzerSet, *, diff_id: str = "", digest: str = "",
+            warnings: Iterable[str] = (), files: int = 0, misconf: bool = True) -> BlobInfo:
+    """The BlobInfo of a tree: analyzer results sorted by path, and the misconfiguration scan over the tree's
+    config files (it needs them all at once: a Helm chart is a directory)."""
+    os_releases: list[OSRelease] = []
+    dbs: list[Application] = []
+    apps: list[Application] = []
+    unknowns = list(part.unknowns)
+    for a, path, res in part.results:
+        if res.os is not None:
+            os_releases.append(OSRelease(file_path=path, os=res.os))
+        if res.os_packages:
+            dbs.append(Application(type=a.name, file_path=path, packages=tuple(res.os_packages)))
+        apps.extend(res.applications)
+        unknowns.extend(res.unknowns)
+    config = ConfigFindings()
+    if aset.misconf is not None and misconf:
+        config = _misconf(part, aset.misconf)
+    return BlobInfo(
+        diff_id=diff_id,
+        digest=digest,
+        os_releases=tuple(sorted(os_releases, key=lambda r: r.file_path)),
+        package_dbs=tuple(sorted(dbs, key=lambda x: x.file_path)),
+        applications=tuple(sorted(apps, key=lambda x: (x.file_path, x.type))),
+        unknowns=tuple(sorted(unknowns, key=lambda u: (u.file_path, u.analyzer))),
+        secrets=tuple(sorted(part.secrets, key=lambda s: s.file_path)),
+        config=config,
+        whiteouts=tuple(sorted(set(part.whiteouts))),
+        opaque_dirs=tuple(sorted(part.opaque)),
+        warnings=tuple(warnings),
+        files=files,
+    )
+
+
+def _misconf(part: Partial, opts: MisconfOptions) -> ConfigFindings:
+    from vigil.analyzers.misconf.scan import scan_files
+
+    if not part.config_files and not part.config_errors:
+        return ConfigFindings()
+    out = scan_files(dict(sorted(part.config_files.items())), opts, part.config_errors)
+    return ConfigFindings(results=tuple(out.results), suppressed=tuple(out.suppressed),
+                          warnings=tuple(out.warnings))
+
+
+def secret_results(blob: BlobInfo) -> Iterator[Result]:
+    for s in blob.secrets:
+        yield Result(target=s.file_path, class_="secret", secrets=s.secrets)
+
+
+__all__ = ["AnalyzerSet", "Partial", "SuppressedFinding", "analyze_tree", "join_batches", "to_blob"]

@@ -1,0 +1,62 @@
+"""The matchers, behind one interface and listed in one place.
+
+A matcher says which packages it handles and returns their vulnerabilities; detection (vigil.pipeline.detect) asks
+every matcher of a package's kind, for every target, in the CLI and in `vigil server` alike. Language packages
+are matched by the generic matcher (semantic ranges of the OSV-style feeds, per ecosystem); OS packages by the
+OS matcher bound to the detected release (distro advisories first, then NVD). A new matcher is a class with
+`name`, `handles` and `match`, added to the lists below.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from vigil.findings.records import Vulnerability
+from vigil.inventory.records import OSInfo, Package
+
+if TYPE_CHECKING:
+    from vigil.detectors.vuln.ospkg import OSMatcher
+    from vigil.vulndb.store import Store
+
+
+class Matcher(Protocol):
+    name: str
+
+    def handles(self, pkg: Package) -> bool: ...
+
+    def match(self, pkg: Package) -> list[Vulnerability]: ...
+
+
+class OSReleaseMatcher:
+    """The OS matcher for one detected release: handles every OS package of that release."""
+
+    name = "ospkg"
+
+    def __init__(self, matcher: OSMatcher, os: OSInfo) -> None:
+        self.matcher = matcher
+        self.os = os
+
+    def handles(self, pkg: Package) -> bool:
+        return True
+
+    def match(self, pkg: Package) -> list[Vulnerability]:
+        return self.matcher.match(self.os, pkg)
+
+
+def language_matchers(store: Store) -> tuple[Matcher, ...]:
+    from vigil.detectors.vuln.generic import GenericMatcher
+
+    return (GenericMatcher(store),)
+
+
+def os_matchers(matcher: OSMatcher, os: OSInfo) -> tuple[Matcher, ...]:
+    return (OSReleaseMatcher(matcher, os),)
+
+
+def match(matchers: tuple[Matcher, ...], pkg: Package) -> list[Vulnerability]:
+    """Every vulnerability any matcher that handles the package finds."""
+    out: list[Vulnerability] = []
+    for m in matchers:
+        if m.handles(pkg):
+            out.extend(m.match(pkg))
+    return out

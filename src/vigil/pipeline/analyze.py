@@ -1,0 +1,171 @@
+"""The analyze stage: a Source's blobs through the analyzer dispatcher, the backend's blob store and a process pool.
+
+Blobs whose bytes are known before analysis (image layers, by diff_id) are looked up first: the backend says which
+it lacks and only those are read — a warm rescan opens no layer, and in client mode a layer another client already
+uploaded is never analysed again. A directory's blob can only be named by its analysis, so it is analysed, then
+keyed by the digest of that analysis. Independent blobs (layers) run in parallel worker processes, biggest first;
+a single large directory is split into batches of files for the workers instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import msgspec
+
+from vigil.analysis.dispatch import AnalyzerSet, analyze_tree, join_batches, to_blob
+from vigil.analysis.parallel import fork_map, workers_for
+from vigil.analyzers.registry import Analyzer, all_analyzers
+from vigil.cache import blob_key
+from vigil.findings.blob import BlobInfo, content_key
+from vigil.pipeline.backend import Backend
+from vigil.settings import ScanOptions
+from vigil.sources.base import BlobSpec, FileTree, Source, TreeEntry
+from vigil.sources.image.tree import image_relative
+
+TargetType = Literal["filesystem", "container_image", "sbom", "repository"]
+_PARALLEL_MIN_FILES = 256  # below this, worker start-up costs more than splitting a directory saves
+
+
+@dataclass
+class ScanStats:
+    layers: int = 0
+    analysed: int = 0  # blobs analysed here (not found in the cache or on the server)
+
+
+def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
+    """What runs over the target's trees. Loads the secret rules and the custom checks, so a malformed one fails
+    before any work."""
+    from vigil.pipeline.inputs import load_misconf_options, load_secret_ruleset
+
+    scanners = set(opts.scanners)
+    analyzers: tuple[Analyzer, ...] = ()
+    if scanners & {"vuln", "license"} and target != "sbom":
+        analyzers = tuple(a for a in all_analyzers() if a.kind in opts.analyzer_kinds)
+    misconf, misconf_digest = load_misconf_options(opts) if "misconfig" in scanners else (None, "")
+    image = target == "container_image"
+    return AnalyzerSet(
+        analyzers=analyzers,
+        ruleset=load_secret_ruleset(opts) if "secret" in scanners and target != "sbom" else None,
+        misconf=misconf if target != "sbom" else None,
+        misconf_digest=misconf_digest,
+        max_file_size=opts.max_file_size,
+        # lockfiles under node_modules/vendor describe other projects' builds; in a directory, secrets and config
+        # files there are other projects' too (an image's are scanned: they ship in it)
+        default_skip_scanners=frozenset({"lockfile", "config"} if image else {"lockfile", "secret", "config"}),
+        elf_only=image,
+    )
+
+
+def cache_options(opts: ScanOptions) -> dict[str, object]:
+    """The options a blob's analysis depends on besides the analyzers (part of its cache key)."""
+    return {
+        "scanners": sorted(set(opts.scanners) & {"vuln", "license", "secret", "misconfig"}),
+        "max_file_size": opts.max_file_size,
+        "skip_dirs": list(image_relative(opts.skip_dirs)),
+        "skip_files": list(image_relative(opts.skip_files)),
+    }
+
+
+def blob_keys(specs: Sequence[BlobSpec], aset: AnalyzerSet, opts: ScanOptions) -> list[str]:
+    """The cache key of every blob known by its content (the same on a client and a server)."""
+    names, options = aset.cache_names(), cache_options(opts)
+    return [blob_key(s.content_id, names, options) for s in specs]
+
+
+def analyze(source: Source, aset: AnalyzerSet, backend: Backend, opts: ScanOptions,
+            stats: ScanStats | None = None) -> list[str]:
+    """Every blob of the source into the backend; returns the blob keys in order."""
+    specs = source.blobs()
+    stats = stats if stats is not None else ScanStats()
+    stats.layers = len(specs)
+    if specs and all(s.content_id for s in specs):
+        return _analyze_known(source, specs, aset, backend, opts, stats)
+    keys = []
+    for spec in specs:
+        blob = _analyze_one(spec, aset, opts.parallel)
+        key = content_key(blob)
+        blob = msgspec.structs.replace(blob, diff_id=key)
+        if backend.missing([key]):
+            backend.put(key, blob)
+        stats.analysed += 1
+        keys.append(key)
+    return keys
+
+
+def _analyze_known(source: Source, specs: Sequence[BlobSpec], aset: AnalyzerSet, backend: Backend,
+                   opts: ScanOptions, stats: ScanStats) -> list[str]:
+    keys = blob_keys(specs, aset, opts)
+    missing = set(backend.missing(list(dict.fromkeys(keys))))
+    todo: list[int] = []
+    for i, k in enumerate(keys):  # a layer repeated in an image is analysed and stored once
+        if k in missing and k not in {keys[j] for j in todo}:
+            todo.append(i)
+    stats.analysed = len(todo)
+    if not todo:
+        return keys
+    if aset.ruleset is not None:
+        _ = aset.scanner  # compile once here: forked workers inherit it
+    workers = workers_for(opts.parallel)
+    if workers > 1 and len(todo) > 1:
+        source.prefetch(todo)  # a forked worker must not share the parent's HTTP client
+        order = sorted(todo, key=lambda i: -specs[i].size)  # biggest first, so the pool's tail is short
+        for i, raw in zip(order, fork_map(_layer, order, (specs, aset), workers), strict=True):
+            backend.put(keys[i], msgspec.msgpack.decode(raw, type=BlobInfo))
+    else:
+        for i in todo:
+            backend.put(keys[i], _analyze_one(specs[i], aset, 1))
+    return keys
+
+
+def _analyze_one(spec: BlobSpec, aset: AnalyzerSet, workers: int) -> BlobInfo:
+    if spec.analyzed is not None:
+        return spec.analyzed()
+    assert spec.open_tree is not None
+    with spec.open_tree() as tree:
+        if tree.random_access:
+            return _analyze_directory(tree, aset, workers_for(workers))
+        return to_blob(analyze_tree(tree, aset), aset, diff_id=spec.diff_id, digest=spec.digest,
+                       warnings=tree.warnings, files=tree.files)
+
+
+def _analyze_directory(tree: FileTree, aset: AnalyzerSet, workers: int) -> BlobInfo:
+    entries: list[TreeEntry] = list(tree.entries(aset.wants, bool(aset.binaries)))
+    if workers <= 1 or len(entries) < _PARALLEL_MIN_FILES:
+        return to_blob(analyze_tree(tree, aset, entries), aset)
+    if aset.ruleset is not None:
+        _ = aset.scanner  # compile once here: forked workers inherit it
+    n = max(1, min(64, len(entries) // (workers * 8)))
+    batches = [entries[i : i + n] for i in range(0, len(entries), n)]
+    return join_batches((msgspec.msgpack.decode(raw, type=_BATCH) for raw in
+                         fork_map(_batch, batches, (tree, aset), workers)), aset)
+
+
+# A batch's analysis travels back as msgpack: records decoded by msgspec compare (and are omitted as defaults in
+# the JSON report) exactly like records built in this process, which unpickled ones do not.
+_BATCH = tuple[BlobInfo, dict[str, bytes], dict[str, str]]
+
+
+def _batch(state: tuple[FileTree, AnalyzerSet], entries: list[TreeEntry]) -> bytes:
+    tree, aset = state
+    part = analyze_tree(tree, aset, entries)
+    return msgspec.msgpack.encode((to_blob(part, aset, misconf=False), part.config_files, part.config_errors))
+
+
+def _layer(state: tuple[Sequence[BlobSpec], AnalyzerSet], i: int) -> bytes:
+    specs, aset = state
+    return msgspec.msgpack.encode(_analyze_one(specs[i], aset, 1))
+
+
+def digest_of(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+__all__ = ["ScanStats", "analyze", "analyzer_set", "blob_keys"]

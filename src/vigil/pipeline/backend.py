@@ -1,0 +1,152 @@
+"""Where blobs go and where detection runs: this process or a `vigil server`, behind one protocol.
+
+The pipeline analyses a source into blobs, asks the backend which blobs it lacks, hands it those, and asks it for the
+Report of the artifact. `LocalBackend` keeps blobs in the analysis cache (or in memory) and detects with the local
+DB; `RemoteBackend` uploads them to a server, whose scan endpoint runs a LocalBackend. Both take the same typed
+`DetectionOptions` — the object that travels on the wire is the one the local path uses, so no option can be
+forgotten in a hand-written conversion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol
+
+from vigil.errors import UserError
+from vigil.findings.blob import ArtifactInfo, BlobInfo
+from vigil.findings.records import Report
+from vigil.findings.wire import DetectionOptions
+from vigil.pipeline.detect import detect
+
+if TYPE_CHECKING:
+    from vigil.remote import RemoteClient, ServerOptions
+    from vigil.vulndb.store import Store
+
+
+class BlobsMissing(UserError):
+    """A scan named blobs the backend does not hold (a client must upload them first)."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        super().__init__(f"{len(keys)} blob(s) not on the server, upload them first (first: {keys[0]})")
+        self.keys = tuple(keys)
+
+
+class DBUnavailable(UserError):
+    """No usable vulnerability DB to detect with."""
+
+
+class BlobStore(Protocol):
+    def get(self, key: str) -> BlobInfo | None: ...
+
+    def put(self, key: str, blob: BlobInfo) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    def missing(self, keys: Sequence[str]) -> list[str]: ...
+
+    def put(self, key: str, blob: BlobInfo) -> None: ...
+
+    def scan(self, art: ArtifactInfo, keys: Sequence[str], options: DetectionOptions) -> Report: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(db_path: Path, options: DetectionOptions) -> Store | None:
+    """The DB for one report (None when vulnerabilities are not scanned). One report reads one Store: a DB swapped
+    in by an update between two opens would mix two DBs in one report."""
+    from vigil.vulndb.store import DBError, Store
+
+    if "vuln" not in options.scanners:
+        return None
+    try:
+        return Store(db_path)
+    except DBError as e:
+        raise DBUnavailable(str(e)) from e
+
+
+class LocalBackend:
+    """Blobs in `blobs` (the analysis cache; None: this scan's memory only), detection with the DB at db_path.
+    Blobs this scan put or read are kept decoded, so nothing is decoded twice."""
+
+    def __init__(self, db_path: Path, blobs: BlobStore | None = None, *, close_blobs: bool = True) -> None:
+        self.db_path = db_path
+        self.blobs = blobs
+        self.close_blobs = close_blobs  # False when the store outlives this backend (a server's cache)
+        self._held: dict[str, BlobInfo] = {}
+
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        out = []
+        for k in keys:
+            if k in self._held:
+                continue
+            got = self.blobs.get(k) if self.blobs is not None else None
+            if got is None:
+                out.append(k)
+            else:
+                self._held[k] = got
+        return out
+
+    def put(self, key: str, blob: BlobInfo) -> None:
+        self._held[key] = blob
+        if self.blobs is not None:
+            self.blobs.put(key, blob)
+
+    def gather(self, keys: Sequence[str]) -> list[BlobInfo]:
+        missing = self.missing(list(dict.fromkeys(keys)))
+        if missing:
+            raise BlobsMissing(missing)
+        return [self._held[k] for k in keys]
+
+    def scan(self, art: ArtifactInfo, keys: Sequence[str], options: DetectionOptions) -> Report:
+        blobs = self.gather(keys)
+        store = open_store(self.db_path, options)
+        try:
+            return detect(art, blobs, options, store)
+        finally:
+            if store is not None:
+                store.close()
+
+    def close(self) -> None:
+        self._held.clear()
+        if self.close_blobs and self.blobs is not None:
+            self.blobs.close()
+            self.blobs = None
+
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class RemoteBackend:
+    """A `vigil server`: blobs are uploaded, detection runs there with its DB."""
+
+    def __init__(self, server: ServerOptions) -> None:
+        from vigil.remote import RemoteClient
+
+        self.client: RemoteClient = RemoteClient(server)
+
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        return self.client.missing(list(dict.fromkeys(keys)))
+
+    def put(self, key: str, blob: BlobInfo) -> None:
+        self.client.put(key, blob)
+
+    def scan(self, art: ArtifactInfo, keys: Sequence[str], options: DetectionOptions) -> Report:
+        from vigil.findings.wire import ScanRequest
+
+        return self.client.scan(ScanRequest(artifact=art, blob_keys=tuple(keys), options=options))
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> RemoteBackend:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,246 @@
+"""The detect stage, for every target in one place: blobs → merged target → results → one unfiltered Report.
+
+Vulnerabilities of OS packages (distro advisories, with the OS end-of-life) and of language packages, licenses,
+unparsable files, secrets and misconfigurations all become Results here, whether the blobs are a directory's
+single analysis or an image's layers, and whether this runs in the CLI or in `vigil server`. Filters are not
+applied here (see pipeline.report): a server detects everything and each client filters for itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from vigil.analysis.merge import Merged, merge
+from vigil.findings.blob import ArtifactInfo, BlobInfo
+from vigil.findings.records import SEVERITY_RANK, Metadata, Report, Result, Vulnerability
+from vigil.findings.wire import DetectionOptions
+from vigil.inventory.records import Application, LayerRef, OSInfo, Package, Unknown
+
+if TYPE_CHECKING:
+    from vigil.vulndb.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Inventory:
+    applications: list[Application] = field(default_factory=list)
+    unknowns: list[Unknown] = field(default_factory=list)
+
+
+def version() -> str:
+    from vigil import __version__
+
+    return __version__
+
+
+def detect(art: ArtifactInfo, blobs: Sequence[BlobInfo], opts: DetectionOptions, store: Store | None) -> Report:
+    """The unfiltered Report of an artifact from its blobs (in layer order). `store`: the one DB this report is
+    matched against (None when vulnerabilities are not scanned), so a DB update cannot mix two DBs in a report."""
+    merged = merge(art.layers, list(blobs))
+    for w in merged.warnings:
+        log.warning("%s", w)
+    warnings: list[str] = []
+    results, os_info = _os_results(merged, opts, art.name, warnings, store)
+    owned = frozenset(f for p in merged.os_packages for f in p.installed_files)
+    inv = drop_os_owned(Inventory(applications=merged.applications, unknowns=merged.unknowns), owned)
+    meta = Metadata()
+    if set(opts.scanners) & {"vuln", "license"}:
+        lang, meta = lang_results(inv, opts, store)
+        if art.type == "container_image":
+            lang = aggregate(_with_layers(lang, inv.applications))
+        results.extend(lang)
+    if "secret" in opts.scanners:
+        results.extend(Result(target=s.file_path, class_="secret", secrets=s.secrets)
+                       for s in sorted(merged.secrets, key=lambda s: s.file_path))
+    if "misconfig" in opts.scanners:
+        results.extend(merged.config)
+        if art.type == "container_image":
+            results.extend(_history_results(art))
+    for w in warnings:
+        log.warning("%s", w)
+    meta = msgspec.structs.replace(meta, unknowns=tuple(inv.unknowns), suppressed=tuple(merged.suppressed),
+                                   warnings=tuple(merged.warnings + warnings), **_artifact_metadata(art, os_info))
+    return Report(
+        vigil_version=version(),
+        created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        artifact_name=art.name,
+        artifact_type=art.type,
+        metadata=meta,
+        results=tuple(results),
+    )
+
+
+def drop_os_owned(inv: Inventory, owned: frozenset[str]) -> Inventory:
+    """Language packages whose metadata file belongs to an OS package (e.g. /usr/lib/python3/dist-packages/
+    *.dist-info from python3-urllib3) are reported once, as the OS package, never again as a language package.
+    Paths are compared without a leading "/"; a nested jar is owned when its outer archive is."""
+    if not owned:
+        return inv
+    norm = {o.lstrip("/") for o in owned}
+
+    def is_owned(path: str) -> bool:
+        path = path.lstrip("/")
+        if path in norm:
+            return True
+        for ext in (".jar/", ".war/", ".ear/", ".par/"):
+            i = path.find(ext)
+            if i >= 0 and path[: i + len(ext) - 1] in norm:
+                return True
+        return False
+
+    apps = [a for a in inv.applications if not is_owned(a.file_path)]
+    return Inventory(applications=apps, unknowns=[u for u in inv.unknowns if not is_owned(u.file_path)])
+
+
+def sort_vulns(vulns: list[Vulnerability]) -> tuple[Vulnerability, ...]:
+    return tuple(sorted(vulns, key=lambda v: (v.pkg_name, v.installed_version, -SEVERITY_RANK[v.severity],
+                                              v.vulnerability_id)))
+
+
+def _reported(app: Application, opts: DetectionOptions) -> list[Package]:
+    return [p for p in app.packages if (opts.include_dev_deps or not p.dev)
+            and p.relationship in opts.pkg_relationships]
+
+
+def lang_results(inv: Inventory, opts: DetectionOptions, store: Store | None) -> tuple[list[Result], Metadata]:
+    """Language packages: one lang-pkgs Result per application, license results, unparsable files."""
+    from vigil.detectors.registry import language_matchers, match
+
+    meta = Metadata()
+    if store is not None:
+        meta = Metadata(db_built_at=store.metadata.built_at, db_next_update=store.metadata.next_update,
+                        db_schema_version=store.metadata.schema_version)
+    matchers = language_matchers(store) if store is not None and "vuln" in opts.scanners else ()
+    results: list[Result] = []
+    libraries = "library" in opts.pkg_types  # --pkg-types os: language packages are not reported at all
+    for app in sorted(inv.applications, key=lambda a: (a.file_path, a.type)) if libraries else ():
+        pkgs = _reported(app, opts)
+        vulns = [v for p in pkgs for v in match(matchers, p)]
+        results.append(Result(target=app.file_path, class_="lang-pkgs", type=app.type,
+                              packages=tuple(pkgs) if opts.list_all_pkgs or opts.dependency_tree else (),
+                              vulnerabilities=sort_vulns(vulns)))
+    if "license" in opts.scanners and libraries:
+        results.extend(license_results(inv, opts))
+    for u in sorted(inv.unknowns, key=lambda u: u.file_path):
+        results.append(Result(target=u.file_path, class_="lang-pkgs", type=u.analyzer, error=u.reason))
+    return results, meta
+
+
+def license_results(inv: Inventory, opts: DetectionOptions) -> list[Result]:
+    """`--scanners license`: one class "license" result per application that declares licenses."""
+    from vigil.detectors.licenses import LicensePolicy, findings_for
+
+    policy = LicensePolicy.build(dict(opts.license_categories), tuple(opts.ignored_licenses))
+    out: list[Result] = []
+    for app in sorted(inv.applications, key=lambda a: (a.file_path, a.type)):
+        found = findings_for(_reported(app, opts), policy, app.file_path)
+        if found:
+            out.append(Result(target=app.file_path, class_="license", type=app.type, licenses=found))
+    return out
+
+
+def _os_results(merged: Merged, opts: DetectionOptions, artifact: str, warnings: list[str],
+                store: Store | None) -> tuple[list[Result], OSInfo | None]:
+    os_info = merged.os
+    if os_info is None:
+        if merged.os_packages:
+            warnings.append("OS not detected: OS packages are listed but not matched")
+        return [], None
+    if store is None or "os" not in opts.pkg_types:
+        return [], os_info
+    from vigil.detectors.registry import match, os_matchers
+    from vigil.detectors.vuln.ospkg import OSMatcher
+
+    matcher = OSMatcher(store)
+    eosl = matcher.is_eol(os_info, dt.datetime.now(dt.UTC).date())
+    os_info = msgspec.structs.replace(os_info, eosl=eosl)
+    if eosl:
+        warnings.append(f"{os_info.family} {os_info.name} is no longer supported by the distribution "
+                        "(end of life): vulnerabilities may be missing")
+    vulns: list[Vulnerability] = []
+    if matcher.supported(os_info):
+        matchers = os_matchers(matcher, os_info)
+        for p in merged.os_packages:
+            vulns.extend(msgspec.structs.replace(v, layer=p.layer) for v in match(matchers, p))
+    else:
+        warnings.append(f"{os_info.family} {os_info.name}: no advisories for this OS release in the DB; "
+                        "OS packages are not matched")
+    res = Result(target=f"{artifact} ({os_info.family} {os_info.name})", class_="os-pkgs", type=os_info.family,
+                 packages=tuple(merged.os_packages) if opts.list_all_pkgs else (),
+                 vulnerabilities=sort_vulns(vulns))
+    return [res], os_info
+
+
+# Installed-package metadata is one file per package (a dist-info, a node_modules package.json, a jar): like Trivy,
+# an image report groups them into one result per language, each package and finding keeping its own file
+# (Package.FilePath, Vulnerability.PkgPath). Lockfiles and binaries stay one result per file.
+AGGREGATED = {"python-pkg": "Python", "node-pkg": "Node.js", "jar": "Java", "gemspec": "Ruby", "conda-pkg": "Conda"}
+
+
+def aggregate(results: list[Result]) -> list[Result]:
+    grouped: dict[str, list[Result]] = {}
+    out: list[Result] = []
+    for r in results:
+        if r.class_ == "lang-pkgs" and not r.error and r.type in AGGREGATED:
+            grouped.setdefault(r.type, []).append(r)
+        else:
+            out.append(r)
+    for typ, rs in sorted(grouped.items(), key=lambda kv: AGGREGATED[kv[0]]):
+        pkgs = tuple(msgspec.structs.replace(p, file_path=p.file_path or r.target) for r in rs for p in r.packages)
+        vulns = [msgspec.structs.replace(v, pkg_path=v.pkg_path or r.target) for r in rs for v in r.vulnerabilities]
+        out.append(Result(target=AGGREGATED[typ], class_="lang-pkgs", type=typ, packages=pkgs,
+                          vulnerabilities=tuple(sorted(vulns, key=lambda v: (
+                              v.pkg_name, v.installed_version, v.pkg_path, -SEVERITY_RANK[v.severity],
+                              v.vulnerability_id)))))
+    return out
+
+
+def _with_layers(results: list[Result], apps: list[Application]) -> list[Result]:
+    where: dict[tuple[str, str, str], LayerRef | None] = {}
+    for app in apps:
+        for p in app.packages:
+            where[(app.file_path, p.name, p.version)] = p.layer
+    out = []
+    for r in results:
+        if r.vulnerabilities:
+            r = msgspec.structs.replace(r, vulnerabilities=tuple(
+                msgspec.structs.replace(v, layer=where.get((r.target, v.pkg_name, v.installed_version)))
+                for v in r.vulnerabilities))
+        out.append(r)
+    return out
+
+
+def _history_results(art: ArtifactInfo) -> list[Result]:
+    """Image config misconfigurations (Trivy's --image-config-scanners misconfig): the history's `created_by`
+    lines checked as a Dockerfile."""
+    from vigil.analyzers.misconf.scan import scan_image_history
+
+    hist = art.image_config.get("history")
+    created_by = [str(h.get("created_by", "")) for h in hist if isinstance(h, dict)] if isinstance(hist, list) \
+        else []
+    res = scan_image_history(created_by)
+    return [res] if res is not None else []
+
+
+def _artifact_metadata(art: ArtifactInfo, os_info: OSInfo | None) -> dict[str, Any]:
+    if art.type != "container_image":
+        return {}
+    rootfs = art.image_config.get("rootfs")
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    return {
+        "os": os_info,
+        "image_id": art.image_id,
+        "diff_ids": tuple(str(d) for d in diff_ids) if isinstance(diff_ids, list) else (),
+        "repo_tags": art.repo_tags,
+        "repo_digests": art.repo_digests,
+        "image_config": art.image_config,
+        "layers": art.layers,
+        "size": sum(la.size for la in art.layers),
+    }

@@ -1,0 +1,110 @@
+"""The report stage, written once: the user's filters over a detected Report, then remediation.
+
+Detection (local or on a server) reports everything; what the user asked to see is decided here, on the machine
+that holds the ignore file and the VEX documents (they never travel to a server). Order, as Trivy: ignore-file
+warnings first in Metadata.Warnings; severity, --ignore-unfixed, ignore file and VEX filters (suppressed findings
+kept with the reason); the misconfiguration summary and PASS filtering at the selected severities; remediation over
+what is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import msgspec
+
+from vigil.errors import UserError
+from vigil.findings import suppress
+from vigil.findings.records import Report
+from vigil.findings.vex import VexStatement, parse_vex
+from vigil.settings import ScanOptions
+
+log = logging.getLogger(__name__)
+
+
+class ReportError(UserError):
+    """An ignore file, VEX document or saved report that cannot be read."""
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    severities: tuple[str, ...]
+    ignore_unfixed: bool = False
+    ignores: tuple[suppress.IgnoreEntry, ...] = ()
+    vex: tuple[VexStatement, ...] = ()
+    include_non_failures: bool = False
+    warnings: tuple[str, ...] = ()  # from the ignore file (expired and soon-expiring entries)
+
+
+def load_filters(opts: ScanOptions) -> ReportFilters:
+    """Read the ignore file and the VEX documents: before any scanning work, so a malformed one fails fast."""
+    ignores, warnings = load_ignores(opts)
+    return ReportFilters(severities=tuple(opts.severities), ignore_unfixed=opts.ignore_unfixed, ignores=ignores,
+                         vex=load_vex(opts), include_non_failures=opts.include_non_failures,
+                         warnings=tuple(warnings))
+
+
+def load_ignores(opts: ScanOptions) -> tuple[tuple[suppress.IgnoreEntry, ...], list[str]]:
+    """The ignore file: plain `.vigilignore`, or YAML when the name ends .yaml/.yml (like Trivy). With the default
+    name and no `.vigilignore`, a `.vigilignore.yaml` next to it is used. Returns the entries and the warnings
+    (expired entries, entries expiring within 14 days)."""
+    path = opts.ignorefile
+    if path is not None and not path.exists() and path.name == ".vigilignore":
+        path = path.with_name(".vigilignore.yaml")
+    if path is None or not path.exists():
+        return (), []
+    try:
+        text = path.read_text(encoding="utf-8")
+        if suppress.is_yaml_ignorefile(path.name):
+            entries = suppress.parse_ignore_yaml(text, str(path))
+        else:
+            entries = suppress.parse_ignorefile(text, str(path))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ReportError(f"cannot read ignore file {path}: {e}") from e
+    today = dt.datetime.now(dt.UTC).date()
+    return tuple(entries), (suppress.expiry_warnings(tuple(entries), today, str(path))
+                            + suppress.expiry_notices(tuple(entries), today, str(path)))
+
+
+def load_vex(opts: ScanOptions) -> tuple[VexStatement, ...]:
+    out: list[VexStatement] = []
+    for path in opts.vex:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ReportError(f"cannot read VEX file {path}: {e.strerror or e}") from e
+        out.extend(parse_vex(data, str(path)))
+    return tuple(out)
+
+
+def apply_filters(report: Report, f: ReportFilters) -> Report:
+    from vigil.analyzers.misconf.scan import finalize
+    from vigil.detectors import remediation
+
+    for w in f.warnings:
+        log.warning("%s", w)
+    if f.warnings:
+        meta = msgspec.structs.replace(report.metadata, warnings=(*f.warnings, *report.metadata.warnings))
+        report = msgspec.structs.replace(report, metadata=meta)
+    report = suppress.apply(report, suppress.Filters(severities=f.severities, ignore_unfixed=f.ignore_unfixed,
+                                                     ignores=f.ignores, vex=f.vex))
+    report = finalize(report, f.severities, f.include_non_failures)
+    return remediation.annotate(report)
+
+
+def load_report(path: object) -> Report:
+    """A saved JSON report (for `vigil convert`): decoded into the same Report record, so every format renders
+    from it exactly as from a fresh scan."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise ReportError(f"cannot read report {p}: {e.strerror or e}") from e
+    try:
+        return msgspec.json.decode(data, type=Report)
+    except msgspec.DecodeError as e:
+        raise ReportError(f"{p}: not a Vigil JSON report: {e}") from e

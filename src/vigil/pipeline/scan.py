@@ -1,0 +1,104 @@
+"""The one orchestrator: every scan command (fs, rootfs, repo, sbom, image, config), the Python API and client
+mode run a Source through the same four stages.
+
+    filters = load_filters(opts)                # fail fast on a bad ignore file or VEX document
+    aset    = analyzer_set(opts, target)        # … and on bad secret rules or custom checks
+    keys    = analyze(source, aset, backend)    # blobs into the backend (cache, memory or a server)
+    report  = backend.scan(artifact, keys, detection_options(opts))   # detect, unfiltered
+    report  = apply_filters(report, filters)    # the user's filters and remediation
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vigil.findings.blob import ArtifactInfo, BlobInfo
+from vigil.findings.records import Report
+from vigil.findings.wire import DetectionOptions
+from vigil.pipeline.analyze import ScanStats, TargetType, analyze, analyzer_set
+from vigil.pipeline.backend import Backend, LocalBackend
+from vigil.pipeline.report import apply_filters, load_filters
+from vigil.settings import ScanOptions
+from vigil.sources.base import Source
+
+
+def detection_options(opts: ScanOptions) -> DetectionOptions:
+    """The part of the options detection needs: the one object both the local path and the wire use."""
+    return DetectionOptions(
+        scanners=tuple(s for s in opts.scanners if s in ("vuln", "license", "secret", "misconfig")),  # type: ignore[misc]
+        pkg_types=tuple(t for t in opts.pkg_types if t in ("os", "library")),  # type: ignore[misc]
+        pkg_relationships=tuple(opts.pkg_relationships),  # type: ignore[arg-type]
+        include_dev_deps=opts.include_dev_deps,
+        list_all_pkgs=opts.list_all_pkgs,
+        dependency_tree=opts.dependency_tree,
+        ignored_licenses=tuple(opts.ignored_licenses),
+        license_categories={k: tuple(v) for k, v in opts.license_categories.items()},
+    )
+
+
+def scan(source: Source, opts: ScanOptions, backend: Backend | None = None,
+         stats: ScanStats | None = None) -> Report:
+    """Scan `source` with `opts`; detection runs on `backend` (default: this process, with opts.db_path and no
+    cache). The source is closed afterwards."""
+    try:
+        filters = load_filters(opts)
+        art = source.describe()
+        aset = analyzer_set(opts, _target_type(art.type))
+        own = backend is None
+        be: Backend = LocalBackend(opts.db_path) if backend is None else backend
+        try:
+            keys = analyze(source, aset, be, opts, stats)
+            report = be.scan(art, keys, detection_options(opts))
+        finally:
+            if own:
+                be.close()
+    finally:
+        source.close()
+    return apply_filters(report, filters)
+
+
+def _target_type(t: str) -> TargetType:
+    return t  # type: ignore[return-value]
+
+
+def fs_source(opts: ScanOptions, *, installed: bool = False) -> Source:
+    """A directory or file (fs, rootfs): lockfiles, plus installed packages and binaries with `installed`."""
+    from vigil.sources.fs import FsSource
+
+    own = (opts.secret_config,) if opts.secret_config is not None and opts.secret_config.exists() else ()
+    return FsSource(opts.target, opts.artifact_name or str(opts.target), skip_dirs=opts.skip_dirs,
+                    skip_files=opts.skip_files, installed=installed, own_files=own)
+
+
+def sbom_source(opts: ScanOptions) -> Source:
+    from vigil.sources.sbom import SbomSource
+
+    return SbomSource(opts.target, opts.artifact_name or str(opts.target), opts.max_file_size, _parse_sbom)
+
+
+def _parse_sbom(data: bytes, name: str) -> BlobInfo:
+    from vigil.analyzers.sbom import SBOMError, parse_sbom
+    from vigil.sources.fs import SourceError
+
+    try:
+        apps = parse_sbom(data, name)
+    except SBOMError as e:
+        raise SourceError(str(e)) from e
+    return BlobInfo(diff_id="", applications=tuple(apps))
+
+
+def scan_path(target: Path, opts: ScanOptions) -> Report:
+    """`vigil fs` as a function (the Python API)."""
+    return scan(fs_source(opts, installed="installed" in opts.analyzer_kinds), opts)
+
+
+def analyze_only(source: Source, opts: ScanOptions) -> tuple[ArtifactInfo, list[str], list[BlobInfo]]:
+    """The analyze stage alone (no DB, no cache): the artifact, its blob keys and blobs, as a client would upload
+    them (for inventories, benchmarks and tools). The source is closed afterwards."""
+    try:
+        art = source.describe()
+        backend = LocalBackend(opts.db_path)
+        keys = analyze(source, analyzer_set(opts, _target_type(art.type)), backend, opts)
+        return art, keys, backend.gather(keys)
+    finally:
+        source.close()

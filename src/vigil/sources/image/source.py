@@ -1,0 +1,111 @@
+"""A container image as a source: its config and layers from an archive, an OCI layout, a daemon or a registry.
+
+Each layer is one blob, known by its diff_id before it is read, so the analysis cache (or a server) is asked first
+and only unknown layers are downloaded and read. The image's temp files (downloaded blobs, a daemon's save stream)
+live in a temp dir removed by close().
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigil.findings.blob import ArtifactInfo
+from vigil.findings.records import LayerInfo
+from vigil.sources.base import BlobSpec, held
+from vigil.sources.image import Image, ImageError, RegistryOptions
+from vigil.sources.image.tree import LayerTree
+
+
+@dataclass(frozen=True)
+class ImageSourceOptions:
+    """Where the image comes from (the `vigil image` flags that choose and fetch it)."""
+
+    reference: str = ""  # registry/daemon reference, or "" with `input`
+    input: Path | None = None  # docker-archive / OCI layout (dir or tar)
+    input_ref: str = ""  # tag inside the archive/layout ("./layout:tag")
+    image_src: tuple[str, ...] = ("docker", "podman", "remote")
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+
+    @property
+    def artifact(self) -> str:
+        return str(self.input) if self.input is not None else self.reference
+
+
+def open_image(io: ImageSourceOptions, tmp_dir: Path) -> Image:
+    """The image from --input, else from the first source of --image-src that has it (daemon, then registry)."""
+    if io.input is not None:
+        from vigil.sources.image.archive import open_archive
+
+        if not io.input.exists():
+            raise ImageError(f"{io.input}: no such file or directory")
+        return open_archive(io.input, tmp_dir, io.input_ref, platform=io.registry.platform)
+    errors: list[str] = []
+    for src in io.image_src:
+        if src in ("docker", "podman"):
+            from vigil.sources.image.daemon import open_daemon_image
+
+            try:
+                img = open_daemon_image(io.reference, tmp_dir)
+            except ImageError as e:
+                errors.append(f"{src}: {e}")
+                continue
+            if img is not None:
+                return img
+        elif src == "remote":
+            from vigil.sources.image.registry import open_registry_image
+
+            return open_registry_image(io.reference, io.registry, tmp_dir)
+        else:
+            raise ImageError(f"unknown image source {src!r} (expected docker, podman or remote)")
+    raise ImageError(f"{io.reference}: image not found ({'; '.join(errors) or 'no source had it'})")
+
+
+def artifact_info(image: Image, name: str = "") -> ArtifactInfo:
+    return ArtifactInfo(
+        name=name or image.name,
+        image_id=image.config_digest,
+        repo_tags=tuple(image.repo_tags),
+        repo_digests=tuple(image.repo_digests),
+        image_config=image.config,
+        layers=tuple(LayerInfo(digest=la.digest, diff_id=la.diff_id, size=la.size, created_by=la.created_by)
+                     for la in image.layers),
+    )
+
+
+class ImageSource:
+    def __init__(self, io: ImageSourceOptions, name: str = "", skip_dirs: tuple[str, ...] = (),
+                 skip_files: tuple[str, ...] = ()) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="vigil-image-")
+        try:
+            self.image = open_image(io, Path(self._tmp.name))
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+        self.name = name or io.artifact
+        self.skip_dirs = skip_dirs
+        self.skip_files = skip_files
+
+    def describe(self) -> ArtifactInfo:
+        return artifact_info(self.image, self.name)
+
+    def blobs(self) -> list[BlobSpec]:
+        out = []
+        for la in self.image.layers:
+            tree = LayerTree(la, self.skip_dirs, self.skip_files)
+            out.append(BlobSpec(content_id=la.diff_id or la.digest, diff_id=la.diff_id, digest=la.digest,
+                                size=la.size, open_tree=held(tree)))
+        return out
+
+    def prefetch(self, indices: Sequence[int]) -> None:
+        for i in indices:
+            with self.image.layers[i].open():
+                pass
+
+    def close(self) -> None:
+        try:
+            self.image.close()
+        finally:
+            self._tmp.cleanup()
