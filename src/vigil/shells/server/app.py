@@ -54,6 +54,10 @@ _SCAN_DECODER = msgspec.json.Decoder(ScanRequest)
 _MISSING_DECODER = msgspec.json.Decoder(MissingBlobsRequest)
 JSON = "application/json"
 MSGPACK = "application/msgpack"
+# Metric labels come from fixed sets: a label value is a time series the process keeps forever, and the method
+# and path of a request are the client's choice (h11 takes any token as a method), token or not.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+_STATUSES = frozenset({200, 204, 400, 401, 404, 405, 409, 413, 422, 500, 503})
 
 
 class _Fail(Exception):
@@ -129,6 +133,14 @@ def _decode_json(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
     except OverflowError:
         raise _Fail(422, f"invalid {what}: an integer is out of the 64-bit range") from None
     return value
+
+
+def method_label(method: str) -> str:
+    return method if method in _METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    return str(status) if status in _STATUSES else "other"
 
 
 def _version() -> str:
@@ -285,15 +297,18 @@ def create_app(state: ServerState) -> FastAPI:
             got = request.headers.get(state.token_header, "").encode("latin-1", "replace")
             if not hmac.compare_digest(got, token):
                 resp: Response = _error(401, f"missing or wrong token (header {state.token_header})")
-                state.metrics.requests.labels(endpoint_of(request), request.method, "401").inc()
+                count(request, 401)
                 return resp
         try:
             resp = await call_next(request)
         except Exception:  # a bug: one line to the client, the traceback in the server log
             log.exception("internal error on %s %s", request.method, path)
             resp = _error(500, "internal server error (see the server log)")
-        state.metrics.requests.labels(endpoint_of(request), request.method, str(resp.status_code)).inc()
+        count(request, resp.status_code)
         return resp
+
+    def count(request: Request, status: int) -> None:
+        state.metrics.requests.labels(endpoint_of(request), method_label(request.method), status_label(status)).inc()
 
     @app.exception_handler(_Fail)
     async def on_fail(request: Request, exc: _Fail) -> Response:
