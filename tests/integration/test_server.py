@@ -273,10 +273,11 @@ def test_custom_header_and_redis_cache(work: Path, server_db: Path, token_file: 
         local = _report(run("fs", str(DEMO), "--format", "json", "--db-path", str(server_db), env=_env(tmp_path)))
         assert _report(p) == local
         keys = list(r.scan_iter(match="vigil:blob:*"))
-        assert len(keys) == 1  # the fs blob, stored in Redis under its DiffID
+        assert len(keys) == 1  # the fs blob, checked and shared: stored in Redis under its DiffID
+        assert keys[0].decode().startswith("vigil:blob:ca/sha256:")
         # a second server on the same Redis already has it: nothing to upload
         with RemoteClient(ServerOptions(url=srv.url, token=TOKEN, token_header="X-Scan-Key")) as c:
-            assert c.missing([keys[0].decode().removeprefix("vigil:blob:")]) == []
+            assert c.missing([keys[0].decode().removeprefix("vigil:blob:ca/")]) == []
         r.close()
     finally:
         if srv is not None:

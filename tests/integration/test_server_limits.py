@@ -1,5 +1,6 @@
-"""Bounds on what a request can make `vigil server` keep: metric label sets (no token needed to send a request).
-The app runs on a real uvicorn on 127.0.0.1 in a thread, so a test can give the state small limits."""
+"""Bounds on what a request can make `vigil server` keep or compute: metric label sets (no token needed to send a
+request), and the blob decoding a scan asks for (a token holder). The app runs on a real uvicorn on 127.0.0.1 in a
+thread, so a test can give the state small limits and count decodes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import httpx
 import msgspec
 import pytest
 
+import vigil.cache
 from vigil.cache import open_cache
 from vigil.findings.blob import ArtifactInfo, BlobInfo
 from vigil.findings.records import LayerInfo
@@ -118,3 +120,57 @@ def test_metric_labels_stay_bounded_whatever_clients_send(serve: Callable[..., R
     assert all(s["status"] in {"200", "204", "400", "401", "404", "405", "409", "413", "422", "500", "503", "other"}
                for s in series)
     assert len(series) <= 12, series
+
+
+# --- scans: each distinct blob decoded once, bounded bytes per scan and across scans --------------------------
+
+
+def test_a_blob_named_many_times_is_decoded_once(serve: Callable[..., Running],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    srv = serve()
+    assert srv.put(key(1), layer_blob(1, packages=50)).status_code == 204
+    counting = CountingDecoder(vigil.cache._DECODER)
+    monkeypatch.setattr(vigil.cache, "_DECODER", counting)
+    r = srv.scan([key(1)] * 4096)  # a 4096-layer image whose layers all are that one blob
+    assert r.status_code == 200, r.text
+    assert counting.calls == 1
+    assert len(r.json()["Metadata"]["Layers"]) == 4096
+
+
+def test_the_blobs_of_one_scan_are_bounded(serve: Callable[..., Running]) -> None:
+    size = len(msgspec.msgpack.encode(layer_blob(1, packages=20)))
+    srv = serve(max_scan_blob_bytes=size * 3 // 2, max_scan_blobs=3)
+    for n in range(4):
+        assert srv.put(key(n), layer_blob(n, packages=20)).status_code == 204
+    assert srv.scan([key(1)] * 3).status_code == 200  # one distinct blob: within the limit
+    r = srv.scan([key(1), key(2)])
+    assert r.status_code == 413, r.text
+    assert "limit of one scan" in r.json()["Error"]
+    r = srv.scan([key(0), key(1), key(2), key(3)])
+    assert r.status_code == 413 and "4 distinct blobs, over the limit of 3" in r.json()["Error"]
+    assert srv.state.decode_budget.used == 0  # every refused scan gave its share back
+
+
+def test_decoding_across_requests_is_bounded_and_retryable(serve: Callable[..., Running]) -> None:
+    srv = serve()
+    assert srv.put(key(1), layer_blob(1)).status_code == 204
+    budget = srv.state.decode_budget
+    with budget.reserve(budget.limit) as other_requests:  # requests in flight hold the whole budget
+        other_requests.take(budget.limit)
+        r = srv.scan([key(1)])
+        assert r.status_code == 503 and "retry later" in r.json()["Error"]
+        r = srv.put(key(2), layer_blob(2))
+        assert r.status_code == 503 and "retry later" in r.json()["Error"]
+    assert srv.scan([key(1)]).status_code == 200
+    assert srv.put(key(2), layer_blob(2)).status_code == 204
+    assert budget.used == 0
+
+
+def test_out_of_memory_while_decoding_is_503_not_500(serve: Callable[..., Running],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    srv = serve()
+    assert srv.put(key(1), layer_blob(1)).status_code == 204
+    monkeypatch.setattr(vigil.cache, "_DECODER", CountingDecoder(vigil.cache._DECODER, fail=MemoryError()))
+    r = srv.scan([key(1)])
+    assert r.status_code == 503 and "retry later" in r.json()["Error"]
+    assert srv.state.decode_budget.used == 0
