@@ -60,7 +60,7 @@ def main() -> int:
             if argv[0] != "config":
                 cmd += ["--skip-db-update"]
             if argv[0] == "image":
-                cmd += ["--cache-dir", cache]
+                cmd += ["--cache-backend", "memory"]
             p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
             body = p.stdout
             try:

@@ -12,6 +12,10 @@ Backends:
   (Redis EX); an unreachable server at open is a clear error, a failing command later is a miss, never a crash.
 `ttl` (seconds, 0 = forever): entries older than that are misses (fs/memory check the write time; Redis expires).
 A corrupt or undecodable value is treated as a miss (and overwritten), never an error.
+
+`put` replaces an entry (the local cache: the scanner trusts its own analysis); `add` stores only where no live
+entry is (the server's per-token entries, which it cannot check: a second upload never replaces the first).
+`get_raw` gives the stored encoding, so a caller can weigh a blob before paying for its decoding.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Protocol
 
 import msgspec
 
+from vigil.errors import UserError
 from vigil.findings.blob import BLOB_SCHEMA_VERSION, BlobInfo
 
 log = logging.getLogger(__name__)
@@ -35,7 +40,7 @@ _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(BlobInfo)
 
 
-class CacheError(Exception):
+class CacheError(UserError):
     """The cache cannot be opened at all (unwritable directory, not a SQLite file)."""
 
 
@@ -53,13 +58,28 @@ def blob_key(diff_id: str, analyzers: list[str], options: dict[str, object]) -> 
 class BlobCache(Protocol):
     def get(self, key: str) -> BlobInfo | None: ...
 
+    def get_raw(self, key: str) -> bytes | None: ...
+
     def put(self, key: str, blob: BlobInfo) -> None: ...
+
+    def add(self, key: str, blob: BlobInfo) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
 
     def missing(self, keys: list[str]) -> list[str]: ...
 
     def clear(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+def encode_blob(blob: BlobInfo) -> bytes:
+    return _ENCODER.encode(blob)
+
+
+def decode_blob(key: str, raw: bytes | None) -> BlobInfo | None:
+    """A stored value as a BlobInfo; None for no value or an undecodable one (a miss, never an error)."""
+    return None if raw is None else _decode(key, raw)
 
 
 def _decode(key: str, raw: bytes) -> BlobInfo | None:
@@ -82,11 +102,22 @@ class MemoryCache:
         return got[1]
 
     def get(self, key: str) -> BlobInfo | None:
-        raw = self._live(key)
-        return None if raw is None else _decode(key, raw)
+        return decode_blob(key, self._live(key))
+
+    def get_raw(self, key: str) -> bytes | None:
+        return self._live(key)
 
     def put(self, key: str, blob: BlobInfo) -> None:
         self._d[key] = (time.time(), _ENCODER.encode(blob))
+
+    def add(self, key: str, blob: BlobInfo) -> bool:
+        if self._live(key) is not None:
+            return False
+        self.put(key, blob)
+        return True
+
+    def delete(self, key: str) -> None:
+        self._d.pop(key, None)
 
     def missing(self, keys: list[str]) -> list[str]:
         return [k for k in keys if self._live(k) is None]
@@ -131,13 +162,16 @@ class FSCache:
         raise CacheError(f"cannot open analysis cache in {directory}: {err}")
 
     def get(self, key: str) -> BlobInfo | None:
+        return decode_blob(key, self.get_raw(key))
+
+    def get_raw(self, key: str) -> bytes | None:
         try:
             row = self._db.execute("SELECT value FROM blobs WHERE key = ? AND created >= ?",
                                    (key, self._oldest())).fetchone()
         except sqlite3.Error as e:
             log.warning("analysis cache read failed (%s); analysing again", e)
             return None
-        return None if row is None else _decode(key, row[0])
+        return None if row is None else bytes(row[0])
 
     def _oldest(self) -> float:
         return time.time() - self.ttl if self.ttl else 0.0
@@ -148,6 +182,24 @@ class FSCache:
                              (key, _ENCODER.encode(blob), time.time()))
         except sqlite3.Error as e:  # a full disk or a locked file must not fail the scan
             log.warning("analysis cache write failed: %s", e)
+
+    def add(self, key: str, blob: BlobInfo) -> bool:
+        # one statement: two processes adding the same key at once cannot both win; an expired entry is replaced
+        try:
+            cur = self._db.execute("INSERT INTO blobs (key, value, created) VALUES (?, ?, ?) ON CONFLICT(key) "
+                                   "DO UPDATE SET value = excluded.value, created = excluded.created "
+                                   "WHERE blobs.created < ?",
+                                   (key, _ENCODER.encode(blob), time.time(), self._oldest()))
+        except sqlite3.Error as e:
+            log.warning("analysis cache write failed: %s", e)
+            return False
+        return bool(cur.rowcount)
+
+    def delete(self, key: str) -> None:
+        try:
+            self._db.execute("DELETE FROM blobs WHERE key = ?", (key,))
+        except sqlite3.Error as e:
+            log.warning("analysis cache delete failed: %s", e)
 
     def missing(self, keys: list[str]) -> list[str]:
         have: set[str] = set()
@@ -184,19 +236,37 @@ class RedisCache:
             raise CacheError(f"cannot reach the Redis cache at {_redact(url)}: {e}") from None
 
     def get(self, key: str) -> BlobInfo | None:
+        return decode_blob(key, self.get_raw(key))
+
+    def get_raw(self, key: str) -> bytes | None:
         try:
             raw = self._r.get(self.prefix + key)
         except self._redis_error as e:
             log.warning("Redis cache read failed (%s); analysing again", e)
             return None
-        return None if raw is None else _decode(key, bytes(raw))  # type: ignore[arg-type]
+        return None if raw is None else bytes(raw)  # type: ignore[arg-type]
 
-    def put(self, key: str, blob: BlobInfo) -> None:
+    def _set(self, key: str, blob: BlobInfo, nx: bool) -> bool:
         try:
             # EX counts whole seconds: round a fractional TTL up (int(0.5) == 0 would mean "never expires")
-            self._r.set(self.prefix + key, _ENCODER.encode(blob), ex=math.ceil(self.ttl) if self.ttl > 0 else None)
+            done = self._r.set(self.prefix + key, _ENCODER.encode(blob), nx=nx,
+                               ex=math.ceil(self.ttl) if self.ttl > 0 else None)
         except self._redis_error as e:
             log.warning("Redis cache write failed: %s", e)
+            return False
+        return bool(done)
+
+    def put(self, key: str, blob: BlobInfo) -> None:
+        self._set(key, blob, nx=False)
+
+    def add(self, key: str, blob: BlobInfo) -> bool:
+        return self._set(key, blob, nx=True)
+
+    def delete(self, key: str) -> None:
+        try:
+            self._r.delete(self.prefix + key)
+        except self._redis_error as e:
+            log.warning("Redis cache delete failed: %s", e)
 
     def missing(self, keys: list[str]) -> list[str]:
         if not keys:

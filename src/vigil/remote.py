@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from vigil.errors import UserError
 from vigil.findings.blob import BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import (
@@ -40,7 +41,7 @@ _REPORT = msgspec.json.Decoder(Report)
 _ERROR = msgspec.json.Decoder(ErrorBody)
 
 
-class RemoteError(Exception):
+class RemoteError(UserError):
     """The server cannot be reached or refused a request. One line for the user."""
 
 

@@ -273,10 +273,11 @@ def test_custom_header_and_redis_cache(work: Path, server_db: Path, token_file: 
         local = _report(run("fs", str(DEMO), "--format", "json", "--db-path", str(server_db), env=_env(tmp_path)))
         assert _report(p) == local
         keys = list(r.scan_iter(match="vigil:blob:*"))
-        assert len(keys) == 1  # the fs blob, stored in Redis under its DiffID
+        assert len(keys) == 1  # the fs blob, checked and shared: stored in Redis under its DiffID
+        assert keys[0].decode().startswith("vigil:blob:ca/sha256:")
         # a second server on the same Redis already has it: nothing to upload
         with RemoteClient(ServerOptions(url=srv.url, token=TOKEN, token_header="X-Scan-Key")) as c:
-            assert c.missing([keys[0].decode().removeprefix("vigil:blob:")]) == []
+            assert c.missing([keys[0].decode().removeprefix("vigil:blob:ca/")]) == []
         r.close()
     finally:
         if srv is not None:
@@ -355,7 +356,7 @@ def test_version_and_metrics(server: Server) -> None:
     v = server.get("/version", headers={"Vigil-Token": TOKEN}).json()
     from vigil import __version__
 
-    assert v["Version"] == __version__ and v["WireSchemaVersion"] == 1 and v["BlobSchemaVersion"] == 1
+    assert v["Version"] == __version__ and v["WireSchemaVersion"] == 1 and v["BlobSchemaVersion"] == 2
     assert v["DB"]["BuiltAt"] == "2026-01-01T00:00:00Z" and v["DB"]["SchemaVersion"] >= 1
     assert v["DB"]["AgeSeconds"] > 0
     text = server.get("/metrics").text

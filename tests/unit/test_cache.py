@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from vigil.cache import CacheError, FSCache, MemoryCache, blob_key, open_cache
@@ -96,3 +98,63 @@ def test_clear_removes_everything(tmp_path: Path) -> None:
     assert c.clear() == 2
     assert c.missing(["a", "b"]) == ["a", "b"]
     c.close()
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize("backend", ["fs", "memory", "redis"])
+def test_add_never_replaces_a_live_entry(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """`add` is what the server stores blobs it cannot check with: a second upload under a key never replaces
+    the first (put, the local cache's write, does); get_raw gives the stored encoding; delete removes one key."""
+    url = request.getfixturevalue("redis_url") if backend == "redis" else backend
+    c = open_cache(url, tmp_path)
+    other = msgspec.structs.replace(BLOB, whiteouts=())
+    assert c.add("k", BLOB) is True
+    assert c.add("k", other) is False
+    assert c.get("k") == BLOB
+    raw = c.get_raw("k")
+    assert raw is not None and msgspec.msgpack.decode(raw, type=BlobInfo) == BLOB
+    c.put("k", other)
+    assert c.get("k") == other
+    c.delete("k")
+    assert c.get_raw("k") is None and c.missing(["k"]) == ["k"]
+    assert c.add("k", BLOB) is True and c.get("k") == BLOB
+    c.clear()
+    c.close()
+
+
+def test_add_replaces_an_expired_entry(tmp_path: Path) -> None:
+    import time
+
+    for c in (FSCache(tmp_path, ttl=0.2), MemoryCache(ttl=0.2)):
+        assert c.add("k", BLOB) is True
+        time.sleep(0.3)
+        other = msgspec.structs.replace(BLOB, whiteouts=())
+        assert c.add("k", other) is True
+        assert c.get("k") == other
+        c.close()

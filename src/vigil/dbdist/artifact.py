@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from vigil.errors import UserError
 from vigil.vulndb.schema import DB_FILENAME, METADATA_FILENAME, SCHEMA_VERSION
 
 COMPRESSED_FILENAME = "vigil.db.zst"
@@ -39,7 +40,7 @@ CHUNK = 1 << 20
 ZSTD_LEVEL = 19  # published once, downloaded by every client: spend the CPU at build time
 
 
-class ArtifactError(Exception):
+class ArtifactError(UserError):
     """A malformed, incomplete or tampered artifact. One line, for the user."""
 
 

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from vigil.dbdist.update import ensure_db
+from vigil.errors import UserError
 from vigil.vulndb.schema import DB_FILENAME
 from vigil.vulndb.store import DBError
 
 log = logging.getLogger(__name__)
 
 
-class DBPrepareError(Exception):
+class DBPrepareError(UserError):
     """One line for the user (exit 2)."""
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from vigil.errors import UserError
 from vigil.findings.records import Report, Result, SuppressedFinding, Vulnerability
 from vigil.findings.vex import VexStatement, purl_matches
 
@@ -39,7 +40,7 @@ _KIND_OF = {"vulnerabilities": "vulnerability", "misconfigurations": "misconfigu
 _EXP = re.compile(r"^exp:(\d{4}-\d{2}-\d{2})$")
 
 
-class IgnoreFileError(Exception):
+class IgnoreFileError(UserError):
     """Malformed ignore file (user error)."""
 
 

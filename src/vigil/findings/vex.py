@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from vigil.errors import UserError
+
 SUPPRESSING = ("not_affected", "fixed")
 
 
-class VexError(Exception):
+class VexError(UserError):
     """Unreadable or unrecognised VEX document (user error)."""
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from vigil.errors import UserError
 from vigil.vulndb.records import DBMetadata, DeltaRef
 
 FORMAT = "vigil-db-delta"
@@ -38,7 +39,7 @@ ZSTD_LEVEL = 19  # deltas are small (a few MB raw), so the slow levels cost litt
 _VOLATILE_METADATA = ("built_at", "next_update", "logical_digest", "deltas")
 
 
-class DeltaError(Exception):
+class DeltaError(UserError):
     """A delta cannot be made or applied (wrong base, damaged file, schema mismatch). One-line message."""
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import msgspec
 
+from vigil.errors import UserError
 from vigil.vulndb.records import AffectedPackage, DBMetadata, VulnDetail
 from vigil.vulndb.schema import SCHEMA_VERSION
 
 
-class DBError(Exception):
+class DBError(UserError):
     """The DB is missing, corrupt or of an unsupported schema. The message tells the user what to do."""
 
 

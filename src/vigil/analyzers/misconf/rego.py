@@ -39,6 +39,7 @@ import yaml
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.misconf.checks.base import Check, CheckMeta, Failure, InputType
+from vigil.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ new(msg, cause) := {"msg": msg, "startline": _line(cause, "StartLine", "startlin
 """
 
 
-class RegoLoadError(Exception):
+class RegoLoadError(UserError):
     """A custom check cannot be loaded (bad Rego, bad metadata). A user error: the scan stops (exit 2)."""
 
 

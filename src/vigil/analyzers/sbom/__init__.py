@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import unquote
 
+from vigil.errors import UserError
 from vigil.inventory.records import PURL_TYPES, Application, Location, Package, Relationship
 
 _ECOSYSTEM_BY_PURL_TYPE = {v: k for k, v in PURL_TYPES.items()}
@@ -24,7 +25,7 @@ _PREFIXES = ("vigil:", "aquasecurity:trivy:")
 _RELATIONSHIPS = ("root", "workspace", "direct", "indirect", "unknown")
 
 
-class SBOMError(Exception):
+class SBOMError(UserError):
     """Not a readable SBOM (user error)."""
 
 

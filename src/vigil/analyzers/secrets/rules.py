@@ -16,10 +16,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from vigil.errors import UserError
+
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 
-class SecretConfigError(Exception):
+class SecretConfigError(UserError):
     """Malformed secret config (a user error: exit 2)."""
 
 

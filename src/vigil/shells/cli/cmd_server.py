@@ -1,7 +1,7 @@
 """`vigil server`: hold the vulnerability DB and a shared blob cache; clients (`--server URL`) analyse locally and
 detect here (Trivy's client/server mode, trivy-cli.md §9).
 
-    vigil server --listen 0.0.0.0:4954 --token-file /run/secrets/token
+    vigil server --listen 0.0.0.0:4954 --token-file /run/secrets/token    # one token per line, one tenant each
     vigil server --listen 127.0.0.1:4954 --cache-backend redis://redis:6379/0 --tls-cert c.pem --tls-key k.pem
 """
 
@@ -34,17 +34,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def read_token(path: Path) -> str:
+def read_tokens(path: Path) -> tuple[str, ...]:
+    """The tokens clients may send, one per line (blank lines skipped). Each token is a tenant of its own: the
+    image layer analyses a client uploads are served only to clients sending the same token."""
     try:
-        token = path.read_text(encoding="utf-8").strip()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot read token file {path}: {getattr(e, 'strerror', None) or e}") from None
-    if not token:
+    tokens = tuple(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    if not tokens:
         raise ValueError(f"token file {path} is empty")
-    if "\n" in token or not token.isprintable() or not token.isascii():
+    if not all(t.isprintable() and t.isascii() for t in tokens):
         # HTTP header values are ASCII: a token outside it could never be sent by a client
-        raise ValueError(f"token file {path} must hold one line of printable ASCII characters")
-    return token
+        raise ValueError(f"token file {path} must hold tokens of printable ASCII characters, one per line")
+    return tokens
 
 
 @click.command("server", context_settings={"show_default": False})
@@ -56,12 +59,12 @@ def server_cmd(**kwargs: Any) -> None:
 
     try:
         host, port = parse_listen(values["listen"])
-        token = read_token(values["token_file"]) if values.get("token_file") else ""
+        tokens = read_tokens(values["token_file"]) if values.get("token_file") else ()
         interval = parse_duration(str(values.get("db_update_interval") or "1h"))
         ttl = parse_duration(str(values.get("cache_ttl") or "0"))
     except (ValueError, SettingsError) as e:
         fail(str(e))
-    if not token and not is_loopback(host) and not values.get("insecure_no_auth"):
+    if not tokens and not is_loopback(host) and not values.get("insecure_no_auth"):
         fail(f"refusing to listen on {host}:{port} without a token: give --token-file FILE "
              "(or --insecure-no-auth to run unauthenticated)")
     cert, key = values.get("tls_cert"), values.get("tls_key")
@@ -86,7 +89,8 @@ def server_cmd(**kwargs: Any) -> None:
         cache = open_cache(backend, cache_dir, ttl)
     except CacheError as e:
         fail(str(e))
-    state = ServerState(db_path=db_path, cache=cache, token=token, token_header=header,
+    state = ServerState(db_path=db_path, cache=cache, token=tokens[0] if tokens else "", more_tokens=tokens[1:],
+                        token_header=header,
                         db_repositories=tuple(values.get("db_repository") or ()),
                         skip_db_update=bool(values.get("skip_db_update")), update_interval=interval)
     if state.db_info() is None:  # missing, damaged or of another schema: download one (as a scan would)

@@ -4,13 +4,16 @@
     GET  /metrics               Prometheus text (no token)
     GET  /version               vigil version + metadata of the DB in use
     POST /v1/blobs/missing      MissingBlobsRequest -> MissingBlobsResponse (which blobs to upload)
-    PUT  /v1/blobs/{key}        body: one msgpack BlobInfo, stored in the shared blob cache under `key`
+    PUT  /v1/blobs/{key}        body: one msgpack BlobInfo, stored in the blob cache under `key`
     POST /v1/scan               ScanRequest -> Report (JSON), detection with the server's DB
 
 Every body is a vigil.findings record (wire.py): the same msgspec schema as the cache and the report. The server
 detects unfiltered; the client applies its severity/ignore/VEX filters. Token auth (header configurable,
-constant-time compare) on everything but /healthz and /metrics. The OpenAPI document (docs/openapi.json,
-tools/gen_openapi.py) is FastAPI's, with the request/response schemas generated from the msgspec records.
+constant-time compare) on everything but /healthz and /metrics; each accepted token is a tenant: fs/sbom blobs are
+checked against their key (the digest of their encoding) and shared, image layer blobs, which the server cannot
+check, are served only to the token that uploaded them (state.cache_key; README "Trust model"). The OpenAPI
+document (docs/openapi.json, tools/gen_openapi.py) is FastAPI's, with the request/response schemas generated from
+the msgspec records.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 from fastapi import FastAPI, Request
@@ -34,6 +38,7 @@ from vigil.findings.records import Report
 from vigil.findings.wire import (
     BLOB_KEY_PATTERN,
     WIRE_SCHEMA_VERSION,
+    DBInfo,
     ErrorBody,
     Health,
     MissingBlobsRequest,
@@ -41,7 +46,7 @@ from vigil.findings.wire import (
     ScanRequest,
     VersionInfo,
 )
-from vigil.shells.server.state import MAX_REQUEST_BYTES, ServerState
+from vigil.shells.server.state import MAX_REQUEST_BYTES, BlobKind, BudgetExceeded, ServerState, tenant_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,6 +58,10 @@ _SCAN_DECODER = msgspec.json.Decoder(ScanRequest)
 _MISSING_DECODER = msgspec.json.Decoder(MissingBlobsRequest)
 JSON = "application/json"
 MSGPACK = "application/msgpack"
+# Metric labels come from fixed sets: a label value is a time series the process keeps forever, and the method
+# and path of a request are the client's choice (h11 takes any token as a method), token or not.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+_STATUSES = frozenset({200, 204, 400, 401, 404, 405, 409, 413, 422, 500, 503})
 
 
 class _Fail(Exception):
@@ -130,6 +139,114 @@ def _decode_json(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
     return value
 
 
+def method_label(method: str) -> str:
+    return method if method in _METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    return str(status) if status in _STATUSES else "other"
+
+
+class ScanSource(Protocol):
+    """What run_scan reads: the DB and the blobs of the request."""
+
+    @property
+    def db_path(self) -> Path: ...
+
+    def db_info(self) -> DBInfo | None: ...
+
+    def get_blob(self, key: str) -> BlobInfo | None: ...
+
+
+class _ScanBlobs:
+    """One scan's blobs, each distinct key looked up in the requesting token's view of the cache and decoded
+    once (an image may list a layer twice; a hostile request may list one 4096 times)."""
+
+    def __init__(self, state: ServerState, blobs: dict[str, BlobInfo]) -> None:
+        self.state = state
+        self.blobs = blobs
+
+    @property
+    def db_path(self) -> Path:
+        return self.state.db_path
+
+    def db_info(self) -> DBInfo | None:
+        return self.state.db_info()
+
+    def get_blob(self, key: str) -> BlobInfo | None:
+        return self.blobs.get(key)
+
+
+def _busy(what: str) -> _Fail:
+    return _Fail(503, f"the server is {what}; retry later")
+
+
+def _check_key_count(req: ScanRequest) -> None:
+    """run_scan's own first check, made before any blob is read."""
+    art = req.artifact
+    if art.type in ("filesystem", "sbom", "repository") and len(req.blob_keys) != 1:
+        raise _Fail(409, f"a {art.type} scan takes exactly one blob key, got {len(req.blob_keys)}")
+    if art.type == "container_image" and len(req.blob_keys) != len(art.layers):
+        raise _Fail(409, f"an image scan takes one blob key per layer: {len(art.layers)} layers, "
+                         f"{len(req.blob_keys)} keys")
+
+
+def scan_with_budget(state: ServerState, req: ScanRequest, tenant: str) -> Report:
+    """run_scan over the request's blobs, bounded: each distinct blob is decoded once; the stored bytes of one
+    scan's blobs are capped (413) and so are those decoded at once by all requests (503); a fs/sbom blob must
+    still hash to its key, and an image layer blob is read from the requesting token's own uploads only."""
+    from vigil.cache import decode_blob
+    from vigil.findings.blob import content_key
+
+    _check_key_count(req)
+    content = req.artifact.type != "container_image"
+    # A fs/sbom blob is looked up among the checked ones first, then among this token's uploads: an upload under
+    # a fs key that did not hash to it landed there, and must not make "missing" say "present" forever.
+    kinds: tuple[BlobKind, ...] = ("content", "layer") if content else ("layer",)
+    keys = list(dict.fromkeys(req.blob_keys))
+    if len(keys) > state.max_scan_blobs:
+        raise _Fail(413, f"the scan names {len(keys)} distinct blobs, over the limit of {state.max_scan_blobs}")
+    with state.decode_budget.reserve(state.max_scan_blob_bytes) as reservation:
+        raws: dict[str, tuple[BlobKind, bytes]] = {}
+        missing: list[str] = []
+        for k in keys:
+            found = next(((kind, raw) for kind in kinds if (raw := state.get_raw(kind, k, tenant)) is not None),
+                         None)
+            if found is None:
+                missing.append(k)
+                continue
+            try:
+                reservation.take(len(found[1]))
+            except BudgetExceeded as e:
+                if e.per_request:
+                    raise _Fail(413, f"the blobs of this scan are over the {state.max_scan_blob_bytes}-byte "
+                                     "limit of one scan") from None
+                raise _busy("decoding too many blobs at once") from None
+            raws[k] = found
+        blobs: dict[str, BlobInfo] = {}
+        for k in list(raws):
+            kind, raw = raws.pop(k)  # each stored encoding is let go once decoded
+            state.metrics.blob_decodes.inc()
+            try:
+                blob = decode_blob(k, raw)
+            except MemoryError:
+                raise _busy("short of memory") from None
+            del raw
+            if blob is None or (content and content_key(blob) != k):
+                # undecodable, or not the content its key names: gone, so the client's next run uploads it again
+                log.warning("dropping cached blob %s: it does not decode to the content its key names", k)
+                state.drop_blob(kind, k, tenant)
+                missing.append(k)
+            else:
+                blobs[k] = blob
+        if missing:
+            raise _Fail(404, f"{len(missing)} blob(s) not on the server, upload them first (first: {missing[0]})")
+        try:
+            return run_scan(_ScanBlobs(state, blobs), req)
+        except MemoryError:
+            raise _busy("short of memory") from None
+
+
 def _version() -> str:
     from vigil import __version__
 
@@ -137,22 +254,22 @@ def _version() -> str:
 
 
 class _StateBlobs:
-    """The server's locked cache as the local backend's blob store (the cache outlives every request)."""
+    """A scan's blobs (already read and checked by scan_with_budget) as the local backend's blob store."""
 
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
+    def __init__(self, source: ScanSource) -> None:
+        self.source = source
 
     def get(self, key: str) -> BlobInfo | None:
-        return self.state.get_blob(key)
+        return self.source.get_blob(key)
 
     def put(self, key: str, blob: BlobInfo) -> None:
-        self.state.put_blob(key, blob)
+        raise NotImplementedError("a scan only reads blobs")
 
     def close(self) -> None:
         return None
 
 
-def run_scan(state: ServerState, req: ScanRequest) -> Report:
+def run_scan(state: ScanSource, req: ScanRequest) -> Report:
     """Detection over blobs in the cache, unfiltered (every severity, no ignore file, no VEX): the local backend,
     with the options exactly as the client sent them."""
     from vigil.pipeline.backend import BlobsMissing, DBUnavailable, LocalBackend
@@ -191,8 +308,9 @@ def _content(t: type) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "Bad request", 401: "Missing or wrong token", 404: "A blob of the scan is not on the server "
             "(upload it first)", 409: "Schema version not supported, or keys that do not fit the artifact",
-            413: "Body over the size limit", 422: "Body does not decode as the record, or a blob key that does "
-            "not match the blob's content", 503: "No usable vulnerability DB on the server"}
+            413: "Body over the size limit, or a scan over the limits of one scan (distinct blobs, their "
+            "size)", 422: "Body does not decode as the record, or a blob key that does not match the blob's "
+            "content", 503: "No usable vulnerability DB on the server, or the server is busy: retry later"}
     return {c: {"description": text[c], **_content(ErrorBody)} for c in codes}
 
 
@@ -243,26 +361,40 @@ def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="Vigil server", version=_version(), docs_url=None, redoc_url=None,
                   description="Client/server mode of the Vigil scanner: clients analyse locally, upload the "
                               "analysis blobs the server lacks and ask it to detect with its vulnerability DB.")
-    token = state.token.encode("utf-8")
+    tokens = [t.encode("utf-8") for t in state.tokens]
+    tenants = [tenant_of(t) for t in state.tokens]
+    open_tenant = tenant_of("")  # no token configured: one namespace for every client
     uploads = _UploadBuffer(state.max_upload_buffer)
     decoding = threading.Lock()  # one blob decoded at a time: decoding multiplies a body's size in memory
 
-    def decode_and_store(key: str, body: bytes) -> None:
+    def decode_and_store(key: str, body: bytes, tenant: str) -> None:
         from vigil.findings.blob import content_key
 
-        with decoding:
-            try:
-                blob = _BLOB_DECODER.decode(body)
-            except (msgspec.DecodeError, msgspec.ValidationError) as e:
-                raise _decode_error("BlobInfo (msgpack)", e) from None
-        if blob.schema_version != BLOB_SCHEMA_VERSION:
-            raise _Fail(409, f"blob schema {blob.schema_version} is not supported (server: {BLOB_SCHEMA_VERSION})")
-        # A filesystem/SBOM blob is content-addressed: its key is its DiffID, the digest of its own encoding.
-        # (An image layer's key is derived from the layer DiffID and the client's analyzer set, vigil.cache.blob_key.)
-        addressed = content_key(blob)
-        if (blob.diff_id == addressed or key == blob.diff_id) and key != addressed:
-            raise _Fail(422, f"blob key {key} does not match the blob's content digest {addressed}")
-        state.put_blob(key, blob)
+        try:
+            with state.decode_budget.reserve(len(body)) as reservation:
+                reservation.take(len(body))
+                with decoding:
+                    try:
+                        blob = _BLOB_DECODER.decode(body)
+                    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+                        raise _decode_error("BlobInfo (msgpack)", e) from None
+                if blob.schema_version != BLOB_SCHEMA_VERSION:
+                    raise _Fail(409, f"blob schema {blob.schema_version} is not supported "
+                                     f"(server: {BLOB_SCHEMA_VERSION})")
+                # A filesystem/SBOM blob is content-addressed: its key is its DiffID, the digest of its own
+                # encoding; stored under that key it is shared. A blob that claims to be content-addressed under
+                # another key is refused. Anything else is an image layer's analysis (key: layer DiffID + the
+                # client's analyzer set, vigil.cache.blob_key), which the server cannot check: kept per token.
+                addressed = content_key(blob)
+                kind: BlobKind = "content" if key == addressed else "layer"
+                if kind == "layer" and blob.diff_id in (addressed, key):
+                    raise _Fail(422, f"blob key {key} does not match the blob's content digest {addressed}")
+                if not state.put_blob(kind, key, tenant, blob):
+                    log.info("blob %s already uploaded with this token: the first upload stays", key)
+        except BudgetExceeded:
+            raise _busy("decoding too many blobs at once") from None
+        except MemoryError:
+            raise _busy("short of memory") from None
 
     def endpoint_of(request: Request) -> str:
         for r in app.router.routes:
@@ -274,19 +406,28 @@ def create_app(state: ServerState) -> FastAPI:
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         path = request.url.path
-        if token and path not in PUBLIC_PATHS:
+        request.state.tenant = open_tenant
+        if tokens and path not in PUBLIC_PATHS:
             got = request.headers.get(state.token_header, "").encode("latin-1", "replace")
-            if not hmac.compare_digest(got, token):
+            matched = -1
+            for i, t in enumerate(tokens):  # every token compared, whichever matches
+                if hmac.compare_digest(got, t):
+                    matched = i
+            if matched < 0:
                 resp: Response = _error(401, f"missing or wrong token (header {state.token_header})")
-                state.metrics.requests.labels(endpoint_of(request), request.method, "401").inc()
+                count(request, 401)
                 return resp
+            request.state.tenant = tenants[matched]
         try:
             resp = await call_next(request)
         except Exception:  # a bug: one line to the client, the traceback in the server log
             log.exception("internal error on %s %s", request.method, path)
             resp = _error(500, "internal server error (see the server log)")
-        state.metrics.requests.labels(endpoint_of(request), request.method, str(resp.status_code)).inc()
+        count(request, resp.status_code)
         return resp
+
+    def count(request: Request, status: int) -> None:
+        state.metrics.requests.labels(endpoint_of(request), method_label(request.method), status_label(status)).inc()
 
     @app.exception_handler(_Fail)
     async def on_fail(request: Request, exc: _Fail) -> Response:
@@ -326,7 +467,7 @@ def create_app(state: ServerState) -> FastAPI:
         if req.schema_version != WIRE_SCHEMA_VERSION:
             raise _Fail(409, f"wire schema {req.schema_version} is not supported (server: {WIRE_SCHEMA_VERSION})")
         keys = list(dict.fromkeys(req.blob_keys))
-        missing = await run_in_threadpool(state.missing, keys)
+        missing = await run_in_threadpool(state.missing, keys, request.state.tenant)
         state.metrics.blobs_missing.inc(len(missing))
         state.metrics.blobs_present.inc(len(keys) - len(missing))
         return _json(MissingBlobsResponse(missing_blob_keys=tuple(missing)))
@@ -334,7 +475,8 @@ def create_app(state: ServerState) -> FastAPI:
     @app.put("/v1/blobs/{key}", summary="Upload one analysis blob", status_code=204, response_class=Response,
              openapi_extra={"requestBody": {"required": True, "description": "One BlobInfo record, msgpack-encoded",
                                             "content": {MSGPACK: {"schema": _ref(BlobInfo)}}}},
-             responses={204: {"description": "Stored"}, **_errors(400, 401, 409, 413, 422)})
+             responses={204: {"description": "Stored (an image layer blob this token uploaded before is kept "
+                                             "as it was)"}, **_errors(400, 401, 409, 413, 422, 503)})
     async def put_blob(key: str, request: Request) -> Response:
         if key == "missing":  # POST-only sibling path, not a key
             return Response(status_code=405, headers={"Allow": "POST"})
@@ -342,7 +484,7 @@ def create_app(state: ServerState) -> FastAPI:
             raise _Fail(400, f"invalid blob key {key[:80]!r} (expected sha256:<64 hex>)")
         with _Reservation(uploads) as reservation:
             body = await _read_capped(request, state.max_blob_bytes, reservation)
-            await run_in_threadpool(decode_and_store, key, body)  # off the event loop: other requests go on
+            await run_in_threadpool(decode_and_store, key, body, request.state.tenant)  # off the event loop
         state.metrics.blobs_uploaded.inc()
         state.metrics.blob_bytes.inc(len(body))
         return Response(status_code=204)
@@ -360,7 +502,7 @@ def create_app(state: ServerState) -> FastAPI:
             raise _Fail(409, f"artifact schema {req.artifact.schema_version} is not supported "
                              f"(server: {BLOB_SCHEMA_VERSION})")
         start = time.perf_counter()
-        report = await run_in_threadpool(run_scan, state, req)
+        report = await run_in_threadpool(scan_with_budget, state, req, request.state.tenant)
         state.metrics.scan_seconds.labels(req.artifact.type).observe(time.perf_counter() - start)
         return _json(report)
 

@@ -1,5 +1,5 @@
-"""What a running `vigil server` holds: the DB path, the shared blob cache, the token, the metrics and the DB
-refresh thread.
+"""What a running `vigil server` holds: the DB path, the shared blob cache, the tokens (one tenant each), the
+metrics and the DB refresh thread.
 
 The DB is never held open across requests: detection opens the read-only Store for each scan (vigil.pipeline.backend),
 so when the refresh thread (or an operator) replaces the file with os.replace(), requests already running keep
@@ -9,12 +9,15 @@ reading the old inode and the next ones open the new file. No request fails duri
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from vigil.findings.blob import BlobInfo
 from vigil.findings.wire import DBInfo
@@ -34,6 +37,72 @@ DEFAULT_TOKEN_HEADER = "Vigil-Token"
 MAX_BLOB_BYTES = 64 << 20
 MAX_UPLOAD_BUFFER = 4 * MAX_BLOB_BYTES
 MAX_REQUEST_BYTES = 16 << 20  # scan / missing-blobs requests (JSON)
+# What a scan may decode: its distinct blobs' stored bytes (413 beyond: retrying cannot help), and the stored bytes of
+# all blobs being decoded or held decoded at once, scans and uploads together (503 beyond: retry later). A real
+# image's layer blobs add up to a few MB; one scan may decode as much as one maximal upload.
+MAX_SCAN_BLOB_BYTES = MAX_BLOB_BYTES
+MAX_DECODE_BUFFER = 2 * MAX_BLOB_BYTES
+MAX_SCAN_BLOBS = 512  # distinct blobs in one scan: Docker's layer limit is 127
+
+# Where the server keeps a blob in its cache. A blob stored under the digest of its own encoding (fs/sbom) is
+# checked on upload and shared by everyone ("ca/<key>"): nobody can put other content under that key. An image
+# layer's key hashes the layer DiffID with the client's analyzer versions and options, and the server never sees
+# the layer, so it cannot check the analysis against it: those blobs are kept per token ("t/<tenant>/<key>"), and
+# one token's uploads are never served to a client of another token.
+BlobKind = Literal["content", "layer"]
+
+
+def tenant_of(token: str) -> str:
+    """The namespace of one token's layer blobs: a digest, so the cache never holds the token itself."""
+    return hashlib.sha256(b"vigil-tenant\0" + token.encode("utf-8")).hexdigest()[:32]
+
+
+def cache_key(kind: BlobKind, key: str, tenant: str) -> str:
+    return f"ca/{key}" if kind == "content" else f"t/{tenant}/{key}"
+
+
+class BudgetExceeded(Exception):
+    def __init__(self, per_request: bool) -> None:
+        super().__init__("over the limit of one request" if per_request else "over the limit of all requests")
+        self.per_request = per_request
+
+
+class DecodeBudget:
+    """The stored bytes of the blobs being decoded or held decoded, all requests together (any thread)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def reserve(self, cap: int) -> Iterator[Reservation]:
+        """One request's share, at most `cap` bytes, given back when the block ends."""
+        r = Reservation(self, cap)
+        try:
+            yield r
+        finally:
+            r.release()
+
+
+class Reservation:
+    def __init__(self, budget: DecodeBudget, cap: int) -> None:
+        self.budget, self.cap, self.held = budget, cap, 0
+
+    def take(self, n: int) -> None:
+        if self.held + n > self.cap:
+            raise BudgetExceeded(per_request=True)
+        b = self.budget
+        with b._lock:
+            if b.used + n > b.limit:
+                raise BudgetExceeded(per_request=False)
+            b.used += n
+        self.held += n
+
+    def release(self) -> None:
+        with self.budget._lock:
+            self.budget.used -= self.held
+        self.held = 0
 
 
 class Metrics:
@@ -53,6 +122,8 @@ class Metrics:
                                                registry=self.registry)
         self.blob_bytes: Counter = Counter("vigil_blob_upload_bytes", "Bytes of blobs stored by PUT",
                                            registry=self.registry)
+        self.blob_decodes: Counter = Counter("vigil_blob_decodes", "Stored blobs decoded to answer scans",
+                                             registry=self.registry)
         self.blobs_missing: Counter = Counter("vigil_blobs_missing", "Keys POST /v1/blobs/missing reported missing",
                                               registry=self.registry)
         self.blobs_present: Counter = Counter("vigil_blobs_present",
@@ -84,13 +155,18 @@ class ServerState:
     db_path: Path
     cache: BlobCache
     token: str = ""
+    more_tokens: tuple[str, ...] = ()  # further accepted tokens: each is a tenant of its own
     token_header: str = DEFAULT_TOKEN_HEADER
     db_repositories: tuple[str, ...] = ()
     skip_db_update: bool = False
     update_interval: float = 3600.0
     max_blob_bytes: int = MAX_BLOB_BYTES
     max_upload_buffer: int = MAX_UPLOAD_BUFFER
+    max_scan_blob_bytes: int = MAX_SCAN_BLOB_BYTES
+    max_decode_buffer: int = MAX_DECODE_BUFFER
+    max_scan_blobs: int = MAX_SCAN_BLOBS
     metrics: Metrics = field(init=False)
+    decode_budget: DecodeBudget = field(init=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _db_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _db_seen: tuple[int, ...] | None = field(default=None, init=False)  # the DB file's identity
@@ -100,20 +176,39 @@ class ServerState:
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self)
+        self.decode_budget = DecodeBudget(self.max_decode_buffer)
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t for t in (self.token, *self.more_tokens) if t))
 
     # --- blob cache (one lock: the fs backend shares one SQLite connection between request threads) ----------
 
-    def missing(self, keys: list[str]) -> list[str]:
+    def missing(self, keys: list[str], tenant: str) -> list[str]:
+        """The keys neither a checked content-addressed blob nor a blob of this tenant answers."""
+        shared = [cache_key("content", k, tenant) for k in keys]
         with self._cache_lock:
-            return self.cache.missing(keys)
+            not_shared = set(self.cache.missing(shared))
+            todo = [k for k, c in zip(keys, shared, strict=True) if c in not_shared]
+            own = [cache_key("layer", k, tenant) for k in todo]
+            not_own = set(self.cache.missing(own))
+        return [k for k, c in zip(todo, own, strict=True) if c in not_own]
 
-    def get_blob(self, key: str) -> BlobInfo | None:
+    def get_raw(self, kind: BlobKind, key: str, tenant: str) -> bytes | None:
         with self._cache_lock:
-            return self.cache.get(key)
+            return self.cache.get_raw(cache_key(kind, key, tenant))
 
-    def put_blob(self, key: str, blob: BlobInfo) -> None:
+    def put_blob(self, kind: BlobKind, key: str, tenant: str, blob: BlobInfo) -> bool:
+        """Store a blob; False when a layer blob of this tenant was already there (the first upload stays)."""
         with self._cache_lock:
-            self.cache.put(key, blob)
+            if kind == "content":  # checked: whatever was stored under the key is this very content, or garbage
+                self.cache.put(cache_key(kind, key, tenant), blob)
+                return True
+            return self.cache.add(cache_key(kind, key, tenant), blob)
+
+    def drop_blob(self, kind: BlobKind, key: str, tenant: str) -> None:
+        with self._cache_lock:
+            self.cache.delete(cache_key(kind, key, tenant))
 
     # --- the DB --------------------------------------------------------------------------------------------------
 

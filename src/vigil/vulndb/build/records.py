@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from vigil.errors import UserError
 from vigil.vulndb.records import AdvisoryRecord, CveEnrichment
 
 
-class FeedError(Exception):
+class FeedError(UserError):
     """A feed file is not what the ETL module expects. The whole feed is then skipped and reported."""
 
 

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from vigil.errors import UserError
 from vigil.vulndb.build.records import Feed, FeedError
 
 if TYPE_CHECKING:
@@ -374,7 +375,7 @@ class SyncResult:
     seconds: float = 0.0
 
 
-class FetchError(Exception):
+class FetchError(UserError):
     pass
 
 

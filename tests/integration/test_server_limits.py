@@ -1,0 +1,176 @@
+"""Bounds on what a request can make `vigil server` keep or compute: metric label sets (no token needed to send a
+request), and the blob decoding a scan asks for (a token holder). The app runs on a real uvicorn on 127.0.0.1 in a
+thread, so a test can give the state small limits and count decodes."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+import vigil.cache
+from vigil.cache import open_cache
+from vigil.findings.blob import ArtifactInfo, BlobInfo
+from vigil.findings.records import LayerInfo
+from vigil.findings.wire import ScanRequest
+from vigil.inventory.records import Application, Package
+from vigil.shells.server.app import create_app
+from vigil.shells.server.state import ServerState
+
+TOKEN = "limits-test-token"
+H = {"Vigil-Token": TOKEN}
+
+
+class Running:
+    def __init__(self, state: ServerState, url: str) -> None:
+        self.state, self.url = state, url
+
+    def put(self, key: str, blob: BlobInfo) -> httpx.Response:
+        return httpx.put(f"{self.url}/v1/blobs/{key}", content=msgspec.msgpack.encode(blob), headers=H, timeout=10)
+
+    def scan(self, keys: list[str]) -> httpx.Response:
+        art = ArtifactInfo(name="img", type="container_image",
+                           layers=tuple(LayerInfo(diff_id=f"sha256:{i:064x}") for i in range(len(keys))))
+        body = msgspec.json.encode(ScanRequest(artifact=art, blob_keys=tuple(keys)))
+        return httpx.post(f"{self.url}/v1/scan", content=body, headers=H, timeout=60)
+
+
+@pytest.fixture
+def serve(fixture_db: Path, tmp_path: Path) -> Iterator[Callable[..., Running]]:
+    import uvicorn
+
+    started: list[tuple[uvicorn.Server, threading.Thread, ServerState]] = []
+
+    def start(**limits: Any) -> Running:
+        state = ServerState(db_path=fixture_db, cache=open_cache("memory", tmp_path, 0), token=TOKEN, **limits)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        server = uvicorn.Server(uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="error"))
+        t = threading.Thread(target=server.run, daemon=True)
+        t.start()
+        started.append((server, t, state))
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started
+        return Running(state, f"http://127.0.0.1:{port}")
+
+    yield start
+    for server, t, state in started:
+        server.should_exit = True
+        t.join(10)
+        state.close()
+
+
+def layer_blob(n: int, packages: int = 1) -> BlobInfo:
+    """An image layer's analysis (not content-addressed: its DiffID is the layer's)."""
+    pkgs = tuple(Package(ecosystem="pypi", name=f"pkg{n}-{i}", version="1.0") for i in range(packages))
+    return BlobInfo(diff_id=f"sha256:{n:064x}", applications=(
+        Application(type="pip", file_path=f"app{n}/requirements.txt", packages=pkgs),))
+
+
+def key(n: int) -> str:
+    return f"sha256:{n + 0xabc:064x}"
+
+
+class CountingDecoder:
+    def __init__(self, inner: Any, fail: BaseException | None = None) -> None:
+        self.inner, self.fail, self.calls = inner, fail, 0
+
+    def decode(self, raw: bytes) -> Any:
+        self.calls += 1
+        if self.fail is not None:
+            raise self.fail
+        return self.inner.decode(raw)
+
+
+# --- metrics: label values from fixed sets ---------------------------------------------------------------------
+
+
+def _series(text: str, name: str) -> list[dict[str, str]]:
+    return [dict(re.findall(r'(\w+)="([^"]*)"', line)) for line in text.splitlines() if line.startswith(name + "{")]
+
+
+def test_metric_labels_stay_bounded_whatever_clients_send(serve: Callable[..., Running]) -> None:
+    """Made-up methods, unknown paths and keys, with and without a token: every request is counted, under label
+    values from fixed sets, so the number of series (the memory /metrics keeps) does not grow with them."""
+    srv = serve()
+    with httpx.Client(timeout=10) as c:
+        for i in range(300):
+            c.request(f"XM{i:05d}", srv.url + "/healthz")
+            c.request(f"XM{i:05d}", srv.url + "/version", headers=H)
+            c.get(f"{srv.url}/no/such/{i}")
+            c.put(f"{srv.url}/v1/blobs/{key(i)}")  # no token: 401
+    text = httpx.get(srv.url + "/metrics", timeout=10).text
+    series = _series(text, "vigil_requests_total")
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("vigil_requests_total{")) == 1200
+    assert {s["method"] for s in series} <= {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "other"}
+    assert {s["endpoint"] for s in series} <= {"/healthz", "/metrics", "/version", "/openapi.json",
+                                                "/v1/blobs/missing", "/v1/blobs/{key}", "/v1/scan", "other"}
+    assert all(s["status"] in {"200", "204", "400", "401", "404", "405", "409", "413", "422", "500", "503", "other"}
+               for s in series)
+    assert len(series) <= 12, series
+
+
+# --- scans: each distinct blob decoded once, bounded bytes per scan and across scans --------------------------
+
+
+def test_a_blob_named_many_times_is_decoded_once(serve: Callable[..., Running],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    srv = serve()
+    assert srv.put(key(1), layer_blob(1, packages=50)).status_code == 204
+    counting = CountingDecoder(vigil.cache._DECODER)
+    monkeypatch.setattr(vigil.cache, "_DECODER", counting)
+    r = srv.scan([key(1)] * 4096)  # a 4096-layer image whose layers all are that one blob
+    assert r.status_code == 200, r.text
+    assert counting.calls == 1
+    assert len(r.json()["Metadata"]["Layers"]) == 4096
+
+
+def test_the_blobs_of_one_scan_are_bounded(serve: Callable[..., Running]) -> None:
+    size = len(msgspec.msgpack.encode(layer_blob(1, packages=20)))
+    srv = serve(max_scan_blob_bytes=size * 3 // 2, max_scan_blobs=3)
+    for n in range(4):
+        assert srv.put(key(n), layer_blob(n, packages=20)).status_code == 204
+    assert srv.scan([key(1)] * 3).status_code == 200  # one distinct blob: within the limit
+    r = srv.scan([key(1), key(2)])
+    assert r.status_code == 413, r.text
+    assert "limit of one scan" in r.json()["Error"]
+    r = srv.scan([key(0), key(1), key(2), key(3)])
+    assert r.status_code == 413 and "4 distinct blobs, over the limit of 3" in r.json()["Error"]
+    assert srv.state.decode_budget.used == 0  # every refused scan gave its share back
+
+
+def test_decoding_across_requests_is_bounded_and_retryable(serve: Callable[..., Running]) -> None:
+    srv = serve()
+    assert srv.put(key(1), layer_blob(1)).status_code == 204
+    budget = srv.state.decode_budget
+    with budget.reserve(budget.limit) as other_requests:  # requests in flight hold the whole budget
+        other_requests.take(budget.limit)
+        r = srv.scan([key(1)])
+        assert r.status_code == 503 and "retry later" in r.json()["Error"]
+        r = srv.put(key(2), layer_blob(2))
+        assert r.status_code == 503 and "retry later" in r.json()["Error"]
+    assert srv.scan([key(1)]).status_code == 200
+    assert srv.put(key(2), layer_blob(2)).status_code == 204
+    assert budget.used == 0
+
+
+def test_out_of_memory_while_decoding_is_503_not_500(serve: Callable[..., Running],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    srv = serve()
+    assert srv.put(key(1), layer_blob(1)).status_code == 204
+    monkeypatch.setattr(vigil.cache, "_DECODER", CountingDecoder(vigil.cache._DECODER, fail=MemoryError()))
+    r = srv.scan([key(1)])
+    assert r.status_code == 503 and "retry later" in r.json()["Error"]
+    assert srv.state.decode_budget.used == 0
