@@ -336,12 +336,50 @@ class ScanOptions:
     helm_kube_version: str = ""
 
 
+@dataclass(frozen=True)
+class DBOptions:
+    """Where the DB is and how a scan may update it."""
+
+    db_path: Path
+    repositories: tuple[str, ...] = ()  # --db-repository, in order of preference
+    skip_update: bool = False
+    offline: bool = False
+    download_only: bool = False
+    needed: bool = True  # False in client mode (the server matches) or without the vuln scanner
+    progress: bool = False
+
+
+def db_path_of(values: Mapping[str, Any]) -> Path:
+    """--db-path, else <cache-dir>/db/vigil.db."""
+    if values.get("db_path"):
+        return Path(values["db_path"])
+    cache_dir = Path(values["cache_dir"]) if values.get("cache_dir") else default_cache_dir()
+    return cache_dir / "db" / "vigil.db"
+
+
+def repositories_of(values: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = values.get("db_repository") or ()
+    items = [raw] if isinstance(raw, str) else list(raw)
+    return tuple(r.strip() for item in items for r in str(item).split(",") if r.strip())
+
+
+def db_options(values: Mapping[str, Any], *, progress: bool = False) -> DBOptions:
+    scanners = values.get("scanners")
+    return DBOptions(
+        db_path=db_path_of(values),
+        repositories=repositories_of(values),
+        skip_update=bool(values.get("skip_db_update")),
+        offline=bool(values.get("offline_scan")),
+        download_only=bool(values.get("download_db_only")),
+        needed=not values.get("server") and (scanners is None or "vuln" in scanners),
+        progress=progress,
+    )
+
+
 def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
-    cache_dir = values.get("cache_dir") or default_cache_dir()
-    db_path = values.get("db_path") or (cache_dir / "db" / "vigil.db")
     return ScanOptions(
         target=target,
-        db_path=db_path,
+        db_path=db_path_of(values),
         scanners=tuple(values.get("scanners") or ("vuln",)),
         severities=tuple(values.get("severity") or SEVERITY_NAMES),
         ignore_unfixed=bool(values.get("ignore_unfixed")),

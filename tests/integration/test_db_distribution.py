@@ -390,10 +390,11 @@ def hook(event, args):
     if event == "socket.connect":
         connects.append(repr(args[1]))
 sys.addaudithook(hook)
-from vigil.dbdist.cli_hook import prepare_db
+from vigil.dbdist.prepare import prepare_db
+from vigil.settings import db_options
 offline = sys.argv[3] == "offline"
 values = {"db_path": sys.argv[1], "db_repository": (sys.argv[2],), "offline_scan": offline}
-db = prepare_db(values)
+db = prepare_db(db_options(values))
 from vigil.shells.cli.main import cli
 try:
     cli.main(["fs", sys.argv[4], "--db-path", str(db), "-f", "json", "-o", sys.argv[5]]

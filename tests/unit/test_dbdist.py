@@ -24,9 +24,16 @@ from vigil.dbdist.artifact import (
     pack,
     require_complete,
 )
-from vigil.dbdist.cli_hook import DBPrepareError, db_path_of, prepare_db, repositories_of
+from vigil.dbdist.prepare import DBPrepareError
+from vigil.dbdist.prepare import prepare_db as _prepare
 from vigil.dbdist.update import LOCK_FILENAME, UpdateError, db_lock, ensure_db
+from vigil.settings import db_options, db_path_of, repositories_of
 from vigil.vulndb.schema import SCHEMA_VERSION
+
+
+def prepare_db(values: dict[str, object]) -> Path | None:
+    """The scan commands' DB step from resolved CLI values."""
+    return _prepare(db_options(values))
 
 
 @pytest.fixture
@@ -179,8 +186,8 @@ def test_db_present_and_current_needs_no_repository_call(fixture_db: Path) -> No
 def test_prepare_db_values(tmp_path: Path, fixture_db: Path) -> None:
     assert db_path_of({"cache_dir": tmp_path}) == tmp_path / "db" / "vigil.db"
     assert db_path_of({"db_path": str(fixture_db)}) == fixture_db
-    assert repositories_of({"db_repository": ("oci://a/b:1,https://c/d/", "https://e/")}) == [
-        "oci://a/b:1", "https://c/d/", "https://e/"]
+    assert repositories_of({"db_repository": ("oci://a/b:1,https://c/d/", "https://e/")}) == (
+        "oci://a/b:1", "https://c/d/", "https://e/")
     assert prepare_db({"db_path": str(fixture_db), "skip_db_update": True}) == fixture_db
     assert prepare_db({"db_path": str(tmp_path / "none.db"), "scanners": ("secret",)}) == tmp_path / "none.db"
     # client mode: the server matches, no local DB needed

@@ -170,8 +170,8 @@ def db_pull(**kwargs: Any) -> None:
     values = resolve_or_exit("db", kwargs)
     import sys
 
-    from vigil.dbdist.cli_hook import db_path_of, repositories_of
     from vigil.dbdist.update import ensure_db
+    from vigil.settings import db_path_of, repositories_of
     from vigil.vulndb.store import DBError
 
     repos = repositories_of(values)
@@ -179,7 +179,7 @@ def db_pull(**kwargs: Any) -> None:
         fail("no DB repository: pass --db-repository oci://HOST/REPO:TAG or https://HOST/DIR/ (or set db.repository)")
     path = db_path_of(values)
     try:
-        res = ensure_db(path, repos, skip_update=False, offline=False, force=True,
+        res = ensure_db(path, list(repos), skip_update=False, offline=False, force=True,
                         progress=not values["quiet"] and sys.stderr.isatty())
     except DBError as e:
         fail(str(e))

@@ -74,12 +74,11 @@ def emit(report: Report, values: dict[str, Any]) -> None:
 def db_ready(values: dict[str, Any]) -> bool:
     """The scan commands' DB step: download/update the DB as --db-repository/--skip-db-update/--offline-scan say
     (vigil.dbdist). False after --download-db-only: the command is done. A DB problem is one line, exit 2."""
-    from vigil.dbdist.cli_hook import DBPrepareError, prepare_db
+    from vigil.dbdist.prepare import prepare_db
+    from vigil.settings import db_options
 
-    try:
-        return prepare_db(values) is not None
-    except DBPrepareError as e:
-        fail(str(e))
+    progress = not values.get("quiet") and sys.stderr.isatty()
+    return prepare_db(db_options(values, progress=progress)) is not None
 
 
 def scan_and_emit(values: dict[str, Any], opts: ScanOptions, source: Callable[[], Source],
