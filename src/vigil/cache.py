@@ -1,6 +1,6 @@
-"""Analysis cache (issue 4; backends extended by issue 8): BlobInfo records keyed by a digest of
-diff_id + blob schema version + analyzer names/versions + the options that change what analysis finds
-(ARCHITECTURE.md §8), so a second scan of an image, or of another image sharing its base layers, re-analyses
+"""Analysis cache: BlobInfo records keyed by a digest of
+diff_id + blob schema version + analyzer names/versions + the options that change what analysis finds,
+so a second scan of an image, or of another image sharing its base layers, re-analyses
 nothing, and bumping an analyzer's version invalidates exactly the blobs it produced.
 
 Backends:
@@ -8,7 +8,7 @@ Backends:
   readers/writers across processes (two scans at once is the case Trivy's BoltDB cache fails, trivy#3525-style
   "timeout" errors); values are msgpack-encoded BlobInfo records (the same msgspec schema as the wire).
 - `memory`: a dict, for one process (tests, `--cache-backend memory`).
-- `redis://host:port/db` (issue 8): shared by many scanners (CI runners, the server); values expire after the TTL
+- `redis://host:port/db`: shared by many scanners (CI runners, the server); values expire after the TTL
   (Redis EX); an unreachable server at open is a clear error, a failing command later is a miss, never a crash.
 `ttl` (seconds, 0 = forever): entries older than that are misses (fs/memory check the write time; Redis expires).
 A corrupt or undecodable value is treated as a miss (and overwritten), never an error.
@@ -233,7 +233,7 @@ class RedisCache:
             self._r = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
             self._r.ping()
         except (redis.RedisError, ValueError) as e:
-            raise CacheError(f"cannot reach the Redis cache at {_redact(url)}: {e}") from None
+            raise CacheError(f"cannot reach the Redis cache at {_redact(url)}: {e}") from e
 
     def get(self, key: str) -> BlobInfo | None:
         return decode_blob(key, self.get_raw(key))

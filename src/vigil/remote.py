@@ -1,4 +1,4 @@
-"""Client mode (issue 8 §5): the HTTP client of `vigil server` (missing blobs, put blob, scan, version).
+"""Client mode: the HTTP client of `vigil server` (missing blobs, put blob, scan, version).
 
 Bodies are the msgspec records of vigil.findings.wire / vigil.findings.blob (one schema for cache and wire).
 Connection errors, timeouts and 5xx answers are retried with backoff (a server restarting or swapping its DB must
@@ -86,7 +86,7 @@ class RemoteClient:
             try:
                 verify = ssl.create_default_context(cafile=opts.ca_file)
             except (OSError, ssl.SSLError) as e:
-                raise RemoteError(f"cannot load CA file {opts.ca_file}: {e}") from None
+                raise RemoteError(f"cannot load CA file {opts.ca_file}: {e}") from e
         headers = {"User-Agent": "vigil-client"}
         if not (opts.token.isascii() and opts.token.isprintable()):  # a header value; never echo the token
             raise RemoteError("the token must be printable ASCII characters (check --token)")
@@ -144,7 +144,7 @@ class RemoteClient:
         try:
             return decoder.decode(resp.content)
         except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            raise RemoteError(f"server {self.base} sent an unreadable {what}: {e}") from None
+            raise RemoteError(f"server {self.base} sent an unreadable {what}: {e}") from e
 
     def version(self) -> VersionInfo:
         return self._decode(self._request("GET", "/version"), _VERSION, "VersionInfo")

@@ -239,7 +239,7 @@ def _coerce(opt: Option, value: Any, origin: str) -> Any:
             raise ValueError(f"invalid value {s!r}; choose from {', '.join(opt.choices)}")
         return s
     except ValueError as e:
-        raise SettingsError(f"{origin}: {e}") from None
+        raise SettingsError(f"{origin}: {e}") from e
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -263,7 +263,7 @@ def load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, OSError, UnicodeDecodeError) as e:
-        raise SettingsError(f"config file {path}: {e}") from None
+        raise SettingsError(f"config file {path}: {e}") from e
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -1,4 +1,4 @@
-"""Analyzer protocol and the explicit registry (ARCHITECTURE.md §3-§5).
+"""Analyzer protocol and the explicit registry.
 
 An analyzer module defines a pure `parse_x(data: bytes, ...)` and registers one `Analyzer` object here by being
 listed in `ANALYZER_MODULES`; each module exposes a module-level `ANALYZER`. A test checks that every module under
@@ -34,7 +34,7 @@ ANALYZER_MODULES: tuple[str, ...] = (
     "vigil.analyzers.lang.cargo_lock",
     "vigil.analyzers.lang.gemfile_lock",
     "vigil.analyzers.lang.composer_lock",
-    # installed packages and binaries (issue 3; kind="installed": image/rootfs scans, fs only when asked)
+    # installed packages and binaries (kind="installed": image/rootfs scans, fs only when asked)
     "vigil.analyzers.lang.python_pkg",
     "vigil.analyzers.lang.node_pkg",
     "vigil.analyzers.lang.gemspec",
@@ -43,7 +43,7 @@ ANALYZER_MODULES: tuple[str, ...] = (
     "vigil.analyzers.lang.jar",
     "vigil.analyzers.lang.gobinary",
     "vigil.analyzers.lang.rustbinary",
-    # more lockfiles and manifests (issue 3)
+    # more lockfiles and manifests
     "vigil.analyzers.lang.nuget_lock",
     "vigil.analyzers.lang.nuget_config",
     "vigil.analyzers.lang.dotnet_deps",
@@ -60,7 +60,7 @@ ANALYZER_MODULES: tuple[str, ...] = (
     "vigil.analyzers.lang.conda_environment",
     "vigil.analyzers.lang.packages_props",
     "vigil.analyzers.lang.sbt_lock",
-    # OS (issue 4)
+    # OS package databases and release files
     "vigil.analyzers.os.os_release",
     "vigil.analyzers.os.dpkg",
     "vigil.analyzers.os.dpkg_files",
@@ -91,7 +91,7 @@ class AnalysisInput:
 class AnalysisResult:
     applications: tuple[Application, ...] = ()
     unknowns: tuple[Unknown, ...] = ()
-    # kind="os" analyzers (issue 4): the OS a release file names, and the packages a package database lists
+    # kind="os" analyzers: the OS a release file names, and the packages a package database lists
     # (ecosystem = the package format "dpkg"/"apk"/"rpm"; the image engine sets it to the detected family, and
     # the packages' installed_files feed engine.drop_os_owned).
     os: OSInfo | None = None

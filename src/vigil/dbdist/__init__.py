@@ -1,1 +1,1 @@
-"""DB distribution (issue 8): the DB as an OCI artifact or HTTP directory, atomic swap under a lock, fallback, auto-update."""
+"""DB distribution: the DB as an OCI artifact or HTTP directory, atomic swap under a lock, fallback, auto-update."""

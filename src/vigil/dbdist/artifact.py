@@ -71,7 +71,7 @@ def decode_metadata(raw: bytes, where: str) -> ArtifactMetadata:
     try:
         meta = msgspec.json.decode(raw, type=ArtifactMetadata)
     except msgspec.DecodeError as e:
-        raise ArtifactError(f"{where}: malformed metadata.json ({e})") from None
+        raise ArtifactError(f"{where}: malformed metadata.json ({e})") from e
     return meta
 
 
@@ -125,7 +125,7 @@ def pack(build_dir: Path, level: int = ZSTD_LEVEL) -> ArtifactMetadata:
     except FileNotFoundError:
         raise ArtifactError(f"{build_dir}: no {METADATA_FILENAME} next to {DB_FILENAME}") from None
     except ValueError as e:
-        raise ArtifactError(f"{meta_path}: not JSON ({e})") from None
+        raise ArtifactError(f"{meta_path}: not JSON ({e})") from e
     if not isinstance(doc, dict):
         raise ArtifactError(f"{meta_path}: not a JSON object")
     check_db(db, f"{db}")
@@ -175,7 +175,7 @@ def check_db(path: Path, where: str) -> int:
         finally:
             conn.close()
     except sqlite3.DatabaseError as e:
-        raise ArtifactError(f"{where}: not a valid Vigil DB ({e})") from None
+        raise ArtifactError(f"{where}: not a valid Vigil DB ({e})") from e
     try:
         version = int(json.loads(row[0])["schema_version"])
     except (TypeError, ValueError, KeyError):
@@ -209,7 +209,7 @@ def decompress(zst: Path, out: Path, meta: ArtifactMetadata, what: str) -> None:
                 h.update(chunk)
                 dst.write(chunk)
     except zstandard.ZstdError as e:
-        raise ArtifactError(f"{what}: corrupt zstd stream ({e})") from None
+        raise ArtifactError(f"{what}: corrupt zstd stream ({e})") from e
     if n != meta.db_size:
         raise ArtifactError(f"{what}: decompressed to {n} bytes, metadata.json says {meta.db_size}")
     if h.hexdigest() != meta.db_sha256:

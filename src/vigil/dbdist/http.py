@@ -79,7 +79,7 @@ class HTTPRepository:
                     raise RepoError(f"{self.base}{METADATA_FILENAME}: larger than {MAX_METADATA >> 20} MiB")
             new_etag = str(resp.headers.get("etag", ""))
         except httpx.HTTPError as e:
-            raise RepoError(f"{self.base}{METADATA_FILENAME}: {type(e).__name__}: {e}") from None
+            raise RepoError(f"{self.base}{METADATA_FILENAME}: {type(e).__name__}: {e}") from e
         finally:
             resp.close()
         return decode_metadata(bytes(raw), self.base + METADATA_FILENAME), new_etag
@@ -104,7 +104,7 @@ class HTTPRepository:
                     f.write(chunk)
                     progress.advance(len(chunk))
         except httpx.HTTPError as e:
-            raise RepoError(f"{url}: {type(e).__name__}: {' '.join(str(e).split())}") from None
+            raise RepoError(f"{url}: {type(e).__name__}: {' '.join(str(e).split())}") from e
         finally:
             resp.close()
             progress.stop()

@@ -84,7 +84,7 @@ def parse_oci_url(url: str) -> Reference:
     try:
         ref = parse_reference(rest)
     except ImageError as e:
-        raise ArtifactError(f"{url}: {e}") from None
+        raise ArtifactError(f"{url}: {e}") from e
     if "/" not in rest.split("@", 1)[0]:
         raise ArtifactError(f"{url}: name the registry host and the repository (oci://HOST/REPO:TAG)")
     return ref
@@ -109,7 +109,7 @@ def push(build_dir: Path, url: str, opts: RegistryOptions | None = None) -> tupl
     try:
         reg = RegistryClient(ref, opts or registry_options(retries=3), actions="pull,push")
     except ImageError as e:  # e.g. VIGIL_CACERT naming an unreadable bundle
-        raise ArtifactError(f"{url}: {e}") from None
+        raise ArtifactError(f"{url}: {e}") from e
     try:
         layers = []
         for path, mt in artifact_files(build_dir, meta):
@@ -141,7 +141,7 @@ def push(build_dir: Path, url: str, opts: RegistryOptions | None = None) -> tupl
             resp.close()
         return "sha256:" + hashlib.sha256(raw).hexdigest(), meta
     except ImageError as e:
-        raise ArtifactError(str(e)) from None
+        raise ArtifactError(str(e)) from e
     finally:
         reg.close()
 
@@ -226,7 +226,7 @@ class OCIRepository:
         try:
             self.reg = RegistryClient(self.ref, opts or registry_options(), retry_after_cap=RETRY_AFTER_CAP)
         except ImageError as e:  # e.g. VIGIL_CACERT naming an unreadable bundle: this repository fails
-            raise RepoError(f"{url}: {e}") from None
+            raise RepoError(f"{url}: {e}") from e
         self._layers: dict[str, dict[str, Any]] = {}
 
     def close(self) -> None:
@@ -236,7 +236,7 @@ class OCIRepository:
         try:
             return self._fetch_metadata(etag)
         except ImageError as e:
-            raise RepoError(f"{self.url}: {e}") from None
+            raise RepoError(f"{self.url}: {e}") from e
 
     def _fetch_metadata(self, etag: str) -> tuple[ArtifactMetadata | None, str]:
         resp = self.reg.get(f"/v2/{self.ref.repository}/manifests/{self.ref.identifier}", accept=MT_OCI_MANIFEST)
@@ -287,7 +287,7 @@ class OCIRepository:
             with open(dest, "wb") as f:
                 self._stream(desc, f.write, progress, size)
         except ImageError as e:
-            raise RepoError(f"{self.url}: {e}") from None
+            raise RepoError(f"{self.url}: {e}") from e
 
     def _stream(self, desc: dict[str, Any], sink: Any, progress: Progress, cap: int) -> None:
         import httpx
@@ -310,7 +310,7 @@ class OCIRepository:
                 sink(chunk)
                 progress.advance(len(chunk))
         except httpx.HTTPError as e:
-            raise RepoError(f"{self.url}: blob {digest}: {type(e).__name__}: {' '.join(str(e).split())}") from None
+            raise RepoError(f"{self.url}: blob {digest}: {type(e).__name__}: {' '.join(str(e).split())}") from e
         finally:
             resp.close()
             progress.stop()

@@ -248,7 +248,7 @@ def ensure_db(
         return _locked_update(db_path, repositories, local, force, progress, now)
     except OSError as e:  # a read-only DB dir (shared, mounted): scan with what is there
         if not usable:
-            raise UpdateError(f"cannot update the DB in {db_dir}: {e.strerror or e}") from None
+            raise UpdateError(f"cannot update the DB in {db_dir}: {e.strerror or e}") from e
         warning = f"cannot update the DB in {db_dir} ({e.strerror or e}); using the DB on disk"
         log.warning("%s", warning)
         return UpdateResult(db_path, source=installed_source(db_path), message="update failed",

@@ -198,7 +198,7 @@ class Result(Record, frozen=True, kw_only=True):
 
 
 class SuppressedFinding(Record, frozen=True, kw_only=True):
-    """A finding removed by a filter, kept with the reason (ARCHITECTURE.md §10). `vulnerability_id` holds the
+    """A finding removed by a filter, kept with the reason. `vulnerability_id` holds the
     finding's ID whatever its kind (CVE, check ID, secret rule ID, license name); `kind` says which."""
 
     target: str
@@ -221,7 +221,7 @@ class Metadata(Record, frozen=True, kw_only=True):
     db_built_at: str = ""
     db_next_update: str = ""
     db_schema_version: int = 0
-    # image scans (issue 4), Trivy's names: OS, ImageID (config digest), DiffIDs, RepoTags, RepoDigests,
+    # image scans, Trivy's names: OS, ImageID (config digest), DiffIDs, RepoTags, RepoDigests,
     # ImageConfig (the OCI config JSON as the image carries it), Layers, Size (sum of compressed layer sizes)
     os: OSInfo | None = msgspec.field(default=None, name="OS")
     image_id: str = msgspec.field(default="", name="ImageID")

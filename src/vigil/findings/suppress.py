@@ -1,6 +1,6 @@
 """Filters applied after detection: severity, --ignore-unfixed, ignore files with expiry, VEX.
 
-Findings removed by an ignore file stay in the report (Metadata.Suppressed) with the reason (ARCHITECTURE.md §10).
+Findings removed by an ignore file stay in the report (Metadata.Suppressed) with the reason.
 
 `.vigilignore` format (Trivy's .trivyignore): one ID per line, `#` starts a comment, an optional `exp:YYYY-MM-DD`
 after the ID. Like Trivy, the expiry date is the first day on which the entry no longer applies (it expires at
@@ -127,7 +127,7 @@ def parse_ignore_yaml(text: str, name: str = ".vigilignore.yaml") -> list[Ignore
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise IgnoreFileError(f"{name}: invalid YAML: {e}") from None
+        raise IgnoreFileError(f"{name}: invalid YAML: {e}") from e
     if doc is None:
         return []
     if not isinstance(doc, dict):

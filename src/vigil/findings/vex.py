@@ -201,7 +201,7 @@ def parse_vex(data: bytes, source: str = "vex") -> list[VexStatement]:
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
-        raise VexError(f"{source}: not a JSON VEX document: {e}") from None
+        raise VexError(f"{source}: not a JSON VEX document: {e}") from e
     if not isinstance(doc, dict):
         raise VexError(f"{source}: not a VEX document (expected a JSON object)")
     if "openvex" in _s(doc.get("@context")):

@@ -1,6 +1,6 @@
-"""The client/server wire format (issue 8 §4-§5): the records a client sends to `vigil server` and gets back.
+"""The client/server wire format: the records a client sends to `vigil server` and gets back.
 
-One schema for disk, cache and wire (ARCHITECTURE.md §7): blobs travel as the very BlobInfo records the analysis
+One schema for disk, cache and wire: blobs travel as the very BlobInfo records the analysis
 cache stores (msgpack, PUT /v1/blobs/{key}), a scan request carries the ArtifactInfo plus the blob keys, and the
 answer is the Report record the JSON reporter writes. Only the envelopes below are specific to the wire.
 

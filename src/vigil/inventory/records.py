@@ -1,6 +1,6 @@
 """Inventory records: the output of analyzers, the input of detectors.
 
-All records are frozen msgspec Structs: one schema for disk, cache and wire (ARCHITECTURE.md §6, §7).
+All records are frozen msgspec Structs: one schema for disk, cache and wire.
 JSON field names follow Trivy's PascalCase so that users' jq scripts and dashboards keep working.
 """
 
@@ -32,7 +32,7 @@ JULIA = "julia"
 CONDA = "conda"
 LANGUAGE_ECOSYSTEMS = (PYPI, NPM, GO, CARGO, RUBYGEMS, COMPOSER, MAVEN, NUGET, HEX, PUB)
 
-# OS families (issue 4). An OS package's `ecosystem` is its family; the DB keys OS advisories by
+# OS families. An OS package's `ecosystem` is its family; the DB keys OS advisories by
 # "<family>:<release>" (e.g. "debian:12", "alpine:3.16", "ubuntu:24.04", "rocky:9", "alma:9"), see os_ecosystem().
 DEBIAN = "debian"
 UBUNTU = "ubuntu"
@@ -121,7 +121,7 @@ class Package(Record, frozen=True, kw_only=True):
     locations: tuple[Location, ...] = ()
     file_path: str = ""
     licenses: tuple[str, ...] = ()
-    # OS packages (issue 4): `version` is the full version as the package manager compares it (dpkg
+    # OS packages: `version` is the full version as the package manager compares it (dpkg
     # "1:2.38.1-5+deb12u3", rpm "[E:]V-R", apk "1.2.3-r0"); src_* name the source package (Debian matches on it).
     arch: str = ""
     src_name: str = ""

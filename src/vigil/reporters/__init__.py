@@ -33,7 +33,7 @@ TAKES_OPTIONS = frozenset({"table", "template", "html"})
 class RenderOptions:
     template: str = ""  # Jinja2 source for --format template (the CLI resolves @file)
     show_suppressed: bool = False
-    dependency_tree: bool = False  # table: reversed dependency chains of vulnerable packages (issue 3)
+    dependency_tree: bool = False  # table: reversed dependency chains of vulnerable packages
 
 
 class Reporter(Protocol):

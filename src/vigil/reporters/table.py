@@ -55,8 +55,8 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
                       force_terminal=False, soft_wrap=False)
     console.print("Report Summary\n")
     summary = Table(box=box.SQUARE, show_lines=False)
-    misconf = any(r.class_ == "config" for r in report.results)  # `vigil config` (issue 5)
-    secrets = any(r.class_ == "secret" for r in report.results)  # --scanners secret (issue 6)
+    misconf = any(r.class_ == "config" for r in report.results)  # `vigil config`
+    secrets = any(r.class_ == "secret" for r in report.results)  # --scanners secret
     for col in ("Target", "Type", "Misconfigurations" if misconf else "Vulnerabilities", *(("Secrets",) if secrets else ())):
         summary.add_column(col)
     for res in report.results:
@@ -86,7 +86,7 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
         if res.class_ == "secret":
             _secret_blocks(console, res)
             continue
-        if res.misconf_summary is not None:  # misconfiguration blocks (issue 5)
+        if res.misconf_summary is not None:  # misconfiguration blocks
             from vigil.reporters.table_misconf import result_lines, wants_block
 
             if wants_block(res):
@@ -131,7 +131,7 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
 
 
 def _remediation_table(console: Console, res: Result) -> None:
-    """Remediation summary (issue 7): the smallest upgrade per package that clears its fixable findings."""
+    """Remediation summary: the smallest upgrade per package that clears its fixable findings."""
     from rich import box
     from rich.table import Table
 

@@ -57,7 +57,7 @@ def render_text(report: Report, source: str, autoescape: bool = False) -> str:
         return env.from_string(source).render(context(report))
     except jinja2.TemplateError as e:
         line = f" (line {e.lineno})" if isinstance(e, jinja2.TemplateSyntaxError) else ""
-        raise ValueError(f"template error{line}: {e}") from None
+        raise ValueError(f"template error{line}: {e}") from e
 
 
 def render(report: Report, out: IO[str], opts: RenderOptions | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Incremental DB updates (issue 8 §2): a row-level diff between two builds of the vulnerability DB.
+"""Incremental DB updates: a row-level diff between two builds of the vulnerability DB.
 
 A day-to-day rebuild changes a few hundred of ~500,000 rows, so a client that holds yesterday's DB fetches the
 changed rows instead of the whole file. Identity is by content, not by file bytes: `logical_digest` hashes the sorted
@@ -99,7 +99,7 @@ def _connect_ro(db: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as e:
-        raise DeltaError(f"{db} is not a readable SQLite DB ({e})") from None
+        raise DeltaError(f"{db} is not a readable SQLite DB ({e})") from e
     return conn
 
 
@@ -173,7 +173,7 @@ def logical_digest(db: Path) -> str:
         _, tables = _schema(conn)
         return _digest_of(conn, tables)
     except sqlite3.DatabaseError as e:
-        raise DeltaError(f"{db}: cannot read the DB ({e})") from None
+        raise DeltaError(f"{db}: cannot read the DB ({e})") from e
     finally:
         conn.close()
 
@@ -185,7 +185,7 @@ def _read_metadata(conn: sqlite3.Connection, where: Path) -> DBMetadata:
             raise DeltaError(f"{where} has no metadata row")
         return msgspec.json.decode(row[0], type=DBMetadata)
     except (sqlite3.DatabaseError, msgspec.DecodeError) as e:
-        raise DeltaError(f"{where}: unreadable metadata ({e})") from None
+        raise DeltaError(f"{where}: unreadable metadata ({e})") from e
 
 
 def _diff_table(old: sqlite3.Connection, new: sqlite3.Connection, t: _Table) -> tuple[TableDelta, list[bytes],
@@ -256,7 +256,7 @@ def make_delta(old_db: Path, new_db: Path, out: Path) -> DeltaInfo:
             if td.deleted or td.upserted:
                 tables.append(td)
     except sqlite3.DatabaseError as e:
-        raise DeltaError(f"cannot read the DBs ({e})") from None
+        raise DeltaError(f"cannot read the DBs ({e})") from e
     finally:
         old.close()
         new.close()
@@ -289,15 +289,15 @@ def read_delta(delta: Path) -> DeltaDoc:
                 total += len(chunk)
         raw = b"".join(chunks)
     except OSError as e:
-        raise DeltaError(f"cannot read delta {delta}: {e.strerror or e}") from None
+        raise DeltaError(f"cannot read delta {delta}: {e.strerror or e}") from e
     except zstandard.ZstdError as e:
-        raise DeltaError(f"{delta} is not a zstd-compressed delta ({e})") from None
+        raise DeltaError(f"{delta} is not a zstd-compressed delta ({e})") from e
     if len(raw) > MAX_DELTA_BYTES:
         raise DeltaError(f"{delta}: larger than {MAX_DELTA_BYTES} bytes decompressed")
     try:
         doc = msgspec.msgpack.decode(raw, type=DeltaDoc)
     except msgspec.DecodeError as e:
-        raise DeltaError(f"{delta} is damaged ({e})") from None
+        raise DeltaError(f"{delta} is damaged ({e})") from e
     if doc.format != FORMAT or doc.version != FORMAT_VERSION:
         raise DeltaError(f"{delta}: unsupported delta format {doc.format!r} version {doc.version}")
     return doc
@@ -339,7 +339,7 @@ def apply_delta(base_db: Path, delta: Path, out_db: Path) -> None:
         schema, base_tables = _schema(conn)
         base_digest = _digest_of(conn, base_tables)
     except sqlite3.DatabaseError as e:
-        raise DeltaError(f"{base_db}: cannot read the DB ({e})") from None
+        raise DeltaError(f"{base_db}: cannot read the DB ({e})") from e
     finally:
         conn.close()
     if base_digest != doc.base:
@@ -364,7 +364,7 @@ def apply_delta(base_db: Path, delta: Path, out_db: Path) -> None:
             conn.execute("COMMIT")
             got = _digest_of(conn, list(tables.values()))
         except sqlite3.DatabaseError as e:
-            raise DeltaError(f"delta {delta.name} does not apply to {base_db} ({e})") from None
+            raise DeltaError(f"delta {delta.name} does not apply to {base_db} ({e})") from e
         finally:
             conn.close()
         if got != doc.target:

@@ -1,4 +1,4 @@
-"""Records stored in the DB (JSON blobs inside small indexed tables; ARCHITECTURE.md §9).
+"""Records stored in the DB (JSON blobs inside small indexed tables).
 
 These are produced by the feed ETL modules (vulndb/build/feeds/*), written by the builder and read by the
 matchers through vulndb.store. Changing a field here changes the DB schema: bump SCHEMA_VERSION in vulndb/schema.py.

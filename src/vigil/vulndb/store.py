@@ -42,7 +42,7 @@ class Store:
             self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             rows = dict(self._conn.execute("SELECT key, value FROM metadata").fetchall())
         except sqlite3.DatabaseError as e:
-            raise DBError(f"{path} is not a valid Vigil DB ({e}); rebuild it with 'vigil db build'") from None
+            raise DBError(f"{path} is not a valid Vigil DB ({e}); rebuild it with 'vigil db build'") from e
         try:
             self.metadata = msgspec.json.decode(rows["metadata"], type=DBMetadata)
         except (KeyError, msgspec.DecodeError):

@@ -28,7 +28,7 @@ def elf_sections(data: bytes) -> list[Section]:
     try:
         return _elf_sections(data)
     except (struct.error, IndexError, ValueError) as e:
-        raise ParseError(f"truncated or malformed ELF header: {e}") from None
+        raise ParseError(f"truncated or malformed ELF header: {e}") from e
 
 
 def _elf_sections(data: bytes) -> list[Section]:

@@ -27,7 +27,7 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ParseError(f"not UTF-8 text (byte {e.start})") from None
+        raise ParseError(f"not UTF-8 text (byte {e.start})") from e
 
 
 def load_json(data: bytes) -> Any:
@@ -35,7 +35,7 @@ def load_json(data: bytes) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise ParseError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        raise ParseError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
     except RecursionError:
         raise ParseError("JSON nested too deeply") from None
 
@@ -45,7 +45,7 @@ def load_toml(data: bytes) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ParseError(f"invalid TOML: {e}") from None
+        raise ParseError(f"invalid TOML: {e}") from e
     except RecursionError:
         raise ParseError("TOML nested too deeply") from None
 
@@ -77,7 +77,7 @@ def _yaml_load(text: str, loader: Any) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ParseError(f"invalid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+        raise ParseError(f"invalid YAML{where}: {getattr(e, 'problem', None) or e}") from e
     except RecursionError:
         raise ParseError("YAML nested too deeply") from None
 

@@ -92,7 +92,7 @@ def parse_xml(data: bytes) -> Element:
     try:
         parser.Parse(data, True)
     except expat.ExpatError as e:
-        raise ParseError(f"invalid XML at line {e.lineno}: {expat.ErrorString(e.code)}") from None
+        raise ParseError(f"invalid XML at line {e.lineno}: {expat.ErrorString(e.code)}") from e
     except _Forbidden:
         raise ParseError("XML with a DTD or nested too deeply is not accepted") from None
     except LookupError:  # the XML declaration names an encoding Python does not know

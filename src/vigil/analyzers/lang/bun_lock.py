@@ -56,7 +56,7 @@ def load_jsonc(text: str) -> Any:
     try:
         return json.loads(strip_jsonc(text))
     except json.JSONDecodeError as e:
-        raise ParseError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        raise ParseError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
     except RecursionError:
         raise ParseError("JSON nested too deeply") from None
 

@@ -115,7 +115,7 @@ def _parse(data: bytes, path: str, depth: int, budget: _Budget, out: list[Packag
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS as e:
-        raise ParseError(f"not a readable zip archive: {type(e).__name__}") from None
+        raise ParseError(f"not a readable zip archive: {type(e).__name__}") from e
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ENTRIES:
@@ -165,7 +165,7 @@ def parse_jar(data: bytes, path: str = "") -> Application:
     except ParseError:
         raise
     except _ZIP_ERRORS as e:
-        raise ParseError(f"corrupt archive: {type(e).__name__}") from None
+        raise ParseError(f"corrupt archive: {type(e).__name__}") from e
     seen: set[tuple[str, str, str]] = set()
     pkgs = []
     for p in out:

@@ -29,13 +29,13 @@ def decode_dep_v0(blob: bytes) -> list[dict[str, Any]]:
     try:
         raw = d.decompress(blob, MAX_JSON + 1)
     except zlib.error as e:
-        raise ParseError(f"cargo-auditable data is not zlib: {e}") from None
+        raise ParseError(f"cargo-auditable data is not zlib: {e}") from e
     if len(raw) > MAX_JSON:
         raise ParseError(f"cargo-auditable data expands beyond {MAX_JSON} bytes")
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        raise ParseError(f"cargo-auditable data is not JSON: {type(e).__name__}") from None
+        raise ParseError(f"cargo-auditable data is not JSON: {type(e).__name__}") from e
     if not isinstance(doc, dict) or not isinstance(doc.get("packages"), list):
         raise ParseError('cargo-auditable data has no "packages" array')
     return [p if isinstance(p, dict) else {} for p in doc["packages"]]

@@ -116,15 +116,15 @@ def parse_compose(data: bytes, path: str = "docker-compose.yml") -> ComposeDoc:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ParseError(f"not UTF-8 text (byte offset {e.start})") from None
+        raise ParseError(f"not UTF-8 text (byte offset {e.start})") from e
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ParseError(f"invalid YAML{where}: {getattr(e, 'problem', None) or type(e).__name__}") from None
+        raise ParseError(f"invalid YAML{where}: {getattr(e, 'problem', None) or type(e).__name__}") from e
     except (ValueError, RecursionError) as e:
-        raise ParseError(f"invalid YAML: {type(e).__name__}") from None
+        raise ParseError(f"invalid YAML: {type(e).__name__}") from e
     if root is None:
         return ComposeDoc(path=path, services=())
     b = _Builder()

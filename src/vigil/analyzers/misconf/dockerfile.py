@@ -274,7 +274,7 @@ def parse_dockerfile(data: bytes, path: str = "Dockerfile") -> DockerfileDoc:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ParseError(f"not UTF-8 text (byte offset {e.start})") from None
+        raise ParseError(f"not UTF-8 text (byte offset {e.start})") from e
     if "\x00" in text:
         raise ParseError("binary file (NUL byte), not a Dockerfile")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")

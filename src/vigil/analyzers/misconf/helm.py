@@ -3,7 +3,7 @@
 Rendering uses the REAL Helm engine: Helm v4's Go SDK, bundled as a shared library in the PyPI package
 `helm-python-sdk` (import name `helm_python`, called through ctypes; no `helm` binary, no cluster, `lookup`
 returns nothing). The chart is handed over as an in-memory .tgz, so this module stays free of file I/O
-(ARCHITECTURE.md §2): `chart_files` is the chart directory's contents keyed by relative path, or the result of
+(analyzers get bytes, never paths): `chart_files` is the chart directory's contents keyed by relative path, or the result of
 `load_chart_archive()` on a packaged chart.
 
 As in Trivy (`pkg/iac/scanners/helm/parser`): release name = chart name, client-side dry run, values from
@@ -77,7 +77,7 @@ def load_chart_archive(data: bytes) -> dict[str, bytes]:
     except ParseError:
         raise
     except (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError) as e:  # zlib/gzip/lzma errors included
-        raise ParseError(f"invalid chart archive: {type(e).__name__}") from None
+        raise ParseError(f"invalid chart archive: {type(e).__name__}") from e
     if not out:
         raise ParseError("empty chart archive")
     return out
@@ -121,7 +121,7 @@ def _values(values_files: Sequence[bytes], set_values: Sequence[str], helm: Any)
         try:
             merged = _merge(merged, helm.parse_set_string(expr))
         except helm.HelmError as e:
-            raise ParseError(f"invalid --helm-set value {expr!r}: {e}") from None
+            raise ParseError(f"invalid --helm-set value {expr!r}: {e}") from e
     return merged
 
 
@@ -182,7 +182,7 @@ def render_chart(
                 _native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(opts))
             )
     except helm.HelmError as e:
-        raise ParseError(f"helm: {str(e).splitlines()[0][:300] if str(e) else type(e).__name__}") from None
+        raise ParseError(f"helm: {str(e).splitlines()[0][:300] if str(e) else type(e).__name__}") from e
     if not isinstance(rendered, dict):
         raise ParseError("helm returned no manifests")
     out: dict[str, str] = {}

@@ -111,7 +111,7 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ParseError(f"not UTF-8 text (byte {e.start})") from None
+        raise ParseError(f"not UTF-8 text (byte {e.start})") from e
 
 
 def _is_k8s(obj: object) -> bool:
@@ -168,7 +168,7 @@ def _parse_json(text: str, path: str) -> list[K8sResource]:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ParseError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        raise ParseError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
     except RecursionError:
         raise ParseError("JSON nested too deeply") from None
     n = text.count("\n") + (0 if text.endswith("\n") else 1)
@@ -204,9 +204,9 @@ def parse_kubernetes(data: bytes, path: str = "") -> list[K8sResource]:
             return _parse_json(text, path)
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ParseError(f"invalid YAML{where}: {getattr(e, 'problem', None) or type(e).__name__}") from None
+        raise ParseError(f"invalid YAML{where}: {getattr(e, 'problem', None) or type(e).__name__}") from e
     except RecursionError:
         raise ParseError("YAML nested too deeply") from None
     except (ValueError, TypeError, OverflowError) as e:  # constructor edge cases (bad timestamps, unhashable keys)
-        raise ParseError(f"invalid YAML value: {type(e).__name__}") from None
+        raise ParseError(f"invalid YAML value: {type(e).__name__}") from e
     return out

@@ -95,7 +95,7 @@ def _metadata(text: str) -> dict[str, Any]:
             try:
                 doc = yaml.safe_load("\n".join(block)) or {}
             except yaml.YAMLError as e:
-                raise RegoLoadError(f"invalid METADATA YAML: {e}") from None
+                raise RegoLoadError(f"invalid METADATA YAML: {e}") from e
             if isinstance(doc, dict):
                 for k, v in doc.items():
                     if k == "custom" and isinstance(v, dict) and isinstance(out.get("custom"), dict):
@@ -179,7 +179,7 @@ class RegoEngine:
         try:
             from regopy import Interpreter
         except ImportError as e:  # pragma: no cover - regopy is a declared dependency
-            raise RegoLoadError(f"custom Rego checks need the 'regopy' package: {e}") from None
+            raise RegoLoadError(f"custom Rego checks need the 'regopy' package: {e}") from e
         self._interp = Interpreter()
         self._interp.add_module("vigil_lib_result.rego", RESULT_LIB)
         for path, text in sources.items():
@@ -203,7 +203,7 @@ class RegoEngine:
         try:
             parsed = json.loads(text)
         except ValueError as e:
-            raise RegoLoadError(f"cannot read the result of data.{package}: {e}") from None
+            raise RegoLoadError(f"cannot read the result of data.{package}: {e}") from e
         exprs = parsed.get("expressions") if isinstance(parsed, dict) else None
         if not exprs or not isinstance(exprs[0], dict):
             return {}
@@ -213,7 +213,7 @@ class RegoEngine:
         try:
             self._interp.query("data.lib.result")
         except Exception as e:  # regopy raises RegoError with the compiler's messages
-            raise RegoLoadError(f"invalid Rego: {_first_error(str(e))}") from None
+            raise RegoLoadError(f"invalid Rego: {_first_error(str(e))}") from e
 
 
 def _first_error(msg: str) -> str:
@@ -242,7 +242,7 @@ def load_checks(sources: Mapping[str, str], data_docs: Sequence[Any] = (),
             md = _metadata(text)
             sels = _selectors(md)
         except RegoLoadError as e:
-            raise RegoLoadError(f"{path}: {e}") from None
+            raise RegoLoadError(f"{path}: {e}") from e
         for t in sels:
             infos.append(RegoCheckInfo(package=pkg, path=path, meta=_meta(md, pkg, SELECTOR_TYPES[t]),
                                        selectors=(t,)))
@@ -256,7 +256,7 @@ def load_checks(sources: Mapping[str, str], data_docs: Sequence[Any] = (),
     except RegoLoadError:
         raise
     except Exception as e:
-        raise RegoLoadError(f"invalid Rego: {_first_error(str(e))}") from None
+        raise RegoLoadError(f"invalid Rego: {_first_error(str(e))}") from e
     return tuple(_check(engine, info, input_for) for info in infos)
 
 
@@ -272,7 +272,7 @@ def _check(engine: RegoEngine, info: RegoCheckInfo, input_for: Any) -> Check:
         except RegoLoadError:
             raise
         except Exception as e:
-            raise ParseError(f"check {info.meta.id} failed: {_first_error(str(e))}") from None
+            raise ParseError(f"check {info.meta.id} failed: {_first_error(str(e))}") from e
         fallback = (int(getattr(doc, "start_line", 0) or 0), int(getattr(doc, "end_line", 0) or 0))
         resource = str(getattr(doc, "ref", "") or "")
         out: list[Failure] = []

@@ -1,7 +1,7 @@
 """The misconfiguration scan over an in-memory file set: what `vigil config`, `fs --scanners misconfig` and
 `image --scanners misconfig` share.
 
-Pure (ARCHITECTURE.md §2): the caller walks its tree (a directory, image layers), keeps the paths `wants()`
+Pure (no file access, so it runs the same on a directory and on image layers): the caller walks its tree (a directory, image layers), keeps the paths `wants()`
 accepts, reads them size-capped and hands over `files` (relative posix path -> bytes) plus `errors` (paths it
 could not read -> reason). `scan_files()` then detects each file's config type, parses it once, runs every
 built-in check of that type plus the custom (Rego) checks, applies inline `# vigil:ignore:ID` comments and
@@ -172,7 +172,7 @@ def _run_checks(checks: Iterable[Check], fscan: _FileScan, include_deprecated: b
         except ParseError as e:
             log.warning("%s: check %s: %s", fscan.rel, check.meta.id, e)
             continue
-        except Exception as e:  # one broken check must not stop the scan; name the check (ARCHITECTURE §11)
+        except Exception as e:  # one broken check must not stop the scan; name the check
             log.warning("%s: check %s failed: %s: %s", fscan.rel, check.meta.id, type(e).__name__, e)
             continue
         if not failures:
@@ -292,7 +292,7 @@ def _parse(kind: str, rel: str, data: bytes) -> list[object]:
         try:
             return [json.loads(data) if kind == "json" else yaml.safe_load(data)]
         except (ValueError, yaml.YAMLError) as e:
-            raise ParseError(f"invalid {kind.upper()}: {type(e).__name__}") from None
+            raise ParseError(f"invalid {kind.upper()}: {type(e).__name__}") from e
     raise ParseError(f"unknown config type {kind}")  # pragma: no cover
 
 

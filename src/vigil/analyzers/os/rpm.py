@@ -90,7 +90,7 @@ def _sqlite_blobs(data: bytes) -> list[bytes]:
             raise ParseError("rpm sqlite database: no Packages table")
         rows = conn.execute("SELECT blob FROM Packages ORDER BY hnum").fetchall()
     except sqlite3.Error as e:
-        raise ParseError(f"rpm sqlite database: {e}") from None
+        raise ParseError(f"rpm sqlite database: {e}") from e
     except UnicodeDecodeError:  # sqlite's error text quoted damaged schema bytes
         raise ParseError("rpm sqlite database: malformed schema") from None
     finally:

@@ -147,7 +147,7 @@ def _cdx_xml(data: bytes, sbom_name: str) -> tuple[Application, ...]:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as e:
-        raise SBOMError(f"invalid XML: {e}") from None
+        raise SBOMError(f"invalid XML: {e}") from e
     if not root.tag.endswith("}bom"):
         raise SBOMError("not a CycloneDX XML document (root element is not <bom>)")
     ns = root.tag[: root.tag.index("}") + 1]
@@ -235,7 +235,7 @@ def _spdx_tv(data: bytes, sbom_name: str) -> tuple[Application, ...]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise SBOMError(f"SPDX tag-value is not UTF-8: {e}") from None
+        raise SBOMError(f"SPDX tag-value is not UTF-8: {e}") from e
     packages: list[dict[str, object]] = []
     relationships: list[dict[str, str]] = []
     pending_ref = ""

@@ -1,4 +1,4 @@
-"""Masking text for log output (ARCHITECTURE.md §12: the shells' log handler masks secrets).
+"""Masking text for log output (the shells' log handler masks secrets with it).
 
 One combined `re` of every built-in rule, compiled on first use (a log line is rare; a scan never pays for it
 unless it logs). Each match is replaced by `*****`.

@@ -61,7 +61,7 @@ class RuleSet:
     skip_patterns: tuple[str, ...] = ()
 
     def digest(self) -> str:
-        """sha256 of the effective rule set (part of every cache key, ARCHITECTURE.md §8)."""
+        """sha256 of the effective rule set (part of every cache key)."""
         blob = json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
         return "sha256:" + hashlib.sha256(blob).hexdigest()
 
@@ -93,7 +93,7 @@ def _check_regex(rx: str, where: str) -> str:
     try:
         re.compile(rx.encode())
     except (re.error, UnicodeEncodeError) as e:
-        raise SecretConfigError(f"{where}: invalid regex {rx!r}: {e}") from None
+        raise SecretConfigError(f"{where}: invalid regex {rx!r}: {e}") from e
     return rx
 
 
@@ -158,7 +158,7 @@ def parse_config(data: bytes, name: str = "vigil-secret.yaml") -> SecretConfig:
     try:
         doc = yaml.safe_load(data.decode("utf-8")) if data.strip() else {}
     except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise SecretConfigError(f"{name}: {e}") from None
+        raise SecretConfigError(f"{name}: {e}") from e
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):

@@ -35,7 +35,7 @@ def parse(version: str) -> Key:
     try:
         v = Version(version)
     except (_PackagingInvalidVersion, ValueError) as exc:
-        raise invalid(version, _NAME, str(exc)) from None
+        raise invalid(version, _NAME, str(exc)) from exc
     release = v.release
     end = len(release)
     while end and release[end - 1] == 0:

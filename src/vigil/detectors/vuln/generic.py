@@ -1,4 +1,4 @@
-"""Generic language-package matcher (ARCHITECTURE.md §5): `handles(pkg)`, `match(pkg, store)`.
+"""Generic language-package matcher: `handles(pkg)`, `match(pkg, store)`.
 
 A package is affected by a vulnerability when its installed version lies in an affected range of any advisory
 for it (see vulndb.records.AffectedPackage). Advisories from several sources for the same vulnerability are

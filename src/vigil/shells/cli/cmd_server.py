@@ -40,7 +40,7 @@ def read_tokens(path: Path) -> tuple[str, ...]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read token file {path}: {getattr(e, 'strerror', None) or e}") from None
+        raise ValueError(f"cannot read token file {path}: {getattr(e, 'strerror', None) or e}") from e
     tokens = tuple(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
     if not tokens:
         raise ValueError(f"token file {path} is empty")

@@ -25,7 +25,7 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 class SecretMaskFilter(logging.Filter):
-    """Masks anything a built-in secret rule matches in a log record (issue 6: a secret never reaches a log).
+    """Masks anything a built-in secret rule matches in a log record (a secret never reaches a log).
     On the handler, so it sees records from every `vigil.*` logger."""
 
     def filter(self, record: logging.LogRecord) -> bool:

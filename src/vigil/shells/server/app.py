@@ -1,4 +1,4 @@
-"""`vigil server` HTTP API (issue 8 §4; Trivy's client/server mode, trivy-cli.md §9).
+"""`vigil server` HTTP API (Trivy's client/server mode, trivy-cli.md §9).
 
     GET  /healthz               liveness (no token)
     GET  /metrics               Prometheus text (no token)
@@ -133,7 +133,7 @@ def _decode_json(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
         value = decoder.decode(body)
         msgspec.msgpack.encode(value)
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
-        raise _decode_error(what, e) from None
+        raise _decode_error(what, e) from e
     except OverflowError:
         raise _Fail(422, f"invalid {what}: an integer is out of the 64-bit range") from None
     return value
@@ -220,8 +220,8 @@ def scan_with_budget(state: ServerState, req: ScanRequest, tenant: str) -> Repor
             except BudgetExceeded as e:
                 if e.per_request:
                     raise _Fail(413, f"the blobs of this scan are over the {state.max_scan_blob_bytes}-byte "
-                                     "limit of one scan") from None
-                raise _busy("decoding too many blobs at once") from None
+                                     "limit of one scan") from e
+                raise _busy("decoding too many blobs at once") from e
             raws[k] = found
         blobs: dict[str, BlobInfo] = {}
         for k in list(raws):
@@ -377,7 +377,7 @@ def create_app(state: ServerState) -> FastAPI:
                     try:
                         blob = _BLOB_DECODER.decode(body)
                     except (msgspec.DecodeError, msgspec.ValidationError) as e:
-                        raise _decode_error("BlobInfo (msgpack)", e) from None
+                        raise _decode_error("BlobInfo (msgpack)", e) from e
                 if blob.schema_version != BLOB_SCHEMA_VERSION:
                     raise _Fail(409, f"blob schema {blob.schema_version} is not supported "
                                      f"(server: {BLOB_SCHEMA_VERSION})")

@@ -1,4 +1,4 @@
-"""Container image sources (issue 4): the only code that reads image archives, OCI layouts, registries and
+"""Container image sources: the only code that reads image archives, OCI layouts, registries and
 container daemons.
 
 Every source returns an `Image`: the config (parsed JSON, digest = ImageID), the layers in order (bottom first) with

@@ -189,8 +189,8 @@ class _TarStore:
                         self._members[name] = _Member(0, 0, "link", target, False)
         except (tarfile.TarError, EOFError, OSError, UnicodeError) as e:
             if isinstance(e, OSError) and not isinstance(e, tarfile.TarError) and e.strerror:
-                raise ImageError(f"{label}: {e.strerror}") from None
-            raise ImageError(f"{label}: not a docker archive or OCI image layout ({e})") from None
+                raise ImageError(f"{label}: {e.strerror}") from e
+            raise ImageError(f"{label}: not a docker archive or OCI image layout ({e})") from e
         if unsafe:
             log.warning("%s: ignored %d archive members with unsafe names or links", label, unsafe)
 
@@ -277,7 +277,7 @@ def _json(data: bytes, what: str) -> object:
     except RecursionError:  # nesting deeper than the parser's recursion limit: hostile, not metadata
         raise ImageError(f"{what}: invalid JSON (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as e:
-        raise ImageError(f"{what}: invalid JSON ({str(e).splitlines()[0][:120]})") from None
+        raise ImageError(f"{what}: invalid JSON ({str(e).splitlines()[0][:120]})") from e
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def open_archive(path: Path, tmp_dir: Path, ref: str = "", platform: str = "") -
             with open(path, "rb") as f:
                 magic = f.read(4)
         except OSError as e:
-            raise ImageError(f"{label}: {e.strerror or e}") from None
+            raise ImageError(f"{label}: {e.strerror or e}") from e
         tar_path = path
         if magic[:2] == _GZIP or magic == _ZSTD:
             tar_path = _unpack(path, tmp_dir, label, zstd=magic == _ZSTD)
@@ -386,9 +386,9 @@ def _inflate(src: _CountingReader, zstd: bool, label: str) -> Iterator[bytes]:
             if out:
                 yield out
     except zlib.error as e:
-        raise ImageError(f"{label}: corrupt gzip stream ({e})") from None
+        raise ImageError(f"{label}: corrupt gzip stream ({e})") from e
     except OSError as e:
-        raise ImageError(f"{label}: {e.strerror or e}") from None
+        raise ImageError(f"{label}: {e.strerror or e}") from e
 
 
 def _inflate_zstd(src: _CountingReader, label: str) -> Iterator[bytes]:
@@ -401,7 +401,7 @@ def _inflate_zstd(src: _CountingReader, label: str) -> Iterator[bytes]:
         while chunk := reader.read(4 * _CHUNK):
             yield chunk
     except zstandard.ZstdError as e:
-        raise ImageError(f"{label}: corrupt zstd stream ({e})") from None
+        raise ImageError(f"{label}: corrupt zstd stream ({e})") from e
 
 
 # ---------------------------------------------------------------------------------------------------------------

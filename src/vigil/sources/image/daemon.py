@@ -103,7 +103,7 @@ def open_daemon_image(ref: str, tmp_dir: Path, socket_path: str | None = None) -
                         f.write(chunk)
         except httpx.HTTPError as e:
             save.unlink(missing_ok=True)
-            raise ImageError(f"daemon at {sock}: saving {ref} failed: {type(e).__name__}: {e}") from None
+            raise ImageError(f"daemon at {sock}: saving {ref} failed: {type(e).__name__}: {e}") from e
         except BaseException:
             save.unlink(missing_ok=True)
             raise

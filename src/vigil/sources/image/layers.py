@@ -1,4 +1,4 @@
-"""Safe streaming reader for one image layer (issue 4 §2 and "Hostile images").
+"""Safe streaming reader for one image layer: hostile layers are normal input.
 
 `iter_layer(blob)` turns a layer blob (gzip, zstd or plain tar; the compression is sniffed from magic bytes, media
 types are not trusted) into `Entry` objects, one per tar member, in archive order. Nothing is written to disk,
@@ -120,7 +120,7 @@ class _Stream:
         try:
             first = f.read(_IN_CHUNK)
         except OSError as e:
-            raise self.error(f"cannot read blob: {e.strerror or e}") from None
+            raise self.error(f"cannot read blob: {e.strerror or e}") from e
         self.kind = "gzip" if first[:2] == _GZIP_MAGIC else "zstd" if first[:4] == _ZSTD_MAGIC else "tar"
         self._pending = first
         self._gz: zlib._Decompress | None = None
@@ -162,11 +162,11 @@ class _Stream:
         except LayerError:
             raise
         except zlib.error as e:
-            raise self.error(f"corrupt gzip stream: {e}") from None
+            raise self.error(f"corrupt gzip stream: {e}") from e
         except self._zerr as e:
-            raise self.error(f"corrupt zstd stream: {e}") from None
+            raise self.error(f"corrupt zstd stream: {e}") from e
         except OSError as e:
-            raise self.error(f"cannot read blob: {e.strerror or e}") from None
+            raise self.error(f"cannot read blob: {e.strerror or e}") from e
         if out:
             self.produced += len(out)
             self._check()
@@ -622,7 +622,7 @@ class _LayerReader:
             try:
                 size = _num(blk[124:136])
             except ValueError as e:
-                raise self.stream.error(f"corrupt tar header at offset {at}: invalid size ({e})") from None
+                raise self.stream.error(f"corrupt tar header at offset {at}: invalid size ({e})") from e
             if size > lim.max_layer_bytes:
                 raise self.stream.error(
                     f"tar entry at offset {at} declares {size} bytes, more than the layer limit"
@@ -659,7 +659,7 @@ class _LayerReader:
                     if size < 0 or size > lim.max_layer_bytes:
                         raise ValueError(f"size {size}")
             except ValueError as e:
-                raise self.stream.error(f"corrupt tar header at offset {at}: {e}") from None
+                raise self.stream.error(f"corrupt tar header at offset {at}: {e}") from e
             sparse: _Sparse | None = None
             apparent = size
             if t == b"S":
@@ -766,7 +766,7 @@ class _LayerReader:
                     raise self.stream.error("sparse map too large")
                 extended = ext[504]
         except ValueError as e:
-            raise self.stream.error(f"corrupt GNU sparse header: {e}") from None
+            raise self.stream.error(f"corrupt GNU sparse header: {e}") from e
         return _Sparse(segments), real
 
     @staticmethod
@@ -794,7 +794,7 @@ class _LayerReader:
             segments = [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
             return _Sparse(segments), real, pax.get("GNU.sparse.name", name)
         except (KeyError, ValueError) as e:
-            raise self.stream.error(f"corrupt pax sparse header: {e}") from None
+            raise self.stream.error(f"corrupt pax sparse header: {e}") from e
 
 
 def iter_layer(

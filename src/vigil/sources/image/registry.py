@@ -293,7 +293,7 @@ class RegistryClient:
             try:
                 verify = ssl.create_default_context(cafile=opts.ca_file)
             except (OSError, ssl.SSLError) as e:
-                raise ImageError(f"--cacert {opts.ca_file}: cannot load CA bundle: {e}") from None
+                raise ImageError(f"--cacert {opts.ca_file}: cannot load CA bundle: {e}") from e
         timeout = httpx.Timeout(opts.timeout, connect=min(opts.timeout, 30.0))
         self.client = httpx.Client(
             http1=True,
@@ -395,7 +395,7 @@ class RegistryClient:
         except httpx.HTTPError as e:
             raise ImageError(
                 f"{self.ref.registry}: token server {realm}: {_one_line(str(e)) or type(e).__name__}"
-            ) from None
+            ) from e
         try:
             data = json.loads(raw)
             token = data.get("token") or data.get("access_token")
@@ -457,7 +457,7 @@ class RegistryClient:
                 if isinstance(e, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(e):
                     raise ImageError(
                         f"{self.ref.registry}: TLS certificate verification failed (use --cacert or --insecure)"
-                    ) from None
+                    ) from e
                 errors.append(f"{scheme}: {_one_line(str(e)) or type(e).__name__}")
                 if i + 1 < len(self._schemes):
                     log.debug(
@@ -509,7 +509,7 @@ class RegistryClient:
         except httpx.HTTPError as e:
             raise ImageError(
                 f"{self.ref.registry}: GET {path}: {_one_line(str(e)) or type(e).__name__}"
-            ) from None
+            ) from e
 
     def _follow(self, url: str, extra: dict[str, str]) -> httpx.Response:
         for _ in range(MAX_REDIRECTS + 1):
@@ -553,7 +553,7 @@ class RegistryClient:
         except httpx.HTTPError as e:
             raise ImageError(
                 f"{self.ref.registry}: {method} {_redact(url)}: {_one_line(str(e)) or type(e).__name__}"
-            ) from None
+            ) from e
 
 
 _Registry = RegistryClient  # the name the image code (and its tests) use
@@ -743,19 +743,19 @@ class _BlobStore:
                     break
                 except OSError as e:
                     # Disk full / temp dir gone: a user-facing one-liner, not a traceback.
-                    raise ImageError(f"blob {digest}: cannot write {part}: {e.strerror or e}") from None
+                    raise ImageError(f"blob {digest}: cannot write {part}: {e.strerror or e}") from e
                 except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as e:
                     # The body broke off mid-stream: start over (registries need not support Range).
                     if attempt + 1 == attempts:
                         raise ImageError(
                             f"{self.reg.ref.registry}: blob {digest}: {_one_line(str(e)) or type(e).__name__} "
                             f"(after {attempts} attempts)"
-                        ) from None
+                        ) from e
                     time.sleep(min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt)))
                 except httpx.HTTPError as e:  # not transient (e.g. a body that cannot be decoded)
                     raise ImageError(
                         f"{self.reg.ref.registry}: blob {digest}: {type(e).__name__}: {e}"
-                    ) from None
+                    ) from e
         except BaseException:
             part.unlink(missing_ok=True)
             raise
@@ -848,7 +848,7 @@ def open_registry_image(ref: str, opts: RegistryOptions, tmp_dir: Path) -> Image
         return _open(ref, r, reg, store, opts)
     except httpx.HTTPError as e:  # a body that broke off while reading a manifest or the config
         store.cleanup()
-        raise ImageError(f"{r}: {type(e).__name__}: {_one_line(str(e))}") from None
+        raise ImageError(f"{r}: {type(e).__name__}: {_one_line(str(e))}") from e
     except BaseException:
         store.cleanup()
         raise

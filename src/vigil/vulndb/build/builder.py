@@ -5,7 +5,7 @@ half-loaded) -> aliases are merged (union-find over GHSA/CVE/PYSEC/GO/RUSTSEC ID
 stored once per package with every source listed -> NVD (CVSS, CWE) and CISA KEV enrich the details -> the DB is
 written to a temp file and atomically renamed into place.
 
-Feed cache (issue 8 §0): with `parsed_cache`, each feed's parsed records are kept as msgpack in
+Feed cache: with `parsed_cache`, each feed's parsed records are kept as msgpack in
 <parsed_cache>/<feed>-<input digest>.msgpack, the digest covering the feed's input files and the ETL code; an
 unchanged feed is decoded from there instead of parsed again. With `previous` (an earlier build's output dir), a
 row-level delta against that DB is written next to the new one (vulndb.delta) and listed in metadata.json.
@@ -102,7 +102,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def os_eol_rows() -> list[tuple[str, str, str]]:
     """(family, release key, ISO date) rows from the packaged vigil/data/os_eol.json (EOL dates are data in the DB,
-    not code: ARCHITECTURE.md §9). Keys starting with "_" are documentation. A malformed file is a packaging
+    not code). Keys starting with "_" are documentation. A malformed file is a packaging
     defect, reported as FeedError naming the file."""
     from importlib import resources
 
@@ -112,7 +112,7 @@ def os_eol_rows() -> list[tuple[str, str, str]]:
     try:
         doc = msgspec.json.decode(resources.files("vigil").joinpath("data/os_eol.json").read_bytes())
     except (OSError, msgspec.DecodeError) as exc:
-        raise FeedError(f"{where}: {exc}") from None
+        raise FeedError(f"{where}: {exc}") from exc
     if not isinstance(doc, dict):
         raise FeedError(f"{where}: expected an object of families")
     rows: list[tuple[str, str, str]] = []

@@ -1,4 +1,4 @@
-"""Feeds from their upstream locations (issue 8 §0): download each feed file into <cache-dir>/feeds/ and build from
+"""Feeds from their upstream locations: download each feed file into <cache-dir>/feeds/ and build from
 there.
 
 Two modes:
@@ -87,7 +87,7 @@ def bz2_to_gzip(bodies: list[bytes | None]) -> bytes:
     try:
         return _gzip(bz2.decompress(body))
     except (OSError, ValueError) as e:
-        raise FeedError(f"not a bzip2 file: {e}") from None
+        raise FeedError(f"not a bzip2 file: {e}") from e
 
 
 def osv_zip(*prefixes: str) -> Converter:
@@ -109,7 +109,7 @@ def osv_zip(*prefixes: str) -> Converter:
                     if isinstance(doc, dict) and str(doc.get("id", "")).startswith(prefixes):
                         docs.setdefault(str(doc["id"]), doc)
             except (zipfile.BadZipFile, msgspec.DecodeError, OSError) as e:
-                raise FeedError(f"bad OSV archive: {e}") from None
+                raise FeedError(f"bad OSV archive: {e}") from e
         return _jsonl_gz(docs[k] for k in sorted(docs))
 
     return convert
@@ -124,7 +124,7 @@ def json_documents(bodies: list[bytes | None]) -> bytes:
         try:
             out.append(msgspec.json.decode(body))
         except msgspec.DecodeError as e:
-            raise FeedError(f"bad JSON document: {e}") from None
+            raise FeedError(f"bad JSON document: {e}") from e
     return _jsonl_gz(out)
 
 
@@ -199,7 +199,7 @@ def repo_archive(patterns: tuple[str, ...], fmt: str) -> Converter:
                         doc["_source_path"] = path
                         docs.append((path, doc))
         except (tarfile.TarError, OSError, EOFError) as e:
-            raise FeedError(f"bad repository archive: {e}") from None
+            raise FeedError(f"bad repository archive: {e}") from e
         docs.sort(key=lambda d: d[0])
         return _jsonl_gz(d for _, d in docs)
 
@@ -226,7 +226,7 @@ def debian_list(bodies: list[bytes | None]) -> bytes:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise FeedError(f"not UTF-8 text: {e}") from None
+        raise FeedError(f"not UTF-8 text: {e}") from e
     out: list[dict[str, Any]] = []
     cur: dict[str, Any] | None = None
     for line in text.splitlines():

@@ -8,7 +8,7 @@ A check is metadata plus a pure function from one parsed input document to the f
         run=lambda doc: [...Failure(...)],
     )
 
-IDs and aliases are permanent (ARCHITECTURE.md §15): ignore files depend on them. `doc` is the parser's
+IDs and aliases are permanent: ignore files depend on them. `doc` is the parser's
 document type for `input_type` (see the parser module of that type). A check that passes returns no failures;
 the engine records it as PASS (counted in MisconfSummary.successes).
 """

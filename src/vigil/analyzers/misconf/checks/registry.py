@@ -1,4 +1,4 @@
-"""Explicit registry of built-in check modules (ARCHITECTURE.md §4). Each module exposes CHECKS: tuple[Check, ...].
+"""Explicit registry of built-in check modules. Each module exposes CHECKS: tuple[Check, ...].
 A test checks that every module in this package is listed here and that every check has a passing and a failing
 fixture."""
 

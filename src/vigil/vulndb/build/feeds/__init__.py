@@ -1,7 +1,7 @@
 """Feed ETL modules. Each feed module exposes FEEDS, a tuple of vigil.vulndb.build.records.Feed (single-feed
 modules also expose it as FEED).
 
-The list below is the registry (ARCHITECTURE.md §4): explicit, in a fixed order (language advisories — osv.py also
+The list below is the registry: explicit, in a fixed order (language advisories — osv.py also
 carries the AlmaLinux errata, which share its OSV parser —, then OS distribution advisories, then NVD, then KEV);
 a test checks that every module in this package is either listed here or is one of HELPER_MODULES.
 Importing this package imports nothing else; all_feeds() imports the modules.

@@ -30,7 +30,7 @@ def decode_json(filename: str, data: bytes) -> object:
     try:
         return msgspec.json.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise FeedError(f"{filename}: invalid JSON: {exc}") from None
+        raise FeedError(f"{filename}: invalid JSON: {exc}") from exc
 
 
 def decode_json_object(filename: str, data: bytes) -> JsonObj:
@@ -50,7 +50,7 @@ def iter_jsonl(filename: str, data: bytes) -> Iterator[tuple[str, JsonObj]]:
         try:
             obj = msgspec.json.decode(line)
         except (msgspec.DecodeError, UnicodeDecodeError, ValueError) as exc:
-            raise FeedError(f"{where}: invalid JSON: {exc}") from None
+            raise FeedError(f"{where}: invalid JSON: {exc}") from exc
         if not isinstance(obj, dict):
             raise FeedError(f"{where}: expected a JSON object, got {type(obj).__name__}")
         yield where, obj

@@ -148,7 +148,7 @@ def parse_nvd(filename: str, data: bytes) -> Iterator[CveEnrichment]:
         feed = _FEED11_DECODER.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError, ValueError) as exc:
         # msgspec.ValidationError is a DecodeError; its message names the JSON path ("at `$.CVE_Items[3]…`").
-        raise FeedError(f"{filename}: not an NVD JSON 1.1 feed: {exc}") from None
+        raise FeedError(f"{filename}: not an NVD JSON 1.1 feed: {exc}") from exc
     out = [e for e in (_enrichment_11(item) for item in feed.CVE_Items) if e is not None]
     yield from out
 

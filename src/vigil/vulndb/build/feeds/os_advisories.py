@@ -112,7 +112,7 @@ def iter_xml(filename: str, data: bytes) -> Iterator[ET.Element]:
         for _event, elem in ET.iterparse(BytesIO(data), events=("end",)):
             yield elem
     except ET.ParseError as exc:
-        raise FeedError(f"{filename}: invalid XML: {exc}") from None
+        raise FeedError(f"{filename}: invalid XML: {exc}") from exc
 
 
 @dataclass
