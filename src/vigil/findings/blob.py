@@ -1,5 +1,5 @@
 """The analysis of one image layer (or one filesystem): what the cache stores and the server receives
-(ARCHITECTURE.md §7-§8: one schema for disk, cache and wire).
+(one schema for disk, cache and wire, so nothing is translated, and no field can get lost, between them).
 
 A BlobInfo holds everything the analyzers found in the files *of that layer only*, keyed by file path, plus the
 layer's whiteouts. The image engine merges the BlobInfos bottom-up (a later layer's file replaces an earlier one's;

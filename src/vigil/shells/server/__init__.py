@@ -1,1 +1,1 @@
-"""`vigil server`: the HTTP shell of the client/server mode (issue 8). app.py: the API; state.py: what it holds."""
+"""`vigil server`: the HTTP shell of the client/server mode. app.py: the API; state.py: what it holds."""
