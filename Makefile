@@ -5,15 +5,35 @@ BIN := $(VENV)/bin
 FEEDS ?= ../shared/data/advisories
 DEMO_TARGET ?= examples/demo-project
 
-.PHONY: setup demo db test lint unit bench bench-image bench-server bench-delta clean schema openapi
+.PHONY: setup lock demo db test lint unit bench bench-image bench-server bench-delta clean schema openapi
 
+# Installs exactly what requirements.lock pins (runtime + dev, each file checked against its sha256), then Vigil
+# itself without resolving anything: two machines that run `make setup` get the same packages. The build backend
+# (setuptools) is pinned in the lock too, hence --no-build-isolation.
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-resolves pyproject.toml (dependencies + the dev extra + the build backend) into requirements.lock, keeping
+# the current pins where they still fit; LOCK_ARGS=--upgrade (or --upgrade-package NAME) moves them forward.
+# pip-tools runs in a throwaway venv. The machine's pip configuration is ignored so that only the public index is
+# asked (no local mirrors, wheel folders or constraint files): the lock must install on any machine.
+# The result is for CPython 3.11 on Linux x86_64 (platform markers are evaluated here); the hashes cover every
+# file published for each pin.
+PIP_TOOLS_VERSION ?= 7.7.0
+LOCK_ARGS ?=
+LOCK_ENV := PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= PIP_EXTRA_INDEX_URL= PIP_CONSTRAINT= \
+	CUSTOM_COMPILE_COMMAND='make lock'
+lock:
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp" && \
+	$(LOCK_ENV) "$$tmp/bin/pip" install --quiet pip-tools==$(PIP_TOOLS_VERSION) && \
+	$(LOCK_ENV) "$$tmp/bin/pip-compile" --quiet --generate-hashes --extra dev --all-build-deps --allow-unsafe \
+	  --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) -o requirements.lock pyproject.toml
 
 # Build the DB from the advisory feeds into the default cache dir, then scan the sample project.
 demo: setup

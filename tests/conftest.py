@@ -13,6 +13,12 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import settings
+
+# Hypothesis fails an example that runs longer than its deadline (200 ms by default): a wall-clock assertion that a
+# loaded machine trips. Off for the whole suite; the parsers' work is bounded by tests/work_budget.py instead.
+settings.register_profile("vigil", deadline=None)
+settings.load_profile("vigil")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

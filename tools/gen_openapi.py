@@ -1,5 +1,6 @@
 """Regenerate docs/openapi.json, the OpenAPI document of `vigil server` (run after changing an endpoint or a
-wire record; tests/integration/test_server_schema.py checks it is current and runs schemathesis against it)."""
+wire record; tests/integration/test_server_schema.py checks it is current and runs schemathesis against it).
+Descriptions are normalised (vigil.findings.schema_text), so every supported Python writes the same bytes."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def spec() -> dict[str, Any]:
 
 
 def render() -> str:
-    return json.dumps(spec(), indent=2, sort_keys=True) + "\n"
+    from vigil.findings.schema_text import clean_schema_text
+
+    return json.dumps(clean_schema_text(spec()), indent=2, sort_keys=True) + "\n"
 
 
 if __name__ == "__main__":

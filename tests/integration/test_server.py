@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ import pytest
 from tests.cli_helpers import run
 from tests.conftest import LOCKFILES, SHARED
 
+from vigil import remote
 from vigil.findings.blob import ArtifactInfo
 from vigil.findings.wire import ScanRequest
 from vigil.remote import RemoteClient, RemoteError, ServerOptions
@@ -410,7 +412,7 @@ def test_cli_startup_does_not_import_the_server_stack(tmp_path: Path) -> None:
         assert not loaded & {"httpx", "fastapi", "uvicorn", "starlette", "prometheus_client"}, args
 
 
-def test_client_retries_5xx_and_connection_errors(tmp_path: Path) -> None:
+def test_client_retries_5xx_and_connection_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """5xx answers and refused connections are retried with backoff; 4xx are not; each ends in one line."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -449,11 +451,12 @@ def test_client_retries_5xx_and_connection_errors(tmp_path: Path) -> None:
         httpd.shutdown()
         httpd.server_close()
     port = _free_port()
-    start = time.monotonic()
+    slept: list[float] = []  # the client's backoff, recorded instead of waited for
+    monkeypatch.setattr(remote, "time", SimpleNamespace(sleep=slept.append))
     with RemoteClient(ServerOptions(url=f"http://127.0.0.1:{port}", retries=2, backoff=0.05)) as c, \
             pytest.raises(RemoteError, match=f"127.0.0.1:{port}.*failed"):
         c.missing(["sha256:" + "0" * 64])
-    assert time.monotonic() - start >= 0.15  # 0.05 + 0.1 s of backoff
+    assert slept == [0.05, 0.1]  # two retries, the backoff doubling
     p = run("fs", str(DEMO), "--server", "ftp://x", env=_env(tmp_path))
     assert p.returncode == 2 and p.stderr.strip() == "Error: invalid server URL 'ftp://x' (expected http(s)://HOST:PORT)"
 

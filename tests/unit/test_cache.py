@@ -5,10 +5,12 @@ from __future__ import annotations
 import multiprocessing as mp
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import msgspec
 import pytest
 
+from vigil import cache
 from vigil.cache import CacheError, FSCache, MemoryCache, blob_key, open_cache
 from vigil.findings.blob import BlobInfo, OSRelease
 from vigil.inventory.records import Application, OSInfo, Package
@@ -80,13 +82,15 @@ def test_concurrent_processes_share_one_cache(tmp_path: Path) -> None:
     c.close()
 
 
-def test_ttl_expires_entries(tmp_path: Path) -> None:
-    import time
-
+def test_ttl_expires_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a virtual clock: the entry's age is what the test says, however slow the machine is
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(cache, "time", SimpleNamespace(time=lambda: now[0], sleep=lambda s: None))
     for c in (FSCache(tmp_path, ttl=0.2), MemoryCache(ttl=0.2)):
         c.put("k", BLOB)
+        now[0] += 0.15
         assert c.get("k") == BLOB and c.missing(["k"]) == []
-        time.sleep(0.3)
+        now[0] += 0.15
         assert c.get("k") is None and c.missing(["k"]) == ["k"]
         c.close()
 

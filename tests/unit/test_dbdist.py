@@ -10,10 +10,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from vigil.dbdist import update
 from vigil.dbdist.artifact import (
     COMPRESSED_FILENAME,
     ArtifactError,
@@ -128,23 +130,53 @@ def test_check_db_refuses_other_schemas(build_dir: Path) -> None:
         check_db(db, "t")
 
 
-def test_lock_is_exclusive_across_processes(tmp_path: Path) -> None:
+class _Clock:
+    """Stands in for the `time` module of vigil.dbdist.update: sleeping advances a virtual clock at once, and
+    `on_sleep(n)` runs at the n-th sleep. The lock's timeout and waiting are then counted in polls, not seconds."""
+
+    def __init__(self, on_sleep: Callable[[int], None] = lambda n: None) -> None:
+        self.now, self.sleeps, self.on_sleep = 0.0, 0, on_sleep
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.now += seconds
+        self.on_sleep(self.sleeps)
+
+
+def test_lock_is_exclusive_across_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from vigil.dbdist.update import db_lock\n"
-         f"with db_lock(Path({str(tmp_path)!r})):\n    print('held', flush=True); time.sleep(1.5)\n"],
-        stdout=subprocess.PIPE, text=True,
+         "import sys; from pathlib import Path; from vigil.dbdist.update import db_lock\n"
+         f"with db_lock(Path({str(tmp_path)!r})):\n    print('held', flush=True); sys.stdin.readline()\n"
+         "print('released', flush=True)\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
+    assert holder.stdin is not None and holder.stdout is not None
+    stdin, stdout = holder.stdin, holder.stdout
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        t0 = time.monotonic()
+        assert stdout.readline().strip() == "held"
+        clock = _Clock()
+        monkeypatch.setattr(update, "time", clock)
         with pytest.raises(UpdateError, match="another Vigil process"), db_lock(tmp_path, timeout=0.3):
             pass
-        assert time.monotonic() - t0 < 1.4
+        assert 0.3 <= clock.now <= 0.35 + 1e-9  # gave up once the timeout had passed, and no later
+
+        def release_at_the_third_poll(n: int) -> None:
+            if n == 3:
+                stdin.write("\n")
+                stdin.flush()
+                assert stdout.readline().strip() == "released"
+
+        clock = _Clock(release_at_the_third_poll)
+        monkeypatch.setattr(update, "time", clock)
         with db_lock(tmp_path, timeout=10):  # waits for the holder, then gets it
-            assert time.monotonic() - t0 >= 1.0
+            assert clock.sleeps == 3
     finally:
-        holder.wait(timeout=10)
+        stdin.close()
+        holder.wait(timeout=10)  # only stops a hung test
     assert (tmp_path / LOCK_FILENAME).exists()
 
 

@@ -198,8 +198,9 @@ class Result(Record, frozen=True, kw_only=True):
 
 
 class SuppressedFinding(Record, frozen=True, kw_only=True):
-    """A finding removed by a filter, kept with the reason. `vulnerability_id` holds the
-    finding's ID whatever its kind (CVE, check ID, secret rule ID, license name); `kind` says which."""
+    """A finding removed by a filter, kept in the report with the reason, so that what a filter hid (and why)
+    stays visible and auditable. `vulnerability_id` holds the finding's ID whatever its kind (CVE, check ID,
+    secret rule ID, license name); `kind` says which."""
 
     target: str
     kind: Literal["vulnerability", "misconfiguration", "secret", "license"] = "vulnerability"

@@ -1,6 +1,7 @@
 """Filters applied after detection: severity, --ignore-unfixed, ignore files with expiry, VEX.
 
-Findings removed by an ignore file stay in the report (Metadata.Suppressed) with the reason.
+Findings removed by an ignore file stay in the report (Metadata.Suppressed) with the reason, so a
+suppression stays visible and auditable instead of silently hiding a finding.
 
 `.vigilignore` format (Trivy's .trivyignore): one ID per line, `#` starts a comment, an optional `exp:YYYY-MM-DD`
 after the ID. Like Trivy, the expiry date is the first day on which the entry no longer applies (it expires at

@@ -1,8 +1,9 @@
 """The client/server wire format: the records a client sends to `vigil server` and gets back.
 
-One schema for disk, cache and wire: blobs travel as the very BlobInfo records the analysis
-cache stores (msgpack, PUT /v1/blobs/{key}), a scan request carries the ArtifactInfo plus the blob keys, and the
-answer is the Report record the JSON reporter writes. Only the envelopes below are specific to the wire.
+One schema for disk, cache and wire, so no conversion layer can drop a field: blobs travel as the very BlobInfo
+records the analysis cache stores (msgpack, PUT /v1/blobs/{key}), a scan request carries the ArtifactInfo plus the
+blob keys, and the answer is the Report record the JSON reporter writes. Only the envelopes below are specific
+to the wire.
 
 Versioning: WIRE_SCHEMA_VERSION bumps on any breaking change to these envelopes; BLOB_SCHEMA_VERSION (blob.py)
 on a change to the blob records. A server refuses requests of another version with a one-line error, so an old

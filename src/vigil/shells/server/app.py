@@ -1,4 +1,4 @@
-"""`vigil server` HTTP API (Trivy's client/server mode, trivy-cli.md §9).
+"""`vigil server` HTTP API: the server half of the client/server mode (as in Trivy's client/server mode).
 
     GET  /healthz               liveness (no token)
     GET  /metrics               Prometheus text (no token)

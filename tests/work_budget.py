@@ -1,0 +1,84 @@
+"""Work budgets for tests: bound how much a piece of code does, not how long it takes.
+
+Wall-clock limits fail on a loaded machine and pass a regression on a fast one. A line budget counts the Python
+lines executed in Vigil's own source files (the `vigil` package), which is the same number on every machine and
+under any load, and it stops a runaway loop deterministically: past the limit, the next line raises
+`WorkBudgetExceeded`. That is a BaseException, so no `except Exception` guard (the analyzer guard turns every
+exception into an Unknown) can swallow it. Work done in C (hashing, decompression, SQLite) is not counted;
+bound that by its own measure (bytes, VM steps, calls). Budgets do not nest (one tracer at a time).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import vigil
+
+SRC = str(Path(vigil.__file__).parent) + "/"  # as code objects spell their file names
+
+
+class WorkBudgetExceeded(BaseException):
+    pass
+
+
+@dataclass
+class WorkCount:
+    limit: int
+    used: int = 0
+
+
+@contextmanager
+def line_budget(limit: int) -> Iterator[WorkCount]:
+    """Counts the lines of the `vigil` package executed inside the block (in this thread) and raises WorkBudgetExceeded
+    on the first line past `limit`. The count is available afterwards as `.used`."""
+    with _budget(limit, "lines") as count:
+        yield count
+
+
+@contextmanager
+def call_budget(limit: int) -> Iterator[WorkCount]:
+    """Like line_budget, but counts calls of `vigil` functions (and generator resumptions): a coarser unit
+    that costs about half as much to count, for blocks that run millions of lines."""
+    with _budget(limit, "calls") as count:
+        yield count
+
+
+@contextmanager
+def _budget(limit: int, unit: str) -> Iterator[WorkCount]:
+    count = WorkCount(limit)
+    own: dict[str, bool] = {}
+
+    def tick() -> None:
+        count.used += 1
+        if count.used > limit:
+            raise WorkBudgetExceeded(f"more than {limit} {unit} of Vigil code executed")
+
+    def local(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "line":
+            tick()
+        return local
+
+    def on_call(frame: FrameType, event: str, arg: Any) -> Any:
+        name = frame.f_code.co_filename
+        mine = own.get(name)
+        if mine is None:
+            mine = own[name] = name.startswith(SRC)
+        if not mine:
+            return None
+        if unit == "calls":
+            tick()
+            return None
+        return local
+
+    previous = sys.gettrace()
+    sys.settrace(on_call)
+    try:
+        yield count
+    finally:
+        sys.settrace(previous)
