@@ -20,13 +20,12 @@ from __future__ import annotations
 import fnmatch
 import logging
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vigil.analyzers.registry import MAX_RELATED_FILES, AnalysisInput, AnalysisResult, Analyzer, run_guarded
 from vigil.findings.blob import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
-from vigil.findings.records import Result, SuppressedFinding
 from vigil.inventory.records import Application, Unknown
 from vigil.sources.base import FileTree, TreeEntry
 from vigil.sources.fs import DEFAULT_SKIP_DIRS, FileTooLarge
@@ -346,9 +345,3 @@ def _misconf(part: Partial, opts: MisconfOptions) -> ConfigFindings:
                           warnings=tuple(out.warnings))
 
 
-def secret_results(blob: BlobInfo) -> Iterator[Result]:
-    for s in blob.secrets:
-        yield Result(target=s.file_path, class_="secret", secrets=s.secrets)
-
-
-__all__ = ["AnalyzerSet", "Partial", "SuppressedFinding", "analyze_tree", "join_batches", "to_blob"]

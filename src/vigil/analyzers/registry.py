@@ -147,10 +147,6 @@ def all_analyzers() -> tuple[Analyzer, ...]:
     return tuple(out)
 
 
-def analyzers_for(path: str, kinds: tuple[AnalyzerKind, ...] = ("lockfile",)) -> list[Analyzer]:
-    return [a for a in all_analyzers() if a.kind in kinds and a.matches(path)]
-
-
 def run_guarded(analyzer: Analyzer, inp: AnalysisInput) -> AnalysisResult:
     """The one guard every analyzer call goes through: bad input becomes an Unknown naming the analyzer and the
     reason; a bug in an analyzer does too (logged with the traceback at debug level), never a crash."""

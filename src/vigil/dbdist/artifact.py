@@ -185,14 +185,6 @@ def check_db(path: Path, where: str) -> int:
     return version
 
 
-def verify_file(path: Path, sha256: str, size: int, what: str) -> None:
-    got_sha, got_size = file_sha256(path)
-    if got_size != size:
-        raise ArtifactError(f"{what}: got {got_size} bytes, metadata.json says {size}")
-    if got_sha != sha256:
-        raise ArtifactError(f"{what}: sha256 mismatch (got {got_sha}, want {sha256})")
-
-
 def decompress(zst: Path, out: Path, meta: ArtifactMetadata, what: str) -> None:
     """vigil.db.zst -> `out`, refusing more bytes than db_size (a bomb) and a result whose sha256 differs."""
     import zstandard

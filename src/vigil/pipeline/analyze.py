@@ -9,7 +9,6 @@ a single large directory is split into batches of files for the workers instead.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -158,14 +157,6 @@ def _batch(state: tuple[FileTree, AnalyzerSet], entries: list[TreeEntry]) -> byt
 def _layer(state: tuple[Sequence[BlobSpec], AnalyzerSet], i: int) -> bytes:
     specs, aset = state
     return msgspec.msgpack.encode(_analyze_one(specs[i], aset, 1))
-
-
-def digest_of(*parts: bytes | str) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p.encode() if isinstance(p, str) else p)
-        h.update(b"\0")
-    return h.hexdigest()
 
 
 __all__ = ["ScanStats", "analyze", "analyzer_set", "blob_keys"]

@@ -10,8 +10,6 @@ mode run a Source through the same four stages.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from vigil.findings.blob import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
@@ -85,11 +83,6 @@ def _parse_sbom(data: bytes, name: str) -> BlobInfo:
     except SBOMError as e:
         raise SourceError(str(e)) from e
     return BlobInfo(diff_id="", applications=tuple(apps))
-
-
-def scan_path(target: Path, opts: ScanOptions) -> Report:
-    """`vigil fs` as a function (the Python API)."""
-    return scan(fs_source(opts, installed="installed" in opts.analyzer_kinds), opts)
 
 
 def analyze_only(source: Source, opts: ScanOptions) -> tuple[ArtifactInfo, list[str], list[BlobInfo]]:

@@ -306,11 +306,6 @@ def parse_requirements(
     return Application(type=APP_TYPE, file_path=path, packages=tuple(packages)), parser.skipped
 
 
-def parse_pip_requirements(data: bytes, path: str = "") -> Application:
-    """The parse_<x>(data, path) -> Application form shared by all analyzers (no includes)."""
-    return parse_requirements(data, path)[0]
-
-
 def _analyze(inp: AnalysisInput) -> AnalysisResult:
     def read_include(rel: str) -> bytes | None:
         if "/" in rel:  # only files in the same directory are passed to us
