@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -66,7 +66,8 @@ def detect(art: ArtifactInfo, blobs: Sequence[BlobInfo], opts: DetectionOptions,
     for w in warnings:
         log.warning("%s", w)
     meta = msgspec.structs.replace(meta, unknowns=tuple(inv.unknowns), suppressed=tuple(merged.suppressed),
-                                   warnings=tuple(merged.warnings + warnings), **_artifact_metadata(art, os_info))
+                                   warnings=tuple(merged.warnings + warnings))
+    meta = _with_artifact(meta, art, os_info)
     return Report(
         vigil_version=version(),
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -229,18 +230,15 @@ def _history_results(art: ArtifactInfo) -> list[Result]:
     return [res] if res is not None else []
 
 
-def _artifact_metadata(art: ArtifactInfo, os_info: OSInfo | None) -> dict[str, Any]:
+def _with_artifact(meta: Metadata, art: ArtifactInfo, os_info: OSInfo | None) -> Metadata:
+    """An image's metadata, with Trivy's names: OS, ImageID, DiffIDs, RepoTags, RepoDigests, ImageConfig, Layers,
+    Size (the sum of the compressed layer sizes)."""
     if art.type != "container_image":
-        return {}
+        return meta
     rootfs = art.image_config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
-    return {
-        "os": os_info,
-        "image_id": art.image_id,
-        "diff_ids": tuple(str(d) for d in diff_ids) if isinstance(diff_ids, list) else (),
-        "repo_tags": art.repo_tags,
-        "repo_digests": art.repo_digests,
-        "image_config": art.image_config,
-        "layers": art.layers,
-        "size": sum(la.size for la in art.layers),
-    }
+    return msgspec.structs.replace(
+        meta, os=os_info, image_id=art.image_id,
+        diff_ids=tuple(str(d) for d in diff_ids) if isinstance(diff_ids, list) else (),
+        repo_tags=art.repo_tags, repo_digests=art.repo_digests, image_config=art.image_config,
+        layers=art.layers, size=sum(la.size for la in art.layers))
