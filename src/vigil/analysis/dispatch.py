@@ -44,6 +44,9 @@ MAX_PKGDB_SIZE = 512 << 20
 _DEFER_MAX_FILE = 4 << 20
 _DEFER_MAX_TOTAL = 256 << 20
 _ELF = b"\x7fELF"
+# Config files are held until the tree ends (a Helm chart is checked as a whole). Past this many bytes only files
+# that are config targets on their own are kept: a tree full of data JSON must not be held in memory.
+_CONFIG_HOLD_TOTAL = 256 << 20
 # Bumped when the dispatcher's output changes for the same analyzers (2: replaced paths listed as whiteouts).
 ANALYSIS_VERSION = 2
 
@@ -147,6 +150,7 @@ class _Walk:
         self.stored: dict[str, bytes] = {}  # streamed trees: small files kept for companions / related
         self.stored_total = 0
         self.deferred: list[tuple[Analyzer, str]] = []
+        self.config_total = 0
 
     def run(self, a: Analyzer, path: str, data: bytes, siblings: dict[str, bytes] | None = None,
             related: dict[str, bytes] | None = None) -> None:
@@ -213,8 +217,17 @@ class _Walk:
         return None
 
     def _config(self, e: TreeEntry, data: bytes | None) -> None:
-        if data is not None:
-            self.out.config_files[e.path] = data
+        if data is None:
+            return
+        if self.config_total + len(data) > _CONFIG_HOLD_TOTAL:
+            from vigil.analyzers.misconf.scan import standalone
+
+            if not standalone(e.path, data):
+                log.debug("%s: not held for the misconfiguration scan (held config files past %d bytes)", e.path,
+                          _CONFIG_HOLD_TOTAL)
+                return
+        self.config_total += len(data)
+        self.out.config_files[e.path] = data
 
     def _secrets(self, e: TreeEntry, data: bytes | None) -> None:
         scanner = self.aset.scanner

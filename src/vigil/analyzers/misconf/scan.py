@@ -120,6 +120,17 @@ def wants(rel: str) -> bool:
     return _is_config_path(rel) or _is_chart_support(rel)
 
 
+def standalone(rel: str, data: bytes) -> bool:
+    """Whether a file wants() accepted is a config target on its own, whatever else the tree holds: everything
+    but plain YAML/JSON that does not look like a Kubernetes object. A walker holding many files may drop the
+    others first (they matter only as chart values, kustomize patches or custom-check inputs)."""
+    if not is_yaml_or_json(rel) or _is_chart_support(rel):
+        return True
+    name = PurePosixPath(rel).name
+    return name in ("Chart.yaml", *kustomize.KUSTOMIZATION_NAMES) or name.startswith("values") or looks_like_k8s(
+        data, rel)
+
+
 # --- options and output ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
