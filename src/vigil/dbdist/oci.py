@@ -42,7 +42,7 @@ from vigil.dbdist.artifact import (
 from vigil.dbdist.source import CHUNK, Progress, RepoError
 from vigil.sources.image import ImageError, RegistryOptions
 from vigil.sources.image.reference import Reference, parse_reference
-from vigil.sources.image.registry import MT_OCI_MANIFEST, RegistryClient, _error_detail, _read_capped
+from vigil.sources.image.registry import MT_OCI_MANIFEST, RegistryClient, error_detail, read_capped
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def push(build_dir: Path, url: str, opts: RegistryOptions | None = None) -> tupl
                            {"Content-Type": MT_OCI_MANIFEST}, content=raw)
         try:
             if resp.status_code not in (200, 201):
-                raise ArtifactError(f"{url}: manifest upload refused: {_error_detail(resp)}")
+                raise ArtifactError(f"{url}: manifest upload refused: {error_detail(resp)}")
         finally:
             resp.close()
         return "sha256:" + hashlib.sha256(raw).hexdigest(), meta
@@ -156,7 +156,7 @@ def _start_upload(reg: RegistryClient) -> str:
     resp = reg.request("POST", f"/v2/{reg.ref.repository}/blobs/uploads/", {"Content-Length": "0"}, content=b"")
     try:
         if resp.status_code != 202 or "location" not in resp.headers:
-            raise ArtifactError(f"{reg.ref.registry}: cannot start a blob upload: {_error_detail(resp)}")
+            raise ArtifactError(f"{reg.ref.registry}: cannot start a blob upload: {error_detail(resp)}")
         return _absolute(reg, str(resp.headers["location"]))
     finally:
         resp.close()
@@ -177,7 +177,7 @@ def _finish(reg: RegistryClient, location: str, digest: str, body: bytes) -> Non
                        {"Content-Type": "application/octet-stream"}, content=body)
     try:
         if resp.status_code not in (201, 204):
-            raise ArtifactError(f"{reg.ref.registry}: blob {digest} upload refused: {_error_detail(resp)}")
+            raise ArtifactError(f"{reg.ref.registry}: blob {digest} upload refused: {error_detail(resp)}")
     finally:
         resp.close()
 
@@ -204,7 +204,7 @@ def _upload_blob(reg: RegistryClient, path: Path, digest: str, size: int) -> Non
             try:
                 if resp.status_code != 202 or "location" not in resp.headers:
                     raise ArtifactError(f"{reg.ref.registry}: blob {digest} chunk at {offset} refused: "
-                                        f"{_error_detail(resp)}")
+                                        f"{error_detail(resp)}")
                 location = _absolute(reg, str(resp.headers["location"]))
             finally:
                 resp.close()
@@ -242,8 +242,8 @@ class OCIRepository:
         resp = self.reg.get(f"/v2/{self.ref.repository}/manifests/{self.ref.identifier}", accept=MT_OCI_MANIFEST)
         try:
             if resp.status_code != 200:
-                raise RepoError(f"{self.url}: manifest: {_error_detail(resp)}")
-            raw = _read_capped(resp, MAX_METADATA, "manifest")
+                raise RepoError(f"{self.url}: manifest: {error_detail(resp)}")
+            raw = read_capped(resp, MAX_METADATA, "manifest")
         finally:
             resp.close()
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -301,7 +301,7 @@ class OCIRepository:
         progress.start(str((desc.get("annotations") or {}).get(TITLE, digest[:19])), size)
         try:
             if resp.status_code != 200:
-                raise RepoError(f"{self.url}: blob {digest}: {_error_detail(resp)}")
+                raise RepoError(f"{self.url}: blob {digest}: {error_detail(resp)}")
             for chunk in resp.iter_bytes(CHUNK):
                 n += len(chunk)
                 if n > size:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import msgspec
 
 from vigil.findings.records import Report, Result, Vulnerability
+from vigil.inventory.records import Package
 
 INFO_URI = "https://github.com/vigil-scanner/vigil"
 TOOL_NAME = "Vigil"
@@ -75,10 +75,6 @@ def vuln_line(res: Result, v: Vulnerability) -> Line | None:
     return None
 
 
-def iter_vulns(report: Report) -> Iterator[tuple[Result, Vulnerability]]:
-    for res in report.results:
-        for v in res.vulnerabilities:
-            yield res, v
 
 
 def first_line(text: str) -> str:
@@ -87,3 +83,16 @@ def first_line(text: str) -> str:
 
 def vuln_title(v: Vulnerability) -> str:
     return v.title or first_line(v.description) or v.vulnerability_id
+
+
+def result_packages(res: Result) -> list[Package]:
+    """The result's packages; when the report lists none (no --list-all-pkgs), the vulnerable ones."""
+    if res.packages:
+        return list(res.packages)
+    seen: dict[str, Package] = {}
+    for v in res.vulnerabilities:
+        key = v.pkg_id or f"{v.pkg_name}@{v.installed_version}"
+        if key not in seen:
+            eco = v.purl[4:].split("/", 1)[0] if v.purl.startswith("pkg:") else ""
+            seen[key] = Package(ecosystem=eco, name=v.pkg_name, version=v.installed_version, id=key, purl=v.purl)
+    return list(seen.values())

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from vigil.findings.records import Report, Result, Vulnerability
 from vigil.inventory.records import Package
-from vigil.reporters._common import TOOL_NAME, created, report_uuid
+from vigil.reporters._common import TOOL_NAME, created, report_uuid, result_packages
 
 if TYPE_CHECKING:
     from cyclonedx.model.bom import Bom
@@ -40,17 +40,6 @@ def _date(s: str) -> dt.datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=dt.UTC)
 
 
-def _packages(res: Result) -> list[Package]:
-    """The result's packages; when the report lists none (no --list-all-pkgs), the vulnerable ones."""
-    if res.packages:
-        return list(res.packages)
-    seen: dict[str, Package] = {}
-    for v in res.vulnerabilities:
-        key = v.pkg_id or f"{v.pkg_name}@{v.installed_version}"
-        if key not in seen:
-            eco = v.purl[4:].split("/", 1)[0] if v.purl.startswith("pkg:") else ""
-            seen[key] = Package(ecosystem=eco, name=v.pkg_name, version=v.installed_version, id=key, purl=v.purl)
-    return list(seen.values())
 
 
 def build_bom(report: Report) -> Bom:
@@ -88,7 +77,7 @@ def build_bom(report: Report) -> Bom:
     # Bom-refs: the purl when it is unique in the report, else the purl qualified with the file path.
     purl_count: dict[str, int] = defaultdict(int)
     for res in report.results:
-        for p in _packages(res):
+        for p in result_packages(res):
             if p.purl:
                 purl_count[p.purl] += 1
 
@@ -103,7 +92,7 @@ def build_bom(report: Report) -> Bom:
     app_refs: list[str] = []
     refs_by_result: dict[str, dict[str, str]] = {}
     for res in report.results:
-        pkgs = _packages(res)
+        pkgs = result_packages(res)
         if res.error or res.class_ not in ("lang-pkgs", "os-pkgs"):
             continue  # config/secret/license results describe files, not packages
         app_ref = str(report_uuid(report, "app:" + res.target + ":" + res.type))

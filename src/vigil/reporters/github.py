@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from vigil.findings.records import Report
-from vigil.reporters._common import INFO_URI, TOOL_NAME, created_iso
-from vigil.reporters.cyclonedx import _packages
+from vigil.reporters._common import INFO_URI, TOOL_NAME, created_iso, result_packages
 
 
 def build(report: Report, env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -21,7 +20,7 @@ def build(report: Report, env: Mapping[str, str] | None = None) -> dict[str, Any
     for res in report.results:
         if res.error or res.class_ not in ("lang-pkgs", "os-pkgs"):
             continue
-        pkgs = _packages(res)
+        pkgs = result_packages(res)
         purl_of = {(p.id or f"{p.name}@{p.version}"): p.purl for p in pkgs}
         resolved: dict[str, Any] = {}
         for p in pkgs:

@@ -12,8 +12,7 @@ import hashlib
 from typing import IO, Any
 
 from vigil.findings.records import Report
-from vigil.reporters._common import INFO_URI, TOOL_NAME, created, report_uuid
-from vigil.reporters.cyclonedx import _packages
+from vigil.reporters._common import INFO_URI, TOOL_NAME, created, report_uuid, result_packages
 
 SPDX_VERSION = "SPDX-2.3"
 
@@ -70,7 +69,7 @@ def build_document(report: Report) -> Any:  # spdx_tools.spdx.model.Document (la
         note(app_id, "Type", res.type)
         note(app_id, "FilePath", res.target)
         rels.append(Relationship(root_id, RelationshipType.CONTAINS, app_id))
-        pkgs = _packages(res)
+        pkgs = result_packages(res)
         ids = {(p.id or f"{p.name}@{p.version}"): _sid("Package", res.target, p.id or f"{p.name}@{p.version}")
                for p in pkgs}
         for p in pkgs:

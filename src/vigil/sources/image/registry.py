@@ -243,7 +243,7 @@ def _one_line(text: str, limit: int = 200) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _error_detail(resp: httpx.Response) -> str:
+def error_detail(resp: httpx.Response) -> str:
     """The registry's error body ({"errors":[{"code","message"}]}) condensed to one line."""
     try:
         raw = b""
@@ -389,7 +389,7 @@ class RegistryClient:
                     raise AuthError(
                         f"unauthorized: {self.ref.registry}: token server answered HTTP {resp.status_code}"
                     )
-                raw = _read_capped(resp, MAX_TOKEN_RESPONSE, "token response")
+                raw = read_capped(resp, MAX_TOKEN_RESPONSE, "token response")
             finally:
                 resp.close()
         except httpx.HTTPError as e:
@@ -502,7 +502,7 @@ class RegistryClient:
                     self._authenticate(challenge)
                     resp = self._follow(url, extra)
             if resp.status_code in (401, 403):
-                detail = _error_detail(resp)
+                detail = error_detail(resp)
                 resp.close()
                 raise AuthError(f"unauthorized: {self.ref.registry}: {detail}")
             return resp
@@ -546,7 +546,7 @@ class RegistryClient:
                     self._authenticate(challenge)
                     resp = self._send(method, url, {**extra, **self._auth_headers(url, self.base)}, content=content)
             if resp.status_code in (401, 403):
-                detail = _error_detail(resp) if method != "HEAD" else f"HTTP {resp.status_code}"
+                detail = error_detail(resp) if method != "HEAD" else f"HTTP {resp.status_code}"
                 resp.close()
                 raise AuthError(f"unauthorized: {self.ref.registry}: {detail}")
             return resp
@@ -578,7 +578,7 @@ def _redact(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
 
 
-def _read_capped(resp: httpx.Response, cap: int, what: str) -> bytes:
+def read_capped(resp: httpx.Response, cap: int, what: str) -> bytes:
     buf = bytearray()
     for chunk in resp.iter_bytes():
         buf += chunk
@@ -656,10 +656,10 @@ def _fetch_manifest(reg: _Registry, ident: str, what: str) -> tuple[bytes, dict[
     resp = reg.get(f"/v2/{reg.ref.repository}/manifests/{ident}", accept=_ACCEPT)
     try:
         if resp.status_code == 404:
-            raise NotFound(f"{what}: image not found ({_error_detail(resp)})")
+            raise NotFound(f"{what}: image not found ({error_detail(resp)})")
         if resp.status_code != 200:
-            raise ImageError(f"{what}: manifest request failed: {_error_detail(resp)}")
-        raw = _read_capped(resp, MAX_MANIFEST, "manifest")
+            raise ImageError(f"{what}: manifest request failed: {error_detail(resp)}")
+        raw = read_capped(resp, MAX_MANIFEST, "manifest")
         digest = _sha256(raw)
         if ident.startswith("sha256:") and digest != ident:
             raise ImageError(f"{what}: manifest digest mismatch: asked for {ident}, got {digest}")
@@ -710,8 +710,8 @@ class _BlobStore:
             if resp.status_code == 404:
                 raise NotFound(f"{what}: blob {digest} not found in {self.reg.ref.name}")
             if resp.status_code != 200:
-                raise ImageError(f"{what}: blob {digest}: {_error_detail(resp)}")
-            data = _read_capped(resp, cap, what)
+                raise ImageError(f"{what}: blob {digest}: {error_detail(resp)}")
+            data = read_capped(resp, cap, what)
         finally:
             resp.close()
         if _sha256(data) != digest:
@@ -770,7 +770,7 @@ class _BlobStore:
             if resp.status_code == 404:
                 raise NotFound(f"{self.reg.ref}: layer blob {digest} not found")
             if resp.status_code != 200:
-                raise ImageError(f"{self.reg.ref.registry}: blob {digest}: {_error_detail(resp)}")
+                raise ImageError(f"{self.reg.ref.registry}: blob {digest}: {error_detail(resp)}")
             h = hashlib.sha256()
             n = 0
             with open(part, "wb") as f:
