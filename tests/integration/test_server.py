@@ -173,6 +173,28 @@ def test_fs_demo_with_secrets_licenses_and_client_side_filters(server: Server, s
     assert any(r.get("Remediations") for r in local["Results"])  # remediation annotated after the filters
 
 
+def test_misconfig_and_repo_in_client_mode(server: Server, server_db: Path, tmp_path: Path) -> None:
+    """Every target and scanner goes through the one pipeline, so client mode needs nothing per target: the
+    misconfiguration results travel in the uploaded blob, and a repository is one blob like a directory."""
+    src = tmp_path / "src"
+    shutil.copytree(DEMO, src)
+    (src / "Dockerfile").write_text("FROM ubuntu:latest\nUSER root\n")
+    (src / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+                                  "  - name: c\n    image: busybox\n    securityContext:\n      privileged: true\n")
+    local, remote = local_and_remote("fs", src, server_db, server, tmp_path, "--scanners", "vuln,misconfig,secret")
+    assert remote == local
+    assert {"Dockerfile", "pod.yaml"} <= {r["Target"] for r in local["Results"] if r["Class"] == "config"}
+    assert any(r.get("Vulnerabilities") for r in local["Results"])
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "one"]):
+        subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=src, check=True,
+                       capture_output=True)
+    local_repo, remote_repo = local_and_remote("repo", src, server_db, server, tmp_path, "--scanners",
+                                               "vuln,misconfig")
+    assert remote_repo == local_repo and local_repo["ArtifactType"] == "repository"
+    assert [r for r in local_repo["Results"] if r["Class"] == "config"] == [
+        r for r in local["Results"] if r["Class"] == "config"]
+
+
 def test_fs_corpus_lockfiles(server: Server, server_db: Path, tmp_path: Path) -> None:
     target = LOCKFILES / "adeyosemanputra__pygoat"
     if not target.is_dir():
