@@ -52,8 +52,8 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
         misconf=misconf if target != "sbom" else None,
         misconf_digest=misconf_digest,
         max_file_size=opts.max_file_size,
-        # lockfiles under node_modules/vendor describe other projects' builds; in a directory, secrets and config
-        # files there are other projects' too (an image's are scanned: they ship in it)
+        # lockfiles and config files under node_modules/vendor/.git are other projects'; so are a directory's
+        # secrets there, but an image's secrets are scanned wherever they are: they ship in the image
         default_skip_scanners=frozenset({"lockfile", "config"} if image else {"lockfile", "secret", "config"}),
         elf_only=image,
     )
