@@ -51,6 +51,37 @@ def test_sbom_round_trip(demo: Path, fixture_db: Path, tmp_path: Path, fmt: str)
     assert via_sbom["Results"] == direct["Results"]  # packages, findings and remediations alike
 
 
+@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml", "spdx-json", "spdx"])
+def test_sbom_round_trip_with_hostile_paths(tmp_path: Path, fixture_db: Path, fmt: str) -> None:
+    """A path made to break out of its SPDX tag-value (a `</text>` closing the block, newlines starting fake
+    packages) or holding characters XML cannot carry still round-trips to the same packages and findings."""
+    src = tmp_path / "src"
+    (src / "x<").mkdir(parents=True)  # so that "x</" + "text>..." is a path
+    inject = "text>\nPackageName: injected-pkg\nPackageVersion: 6.6.6\nPackageComment: <text>"
+    (src / "x<" / inject).mkdir()
+    (src / "x<" / inject / "requirements.txt").write_text("django==2.2.0\n")
+    (src / "ctl\x1b\x01").mkdir()
+    (src / "ctl\x1b\x01" / "requirements.txt").write_text("pyyaml==5.3.1\n")
+    bom = tmp_path / f"bom.{fmt}"
+    p = run("fs", str(src), "--db-path", str(fixture_db), "--format", fmt, "-o", str(bom))
+    assert p.returncode == 0, p.stderr  # cyclonedx-xml was an ExpatError, exit 3
+    direct, _ = scan(src, fixture_db, "--list-all-pkgs")
+    via_sbom, _ = scan(bom, fixture_db, "--list-all-pkgs", cmd="sbom")
+
+    def packages(report: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(p["Name"], p["Version"]) for r in report["Results"] for p in r.get("Packages", [])}
+
+    def vulns(report: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(v["PkgName"], v["VulnerabilityID"]) for r in report["Results"] for v in r.get("Vulnerabilities", [])}
+
+    assert packages(via_sbom) == packages(direct) == {("django", "2.2.0"), ("pyyaml", "5.3.1")}
+    assert vulns(via_sbom) == vulns(direct) and vulns(direct)
+    if fmt in ("cyclonedx", "spdx-json"):  # the JSON formats keep paths exactly
+        assert via_sbom["Results"] == direct["Results"]
+    else:  # XML cannot carry \x01, tag-value no newline: written escaped
+        assert "ctl\\x1b\\x01/requirements.txt" in {r["Target"] for r in via_sbom["Results"]}
+
+
 def test_sbom_from_another_tool(tmp_path: Path, fixture_db: Path) -> None:
     bom = tmp_path / "other.cdx.json"
     bom.write_text(json.dumps({
