@@ -133,11 +133,34 @@ def test_broken_lockfile_is_reported_and_scan_goes_on(demo: Path, fixture_db: Pa
     assert {u["FilePath"] for u in report["Metadata"]["Unknowns"]} == set(errs)
 
 
+def test_file_names_cannot_drive_the_terminal_or_markup(tmp_path: Path, fixture_db: Path) -> None:
+    """A file name with terminal escapes, a newline or Rich markup is shown escaped and literal, in the table and
+    in the warnings on stderr."""
+    esc = tmp_path / "x\x1b[2J\x1b[1;1HFAKE\nforged"
+    esc.mkdir()
+    (esc / "package-lock.json").write_text("{bad")
+    markup = tmp_path / "x[/]" / "[bold]hidden[/bold]dir"
+    markup.mkdir(parents=True)
+    (markup / "requirements.txt").write_text("django==2.2.0\n")
+    p = run("fs", str(tmp_path), "--db-path", str(fixture_db), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr  # x[/] was a MarkupError, exit 3
+    assert "\x1b" not in p.stdout + p.stderr
+    assert "x[/]/[bold]hidden[/bold]dir/requirements.txt (pip)" in p.stdout
+    assert "x\\x1b[2J\\x1b[1;1HFAKE\\nforged/package-lock.json" in p.stdout
+    (warning,) = [line for line in p.stderr.splitlines() if "package-lock.json" in line]
+    assert warning.startswith("WARNING\tx\\x1b[2J") and "forged/package-lock.json: could not parse" in warning
+    assert not any(line.startswith("forged") for line in (p.stdout + p.stderr).splitlines())
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("fs", "/nonexistent/dir"), "no such file"),
         (("fs", ".", "--severity", "SEVERE"), "SEVERE"),
+        (("fs", ".", "--severity", ""), "--severity: empty"),
+        (("fs", ".", "--exit-code", "256"), "256 is not an exit code (0-255)"),
+        (("fs", ".", "--exit-code", "512"), "512 is not an exit code"),
+        (("fs", ".", "--exit-code", "-1"), "-1 is not an exit code"),
         (("fs", ".", "--format", "xml"), "choose from"),
         (("fs", ".", "--no-such-flag"), "No such option"),
         (("fs",), "Missing argument"),
@@ -147,6 +170,14 @@ def test_usage_errors_exit_2(tmp_path: Path, fixture_db: Path, args: tuple[str, 
     p = run(*args, "--db-path", str(fixture_db), cwd=tmp_path)
     assert p.returncode == 2, (p.stdout, p.stderr)
     assert message in p.stderr and "Traceback" not in p.stderr
+
+
+def test_empty_severity_list_in_config_is_refused(tmp_path: Path, fixture_db: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("django==2.2.0\n")
+    (tmp_path / "vigil.yaml").write_text("severity: []\n")
+    p = run("fs", ".", "--db-path", str(fixture_db), "--exit-code", "1", cwd=tmp_path)
+    assert p.returncode == 2 and "key 'severity': empty" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
 
 
 def test_missing_db_is_one_clear_error(tmp_path: Path) -> None:
