@@ -16,7 +16,7 @@ from typing import IO
 
 from vigil.findings.records import Report
 from vigil.reporters._common import map_strings, printable
-from vigil.reporters.spdx_json import build_document
+from vigil.reporters.spdx_json import build_document, namespace
 
 _TEXT_TAG = re.compile(r"<(/?text>)", re.IGNORECASE)
 
@@ -30,4 +30,5 @@ def render(report: Report, out: IO[str]) -> None:
     from spdx_tools.spdx.writer.tagvalue.tagvalue_writer import write_document_to_stream
 
     doc = build_document(map_strings(report, tag_value_safe))
+    doc.creation_info.document_namespace = namespace(report)  # named after the report itself, like spdx-json
     write_document_to_stream(doc, out, validate=False)  # type: ignore[arg-type]
