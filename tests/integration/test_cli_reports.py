@@ -136,6 +136,45 @@ def test_convert_errors(tmp_path: Path) -> None:
     assert p.returncode == 2 and "template error" in p.stderr
 
 
+@pytest.mark.parametrize(("template", "message"), [
+    ("{{ range(10**9) }}", "Range too big"),
+    ('{% include "other.j2" %}', "no loader"),
+    ("{{ 1/0 }}", "ZeroDivisionError"),
+    ("{{ (9**99999999) > 1 }}", "power with more than"),  # hung (a 300-million-bit integer)
+    ("{{ 'a'*10**10 }}", "repetition longer than"),  # MemoryError
+    ("{{ 'x'.center(10**10) }}", "center() width"),
+    ("{{ 'x'|center(10**10) }}", "|center argument"),
+    ("{{ '%999999999999d' % 1 }}", "format width"),
+    ("{{ '{:>99999999999}'.format(1) }}", "format width"),
+])
+def test_template_errors_and_bounds_exit_2(tmp_path: Path, template: str, message: str) -> None:
+    """Errors in a user's template are user errors (one line, exit 2); arithmetic that would take unbounded time
+    or memory is refused. The address-space limit keeps a regression from taking the machine's memory."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    good = ROOT / "tests" / "fixtures" / "reports" / "demo-report.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    p = subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", "convert", str(good), "--format", "template",
+                        "--template", template], capture_output=True, text=True, env=env, cwd=tmp_path,
+                       timeout=120, preexec_fn=limit)
+    assert p.returncode == 2, p.stderr
+    (line,) = p.stderr.strip().splitlines()
+    assert line.startswith("Error: template error (line 1): ") and message in line, line
+
+
+def test_template_arithmetic_within_bounds_works() -> None:
+    good = ROOT / "tests" / "fixtures" / "reports" / "demo-report.json"
+    ok = run("convert", str(good), "--format", "template", "--template",
+             "{{ 2**10 }} {{ 'ab'*3 }} {{ '%5d'|format(3) }} {{ 'x'|center(5) }} {{ results|length }}")
+    assert ok.returncode == 0 and ok.stdout == f"1024 ababab     3   x   {len(json.loads(good.read_text())['Results'])}"
+
+
 def test_sarif_from_scan_is_valid(demo: Path, fixture_db: Path) -> None:
     import jsonschema
 
