@@ -91,3 +91,21 @@ def test_spdx_tag_value_keeps_one_value_per_line(hostile: Report, tmp_path: Path
     doc = parse_file(str(path))
     assert "injected-pkg" not in {p.name for p in doc.packages}
     assert {"qs", "express", "Django"} <= {p.name.replace("[bold]", "").replace("[/bold]", "") for p in doc.packages}
+
+
+def test_html_links_only_http_and_csp_allows_only_its_own_script(hostile: Report) -> None:
+    import base64
+    import hashlib
+
+    bad = ("javascript:alert(1)", "JavaScript:alert(1)", "java\tscript:alert(1)", "data:text/html,<b>x</b>",
+           "//evil.example/x", "vbscript:x", " javascript:alert(1)")
+    urls = iter([*bad, "https://example.org/CVE-1", "http://example.org/CVE-2"] * 100)
+    report = map_strings(hostile, lambda s: next(urls) if s.startswith("https://") else s)
+    out = _render(report, "html")
+    hrefs = re.findall(r'href="([^"]*)"', out)
+    assert hrefs and all(h.startswith(("https://example.org/", "http://example.org/")) for h in hrefs), hrefs
+    assert "javascript:" not in out.lower() and "data:text" not in out
+    (csp,) = re.findall(r"script-src ([^;\"]*)", out)
+    assert "unsafe-inline" not in csp
+    (script,) = re.findall(r"<script>(.*?)</script>", out, re.S)
+    assert csp == "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
