@@ -92,7 +92,12 @@ def _is_exec(path: Path) -> bool:
 
 
 def read_capped(path: Path, max_size: int) -> bytes:
+    """The file's bytes, or FileTooLarge when it holds more than max_size. The size of the open file is checked
+    first, so a too-large (or sparse) file is refused without reading it; reading max_size + 1 bytes still
+    catches a file that grows after that check."""
     with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size > max_size:
+            raise FileTooLarge(f"larger than the {max_size}-byte limit (--max-file-size)")
         data = f.read(max_size + 1)
     if len(data) > max_size:
         raise FileTooLarge(f"larger than the {max_size}-byte limit (--max-file-size)")
