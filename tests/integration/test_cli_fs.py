@@ -180,6 +180,43 @@ def test_empty_severity_list_in_config_is_refused(tmp_path: Path, fixture_db: Pa
     assert len(p.stderr.strip().splitlines()) == 1
 
 
+def test_unreadable_directory_is_reported_once_and_in_the_report(tmp_path: Path, fixture_db: Path) -> None:
+    """A directory the scan cannot list is a gap in coverage: one warning, and an error result plus an Unknown
+    in the JSON report. Root reads any directory, so as root the scan runs without CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH (setpriv), which makes the mode-000 directory really unreadable."""
+    import os
+    import sys
+
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        drop = [setpriv or "setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+        if setpriv is None or subprocess.run([*drop, "true"], capture_output=True).returncode != 0:
+            pytest.skip("running as root and cannot drop the DAC capabilities")
+        prefix = drop
+    proj = tmp_path / "proj"
+    (proj / "locked").mkdir(parents=True)
+    (proj / "locked" / "requirements.txt").write_text("django==2.2.0\n")
+    (proj / "requirements.txt").write_text("pyyaml==5.3.1\n")
+    (proj / "locked").chmod(0)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+        p = subprocess.run([*prefix, sys.executable, "-m", "vigil.shells.cli.main", "fs", str(proj), "--db-path",
+                            str(fixture_db), "--format", "json", "--scanners", "vuln,secret,misconfig,license"],
+                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    finally:
+        (proj / "locked").chmod(0o755)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)
+    assert [line for line in p.stderr.splitlines() if "cannot read directory" in line] == [
+        f"WARNING\t{proj / 'locked'}: cannot read directory: Permission denied"]
+    reason = "cannot read directory: Permission denied"
+    assert {"FilePath": "locked", "Analyzer": "fs", "Reason": reason} in report["Metadata"]["Unknowns"]
+    errors = {(r["Target"], r.get("Type"), r.get("Error")) for r in report["Results"] if r.get("Error")}
+    assert errors == {("locked", "fs", reason)}
+    assert any(r["Target"] == "requirements.txt" and r.get("Vulnerabilities") for r in report["Results"])
+
+
 def test_missing_db_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("django==2.2\n")
     p = run("fs", str(tmp_path), "--cache-dir", str(tmp_path / "cache"), cwd=tmp_path)
