@@ -76,7 +76,7 @@ OPTIONS: tuple[Option, ...] = (
            "Dockerfiles, compose files, Kubernetes manifests and Helm charts, and an image's config)", PKG, yaml_key="scan.scanners",
            choices=("vuln", "secret", "misconfig", "license")),
     Option("severity", "list", SEVERITY_NAMES, "severities to report", SCAN, short="-s", choices=SEVERITY_NAMES),
-    Option("exit_code", "int", 0, "exit code when findings remain after filtering", SCAN),
+    Option("exit_code", "int", 0, "exit code when findings remain after filtering (0-255)", SCAN),
     Option("ignore_unfixed", "bool", False, "report only vulnerabilities that have a fix", VULN,
            yaml_key="vulnerability.ignore-unfixed"),
     Option("ignorefile", "path", ".vigilignore", "ignore file: one ID per line, optional exp:YYYY-MM-DD", SCAN),
@@ -148,7 +148,7 @@ OPTIONS: tuple[Option, ...] = (
            "redis://[user:pass@]HOST:PORT[/DB] (shared)", ("image", "server"), yaml_key="cache.backend"),
     Option("cache_ttl", "str", "0", "analysis cache entries older than this are analysed again (e.g. 72h, 30m, "
            "3600; 0 = keep)", ("image", "clean", "server"), yaml_key="cache.ttl"),
-    Option("exit_on_eol", "int", 0, "exit code when the image's OS is past its end of life", ("image",)),
+    Option("exit_on_eol", "int", 0, "exit code when the image's OS is past its end of life (0-255)", ("image",)),
     Option("db_repository", "list", (), "where to download the DB from, in order: oci://REGISTRY/REPO:TAG or "
            "https://HOST/DIR/ (a plain HTTP(S) directory); the next one is tried on 429/5xx/timeouts",
            (*VULN, "db", "server"), yaml_key="db.repository", metavar="URL,…"),
@@ -207,7 +207,22 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "vigil"
 
 
+# Values that parse but would let a scan pass silently: a process's exit status is the code modulo 256 (256 would
+# exit 0 with findings, -1 gives 255), and an empty severity list filters every finding out.
+EXIT_CODE_OPTIONS = frozenset({"exit_code", "exit_on_eol"})
+NON_EMPTY_OPTIONS = frozenset({"severity"})
+
+
 def _coerce(opt: Option, value: Any, origin: str) -> Any:
+    out = _parse(opt, value, origin)
+    if opt.name in EXIT_CODE_OPTIONS and not 0 <= out <= 255:
+        raise SettingsError(f"{origin}: {out} is not an exit code (0-255)")
+    if opt.name in NON_EMPTY_OPTIONS and not out:
+        raise SettingsError(f"{origin}: empty; choose one or more of {', '.join(opt.choices)}")
+    return out
+
+
+def _parse(opt: Option, value: Any, origin: str) -> Any:
     try:
         if opt.kind == "bool":
             if isinstance(value, bool):

@@ -133,11 +133,34 @@ def test_broken_lockfile_is_reported_and_scan_goes_on(demo: Path, fixture_db: Pa
     assert {u["FilePath"] for u in report["Metadata"]["Unknowns"]} == set(errs)
 
 
+def test_file_names_cannot_drive_the_terminal_or_markup(tmp_path: Path, fixture_db: Path) -> None:
+    """A file name with terminal escapes, a newline or Rich markup is shown escaped and literal, in the table and
+    in the warnings on stderr."""
+    esc = tmp_path / "x\x1b[2J\x1b[1;1HFAKE\nforged"
+    esc.mkdir()
+    (esc / "package-lock.json").write_text("{bad")
+    markup = tmp_path / "x[/]" / "[bold]hidden[/bold]dir"
+    markup.mkdir(parents=True)
+    (markup / "requirements.txt").write_text("django==2.2.0\n")
+    p = run("fs", str(tmp_path), "--db-path", str(fixture_db), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr  # x[/] was a MarkupError, exit 3
+    assert "\x1b" not in p.stdout + p.stderr
+    assert "x[/]/[bold]hidden[/bold]dir/requirements.txt (pip)" in p.stdout
+    assert "x\\x1b[2J\\x1b[1;1HFAKE\\nforged/package-lock.json" in p.stdout
+    (warning,) = [line for line in p.stderr.splitlines() if "package-lock.json" in line]
+    assert warning.startswith("WARNING\tx\\x1b[2J") and "forged/package-lock.json: could not parse" in warning
+    assert not any(line.startswith("forged") for line in (p.stdout + p.stderr).splitlines())
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("fs", "/nonexistent/dir"), "no such file"),
         (("fs", ".", "--severity", "SEVERE"), "SEVERE"),
+        (("fs", ".", "--severity", ""), "--severity: empty"),
+        (("fs", ".", "--exit-code", "256"), "256 is not an exit code (0-255)"),
+        (("fs", ".", "--exit-code", "512"), "512 is not an exit code"),
+        (("fs", ".", "--exit-code", "-1"), "-1 is not an exit code"),
         (("fs", ".", "--format", "xml"), "choose from"),
         (("fs", ".", "--no-such-flag"), "No such option"),
         (("fs",), "Missing argument"),
@@ -147,6 +170,51 @@ def test_usage_errors_exit_2(tmp_path: Path, fixture_db: Path, args: tuple[str, 
     p = run(*args, "--db-path", str(fixture_db), cwd=tmp_path)
     assert p.returncode == 2, (p.stdout, p.stderr)
     assert message in p.stderr and "Traceback" not in p.stderr
+
+
+def test_empty_severity_list_in_config_is_refused(tmp_path: Path, fixture_db: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("django==2.2.0\n")
+    (tmp_path / "vigil.yaml").write_text("severity: []\n")
+    p = run("fs", ".", "--db-path", str(fixture_db), "--exit-code", "1", cwd=tmp_path)
+    assert p.returncode == 2 and "key 'severity': empty" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_unreadable_directory_is_reported_once_and_in_the_report(tmp_path: Path, fixture_db: Path) -> None:
+    """A directory the scan cannot list is a gap in coverage: one warning, and an error result plus an Unknown
+    in the JSON report. Root reads any directory, so as root the scan runs without CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH (setpriv), which makes the mode-000 directory really unreadable."""
+    import os
+    import sys
+
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        drop = [setpriv or "setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+        if setpriv is None or subprocess.run([*drop, "true"], capture_output=True).returncode != 0:
+            pytest.skip("running as root and cannot drop the DAC capabilities")
+        prefix = drop
+    proj = tmp_path / "proj"
+    (proj / "locked").mkdir(parents=True)
+    (proj / "locked" / "requirements.txt").write_text("django==2.2.0\n")
+    (proj / "requirements.txt").write_text("pyyaml==5.3.1\n")
+    (proj / "locked").chmod(0)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+        p = subprocess.run([*prefix, sys.executable, "-m", "vigil.shells.cli.main", "fs", str(proj), "--db-path",
+                            str(fixture_db), "--format", "json", "--scanners", "vuln,secret,misconfig,license"],
+                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    finally:
+        (proj / "locked").chmod(0o755)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)
+    assert [line for line in p.stderr.splitlines() if "cannot read directory" in line] == [
+        f"WARNING\t{proj / 'locked'}: cannot read directory: Permission denied"]
+    reason = "cannot read directory: Permission denied"
+    assert {"FilePath": "locked", "Analyzer": "fs", "Reason": reason} in report["Metadata"]["Unknowns"]
+    errors = {(r["Target"], r.get("Type"), r.get("Error")) for r in report["Results"] if r.get("Error")}
+    assert errors == {("locked", "fs", reason)}
+    assert any(r["Target"] == "requirements.txt" and r.get("Vulnerabilities") for r in report["Results"])
 
 
 def test_missing_db_is_one_clear_error(tmp_path: Path) -> None:

@@ -51,6 +51,37 @@ def test_sbom_round_trip(demo: Path, fixture_db: Path, tmp_path: Path, fmt: str)
     assert via_sbom["Results"] == direct["Results"]  # packages, findings and remediations alike
 
 
+@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml", "spdx-json", "spdx"])
+def test_sbom_round_trip_with_hostile_paths(tmp_path: Path, fixture_db: Path, fmt: str) -> None:
+    """A path made to break out of its SPDX tag-value (a `</text>` closing the block, newlines starting fake
+    packages) or holding characters XML cannot carry still round-trips to the same packages and findings."""
+    src = tmp_path / "src"
+    (src / "x<").mkdir(parents=True)  # so that "x</" + "text>..." is a path
+    inject = "text>\nPackageName: injected-pkg\nPackageVersion: 6.6.6\nPackageComment: <text>"
+    (src / "x<" / inject).mkdir()
+    (src / "x<" / inject / "requirements.txt").write_text("django==2.2.0\n")
+    (src / "ctl\x1b\x01").mkdir()
+    (src / "ctl\x1b\x01" / "requirements.txt").write_text("pyyaml==5.3.1\n")
+    bom = tmp_path / f"bom.{fmt}"
+    p = run("fs", str(src), "--db-path", str(fixture_db), "--format", fmt, "-o", str(bom))
+    assert p.returncode == 0, p.stderr  # cyclonedx-xml was an ExpatError, exit 3
+    direct, _ = scan(src, fixture_db, "--list-all-pkgs")
+    via_sbom, _ = scan(bom, fixture_db, "--list-all-pkgs", cmd="sbom")
+
+    def packages(report: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(p["Name"], p["Version"]) for r in report["Results"] for p in r.get("Packages", [])}
+
+    def vulns(report: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(v["PkgName"], v["VulnerabilityID"]) for r in report["Results"] for v in r.get("Vulnerabilities", [])}
+
+    assert packages(via_sbom) == packages(direct) == {("django", "2.2.0"), ("pyyaml", "5.3.1")}
+    assert vulns(via_sbom) == vulns(direct) and vulns(direct)
+    if fmt in ("cyclonedx", "spdx-json"):  # the JSON formats keep paths exactly
+        assert via_sbom["Results"] == direct["Results"]
+    else:  # XML cannot carry \x01, tag-value no newline: written escaped
+        assert "ctl\\x1b\\x01/requirements.txt" in {r["Target"] for r in via_sbom["Results"]}
+
+
 def test_sbom_from_another_tool(tmp_path: Path, fixture_db: Path) -> None:
     bom = tmp_path / "other.cdx.json"
     bom.write_text(json.dumps({
@@ -103,6 +134,45 @@ def test_convert_errors(tmp_path: Path) -> None:
     assert p.returncode == 2 and "--template" in p.stderr
     p = run("convert", str(good), "--format", "template", "--template", "{{ nope.x }}")
     assert p.returncode == 2 and "template error" in p.stderr
+
+
+@pytest.mark.parametrize(("template", "message"), [
+    ("{{ range(10**9) }}", "Range too big"),
+    ('{% include "other.j2" %}', "no loader"),
+    ("{{ 1/0 }}", "ZeroDivisionError"),
+    ("{{ (9**99999999) > 1 }}", "power with more than"),  # hung (a 300-million-bit integer)
+    ("{{ 'a'*10**10 }}", "repetition longer than"),  # MemoryError
+    ("{{ 'x'.center(10**10) }}", "center() width"),
+    ("{{ 'x'|center(10**10) }}", "|center argument"),
+    ("{{ '%999999999999d' % 1 }}", "format width"),
+    ("{{ '{:>99999999999}'.format(1) }}", "format width"),
+])
+def test_template_errors_and_bounds_exit_2(tmp_path: Path, template: str, message: str) -> None:
+    """Errors in a user's template are user errors (one line, exit 2); arithmetic that would take unbounded time
+    or memory is refused. The address-space limit keeps a regression from taking the machine's memory."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    good = ROOT / "tests" / "fixtures" / "reports" / "demo-report.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    p = subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", "convert", str(good), "--format", "template",
+                        "--template", template], capture_output=True, text=True, env=env, cwd=tmp_path,
+                       timeout=120, preexec_fn=limit)
+    assert p.returncode == 2, p.stderr
+    (line,) = p.stderr.strip().splitlines()
+    assert line.startswith("Error: template error (line 1): ") and message in line, line
+
+
+def test_template_arithmetic_within_bounds_works() -> None:
+    good = ROOT / "tests" / "fixtures" / "reports" / "demo-report.json"
+    ok = run("convert", str(good), "--format", "template", "--template",
+             "{{ 2**10 }} {{ 'ab'*3 }} {{ '%5d'|format(3) }} {{ 'x'|center(5) }} {{ results|length }}")
+    assert ok.returncode == 0 and ok.stdout == f"1024 ababab     3   x   {len(json.loads(good.read_text())['Results'])}"
 
 
 def test_sarif_from_scan_is_valid(demo: Path, fixture_db: Path) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.oci_builder import layer_tar, write_layout
 
+from tests.oci_builder import layer_tar, write_layout
 from vigil.analysis import dispatch
 from vigil.analysis.dispatch import analyze_tree, to_blob
 from vigil.pipeline.analyze import analyzer_set

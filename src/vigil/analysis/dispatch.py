@@ -134,12 +134,25 @@ class Partial:
 
 
 def analyze_tree(tree: FileTree, aset: AnalyzerSet, entries: Iterable[TreeEntry] | None = None) -> Partial:
-    """One pass over the tree (or over `entries`, a batch of a random-access tree's entries)."""
+    """One pass over the tree (or over `entries`, a batch of a random-access tree's entries; the caller then adds
+    the walk's coverage_gaps)."""
     walk = _Walk(tree, aset)
     for e in entries if entries is not None else tree.entries(aset.wants, bool(aset.binaries)):
         walk.entry(e)
     walk.run_deferred()
+    if entries is None:
+        walk.out.unknowns.extend(coverage_gaps(tree))
     return walk.out
+
+
+# The analyzer name of Unknowns for what the tree walk itself could not read (no analyzer saw those files).
+WALK_ANALYZER = "fs"
+
+
+def coverage_gaps(tree: FileTree) -> list[Unknown]:
+    """The directories the tree's last walk could not list, as Unknowns: they appear in the report (an error
+    result, Metadata.Unknowns) instead of only in a warning, so machine consumers see what was not scanned."""
+    return [Unknown(file_path=d, analyzer=WALK_ANALYZER, reason=why) for d, why in tree.unreadable]
 
 
 class _Walk:
@@ -290,12 +303,12 @@ class _Walk:
 
 
 def join_batches(batches: Iterable[tuple[BlobInfo, dict[str, bytes], dict[str, str]]],
-                 aset: AnalyzerSet) -> BlobInfo:
+                 aset: AnalyzerSet, gaps: Iterable[Unknown] = ()) -> BlobInfo:
     """The blob of a directory analysed in batches of files (in worker processes): each batch's analysis without
     the misconfiguration scan, plus the config files it read; the misconfiguration scan then runs once over all
     of them (a Helm chart's files may be in several batches)."""
     apps: list[Application] = []
-    unknowns: list[Unknown] = []
+    unknowns: list[Unknown] = list(gaps)
     secrets: list[SecretsInFile] = []
     part = Partial()
     for blob, files, errors in batches:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
-from vigil.analyzers.errors import ParseError
+from vigil.analyzers.errors import ParseError, number_too_large
 from vigil.inventory.records import Application, OSInfo, Package, Unknown
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,14 @@ def run_guarded(analyzer: Analyzer, inp: AnalysisInput) -> AnalysisResult:
         reason = "input nested too deeply"
     except MemoryError:
         reason = "input too large to parse"
+    except ValueError as e:  # a huge integer in a JSON/TOML/YAML file is the input's fault; others a defect
+        reason = number_too_large(e) or _internal(analyzer, inp, e)
     except Exception as e:  # a defect in the analyzer, not the user's input: report, keep scanning
-        log.debug("analyzer %s failed on %s", analyzer.name, inp.path, exc_info=True)
-        reason = f"internal error in analyzer {analyzer.name}: {type(e).__name__}: {e}"
+        reason = _internal(analyzer, inp, e)
     log.warning("%s: could not parse (%s): %s", inp.path, analyzer.name, reason)
     return AnalysisResult(unknowns=(Unknown(file_path=inp.path, analyzer=analyzer.name, reason=reason),))
+
+
+def _internal(analyzer: Analyzer, inp: AnalysisInput, e: Exception) -> str:
+    log.debug("analyzer %s failed on %s", analyzer.name, inp.path, exc_info=True)
+    return f"internal error in analyzer {analyzer.name}: {type(e).__name__}: {e}"

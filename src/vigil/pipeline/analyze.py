@@ -15,7 +15,7 @@ from typing import Literal
 
 import msgspec
 
-from vigil.analysis.dispatch import AnalyzerSet, analyze_tree, join_batches, to_blob
+from vigil.analysis.dispatch import AnalyzerSet, analyze_tree, coverage_gaps, join_batches, to_blob
 from vigil.analysis.parallel import fork_map, workers_for
 from vigil.analyzers.registry import Analyzer, all_analyzers
 from vigil.cache import blob_key
@@ -133,14 +133,17 @@ def _analyze_one(spec: BlobSpec, aset: AnalyzerSet, workers: int) -> BlobInfo:
 
 def _analyze_directory(tree: FileTree, aset: AnalyzerSet, workers: int) -> BlobInfo:
     entries: list[TreeEntry] = list(tree.entries(aset.wants, bool(aset.binaries)))
+    gaps = coverage_gaps(tree)  # directories the walk could not list
     if workers <= 1 or len(entries) < _PARALLEL_MIN_FILES:
-        return to_blob(analyze_tree(tree, aset, entries), aset)
+        part = analyze_tree(tree, aset, entries)
+        part.unknowns.extend(gaps)
+        return to_blob(part, aset)
     if aset.ruleset is not None:
         _ = aset.scanner  # compile once here: forked workers inherit it
     n = max(1, min(64, len(entries) // (workers * 8)))
     batches = [entries[i : i + n] for i in range(0, len(entries), n)]
     return join_batches((msgspec.msgpack.decode(raw, type=_BATCH) for raw in
-                         fork_map(_batch, batches, (tree, aset), workers)), aset)
+                         fork_map(_batch, batches, (tree, aset), workers)), aset, gaps)
 
 
 # A batch's analysis travels back as msgpack: records decoded by msgspec compare (and are omitted as defaults in

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -22,6 +25,62 @@ TOOL_NAME = "Vigil"
 
 # SARIF security-severity for a severity without a CVSS score (Trivy's mapping).
 SEVERITY_SCORE = {"CRITICAL": 9.5, "HIGH": 8.0, "MEDIUM": 5.5, "LOW": 2.0, "UNKNOWN": 0.0}
+
+
+# Characters a terminal acts on instead of showing (C0 including newline and tab, DEL, C1 such as the 8-bit CSI
+# \x9b), line and paragraph separators, bidirectional overrides (text shown in another order than it is stored) and
+# lone surrogates (undecodable bytes of a file name). File names, package names and advisory text are data: written
+# as such they could clear the screen, recolour it or forge lines of the report.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    c = m.group()
+    if c in _NAMED:
+        return _NAMED[c]
+    n = ord(c)
+    return f"\\x{n:02x}" if n <= 0xFF else f"\\u{n:04x}"
+
+
+def printable(text: str, *, tabs: bool = False) -> str:
+    """`text` with every control character written as a Python-style escape (`\\n`, `\\x1b`, `\\u202e`), for
+    output a human reads on a terminal. `tabs`: keep tabs (code lines of a finding)."""
+    if tabs:
+        return _CONTROL.sub(lambda m: m.group() if m.group() == "\t" else _escape_char(m), text)
+    return _CONTROL.sub(_escape_char, text)
+
+
+# XML 1.0 cannot represent these at all, not even as character references: a document holding one is not
+# well-formed (parsers stop at it).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with the characters XML 1.0 cannot carry written as escapes (see printable); others unchanged."""
+    return _XML_INVALID.sub(_escape_char, text)
+
+
+def map_strings(report: Report, fn: Callable[[str], str]) -> Report:
+    """A copy of the report with `fn` applied to every string in it (keys included), for the formats that cannot
+    carry some characters. The report itself is returned when nothing changes, so its hash-derived IDs stay."""
+
+    changed = False
+
+    def walk(o: Any) -> Any:
+        nonlocal changed
+        if isinstance(o, str):
+            out = fn(o)
+            changed = changed or out != o
+            return out
+        if isinstance(o, dict):
+            return {walk(k): walk(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [walk(v) for v in o]
+        return o
+
+    mapped = walk(msgspec.to_builtins(report))
+    return msgspec.convert(mapped, Report) if changed else report
 
 
 def report_digest(report: Report) -> str:

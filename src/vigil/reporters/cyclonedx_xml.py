@@ -1,4 +1,7 @@
-"""CycloneDX 1.6 XML: the same BOM as the JSON format (vigil.reporters.cyclonedx), serialised as XML."""
+"""CycloneDX 1.6 XML: the same BOM as the JSON format (vigil.reporters.cyclonedx), serialised as XML.
+
+XML 1.0 cannot carry most control characters (a file name may hold any): they are written as escapes (`\x1b`,
+reporters._common.xml_safe) so the document stays well-formed."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import warnings
 from typing import IO
 
 from vigil.findings.records import Report
+from vigil.reporters._common import map_strings, xml_safe
 from vigil.reporters.cyclonedx import build_bom
 
 
@@ -15,6 +19,6 @@ def render(report: Report, out: IO[str]) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        text = make_outputter(build_bom(report), OutputFormat.XML, SchemaVersion.V1_6).output_as_string(indent=2)
+        text = make_outputter(build_bom(map_strings(report, xml_safe)), OutputFormat.XML, SchemaVersion.V1_6).output_as_string(indent=2)
     out.write(text)
     out.write("\n")

@@ -4,7 +4,10 @@ autoescaping on. Sections: summary per target, findings, remediation summary, su
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import IO, TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from vigil.findings.records import SEVERITIES, SEVERITY_RANK, Report
 from vigil.reporters._common import security_severity, vuln_title
@@ -12,11 +15,35 @@ from vigil.reporters._common import security_severity, vuln_title
 if TYPE_CHECKING:
     from vigil.reporters import RenderOptions
 
+# The one script of the page. The CSP allows exactly this script (by hash): no other inline script, event handler
+# or javascript: URL can run, even if one got into the page.
+SCRIPT = """
+(function () {
+  function key(td) { var s = td.getAttribute("data-sort"); var t = s !== null ? s : td.textContent.trim();
+    var n = parseFloat(t); return isNaN(n) || !/^[0-9.]+$/.test(t) ? t.toLowerCase() : n; }
+  document.querySelectorAll("table.sortable th").forEach(function (th, i) {
+    th.addEventListener("click", function () {
+      var tb = th.closest("table").tBodies[0], asc = th.dataset.asc !== "1"; th.dataset.asc = asc ? "1" : "0";
+      Array.from(tb.rows).sort(function (a, b) { var x = key(a.cells[th.cellIndex]), y = key(b.cells[th.cellIndex]);
+        return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1); }).forEach(function (r) { tb.appendChild(r); });
+    });
+  });
+  var f = document.getElementById("filter"), s = document.getElementById("severity"), shown = document.getElementById("shown");
+  function apply() { var q = f.value.toLowerCase(), sev = s.value, n = 0;
+    document.querySelectorAll("#findings tbody tr").forEach(function (r) {
+      var ok = (!q || r.textContent.toLowerCase().indexOf(q) >= 0) && (!sev || r.dataset.sev === sev);
+      r.style.display = ok ? "" : "none"; if (ok) n++; });
+    shown.textContent = n + " shown"; }
+  f.addEventListener("input", apply); s.addEventListener("change", apply); apply();
+})();
+"""
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src '{{ script_hash }}'; base-uri 'none'; form-action 'none'">
 <title>Vigil report: {{ report.artifact_name }}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -89,29 +116,23 @@ th.nosort { cursor: default; }
 </table>
 {% endif %}
 
-<script>
-(function () {
-  function key(td) { var s = td.getAttribute("data-sort"); var t = s !== null ? s : td.textContent.trim();
-    var n = parseFloat(t); return isNaN(n) || !/^[0-9.]+$/.test(t) ? t.toLowerCase() : n; }
-  document.querySelectorAll("table.sortable th").forEach(function (th, i) {
-    th.addEventListener("click", function () {
-      var tb = th.closest("table").tBodies[0], asc = th.dataset.asc !== "1"; th.dataset.asc = asc ? "1" : "0";
-      Array.from(tb.rows).sort(function (a, b) { var x = key(a.cells[th.cellIndex]), y = key(b.cells[th.cellIndex]);
-        return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1); }).forEach(function (r) { tb.appendChild(r); });
-    });
-  });
-  var f = document.getElementById("filter"), s = document.getElementById("severity"), shown = document.getElementById("shown");
-  function apply() { var q = f.value.toLowerCase(), sev = s.value, n = 0;
-    document.querySelectorAll("#findings tbody tr").forEach(function (r) {
-      var ok = (!q || r.textContent.toLowerCase().indexOf(q) >= 0) && (!sev || r.dataset.sev === sev);
-      r.style.display = ok ? "" : "none"; if (ok) n++; });
-    shown.textContent = n + " shown"; }
-  f.addEventListener("input", apply); s.addEventListener("change", apply); apply();
-})();
-</script>
+<script>{{ script }}</script>
 </body>
 </html>
 """
+
+
+def link(url: str) -> str:
+    """`url` when it is an absolute http(s) URL, else "" (the ID is then shown as text): a report converted from
+    untrusted JSON may carry javascript: or data: URLs. Browsers drop tabs and newlines inside URLs, so a URL holding
+    any whitespace or control character is refused rather than interpreted."""
+    if not url or any(c.isspace() or not c.isprintable() for c in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
 
 
 def render(report: Report, out: IO[str], opts: RenderOptions | None = None) -> None:
@@ -122,14 +143,14 @@ def render(report: Report, out: IO[str], opts: RenderOptions | None = None) -> N
         c = counts.setdefault(f"{res.target}|{res.type}", dict.fromkeys(SEVERITIES, 0))
         for v in res.vulnerabilities:
             c[v.severity] += 1
-            rows.append({"target": res.target, "kind": "vulnerability", "id": v.vulnerability_id, "url": v.primary_url,
+            rows.append({"target": res.target, "kind": "vulnerability", "id": v.vulnerability_id, "url": link(v.primary_url),
                          "severity": v.severity, "rank": SEVERITY_RANK[v.severity],
                          "score": f"{security_severity(v):.1f}", "pkg": v.pkg_name,
                          "installed": v.installed_version, "fixed": v.fixed_version, "title": vuln_title(v)})
         for m in res.misconfigurations:
             if m.status == "FAIL":
                 c[m.severity] += 1
-                rows.append({"target": res.target, "kind": "misconfiguration", "id": m.id, "url": m.primary_url,
+                rows.append({"target": res.target, "kind": "misconfiguration", "id": m.id, "url": link(m.primary_url),
                              "severity": m.severity, "rank": SEVERITY_RANK[m.severity], "score": "", "pkg": "",
                              "installed": "", "fixed": "", "title": m.message or m.title})
         for sf in res.secrets:
@@ -139,12 +160,14 @@ def render(report: Report, out: IO[str], opts: RenderOptions | None = None) -> N
                          "title": f"{sf.title} (line {sf.start_line})"})
         for lic in res.licenses:
             c[lic.severity] += 1
-            rows.append({"target": res.target, "kind": "license", "id": lic.name, "url": lic.link,
+            rows.append({"target": res.target, "kind": "license", "id": lic.name, "url": link(lic.link),
                          "severity": lic.severity, "rank": SEVERITY_RANK[lic.severity], "score": "",
                          "pkg": lic.pkg_name, "installed": "", "fixed": "", "title": lic.category})
     remediations = [(res.target, r) for res in report.results for r in res.remediations]
     import jinja2
+    from markupsafe import Markup
 
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     out.write(env.from_string(TEMPLATE).render(report=report, rows=rows, counts=counts, severities=SEVERITIES,
-                                             remediations=remediations))
+                                             remediations=remediations, script=Markup(SCRIPT),
+                                             script_hash=SCRIPT_HASH))

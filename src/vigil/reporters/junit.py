@@ -1,5 +1,8 @@
 """JUnit XML (Trivy's contrib/junit.tpl): one <testsuite> per target, one failing <testcase> per finding, so CI
-systems that read test reports (GitLab, Jenkins, Azure) show findings as failed tests."""
+systems that read test reports (GitLab, Jenkins, Azure) show findings as failed tests.
+
+Characters XML 1.0 cannot carry (control characters in a file name) are written as escapes (`\x1b`,
+reporters._common.xml_safe) so the document stays well-formed."""
 
 from __future__ import annotations
 
@@ -7,10 +10,11 @@ import xml.etree.ElementTree as ET
 from typing import IO
 
 from vigil.findings.records import Report
-from vigil.reporters._common import created_iso, vuln_title
+from vigil.reporters._common import created_iso, map_strings, vuln_title, xml_safe
 
 
 def render(report: Report, out: IO[str]) -> None:
+    report = map_strings(report, xml_safe)
     suites = ET.Element("testsuites", name="vigil")
     total = 0
     for res in report.results:

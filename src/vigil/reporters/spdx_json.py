@@ -21,6 +21,10 @@ def _sid(kind: str, *parts: str) -> str:
     return f"SPDXRef-{kind}-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
+def namespace(report: Report) -> str:
+    return f"{INFO_URI}/spdx/{report.artifact_type}/{report_uuid(report, 'spdx')}"
+
+
 def build_document(report: Report) -> Any:  # spdx_tools.spdx.model.Document (lazy import)
     from spdx_tools.common.spdx_licensing import spdx_licensing  # type: ignore[import-untyped]
     from spdx_tools.spdx.model.actor import Actor, ActorType
@@ -41,7 +45,7 @@ def build_document(report: Report) -> Any:  # spdx_tools.spdx.model.Document (la
         spdx_version=SPDX_VERSION,
         spdx_id="SPDXRef-DOCUMENT",
         name=report.artifact_name,
-        document_namespace=f"{INFO_URI}/spdx/{report.artifact_type}/{report_uuid(report, 'spdx')}",
+        document_namespace=namespace(report),
         creators=[tool, Actor(ActorType.ORGANIZATION, "Vigil")],
         created=when,
     )

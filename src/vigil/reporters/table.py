@@ -4,6 +4,10 @@ Library | Vulnerability | Severity | Status | Installed Version | Fixed Version 
 
 rich renders the tables (width-aware wrapping, box drawing); it is imported only here, so the CLI start-up
 does not pay for it.
+
+Everything from the report is data, never markup or terminal control: cells are rich `Text` objects and lines are
+printed with markup off, and control characters (a file name with ESC or a newline) are shown escaped
+(`printable`), so a scanned tree can neither restyle, clear nor forge lines of the report.
 """
 
 from __future__ import annotations
@@ -11,19 +15,37 @@ from __future__ import annotations
 from typing import IO, TYPE_CHECKING
 
 from vigil.findings.records import SEVERITIES, Report, Result
+from vigil.reporters._common import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from vigil.reporters import RenderOptions
 
 MAX_TITLE_WORDS = 12
 
 
-def _title(v_title: str, url: str) -> str:
+def _title(v_title: str, url: str) -> Text:
     words = v_title.split()
     t = " ".join(words[:MAX_TITLE_WORDS]) + ("..." if len(words) > MAX_TITLE_WORDS else "")
-    return f"{t}\n{url}" if url else t
+    return _cell(t, printable(url)) if url else _cell(t)
+
+
+def _cell(*lines: str) -> Text:
+    """A table cell holding data: plain text (no markup), control characters escaped; `lines` joined by newlines."""
+    from rich.text import Text
+
+    return Text("\n".join(printable(x) for x in lines))
+
+
+def _row(*cells: str) -> list[Text]:
+    return [_cell(c) for c in cells]
+
+
+def _say(console: Console, text: str = "", *, tabs: bool = False) -> None:
+    """Print one line of data: no markup, no highlighting, control characters escaped."""
+    console.print(printable(text, tabs=tabs), markup=False, highlight=False)
 
 
 def _counts(res: Result) -> dict[str, int]:
@@ -62,13 +84,13 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
     for res in report.results:
         if misconf:
             n = str(res.misconf_summary.failures) if res.misconf_summary is not None else "-"
-            summary.add_row(res.target, res.type, "error" if res.error else n, *(("-",) if secrets else ()))
+            summary.add_row(*_row(res.target, res.type, "error" if res.error else n, *(("-",) if secrets else ())))
             continue
         if res.class_ == "secret":
-            summary.add_row(res.target, "text", "-", str(len(res.secrets)))
+            summary.add_row(*_row(res.target, "text", "-", str(len(res.secrets))))
             continue
         vulns = "error" if res.error else "-" if res.class_ == "license" else str(len(res.vulnerabilities))
-        summary.add_row(res.target, res.type, vulns, *(("-",) if secrets else ()))
+        summary.add_row(*_row(res.target, res.type, vulns, *(("-",) if secrets else ())))
     if not report.results:
         summary.add_row("-", "-", "-")
     console.print(summary)
@@ -76,9 +98,11 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
 
     for res in report.results:
         if res.error:
-            console.print(f"{res.target} ({res.type})")
-            console.print("=" * (len(res.target) + len(res.type) + 3))
-            console.print(f"Not scanned: {res.error}\n")
+            header = printable(f"{res.target} ({res.type})")
+            _say(console, header)
+            console.print("=" * len(header))
+            _say(console, f"Not scanned: {printable(res.error)}")
+            console.print()
             continue
         if res.class_ == "license":
             _license_table(console, res)
@@ -91,12 +115,12 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
 
             if wants_block(res):
                 for line in result_lines(res):
-                    console.print(line, markup=False, highlight=False)
+                    _say(console, line, tabs=True)
             continue
         if not res.vulnerabilities:
             continue
-        header = f"{res.target} ({res.type})"
-        console.print(header)
+        header = printable(f"{res.target} ({res.type})")
+        _say(console, header)
         console.print("=" * len(header))
         c = _counts(res)
         console.print(
@@ -109,12 +133,7 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
             t.add_column(col, overflow="fold")
         for v in res.vulnerabilities:
             t.add_row(
-                v.pkg_name,
-                v.vulnerability_id,
-                v.severity,
-                v.status,
-                v.installed_version,
-                v.fixed_version,
+                *_row(v.pkg_name, v.vulnerability_id, v.severity, v.status, v.installed_version, v.fixed_version),
                 _title(v.title or v.description.split("\n", 1)[0], v.primary_url),
             )
         console.print(t)
@@ -138,13 +157,14 @@ def _remediation_table(console: Console, res: Result) -> None:
     summary = res.remediation_summary()
     if not summary:
         return
-    console.print(f"Remediation: {summary}\n")
+    _say(console, f"Remediation: {summary}")
+    console.print()
     t = Table(box=box.SQUARE)
     for col in ("Library", "Installed Version", "Upgrade To", "Fixes", "Still Open"):
         t.add_column(col, overflow="fold")
     for r in res.remediations:
-        t.add_row(r.pkg_name, r.installed_version, r.upgrade_to or "-", str(len(r.fixes)),
-                  ", ".join(r.unfixed) or "-")
+        t.add_row(*_row(r.pkg_name, r.installed_version, r.upgrade_to or "-", str(len(r.fixes)),
+                        ", ".join(r.unfixed) or "-"))
     console.print(t)
     console.print()
 
@@ -159,7 +179,7 @@ def _suppressed_table(console: Console, report: Report) -> None:
     for col in ("Target", "Kind", "ID", "Package", "Reason"):
         t.add_column(col, overflow="fold")
     for s in report.metadata.suppressed:
-        t.add_row(s.target, s.kind, s.vulnerability_id, s.pkg_name or "-", s.reason)
+        t.add_row(*_row(s.target, s.kind, s.vulnerability_id, s.pkg_name or "-", s.reason))
     console.print(t)
 
 
@@ -170,8 +190,8 @@ def _license_table(console: Console, res: Result) -> None:
 
     if not res.licenses:
         return
-    header = f"{res.target} (license)"
-    console.print(header)
+    header = printable(f"{res.target} (license)")
+    _say(console, header)
     console.print("=" * len(header))
     c: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     for lf in res.licenses:
@@ -181,7 +201,7 @@ def _license_table(console: Console, res: Result) -> None:
     for col in ("Package", "License", "Classification", "Severity"):
         t.add_column(col, overflow="fold")
     for lf in res.licenses:
-        t.add_row(lf.pkg_name, lf.name, lf.category, lf.severity)
+        t.add_row(*_row(lf.pkg_name, lf.name, lf.category, lf.severity))
     console.print(t)
     console.print()
 
@@ -199,12 +219,12 @@ def _dependency_tree(console: Console, res: Result) -> None:
         by_pkg.setdefault(pid, dict.fromkeys(SEVERITIES, 0))[v.severity] += 1
     console.print("Dependency Origin Tree (Reversed)")
     console.print("=================================")
-    console.print(res.target)
+    _say(console, res.target)
     ids = sorted(by_pkg)
     for n, pid in enumerate(ids):
         last = n == len(ids) - 1
         counts = ", ".join(f"{s}: {by_pkg[pid][s]}" for s in SEVERITIES if by_pkg[pid][s])
-        console.print(f"{'└── ' if last else '├── '}{pid}, ({counts})")
+        _say(console, f"{'└── ' if last else '├── '}{pid}, ({counts})")
         prefix = "    " if last else "│   "
         chains = [c[1:] for c in reverse_chains(res.packages, pid) if len(c) > 1]
         for k, chain in enumerate(chains):
@@ -212,7 +232,7 @@ def _dependency_tree(console: Console, res: Result) -> None:
             for depth, up in enumerate(chain):
                 branch = "└── " if (depth > 0 or lastc) else "├── "
                 pad = ("│   " if not lastc else "    ") if depth > 0 else ""
-                console.print(f"{prefix}{pad}{'    ' * max(depth - 1, 0)}{branch}{up}")
+                _say(console, f"{prefix}{pad}{'    ' * max(depth - 1, 0)}{branch}{up}")
     console.print()
 
 
@@ -221,8 +241,8 @@ def _secret_blocks(console: Console, res: Result) -> None:
     (the cause lines marked). Match and code are masked by the engine; nothing here can reveal the secret."""
     if not res.secrets:
         return
-    header = f"{res.target} (secrets)"
-    console.print(header, markup=False)
+    header = printable(f"{res.target} (secrets)")
+    _say(console, header)
     console.print("=" * len(header))
     c: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     for sf in res.secrets:
@@ -230,14 +250,14 @@ def _secret_blocks(console: Console, res: Result) -> None:
     console.print(f"Total: {len(res.secrets)} (" + ", ".join(f"{s}: {c[s]}" for s in SEVERITIES) + ")\n")
     rule = "─" * 80
     for sf in res.secrets:
-        console.print(f"{sf.severity}: {sf.category} ({sf.rule_id})", markup=False)
+        _say(console, f"{sf.severity}: {sf.category} ({sf.rule_id})")
         console.print("═" * 80)
-        console.print(sf.title, markup=False)
+        _say(console, sf.title)
         console.print(rule)
-        console.print(f" {res.target}:{sf.start_line}" + ("" if sf.end_line == sf.start_line else f"-{sf.end_line}"),
-                      markup=False)
+        _say(console, f" {res.target}:{sf.start_line}" + ("" if sf.end_line == sf.start_line else f"-{sf.end_line}"))
         console.print(rule)
         for ln in sf.code.lines:
-            console.print(f"{ln.number:>4} {'[' if ln.is_cause else ' '} {ln.content}", markup=False, soft_wrap=True)
+            console.print(printable(f"{ln.number:>4} {'[' if ln.is_cause else ' '} {ln.content}", tabs=True),
+                          markup=False, highlight=False, soft_wrap=True)
         console.print(rule)
         console.print()

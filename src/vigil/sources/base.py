@@ -57,6 +57,8 @@ class FileTree(Protocol):
     layered: bool
     own_files: frozenset[str]  # Vigil's own config files inside the tree: not scanned for secrets
     warnings: list[str]  # entries the tree refused (path traversal, over-long names), one line each
+    # directories the last entries() walk could not list, with the reason: (path, reason); nothing in them was seen
+    unreadable: list[tuple[str, str]]
     files: int  # regular files seen (a layer's count; 0 for a directory)
 
     def entries(self, wanted: Callable[[str], bool], executables: bool) -> Iterator[TreeEntry]:

@@ -45,10 +45,13 @@ def walk(
     skip_files: tuple[str, ...] = (),
     default_skips: tuple[str, ...] = DEFAULT_SKIP_DIRS,
     executables: bool = False,
+    on_unreadable: Callable[[str, str], None] | None = None,
 ) -> Iterator[FileRef]:
     """Yield regular files under `target` for which wanted(rel_path) is true, in sorted order. With
     `executables`, also every regular file with an execute bit (FileRef.executable; Go/Rust binaries are found
-    that way, like Trivy). `default_skips` replaces DEFAULT_SKIP_DIRS (a rootfs scan must enter node_modules)."""
+    that way, like Trivy). `default_skips` replaces DEFAULT_SKIP_DIRS (a rootfs scan must enter node_modules).
+    A directory below the target that cannot be listed is logged once and passed to on_unreadable(rel_path,
+    reason), so that the gap in coverage can be reported; the target itself unreadable is a SourceError."""
     if not target.exists():
         raise SourceError(f"{target}: no such file or directory")
     if target.is_file():
@@ -66,7 +69,12 @@ def walk(
         try:
             entries = sorted(os.scandir(d), key=lambda e: e.name, reverse=True)
         except OSError as e:
-            log.warning("%s: cannot read directory: %s", d, e.strerror or e)
+            reason = f"cannot read directory: {e.strerror or e}"
+            if not rel:
+                raise SourceError(f"{target}: {reason}") from e
+            log.warning("%s: %s", d, reason)
+            if on_unreadable is not None:
+                on_unreadable(rel.rstrip("/"), reason)
             continue
         files = []
         for ent in entries:
@@ -92,7 +100,12 @@ def _is_exec(path: Path) -> bool:
 
 
 def read_capped(path: Path, max_size: int) -> bytes:
+    """The file's bytes, or FileTooLarge when it holds more than max_size. The size of the open file is checked
+    first, so a too-large (or sparse) file is refused without reading it; reading max_size + 1 bytes still
+    catches a file that grows after that check."""
     with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size > max_size:
+            raise FileTooLarge(f"larger than the {max_size}-byte limit (--max-file-size)")
         data = f.read(max_size + 1)
     if len(data) > max_size:
         raise FileTooLarge(f"larger than the {max_size}-byte limit (--max-file-size)")
@@ -213,12 +226,14 @@ class FsTree:
         # Vigil's own config files inside the tree (the secret config): not part of what is scanned for secrets
         self.own_files = own_files
         self.warnings: list[str] = []
+        self.unreadable: list[tuple[str, str]] = []
         self.files = 0
         self._related_cache: dict[str, bytes | None] = {}
 
     def entries(self, wanted: Callable[[str], bool], executables: bool) -> Iterator[FsEntry]:
+        self.unreadable = []  # of this walk
         for ref in walk(self.target, wanted, self.skip_dirs, self.skip_files, default_skips=self.default_skips,
-                        executables=executables):
+                        executables=executables, on_unreadable=lambda d, why: self.unreadable.append((d, why))):
             yield FsEntry(path=ref.rel_path, abs_path=ref.abs_path, mode=0o755 if ref.executable else 0o644)
 
     def siblings(self, path: str, globs: tuple[str, ...], cap: int) -> dict[str, bytes]:

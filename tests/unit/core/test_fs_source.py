@@ -43,3 +43,48 @@ def test_read_capped_and_siblings(tmp_path: Path) -> None:
         read_capped(p, 99)
     assert read_siblings(p, ("pyproject.toml",), 10) == {"pyproject.toml": b"x"}
     assert read_siblings(p, (), 10) == {}
+
+
+def test_read_capped_refuses_a_large_file_without_reading_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    import vigil.sources.fs as fs
+
+    sparse = tmp_path / "requirements.txt"
+    with open(sparse, "wb") as f:
+        f.truncate(1 << 30)  # 1 GiB, no blocks on disk
+    read: list[int] = []
+
+    class Spy:
+        def __init__(self, f: object) -> None:
+            self.f = f
+
+        def __enter__(self) -> "Spy":
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.f.close()  # type: ignore[attr-defined]
+
+        def fileno(self) -> int:
+            return int(self.f.fileno())  # type: ignore[attr-defined]
+
+        def read(self, n: int = -1) -> bytes:
+            read.append(n)
+            return bytes(self.f.read(n))  # type: ignore[attr-defined]
+
+    # the Spy is the context manager read_capped enters; it closes the file
+    monkeypatch.setattr(fs, "open", lambda *a, **k: Spy(builtins.open(*a, **k)), raising=False)  # noqa: SIM115
+    with pytest.raises(FileTooLarge):
+        read_capped(sparse, 1 << 20)
+    assert read == []  # refused on its size: not a byte read
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"abc")
+    assert read_capped(small, 3) == b"abc" and read == [4]
+
+    class Grown:  # the file grows between the size check and the read: the bounded read still refuses it
+        st_size = 0
+
+    monkeypatch.setattr(fs.os, "fstat", lambda fd: Grown())
+    small.write_bytes(b"abcd")
+    with pytest.raises(FileTooLarge):
+        read_capped(small, 3)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import unquote
 
+from vigil.analyzers.errors import number_too_large
 from vigil.errors import UserError
 from vigil.inventory.records import PURL_TYPES, Application, Location, Package, Relationship
 
@@ -285,7 +286,9 @@ def sbom_format(data: bytes) -> str:
     if head == b"{":
         try:
             doc = json.loads(data)
-        except ValueError:
+        except ValueError as e:
+            if too_large := number_too_large(e):  # valid JSON, just a number Python will not read
+                raise SBOMError(too_large) from e
             return ""
         if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
             return "cyclonedx-json"

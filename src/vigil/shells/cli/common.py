@@ -20,8 +20,11 @@ EXIT_INTERNAL = 3
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """One line per record. Messages carry file names from the scanned tree: control characters in them (ESC, a
+    newline) are shown escaped, so a file name can neither drive the terminal nor forge log lines."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname}\t{record.getMessage()}"
+        return f"{record.levelname}\t{printable(record.getMessage())}"
 
 
 class SecretMaskFilter(logging.Filter):
@@ -82,8 +85,15 @@ def given(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: (",".join(v) if isinstance(v, tuple) else v) for k, v in kwargs.items() if v is not None and v != ()}
 
 
+def printable(text: str) -> str:
+    """Text for the terminal: control characters escaped (vigil.reporters' rule for every human-facing output)."""
+    from vigil.reporters._common import printable as escape
+
+    return escape(text)
+
+
 def fail(msg: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"Error: {msg}", err=True)
+    click.echo(f"Error: {printable(msg)}", err=True)
     sys.exit(code)
 
 

@@ -15,7 +15,7 @@ import click
 
 from vigil import __version__
 from vigil.errors import UserError
-from vigil.shells.cli.common import EXIT_INTERNAL
+from vigil.shells.cli.common import EXIT_INTERNAL, printable
 
 # subcommand -> "module:attribute" (add one line per command module)
 COMMANDS: dict[str, str] = {
@@ -60,12 +60,13 @@ def main() -> None:
         raise
     except UserError as e:  # bad input: one line, exit 2; the chain of causes with --debug
         logging.getLogger("vigil").debug("error", exc_info=True)
-        click.echo(f"Error: {e}", err=True)
+        click.echo(f"Error: {printable(str(e))}", err=True)
         sys.exit(e.exit_code)
     except Exception as e:  # a bug: one line for the user, the traceback with --debug
         if logging.getLogger("vigil").isEnabledFor(logging.DEBUG):
             raise
-        click.echo(f"Internal error: {type(e).__name__}: {e} (rerun with --debug for details)", err=True)
+        click.echo(f"Internal error: {type(e).__name__}: {printable(str(e))} (rerun with --debug for details)",
+                   err=True)
         sys.exit(EXIT_INTERNAL)
 
 

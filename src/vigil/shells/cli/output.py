@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vigil.findings.records import Report
-from vigil.shells.cli.common import fail
+from vigil.shells.cli.common import fail, printable
 
 if TYPE_CHECKING:
     from vigil.pipeline.backend import LocalBackend, RemoteBackend
@@ -68,7 +68,7 @@ def emit(report: Report, values: dict[str, Any]) -> None:
     if values.get("show_suppressed") and fmt not in ("table", "json") and report.metadata.suppressed:
         click.echo(f"{len(report.metadata.suppressed)} finding(s) suppressed:", err=True)
         for s in report.metadata.suppressed:
-            click.echo(f"  {s.target}: {s.kind} {s.vulnerability_id} {s.pkg_name}: {s.reason}", err=True)
+            click.echo(printable(f"  {s.target}: {s.kind} {s.vulnerability_id} {s.pkg_name}: {s.reason}"), err=True)
 
 
 def db_ready(values: dict[str, Any]) -> bool:

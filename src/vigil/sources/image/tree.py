@@ -34,6 +34,7 @@ class LayerTree:
         self.skip_files = image_relative(skip_files)
         self.limits = limits
         self.warnings: list[str] = []  # refused entries (traversal, over-long names), one line each
+        self.unreadable: list[tuple[str, str]] = []  # a stream has no directory to list
         self.files = 0  # regular files in the layer, skipped ones included
 
     def __enter__(self) -> LayerTree:
