@@ -183,6 +183,14 @@ def parse_config(data: bytes, name: str = "vigil-secret.yaml") -> SecretConfig:
         raise SecretConfigError(f"{name}: 'rules' and 'allow-rules' must be lists")
     enable = doc.get("enable-builtin-rules")
     skip = doc.get("skip-patterns")
+    if skip is not None:
+        from vigil.analyzers.secrets.engine import compile_globs
+        from vigil.analyzers.secrets.linear import UnsupportedRegex
+
+        try:
+            compile_globs(_strs(skip, f"{name}: skip-patterns"), linear=True)
+        except UnsupportedRegex as e:
+            raise SecretConfigError(f"{name}: skip-patterns: {e}") from None
     return SecretConfig(
         rules=tuple(_rule(r, f"{name}: rules[{i}]", linear=True) for i, r in enumerate(rules)),
         allow_rules=tuple(_allow(a, f"{name}: allow-rules[{i}]", linear=True) for i, a in enumerate(allows)),
