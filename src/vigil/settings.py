@@ -2,11 +2,23 @@
 
 Precedence (like Trivy): command-line flag > environment > config file > default. The CLI builds its flags from
 OPTIONS; the core receives narrow option objects (ScanOptions), never the CLI's own objects.
+
+Trust: in CI the working directory is the checkout being scanned, so the config files Vigil finds there by their
+default names — `vigil.yaml`, `.vigilignore`/`.vigilignore.yaml`, `vigil-secret.yaml` — are written by whoever
+wrote the code. Such an implicit file (not named by a flag or an environment variable, and no --trust-config /
+VIGIL_TRUST_CONFIG) is read only if it is a regular file, not a symbolic link, of at most 1 MiB, and a YAML error in
+it is reported by line and column, never with the file's text (the file could be a hard link to something else).
+It may shape what is reported (severities, skips, ignores, its own secret rules), but not where data goes or what
+is written: the keys in UNTRUSTED_REFUSED, a `template: "@file"`, and paths that leave the working directory or
+pass through a symlink are ignored with one warning line.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +79,9 @@ OPTIONS: tuple[Option, ...] = (
            GLOBAL, yaml_key="cache.dir"),
     Option("config", "path", "vigil.yaml", "config file (YAML; keys as in the README)", GLOBAL,
            short="-c"),
+    Option("trust_config", "bool", False, "trust the vigil.yaml, .vigilignore and vigil-secret.yaml found in the "
+           "working directory like files named with --config (by default they may not set output, server, "
+           "db, cache or registry keys, nor be symlinks)", GLOBAL),
     Option("quiet", "bool", False, "suppress progress and warnings", GLOBAL, short="-q"),
     Option("debug", "bool", False, "debug logging", GLOBAL, short="-d"),
     Option("db_path", "path", None, "vulnerability DB file (default: <cache-dir>/db/vigil.db)", (*VULN, "db", "server"),
@@ -268,47 +283,223 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
-    if not path.exists():
-        if explicit:
-            raise SettingsError(f"config file {path} not found")
-        return {}
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------- config file trust
+
+IMPLICIT_FILE_CAP = 1 << 20  # bytes; an implicit config file larger than this is ignored
+
+# Options an implicit config file may not set: they write files, send the inventory or a token somewhere, choose
+# where the DB comes from or where caches live, or weaken TLS. A flag, the environment, --config FILE or
+# --trust-config can set them.
+UNTRUSTED_REFUSED = frozenset({
+    "output", "cache_dir", "cache_backend", "db_path", "db_repository",
+    "server", "token", "token_header", "server_cacert", "server_insecure",
+    "listen", "token_file", "insecure_no_auth", "tls_cert", "tls_key",
+    "username", "password", "registry_token", "insecure", "cacert",
+    "trust_config",
+})
+# Options naming files to read: from an implicit config file they must stay inside the working directory.
+_PATH_OPTIONS = frozenset({"ignorefile", "secret_config", "vex", "config_check", "config_data", "helm_values"})
+# Files read by their default names: ScanOptions.untrusted_files says which of them came from an untrusted place
+# (their default, or an implicit config file), so that their readers apply read_untrusted.
+_IMPLICIT_FILE_OPTIONS = ("ignorefile", "secret_config")
+UNTRUSTED_FILES = "_untrusted_files"  # key in resolve()'s result
+
+
+def read_untrusted(path: Path, what: str, warnings: list[str]) -> bytes | None:
+    """An implicit config file's bytes, or None when there is none or it is refused (with one line in
+    `warnings`): a symbolic link (it could point anywhere, e.g. ~/.aws/credentials or /dev/zero), anything but a
+    regular file (a FIFO would block), or more than IMPLICIT_FILE_CAP bytes. Never follows the last component."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            warnings.append(f"ignoring {what} {path}: it is a symbolic link, and a file found in the working "
+                            f"directory is not followed (name it with a flag to use it)")
+            return None
+        raise SettingsError(f"cannot read {what} {path}: {e.strerror or e}") from e
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            warnings.append(f"ignoring {what} {path}: not a regular file")
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(IMPLICIT_FILE_CAP + 1)
+    except OSError as e:
+        raise SettingsError(f"cannot read {what} {path}: {e.strerror or e}") from e
+    finally:
+        os.close(fd)
+    if len(data) > IMPLICIT_FILE_CAP:
+        warnings.append(f"ignoring {what} {path}: larger than {IMPLICIT_FILE_CAP >> 20} MiB")
+        return None
+    return data
+
+
+def yaml_error_position(e: BaseException | None) -> str:
+    """Where a YAML error is, without the parser's snippet of the text (which would print the file's content)."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    if mark is not None:
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}"
+    if isinstance(e, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {e.start})"
+    return "invalid YAML"
+
+
+def is_parse_error(e: BaseException | None) -> bool:
+    """A YAML or UTF-8 decoding error (whose message quotes the text)."""
     import yaml
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, OSError, UnicodeDecodeError) as e:
-        raise SettingsError(f"config file {path}: {e}") from e
-    if data is None:
+    return isinstance(e, yaml.YAMLError | UnicodeDecodeError)
+
+
+def _inside_workdir(value: Any) -> bool:
+    """A relative path that stays inside the working directory and passes through no symlink, naming (if it
+    exists) a regular file or a directory."""
+    p = Path(str(value))
+    if p.is_absolute() or ".." in p.parts or str(value).startswith("~"):
+        return False
+    cur = Path()
+    for part in p.parts:
+        cur = cur / part
+        try:
+            st = os.lstat(cur)
+        except FileNotFoundError:
+            return True  # a missing file is reported by its reader
+        except OSError:
+            return False
+        if stat.S_ISLNK(st.st_mode):
+            return False
+    return stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) if p.parts else False
+
+
+def _untrusted_filter(cfg_path: Path, file_values: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """Drop what an implicit config file may not set (one warning line for each kind of refusal)."""
+    by_key = {o.key: o for o in OPTIONS}
+    refused, outside = [], []
+    for key, v in list(file_values.items()):
+        o = by_key.get(key)
+        if o is None:
+            continue
+        if o.name in UNTRUSTED_REFUSED or (o.name == "template" and str(v).lstrip().startswith("@")):
+            refused.append(key)
+            del file_values[key]
+        elif o.name in _PATH_OPTIONS and v is not None:
+            items = v.split(",") if isinstance(v, str) else v if isinstance(v, list) else [v]
+            if not all(_inside_workdir(str(i).strip()) for i in items if str(i).strip()):
+                outside.append(key)
+                del file_values[key]
+    if refused:
+        warnings.append(f"{cfg_path}: ignoring {', '.join(sorted(refused))}: a config file found in the working directory "
+                        f"may not write files, send data or choose the DB and caches (use --config {cfg_path} "
+                        f"or --trust-config if you trust it)")
+    if outside:
+        warnings.append(f"{cfg_path}: ignoring {', '.join(sorted(outside))}: a config file found in the working directory "
+                        f"may only name files inside it, not through symbolic links")
+    return file_values
+
+
+def _check_file_type(o: Option, value: Any, origin: str) -> None:
+    """A config file value of the wrong YAML type is a user error (exit 2) naming the key, not a crash."""
+    scalar = (str, int, float)
+    if o.kind == "list":
+        ok = isinstance(value, str) or (isinstance(value, list) and all(isinstance(i, scalar) for i in value))
+        want = "a list of strings (or one comma-separated string)"
+    elif o.kind == "bool":
+        ok, want = isinstance(value, bool | str), "true or false"
+    elif o.kind == "int":
+        ok, want = isinstance(value, int | str) and not isinstance(value, bool), "an integer"
+    else:
+        ok, want = isinstance(value, scalar) and not isinstance(value, bool), "a string"
+    if not ok:
+        got = type(value).__name__.replace("dict", "mapping").replace("NoneType", "null")
+        raise SettingsError(f"{origin}: expected {want}, got a {got}")
+
+
+def load_config_file(path: Path, explicit: bool, trusted: bool = True,
+                     warnings: list[str] | None = None) -> dict[str, Any]:
+    """The flattened keys of a config file. An untrusted (implicit) one goes through read_untrusted and its YAML
+    errors carry no text from it."""
+    import yaml
+
+    if not trusted:
+        data = read_untrusted(path, "config file", warnings if warnings is not None else [])
+        if data is None:
+            return {}
+        try:
+            doc = yaml.safe_load(data.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise SettingsError(f"config file {path}: {yaml_error_position(e)}") from None
+    else:
+        if not path.exists():
+            if explicit:
+                raise SettingsError(f"config file {path} not found")
+            return {}
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, OSError, UnicodeDecodeError) as e:
+            raise SettingsError(f"config file {path}: {e}") from e
+    if doc is None:
         return {}
-    if not isinstance(data, dict):
+    if not isinstance(doc, dict):
         raise SettingsError(f"config file {path}: expected a mapping at the top level")
-    return _flatten(data)
+    return _flatten(doc)
 
 
-def resolve(command: str, cli: Mapping[str, Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Merge defaults < config file < env < CLI for `command`. `cli` holds only flags the user gave."""
+def _trust_requested(cli: Mapping[str, Any], env: Mapping[str, str]) -> bool:
+    o = BY_NAME["trust_config"]
+    if "trust_config" in cli:
+        return bool(_coerce(o, cli["trust_config"], f"flag {o.flag}"))
+    return o.env in env and bool(_coerce(o, env[o.env], f"environment variable {o.env}"))
+
+
+def resolve(command: str, cli: Mapping[str, Any], env: Mapping[str, str] | None = None,
+            warnings: list[str] | None = None) -> dict[str, Any]:
+    """Merge defaults < config file < env < CLI for `command`. `cli` holds only flags the user gave. Lines for the
+    user about refused config values go to `warnings` (logged here when it is None). The result's UNTRUSTED_FILES
+    entry names the options whose file came from an untrusted place (see the module docstring)."""
     env = os.environ if env is None else env
+    notes: list[str] = [] if warnings is None else warnings
     opts = [o for o in OPTIONS if command in o.commands]
     cfg_opt = BY_NAME["config"]
     cfg_value = cli.get("config") or env.get(cfg_opt.env)
     cfg_path = Path(cfg_value) if cfg_value else Path(cfg_opt.default)
-    file_values = load_config_file(cfg_path, explicit=bool(cfg_value))
+    trust_all = _trust_requested(cli, env)
+    file_trusted = bool(cfg_value) or trust_all
+    file_values = load_config_file(cfg_path, explicit=bool(cfg_value), trusted=file_trusted, warnings=notes)
     known_keys = {o.key for o in OPTIONS}
     unknown = sorted(k for k in file_values if k not in known_keys)
     if unknown:
         raise SettingsError(f"config file {cfg_path}: unknown key(s): {', '.join(unknown)}")
+    trust_key = BY_NAME["trust_config"].key
+    if trust_key in file_values:  # a file cannot vouch for itself
+        del file_values[trust_key]
+        notes.append(f"{cfg_path}: ignoring {trust_key}: give it as a flag or environment variable")
+    if not file_trusted:
+        file_values = _untrusted_filter(cfg_path, file_values, notes)
     values: dict[str, Any] = {}
+    untrusted: set[str] = set()
     for o in opts:
         v: Any = COMMAND_DEFAULTS.get((command, o.name), o.default)
-        origin = "default"
+        origin, from_untrusted = "default", not trust_all
         if o.key in file_values:
             v, origin = file_values[o.key], f"config file {cfg_path} key {o.key!r}"
+            from_untrusted = not file_trusted
+            if v is not None:
+                _check_file_type(o, v, origin)
         if o.env in env:
-            v, origin = env[o.env], f"environment variable {o.env}"
+            v, origin, from_untrusted = env[o.env], f"environment variable {o.env}", False
         if o.name in cli:
-            v, origin = cli[o.name], f"flag {o.flag}"
+            v, origin, from_untrusted = cli[o.name], f"flag {o.flag}", False
         values[o.name] = _coerce(o, v, origin) if v is not None else None
+        if from_untrusted and o.name in _IMPLICIT_FILE_OPTIONS:
+            untrusted.add(o.name)
+    values[UNTRUSTED_FILES] = frozenset(untrusted)
+    if warnings is None:
+        for n in notes:
+            log.warning("%s", n)
     return values
 
 
@@ -340,6 +531,9 @@ class ScanOptions:
     # secret scanner config file (None or missing default: built-in rules) and worker processes
     secret_config: Path | None = None
     parallel: int = 0
+    # which of "ignorefile" and "secret_config" came from an untrusted place (their default name in the working
+    # directory, or an implicit vigil.yaml): read with read_untrusted
+    untrusted_files: frozenset[str] = frozenset()
     # misconfiguration: PASS entries, deprecated checks, custom Rego checks and their data, Helm rendering
     include_non_failures: bool = False
     include_deprecated_checks: bool = False
@@ -414,6 +608,7 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         vex=tuple(Path(v).expanduser() for v in values.get("vex") or ()),
         secret_config=values.get("secret_config"),
         parallel=values.get("parallel") or 0,
+        untrusted_files=frozenset(values.get(UNTRUSTED_FILES) or ()),
         include_non_failures=bool(values.get("include_non_failures")),
         include_deprecated_checks=bool(values.get("include_deprecated_checks")),
         config_check=_paths(values.get("config_check")),

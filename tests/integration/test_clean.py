@@ -20,3 +20,39 @@ def test_clean_vuln_db_that_cannot_be_removed_is_one_line(tmp_path: Path) -> Non
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and str(cache / "db") in lines[0], p.stderr
     assert (real / "vigil.db").is_file()
+
+
+def test_clean_keeps_a_projects_own_db_folder(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    (proj / "db" / "migrations").mkdir(parents=True)
+    (proj / "db" / "migrations" / "001.sql").write_text("CREATE TABLE users\n")
+    (proj / "db" / "metadata.json").write_text("{}\n")  # a name Vigil also uses, in a folder Vigil did not make
+    p = run("clean", "--all", "--cache-dir", ".", cwd=proj)
+    assert p.returncode == 0, p.stderr
+    assert (proj / "db" / "migrations" / "001.sql").read_text() == "CREATE TABLE users\n"
+    assert (proj / "db" / "metadata.json").is_file()
+    assert "not a Vigil DB directory" in p.stderr
+
+
+def test_clean_removes_only_vigils_files_from_a_db_dir(tmp_path: Path) -> None:
+    db = tmp_path / "cache" / "db"
+    db.mkdir(parents=True)
+    for name in ("vigil.db", "metadata.json", ".lock", ".vigil-db-state.json", ".vigil.db.abc123.tmp"):
+        (db / name).write_bytes(b"x")
+    (db / "notes.txt").write_text("mine\n")
+    p = run("clean", "--vuln-db", "--cache-dir", str(tmp_path / "cache"))
+    assert p.returncode == 0, p.stderr
+    assert sorted(x.name for x in db.iterdir()) == ["notes.txt"]
+    assert "kept 1 entries" in p.stderr
+
+
+def test_clean_removes_a_db_dir_vigil_created(tmp_path: Path) -> None:
+    from vigil.dbdist.update import db_lock
+
+    db = tmp_path / "cache" / "db"
+    with db_lock(db):  # what an update does first: creates the directory with Vigil's marker
+        pass
+    (db / ".vigil.db.zst.x1.tmp").write_bytes(b"partial download")  # no vigil.db yet: the marker says whose it is
+    p = run("clean", "--vuln-db", "--cache-dir", str(tmp_path / "cache"))
+    assert p.returncode == 0, p.stderr
+    assert not db.exists()

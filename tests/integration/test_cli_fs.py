@@ -111,11 +111,13 @@ def test_ignorefile_with_expiry(demo: Path, fixture_db: Path) -> None:
 
 
 def test_env_and_config_file(demo: Path, fixture_db: Path) -> None:
-    (demo / "vigil.yaml").write_text(f"severity: CRITICAL\nformat: json\ndb:\n  path: {fixture_db}\n")
-    p = run("fs", ".", cwd=demo)
+    # db.path comes from the environment: a vigil.yaml found in the working directory may not choose the DB
+    (demo / "vigil.yaml").write_text("severity: CRITICAL\nformat: json\n")
+    db_env = {"VIGIL_DB_PATH": str(fixture_db)}
+    p = run("fs", ".", cwd=demo, env=db_env)
     sevs = {v["Severity"] for r in json.loads(p.stdout)["Results"] for v in r.get("Vulnerabilities", [])}
     assert sevs == {"CRITICAL"}
-    p = run("fs", ".", cwd=demo, env={"VIGIL_SEVERITY": "LOW"})
+    p = run("fs", ".", cwd=demo, env={"VIGIL_SEVERITY": "LOW", **db_env})
     sevs = {v["Severity"] for r in json.loads(p.stdout)["Results"] for v in r.get("Vulnerabilities", [])}
     assert sevs <= {"LOW"}
 

@@ -46,13 +46,16 @@ from vigil.dbdist.artifact import (
     require_complete,
 )
 from vigil.dbdist.source import Progress, RepoError, Repository
-from vigil.vulndb.schema import METADATA_FILENAME, SCHEMA_VERSION
+from vigil.vulndb.delta import DELTA_SUFFIX
+from vigil.vulndb.schema import DB_FILENAME, METADATA_FILENAME, SCHEMA_VERSION
 from vigil.vulndb.store import DBError
 
 log = logging.getLogger(__name__)
 
 STATE_FILENAME = ".vigil-db-state.json"
 LOCK_FILENAME = ".lock"
+# Written into a DB directory Vigil creates, so that `vigil clean` can tell it from a project's own `db/` folder.
+MARKER_FILENAME = ".vigil-db"
 RETRY_INTERVAL = dt.timedelta(hours=1)
 LOCK_TIMEOUT = 600.0
 
@@ -83,7 +86,7 @@ class UpdateResult:
 @contextmanager
 def db_lock(db_dir: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Exclusive flock on <db dir>/.lock (released when the process dies, so a crash never leaves it held)."""
-    db_dir.mkdir(parents=True, exist_ok=True)
+    _make_db_dir(db_dir)
     fd = os.open(db_dir / LOCK_FILENAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout
@@ -104,6 +107,53 @@ def db_lock(db_dir: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _make_db_dir(db_dir: Path) -> None:
+    """Create the DB directory with Vigil's marker in it. A directory that already exists gets no marker: it may
+    be someone else's (`--cache-dir .` in a project with a `db/` folder)."""
+    db_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db_dir.mkdir()
+    except FileExistsError:
+        return
+    (db_dir / MARKER_FILENAME).write_text("vigil vulnerability DB directory (vigil clean removes it)\n",
+                                          encoding="utf-8")
+
+
+# Every name Vigil writes into a DB directory (the DB, its metadata, the lock, the update state, the marker,
+# SQLite's side files, a `vigil db build`'s delta, and the temporary files of an interrupted update or build).
+_OWN_NAMES = frozenset({DB_FILENAME, f"{DB_FILENAME}-journal", f"{DB_FILENAME}-wal", f"{DB_FILENAME}-shm",
+                        METADATA_FILENAME, COMPRESSED_FILENAME, LOCK_FILENAME, STATE_FILENAME, MARKER_FILENAME,
+                        ".delta.tmp"})
+_OWN_PATTERNS = (".vigil.db.*.tmp", ".vigil.db.zst.*.tmp", ".vigil.delta.*.tmp", ".vigil-db-*.tmp",
+                 f".{METADATA_FILENAME}.*.tmp", f".{STATE_FILENAME}.*.tmp", "delta-*" + DELTA_SUFFIX)
+
+
+def is_vigil_db_dir(db_dir: Path) -> bool:
+    """True for a directory Vigil made: its marker, its update state, or (installs older than the marker) a
+    vigil.db next to a metadata.json."""
+    return ((db_dir / MARKER_FILENAME).is_file() or (db_dir / STATE_FILENAME).is_file()
+            or ((db_dir / DB_FILENAME).is_file() and (db_dir / METADATA_FILENAME).is_file()))
+
+
+def remove_db_files(db_dir: Path) -> tuple[int, list[str]]:
+    """Delete the files Vigil wrote in `db_dir` (by name: nothing else, never a subdirectory), then the directory
+    if that emptied it. Returns how many files were removed and the names of the entries that were kept.
+    The caller checks is_vigil_db_dir first. Raises OSError."""
+    import fnmatch
+
+    removed, kept = 0, []
+    for entry in sorted(os.scandir(db_dir), key=lambda e: e.name):
+        own = entry.name in _OWN_NAMES or any(fnmatch.fnmatchcase(entry.name, p) for p in _OWN_PATTERNS)
+        if own and not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)  # a symlink is removed, never what it points to
+            removed += 1
+        else:
+            kept.append(entry.name)
+    if not kept:
+        os.rmdir(db_dir)
+    return removed, kept
 
 
 # --------------------------------------------------------------------------------------------- local state

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -13,13 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vigil.errors import UserError
-from vigil.settings import ScanOptions
+from vigil.settings import ScanOptions, is_parse_error, read_untrusted, yaml_error_position
 from vigil.sources import fs
 
 if TYPE_CHECKING:
     from vigil.analyzers.misconf.checks.base import Check
     from vigil.analyzers.misconf.scan import MisconfOptions
     from vigil.analyzers.secrets.rules import RuleSet
+
+log = logging.getLogger(__name__)
 
 
 class InputError(UserError):
@@ -29,9 +32,24 @@ class InputError(UserError):
 def load_secret_ruleset(opts: ScanOptions) -> RuleSet:
     """Built-in rules adjusted by vigil-secret.yaml (--secret-config). A missing default file is fine; a missing
     file the user named is an error (exit 2), as is a malformed one."""
-    from vigil.analyzers.secrets.rules import effective, parse_config
+    from vigil.analyzers.secrets.rules import SecretConfigError, effective, parse_config
 
     path = opts.secret_config
+    if path is not None and "secret_config" in opts.untrusted_files:
+        notes: list[str] = []
+        data = read_untrusted(path, "secret config", notes)
+        for n in notes:
+            log.warning("%s", n)
+        if data is None:
+            if notes or path == Path("vigil-secret.yaml"):
+                return effective(None)
+            raise InputError(f"secret config {path} not found")
+        try:
+            return effective(parse_config(data, str(path)))
+        except SecretConfigError as e:
+            if is_parse_error(e.__cause__):  # the parser's message quotes the text
+                raise InputError(f"secret config {path}: {yaml_error_position(e.__cause__)}") from None
+            raise
     if path is None or not path.exists():
         if path is not None and path != Path("vigil-secret.yaml"):
             raise InputError(f"secret config {path} not found")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from dataclasses import dataclass
 
 import msgspec
@@ -19,7 +20,7 @@ from vigil.errors import UserError
 from vigil.findings import suppress
 from vigil.findings.records import Report
 from vigil.findings.vex import VexStatement, parse_vex
-from vigil.settings import ScanOptions
+from vigil.settings import ScanOptions, is_parse_error, read_untrusted, yaml_error_position
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +52,41 @@ def load_ignores(opts: ScanOptions) -> tuple[tuple[suppress.IgnoreEntry, ...], l
     name and no `.vigilignore`, a `.vigilignore.yaml` next to it is used. Returns the entries and the warnings
     (expired entries, entries expiring within 14 days)."""
     path = opts.ignorefile
-    if path is not None and not path.exists() and path.name == ".vigilignore":
+    if path is not None and not os.path.lexists(path) and path.name == ".vigilignore":
         path = path.with_name(".vigilignore.yaml")
-    if path is None or not path.exists():
+    if path is None:
         return (), []
+    notes: list[str] = []
     try:
-        text = path.read_text(encoding="utf-8")
+        if "ignorefile" in opts.untrusted_files:
+            data = read_untrusted(path, "ignore file", notes)
+            if data is None:
+                return (), notes
+            text = _decode_untrusted(data, path)
+        elif not path.exists():
+            return (), []
+        else:
+            text = path.read_text(encoding="utf-8")
         if suppress.is_yaml_ignorefile(path.name):
             entries = suppress.parse_ignore_yaml(text, str(path))
         else:
             entries = suppress.parse_ignorefile(text, str(path))
     except (OSError, UnicodeDecodeError) as e:
         raise ReportError(f"cannot read ignore file {path}: {e}") from e
+    except suppress.IgnoreFileError as e:
+        if "ignorefile" in opts.untrusted_files and is_parse_error(e.__cause__):  # its message quotes the text
+            raise ReportError(f"ignore file {path}: {yaml_error_position(e.__cause__)}") from None
+        raise
     today = dt.datetime.now(dt.UTC).date()
-    return tuple(entries), (suppress.expiry_warnings(tuple(entries), today, str(path))
+    return tuple(entries), (notes + suppress.expiry_warnings(tuple(entries), today, str(path))
                             + suppress.expiry_notices(tuple(entries), today, str(path)))
+
+
+def _decode_untrusted(data: bytes, path: object) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ReportError(f"ignore file {path}: {yaml_error_position(e)}") from None
 
 
 def load_vex(opts: ScanOptions) -> tuple[VexStatement, ...]:

@@ -53,3 +53,46 @@ def test_config_file_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     (tmp_path / "vigil.yaml").write_text("a: [unclosed\n")
     with pytest.raises(SettingsError, match=r"vigil\.yaml"):
         resolve("fs", {}, env={})
+
+
+def test_implicit_config_file_is_untrusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vigil.settings import UNTRUSTED_FILES
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "sub")
+    (tmp_path / "vigil.yaml").write_text(
+        "severity: HIGH\noutput: /tmp/x\ntemplate: '@/etc/passwd'\nserver:\n  addr: http://h:1\n"
+        "db:\n  repository: [https://h/]\nignorefile: sub/ign\nsecret:\n  config: link/s.yaml\n"
+        "vulnerability:\n  vex: [/etc/v.json]\n")
+    warnings: list[str] = []
+    v = resolve("fs", {}, env={}, warnings=warnings)
+    assert v["severity"] == ("HIGH",) and v["ignorefile"] == Path("sub/ign")
+    assert v["output"] is None and v["template"] is None and v["server"] == "" and v["db_repository"] == ()
+    assert v["secret_config"] == Path("vigil-secret.yaml") and v["vex"] == ()
+    assert warnings == [
+        "vigil.yaml: ignoring db.repository, output, server.addr, template: a config file found in the working "
+        "directory may not write files, send data or choose the DB and caches (use --config vigil.yaml or "
+        "--trust-config if you trust it)",
+        "vigil.yaml: ignoring secret.config, vulnerability.vex: a config file found in the working directory may "
+        "only name files inside it, not through symbolic links",
+    ]
+    assert v[UNTRUSTED_FILES] == {"ignorefile", "secret_config"}
+    for cli, env in (({"config": "vigil.yaml"}, {}), ({"trust_config": True}, {}), ({}, {"VIGIL_TRUST_CONFIG": "1"})):
+        warnings.clear()
+        v = resolve("fs", cli, env=env, warnings=warnings)
+        assert v["output"] == Path("/tmp/x") and v["server"] == "http://h:1" and not warnings
+    assert resolve("fs", {"config": "vigil.yaml"}, env={})[UNTRUSTED_FILES] == set()  # it named both files
+    (tmp_path / "mine.yaml").write_text("severity: LOW\n")  # the default names are still found in the checkout
+    assert resolve("fs", {"config": "mine.yaml"}, env={})[UNTRUSTED_FILES] == {"ignorefile", "secret_config"}
+    assert resolve("fs", {"trust_config": True}, env={})[UNTRUSTED_FILES] == set()
+
+
+def test_wrong_typed_config_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for text, key in (("scan:\n  skip-dirs: 5\n", "scan.skip-dirs"), ("exit-code: [1]\n", "exit-code"),
+                      ("scan:\n  max-file-size: {a: 1}\n", "scan.max-file-size.a"),
+                      ("pkg:\n  include-dev-deps: [x]\n", "pkg.include-dev-deps")):
+        (tmp_path / "vigil.yaml").write_text(text)
+        with pytest.raises(SettingsError, match=key.replace(".", r"\.")):
+            resolve("fs", {}, env={})

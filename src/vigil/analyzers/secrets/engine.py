@@ -9,6 +9,13 @@ Pipeline per window (Trivy's scanChunk, reorganised so the cost does not grow wi
      results are identical (the hyperscan prefilter can only drop rules whose regex cannot match).
   3. allow rules (global and per rule: path, secret regex), exclude blocks, then masking.
 
+Regexes from a user's secret config (custom rules, their paths, allow rules, exclude blocks, skip patterns) are
+not run by `re`: the config can come from the checkout being scanned, and a backtracking regex such as `(a|aa)+b`
+would hang the scan. They run on the linear-time matcher of vigil.analyzers.secrets.linear, which has the same
+results (leftmost-first, same groups) in O(text x pattern) steps under a work budget; a search over budget is
+abandoned for that rule and file with a warning. The packaged rules keep `re` (they use lookarounds, and their
+results stay byte-identical); the prefilter is the same for both.
+
 Large inputs are processed in windows of CHUNK_SIZE bytes with OVERLAP bytes of context on both sides; a match is
 reported by the window that owns its start offset, so a secret straddling a boundary is found exactly once.
 Pure: (path, bytes) in, findings out; no file access.
@@ -22,7 +29,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from vigil.analyzers.secrets.rules import AllowRule, RuleSet
+from vigil.analyzers.secrets.linear import BudgetExceeded, LinearPattern
+from vigil.analyzers.secrets.rules import AllowRule, RuleSet, builtin
 from vigil.findings.records import Code, CodeLine, SecretFinding, Severity
 
 log = logging.getLogger(__name__)
@@ -63,22 +71,30 @@ def _glob_to_regex(pattern: str) -> str:
     return body if "/" in p else f"(?:.*/)?{body}"
 
 
-def compile_globs(patterns: Iterable[str]) -> re.Pattern[str] | None:
+def compile_globs(patterns: Iterable[str], linear: bool = False) -> re.Pattern[str] | LinearPattern | None:
     parts = [_glob_to_regex(p) for p in patterns if p.strip()]
     # `**/x/**` must also match files directly below `x`; `(?:/.*)?` lets a directory pattern skip its subtree.
-    return re.compile("(?:" + "|".join(parts) + r")(?:/.*)?\Z") if parts else None
+    rx = "(?:" + "|".join(parts) + r")(?:/.*)?\Z"
+    if not parts:
+        return None
+    # a glob such as **/a/**/a/**/a/**/b backtracks polynomially in `re`; the user's globs run linearly
+    return LinearPattern(rx) if linear else re.compile(rx)
+
+
+PathRx = re.Pattern[str] | LinearPattern
+BytesRx = re.Pattern[bytes] | LinearPattern
 
 
 @dataclass(frozen=True)
 class _AllowC:
-    path: re.Pattern[str] | None
-    regex: re.Pattern[bytes] | None
+    path: PathRx | None
+    regex: BytesRx | None
 
 
-def _allow_c(a: AllowRule) -> _AllowC:
+def _allow_c(a: AllowRule, linear: bool) -> _AllowC:
     return _AllowC(
-        path=re.compile(a.path) if a.path else None,
-        regex=re.compile(a.regex.encode()) if a.regex else None,
+        path=(LinearPattern(a.path) if linear else re.compile(a.path)) if a.path else None,
+        regex=(LinearPattern(a.regex) if linear else re.compile(a.regex.encode())) if a.regex else None,
     )
 
 
@@ -89,18 +105,22 @@ class _RuleC:
     category: str
     title: str
     severity: Severity
-    rx: re.Pattern[bytes]
+    rx: BytesRx
     groups: tuple[str, ...]
-    path: re.Pattern[str] | None
+    path: PathRx | None
     allows: tuple[_AllowC, ...]
-    exclude: tuple[re.Pattern[bytes], ...]
+    exclude: tuple[BytesRx, ...]
     keywords: tuple[bytes, ...]
+    linear: bool  # from a user's config: run by the linear-time matcher
 
 
 def _compile_rules(rs: RuleSet) -> list[_RuleC]:
     out = []
+    packaged = set(builtin().rules)
     for i, r in enumerate(rs.rules):
-        rx = re.compile(r.regex.encode(), re.MULTILINE)
+        linear = r not in packaged
+        rx: BytesRx = (LinearPattern(r.regex, re.MULTILINE) if linear
+                       else re.compile(r.regex.encode(), re.MULTILINE))
         g = r.secret_group_name
         groups = tuple(n for n in (g, g + "2") if n in rx.groupindex)
         out.append(
@@ -112,13 +132,18 @@ def _compile_rules(rs: RuleSet) -> list[_RuleC]:
                 severity=r.severity,  # type: ignore[arg-type]  # validated by rules.py
                 rx=rx,
                 groups=groups,
-                path=re.compile(r.path) if r.path else None,
-                allows=tuple(_allow_c(a) for a in r.allow_rules),
-                exclude=tuple(re.compile(x.encode(), re.MULTILINE) for x in r.exclude_block.regexes),
+                path=(LinearPattern(r.path) if linear else re.compile(r.path)) if r.path else None,
+                allows=tuple(_allow_c(a, linear) for a in r.allow_rules),
+                exclude=tuple(_exclude_c(x, linear) for x in r.exclude_block.regexes),
                 keywords=tuple(dict.fromkeys(k.lower().encode() for k in r.keywords if k)),
+                linear=linear,
             )
         )
     return out
+
+
+def _exclude_c(x: str, linear: bool) -> BytesRx:
+    return LinearPattern(x, re.MULTILINE) if linear else re.compile(x.encode(), re.MULTILINE)
 
 
 class Backend(Protocol):
@@ -282,20 +307,25 @@ class SecretScanner:
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "re"
         self.backend: Backend = HyperscanBackend(self.rules) if backend == "hyperscan" else ReBackend(self.rules)
-        self.skip = compile_globs(ruleset.skip_patterns)
-        allows = [_allow_c(a) for a in ruleset.allow_rules]
-        paths = [a.path.pattern for a in allows if a.path is not None and a.regex is None]
-        # one combined search per file instead of one per allow rule
-        self.allow_path = re.compile("|".join(_scoped(p) for p in paths)) if paths else None
-        self.allow_regex = [a for a in allows if a.regex is not None]
-        self.exclude = tuple(re.compile(x.encode(), re.MULTILINE) for b in ruleset.exclude_blocks for x in b.regexes)
+        base = builtin()
+        self.skip = compile_globs(ruleset.skip_patterns, linear=ruleset.skip_patterns != base.skip_patterns)
+        packaged_allows = set(base.allow_rules)
+        allows = [(a, _allow_c(a, a not in packaged_allows)) for a in ruleset.allow_rules]
+        # one combined search per file instead of one per allow rule (the packaged and the user's apart)
+        paths = [a.path for a, c in allows if a.path and not a.regex and isinstance(c.path, re.Pattern)]
+        user_paths = [a.path for a, c in allows if a.path and not a.regex and isinstance(c.path, LinearPattern)]
+        self.allow_path: PathRx | None = re.compile("|".join(_scoped(p) for p in paths)) if paths else None
+        self.user_allow_path: PathRx | None = (LinearPattern("|".join(_scoped(p) for p in user_paths))
+                                               if user_paths else None)
+        self.allow_regex = [c for _, c in allows if c.regex is not None]
+        self.exclude = tuple(_exclude_c(x, True) for b in ruleset.exclude_blocks for x in b.regexes)
         self.path_dependent = [r for r in self.rules if r.path is not None or any(a.path for a in r.allows)]
 
     def wants(self, path: str) -> bool:
         """False for files the secret scanner never reads (skip-patterns; paths allowed by a path-only rule)."""
         if self.skip is not None and self.skip.match(path):
             return False
-        return self.allow_path is None or not self.allow_path.search(path)
+        return not any(rx is not None and rx.search(path) for rx in (self.allow_path, self.user_allow_path))
 
     def scan(self, path: str, data: bytes) -> list[SecretFinding]:
         return self.scan_chunks(path, (data,))
@@ -315,7 +345,11 @@ class SecretScanner:
                 first = False
                 if len(buf) < MIN_SIZE or b"\x00" in buf[:BINARY_PROBE]:
                     return []
-            findings.extend(self._scan_window(path, buf, base, line0, own_from, own_to, blocked))
+            try:
+                findings.extend(self._scan_window(path, buf, base, line0, own_from, own_to, blocked))
+            except BudgetExceeded as e:  # a user's exclude-block or allow regex on this window
+                log.warning("secret scan of %s stopped early: a regex from the secret config %s", path, e)
+                break
         return findings
 
     def _rule_applies(self, r: _RuleC, path: str) -> bool:
@@ -338,29 +372,15 @@ class SecretScanner:
         if not cands:
             return []
         raws: list[_Raw] = []
-        excl: list[tuple[int, int]] | None = None
+        excl: list[list[tuple[int, int]]] = []
         for i in sorted(cands):
             if i in blocked:
                 continue
             r = self.rules[i]
-            for m in r.rx.finditer(buf, own_from):
-                st = m.start()
-                if own_to is not None and st >= own_to:
-                    break
-                ss, se = m.span()
-                for g in r.groups:
-                    if m.start(g) != -1:
-                        ss, se = m.span(g)
-                        break
-                if se <= ss or self._allowed(r, path, buf[ss:se]):
-                    continue
-                if self.exclude or r.exclude:
-                    if excl is None:
-                        excl = [x.span() for rx in self.exclude for x in rx.finditer(buf)]
-                    spans = excl + [x.span() for rx in r.exclude for x in rx.finditer(buf)]
-                    if any(a <= ss and se <= b for a, b in spans):
-                        continue
-                raws.append(_Raw(r, st, m.end(), ss, se))
+            try:
+                raws.extend(self._rule_matches(r, path, buf, own_from, own_to, excl))
+            except BudgetExceeded as e:
+                log.warning("secret rule %s skipped for %s: its regex %s", r.id, path, e)
         if not raws:
             return []
         masked = bytearray(buf)
@@ -370,6 +390,31 @@ class SecretScanner:
         for w in sorted(raws, key=lambda w: (w.start, w.rule.index)):
             out.append(self._finding(buf, bytes(masked), base, line0, w))
         return out
+
+    def _rule_matches(self, r: _RuleC, path: str, buf: bytes, own_from: int, own_to: int | None,
+                      excl: list[list[tuple[int, int]]]) -> list[_Raw]:
+        """One rule's matches owned by this window, after allow rules and exclude blocks. `excl` caches the
+        global exclude-block spans of the window (computed once, when a rule first needs them)."""
+        raws: list[_Raw] = []
+        for m in r.rx.finditer(buf, own_from):
+            st = m.start()
+            if own_to is not None and st >= own_to:
+                break
+            ss, se = m.span()
+            for g in r.groups:
+                if m.start(g) != -1:
+                    ss, se = m.span(g)
+                    break
+            if se <= ss or self._allowed(r, path, buf[ss:se]):
+                continue
+            if self.exclude or r.exclude:
+                if not excl:
+                    excl.append([x.span() for rx in self.exclude for x in rx.finditer(buf)])
+                spans = excl[0] + [x.span() for rx in r.exclude for x in rx.finditer(buf)]
+                if any(a <= ss and se <= b for a, b in spans):
+                    continue
+            raws.append(_Raw(r, st, m.end(), ss, se))
+        return raws
 
     @staticmethod
     def _finding(buf: bytes, masked: bytes, base: int, line0: int, w: _Raw) -> SecretFinding:

@@ -89,38 +89,48 @@ def _strs(v: Any, where: str) -> tuple[str, ...]:
     return tuple(str(i) for i in v)
 
 
-def _check_regex(rx: str, where: str) -> str:
+def _check_regex(rx: str, where: str, linear: bool = False) -> str:
+    """`linear`: a regex from a user's config, which the engine runs with the linear-time matcher (see linear.py),
+    so constructs it cannot run are refused here, when the config is read."""
     try:
         re.compile(rx.encode())
     except (re.error, UnicodeEncodeError) as e:
         raise SecretConfigError(f"{where}: invalid regex {rx!r}: {e}") from e
+    if linear and rx:
+        from vigil.analyzers.secrets.linear import UnsupportedRegex, check
+
+        try:
+            check(rx)
+        except UnsupportedRegex as e:
+            raise SecretConfigError(f"{where}: regex {rx!r} cannot be used in a secret config: {e}; match the "
+                                    f"context with a (?:...) group outside the secret group instead") from None
     return rx
 
 
-def _allow(d: Any, where: str) -> AllowRule:
+def _allow(d: Any, where: str, linear: bool = False) -> AllowRule:
     if not isinstance(d, dict):
         raise SecretConfigError(f"{where}: expected a mapping")
     a = AllowRule(
         id=str(d.get("id") or ""),
         description=str(d.get("description") or ""),
-        regex=_check_regex(str(d.get("regex") or ""), where + ".regex"),
-        path=_check_regex(str(d.get("path") or ""), where + ".path"),
+        regex=_check_regex(str(d.get("regex") or ""), where + ".regex", linear),
+        path=_check_regex(str(d.get("path") or ""), where + ".path", linear),
     )
     if not a.regex and not a.path:
         raise SecretConfigError(f"{where}: an allow rule needs a regex or a path")
     return a
 
 
-def _block(d: Any, where: str) -> ExcludeBlock:
+def _block(d: Any, where: str, linear: bool = False) -> ExcludeBlock:
     if not isinstance(d, dict):
         raise SecretConfigError(f"{where}: expected a mapping")
     rxs = _strs(d.get("regexes"), where + ".regexes")
     for i, r in enumerate(rxs):
-        _check_regex(r, f"{where}.regexes[{i}]")
+        _check_regex(r, f"{where}.regexes[{i}]", linear)
     return ExcludeBlock(description=str(d.get("description") or ""), regexes=rxs)
 
 
-def _rule(d: Any, where: str) -> Rule:
+def _rule(d: Any, where: str, linear: bool = False) -> Rule:
     if not isinstance(d, dict):
         raise SecretConfigError(f"{where}: expected a mapping")
     for req in ("id", "regex"):
@@ -135,13 +145,14 @@ def _rule(d: Any, where: str) -> Rule:
         category=str(d.get("category") or ""),
         title=str(d.get("title") or rid),
         severity=sev,
-        regex=_check_regex(str(d["regex"]), f"{where} ({rid}).regex"),
+        regex=_check_regex(str(d["regex"]), f"{where} ({rid}).regex", linear),
         keywords=_strs(d.get("keywords"), f"{where}.keywords"),
-        path=_check_regex(str(d.get("path") or ""), f"{where} ({rid}).path"),
+        path=_check_regex(str(d.get("path") or ""), f"{where} ({rid}).path", linear),
         allow_rules=tuple(
-            _allow(a, f"{where}.allow-rules[{i}]") for i, a in enumerate(d.get("allow-rules") or [])
+            _allow(a, f"{where}.allow-rules[{i}]", linear) for i, a in enumerate(d.get("allow-rules") or [])
         ),
-        exclude_block=_block(d["exclude-block"], f"{where}.exclude-block") if d.get("exclude-block") else ExcludeBlock(),
+        exclude_block=(_block(d["exclude-block"], f"{where}.exclude-block", linear) if d.get("exclude-block")
+                       else ExcludeBlock()),
         secret_group_name=str(d.get("secret-group-name") or "secret"),
     )
 
@@ -172,13 +183,22 @@ def parse_config(data: bytes, name: str = "vigil-secret.yaml") -> SecretConfig:
         raise SecretConfigError(f"{name}: 'rules' and 'allow-rules' must be lists")
     enable = doc.get("enable-builtin-rules")
     skip = doc.get("skip-patterns")
+    if skip is not None:
+        from vigil.analyzers.secrets.engine import compile_globs
+        from vigil.analyzers.secrets.linear import UnsupportedRegex
+
+        try:
+            compile_globs(_strs(skip, f"{name}: skip-patterns"), linear=True)
+        except UnsupportedRegex as e:
+            raise SecretConfigError(f"{name}: skip-patterns: {e}") from None
     return SecretConfig(
-        rules=tuple(_rule(r, f"{name}: rules[{i}]") for i, r in enumerate(rules)),
-        allow_rules=tuple(_allow(a, f"{name}: allow-rules[{i}]") for i, a in enumerate(allows)),
+        rules=tuple(_rule(r, f"{name}: rules[{i}]", linear=True) for i, r in enumerate(rules)),
+        allow_rules=tuple(_allow(a, f"{name}: allow-rules[{i}]", linear=True) for i, a in enumerate(allows)),
         enable_builtin_rules=None if enable is None else _strs(enable, f"{name}: enable-builtin-rules"),
         disable_rules=_strs(doc.get("disable-rules"), f"{name}: disable-rules"),
         disable_allow_rules=_strs(doc.get("disable-allow-rules"), f"{name}: disable-allow-rules"),
-        exclude_block=_block(doc["exclude-block"], f"{name}: exclude-block") if doc.get("exclude-block") else None,
+        exclude_block=(_block(doc["exclude-block"], f"{name}: exclude-block", linear=True) if doc.get("exclude-block")
+                       else None),
         skip_patterns=None if skip is None else _strs(skip, f"{name}: skip-patterns"),
     )
 

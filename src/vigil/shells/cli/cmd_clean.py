@@ -3,7 +3,6 @@ both. `--cache-backend redis://…` clears a shared Redis cache's Vigil keys."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +40,27 @@ def clean_cmd(all_: bool, scan_cache: bool, vuln_db: bool, cache_backend: str | 
                 fail(str(e))
             click.echo(f"analysis cache: removed {n} entries", err=True)
     if all_ or vuln_db:
-        db_dir = cache_dir / "db"
-        if db_dir.exists():
-            try:
-                shutil.rmtree(db_dir)
-            except OSError as e:  # a symlink, a read-only mount, files of another user
-                fail(f"cannot remove {db_dir}: {e.strerror or e}")
-            click.echo(f"vulnerability DB: removed {db_dir}", err=True)
-        else:
-            click.echo("vulnerability DB: nothing to remove", err=True)
+        _clean_db(cache_dir / "db")
+
+
+def _clean_db(db_dir: Path) -> None:
+    """Only what Vigil wrote: `--cache-dir .` in a project must not delete the project's own `db/` folder."""
+    from vigil.dbdist.update import is_vigil_db_dir, remove_db_files
+
+    if db_dir.is_symlink():  # e.g. linked to a shared volume: its files are not this cache's to delete
+        fail(f"cannot remove {db_dir}: it is a symbolic link")
+    if not db_dir.exists():
+        click.echo("vulnerability DB: nothing to remove", err=True)
+        return
+    if not db_dir.is_dir() or not is_vigil_db_dir(db_dir):
+        click.echo(f"vulnerability DB: {db_dir} is not a Vigil DB directory; nothing removed", err=True)
+        return
+    try:
+        removed, kept = remove_db_files(db_dir)
+    except OSError as e:  # a read-only mount, files of another user
+        fail(f"cannot remove {db_dir}: {e.strerror or e}")
+    if kept:
+        click.echo(f"vulnerability DB: removed {removed} files from {db_dir}; kept {len(kept)} entries Vigil did "
+                   f"not create", err=True)
+    else:
+        click.echo(f"vulnerability DB: removed {db_dir}", err=True)

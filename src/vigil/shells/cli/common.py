@@ -98,10 +98,14 @@ def fail(msg: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def resolve_or_exit(command: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Merge flags/env/config for `command`, exit 2 with one line on a user error, and set up logging."""
+    """Merge flags/env/config for `command`, exit 2 with one line on a user error, and set up logging (then
+    print what a config file found in the working directory was not allowed to set)."""
+    warnings: list[str] = []
     try:
-        values = resolve(command, given(kwargs))
+        values = resolve(command, given(kwargs), warnings=warnings)
     except SettingsError as e:
         fail(str(e))
     setup_logging(bool(values.get("quiet")), bool(values.get("debug")))
+    for w in warnings:
+        logging.getLogger("vigil.settings").warning("%s", w)
     return values
