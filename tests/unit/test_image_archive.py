@@ -403,6 +403,35 @@ def test_docker_archive_errors(tmp_path: Path) -> None:
         _open(_write_tar(tmp_path / "count.tar", files), tmp_path)
 
 
+def test_layer_count_is_capped(tmp_path: Path) -> None:
+    # one tiny layer listed over and over: refused from the manifest, before any layer is opened
+    files = _docker_files(layers=1)
+    man = json.loads(files["manifest.json"])
+    cfg = json.loads(files[man[0]["Config"]])
+    for n in (1000, 1000 + 1):
+        man[0]["Layers"] = ["l0.tar"] * n
+        cfg["rootfs"]["diff_ids"] = cfg["rootfs"]["diff_ids"][:1] * n
+        raw = json.dumps(cfg).encode()
+        name = hashlib.sha256(raw).hexdigest() + ".json"
+        man[0]["Config"] = name
+        many = {"l0.tar": files["l0.tar"], name: raw, "manifest.json": json.dumps(man).encode()}
+        path = _write_tar(tmp_path / f"many{n}.tar", many)
+        if n == 1000:
+            assert len(_open(path, tmp_path).layers) == n
+            continue
+        with pytest.raises(ImageError) as err:
+            _open(path, tmp_path)
+        assert str(err.value) == f"{path}: manifest.json: {n} layers, more than the 1000 an image may have (refused)"
+
+
+def test_oci_layout_layer_count_is_capped(tmp_path: Path) -> None:
+    from tests.oci_builder import layer_tar, write_layout
+
+    layout = write_layout(tmp_path / "oci", [layer_tar({"etc/hostname": b"box"})] * 1001)
+    with pytest.raises(ImageError, match=r"1001 layers, more than the 1000 an image may have \(refused\)"):
+        open_archive(layout, tmp_path / "work")
+
+
 def test_hostile_member_names_and_links_in_a_tar(tmp_path: Path) -> None:
     files = _docker_files()
     blob = files.pop("l1.tar")

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
-from vigil.sources.image import Image, ImageError, LayerBlob, NotFound
+from vigil.sources.image import Image, ImageError, LayerBlob, NotFound, check_layer_count
 
 log = logging.getLogger(__name__)
 
@@ -461,6 +461,7 @@ def _docker(store: _Store, ref: str) -> Image:
     layer_names = entry.get("Layers")
     if not isinstance(layer_names, list) or not all(isinstance(x, str) for x in layer_names):
         raise ImageError(f"{store.label}: {where}: Layers is not a list of file names")
+    check_layer_count(len(layer_names), f"{store.label}: {where}")
     for i, name in enumerate(layer_names):
         if not store.has(name):
             raise ImageError(f"{store.label}: {where}: Layers[{i}] names a missing file")
@@ -634,6 +635,7 @@ def _from_manifest(store: _Store, man: dict[str, object], digest: str, repo_tags
     layer_descs = man.get("layers")
     if not isinstance(cfg_desc, dict) or not isinstance(layer_descs, list):
         raise ImageError(f"{label}: manifest {digest} has no config or layers")
+    check_layer_count(len(layer_descs), f"{label}: manifest {digest}")
     config_digest = str(cfg_desc.get("digest"))
     config = _config(_verified_blob(store, cfg_desc.get("digest"), label), f"config {config_digest}")
     diff_ids = _diff_ids(config, len(layer_descs), label)
