@@ -45,8 +45,14 @@ MAX_PKGDB_SIZE = 512 << 20
 _DEFER_MAX_FILE = 4 << 20
 _DEFER_MAX_TOTAL = 256 << 20
 _ELF = b"\x7fELF"
-# Bumped when the dispatcher's output changes for the same analyzers (2: replaced paths listed as whiteouts).
-ANALYSIS_VERSION = 2
+# Bumped when the dispatcher's output changes for the same analyzers (2: replaced paths listed as whiteouts; 3: every
+# non-directory entry listed, directories over files listed, the last entry for a path wins within a layer).
+ANALYSIS_VERSION = 3
+# A layer lists the paths it replaces whatever their content (a file, symlink or device over a lower directory hides
+# that directory's subtree; a directory over a lower file hides the file). Past this many per layer (a million-file
+# layer would make a blob of tens of MB), only paths an analyzer reads are listed: a lower result under a dropped
+# path is then reported as before (a false positive), never hidden wrongly.
+_MAX_REPLACED = 200_000
 
 
 @dataclass
@@ -126,6 +132,7 @@ class Partial:
     unknowns: list[Unknown] = field(default_factory=list)
     secrets: list[SecretsInFile] = field(default_factory=list)
     whiteouts: list[str] = field(default_factory=list)
+    dirs: list[str] = field(default_factory=list)  # directories this tree writes (over any lower file there)
     opaque: list[str] = field(default_factory=list)
     config_files: dict[str, bytes] = field(default_factory=dict)
     config_errors: dict[str, str] = field(default_factory=dict)
@@ -148,6 +155,9 @@ class _Walk:
         self.stored: dict[str, bytes] = {}  # streamed trees: small files kept for companions / related
         self.stored_total = 0
         self.deferred: list[tuple[Analyzer, str]] = []
+        self.produced: set[str] = set()  # paths with output so far (a later entry for the path replaces it)
+        self.produced_dirs: set[str] = set()  # their ancestor directories
+        self.replaced = 0  # paths listed only because they replace whatever a lower layer had there
 
     def run(self, a: Analyzer, path: str, data: bytes, siblings: dict[str, bytes] | None = None,
             related: dict[str, bytes] | None = None) -> None:
@@ -161,6 +171,18 @@ class _Walk:
         if e.kind == "opaque":
             self.out.opaque.append(e.path)
             return
+        if self.tree.layered:
+            # A tar may hold several entries for one path: extraction leaves the last one, so it replaces what the
+            # earlier ones gave (and a non-directory replaces everything an earlier directory held).
+            if e.path in self.produced:
+                self._forget(e.path, subtree=False)
+            if e.kind != "dir" and e.path in self.produced_dirs:
+                self._forget(e.path, subtree=True)
+        if e.kind == "dir":
+            if self.tree.layered and self.replaced < _MAX_REPLACED:
+                self.replaced += 1
+                self.out.dirs.append(e.path)  # a lower layer's file here is gone; its directory would stay
+            return
         if e.kind in ("symlink", "other"):
             self.out.whiteouts.append(e.path)  # whatever a lower layer had at this path (and below it) is gone
             return
@@ -169,10 +191,14 @@ class _Walk:
         aset, rel = self.aset, e.path
         chosen = [a for a in aset.analyzers if aset.runs(a, rel)]
         want_config = aset.wants_config(rel)
-        if self.tree.layered and (chosen or want_config or e.mode & 0o111):
-            # A lower layer's result for this path is replaced even when this content yields nothing. Only such
-            # paths are listed: they are all a lower result can be at. The merge treats them as whiteouts.
-            self.out.whiteouts.append(rel)
+        if self.tree.layered:
+            # A lower layer's result for this path, or under it when it was a directory there, is replaced even
+            # when this content yields nothing. The merge treats these paths as whiteouts.
+            if chosen or want_config or e.mode & 0o111:
+                self.out.whiteouts.append(rel)
+            elif self.replaced < _MAX_REPLACED:
+                self.replaced += 1
+                self.out.whiteouts.append(rel)
         base = rel.rsplit("/", 1)[-1]
         companion = (not self.tree.random_access and bool(aset.companion_globs)
                      and any(fnmatch.fnmatchcase(base, g) for g in aset.companion_globs))
@@ -180,6 +206,12 @@ class _Walk:
         want_secret = rel not in self.tree.own_files and aset.wants_secret(rel)
         if not (chosen or companion or exe or want_secret or want_config):
             return
+        if self.tree.layered:
+            self.produced.add(rel)
+            d = posixpath.dirname(rel)
+            while d and d not in self.produced_dirs:
+                self.produced_dirs.add(d)
+                d = posixpath.dirname(d)
         # a directory reports an unreadable executable as an unknown of the binary analyzers too
         readers = chosen + [a for a in aset.binaries if a not in chosen] if exe and self.tree.random_access \
             else chosen
@@ -194,6 +226,25 @@ class _Walk:
             self._secrets(e, data)
         if data is not None:
             self._analyze(rel, data, chosen, companion, exe)
+
+    def _forget(self, path: str, *, subtree: bool) -> None:
+        """Drop what earlier entries of this tree gave for `path` (or, with `subtree`, anything below it)."""
+        pre = path + "/"
+
+        def hit(p: str) -> bool:
+            return p == path or (subtree and p.startswith(pre))
+
+        out = self.out
+        out.results = [r for r in out.results if not hit(r[1])]
+        out.unknowns = [u for u in out.unknowns if not hit(u.file_path)]
+        out.secrets = [s for s in out.secrets if not hit(s.file_path)]
+        for table in (out.config_files, out.config_errors, self.stored):
+            for k in [k for k in table if hit(k)]:
+                if table is self.stored:
+                    self.stored_total -= len(self.stored[k])
+                del table[k]
+        self.deferred = [(a, p) for a, p in self.deferred if not hit(p)]
+        self.produced = {p for p in self.produced if not hit(p)}
 
     def _read(self, e: TreeEntry, chosen: list[Analyzer], needed: bool) -> bytes | None:
         if not (chosen or needed):
@@ -330,6 +381,7 @@ def to_blob(part: Partial, aset: AnalyzerSet, *, diff_id: str = "", digest: str 
         secrets=tuple(sorted(part.secrets, key=lambda s: s.file_path)),
         config=config,
         whiteouts=tuple(sorted(set(part.whiteouts))),
+        replaced_by_dirs=tuple(sorted(set(part.dirs))),
         opaque_dirs=tuple(sorted(part.opaque)),
         warnings=tuple(warnings),
         files=files,
