@@ -24,7 +24,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vigil.analyzers.registry import MAX_RELATED_FILES, AnalysisInput, AnalysisResult, Analyzer, run_guarded
+from vigil.analyzers.registry import (
+    MAX_RELATED_FILES,
+    PACKAGE_DB_ANALYZERS,
+    AnalysisInput,
+    AnalysisResult,
+    Analyzer,
+    run_guarded,
+)
 from vigil.findings.blob import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
 from vigil.findings.records import Result, SuppressedFinding
 from vigil.inventory.records import Application, Unknown
@@ -185,6 +192,8 @@ class _Walk:
             return
         if e.kind in ("symlink", "other"):
             self.out.whiteouts.append(e.path)  # whatever a lower layer had at this path (and below it) is gone
+            if e.kind == "symlink" and self.tree.layered:
+                self._linked_package_db(e)
             return
         if e.kind not in ("file", "hardlink"):
             return
@@ -207,11 +216,7 @@ class _Walk:
         if not (chosen or companion or exe or want_secret or want_config):
             return
         if self.tree.layered:
-            self.produced.add(rel)
-            d = posixpath.dirname(rel)
-            while d and d not in self.produced_dirs:
-                self.produced_dirs.add(d)
-                d = posixpath.dirname(d)
+            self._produced(rel)
         # a directory reports an unreadable executable as an unknown of the binary analyzers too
         readers = chosen + [a for a in aset.binaries if a not in chosen] if exe and self.tree.random_access \
             else chosen
@@ -226,6 +231,25 @@ class _Walk:
             self._secrets(e, data)
         if data is not None:
             self._analyze(rel, data, chosen, companion, exe)
+
+    def _produced(self, rel: str) -> None:
+        self.produced.add(rel)
+        d = posixpath.dirname(rel)
+        while d and d not in self.produced_dirs:
+            self.produced_dirs.add(d)
+            d = posixpath.dirname(d)
+
+    def _linked_package_db(self, e: TreeEntry) -> None:
+        """An OS package database that is a symbolic link is not followed: its target may be in any layer, and
+        layers are analysed (and cached) one by one. It becomes an Unknown, so the OS packages are not silently
+        missing (Trivy misses such a database without a word)."""
+        for a in self.aset.analyzers:
+            if a.name in PACKAGE_DB_ANALYZERS and self.aset.runs(a, e.path):
+                target = getattr(e, "linkname", "") or "?"
+                reason = f"symbolic link to {target}: not followed (an OS package database must be a regular file)"
+                self.out.unknowns.append(Unknown(file_path=e.path, analyzer=a.name, reason=reason))
+                log.warning("%s: %s", e.path, reason)
+                self._produced(e.path)
 
     def _forget(self, path: str, *, subtree: bool) -> None:
         """Drop what earlier entries of this tree gave for `path` (or, with `subtree`, anything below it)."""

@@ -258,6 +258,11 @@ class Entry:
         return f"Entry({self.path!r}, {self.kind}, size={self.size}, mode={self.mode:o})"
 
     @property
+    def linked_available(self) -> bool:
+        """For a hardlink: whether read() can return its target's bytes (the consumer read the target)."""
+        return self.kind == "hardlink" and self.linkname in self._r._links
+
+    @property
     def executable(self) -> bool:
         return self.kind == "file" and bool(self.mode & 0o111)
 
