@@ -150,6 +150,7 @@ def analyze_tree(tree: FileTree, aset: AnalyzerSet, entries: Iterable[TreeEntry]
     walk = _Walk(tree, aset)
     for e in entries if entries is not None else tree.entries(aset.wants, bool(aset.binaries)):
         walk.entry(e)
+    walk.drop_forgotten()
     walk.run_deferred()
     return walk.out
 
@@ -162,13 +163,19 @@ class _Walk:
         self.stored: dict[str, bytes] = {}  # streamed trees: small files kept for companions / related
         self.stored_total = 0
         self.deferred: list[tuple[Analyzer, str]] = []
-        self.produced: set[str] = set()  # paths with output so far (a later entry for the path replaces it)
-        self.produced_dirs: set[str] = set()  # their ancestor directories
+        # Streamed layers: where each path's output so far sits (a later entry for the path replaces it), and the
+        # paths with output below each directory. Forgetting a path marks its output dead, so a layer repeating
+        # thousands of paths costs each repeat O(its own output), never a rescan of everything found so far.
+        self.produced: dict[str, list[tuple[str, int]]] = {}  # path -> (output list name, index)
+        self.files_in: dict[str, set[str]] = {}  # directory -> produced paths directly in it
+        self.subdirs: dict[str, set[str]] = {}  # directory -> its subdirectories with produced paths below them
+        self.dead: dict[str, set[int]] = {"results": set(), "unknowns": set(), "secrets": set(), "deferred": set()}
         self.replaced = 0  # paths listed only because they replace whatever a lower layer had there
 
     def run(self, a: Analyzer, path: str, data: bytes, siblings: dict[str, bytes] | None = None,
             related: dict[str, bytes] | None = None) -> None:
         res = run_guarded(a, AnalysisInput(path=path, data=data, siblings=siblings or {}, related=related or {}))
+        self._note(path, "results", len(self.out.results))
         self.out.results.append((a, path, res))
 
     def entry(self, e: TreeEntry) -> None:
@@ -183,7 +190,7 @@ class _Walk:
             # earlier ones gave (and a non-directory replaces everything an earlier directory held).
             if e.path in self.produced:
                 self._forget(e.path, subtree=False)
-            if e.kind != "dir" and e.path in self.produced_dirs:
+            if e.kind != "dir" and (e.path in self.files_in or e.path in self.subdirs):
                 self._forget(e.path, subtree=True)
         if e.kind == "dir":
             if self.tree.layered and self.replaced < _MAX_REPLACED:
@@ -216,7 +223,7 @@ class _Walk:
         if not (chosen or companion or exe or want_secret or want_config):
             return
         if self.tree.layered:
-            self._produced(rel)
+            self._note(rel, "", 0)  # the config files and stored bytes are dicts keyed by the path
         # a directory reports an unreadable executable as an unknown of the binary analyzers too
         readers = chosen + [a for a in aset.binaries if a not in chosen] if exe and self.tree.random_access \
             else chosen
@@ -232,12 +239,23 @@ class _Walk:
         if data is not None:
             self._analyze(rel, data, chosen, companion, exe)
 
-    def _produced(self, rel: str) -> None:
-        self.produced.add(rel)
-        d = posixpath.dirname(rel)
-        while d and d not in self.produced_dirs:
-            self.produced_dirs.add(d)
-            d = posixpath.dirname(d)
+    def _note(self, rel: str, where: str, index: int) -> None:
+        """Remember that output for `rel` sits at `index` of the output list `where` (streamed layers only)."""
+        if not self.tree.layered:
+            return
+        if rel not in self.produced:
+            self.produced[rel] = []
+            d = posixpath.dirname(rel)
+            self.files_in.setdefault(d, set()).add(rel)
+            while d:
+                parent = posixpath.dirname(d)
+                known = self.subdirs.setdefault(parent, set())
+                if d in known:
+                    break
+                known.add(d)
+                d = parent
+        if where:
+            self.produced[rel].append((where, index))
 
     def _linked_package_db(self, e: TreeEntry) -> None:
         """An OS package database that is a symbolic link is not followed: its target may be in any layer, and
@@ -247,28 +265,48 @@ class _Walk:
             if a.name in PACKAGE_DB_ANALYZERS and self.aset.runs(a, e.path):
                 target = getattr(e, "linkname", "") or "?"
                 reason = f"symbolic link to {target}: not followed (an OS package database must be a regular file)"
+                self._note(e.path, "unknowns", len(self.out.unknowns))
                 self.out.unknowns.append(Unknown(file_path=e.path, analyzer=a.name, reason=reason))
                 log.warning("%s: %s", e.path, reason)
-                self._produced(e.path)
 
     def _forget(self, path: str, *, subtree: bool) -> None:
-        """Drop what earlier entries of this tree gave for `path` (or, with `subtree`, anything below it)."""
-        pre = path + "/"
+        """Drop what earlier entries of this tree gave for `path` (or, with `subtree`, for every path below it).
+        Each path's output is dropped once, so a hostile layer cannot make this quadratic."""
+        if not subtree:
+            self._forget_one(path)
+            here = self.files_in.get(posixpath.dirname(path))
+            if here is not None:
+                here.discard(path)
+            return
+        todo = [path]
+        while todo:
+            d = todo.pop()
+            for p in self.files_in.pop(d, ()):
+                self._forget_one(p)
+            todo.extend(self.subdirs.pop(d, ()))
+        above = self.subdirs.get(posixpath.dirname(path))
+        if above is not None:
+            above.discard(path)
 
-        def hit(p: str) -> bool:
-            return p == path or (subtree and p.startswith(pre))
+    def _forget_one(self, p: str) -> None:
+        for where, i in self.produced.pop(p, []):
+            self.dead[where].add(i)
+        self.out.config_files.pop(p, None)
+        self.out.config_errors.pop(p, None)
+        data = self.stored.pop(p, None)
+        if data is not None:
+            self.stored_total -= len(data)
 
-        out = self.out
-        out.results = [r for r in out.results if not hit(r[1])]
-        out.unknowns = [u for u in out.unknowns if not hit(u.file_path)]
-        out.secrets = [s for s in out.secrets if not hit(s.file_path)]
-        for table in (out.config_files, out.config_errors, self.stored):
-            for k in [k for k in table if hit(k)]:
-                if table is self.stored:
-                    self.stored_total -= len(self.stored[k])
-                del table[k]
-        self.deferred = [(a, p) for a, p in self.deferred if not hit(p)]
-        self.produced = {p for p in self.produced if not hit(p)}
+    def drop_forgotten(self) -> None:
+        dead, out = self.dead, self.out
+        if dead["results"]:
+            out.results = [r for i, r in enumerate(out.results) if i not in dead["results"]]
+        if dead["unknowns"]:
+            out.unknowns = [u for i, u in enumerate(out.unknowns) if i not in dead["unknowns"]]
+        if dead["secrets"]:
+            out.secrets = [x for i, x in enumerate(out.secrets) if i not in dead["secrets"]]
+        if dead["deferred"]:
+            self.deferred = [x for i, x in enumerate(self.deferred) if i not in dead["deferred"]]
 
     def _read(self, e: TreeEntry, chosen: list[Analyzer], needed: bool) -> bytes | None:
         if not (chosen or needed):
@@ -281,6 +319,7 @@ class _Walk:
         except OSError as err:
             reason = err.strerror or str(err)
         for a in chosen:
+            self._note(e.path, "unknowns", len(self.out.unknowns))
             self.out.unknowns.append(Unknown(file_path=e.path, analyzer=a.name, reason=reason))
         if chosen:
             log.warning("%s: skipped: %s", e.path, reason)
@@ -304,6 +343,7 @@ class _Walk:
             log.warning("%s: cannot read: %s", e.path, err.strerror or err)
             found = []
         if found:
+            self._note(e.path, "secrets", len(self.out.secrets))
             self.out.secrets.append(SecretsInFile(file_path=e.path, secrets=tuple(found)))
 
     def _analyze(self, rel: str, data: bytes, chosen: list[Analyzer], companion: bool, exe: bool) -> None:
@@ -318,6 +358,7 @@ class _Walk:
                 self.stored_total += len(data)
             for a in chosen:
                 if small and (a.companions or a.related is not None):
+                    self._note(rel, "deferred", len(self.deferred))
                     self.deferred.append((a, rel))
                 else:
                     self.run(a, rel, data)
