@@ -69,3 +69,54 @@ def test_rewritten_file_with_packages_still_replaces_and_is_attributed_to_its_la
                                     ("app/other.txt", b"unrelated", 0o644))])
     assert got == {("app/requirements.txt", "requests", "2.31.0"): "step 1",
                    ("app/requirements.txt", "idna", "2.7"): "step 0"}
+
+
+# -- the OS package DB: the last entry for a path wins, and a type change hides what a lower layer had ---------
+
+APK_DB = b"P:musl\nV:1.2.3-r0\nA:x86_64\n\nP:zlib\nV:1.2.12-r0\nA:x86_64\n\n"
+DB = "lib/apk/db/installed"
+
+
+def _entries_tar(*members: tuple[str, bytes | None]) -> bytes:
+    """(path, content) in order; None makes a directory. Duplicate paths are kept as separate entries."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for path, content in members:
+            ti = tarfile.TarInfo(path)
+            ti.mtime = 0
+            if content is None:
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tf.addfile(ti)
+            else:
+                ti.size, ti.mode = len(content), 0o644
+                tf.addfile(ti, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def _os_packages(tmp: Path, layers: list[bytes]) -> list[str]:
+    layout = write_layout(tmp / "img", layers)
+    opts = ScanOptions(target=layout, db_path=tmp / "none.db", analyzer_kinds=("os",))
+    image_layers, blobs, _ = analyze_image(layout, opts)
+    return sorted(p.name for p in merge(image_layers, blobs).os_packages)  # type: ignore[arg-type]
+
+
+def test_a_later_empty_entry_for_the_db_in_the_same_layer_wins(tmp_path: Path) -> None:
+    assert _os_packages(tmp_path, [_entries_tar((DB, APK_DB), (DB, b""))]) == []
+    assert _os_packages(tmp_path / "2", [_entries_tar((DB, b""), (DB, APK_DB))]) == ["musl", "zlib"]
+
+
+def test_a_later_directory_at_the_db_path_in_the_same_layer_wins(tmp_path: Path) -> None:
+    assert _os_packages(tmp_path, [_entries_tar((DB, APK_DB), (DB, None))]) == []
+
+
+def test_an_upper_file_over_the_db_directory_hides_the_db(tmp_path: Path) -> None:
+    layers = [_entries_tar(("lib/apk/db", None), (DB, APK_DB)), _entries_tar(("lib/apk/db", b"not a dir\n"))]
+    assert _os_packages(tmp_path, layers) == []
+
+
+def test_an_upper_directory_at_the_db_path_hides_the_db(tmp_path: Path) -> None:
+    layers = [_entries_tar((DB, APK_DB)), _entries_tar((DB, None))]
+    assert _os_packages(tmp_path, layers) == []
+    # a directory written over a lower directory merges with it: the DB below stays
+    layers = [_entries_tar((DB, APK_DB)), _entries_tar(("lib/apk/db", None), ("lib/apk", None))]
+    assert _os_packages(tmp_path / "2", layers) == ["musl", "zlib"]

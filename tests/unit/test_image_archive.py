@@ -227,6 +227,44 @@ def test_compressed_archive_bomb_is_refused(tmp_path: Path, monkeypatch: pytest.
     assert list(work.iterdir()) == []
 
 
+def _gzip_docker_archive(path: Path, padding: int) -> Path:
+    """A gzip'd docker archive (3 tiny layers) with an unreferenced member of `padding` zero bytes in the middle."""
+    files = _docker_files()
+    raw = tmp = path.with_suffix(".raw")
+    padded = {**{k: v for k, v in files.items() if k != "manifest.json"}, "padding.bin": bytes(padding),
+              "manifest.json": files["manifest.json"]}
+    _write_tar(raw, padded)
+    path.write_bytes(gzip.compress(raw.read_bytes(), 9, mtime=0))
+    tmp.unlink()
+    return path
+
+
+def test_compressed_archive_writes_only_its_layers_to_disk(tmp_path: Path) -> None:
+    packed = _gzip_docker_archive(tmp_path / "padded.tar.gz", 64 << 20)  # ~64 KiB compressed
+    work = tmp_path / "work"
+    img = open_archive(packed, work)
+    try:
+        [tmp] = list(work.iterdir())
+        assert tmp.stat().st_size == sum(la.size for la in img.layers)  # the three layer members, nothing else
+        assert [_sha256(x.open) for x in img.layers] == [x.diff_id for x in img.layers]
+    finally:
+        img.close()
+    assert list(work.iterdir()) == []
+
+
+def test_compressed_archive_inflating_past_200_to_1_is_refused(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive, "_RATIO_FLOOR", 1 << 20)  # the real floor is 1 GiB: too slow to reach here
+    packed = _gzip_docker_archive(tmp_path / "padded.tar.gz", 8 << 20)
+    work = tmp_path / "work"
+    with pytest.raises(ImageError) as err:
+        open_archive(packed, work)
+    msg = str(err.value)
+    assert msg.startswith(f"{packed}: decompression bomb refused (more than ")
+    assert re.search(r": [1-9]\d* compressed bytes inflate past the limit \(ratio 200:1 past 1048576 bytes", msg)
+    assert list(work.iterdir()) == []
+
+
 # -- index selection ------------------------------------------------------------------------------------------
 
 
@@ -401,6 +439,35 @@ def test_docker_archive_errors(tmp_path: Path) -> None:
     files["manifest.json"] = json.dumps(man).encode()
     with pytest.raises(ImageError, match="image config lists 2 diff_ids for 3 layers"):
         _open(_write_tar(tmp_path / "count.tar", files), tmp_path)
+
+
+def test_layer_count_is_capped(tmp_path: Path) -> None:
+    # one tiny layer listed over and over: refused from the manifest, before any layer is opened
+    files = _docker_files(layers=1)
+    man = json.loads(files["manifest.json"])
+    cfg = json.loads(files[man[0]["Config"]])
+    for n in (1000, 1000 + 1):
+        man[0]["Layers"] = ["l0.tar"] * n
+        cfg["rootfs"]["diff_ids"] = cfg["rootfs"]["diff_ids"][:1] * n
+        raw = json.dumps(cfg).encode()
+        name = hashlib.sha256(raw).hexdigest() + ".json"
+        man[0]["Config"] = name
+        many = {"l0.tar": files["l0.tar"], name: raw, "manifest.json": json.dumps(man).encode()}
+        path = _write_tar(tmp_path / f"many{n}.tar", many)
+        if n == 1000:
+            assert len(_open(path, tmp_path).layers) == n
+            continue
+        with pytest.raises(ImageError) as err:
+            _open(path, tmp_path)
+        assert str(err.value) == f"{path}: manifest.json: {n} layers, more than the 1000 an image may have (refused)"
+
+
+def test_oci_layout_layer_count_is_capped(tmp_path: Path) -> None:
+    from tests.oci_builder import layer_tar, write_layout
+
+    layout = write_layout(tmp_path / "oci", [layer_tar({"etc/hostname": b"box"})] * 1001)
+    with pytest.raises(ImageError, match=r"1001 layers, more than the 1000 an image may have \(refused\)"):
+        open_archive(layout, tmp_path / "work")
 
 
 def test_hostile_member_names_and_links_in_a_tar(tmp_path: Path) -> None:

@@ -174,6 +174,15 @@ def test_gzip_bomb_is_refused_by_the_ratio_check() -> None:
     assert "\n" not in msg
 
 
+def test_bomb_message_counts_the_compressed_bytes_of_a_small_bomb(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a bomb whose whole compressed stream fits in the reader's first read: those bytes count too
+    monkeypatch.setattr("vigil.sources.image.layers._RATIO_FLOOR", 1 << 20)
+    bomb = gzip.compress(_huge_zero_file_header()) + gzip.compress(bytes(8 << 20), 9)
+    with pytest.raises(LayerError, match=r"ratio > 200\)") as err:
+        _entries(bomb, limits=LayerLimits(max_ratio=200))
+    assert f": {len(bomb)} compressed bytes inflate to more than " in str(err.value)
+
+
 def test_gzip_bomb_of_1mib_members_is_refused_by_the_layer_size_limit() -> None:
     # many 128 MiB zero files (each below every per-entry limit), 1 MiB gzip members (ratio ~998:1)
     member = gzip.compress(bytes(1 << 20), 9)

@@ -24,7 +24,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vigil.analyzers.registry import MAX_RELATED_FILES, AnalysisInput, AnalysisResult, Analyzer, run_guarded
+from vigil.analyzers.registry import (
+    MAX_RELATED_FILES,
+    PACKAGE_DB_ANALYZERS,
+    AnalysisInput,
+    AnalysisResult,
+    Analyzer,
+    run_guarded,
+)
 from vigil.findings.blob import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
 from vigil.inventory.records import Application, Unknown
 from vigil.sources.base import FileTree, TreeEntry
@@ -47,8 +54,14 @@ _ELF = b"\x7fELF"
 # Config files are held until the tree ends (a Helm chart is checked as a whole). Past this many bytes only files
 # that are config targets on their own are kept: a tree full of data JSON must not be held in memory.
 _CONFIG_HOLD_TOTAL = 256 << 20
-# Bumped when the dispatcher's output changes for the same analyzers (2: replaced paths listed as whiteouts).
-ANALYSIS_VERSION = 2
+# Bumped when the dispatcher's output changes for the same analyzers (2: replaced paths listed as whiteouts; 3: every
+# non-directory entry listed, directories over files listed, the last entry for a path wins within a layer).
+ANALYSIS_VERSION = 3
+# A layer lists the paths it replaces whatever their content (a file, symlink or device over a lower directory hides
+# that directory's subtree; a directory over a lower file hides the file). Past this many per layer (a million-file
+# layer would make a blob of tens of MB), only paths an analyzer reads are listed: a lower result under a dropped
+# path is then reported as before (a false positive), never hidden wrongly.
+_MAX_REPLACED = 200_000
 
 
 @dataclass
@@ -128,6 +141,7 @@ class Partial:
     unknowns: list[Unknown] = field(default_factory=list)
     secrets: list[SecretsInFile] = field(default_factory=list)
     whiteouts: list[str] = field(default_factory=list)
+    dirs: list[str] = field(default_factory=list)  # directories this tree writes (over any lower file there)
     opaque: list[str] = field(default_factory=list)
     config_files: dict[str, bytes] = field(default_factory=dict)
     config_errors: dict[str, str] = field(default_factory=dict)
@@ -139,6 +153,7 @@ def analyze_tree(tree: FileTree, aset: AnalyzerSet, entries: Iterable[TreeEntry]
     walk = _Walk(tree, aset)
     for e in entries if entries is not None else tree.entries(aset.wants, bool(aset.binaries)):
         walk.entry(e)
+    walk.drop_forgotten()
     walk.run_deferred()
     if entries is None:
         walk.out.unknowns.extend(coverage_gaps(tree))
@@ -163,11 +178,20 @@ class _Walk:
         self.stored: dict[str, bytes] = {}  # streamed trees: small files kept for companions / related
         self.stored_total = 0
         self.deferred: list[tuple[Analyzer, str]] = []
+        # Streamed layers: where each path's output so far sits (a later entry for the path replaces it), and the
+        # paths with output below each directory. Forgetting a path marks its output dead, so a layer repeating
+        # thousands of paths costs each repeat O(its own output), never a rescan of everything found so far.
+        self.produced: dict[str, list[tuple[str, int]]] = {}  # path -> (output list name, index)
+        self.files_in: dict[str, set[str]] = {}  # directory -> produced paths directly in it
+        self.subdirs: dict[str, set[str]] = {}  # directory -> its subdirectories with produced paths below them
+        self.dead: dict[str, set[int]] = {"results": set(), "unknowns": set(), "secrets": set(), "deferred": set()}
+        self.replaced = 0  # paths listed only because they replace whatever a lower layer had there
         self.config_total = 0
 
     def run(self, a: Analyzer, path: str, data: bytes, siblings: dict[str, bytes] | None = None,
             related: dict[str, bytes] | None = None) -> None:
         res = run_guarded(a, AnalysisInput(path=path, data=data, siblings=siblings or {}, related=related or {}))
+        self._note(path, "results", len(self.out.results))
         self.out.results.append((a, path, res))
 
     def entry(self, e: TreeEntry) -> None:
@@ -177,18 +201,36 @@ class _Walk:
         if e.kind == "opaque":
             self.out.opaque.append(e.path)
             return
+        if self.tree.layered:
+            # A tar may hold several entries for one path: extraction leaves the last one, so it replaces what the
+            # earlier ones gave (and a non-directory replaces everything an earlier directory held).
+            if e.path in self.produced:
+                self._forget(e.path, subtree=False)
+            if e.kind != "dir" and (e.path in self.files_in or e.path in self.subdirs):
+                self._forget(e.path, subtree=True)
+        if e.kind == "dir":
+            if self.tree.layered and self.replaced < _MAX_REPLACED:
+                self.replaced += 1
+                self.out.dirs.append(e.path)  # a lower layer's file here is gone; its directory would stay
+            return
         if e.kind in ("symlink", "other"):
             self.out.whiteouts.append(e.path)  # whatever a lower layer had at this path (and below it) is gone
+            if e.kind == "symlink" and self.tree.layered:
+                self._linked_package_db(e)
             return
         if e.kind not in ("file", "hardlink"):
             return
         aset, rel = self.aset, e.path
         chosen = [a for a in aset.analyzers if aset.runs(a, rel)]
         want_config = aset.wants_config(rel)
-        if self.tree.layered and (chosen or want_config or e.mode & 0o111):
-            # A lower layer's result for this path is replaced even when this content yields nothing. Only such
-            # paths are listed: they are all a lower result can be at. The merge treats them as whiteouts.
-            self.out.whiteouts.append(rel)
+        if self.tree.layered:
+            # A lower layer's result for this path, or under it when it was a directory there, is replaced even
+            # when this content yields nothing. The merge treats these paths as whiteouts.
+            if chosen or want_config or e.mode & 0o111:
+                self.out.whiteouts.append(rel)
+            elif self.replaced < _MAX_REPLACED:
+                self.replaced += 1
+                self.out.whiteouts.append(rel)
         base = rel.rsplit("/", 1)[-1]
         companion = (not self.tree.random_access and bool(aset.companion_globs)
                      and any(fnmatch.fnmatchcase(base, g) for g in aset.companion_globs))
@@ -196,6 +238,8 @@ class _Walk:
         want_secret = rel not in self.tree.own_files and aset.wants_secret(rel)
         if not (chosen or companion or exe or want_secret or want_config):
             return
+        if self.tree.layered:
+            self._note(rel, "", 0)  # the config files and stored bytes are dicts keyed by the path
         # a directory reports an unreadable executable as an unknown of the binary analyzers too
         readers = chosen + [a for a in aset.binaries if a not in chosen] if exe and self.tree.random_access \
             else chosen
@@ -211,6 +255,75 @@ class _Walk:
         if data is not None:
             self._analyze(rel, data, chosen, companion, exe)
 
+    def _note(self, rel: str, where: str, index: int) -> None:
+        """Remember that output for `rel` sits at `index` of the output list `where` (streamed layers only)."""
+        if not self.tree.layered:
+            return
+        if rel not in self.produced:
+            self.produced[rel] = []
+            d = posixpath.dirname(rel)
+            self.files_in.setdefault(d, set()).add(rel)
+            while d:
+                parent = posixpath.dirname(d)
+                known = self.subdirs.setdefault(parent, set())
+                if d in known:
+                    break
+                known.add(d)
+                d = parent
+        if where:
+            self.produced[rel].append((where, index))
+
+    def _linked_package_db(self, e: TreeEntry) -> None:
+        """An OS package database that is a symbolic link is not followed: its target may be in any layer, and
+        layers are analysed (and cached) one by one. It becomes an Unknown, so the OS packages are not silently
+        missing (Trivy misses such a database without a word)."""
+        for a in self.aset.analyzers:
+            if a.name in PACKAGE_DB_ANALYZERS and self.aset.runs(a, e.path):
+                target = getattr(e, "linkname", "") or "?"
+                reason = f"symbolic link to {target}: not followed (an OS package database must be a regular file)"
+                self._note(e.path, "unknowns", len(self.out.unknowns))
+                self.out.unknowns.append(Unknown(file_path=e.path, analyzer=a.name, reason=reason))
+                log.warning("%s: %s", e.path, reason)
+
+    def _forget(self, path: str, *, subtree: bool) -> None:
+        """Drop what earlier entries of this tree gave for `path` (or, with `subtree`, for every path below it).
+        Each path's output is dropped once, so a hostile layer cannot make this quadratic."""
+        if not subtree:
+            self._forget_one(path)
+            here = self.files_in.get(posixpath.dirname(path))
+            if here is not None:
+                here.discard(path)
+            return
+        todo = [path]
+        while todo:
+            d = todo.pop()
+            for p in self.files_in.pop(d, ()):
+                self._forget_one(p)
+            todo.extend(self.subdirs.pop(d, ()))
+        above = self.subdirs.get(posixpath.dirname(path))
+        if above is not None:
+            above.discard(path)
+
+    def _forget_one(self, p: str) -> None:
+        for where, i in self.produced.pop(p, []):
+            self.dead[where].add(i)
+        self.out.config_files.pop(p, None)
+        self.out.config_errors.pop(p, None)
+        data = self.stored.pop(p, None)
+        if data is not None:
+            self.stored_total -= len(data)
+
+    def drop_forgotten(self) -> None:
+        dead, out = self.dead, self.out
+        if dead["results"]:
+            out.results = [r for i, r in enumerate(out.results) if i not in dead["results"]]
+        if dead["unknowns"]:
+            out.unknowns = [u for i, u in enumerate(out.unknowns) if i not in dead["unknowns"]]
+        if dead["secrets"]:
+            out.secrets = [x for i, x in enumerate(out.secrets) if i not in dead["secrets"]]
+        if dead["deferred"]:
+            self.deferred = [x for i, x in enumerate(self.deferred) if i not in dead["deferred"]]
+
     def _read(self, e: TreeEntry, chosen: list[Analyzer], needed: bool) -> bytes | None:
         if not (chosen or needed):
             return None
@@ -222,6 +335,7 @@ class _Walk:
         except OSError as err:
             reason = err.strerror or str(err)
         for a in chosen:
+            self._note(e.path, "unknowns", len(self.out.unknowns))
             self.out.unknowns.append(Unknown(file_path=e.path, analyzer=a.name, reason=reason))
         if chosen:
             log.warning("%s: skipped: %s", e.path, reason)
@@ -254,6 +368,7 @@ class _Walk:
             log.warning("%s: cannot read: %s", e.path, err.strerror or err)
             found = []
         if found:
+            self._note(e.path, "secrets", len(self.out.secrets))
             self.out.secrets.append(SecretsInFile(file_path=e.path, secrets=tuple(found)))
 
     def _analyze(self, rel: str, data: bytes, chosen: list[Analyzer], companion: bool, exe: bool) -> None:
@@ -268,6 +383,7 @@ class _Walk:
                 self.stored_total += len(data)
             for a in chosen:
                 if small and (a.companions or a.related is not None):
+                    self._note(rel, "deferred", len(self.deferred))
                     self.deferred.append((a, rel))
                 else:
                     self.run(a, rel, data)
@@ -355,6 +471,7 @@ def to_blob(part: Partial, aset: AnalyzerSet, *, diff_id: str = "", digest: str 
         secrets=tuple(sorted(part.secrets, key=lambda s: s.file_path)),
         config=config,
         whiteouts=tuple(sorted(set(part.whiteouts))),
+        replaced_by_dirs=tuple(sorted(set(part.dirs))),
         opaque_dirs=tuple(sorted(part.opaque)),
         warnings=tuple(warnings),
         files=files,

@@ -97,11 +97,14 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
     warnings: list[str] = []
     for i, blob in enumerate(blobs):
         gone = frozenset(blob.whiteouts)
+        now_dirs = frozenset(blob.replaced_by_dirs)
         for tables in (rel_files, dbs, apps, unknowns, config, suppressed):
             for d in blob.opaque_dirs:
                 _hide_keys(tables, d, opaque=True)
             if gone:
                 _hide_paths(tables, gone)
+            if now_dirs:
+                _hide_files(tables, now_dirs)
         for r in blob.os_releases:
             rel_files[r.file_path] = r
         for db in blob.package_dbs:
@@ -197,3 +200,14 @@ def _hide_paths(table: dict[Any, Any], gone: frozenset[str]) -> None:
         del table[k]
 
 
+def _hide_files(table: dict[Any, Any], dirs: frozenset[str]) -> None:
+    """A directory written over a lower file: drop keys at exactly such a path (with the entries nested in it,
+    "outer.jar!/inner"); keys below it belong to a lower directory there, which the new one merges with."""
+    doomed = []
+    for k in table:
+        fp = k[0] if isinstance(k, tuple) else k
+        i = fp.find("!/")
+        if fp in dirs or (i >= 0 and fp[:i] in dirs):
+            doomed.append(k)
+    for k in doomed:
+        del table[k]

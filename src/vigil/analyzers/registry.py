@@ -134,6 +134,10 @@ class Analyzer:
         return any(fnmatch.fnmatchcase("/" + path, g) for g in self.path_globs)
 
 
+# The analyzers of OS package databases: when one of these cannot read its file, the OS packages of the target are
+# unknown, which a scan must not pass over silently (the report counts it as a failure for --exit-code).
+PACKAGE_DB_ANALYZERS = frozenset({"apk", "dpkg", "rpm"})
+
 # Upper bound on the files one analysis may pull in through `related` (a big reactor's parents and modules).
 MAX_RELATED_FILES = 64
 

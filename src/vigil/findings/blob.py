@@ -59,6 +59,8 @@ class BlobInfo(Record, frozen=True, kw_only=True):
     config: ConfigFindings = ConfigFindings()
     whiteouts: tuple[str, ...] = ()  # paths this layer deletes (".wh.<name>" entries), without leading "/"
     opaque_dirs: tuple[str, ...] = ()  # directories whose lower-layer contents this layer hides
+    # directories this layer writes: a lower layer's *file* at such a path is gone (a lower directory merges)
+    replaced_by_dirs: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # refused entries (path traversal, oversized files), one line each
     files: int = 0  # regular files in the layer
 

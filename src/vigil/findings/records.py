@@ -248,11 +248,13 @@ class Report(Record, frozen=True, kw_only=True, omit_defaults=False):
 
     def findings_count(self) -> int:
         """What --exit-code counts (Trivy's Report.Failed): vulnerabilities, FAIL misconfigurations, secrets and
-        licenses remaining after filtering."""
+        licenses remaining after filtering, plus each OS package database that could not be read (an os-pkgs
+        result with an error): its packages' vulnerabilities are unknown, and a gate must not pass on that."""
         return sum(
             len(r.vulnerabilities)
             + sum(1 for m in r.misconfigurations if m.status == "FAIL")
             + len(r.secrets)
             + len(r.licenses)
+            + (1 if r.class_ == "os-pkgs" and r.error else 0)
             for r in self.results
         )

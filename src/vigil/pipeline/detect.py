@@ -112,6 +112,7 @@ def _reported(app: Application, opts: DetectionOptions) -> list[Package]:
 
 def lang_results(inv: Inventory, opts: DetectionOptions, store: Store | None) -> tuple[list[Result], Metadata]:
     """Language packages: one lang-pkgs Result per application, license results, unparsable files."""
+    from vigil.analyzers.registry import PACKAGE_DB_ANALYZERS
     from vigil.detectors.registry import language_matchers, match
 
     meta = Metadata()
@@ -130,7 +131,10 @@ def lang_results(inv: Inventory, opts: DetectionOptions, store: Store | None) ->
     if "license" in opts.scanners and libraries:
         results.extend(license_results(inv, opts))
     for u in sorted(inv.unknowns, key=lambda u: u.file_path):
-        results.append(Result(target=u.file_path, class_="lang-pkgs", type=u.analyzer, error=u.reason))
+        # an unreadable OS package DB is an os-pkgs result: the report counts it as a failure (--exit-code)
+        os_db = u.analyzer in PACKAGE_DB_ANALYZERS
+        results.append(Result(target=u.file_path, class_="os-pkgs" if os_db else "lang-pkgs", type=u.analyzer,
+                              error=u.reason))
     return results, meta
 
 

@@ -33,6 +33,17 @@ class NotFound(ImageError):
     """No such image (archive path, tag, digest, or daemon image)."""
 
 
+# More layers than any builder makes: Docker's overlay2 stacks at most 128 lower layers, and the OCI spec sets no
+# limit. Each layer costs a blob, a cache lookup and a merge step, so a manifest that lists one tiny layer tens of
+# thousands of times would turn a small archive into minutes of work.
+MAX_LAYERS = 1000
+
+
+def check_layer_count(n: int, what: str) -> None:
+    if n > MAX_LAYERS:
+        raise ImageError(f"{what}: {n} layers, more than the {MAX_LAYERS} an image may have (refused)")
+
+
 @dataclass(frozen=True)
 class LayerBlob:
     digest: str  # compressed blob digest as the manifest names it ("sha256:…"); for docker-archive, the diff_id

@@ -2,8 +2,17 @@
 OCI layout plus manifest.json), OCI image layouts as a directory or a tar, and either tar gzip- or zstd-compressed.
 
 Nothing is extracted. For a tar we index the members once (name -> data offset) and each LayerBlob.open() returns a
-read-only, seekable view of that byte range of the outer file; for a directory it opens the blob file. A compressed
-archive is decompressed once into `tmp_dir` (bounded), because member offsets need a seekable file.
+read-only, seekable view of that byte range of the outer file; for a directory it opens the blob file.
+
+A compressed archive (the whole tar gzip'd or zstd'd) is streamed, never inflated as a whole: a first pass indexes
+the members and keeps the small ones (manifest.json, index.json, configs: the metadata) in memory; once the
+manifest says which members are layers, a second pass writes exactly those members into one temp file in
+`tmp_dir`, so the disk used is the size of the image's layers, never that of padding or unreferenced members.
+Layers cannot be read from the compressed stream itself: they are opened independently, several times (the
+diff_id check, a second pass for hardlinks) and in parallel worker processes, which needs random access, and
+neither format has it (gzip could only by keeping inflate state per layer; zstd not at all). Both passes stop a
+bomb while inflating: more than 200 decompressed bytes per compressed byte once past 1 GiB, or more than
+`_MAX_UNPACKED` in total.
 
 Only the config blob is hashed (its sha256 is the ImageID, and it is small); layers are not, since hashing 1 GB of
 layers would double the cost of a scan and the registry source is where downloads get verified.
@@ -16,6 +25,7 @@ caller into path and ref (a path may itself contain ':'), and both are passed he
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -31,7 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
-from vigil.sources.image import Image, ImageError, LayerBlob, NotFound
+from vigil.sources.image import Image, ImageError, LayerBlob, NotFound, check_layer_count
+from vigil.sources.image.layers import Entry, LayerError, LayerLimits, iter_layer
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +50,12 @@ _JSON_CAP = 16 << 20  # manifest.json / index.json / manifests / configs larger 
 _MAX_MEMBERS = 200_000  # members of an image archive (a real one has a few per layer)
 _MAX_LINK_HOPS = 8
 _MAX_INDEX_DEPTH = 4
-_MAX_UNPACKED = 64 << 30  # a compressed archive is unpacked to tmp_dir up to this size
+_MAX_UNPACKED = 32 << 30  # decompressed bytes one pass over a compressed archive may produce
 _RATIO_FLOOR = 1 << 30
-_MAX_RATIO = 1000
+_MAX_RATIO = 200  # past _RATIO_FLOOR; the layers' own rule (real archives inflate 2-4:1)
+_KEEP_BUDGET = 64 << 20  # small members of a compressed archive kept in memory (its metadata)
+# the archive's members as the layer reader sees them: the limits are _Inflated's (the whole archive), not a layer's
+_ARCHIVE_LIMITS = LayerLimits(max_file_size=1 << 62, max_layer_bytes=1 << 62, max_entries=1 << 62)
 _CHUNK = 1 << 20
 _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"
@@ -69,6 +83,8 @@ class _Store(Protocol):
     def has(self, name: str) -> bool: ...
     def size(self, name: str) -> int: ...
     def opener(self, name: str) -> Callable[[], BinaryIO]: ...
+    def layer_opener(self, name: str) -> Callable[[], BinaryIO]: ...
+    def head(self, name: str) -> bytes: ...
 
 
 def _safe_name(name: str) -> str | None:
@@ -195,12 +211,7 @@ class _TarStore:
             log.warning("%s: ignored %d archive members with unsafe names or links", label, unsafe)
 
     def _get(self, name: str) -> _Member | None:
-        m = self._members.get(name)
-        for _ in range(_MAX_LINK_HOPS):
-            if m is None or m.kind == "file":
-                return m
-            m = self._members.get(m.target)
-        return None  # a link loop or a chain too long: treated as missing
+        return _follow(self._members, name)[1]
 
     def has(self, name: str) -> bool:
         return self._get(name) is not None
@@ -221,6 +232,24 @@ class _TarStore:
             return cast(BinaryIO, io.BufferedReader(_Section(path, start, size), buffer_size=_CHUNK))
 
         return open_member
+
+    def layer_opener(self, name: str) -> Callable[[], BinaryIO]:
+        return self.opener(name)
+
+    def head(self, name: str) -> bytes:
+        with self.opener(name)() as f:
+            return f.read(4)
+
+
+def _follow(members: dict[str, _Member], name: str) -> tuple[str, _Member | None]:
+    """The file member a name resolves to (through symlink and hardlink members), with its name."""
+    m = members.get(name)
+    for _ in range(_MAX_LINK_HOPS):
+        if m is None or m.kind == "file":
+            return name, m
+        name = m.target
+        m = members.get(name)
+    return name, None  # a link loop or a chain too long: treated as missing
 
 
 class _DirStore:
@@ -261,6 +290,13 @@ class _DirStore:
 
         return open_file
 
+    def layer_opener(self, name: str) -> Callable[[], BinaryIO]:
+        return self.opener(name)
+
+    def head(self, name: str) -> bytes:
+        with self.opener(name)() as f:
+            return f.read(4)
+
 
 def _read(store: _Store, name: str, what: str | None = None) -> bytes:
     what = what or name
@@ -300,20 +336,11 @@ def open_archive(path: Path, tmp_dir: Path, ref: str = "", platform: str = "") -
                 magic = f.read(4)
         except OSError as e:
             raise ImageError(f"{label}: {e.strerror or e}") from e
-        tar_path = path
         if magic[:2] == _GZIP or magic == _ZSTD:
-            tar_path = _unpack(path, tmp_dir, label, zstd=magic == _ZSTD)
-            tmp = tar_path
-
-            def cleanup() -> None:
-                tmp.unlink(missing_ok=True)
-
-        try:
-            store = _TarStore(tar_path, label)
-        except BaseException:
-            if cleanup:
-                cleanup()
-            raise
+            packed = _CompressedStore(path, tmp_dir, label, zstd=magic == _ZSTD)
+            store, cleanup = packed, packed.close
+        else:
+            store = _TarStore(path, label)
     try:
         if store.has("manifest.json"):
             image = _docker(store, ref)
@@ -321,6 +348,8 @@ def open_archive(path: Path, tmp_dir: Path, ref: str = "", platform: str = "") -
             image = _oci(store, ref, platform)
         else:
             raise ImageError(f"{label}: not a docker archive or OCI image layout")
+        if isinstance(store, _CompressedStore):
+            store.materialise()  # the layers, in one pass now: a bomb or a corrupt stream fails here, not mid-scan
     except BaseException:
         if cleanup:
             cleanup()
@@ -330,25 +359,183 @@ def open_archive(path: Path, tmp_dir: Path, ref: str = "", platform: str = "") -
     return image
 
 
-def _unpack(path: Path, tmp_dir: Path, label: str, zstd: bool) -> Path:
-    """Decompress a whole archive into tmp_dir (offsets of members need a seekable tar), refusing bombs."""
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="vigil-archive-", suffix=".tar", dir=tmp_dir)
-    out_path = Path(name)
-    try:
-        with open(path, "rb") as src, os.fdopen(fd, "wb") as out:
-            counted = _CountingReader(src)
-            for chunk in _inflate(counted, zstd, label):
-                out.write(chunk)
-                produced = out.tell()
-                if produced > _MAX_UNPACKED or (
-                    produced > _RATIO_FLOOR and produced > _MAX_RATIO * max(counted.count, 1)
-                ):
-                    raise ImageError(f"{label}: decompression bomb refused (more than {produced} bytes)")
-    except BaseException:
-        out_path.unlink(missing_ok=True)
-        raise
-    return out_path
+class _Inflated:
+    """The decompressed bytes of a compressed archive as a read() stream, with the bomb limits checked on every
+    chunk as it is produced (so a bomb is refused after at most one chunk past a limit)."""
+
+    def __init__(self, path: Path, zstd: bool, label: str) -> None:
+        try:
+            self._src = open(path, "rb")  # noqa: SIM115 - closed by close()
+        except OSError as e:
+            raise ImageError(f"{label}: {e.strerror or e}") from e
+        self._counted = _CountingReader(cast(BinaryIO, self._src))
+        self._chunks = _inflate(self._counted, zstd, label)
+        self._label = label
+        self._buf = b""
+        self.produced = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._buf:
+            self._buf = next(self._chunks, b"")
+            self.produced += len(self._buf)
+            self._check()
+        if n < 0 or n >= len(self._buf):
+            out, self._buf = self._buf, b""
+            return out
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+
+    def _check(self) -> None:
+        produced, compressed = self.produced, self._counted.count
+        if produced > _MAX_UNPACKED or (produced > _RATIO_FLOOR and produced > _MAX_RATIO * max(compressed, 1)):
+            raise ImageError(
+                f"{self._label}: decompression bomb refused (more than {produced} bytes): {compressed} compressed "
+                f"bytes inflate past the limit (ratio {_MAX_RATIO}:1 past {_RATIO_FLOOR} bytes, {_MAX_UNPACKED} "
+                "bytes at most)"
+            )
+
+    def close(self) -> None:
+        self._src.close()
+
+
+class _CompressedStore:
+    """A gzip- or zstd-compressed archive tar, streamed (see the module doc). `_Member.offset` is the member's
+    ordinal among the entries the layer reader yields: the second pass finds the same member by it (a name may
+    occur twice; the last one counts, as in _TarStore)."""
+
+    def __init__(self, path: Path, tmp_dir: Path, label: str, zstd: bool) -> None:
+        self.path = path
+        self.label = label
+        self._tmp_dir = tmp_dir
+        self._zstd = zstd
+        self._members: dict[str, _Member] = {}
+        self._small: dict[str, bytes] = {}  # member name -> content, for metadata reads
+        self._heads: dict[str, bytes] = {}  # member name -> its first 4 bytes (the layer compression)
+        self._wanted: set[str] = set()  # members to write to the temp file
+        self._written: dict[str, tuple[int, int]] = {}  # member name -> (offset, size) in the temp file
+        self._tmp: Path | None = None
+        tmp_dir.mkdir(parents=True, exist_ok=True)  # fail early on an unusable temp dir
+        unsafe = 0
+        kept = 0
+        with self._pass() as (entries, src):
+            for n, e in enumerate(entries, 1):
+                if n > _MAX_MEMBERS:
+                    raise ImageError(f"{label}: more than {_MAX_MEMBERS} members, refused")
+                if e.kind == "file":
+                    self._small.pop(e.path, None)
+                    if e.size <= _JSON_CAP and kept + e.size <= _KEEP_BUDGET:
+                        data = e.read()
+                        self._small[e.path] = data
+                        kept += len(data)
+                        head = data[:4]
+                    else:
+                        head = b""
+                        for piece in e.chunks(4):
+                            head += piece
+                            if len(head) >= 4:
+                                break
+                    self._heads[e.path] = head[:4]
+                    self._members[e.path] = _Member(n, e.size, "file", "", False)
+                elif e.kind in ("symlink", "hardlink"):
+                    # a hardlink's target is already normalised (and refused when it leaves the archive)
+                    base = e.path.rpartition("/")[0] if e.kind == "symlink" else ""
+                    target = _safe_name(f"{base}/{e.linkname}" if base else e.linkname)
+                    if target is None or e.linkname.startswith("/"):
+                        unsafe += 1
+                        continue
+                    self._members[e.path] = _Member(0, 0, "link", target, False)
+            src.drain()  # the rest of the stream: a bomb hidden after the end of the tar is refused too
+        if unsafe:
+            log.warning("%s: ignored %d archive members with unsafe names or links", label, unsafe)
+
+    @contextlib.contextmanager
+    def _pass(self) -> Iterator[tuple[Iterator[Entry], _Inflated]]:
+        src = _Inflated(self.path, self._zstd, self.label)
+        refused: list[str] = []
+        try:
+            yield iter_layer(cast(BinaryIO, src), limits=_ARCHIVE_LIMITS, name=self.label,
+                             on_warning=refused.append), src
+        except LayerError as e:
+            msg = str(e).removeprefix(f"{self.label}: ")
+            raise ImageError(f"{self.label}: not a docker archive or OCI image layout ({msg})") from e
+        finally:
+            src.close()
+        if refused:
+            log.warning("%s: ignored %d archive members with unsafe names", self.label, len(refused))
+
+    def _get(self, name: str) -> tuple[str, _Member | None]:
+        return _follow(self._members, name)
+
+    def has(self, name: str) -> bool:
+        return self._get(name)[1] is not None
+
+    def size(self, name: str) -> int:
+        m = self._get(name)[1]
+        return m.size if m else 0
+
+    def head(self, name: str) -> bytes:
+        return self._heads.get(self._get(name)[0], b"")
+
+    def opener(self, name: str) -> Callable[[], BinaryIO]:
+        real, m = self._get(name)
+        if m is None:
+            raise ImageError(f"{self.label}: {name} missing")
+        data = self._small.get(real)
+        if data is not None:
+            return lambda: io.BytesIO(data)
+        return self.layer_opener(name)
+
+    def layer_opener(self, name: str) -> Callable[[], BinaryIO]:
+        """Layers are always read from the temp file: memory holds metadata only, whatever the layers' sizes."""
+        real, m = self._get(name)
+        if m is None:
+            raise ImageError(f"{self.label}: {name} missing")
+        self._wanted.add(real)
+
+        def open_member() -> BinaryIO:
+            self.materialise()
+            start, size = self._written[real]
+            assert self._tmp is not None
+            return cast(BinaryIO, io.BufferedReader(_Section(self._tmp, start, size), buffer_size=_CHUNK))
+
+        return open_member
+
+    def materialise(self) -> None:
+        """Write the wanted members not written yet into the temp file, in one pass over the archive."""
+        todo = {self._members[n].offset: n for n in self._wanted if n not in self._written}
+        if not todo:
+            return
+        if self._tmp is None:
+            fd, name = tempfile.mkstemp(prefix="vigil-archive-", suffix=".tar", dir=self._tmp_dir)
+            os.close(fd)
+            self._tmp = Path(name)
+        try:
+            with open(self._tmp, "ab") as out, self._pass() as (entries, _):
+                for n, e in enumerate(entries, 1):
+                    want = todo.pop(n, None)
+                    if want is None:
+                        continue
+                    if e.path != want or e.kind != "file":
+                        raise ImageError(f"{self.label}: the archive changed while it was read")
+                    start = out.tell()
+                    for piece in e.chunks(_CHUNK):
+                        out.write(piece)
+                    self._written[want] = (start, out.tell() - start)
+                    if not todo:
+                        break
+        except OSError as e:
+            raise ImageError(f"{self.label}: cannot write to {self._tmp_dir}: {e.strerror or e}") from e
+        if todo:
+            raise ImageError(f"{self.label}: the archive changed while it was read")
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
 
 
 class _CountingReader:
@@ -418,8 +605,7 @@ def _normal_tag(t: str) -> str:
 
 
 def _sniff_type(store: _Store, name: str) -> str:
-    with store.opener(name)() as f:
-        magic = f.read(4)
+    magic = store.head(name)
     return _DOCKER_GZIP if magic[:2] == _GZIP else _OCI_ZSTD if magic == _ZSTD else _DOCKER_TAR
 
 
@@ -461,6 +647,7 @@ def _docker(store: _Store, ref: str) -> Image:
     layer_names = entry.get("Layers")
     if not isinstance(layer_names, list) or not all(isinstance(x, str) for x in layer_names):
         raise ImageError(f"{store.label}: {where}: Layers is not a list of file names")
+    check_layer_count(len(layer_names), f"{store.label}: {where}")
     for i, name in enumerate(layer_names):
         if not store.has(name):
             raise ImageError(f"{store.label}: {where}: Layers[{i}] names a missing file")
@@ -477,7 +664,7 @@ def _docker(store: _Store, ref: str) -> Image:
                 media_type=_sniff_type(store, name),
                 size=store.size(name),
                 created_by=history[i] if i < len(history) else "",
-                open=store.opener(name),
+                open=store.layer_opener(name),
             )
         )
     return Image(
@@ -634,6 +821,7 @@ def _from_manifest(store: _Store, man: dict[str, object], digest: str, repo_tags
     layer_descs = man.get("layers")
     if not isinstance(cfg_desc, dict) or not isinstance(layer_descs, list):
         raise ImageError(f"{label}: manifest {digest} has no config or layers")
+    check_layer_count(len(layer_descs), f"{label}: manifest {digest}")
     config_digest = str(cfg_desc.get("digest"))
     config = _config(_verified_blob(store, cfg_desc.get("digest"), label), f"config {config_digest}")
     diff_ids = _diff_ids(config, len(layer_descs), label)
@@ -656,7 +844,7 @@ def _from_manifest(store: _Store, man: dict[str, object], digest: str, repo_tags
                 media_type=str(ld.get("mediaType", "")),
                 size=size,
                 created_by=history[i] if i < len(history) else "",
-                open=store.opener(name),
+                open=store.layer_opener(name),
             )
         )
     return Image(

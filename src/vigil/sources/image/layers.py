@@ -110,9 +110,9 @@ class _Counting:
 class _Stream:
     """Decompressed bytes of a blob, produced in bounded chunks, with the bomb counters checked on each chunk."""
 
-    def __init__(self, f: BinaryIO, digest: str, limits: LayerLimits) -> None:
+    def __init__(self, f: BinaryIO, digest: str, limits: LayerLimits, name: str = "") -> None:
         self._f = f
-        self._digest = digest
+        self.name = name or f"layer {digest or '(unknown digest)'}"
         self._limits = limits
         self.produced = 0
         self._compressed = 0
@@ -123,6 +123,9 @@ class _Stream:
             raise self.error(f"cannot read blob: {e.strerror or e}") from e
         self.kind = "gzip" if first[:2] == _GZIP_MAGIC else "zstd" if first[:4] == _ZSTD_MAGIC else "tar"
         self._pending = first
+        if self.kind == "gzip":
+            # counted here: _gzip_chunk counts only what it reads itself, and a small bomb fits in this first read
+            self._compressed = len(first)
         self._gz: zlib._Decompress | None = None
         self._gz_fed = False  # the current gzip member has received input (EOF now means truncation)
         self._gz_done = False  # junk followed the last member: the stream is over for good
@@ -143,7 +146,7 @@ class _Stream:
             self._zerr = (zstandard.ZstdError,)
 
     def error(self, msg: str) -> LayerError:
-        return LayerError(f"layer {self._digest or '(unknown digest)'}: {msg}")
+        return LayerError(f"{self.name}: {msg}")
 
     def chunk(self) -> bytes:
         """The next non-empty piece of decompressed data, or b"" at the end of the stream."""
@@ -255,6 +258,11 @@ class Entry:
         return f"Entry({self.path!r}, {self.kind}, size={self.size}, mode={self.mode:o})"
 
     @property
+    def linked_available(self) -> bool:
+        """For a hardlink: whether read() can return its target's bytes (the consumer read the target)."""
+        return self.kind == "hardlink" and self.linkname in self._r._links
+
+    @property
     def executable(self) -> bool:
         return self.kind == "file" and bool(self.mode & 0o111)
 
@@ -360,10 +368,11 @@ class _LayerReader:
         limits: LayerLimits,
         on_warning: Callable[[str], None] | None,
         diff_id: str = "",
+        name: str = "",
     ) -> None:
         self.limits = limits
         self.digest = digest
-        self.stream = _Stream(f, digest, limits)
+        self.stream = _Stream(f, digest, limits, name)
         self.diff_id = diff_id if diff_id.startswith("sha256:") else ""
         if self.diff_id:
             self.stream.hasher = hashlib.sha256()  # nothing decompressed yet
@@ -542,9 +551,8 @@ class _LayerReader:
     def linked(self, e: Entry) -> bytes:
         data = self._links.get(e.linkname)
         if data is None:
-            where = f"layer {self.digest or '(unknown digest)'}"
             raise HardlinkUnavailable(
-                f"{where}: {e.path}: hardlink target not available ({e.linkname} was not read)"
+                f"{self.stream.name}: {e.path}: hardlink target not available ({e.linkname} was not read)"
             )
         return data
 
@@ -553,7 +561,7 @@ class _LayerReader:
     def _refuse(self, name: str, why: str) -> None:
         self.refused += 1
         if self.refused <= _MAX_WARNINGS:
-            self._warn(f"layer {self.digest}: refused entry '{_printable(name)}': {why}")
+            self._warn(f"{self.stream.name}: refused entry '{_printable(name)}': {why}")
 
     def _meta(self, size: int, what: str) -> bytes:
         if size > _META_MAX:
@@ -568,7 +576,7 @@ class _LayerReader:
         finally:
             self.serial += 1
         if self.refused > _MAX_WARNINGS:
-            self._warn(f"layer {self.digest}: refused {self.refused} entries in total")
+            self._warn(f"{self.stream.name}: refused {self.refused} entries in total")
         if self.diff_id:
             self._verify_diff_id()
 
@@ -804,10 +812,12 @@ def iter_layer(
     limits: LayerLimits = LayerLimits(),
     on_warning: Callable[[str], None] | None = None,
     diff_id: str = "",
+    name: str = "",
 ) -> Iterator[Entry]:
     """Entries of one layer blob (gzip, zstd or plain tar, sniffed), in archive order. Unsafe names are skipped
     with an on_warning() message; bombs, corrupt and truncated streams raise LayerError. Each Entry's content is
     readable only until the iterator advances. `fileobj` is read sequentially and never closed here.
     With a "sha256:" `diff_id`, the whole decompressed stream is hashed and a mismatch raises LayerError once the
-    entries are exhausted."""
-    yield from _LayerReader(fileobj, digest, limits, on_warning, diff_id).entries()
+    entries are exhausted. `name` replaces "layer <digest>" at the head of messages (an image archive read by the
+    same parser)."""
+    yield from _LayerReader(fileobj, digest, limits, on_warning, diff_id, name).entries()

@@ -37,7 +37,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from vigil.sources.image import AuthError, Image, ImageError, LayerBlob, NotFound, RegistryOptions
+from vigil.sources.image import (
+    AuthError,
+    Image,
+    ImageError,
+    LayerBlob,
+    NotFound,
+    RegistryOptions,
+    check_layer_count,
+)
 from vigil.sources.image.reference import DOCKER_HUB, Reference, parse_reference
 
 if TYPE_CHECKING:
@@ -882,6 +890,7 @@ def _open(ref: str, r: Reference, reg: _Registry, store: _BlobStore, opts: Regis
     layers_desc = doc.get("layers")
     if not isinstance(layers_desc, list):
         raise ImageError(f"{what}: manifest without layers")
+    check_layer_count(len(layers_desc), what)
     rootfs = config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list) or len(diff_ids) != len(layers_desc):
