@@ -48,6 +48,8 @@ from vigil.dbdist.artifact import (
 from vigil.dbdist.source import Progress, RepoError, Repository
 from vigil.vulndb.schema import METADATA_FILENAME, SCHEMA_VERSION
 from vigil.vulndb.store import DBError
+from vigil.vulndb.tempfiles import COMPRESSED, DB, DELTA, remove_stale
+from vigil.vulndb.tempfiles import prefix as temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +281,7 @@ def _update_locked(
 ) -> UpdateResult:
     db_dir = db_path.parent
     usable = local is not None and local.schema_version == SCHEMA_VERSION
+    remove_stale(db_dir)  # temp DBs of builds and updates killed before their rename
     state = read_state(db_dir)
     state["last_attempt"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     _write_state(db_dir, state)
@@ -347,8 +350,8 @@ def _from_repository(
         if res is not None:
             etags[url] = [new_etag, state["installed"]["db_sha256"]]
             return res
-    fd_z, tmp_z = tempfile.mkstemp(prefix=".vigil.db.zst.", suffix=".tmp", dir=db_dir)
-    fd_d, tmp_d = tempfile.mkstemp(prefix=".vigil.db.", suffix=".tmp", dir=db_dir)
+    fd_z, tmp_z = tempfile.mkstemp(prefix=temp_prefix(COMPRESSED), suffix=".tmp", dir=db_dir)
+    fd_d, tmp_d = tempfile.mkstemp(prefix=temp_prefix(DB), suffix=".tmp", dir=db_dir)
     os.close(fd_z)
     os.close(fd_d)
     try:
@@ -384,8 +387,8 @@ def _try_delta(
     if ref is None:
         return None
     db_dir = db_path.parent
-    fd_p, tmp_p = tempfile.mkstemp(prefix=".vigil.delta.", suffix=".tmp", dir=db_dir)
-    fd_d, tmp_d = tempfile.mkstemp(prefix=".vigil.db.", suffix=".tmp", dir=db_dir)
+    fd_p, tmp_p = tempfile.mkstemp(prefix=temp_prefix(DELTA), suffix=".tmp", dir=db_dir)
+    fd_d, tmp_d = tempfile.mkstemp(prefix=temp_prefix(DB), suffix=".tmp", dir=db_dir)
     os.close(fd_p)
     os.close(fd_d)
     try:

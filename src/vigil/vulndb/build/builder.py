@@ -37,6 +37,8 @@ from vigil.vulndb.build.records import Feed, FeedError
 from vigil.vulndb.names import normalize
 from vigil.vulndb.records import AdvisoryRecord, CveEnrichment, CvssScore, DBMetadata, DeltaRef, VulnDetail
 from vigil.vulndb.schema import DB_FILENAME, DDL, INDEXES, METADATA_FILENAME, SCHEMA_VERSION
+from vigil.vulndb.tempfiles import BUILD
+from vigil.vulndb.tempfiles import prefix as temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -448,7 +450,8 @@ def _build(
         },
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".vigil-db-", suffix=".tmp", dir=out_dir)
+    # the PID in the name lets a later build or update remove this file if this process is killed before the rename
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(BUILD), suffix=".tmp", dir=out_dir)
     os.close(fd)
     tmp = Path(tmp_name)
     counts: dict[str, int] = {}
