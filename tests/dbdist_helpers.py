@@ -123,3 +123,30 @@ def mirror_factory_fixture(tmp_path: Path) -> Iterator[object]:
     yield make
     for m in started:
         m.stop()
+
+
+def damaged_copy(db: Path, dest: Path, how: str) -> Path:
+    """A copy of `db` that opens (metadata readable) but fails when advisories are read: "pages" overwrites the
+    advisories table's and index's pages with garbage (SQLite: "database disk image is malformed"), "blobs"
+    replaces every advisory record with bytes that are not JSON."""
+    import sqlite3
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(db, dest)
+    con = sqlite3.connect(dest)
+    if how == "blobs":
+        con.execute("UPDATE advisories SET data = x'00ff7b7b'")
+        con.commit()
+        con.close()
+        return dest
+    assert how == "pages", how
+    page_size = int(con.execute("PRAGMA page_size").fetchone()[0])
+    roots = [int(r) for (r,) in con.execute(
+        "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'advisories' AND rootpage > 0")]
+    con.close()
+    assert roots
+    with dest.open("r+b") as f:
+        for page in roots:
+            f.seek((page - 1) * page_size)
+            f.write(b"\xa5" * page_size)
+    return dest

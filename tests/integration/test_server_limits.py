@@ -49,8 +49,9 @@ def serve(fixture_db: Path, tmp_path: Path) -> Iterator[Callable[..., Running]]:
 
     started: list[tuple[uvicorn.Server, threading.Thread, ServerState]] = []
 
-    def start(**limits: Any) -> Running:
-        state = ServerState(db_path=fixture_db, cache=open_cache("memory", tmp_path, 0), token=TOKEN, **limits)
+    def start(db_path: Path | None = None, **limits: Any) -> Running:
+        state = ServerState(db_path=db_path or fixture_db, cache=open_cache("memory", tmp_path, 0), token=TOKEN,
+                            **limits)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
@@ -174,3 +175,19 @@ def test_out_of_memory_while_decoding_is_503_not_500(serve: Callable[..., Runnin
     r = srv.scan([key(1)])
     assert r.status_code == 503 and "retry later" in r.json()["Error"]
     assert srv.state.decode_budget.used == 0
+
+
+@pytest.mark.parametrize("how", ["pages", "blobs"])
+def test_db_damaged_beyond_its_metadata_is_503_not_500(serve: Callable[..., Running], fixture_db: Path,
+                                                       tmp_path: Path, how: str) -> None:
+    """The DB opens (its metadata is fine) and breaks only when detection reads advisories: the server's DB is
+    unusable, which is 503 (retryable, the operator's to fix) as for a DB that does not open, not a 500 bug."""
+    from tests.dbdist_helpers import damaged_copy
+
+    srv = serve(db_path=damaged_copy(fixture_db, tmp_path / "damaged" / "vigil.db", how))
+    blob = BlobInfo(diff_id=f"sha256:{0:064x}", applications=(Application(
+        type="pip", file_path="requirements.txt", packages=(Package(ecosystem="pypi", name="pyyaml", version="5.3"),)),))
+    assert srv.put(key(0), blob).status_code == 204
+    r = srv.scan([key(0)])
+    assert r.status_code == 503, r.text
+    assert "is damaged" in r.json()["Error"]

@@ -235,3 +235,77 @@ def test_download_db_only_without_a_repository_is_an_error(fixture_db: Path) -> 
     step warming the DB would otherwise leave the old one in place unnoticed)."""
     with pytest.raises(DBPrepareError, match="needs --db-repository"):
         prepare_db({"db_path": str(fixture_db), "download_db_only": True})
+
+
+# --- limits on what DB metadata can say -------------------------------------------------------------------------
+
+
+def _db_with_metadata(fixture_db: Path, dest: Path, **fields: str) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(fixture_db, dest)
+    con = sqlite3.connect(dest)
+    doc = json.loads(con.execute("SELECT value FROM metadata WHERE key = 'metadata'").fetchone()[0])
+    doc.update(fields)
+    con.execute("UPDATE metadata SET value = ? WHERE key = 'metadata'", (json.dumps(doc),))
+    con.commit()
+    con.close()
+    return dest
+
+
+def test_next_update_is_trusted_for_a_week_at_most() -> None:
+    from vigil.dbdist.update import next_update_due
+
+    t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    now = t + dt.timedelta(hours=2)
+    assert next_update_due("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", now) == t + dt.timedelta(days=1)
+    assert next_update_due("2026-01-01T00:00:00Z", "2026-01-06T00:00:00Z", now) == t + dt.timedelta(days=5)
+    # far beyond the build (2099: "never"): due a day after the build, as if the publisher had said nothing
+    assert next_update_due("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z", now) == t + dt.timedelta(days=1)
+    assert next_update_due("2026-01-01T00:00:00Z", "2026-01-09T00:00:01Z", now) == t + dt.timedelta(days=1)
+    # built "in the future" with a next update right after it: nothing to measure from, due now
+    assert next_update_due("2099-01-01T00:00:00Z", "2099-01-02T00:00:00Z", now) is None
+    assert next_update_due("garbage", "2099-01-02T00:00:00Z", now) is None
+    assert next_update_due("2026-01-01T00:00:00Z", "garbage", now) is None
+
+
+def test_far_future_next_update_does_not_stop_updates(fixture_db: Path, tmp_path: Path) -> None:
+    db = _db_with_metadata(fixture_db, tmp_path / "db" / "vigil.db", next_update="2099-01-01T00:00:00Z")
+    a_day_later = dt.datetime(2026, 1, 2, 1, tzinfo=dt.UTC)  # the fixture DB was built 2026-01-01T00:00Z
+    res = ensure_db(db, ["https://127.0.0.1:9/db/"], skip_update=False, offline=False, now=a_day_later)
+    assert res.checked and res.message == "update failed"  # it tried (nothing listens there) and kept the DB
+    earlier = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+    other = _db_with_metadata(fixture_db, tmp_path / "db2" / "vigil.db", next_update="2099-01-01T00:00:00Z")
+    assert ensure_db(other, ["https://127.0.0.1:9/db/"], skip_update=False, offline=False,
+                     now=earlier).message == "DB is current"
+
+
+def test_future_built_at_warns_once(fixture_db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = _db_with_metadata(fixture_db, tmp_path / "db" / "vigil.db", built_at="2099-01-01T00:00:00Z",
+                           next_update="2099-01-02T00:00:00Z")
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with caplog.at_level("WARNING", logger="vigil.dbdist.update"):
+        for _ in range(3):
+            ensure_db(db, [], skip_update=True, offline=False, now=now)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "built at 2099-01-01T00:00:00Z, in the future" in warnings[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="vigil.dbdist.update"):
+        ensure_db(fixture_db, [], skip_update=True, offline=False, now=now)  # built 2026-01-01: not in the future
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_plain_http_repository_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="vigil.dbdist.update"):
+        for url in ("http://mirror.invalid/vigil-db/", "http://mirror.invalid/vigil-db/", "https://mirror.invalid/x/"):
+            update.open_repository(url).close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "http://mirror.invalid/vigil-db/ is plain HTTP" in warnings[0]
+    assert "https://" in warnings[0] and "\n" not in warnings[0]
+
+
+def test_loopback_http_repository_does_not_warn(caplog: pytest.LogCaptureFixture) -> None:
+    """A mirror on this machine has no network path to tamper with (the integration tests' mirrors are such)."""
+    with caplog.at_level("WARNING", logger="vigil.dbdist.update"):
+        for url in ("http://127.0.0.1:8080/db/", "http://[::1]:8080/db/", "http://localhost/db/"):
+            update.open_repository(url).close()
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

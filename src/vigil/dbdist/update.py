@@ -3,7 +3,8 @@
 Rules (Trivy's, tightened):
 - `offline` or `skip_update`: never touch the network; a missing DB is an error that says how to get one.
 - No repositories configured: use the DB on disk (a locally built one), error if there is none.
-- A usable DB whose `next_update` has not passed: no network.
+- A usable DB whose `next_update` has not passed: no network. `next_update` is trusted up to 7 days after the
+  build (and after now); beyond that it counts as built_at + 24 h (next_update_due).
 - Otherwise (or `force`): at most one attempt per RETRY_INTERVAL (recorded in `.vigil-db-state.json` beside the DB)
   while a usable DB exists; repositories are tried in order, any failure of one (429/5xx/timeout/connection refused,
   404, digest mismatch, an older schema) moves on to the next; the one that served is reported. A newer schema than
@@ -49,6 +50,8 @@ from vigil.dbdist.source import Progress, RepoError, Repository
 from vigil.vulndb.delta import DELTA_SUFFIX
 from vigil.vulndb.schema import DB_FILENAME, METADATA_FILENAME, SCHEMA_VERSION
 from vigil.vulndb.store import DBError
+from vigil.vulndb.tempfiles import COMPRESSED, DB, DELTA, remove_stale
+from vigil.vulndb.tempfiles import prefix as temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,10 @@ LOCK_FILENAME = ".lock"
 # Written into a DB directory Vigil creates, so that `vigil clean` can tell it from a project's own `db/` folder.
 MARKER_FILENAME = ".vigil-db"
 RETRY_INTERVAL = dt.timedelta(hours=1)
+# Bounds on what DB metadata can say about its own next update (see next_update_due).
+MAX_NEXT_UPDATE = dt.timedelta(days=7)
+DEFAULT_UPDATE_INTERVAL = dt.timedelta(hours=24)
+FUTURE_TOLERANCE = dt.timedelta(hours=1)  # clock skew between the builder and this machine
 LOCK_TIMEOUT = 600.0
 
 
@@ -196,9 +203,42 @@ def _parse_time(s: str) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def _due(next_update: str, now: dt.datetime) -> bool:
-    t = _parse_time(next_update)
+def next_update_due(built_at: str, next_update: str, now: dt.datetime) -> dt.datetime | None:
+    """When the DB is due for an update (None: now). `next_update` comes from the DB's publisher and is trusted
+    only within MAX_NEXT_UPDATE: one more than MAX_NEXT_UPDATE after `built_at`, or after `now`, would stop updates
+    for as long as it says (2099: forever), so it counts as DEFAULT_UPDATE_INTERVAL after `built_at` (a built_at in
+    the future, or unreadable, makes it due now)."""
+    due = _parse_time(next_update)
+    if due is None:
+        return None
+    built = _parse_time(built_at)
+    if (built is not None and due - built > MAX_NEXT_UPDATE) or due - now > MAX_NEXT_UPDATE:
+        return built + DEFAULT_UPDATE_INTERVAL if built is not None and built <= now else None
+    return due
+
+
+def _due(local: _Local, now: dt.datetime) -> bool:
+    t = next_update_due(local.built_at, local.next_update, now)
     return t is None or now >= t
+
+
+_warned: set[tuple[str, str]] = set()  # what this process has warned about once: (kind, subject)
+
+
+def _warn_once(kind: str, subject: str, message: str) -> None:
+    if (kind, subject) not in _warned:
+        _warned.add((kind, subject))
+        log.warning("%s", message)
+
+
+def _check_built_at(db_path: Path, built_at: str, now: dt.datetime) -> None:
+    """A build time in the future means a wrong clock here or metadata that lies; either way the age of the DB
+    and its next update cannot be judged, so say so (once per DB and process)."""
+    built = _parse_time(built_at)
+    if built is not None and built - now > FUTURE_TOLERANCE:
+        _warn_once("built_at", f"{db_path} {built_at}",
+                   f"the DB at {db_path} says it was built at {built_at}, in the future (check this machine's "
+                   "clock, or the DB's origin); it is updated as if it were due")
 
 
 def read_state(db_dir: Path) -> dict[str, Any]:
@@ -245,8 +285,26 @@ def open_repository(url: str) -> Repository:
     if url.startswith(("https://", "http://")):
         from vigil.dbdist.http import HTTPRepository
 
+        if url.startswith("http://") and not _loopback(url):
+            # the sha256 values that verify the download come from the same repository: over plain HTTP anyone
+            # on the path can serve another DB with matching digests (a loopback mirror has no path to attack)
+            _warn_once("http", url, f"DB repository {url} is plain HTTP: the DB and the digests that verify it "
+                                    "can be replaced in transit; use https:// or oci:// (registries use TLS)")
         return HTTPRepository(url)
     raise UpdateError(f"unsupported DB repository {url!r}: use oci://HOST/REPO:TAG or https://HOST/DIR/")
+
+
+def _loopback(url: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _no_db_message(db_path: Path, offline: bool) -> str:
@@ -275,6 +333,8 @@ def ensure_db(
             raise UpdateError(f"unsupported DB repository {url!r}: use oci://HOST/REPO:TAG or https://HOST/DIR/")
     now = now or dt.datetime.now(dt.UTC)
     local = _local(db_path)
+    if local is not None:
+        _check_built_at(db_path, local.built_at, now)
     if offline or skip_update:
         if local is None:
             raise UpdateError(_no_db_message(db_path, True))
@@ -282,13 +342,13 @@ def ensure_db(
     if not repositories:
         if local is None:
             raise UpdateError(_no_db_message(db_path, False))
-        if _due(local.next_update, now):
+        if _due(local, now):
             log.info("the DB's next update (%s) has passed; no --db-repository to download from", local.next_update)
         return UpdateResult(db_path, source=installed_source(db_path), message="no repository configured")
     usable = local is not None and local.schema_version == SCHEMA_VERSION
     if usable and not force:
         assert local is not None
-        if not _due(local.next_update, now):
+        if not _due(local, now):
             return UpdateResult(db_path, source=installed_source(db_path), message="DB is current")
         if _recently_attempted(read_state(db_path.parent), now):
             return UpdateResult(db_path, source=installed_source(db_path),
@@ -312,7 +372,7 @@ def _locked_update(db_path: Path, repositories: list[str], local: _Local | None,
         fresh = _local(db_path)
         if fresh is not None and fresh.schema_version == SCHEMA_VERSION and (
             fresh.identity != (local.identity if local else None)
-            or (not force and (not _due(fresh.next_update, now) or _recently_attempted(read_state(db_dir), now)))
+            or (not force and (not _due(fresh, now) or _recently_attempted(read_state(db_dir), now)))
         ):
             # Someone else installed a DB (or tried) while we waited for the lock: theirs is as fresh as ours.
             return UpdateResult(db_path, source=installed_source(db_path), message="updated by another process")
@@ -329,6 +389,7 @@ def _update_locked(
 ) -> UpdateResult:
     db_dir = db_path.parent
     usable = local is not None and local.schema_version == SCHEMA_VERSION
+    remove_stale(db_dir)  # temp DBs of builds and updates killed before their rename
     state = read_state(db_dir)
     state["last_attempt"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     _write_state(db_dir, state)
@@ -397,8 +458,8 @@ def _from_repository(
         if res is not None:
             etags[url] = [new_etag, state["installed"]["db_sha256"]]
             return res
-    fd_z, tmp_z = tempfile.mkstemp(prefix=".vigil.db.zst.", suffix=".tmp", dir=db_dir)
-    fd_d, tmp_d = tempfile.mkstemp(prefix=".vigil.db.", suffix=".tmp", dir=db_dir)
+    fd_z, tmp_z = tempfile.mkstemp(prefix=temp_prefix(COMPRESSED), suffix=".tmp", dir=db_dir)
+    fd_d, tmp_d = tempfile.mkstemp(prefix=temp_prefix(DB), suffix=".tmp", dir=db_dir)
     os.close(fd_z)
     os.close(fd_d)
     try:
@@ -434,8 +495,8 @@ def _try_delta(
     if ref is None:
         return None
     db_dir = db_path.parent
-    fd_p, tmp_p = tempfile.mkstemp(prefix=".vigil.delta.", suffix=".tmp", dir=db_dir)
-    fd_d, tmp_d = tempfile.mkstemp(prefix=".vigil.db.", suffix=".tmp", dir=db_dir)
+    fd_p, tmp_p = tempfile.mkstemp(prefix=temp_prefix(DELTA), suffix=".tmp", dir=db_dir)
+    fd_d, tmp_d = tempfile.mkstemp(prefix=temp_prefix(DB), suffix=".tmp", dir=db_dir)
     os.close(fd_p)
     os.close(fd_d)
     try:

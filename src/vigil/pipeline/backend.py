@@ -102,10 +102,16 @@ class LocalBackend:
         return [self._held[k] for k in keys]
 
     def scan(self, art: ArtifactInfo, keys: Sequence[str], options: DetectionOptions) -> Report:
+        from vigil.vulndb.store import DBError
+
         blobs = self.gather(keys)
         store = open_store(self.db_path, options)
         try:
             return detect(art, blobs, options, store)
+        except DBError as e:
+            # a page or record that proves unreadable only once detection reads it: as unusable as a DB that
+            # does not open (a server answers 503 for both)
+            raise DBUnavailable(str(e)) from e
         finally:
             if store is not None:
                 store.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +17,18 @@ from vigil.vulndb.schema import SCHEMA_VERSION
 
 class DBError(UserError):
     """The DB is missing, corrupt or of an unsupported schema. The message tells the user what to do."""
+
+
+class DBDamaged(DBError):
+    """The DB opened, but a page or a record read later is unreadable (corrupted pages, garbage blobs). Raised from
+    any query, so it can surface in the middle of detection, not only when the DB is opened."""
+
+    def __init__(self, path: Path, cause: Exception) -> None:
+        super().__init__(
+            f"the vulnerability DB at {path} is damaged ({type(cause).__name__}: {cause}); "
+            "rebuild it with 'vigil db build' or re-download it with 'vigil db pull'"
+        )
+        self.path = path
 
 
 class AdvisoryRow(msgspec.Struct, frozen=True):
@@ -63,22 +77,38 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Every read after open goes through here: SQLite reports a corrupted page only when a query touches it,
+        and a garbage JSON blob fails only when decoded, so both can happen in the middle of a scan. They are the
+        DB's fault, not a defect of ours: one line, exit 2 (a server answers 503). A closed connection
+        (ProgrammingError) is a defect and is left alone."""
+        try:
+            yield
+        except sqlite3.ProgrammingError:
+            raise
+        except (sqlite3.DatabaseError, msgspec.DecodeError) as e:
+            raise DBDamaged(self.path, e) from e
+
     def _advisories(self, ecosystem: str, name: str) -> tuple[AdvisoryRow, ...]:
-        cur = self._conn.execute(
-            "SELECT vuln_id, source, advisory_id, data FROM advisories WHERE ecosystem = ? AND name = ?",
-            (ecosystem, name),
-        )
-        return tuple(
-            AdvisoryRow(vuln_id=v, source=s, advisory_id=a, affected=_affected_decoder.decode(d))
-            for v, s, a, d in cur
-        )
+        with self._reading():
+            cur = self._conn.execute(
+                "SELECT vuln_id, source, advisory_id, data FROM advisories WHERE ecosystem = ? AND name = ?",
+                (ecosystem, name),
+            )
+            return tuple(
+                AdvisoryRow(vuln_id=v, source=s, advisory_id=a, affected=_affected_decoder.decode(d))
+                for v, s, a, d in cur
+            )
 
     def _detail(self, vuln_id: str) -> VulnDetail | None:
-        row = self._conn.execute("SELECT data FROM vulnerabilities WHERE id = ?", (vuln_id,)).fetchone()
-        return _detail_decoder.decode(row[0]) if row else None
+        with self._reading():
+            row = self._conn.execute("SELECT data FROM vulnerabilities WHERE id = ?", (vuln_id,)).fetchone()
+            return _detail_decoder.decode(row[0]) if row else None
 
     def resolve_alias(self, some_id: str) -> str | None:
-        row = self._conn.execute("SELECT id FROM aliases WHERE alias = ?", (some_id,)).fetchone()
+        with self._reading():
+            row = self._conn.execute("SELECT id FROM aliases WHERE alias = ?", (some_id,)).fetchone()
         return str(row[0]) if row else None
 
     def has_ecosystem(self, ecosystem: str) -> bool:
@@ -89,21 +119,24 @@ class Store:
     @lru_cache(maxsize=256)  # noqa: B019 - one Store per scan; a handful of ecosystems
     def _has_ecosystem(self, ecosystem: str) -> bool:
         # the (ecosystem, name) index answers this with one seek
-        row = self._conn.execute("SELECT 1 FROM advisories WHERE ecosystem = ? LIMIT 1", (ecosystem,)).fetchone()
+        with self._reading():
+            row = self._conn.execute("SELECT 1 FROM advisories WHERE ecosystem = ? LIMIT 1", (ecosystem,)).fetchone()
         return row is not None
 
     def eol_date(self, family: str, release_key: str) -> str | None:
         """The end-of-life date (ISO yyyy-mm-dd) of an OS release, `release_key` as os_release_key() gives it
         ("12", "3.16", "24.04"); None when the DB does not know the release."""
-        row = self._conn.execute(
-            "SELECT eol FROM os_eol WHERE family = ? AND release = ?", (family, release_key)
-        ).fetchone()
+        with self._reading():
+            row = self._conn.execute(
+                "SELECT eol FROM os_eol WHERE family = ? AND release = ?", (family, release_key)
+            ).fetchone()
         return str(row[0]) if row else None
 
     def feeds(self) -> list[dict[str, object]]:
         cols = ("name", "title", "url", "kind", "status", "records", "digest", "error")
-        cur = self._conn.execute(f"SELECT {', '.join(cols)} FROM feeds ORDER BY name")
-        return [dict(zip(cols, r, strict=True)) for r in cur]
+        with self._reading():
+            cur = self._conn.execute(f"SELECT {', '.join(cols)} FROM feeds ORDER BY name")
+            return [dict(zip(cols, r, strict=True)) for r in cur]
 
     def counts(self) -> dict[str, int]:
         q = {
@@ -112,4 +145,5 @@ class Store:
             "packages": "SELECT count(*) FROM (SELECT DISTINCT ecosystem, name FROM advisories)",
             "aliases": "SELECT count(*) FROM aliases",
         }
-        return {k: int(self._conn.execute(sql).fetchone()[0]) for k, sql in q.items()}
+        with self._reading():
+            return {k: int(self._conn.execute(sql).fetchone()[0]) for k, sql in q.items()}

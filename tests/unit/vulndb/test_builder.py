@@ -98,3 +98,37 @@ def test_store_is_read_only(fixture_db: Path) -> None:
     st = Store(fixture_db)
     with pytest.raises(sqlite3.OperationalError):
         st._conn.execute("DELETE FROM advisories")
+
+
+def test_a_record_naming_several_cves_is_stored_under_each() -> None:
+    from vigil.vulndb.build.builder import vulnerability_ids
+
+    recs = [
+        AdvisoryRecord(id="RUSTSEC-1", source="rustsec", aliases=("CVE-2020-2", "CVE-2020-3", "GHSA-r")),
+        AdvisoryRecord(id="GHSA-g", source="ghsa", aliases=("CVE-2020-2",)),
+        AdvisoryRecord(id="PYSEC-1", source="pypa", aliases=("GHSA-r",)),
+    ]
+    v = vulnerability_ids(recs)
+    assert v[("rustsec", "RUSTSEC-1")] == ("CVE-2020-2", "CVE-2020-3")
+    assert v[("ghsa", "GHSA-g")] == ("CVE-2020-2",)
+    # GHSA-r belongs to a record about two CVEs: its alias group does not join CVE-2020-2 and CVE-2020-3 into one
+    assert v[("pypa", "PYSEC-1")] == ("GHSA-r",)
+
+
+def test_loose_cve_lists_are_settled_by_other_records() -> None:
+    """retire.js lists the same two CVEs on two lodash GHSAs; RubySec ties the first GHSA to one CVE, so the first
+    is that CVE and the second is the other."""
+    from vigil.vulndb.build.builder import vulnerability_ids
+
+    pair = ("CVE-2021-23337", "CVE-2026-4800")
+    recs = [
+        AdvisoryRecord(id="GHSA-35jh-r3h4-6jhm", source="retire.js-jslibs", aliases=pair),
+        AdvisoryRecord(id="GHSA-r5fr-rjxr-66jc", source="retire.js-jslibs", aliases=pair),
+        AdvisoryRecord(id="CVE-2021-23337", source="ruby-advisory-db", aliases=("GHSA-35jh-r3h4-6jhm",)),
+    ]
+    v = vulnerability_ids(recs)
+    assert v[("retire.js-jslibs", "GHSA-35jh-r3h4-6jhm")] == ("CVE-2021-23337",)
+    assert v[("retire.js-jslibs", "GHSA-r5fr-rjxr-66jc")] == ("CVE-2026-4800",)
+    # without the RubySec record nothing settles it: each applies to both CVEs, still two vulnerabilities
+    v = vulnerability_ids(recs[:2])
+    assert v[("retire.js-jslibs", "GHSA-35jh-r3h4-6jhm")] == pair == v[("retire.js-jslibs", "GHSA-r5fr-rjxr-66jc")]

@@ -25,6 +25,20 @@ def _db_dir(values: dict[str, Any], out: Path | None) -> Path:
     return (values.get("cache_dir") or default_cache_dir()) / "db"
 
 
+def _remove_stale_temp_files(db_dir: Path) -> None:
+    """Temp DBs left by builds or updates that were killed (vulndb.tempfiles), removed under the DB lock that
+    updaters hold while they write theirs. A lock held for long (a slow download) is not waited for: the next
+    build or update cleans up instead."""
+    from vigil.dbdist.update import UpdateError, db_lock
+    from vigil.vulndb.tempfiles import remove_stale
+
+    try:
+        with db_lock(db_dir, timeout=5.0):
+            remove_stale(db_dir)
+    except (UpdateError, OSError):
+        return
+
+
 @db_group.command("build")
 @click.option("--feeds", "feeds", type=click.Path(path_type=Path), default=None,
               help="directory of advisory feeds (e.g. ../shared/data/advisories)")
@@ -64,7 +78,9 @@ def db_build(feeds: Path | None, feeds_from: str | None, feeds_url: str | None, 
             if not values["quiet"]:
                 click.echo(f"Feeds in {feeds}: {sync.fetched} downloaded ({sync.bytes} bytes), {sync.not_modified} "
                            f"not modified, {sync.failed} failed ({sync.seconds:.1f}s)", err=True)
-        res = build(feeds, _db_dir(values, output_dir), vigil_version=__version__,
+        out_dir = _db_dir(values, output_dir)
+        _remove_stale_temp_files(out_dir)
+        res = build(feeds, out_dir, vigil_version=__version__,
                     parsed_cache=None if no_feed_cache else cache_dir / "feeds-parsed",
                     fetch_errors=fetch_errors, previous=previous)
     except FeedError as e:

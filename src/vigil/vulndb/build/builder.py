@@ -2,7 +2,8 @@
 
 Flow: every feed module parses its files completely (a feed that fails is skipped whole and reported, never
 half-loaded) -> aliases are merged (union-find over GHSA/CVE/PYSEC/GO/RUSTSEC IDs) so that one vulnerability is
-stored once per package with every source listed -> NVD (CVSS, CWE) and CISA KEV enrich the details -> the DB is
+stored once per package with every source listed, and a record naming several CVEs is stored under each (never two
+CVEs as one vulnerability) -> NVD (CVSS, CWE) and CISA KEV enrich the details -> the DB is
 written to a temp file and atomically renamed into place.
 
 Feed cache: with `parsed_cache`, each feed's parsed records are kept as msgpack in
@@ -37,6 +38,8 @@ from vigil.vulndb.build.records import Feed, FeedError
 from vigil.vulndb.names import normalize
 from vigil.vulndb.records import AdvisoryRecord, CveEnrichment, CvssScore, DBMetadata, DeltaRef, VulnDetail
 from vigil.vulndb.schema import DB_FILENAME, DDL, INDEXES, METADATA_FILENAME, SCHEMA_VERSION
+from vigil.vulndb.tempfiles import BUILD
+from vigil.vulndb.tempfiles import prefix as temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -249,25 +252,96 @@ def _is_cve(i: str) -> bool:
     return i.startswith("CVE-")
 
 
-def canonical_ids(records: Iterable[AdvisoryRecord]) -> dict[tuple[str, str], str]:
-    """(source, record id) -> canonical vulnerability ID.
+def _is_ghsa(i: str) -> bool:
+    return i.startswith("GHSA-")
 
-    Rule (like Trivy, which reports CVE IDs where they exist): a record naming exactly one CVE is that CVE; a
-    record naming none takes the single CVE of its alias group (e.g. PYSEC -> GHSA -> CVE chains), else its GHSA,
-    else its own ID. A record naming several CVEs keeps its own ID (it is one advisory covering several CVEs)."""
+
+def attributed_cves(records: Iterable[AdvisoryRecord]) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(source, record id) -> the CVEs a record naming several CVEs is about, for every such record.
+
+    Some feeds list CVEs loosely: retire.js gives lodash GHSA-35jh-r3h4-6jhm (<4.17.21) and GHSA-r5fr-rjxr-66jc
+    (<4.18.0) the same pair "CVE-2021-23337, CVE-2026-4800", while RubySec states that GHSA-35jh-r3h4-6jhm is
+    CVE-2021-23337 alone. Two rules settle such records, and settled records are evidence for the rest (repeated
+    until nothing changes):
+    - a record whose GHSA ID another record ties to some of its CVEs (a record naming one CVE, or one settled to
+      one) is about those CVEs only;
+    - siblings, records of one source for the same packages listing the same CVEs under different GHSA IDs, split
+      the list: once some siblings are settled, the others are about the CVEs left.
+    A record nothing settles is about every CVE it names, with its own ranges. A CVE is never dropped because some
+    unrelated record names another GHSA for it: one CVE can have several GHSA IDs."""
     recs = list(records)
+    ghsa_cves: dict[str, set[str]] = defaultdict(set)
+
+    def learn(ids: Iterable[str], cve: str) -> None:
+        for g in ids:
+            if _is_ghsa(g):
+                ghsa_cves[g].add(cve)
+
+    Family = tuple[str, frozenset[str], frozenset[tuple[str, str]]]
+    pending: dict[tuple[str, str], tuple[frozenset[str], frozenset[str], Family]] = {}
+    for r in recs:
+        own = (r.id, *r.aliases)
+        cves = frozenset(i for i in own if _is_cve(i))
+        if len(cves) == 1:
+            learn(own, next(iter(cves)))
+        elif cves:
+            family = (r.source, cves, frozenset((a.ecosystem, a.name) for a in r.affected))
+            pending[(r.source, r.id)] = (cves, frozenset(i for i in own if _is_ghsa(i)), family)
+    settled: dict[Family, list[tuple[frozenset[str], set[str]]]] = defaultdict(list)  # (GHSAs, CVEs) per family
+    out: dict[tuple[str, str], tuple[str, ...]] = {k: tuple(sorted(cves)) for k, (cves, _, _) in pending.items()}
+    changed = True
+    while changed:
+        changed = False
+        for key, (cves, ghsas, family) in list(pending.items()):
+            named = {c for g in ghsas for c in ghsa_cves.get(g, ()) if c in cves}
+            if not named and ghsas:
+                taken = {c for other, got in settled[family] if not other & ghsas for c in got}
+                if taken and cves - taken:
+                    named = set(cves - taken)
+            if not named:
+                continue
+            out[key] = tuple(sorted(named))
+            settled[family].append((ghsas, named))
+            if len(named) == 1:
+                learn(ghsas, next(iter(named)))
+            del pending[key]
+            changed = True
+    return out
+
+
+def canonical_ids(
+    records: Iterable[AdvisoryRecord], attributed: dict[tuple[str, str], tuple[str, ...]] | None = None
+) -> dict[tuple[str, str], str]:
+    """(source, record id) -> the one ID a record is known by.
+
+    Rule (like Trivy, which reports CVE IDs where they exist): a record naming exactly one CVE (after
+    attributed_cves) is that CVE; a record naming none takes the single CVE of its alias group (e.g. PYSEC -> GHSA
+    -> CVE chains), else its GHSA, else its own ID. A record about several CVEs keeps its own ID here: it is stored
+    under each of its CVEs (vulnerability_ids), and it links none of them to another, so alias groups never join
+    two CVEs."""
+    recs = list(records)
+    if attributed is None:
+        attributed = attributed_cves(recs)
     uf = _UnionFind()
     for r in recs:
         uf.find(r.id)
-        for a in r.aliases:
-            uf.union(r.id, a)
+        about = attributed.get((r.source, r.id))
+        if about is None:
+            for a in r.aliases:
+                uf.union(r.id, a)
+            continue
+        non_cve = [i for i in (r.id, *r.aliases) if not _is_cve(i)]
+        for a in non_cve:
+            uf.union(non_cve[0], a)
+        if len(about) == 1 and non_cve:
+            uf.union(non_cve[0], about[0])
     members: dict[str, set[str]] = defaultdict(set)
     for x in list(uf.parent):
         members[uf.find(x)].add(x)
     out: dict[tuple[str, str], str] = {}
     for r in recs:
         own = {r.id, *r.aliases}
-        own_cves = sorted(i for i in own if _is_cve(i))
+        own_cves = list(attributed.get((r.source, r.id), ())) or sorted(i for i in own if _is_cve(i))
         if len(own_cves) == 1:
             out[(r.source, r.id)] = own_cves[0]
             continue
@@ -287,6 +361,15 @@ def canonical_ids(records: Iterable[AdvisoryRecord]) -> dict[tuple[str, str], st
         else:
             out[(r.source, r.id)] = r.id
     return out
+
+
+def vulnerability_ids(records: Iterable[AdvisoryRecord]) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(source, record id) -> the vulnerabilities the record's rows are stored under: each CVE a record about
+    several CVEs is about (two CVEs are two vulnerabilities, never one finding), else its canonical ID."""
+    recs = list(records)
+    attributed = attributed_cves(recs)
+    canon = canonical_ids(recs, attributed)
+    return {k: (attributed[k] if len(attributed.get(k, ())) > 1 else (c,)) for k, c in canon.items()}
 
 
 def _record_severity(r: AdvisoryRecord) -> str:
@@ -428,13 +511,16 @@ def _build(
         # e.g. the network is down while building --feeds-from upstream: an empty DB must not replace a good one
         first = next((r for r in reports if r.error), reports[0])
         raise FeedError(f"no feed could be loaded ({first.name}: {first.error}); nothing was written")
-    canon = canonical_ids(advisories)
+    vids = vulnerability_ids(advisories)
     by_canon: dict[str, list[AdvisoryRecord]] = defaultdict(list)
     alias_sets: dict[str, set[str]] = defaultdict(set)
     for r in advisories:
-        c = canon[(r.source, r.id)]
-        by_canon[c].append(r)
-        alias_sets[c].update((r.id, *r.aliases))
+        about = vids[(r.source, r.id)]
+        for c in about:
+            by_canon[c].append(r)
+            # the record's other IDs (GHSA, RUSTSEC …) are aliases of each CVE it is about; other CVEs it names are
+            # not (an ignore entry for one CVE must not suppress another)
+            alias_sets[c].update(i for i in (r.id, *r.aliases) if i in about or not _is_cve(i))
 
     now = now or dt.datetime.now(dt.UTC)
     meta = DBMetadata(
@@ -448,7 +534,8 @@ def _build(
         },
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".vigil-db-", suffix=".tmp", dir=out_dir)
+    # the PID in the name lets a later build or update remove this file if this process is killed before the rename
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(BUILD), suffix=".tmp", dir=out_dir)
     os.close(fd)
     tmp = Path(tmp_name)
     counts: dict[str, int] = {}
@@ -462,17 +549,17 @@ def _build(
         # objects): encode each object once. Keyed by id(): the objects live in `advisories` until the end.
         blobs: dict[int, tuple[str, bytes]] = {}
         for r in advisories:
-            c = canon[(r.source, r.id)]
-            for ap in r.affected:
-                cached = blobs.get(id(ap))
-                if cached is None:
-                    cached = blobs[id(ap)] = (normalize(ap.ecosystem, ap.name), enc.encode(ap))
-                name, blob = cached
-                k = (ap.ecosystem, name, c, r.source, blob)
-                if k in seen_rows:
-                    continue
-                seen_rows.add(k)
-                adv_rows.append((ap.ecosystem, name, c, r.source, r.id, blob))
+            for c in vids[(r.source, r.id)]:
+                for ap in r.affected:
+                    cached = blobs.get(id(ap))
+                    if cached is None:
+                        cached = blobs[id(ap)] = (normalize(ap.ecosystem, ap.name), enc.encode(ap))
+                    name, blob = cached
+                    k = (ap.ecosystem, name, c, r.source, blob)
+                    if k in seen_rows:
+                        continue
+                    seen_rows.add(k)
+                    adv_rows.append((ap.ecosystem, name, c, r.source, r.id, blob))
         conn.executemany("INSERT INTO advisories VALUES (?,?,?,?,?,?)", adv_rows)
         detail_rows = [
             (c, enc.encode(_merge_details(c, recs, alias_sets[c], nvd, kev))) for c, recs in by_canon.items()

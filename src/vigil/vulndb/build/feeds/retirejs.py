@@ -12,12 +12,16 @@ builder can rank or disable it independently.
 Each vulnerability entry {atOrAbove?, below, severity, identifiers{CVE[], githubID, summary}, info[]} becomes one
 advisory: vulnerable = [atOrAbove, below), fixed = below.
 
-id = the first CVE, else the GHSA id, else the NSWG-ECO id; entries with none of these are skipped (they could not be
-merged with the same vulnerability from other feeds and would duplicate it); the other CVEs, the GHSA id and "NSWG-ECO-<n>" for
+id = the entry's CVE when it names exactly one; an entry naming several CVEs is one advisory about several
+vulnerabilities, so its id is its GHSA id (else its NSWG-ECO id, else its first CVE); an entry without a CVE takes its
+GHSA id, else its NSWG-ECO id; entries with none of these are skipped (they could not be merged with the same
+vulnerability from other feeds and would duplicate it). The other CVEs, the GHSA id and "NSWG-ECO-<n>" for
 nodesecurity.io/advisories/<n> links become aliases. Entries that share an id for one package merge (their ranges
-are unioned). Caveat from the data: retire.js' CVE lists are loose — lodash GHSA-35jh-r3h4-6jhm (<4.17.21) and
-GHSA-r5fr-rjxr-66jc (>=4.0.0 <4.18.0, really the 2026 follow-up CVE-2026-4800) both list "CVE-2021-23337,
-CVE-2026-4800", so both become one advisory CVE-2021-23337 covering <4.18.0.
+are unioned). Caveat from the data: retire.js' CVE lists are loose — lodash GHSA-35jh-r3h4-6jhm (<4.17.21, the
+original CVE-2021-23337) and GHSA-r5fr-rjxr-66jc (>=4.0.0 <4.18.0, the 2026 follow-up CVE-2026-4800) both list
+"CVE-2021-23337, CVE-2026-4800". Keyed by the first CVE they used to merge into one advisory CVE-2021-23337 covering
+<4.18.0 (lodash 4.17.21, fixed for CVE-2021-23337, was reported as vulnerable to it). Keyed by GHSA they stay two
+advisories, and the builder decides which CVE each is about (vulndb.build.builder.vulnerability_ids).
 """
 
 from __future__ import annotations
@@ -72,7 +76,12 @@ def _convert(
         # skipped and counted rather than given a synthetic ID.
         skips.skip("no identifier", f"{component}[{index}]")
         return None
-    record_id = cves[0] if cves else ghsa or nsp[0]
+    if len(cves) == 1:
+        record_id = cves[0]
+    elif cves:  # several CVEs: merging entries by the first one would merge different vulnerabilities
+        record_id = ghsa or (nsp[0] if nsp else cves[0])
+    else:
+        record_id = ghsa or nsp[0]
     aliases = common.dedupe(a for a in [*cves, ghsa, *nsp] if a != record_id)
     lo = None if at_or_above in ("", "0") else at_or_above
     interval = Interval(lo=lo, hi=below or None)
