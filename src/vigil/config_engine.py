@@ -36,6 +36,7 @@ import msgspec
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.misconf.checks.base import Check, Failure
 from vigil.analyzers.misconf.checks.registry import checks_for
+from vigil.analyzers.yaml_safe import safe_load
 from vigil.engine import ScanError, load_ignores
 from vigil.findings import suppress
 from vigil.findings.records import (
@@ -208,7 +209,7 @@ def _load_data(path: str, blob: bytes) -> Any:
     try:
         if path.lower().endswith(".json"):
             return json.loads(blob)
-        return yaml.safe_load(blob)
+        return safe_load(blob)
     except (ValueError, yaml.YAMLError) as e:
         raise ScanError(f"--config-data {path}: invalid document: {e}") from None
 
@@ -369,7 +370,7 @@ def _parse(kind: str, rel: str, data: bytes, k8s: Any) -> list[Any]:
         import yaml
 
         try:
-            return [json.loads(data) if kind == "json" else yaml.safe_load(data)]
+            return [json.loads(data) if kind == "json" else safe_load(data)]
         except (ValueError, yaml.YAMLError) as e:
             raise ParseError(f"invalid {kind.upper()}: {type(e).__name__}") from None
     raise ParseError(f"unknown config type {kind}")  # pragma: no cover

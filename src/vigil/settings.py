@@ -257,8 +257,10 @@ def load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
         return {}
     import yaml
 
+    from vigil.analyzers.yaml_safe import safe_load
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, OSError, UnicodeDecodeError) as e:
         raise SettingsError(f"config file {path}: {e}") from None
     if data is None:

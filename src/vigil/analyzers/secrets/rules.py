@@ -153,8 +153,10 @@ KNOWN_KEYS = (
 def parse_config(data: bytes, name: str = "vigil-secret.yaml") -> SecretConfig:
     import yaml
 
+    from vigil.analyzers.yaml_safe import safe_load
+
     try:
-        doc = yaml.safe_load(data.decode("utf-8")) if data.strip() else {}
+        doc = safe_load(data.decode("utf-8")) if data.strip() else {}
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise SecretConfigError(f"{name}: {e}") from None
     if doc is None:
