@@ -37,6 +37,14 @@ CHART = "apiVersion: v2\nname: bomb\nversion: 0.1.0\n"
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\ndata:\n  a: {{ .Values.x | default \"b\" | quote }}\n"
 
 
+def inline_laughs(depth: int = 8) -> str:
+    """The same bomb as one flow value, anchors defined inline (fits where only known keys are accepted)."""
+    inner = "&a0 lol"
+    for i in range(1, depth + 1):
+        inner = f"&a{i} [{inner}, " + ", ".join([f"*a{i - 1}"] * 9) + "]"
+    return inner
+
+
 def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
@@ -135,3 +143,11 @@ def test_other_yaml_lockfiles_are_refused_in_fs(tmp_path: Path, fixture_db: Path
     rc, out, err, _ = run_capped("fs", "-f", "json", "--db-path", str(fixture_db), str(tmp_path), cwd=tmp_path)
     assert rc == 0, err[-2000:]
     assert MESSAGE in results(out)[name]["Error"]
+
+
+def test_config_file_from_the_checkout_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "vigil.yaml").write_text("scan:\n  skip-dirs: " + inline_laughs() + "\n")
+    rc, _, err, rss = run_capped("config", "-f", "json", ".", cwd=tmp_path)
+    assert rc == 2, err[-2000:]
+    assert f"config file vigil.yaml: {MESSAGE} 100000 nodes (alias bomb?)" in err
+    assert rss < MAX_RSS_MB, f"peak RSS {rss:.0f} MB"

@@ -199,6 +199,17 @@ def test_parsers_refuse_the_bomb_with_a_clear_message() -> None:
             case()
 
 
+def test_secret_config_refuses_the_bomb() -> None:
+    from vigil.analyzers.secrets.rules import SecretConfigError, parse_config
+
+    inner = "&a0 lol"
+    for i in range(1, 7):  # 10**6 nodes: over the budget, yet affordable if a regression expands it
+        inner = f"&a{i} [{inner}, " + ", ".join([f"*a{i - 1}"] * 9) + "]"
+    # Unguarded, the rule validation stringifies the regex and expands it.
+    with pytest.raises(SecretConfigError, match=r"vigil-secret.yaml: YAML aliases expand beyond 100000 nodes"):
+        parse_config(f"allow-rules:\n- id: x\n  regex: {inner}\n".encode())
+
+
 def test_kubernetes_json_fallback_does_not_hide_the_refusal() -> None:
     from vigil.analyzers.misconf.kubernetes import parse_kubernetes
 
