@@ -53,7 +53,8 @@ def alias_expansion(root: yaml.Node | None) -> int:
 
 def _shares_collections(root: yaml.CollectionNode) -> bool:
     """Whether some collection is reached twice (through an alias, or a cycle). Most documents have no such alias
-    and this walk is all they pay: about 3 % of the C loader's time (the exact count below costs 15 %)."""
+    and this walk is all they pay: about 5 % of the C loader's time on a large manifest, where the exact count
+    below would cost 25 %."""
     seen: set[int] = set()
     stack = [root]
     while stack:
