@@ -24,3 +24,10 @@ class InternalError(VigilError):
     """A defect in Vigil: shown as an internal error, exit code 3."""
 
     exit_code = 3
+
+
+class ParseError(VigilError):
+    """Input is not a valid instance of its format. The message is shown to users: keep it short and factual,
+    e.g. "invalid JSON at line 3: unexpected end of data" — never include file contents that may be secret.
+    Analyzers raise it for one bad file, which the dispatcher's guard turns into an Unknown in the report (the scan
+    goes on); a stage that reads a file the user named wraps it in a UserError."""

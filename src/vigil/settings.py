@@ -339,7 +339,12 @@ def read_untrusted(path: Path, what: str, warnings: list[str]) -> bytes | None:
 
 
 def yaml_error_position(e: BaseException | None) -> str:
-    """Where a YAML error is, without the parser's snippet of the text (which would print the file's content)."""
+    """Where a YAML error is, without the parser's snippet of the text (which would print the file's content).
+    Vigil's own refusals (an alias bomb) carry no text from the file and are shown as they are."""
+    from vigil.yaml_safe import AliasExpansionError
+
+    if isinstance(e, AliasExpansionError):
+        return str(e)
     mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
     if mark is not None:
         return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}"
@@ -424,12 +429,14 @@ def load_config_file(path: Path, explicit: bool, trusted: bool = True,
     errors carry no text from it."""
     import yaml
 
+    from vigil.yaml_safe import safe_load
+
     if not trusted:
         data = read_untrusted(path, "config file", warnings if warnings is not None else [])
         if data is None:
             return {}
         try:
-            doc = yaml.safe_load(data.decode("utf-8"))
+            doc = safe_load(data.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as e:
             raise SettingsError(f"config file {path}: {yaml_error_position(e)}") from None
     else:
@@ -438,7 +445,7 @@ def load_config_file(path: Path, explicit: bool, trusted: bool = True,
                 raise SettingsError(f"config file {path} not found")
             return {}
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, OSError, UnicodeDecodeError) as e:
             raise SettingsError(f"config file {path}: {e}") from e
     if doc is None:

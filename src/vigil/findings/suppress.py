@@ -125,8 +125,10 @@ def _strs(value: Any, where: str, key: str) -> tuple[str, ...]:
 def parse_ignore_yaml(text: str, name: str = ".vigilignore.yaml") -> list[IgnoreEntry]:
     import yaml
 
+    from vigil.yaml_safe import safe_load
+
     try:
-        doc = yaml.safe_load(text)
+        doc = safe_load(text)
     except yaml.YAMLError as e:
         raise IgnoreFileError(f"{name}: invalid YAML: {e}") from e
     if doc is None:

@@ -145,9 +145,11 @@ def _stdout_to_stderr() -> Iterator[None]:
 def _load_data(path: str, blob: bytes) -> Any:
     import yaml
 
+    from vigil.yaml_safe import safe_load
+
     try:
         if path.lower().endswith(".json"):
             return json.loads(blob)
-        return yaml.safe_load(blob)
+        return safe_load(blob)
     except (ValueError, yaml.YAMLError) as e:
         raise InputError(f"--config-data {path}: invalid document: {e}") from e

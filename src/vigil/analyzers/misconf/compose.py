@@ -15,11 +15,7 @@ from typing import Any
 import yaml
 
 from vigil.analyzers.errors import ParseError
-
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+from vigil.yaml_safe import CSafeLoader as _Loader
 
 PathKey = tuple[str | int, ...]
 MAX_NODES = 1_000_000  # alias bombs: a compose file is never this big
@@ -119,6 +115,8 @@ def parse_compose(data: bytes, path: str = "docker-compose.yml") -> ComposeDoc:
         raise ParseError(f"not UTF-8 text (byte offset {e.start})") from e
     try:
         root = yaml.compose(text, Loader=_Loader)
+    except ParseError:  # the loader's alias budget, whose message says it all
+        raise
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

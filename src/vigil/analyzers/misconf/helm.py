@@ -26,6 +26,7 @@ import yaml
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.misconf.kubernetes import K8sResource, parse_kubernetes
+from vigil.yaml_safe import safe_load
 
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024  # Trivy's cap for packaged charts
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
@@ -109,7 +110,9 @@ def _values(values_files: Sequence[bytes], set_values: Sequence[str], helm: Any)
     merged: dict[str, Any] = {}
     for i, raw in enumerate(values_files):
         try:
-            v = yaml.safe_load(raw.decode("utf-8-sig")) if raw.strip() else {}
+            v = safe_load(raw.decode("utf-8-sig")) if raw.strip() else {}
+        except ParseError as e:  # the loader's alias budget
+            raise ParseError(f"values file #{i + 1}: {e}") from None
         except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError, TypeError):
             raise ParseError(f"values file #{i + 1} is not valid YAML") from None
         if v is None:
@@ -143,7 +146,9 @@ def _archive(files: Mapping[str, bytes], root: str, name: str) -> bytes:
 
 def _chart_name(files: Mapping[str, bytes], root: str) -> str:
     try:
-        meta = yaml.safe_load(files[root + "Chart.yaml"].decode("utf-8-sig"))
+        meta = safe_load(files[root + "Chart.yaml"].decode("utf-8-sig"))
+    except ParseError as e:  # the loader's alias budget
+        raise ParseError(f"Chart.yaml: {e}") from None
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError, TypeError):
         raise ParseError("Chart.yaml is not valid YAML") from None
     name = meta.get("name") if isinstance(meta, dict) else None

@@ -20,15 +20,11 @@ from typing import Any
 import yaml
 
 from vigil.analyzers.errors import ParseError
-
-try:  # the C loader is ~10x faster; fall back to the pure-Python one where libyaml is missing
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+from vigil.yaml_safe import CSafeLoader as _Loader
 
 PathKey = tuple[str | int, ...]
 MAX_DOCUMENTS = 10_000  # a manifest stream longer than this is almost certainly not hand-written config
-MAX_NODES = 2_000_000  # guards the line walker against alias bombs
+MAX_NODES = 2_000_000  # a manifest this big is not hand-written (aliases are budgeted by the loader)
 
 
 @dataclass(frozen=True)
@@ -198,6 +194,8 @@ def parse_kubernetes(data: bytes, path: str = "") -> list[K8sResource]:
                 out.extend(_resources_of(obj, path, lines, lines[()]))
         finally:
             loader.dispose()
+    except ParseError:  # the loader's alias budget (a YAMLError too): not a reason to retry as JSON
+        raise
     except yaml.YAMLError as e:
         stripped = text.lstrip()
         if stripped.startswith(("{", "[")):  # JSON that YAML 1.1 rejects (tabs, odd escapes): use a JSON parser

@@ -20,6 +20,7 @@ import yaml
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.misconf.kubernetes import K8sResource, parse_kubernetes
+from vigil.yaml_safe import safe_load
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MAX_DEPTH = 20
@@ -69,7 +70,9 @@ def scan_kustomize(files: Mapping[str, bytes], root: str = "") -> KustomizeScan:
             scan.skipped.append((kpath, "kustomization nesting too deep"))
             return
         try:
-            doc = yaml.safe_load(files[kpath].decode("utf-8-sig"))
+            doc = safe_load(files[kpath].decode("utf-8-sig"))
+        except ParseError as e:  # the loader's alias budget
+            raise ParseError(f"{kpath}: {e}") from None
         except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError, TypeError):
             raise ParseError(f"{kpath}: invalid YAML") from None
         if not isinstance(doc, dict):

@@ -40,6 +40,7 @@ import yaml
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.misconf.checks.base import Check, CheckMeta, Failure, InputType
 from vigil.errors import UserError
+from vigil.yaml_safe import safe_load
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _metadata(text: str) -> dict[str, Any]:
                 block.append(re.sub(r"^\s*# ?", "", lines[i]))
                 i += 1
             try:
-                doc = yaml.safe_load("\n".join(block)) or {}
+                doc = safe_load("\n".join(block)) or {}
             except yaml.YAMLError as e:
                 raise RegoLoadError(f"invalid METADATA YAML: {e}") from e
             if isinstance(doc, dict):

@@ -51,6 +51,7 @@ from vigil.findings.records import (
     Result,
     SuppressedFinding,
 )
+from vigil.yaml_safe import safe_load
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +302,7 @@ def _parse(kind: str, rel: str, data: bytes) -> list[object]:
         return list(parse_kubernetes(data, rel))
     if kind in ("yaml", "json"):
         try:
-            return [json.loads(data) if kind == "json" else yaml.safe_load(data)]
+            return [json.loads(data) if kind == "json" else safe_load(data)]
         except (ValueError, yaml.YAMLError) as e:
             raise ParseError(f"invalid {kind.upper()}: {type(e).__name__}") from e
     raise ParseError(f"unknown config type {kind}")  # pragma: no cover

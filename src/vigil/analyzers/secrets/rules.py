@@ -166,8 +166,10 @@ KNOWN_KEYS = (
 def parse_config(data: bytes, name: str = "vigil-secret.yaml") -> SecretConfig:
     import yaml
 
+    from vigil.yaml_safe import safe_load
+
     try:
-        doc = yaml.safe_load(data.decode("utf-8")) if data.strip() else {}
+        doc = safe_load(data.decode("utf-8")) if data.strip() else {}
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise SecretConfigError(f"{name}: {e}") from e
     if doc is None:
