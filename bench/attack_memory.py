@@ -131,7 +131,7 @@ def big_blob(url: str, parallel: int) -> str:
         t.start()
     for t in ts:
         t.join()
-    return f"{parallel} × {len(body) / 2**20:.0f} MiB PUT: status {sorted(statuses)}"
+    return f"{parallel} x {len(body) / 2**20:.0f} MiB PUT: status {sorted(statuses)}"
 
 
 def repeated_keys(url: str) -> str:
@@ -147,7 +147,7 @@ def repeated_keys(url: str) -> str:
     for _ in range(3):
         statuses.append(httpx.post(f"{url}/v1/scan", content=scan_body([key(1)] * 4096), headers=H,
                                    timeout=600).status_code)
-    return f"3 scans naming one 2,000-package blob 4096×: status {statuses}"
+    return f"3 scans naming one 2,000-package blob 4096x: status {statuses}"
 
 
 def stalled_uploads(port: int, url: str) -> tuple[str, Callable[[], None]]:
@@ -179,7 +179,7 @@ def stalled_uploads(port: int, url: str) -> tuple[str, Callable[[], None]]:
         for s in socks:
             s.close()
 
-    return (f"4 × 64 MiB-1 then stall (one token): a legit upload during the stall with that token {during[0]}, "
+    return (f"4 x 64 MiB-1 then stall (one token): a legit upload during the stall with that token {during[0]}, "
             f"with another token {during[1]}; {closed}/4 cut off by the server; then that token {after}", cleanup)
 
 
@@ -272,8 +272,8 @@ def main() -> None:
         attacks: list[tuple[str, Callable[[], object]]] = [
             ("method-label flood (no token)", lambda: method_flood(port, url)),
             ("one 57 MiB blob PUT", lambda: big_blob(url, 1)),
-            ("4 × 57 MiB blob PUT at once", lambda: big_blob(url, 4)),
-            ("scan naming one blob 4096×", lambda: repeated_keys(url)),
+            ("4 x 57 MiB blob PUT at once", lambda: big_blob(url, 4)),
+            ("scan naming one blob 4096x", lambda: repeated_keys(url)),
             ("4 stalled 64 MiB uploads", lambda: stalled_uploads(port, url)),
             ("500 slowloris connections (no token)", lambda: slowloris(port, url)),
             ("ImageConfig nested 100,000 deep", lambda: deep_nesting(url)),
@@ -312,9 +312,9 @@ def main() -> None:
 
 
 NOTE = ("The red-team report measured, before the fixes: method flood 53 -> 278 MB kept (445 MB after one scrape); "
-        "4 × 57 MiB PUT 1,933 MB peak, 418 MB kept by the unbounded memory cache; stalled uploads 62 -> 587 MB, "
+        "4 x 57 MiB PUT 1,933 MB peak, 418 MB kept by the unbounded memory cache; stalled uploads 62 -> 587 MB, "
         "every upload refused until the attacker left; 500 slowloris sockets held forever. A decoded blob still costs "
-        "~17× its encoding at the peak (one 57 MiB upload: ~1 GB); the decode budget (two maximal blobs at once) and, "
+        "~17x its encoding at the peak (one 57 MiB upload: ~1 GB); the decode budget (two maximal blobs at once) and, "
         "with several tokens, the per-token upload share (two 57 MiB uploads per token: the 503s above, retryable) "
         "bound how many such peaks overlap.")
 SECTION = "## `vigil server` memory under the red-team attacks — `bench/attack_memory.py`"
