@@ -242,3 +242,24 @@ def test_accepted_connections_have_tcp_nodelay(guarded: Callable[..., Guarded]) 
         accepted, _ = lst.accept()
         with accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_errors_a_client_can_provoke_are_logged_at_most_ten_a_minute() -> None:
+    """asyncio logs every failed accept() (and uvicorn every invalid request): a flood of connections must not
+    become a flood of log. A virtual clock: the minute is what the test says."""
+    import logging
+
+    from vigil.shells.server.connections import RateLimitedLog
+
+    now = [1000.0]
+    f = RateLimitedLog(per_minute=10, clock=lambda: now[0])
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, msg, None, None)
+
+    accept = "socket.accept() out of system resource\nsocket: <fd=6>"
+    assert sum(f.filter(record(accept)) for _ in range(5000)) == 10
+    assert f.filter(record("Invalid HTTP request received.")) is True  # another kind has its own count
+    now[0] += 61
+    first = record(accept)
+    assert f.filter(first) is True and "4990 more like the next were not logged" in first.getMessage()
