@@ -7,7 +7,8 @@ Backends:
 - `fs`: one SQLite file (WAL, busy timeout) under the cache dir. SQLite gives atomic puts and safe concurrent
   readers/writers across processes (two scans at once is the case Trivy's BoltDB cache fails, trivy#3525-style
   "timeout" errors); values are msgpack-encoded BlobInfo records (the same msgspec schema as the wire).
-- `memory`: a dict, for one process (tests, `--cache-backend memory`).
+- `memory`: a dict, for one process (tests, `--cache-backend memory`), bounded in bytes (least recently used
+  entries go first) and dropping expired entries.
 - `redis://host:port/db`: shared by many scanners (CI runners, the server); values expire after the TTL
   (Redis EX); an unreachable server at open is a clear error, a failing command later is a miss, never a crash.
 `ttl` (seconds, 0 = forever): entries older than that are misses (fs/memory check the write time; Redis expires).
@@ -90,16 +91,36 @@ def _decode(key: str, raw: bytes) -> BlobInfo | None:
         return None
 
 
+DEFAULT_MEMORY_BYTES = 256 << 20
+
+
 class MemoryCache:
-    def __init__(self, ttl: float = 0) -> None:
-        self._d: dict[str, tuple[float, bytes]] = {}
+    """Blobs in a dict, for one process, bounded: an expired entry is dropped when it is next looked at (and in a
+    sweep every `ttl` seconds), and beyond `max_bytes` of stored encodings the least recently used entries go (a
+    long-running `vigil server --cache-backend memory` would otherwise keep every upload forever). An entry larger
+    than the whole bound is not kept."""
+
+    def __init__(self, ttl: float = 0, max_bytes: int = DEFAULT_MEMORY_BYTES) -> None:
+        from collections import OrderedDict
+
+        self._d: OrderedDict[str, tuple[float, bytes]] = OrderedDict()  # least recently used first
         self.ttl = ttl
+        self.max_bytes = max_bytes
+        self.size = 0  # bytes of the stored encodings
+        self._swept = time.time()
 
     def _live(self, key: str) -> bytes | None:
         got = self._d.get(key)
-        if got is None or (self.ttl and time.time() - got[0] > self.ttl):
+        if got is None:
             return None
+        if self._expired(got[0], time.time()):
+            self.delete(key)
+            return None
+        self._d.move_to_end(key)
         return got[1]
+
+    def _expired(self, written: float, now: float) -> bool:
+        return bool(self.ttl) and now - written > self.ttl
 
     def get(self, key: str) -> BlobInfo | None:
         return decode_blob(key, self._live(key))
@@ -108,23 +129,46 @@ class MemoryCache:
         return self._live(key)
 
     def put(self, key: str, blob: BlobInfo) -> None:
-        self._d[key] = (time.time(), _ENCODER.encode(blob))
+        self._store(key, _ENCODER.encode(blob))
+
+    def _store(self, key: str, raw: bytes) -> bool:
+        self.delete(key)
+        if len(raw) > self.max_bytes:
+            log.warning("analysis %s (%d bytes) is larger than the memory cache (%d bytes): not kept", key,
+                        len(raw), self.max_bytes)
+            return False
+        now = time.time()
+        if self.ttl and now - self._swept > self.ttl:
+            self._swept = now
+            for k in [k for k, (t, _) in self._d.items() if self._expired(t, now)]:
+                self.delete(k)
+        while self._d and self.size + len(raw) > self.max_bytes:
+            _, (_, old) = self._d.popitem(last=False)
+            self.size -= len(old)
+        self._d[key] = (now, raw)
+        self.size += len(raw)
+        return True
 
     def add(self, key: str, blob: BlobInfo) -> bool:
         if self._live(key) is not None:
             return False
-        self.put(key, blob)
-        return True
+        return self._store(key, _ENCODER.encode(blob))
 
     def delete(self, key: str) -> None:
-        self._d.pop(key, None)
+        got = self._d.pop(key, None)
+        if got is not None:
+            self.size -= len(got[1])
 
     def missing(self, keys: list[str]) -> list[str]:
         return [k for k in keys if self._live(k) is None]
 
+    def __len__(self) -> int:
+        return len(self._d)
+
     def clear(self) -> int:
         n = len(self._d)
         self._d.clear()
+        self.size = 0
         return n
 
     def close(self) -> None:
@@ -297,10 +341,11 @@ def _redact(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def open_cache(backend: str, cache_dir: Path, ttl: float = 0) -> BlobCache:
-    """`--cache-backend`: "fs" (default), "memory" or a redis:// / rediss:// URL."""
+def open_cache(backend: str, cache_dir: Path, ttl: float = 0, memory_bytes: int = DEFAULT_MEMORY_BYTES) -> BlobCache:
+    """`--cache-backend`: "fs" (default), "memory" (at most `memory_bytes` of encoded blobs) or a redis:// /
+    rediss:// URL."""
     if backend == "memory":
-        return MemoryCache(ttl)
+        return MemoryCache(ttl, memory_bytes)
     if backend in ("fs", ""):
         return FSCache(cache_dir / "analysis", ttl)
     if backend.startswith(("redis://", "rediss://", "unix://")):

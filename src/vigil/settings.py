@@ -175,8 +175,8 @@ OPTIONS: tuple[Option, ...] = (
            (*VULN,), yaml_key="db.offline-scan"),
     Option("server", "str", "", "client mode: analyse here, detect on this vigil server (http(s)://HOST:PORT)",
            CLIENT, yaml_key="server.addr"),
-    Option("token", "str", "", "token for the vigil server (client mode)", CLIENT,
-           yaml_key="server.token"),
+    Option("token", "str", "", "token for the vigil server (client mode); on the command line it shows in `ps` to "
+           "other users: VIGIL_TOKEN or --token-file keep it out", CLIENT, yaml_key="server.token"),
     Option("token_header", "str", "Vigil-Token", "HTTP header that carries the token",
            (*CLIENT, "server"), yaml_key="server.token-header"),
     Option("server_cacert", "path", None, "client mode: CA bundle (PEM) to verify the vigil server's certificate",
@@ -185,14 +185,26 @@ OPTIONS: tuple[Option, ...] = (
            CLIENT, yaml_key="server.insecure"),
     Option("listen", "str", "127.0.0.1:4954", "server: address to listen on (HOST:PORT)", ("server",),
            yaml_key="server.listen"),
-    Option("token_file", "path", None, "server: file of the tokens clients may send, one per line (one tenant each)",
-           ("server",), yaml_key="server.token-file"),
+    Option("token_file", "path", None, "server: file of the tokens clients may send, one per line (one tenant "
+           "each); client mode: file holding the token to send (instead of --token)", ("server", *CLIENT),
+           yaml_key="server.token-file"),
     Option("insecure_no_auth", "bool", False, "server: allow listening on a non-loopback address without a token",
            ("server",), yaml_key="server.insecure-no-auth"),
     Option("tls_cert", "path", None, "server: TLS certificate (PEM)", ("server",), yaml_key="server.tls-cert"),
     Option("tls_key", "path", None, "server: TLS private key (PEM)", ("server",), yaml_key="server.tls-key"),
     Option("db_update_interval", "str", "1h", "server: how often to check for a newer DB (e.g. 1h, 30m)",
            ("server",), yaml_key="server.db-update-interval"),
+    Option("header_timeout", "str", "10s", "server: a connection whose request line and headers are not all in "
+           "within this time is closed (slow or idle clients hold no connection)", ("server",),
+           yaml_key="server.header-timeout"),
+    Option("body_timeout", "str", "30s", "server: a connection whose request body stops arriving for this long is "
+           "closed (its share of the upload buffer is given back)", ("server",), yaml_key="server.body-timeout"),
+    Option("max_connections", "int", 0, "server: open connections at most; beyond, the longest-waiting one that has "
+           "not sent its headers is closed (0: from the open-file limit)", ("server",),
+           yaml_key="server.max-connections"),
+    Option("cache_memory_size", "str", "256MiB", "server: most bytes of analyses --cache-backend memory keeps (the "
+           "least recently used go first; at least 64MiB, the largest upload)", ("server",),
+           yaml_key="cache.memory-size"),
 )
 
 def parse_duration(text: str) -> float:
@@ -207,6 +219,19 @@ def parse_duration(text: str) -> float:
         raise SettingsError(f"invalid duration {text!r} (expected e.g. 72h, 30m, 1h30m or seconds)")
     mult = {"d": 86400, "h": 3600, "m": 60, "s": 1}
     return sum(float(n) * mult[u] for n, u in parts)
+
+
+def parse_size(text: str) -> int:
+    """"256MiB", "1GiB", "512KiB", "64MB" or plain bytes -> bytes. Raises SettingsError."""
+    import re
+
+    m = re.fullmatch(r"(\d+)\s*([KMGT]i?B|[KMGT]|B)?", text.strip(), re.IGNORECASE)
+    if m is None:
+        raise SettingsError(f"invalid size {text!r} (expected e.g. 256MiB, 1GiB or bytes)")
+    unit = (m.group(2) or "B").upper()
+    power = "BKMGT".index(unit[0])
+    base = 1000 if unit.endswith("B") and not unit.endswith("IB") and unit != "B" else 1024
+    return int(m.group(1)) * int(base**power)
 
 
 # Options whose default differs for one command (Trivy's image and repo scans look for secrets too).

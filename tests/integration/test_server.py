@@ -77,13 +77,13 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
     return e
 
 
-def start_server(tmp: Path, db: Path, *args: str, scheme: str = "http", verify: Any = True) -> Server:
+def start_server(tmp: Path, db: Path, *args: str, scheme: str = "http", verify: Any = True, **popen: Any) -> Server:
     port = _free_port()
     log = tmp / f"server-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "vigil.shells.cli.main", "server", "--listen",
                                  f"127.0.0.1:{port}", "--db-path", str(db), "--cache-dir", str(tmp / "server-cache"),
-                                 *args], stdout=out, stderr=subprocess.STDOUT, env=_env(tmp))
+                                 *args], stdout=out, stderr=subprocess.STDOUT, env=_env(tmp), **popen)
     url = f"{scheme}://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -371,6 +371,48 @@ def test_tls_with_self_signed_certificate(server_db: Path, token_file: Path, tmp
         srv.stop()
     p = run("server", "--tls-cert", str(cert), "--db-path", str(server_db), env=_env(tmp_path))
     assert p.returncode == 2 and "--tls-key" in p.stderr
+
+
+def test_a_bad_certificate_or_key_fails_before_listening_is_announced(server_db: Path, tmp_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl CLI not installed")
+    cert, key, other = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "other.pem"
+    for k in (key, other):
+        subprocess.run([openssl, "genrsa", "-out", str(k), "2048"], check=True, capture_output=True)
+    subprocess.run([openssl, "req", "-x509", "-key", str(key), "-out", str(cert), "-days", "2", "-subj",
+                    "/CN=127.0.0.1"], check=True, capture_output=True)
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    for c, k in ((garbage, key), (cert, other), (cert, garbage)):
+        p = run("server", "--listen", f"127.0.0.1:{_free_port()}", "--db-path", str(server_db), "--skip-db-update",
+                "--tls-cert", str(c), "--tls-key", str(k), env=_env(tmp_path), timeout=60)
+        assert p.returncode == 2, p.stderr
+        assert "listening" not in p.stderr
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and "TLS certificate and key" in lines[0], p.stderr
+
+
+def test_client_reads_the_token_from_a_file(server: Server, server_db: Path, tmp_path: Path) -> None:
+    """--token-file (or VIGIL_TOKEN_FILE) keeps the token out of `ps` and the shell history."""
+    tf = tmp_path / "client-token"
+    tf.write_text(TOKEN + "\n")
+    local = _report(run("fs", str(DEMO), "--format", "json", "--db-path", str(server_db), env=_env(tmp_path)))
+    p = run("fs", str(DEMO), "--format", "json", "--server", server.url, "--token-file", str(tf), env=_env(tmp_path))
+    assert _report(p) == local
+    p = run("fs", str(DEMO), "--format", "json", "--server", server.url, env=_env(tmp_path, VIGIL_TOKEN_FILE=str(tf)))
+    assert _report(p) == local
+    p = run("fs", str(DEMO), "--server", server.url, "--token", TOKEN, "--token-file", str(tf), env=_env(tmp_path))
+    assert p.returncode == 2 and "not both" in p.stderr
+    two = tmp_path / "two-lines"
+    two.write_text("first-secret-line\nsecond-secret-line\n")
+    for bad, what in ((two, "one token on one line"), (tmp_path / "absent", "cannot read token file")):
+        p = run("fs", str(DEMO), "--server", server.url, "--token-file", str(bad), env=_env(tmp_path))
+        assert p.returncode == 2 and what in p.stderr, p.stderr
+        assert "secret-line" not in p.stderr  # a file's content is never quoted
+    p = run("fs", "--help", env=_env(tmp_path))
+    text = " ".join(p.stdout.split())
+    assert "--token-file" in text and "VIGIL_TOKEN or --token-file keep it out" in text
 
 
 # --- /version, /metrics, API errors --------------------------------------------------------------------------

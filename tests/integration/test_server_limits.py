@@ -191,3 +191,100 @@ def test_db_damaged_beyond_its_metadata_is_503_not_500(serve: Callable[..., Runn
     r = srv.scan([key(0)])
     assert r.status_code == 503, r.text
     assert "is damaged" in r.json()["Error"]
+
+
+# --- hostile request bodies and keys ----------------------------------------------------------------------------
+
+
+def test_deeply_nested_image_config_is_422_not_500(serve: Callable[..., Running]) -> None:
+    """A free-form field (ImageConfig) nested past the decoder's recursion limit: the client's error, not
+    retryable (a 500 makes the client retry three times)."""
+    srv = serve()
+    assert srv.put(key(1), layer_blob(1)).status_code == 204
+    for depth in (1_000, 100_000):
+        config = '{"a":' + "[" * depth + "]" * depth + "}"
+        body = ('{"Artifact":{"Name":"img","Type":"container_image","ImageConfig":' + config + ',"Layers":'
+                '[{"DiffID":"sha256:' + "0" * 64 + '"}]},"BlobKeys":["' + key(1) + '"]}')
+        r = httpx.post(f"{srv.url}/v1/scan", content=body, headers=H, timeout=60)
+        assert r.status_code == 422, r.text
+        assert "nested too deeply" in r.json()["Error"]
+    assert srv.scan([key(1)]).status_code == 200
+
+
+def test_a_key_with_a_trailing_newline_is_not_a_key(serve: Callable[..., Running]) -> None:
+    srv = serve()
+    bad = key(1) + "\n"
+    r = httpx.put(f"{srv.url}/v1/blobs/{key(1)}%0A", content=msgspec.msgpack.encode(layer_blob(1)), headers=H,
+                  timeout=10)
+    assert r.status_code == 400, r.text
+    assert srv.scan([bad]).status_code == 422
+    body = msgspec.json.encode({"BlobKeys": [bad]})
+    assert httpx.post(f"{srv.url}/v1/blobs/missing", content=body, headers=H, timeout=10).status_code == 422
+    assert srv.put(key(1), layer_blob(1)).status_code == 204  # the same key without it is one
+    assert srv.scan([key(1)]).status_code == 200
+
+
+# --- the server log and readiness -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def vigil_log() -> Iterator[None]:
+    """The `vigil` logger's handlers, restored after the test (which installs the CLI's own)."""
+    import logging
+
+    root = logging.getLogger("vigil")
+    saved = (root.handlers[:], root.level, root.propagate)
+    yield
+    root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
+
+
+def test_an_internal_error_logs_its_traceback(serve: Callable[..., Running], vigil_log: None,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    srv = serve()
+
+    def broken() -> None:
+        raise RuntimeError("a bug for the test")
+
+    from vigil.shells.cli.common import setup_logging
+
+    setup_logging(quiet=False, debug=False)  # what `vigil server` writes to stderr (captured here)
+    srv.state.db_info = broken  # type: ignore[method-assign]
+    r = httpx.get(f"{srv.url}/version", headers=H, timeout=10)
+    assert r.status_code == 500 and "see the server log" in r.json()["Error"]
+    err = capsys.readouterr().err
+    assert "ERROR\tinternal error on GET /version" in err, err
+    assert "Traceback (most recent call last)" in err and "RuntimeError: a bug for the test" in err
+
+
+def test_healthz_is_not_ready_without_a_usable_db(serve: Callable[..., Running], fixture_db: Path,
+                                                  tmp_path: Path) -> None:
+    """A load balancer must stop sending scans to a server whose DB is gone or damaged; probes (no token) neither
+    reopen the damaged file nor log each time."""
+    import logging
+    import os
+    import shutil
+
+    db = tmp_path / "vigil.db"
+    shutil.copy2(fixture_db, db)
+    srv = serve(db_path=db)
+    warnings: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = warnings.append  # type: ignore[method-assign]
+    logging.getLogger("vigil.shells.server.state").addHandler(handler)
+    try:
+        with httpx.Client(base_url=srv.url, timeout=10) as client:
+            assert client.get("/healthz").status_code == 200
+            damaged = tmp_path / "damaged.db"
+            damaged.write_bytes(b"not a database" * 100)
+            os.replace(damaged, db)
+            for _ in range(5):
+                r = client.get("/healthz")
+                assert r.status_code == 503 and r.json()["Error"].startswith("not ready: ")
+            assert len(warnings) == 1
+            db.unlink()
+            r = client.get("/healthz")
+            assert r.status_code == 503 and "no vulnerability DB at" in r.json()["Error"]
+            shutil.copy2(fixture_db, db)
+            assert client.get("/healthz").status_code == 200
+    finally:
+        logging.getLogger("vigil.shells.server.state").removeHandler(handler)

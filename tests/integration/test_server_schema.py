@@ -7,8 +7,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import msgspec
@@ -96,3 +98,82 @@ def api(tmp_path_factory: pytest.TempPathFactory, fixture_db: Path) -> Iterator[
                      suppress_health_check=list(hypothesis.HealthCheck))
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, api: Server) -> None:
     case.call_and_validate(base_url=api.url, headers={"Vigil-Token": TOKEN})
+
+
+def test_the_live_document_is_the_published_one(api: Server) -> None:
+    """What a running server answers on /openapi.json is docs/openapi.json (descriptions normalised the same way)."""
+    import httpx
+
+    live = httpx.get(api.url + "/openapi.json", headers={"Vigil-Token": TOKEN}, timeout=10)
+    assert live.status_code == 200
+    assert live.json() == json.loads(SPEC.read_text(encoding="utf-8"))
+
+
+# --- hostile requests: what the document does not allow, and what no document describes -------------------------
+
+_NEGATIVE_OPS = [op for op in (r.ok() for r in schema.get_all_operations())
+                 if op.path in ("/v1/blobs/missing", "/v1/blobs/{key}", "/v1/scan")]
+
+
+@hypothesis.given(data=hypothesis.strategies.data())
+@hypothesis.settings(max_examples=40, deadline=None, derandomize=True,
+                     suppress_health_check=list(hypothesis.HealthCheck))
+def test_requests_the_document_forbids_get_a_clean_4xx(api: Server, data: hypothesis.strategies.DataObject) -> None:
+    """Schemathesis' negative mode: bodies, keys and headers that break the document. Each is refused with a
+    documented client error (ErrorBody), never a 5xx."""
+    op = data.draw(hypothesis.strategies.sampled_from(_NEGATIVE_OPS))
+    case = data.draw(op.as_strategy(schemathesis.GenerationMode.NEGATIVE))
+    resp = case.call(base_url=api.url, headers={"Vigil-Token": TOKEN})
+    assert resp.status_code < 500, (case.method, case.path, resp.status_code, resp.text[:300])
+    if resp.status_code >= 400:
+        assert set(resp.json()) == {"Error"}
+
+
+_TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_st = hypothesis.strategies
+_KEYS = _st.one_of(
+    _st.just("sha256:" + "ab" * 32), _st.just("sha256:" + "ab" * 32 + "\n"), _st.just("missing"),
+    _st.just("sha256:" + "AB" * 32), _st.just("..%2F..%2Fetc%2Fpasswd"), _st.just("sha256:" + "ab" * 32 + "%00"),
+    _st.text(min_size=0, max_size=300))
+
+
+@hypothesis.given(method=_st.one_of(_st.sampled_from(["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD"]),
+                                    _st.text(alphabet=_TCHAR, min_size=1, max_size=200)),
+                  path=_st.one_of(_st.sampled_from(["/healthz", "/metrics", "/version", "/v1/scan",
+                                                    "/v1/blobs/missing", "/openapi.json", "//version", "/v1/"]),
+                                  _KEYS.map(lambda k: "/v1/blobs/" + k)),
+                  token=_st.sampled_from([TOKEN, "", "wrong", TOKEN[:-1]]),
+                  body=_st.one_of(_st.binary(max_size=2048), _st.integers(0, 300_000).map(lambda n: b"\x91" * n)),
+                  pieces=_st.integers(1, 4))
+@hypothesis.settings(max_examples=80, deadline=None, derandomize=True,
+                     suppress_health_check=list(hypothesis.HealthCheck))
+def test_hostile_methods_keys_sizes_and_slow_bodies_never_get_a_5xx(api: Server, method: str, path: str, token: str,
+                                                                     body: bytes, pieces: int) -> None:
+    """Made-up methods, keys that are almost keys, bodies of every size, sent in pieces with pauses (a slow but
+    live body) — with and without a token. Never a 5xx or a dropped connection, and every error is one ErrorBody
+    line; the server stays ready."""
+    import httpx
+
+    def slow() -> Iterator[bytes]:
+        step = max(1, len(body) // pieces)
+        for i in range(0, len(body), step):
+            yield body[i:i + step]
+            time.sleep(0.05)
+
+    headers = {"Vigil-Token": token} if token else {}
+    content: Any = slow() if pieces > 1 and body else body
+    try:
+        resp = httpx.request(method, api.url + path, content=content, headers=headers, timeout=30)
+    except httpx.InvalidURL:
+        hypothesis.reject()
+    assert resp.status_code < 500, (method, path, resp.status_code, resp.text[:300])
+    if resp.status_code >= 400 and method != "HEAD" and resp.headers.get("content-type") == "application/json":
+        assert set(resp.json()) == {"Error"}
+
+
+def test_the_server_is_ready_after_the_hostile_runs(api: Server) -> None:
+    import httpx
+
+    assert httpx.get(api.url + "/healthz", timeout=10).status_code == 200
+    assert api.proc.poll() is None
+    assert "Traceback" not in api.log.read_text(errors="replace")

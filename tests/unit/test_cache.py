@@ -162,3 +162,37 @@ def test_add_replaces_an_expired_entry(tmp_path: Path) -> None:
         assert c.add("k", other) is True
         assert c.get("k") == other
         c.close()
+
+
+def test_memory_cache_drops_expired_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An expired entry is gone from memory, not only hidden: when it is looked at, and in the sweep a later write
+    makes (entries nobody looks at again)."""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(cache, "time", SimpleNamespace(time=lambda: now[0], sleep=lambda s: None))
+    c = MemoryCache(ttl=10)
+    c.put("looked-at", BLOB)
+    c.put("forgotten", BLOB)
+    now[0] += 11
+    assert c.get("looked-at") is None
+    assert len(c) == 1
+    c.put("new", BLOB)
+    assert len(c) == 1 and c.get("new") == BLOB
+    assert c.size == len(cache.encode_blob(BLOB))
+
+
+def test_memory_cache_is_bounded_least_recently_used_first() -> None:
+    one = len(cache.encode_blob(BLOB))
+    c = MemoryCache(max_bytes=3 * one)
+    for k in ("a", "b", "c"):
+        c.put(k, BLOB)
+    assert c.get("a") == BLOB  # a is now the most recently used
+    c.put("d", BLOB)
+    assert c.missing(["a", "b", "c", "d"]) == ["b"]
+    assert c.size <= 3 * one and len(c) == 3
+    many = MemoryCache(max_bytes=50 * one)
+    for i in range(1000):
+        assert many.add(f"k{i}", BLOB) is True
+    assert len(many) == 50 and many.size == 50 * one
+    big = msgspec.structs.replace(BLOB, whiteouts=tuple(f"f{i}" for i in range(1000)))
+    assert c.add("big", big) is False and c.get("big") is None  # larger than the whole cache: not kept
+    assert open_cache("memory", Path("."), 0, memory_bytes=one).add("x", BLOB) is True

@@ -25,8 +25,10 @@ from vigil.inventory.records import Record, Relationship
 
 WIRE_SCHEMA_VERSION = 1
 # What a blob key looks like: a sha256 digest (fs/sbom blobs: the blob's DiffID; image layers: the analysis-cache
-# key over DiffID + analyzer versions + options, vigil.cache.blob_key).
-BLOB_KEY_PATTERN = "^sha256:[0-9a-f]{64}$"
+# key over DiffID + analyzer versions + options, vigil.cache.blob_key). msgspec checks a pattern with re.search, and
+# Python's "$" also matches before a final newline, so "$(?!\n)" ends the string in Python and in the ECMA dialect
+# JSON Schema and OpenAPI readers use (where the look-ahead is always true at the end).
+BLOB_KEY_PATTERN = "^sha256:[0-9a-f]{64}$(?!\\n)"
 MAX_KEYS = 4096  # far above any real image's layer count; bounds the work one request can ask for
 
 BlobKey = Annotated[str, msgspec.Meta(pattern=BLOB_KEY_PATTERN)]

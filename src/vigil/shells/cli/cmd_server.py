@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+from vigil.shells.cli.common import add_options, fail, read_tokens, resolve_or_exit
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -34,36 +34,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def read_tokens(path: Path) -> tuple[str, ...]:
-    """The tokens clients may send, one per line (blank lines skipped). Each token is a tenant of its own: the
-    image layer analyses a client uploads are served only to clients sending the same token."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read token file {path}: {getattr(e, 'strerror', None) or e}") from e
-    tokens = tuple(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
-    if not tokens:
-        raise ValueError(f"token file {path} is empty")
-    if not all(t.isprintable() and t.isascii() for t in tokens):
-        # HTTP header values are ASCII: a token outside it could never be sent by a client
-        raise ValueError(f"token file {path} must hold tokens of printable ASCII characters, one per line")
-    return tokens
-
-
 @click.command("server", context_settings={"show_default": False})
 @add_options("server")
 def server_cmd(**kwargs: Any) -> None:
     """Serve detection and a shared analysis cache to `vigil ... --server URL` clients."""
     values = resolve_or_exit("server", kwargs)
-    from vigil.settings import SettingsError, default_cache_dir, parse_duration
+    from vigil.settings import SettingsError, default_cache_dir, parse_duration, parse_size
+    from vigil.shells.server.state import MAX_BLOB_BYTES
 
     try:
         host, port = parse_listen(values["listen"])
         tokens = read_tokens(values["token_file"]) if values.get("token_file") else ()
         interval = parse_duration(str(values.get("db_update_interval") or "1h"))
         ttl = parse_duration(str(values.get("cache_ttl") or "0"))
+        header_timeout = parse_duration(str(values.get("header_timeout") or "10s"))
+        body_timeout = parse_duration(str(values.get("body_timeout") or "30s"))
+        memory_bytes = parse_size(str(values.get("cache_memory_size") or "256MiB"))
     except (ValueError, SettingsError) as e:
         fail(str(e))
+    max_connections = int(values.get("max_connections") or 0)
+    if header_timeout <= 0 or body_timeout <= 0 or max_connections < 0:
+        fail("--header-timeout and --body-timeout must be above 0, --max-connections 0 or more")
+    if memory_bytes < MAX_BLOB_BYTES:  # an upload the memory cache cannot keep could never be scanned
+        fail(f"--cache-memory-size must be at least {MAX_BLOB_BYTES >> 20}MiB (the largest upload)")
     if not tokens and not is_loopback(host) and not values.get("insecure_no_auth"):
         fail(f"refusing to listen on {host}:{port} without a token: give --token-file FILE "
              "(or --insecure-no-auth to run unauthenticated)")
@@ -86,7 +79,7 @@ def server_cmd(**kwargs: Any) -> None:
     from vigil.shells.server.state import ServerState
 
     try:
-        cache = open_cache(backend, cache_dir, ttl)
+        cache = open_cache(backend, cache_dir, ttl, memory_bytes)
     except CacheError as e:
         fail(str(e))
     state = ServerState(db_path=db_path, cache=cache, token=tokens[0] if tokens else "", more_tokens=tokens[1:],
@@ -98,27 +91,42 @@ def server_cmd(**kwargs: Any) -> None:
     if state.db_info() is None:
         cache.close()
         fail(f"no usable vulnerability DB at {db_path}: build one with 'vigil db build' or give --db-repository")
-    import socket
+    import uvicorn
 
+    from vigil.shells.server.app import create_app
+    from vigil.shells.server.connections import (
+        ConnectionLimits,
+        listen_socket,
+        quiet_flooding_loggers,
+        raise_fd_limit,
+        uvicorn_config,
+    )
+
+    raise_fd_limit()  # before the connection limit is derived from it
+    limits = ConnectionLimits(header_timeout=header_timeout, body_timeout=body_timeout,
+                              max_connections=max_connections)
+    config = uvicorn_config(create_app(state), limits,
+                            lambda reason: state.metrics.connections_closed.labels(reason).inc(),
+                            ssl_certfile=str(cert) if cert else None, ssl_keyfile=str(key) if key else None,
+                            log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    quiet_flooding_loggers()
+    try:  # the TLS context now, so a bad certificate or key fails before anything says "listening"
+        config.load()
+    except (OSError, ValueError) as e:
+        state.close()
+        fail(f"cannot use the TLS certificate and key: {getattr(e, 'strerror', None) or e}")
     # Bound here, not by uvicorn: a port in use is one line and exit 2 (uvicorn logs and exits 3 itself), and
     # "listening" is printed only once it is true.
     try:
-        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock = listen_socket(host, port)
     except OSError as e:
         state.close()
         fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
     state.start_refresh()
-    import uvicorn
-
-    from vigil.shells.server.app import create_app
-
-    app = create_app(state)
     scheme = "https" if cert else "http"
     if not values.get("quiet"):
         click.echo(f"vigil server listening on {scheme}://{host}:{port} (DB {db_path}, cache {backend.split('@')[-1]})",
                    err=True)
-    config = uvicorn.Config(app, ssl_certfile=str(cert) if cert else None, ssl_keyfile=str(key) if key else None,
-                            log_level="warning", access_log=False, timeout_graceful_shutdown=5)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except OSError as e:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -20,11 +21,18 @@ EXIT_INTERNAL = 3
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
-    """One line per record. Messages carry file names from the scanned tree: control characters in them (ESC, a
-    newline) are shown escaped, so a file name can neither drive the terminal nor forge log lines."""
+    """`LEVEL<tab>message`, then the traceback of a record that has one (log.exception: the server's internal
+    errors; --debug: the chain of causes), masked like the message: exception texts can quote input. Messages
+    carry file names from the scanned tree: control characters in them (ESC, a newline) are shown escaped, so a file
+    name can neither drive the terminal nor forge log lines."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname}\t{printable(record.getMessage())}"
+        line = f"{record.levelname}\t{printable(record.getMessage())}"
+        if not record.exc_info:
+            return line
+        from vigil.analyzers.secrets.mask import mask_text
+
+        return line + "\n" + mask_text(logging.Formatter().formatException(record.exc_info))
 
 
 class SecretMaskFilter(logging.Filter):
@@ -48,6 +56,39 @@ def setup_logging(quiet: bool, debug: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING)
     root.propagate = False
+
+
+def read_tokens(path: Path) -> tuple[str, ...]:
+    """The tokens clients may send, one per line (blank lines skipped). Each token is a tenant of its own: the
+    image layer analyses a client uploads are served only to clients sending the same token."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read token file {path}: {getattr(e, 'strerror', None) or e}") from e
+    tokens = tuple(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    if not tokens:
+        raise ValueError(f"token file {path} is empty")
+    if not all(t.isprintable() and t.isascii() for t in tokens):
+        # HTTP header values are ASCII: a token outside it could never be sent by a client
+        raise ValueError(f"token file {path} must hold tokens of printable ASCII characters, one per line")
+    return tokens
+
+
+def client_token(values: dict[str, Any]) -> str:
+    """The token client mode sends: --token / VIGIL_TOKEN, or the one line of --token-file (a file keeps the token
+    out of the process list and the shell history)."""
+    token, path = str(values.get("token") or ""), values.get("token_file")
+    if not path:
+        return token
+    if token:
+        fail("give the token once: --token (or VIGIL_TOKEN) or --token-file, not both")
+    try:
+        tokens = read_tokens(Path(path))
+    except ValueError as e:
+        fail(str(e))
+    if len(tokens) != 1:  # a client sends one token; never quote the file, it may not be a token file at all
+        fail(f"token file {path} must hold one token on one line")
+    return tokens[0]
 
 
 F = TypeVar("F", bound=Callable[..., Any])

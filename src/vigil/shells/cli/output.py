@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vigil.findings.records import Report
-from vigil.shells.cli.common import fail, printable
+from vigil.shells.cli.common import client_token, fail, printable
 
 if TYPE_CHECKING:
     from vigil.pipeline.backend import LocalBackend, RemoteBackend
@@ -104,7 +104,7 @@ def _backend(values: dict[str, Any], opts: ScanOptions, cache: bool) -> LocalBac
 
         ca = values.get("server_cacert")
         return RemoteBackend(ServerOptions(
-            url=str(values["server"]), token=str(values.get("token") or ""),
+            url=str(values["server"]), token=client_token(values),
             token_header=str(values.get("token_header") or "Vigil-Token"), ca_file=str(ca) if ca else "",
             insecure=bool(values.get("server_insecure"))))
     backend_name = str(values.get("cache_backend") or "fs")

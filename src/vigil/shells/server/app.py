@@ -1,6 +1,6 @@
 """`vigil server` HTTP API: the server half of the client/server mode (as in Trivy's client/server mode).
 
-    GET  /healthz               liveness (no token)
+    GET  /healthz               readiness: 200 when a usable DB is in place, else 503 and why (no token)
     GET  /metrics               Prometheus text (no token)
     GET  /version               vigil version + metadata of the DB in use
     POST /v1/blobs/missing      MissingBlobsRequest -> MissingBlobsResponse (which blobs to upload)
@@ -31,10 +31,12 @@ import msgspec
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from vigil.findings.blob import BLOB_SCHEMA_VERSION, BlobInfo
 from vigil.findings.records import Report
+from vigil.findings.schema_text import clean_schema_text
 from vigil.findings.wire import (
     BLOB_KEY_PATTERN,
     WIRE_SCHEMA_VERSION,
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PUBLIC_PATHS = frozenset({"/healthz", "/metrics"})
-_KEY_RE = re.compile(BLOB_KEY_PATTERN)
+_KEY_RE = re.compile(BLOB_KEY_PATTERN)  # used with fullmatch: a key is the whole path segment, nothing after it
 _BLOB_DECODER = msgspec.msgpack.Decoder(BlobInfo)
 _SCAN_DECODER = msgspec.json.Decoder(ScanRequest)
 _MISSING_DECODER = msgspec.json.Decoder(MissingBlobsRequest)
@@ -79,31 +81,45 @@ def _error(status: int, message: str) -> Response:
 
 
 class _UploadBuffer:
-    """The bytes of upload bodies being received at once, all requests together (event-loop thread only)."""
+    """The bytes of upload bodies being received at once, all requests together (event-loop thread only), and
+    what each client (token) holds of them: one client may hold at most `share`, so a client whose uploads stall
+    cannot leave the others without room."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, share: int) -> None:
         self.limit = limit
+        self.share = share
         self.used = 0
+        self.by_client: dict[str, int] = {}
 
 
 class _Reservation:
     """One request's share of the _UploadBuffer, given back when the request is done with its body."""
 
-    def __init__(self, buffer: _UploadBuffer) -> None:
+    def __init__(self, buffer: _UploadBuffer, client: str) -> None:
         self.buffer = buffer
+        self.client = client
         self.held = 0
 
     def take(self, n: int) -> None:
-        if self.buffer.used + n > self.buffer.limit:
+        b = self.buffer
+        if b.used + n > b.limit:
             raise _Fail(503, "the server is receiving too many uploads at once; retry later")
-        self.buffer.used += n
+        mine = b.by_client.get(self.client, 0)
+        if mine + n > b.share:
+            raise _Fail(503, "this token's uploads in progress hold its share of the upload buffer; retry later")
+        b.used += n
+        b.by_client[self.client] = mine + n
         self.held += n
 
     def __enter__(self) -> _Reservation:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.buffer.used -= self.held
+        b = self.buffer
+        b.used -= self.held
+        left = b.by_client.pop(self.client, 0) - self.held
+        if left:
+            b.by_client[self.client] = left
         self.held = 0
 
 
@@ -113,13 +129,18 @@ async def _read_capped(request: Request, cap: int, reservation: _Reservation | N
         raise _Fail(413, f"request body of {declared} bytes is over the {cap}-byte limit")
     parts: list[bytes] = []
     total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > cap:
-            raise _Fail(413, f"request body is over the {cap}-byte limit")
-        if reservation is not None:
-            reservation.take(len(chunk))
-        parts.append(chunk)
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > cap:
+                raise _Fail(413, f"request body is over the {cap}-byte limit")
+            if reservation is not None:
+                reservation.take(len(chunk))
+            parts.append(chunk)
+    except ClientDisconnect:
+        # the client closed the connection, or the server did (a body that stopped arriving, protocol.py): no
+        # one reads the answer, and it is not a server error
+        raise _Fail(400, "the connection closed before the request body ended") from None
     return b"".join(parts)
 
 
@@ -136,7 +157,13 @@ def _decode_json(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
         raise _decode_error(what, e) from e
     except OverflowError:
         raise _Fail(422, f"invalid {what}: an integer is out of the 64-bit range") from None
+    except RecursionError:  # free-form fields (ImageConfig) nested deeper than msgspec's recursion limit
+        raise _nested(what) from None
     return value
+
+
+def _nested(what: str) -> _Fail:
+    return _Fail(422, f"invalid {what}: nested too deeply")
 
 
 def method_label(method: str) -> str:
@@ -310,8 +337,14 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
             "(upload it first)", 409: "Schema version not supported, or keys that do not fit the artifact",
             413: "Body over the size limit, or a scan over the limits of one scan (distinct blobs, their "
             "size)", 422: "Body does not decode as the record, or a blob key that does not match the blob's "
-            "content", 503: "No usable vulnerability DB on the server, or the server is busy: retry later"}
+            "content", 405: "Method not allowed here (the key \"missing\" names POST /v1/blobs/missing)",
+            500: "Internal error (a bug; the traceback is in the server log)",
+            503: "No usable vulnerability DB on the server, or the server is busy: retry later"}
     return {c: {"description": text[c], **_content(ErrorBody)} for c in codes}
+
+
+def _no_route() -> dict[int | str, dict[str, Any]]:
+    return {404: {"description": "No such path (a key that holds a '/', once decoded)", **_content(ErrorBody)}}
 
 
 def _json_body(t: type, description: str) -> dict[str, Any]:
@@ -364,7 +397,7 @@ def create_app(state: ServerState) -> FastAPI:
     tokens = [t.encode("utf-8") for t in state.tokens]
     tenants = [tenant_of(t) for t in state.tokens]
     open_tenant = tenant_of("")  # no token configured: one namespace for every client
-    uploads = _UploadBuffer(state.max_upload_buffer)
+    uploads = _UploadBuffer(state.max_upload_buffer, state.upload_share())
     decoding = threading.Lock()  # one blob decoded at a time: decoding multiplies a body's size in memory
 
     def decode_and_store(key: str, body: bytes, tenant: str) -> None:
@@ -395,6 +428,8 @@ def create_app(state: ServerState) -> FastAPI:
             raise _busy("decoding too many blobs at once") from None
         except MemoryError:
             raise _busy("short of memory") from None
+        except RecursionError:  # decoding or re-encoding (content_key) a blob nested too deeply
+            raise _nested("BlobInfo (msgpack)") from None
 
     def endpoint_of(request: Request) -> str:
         for r in app.router.routes:
@@ -433,34 +468,47 @@ def create_app(state: ServerState) -> FastAPI:
     async def on_fail(request: Request, exc: _Fail) -> Response:
         return _error(exc.status, str(exc))
 
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> Response:  # routing's 404 and 405: ErrorBody too
+        resp = _error(exc.status_code, str(exc.detail))
+        resp.headers.update(exc.headers or {})
+        return resp
+
     from fastapi.exceptions import RequestValidationError
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
         return _error(400, "invalid request: " + "; ".join(str(e.get("msg", e)) for e in exc.errors())[:500])
 
-    @app.get("/healthz", summary="Liveness", responses={200: {"description": "Alive", **_content(Health)}},
-             response_class=Response)
+    # A load balancer routes on /healthz: without a usable DB every scan would get 503. Liveness is any answer at
+    # all (a TCP check, or /healthz answering 503): a missing DB alone does not call for a restart.
+    @app.get("/healthz", summary="Readiness: a usable vulnerability DB is in place", response_class=Response,
+             responses={200: {"description": "Ready", **_content(Health)}, **_errors(500),
+                        503: {"description": "Not ready: no usable vulnerability DB (the reason)",
+                              **_content(ErrorBody)}})
     def healthz() -> Response:
-        return _json(Health())
+        problem = state.db_problem()
+        return _error(503, f"not ready: {problem}") if problem else _json(Health())
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response,
              responses={200: {"description": "Prometheus text exposition format",
-                              "content": {"text/plain": {"schema": {"type": "string"}}}}})
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}, **_errors(500)})
     def metrics() -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/version", summary="Vigil version and DB metadata", response_class=Response,
-             responses={200: {"description": "Version", **_content(VersionInfo)}, **_errors(401)})
+             responses={200: {"description": "Version", **_content(VersionInfo)}, **_errors(401, 500)})
     def version() -> Response:
         return _json(VersionInfo(version=_version(), blob_schema_version=BLOB_SCHEMA_VERSION, db=state.db_info()))
 
     @app.post("/v1/blobs/missing", summary="Which blobs the server lacks", response_class=Response,
               openapi_extra=_json_body(MissingBlobsRequest, "Blob keys the client is about to scan"),
               responses={200: {"description": "The keys to upload", **_content(MissingBlobsResponse)},
-                         **_errors(401, 409, 413, 422)})
+                         **_errors(401, 409, 413, 422, 500)})
     async def blobs_missing(request: Request) -> Response:
         body = await _read_capped(request, MAX_REQUEST_BYTES)
         req = _decode_json(_MISSING_DECODER, body, "MissingBlobsRequest")
@@ -476,13 +524,16 @@ def create_app(state: ServerState) -> FastAPI:
              openapi_extra={"requestBody": {"required": True, "description": "One BlobInfo record, msgpack-encoded",
                                             "content": {MSGPACK: {"schema": _ref(BlobInfo)}}}},
              responses={204: {"description": "Stored (an image layer blob this token uploaded before is kept "
-                                             "as it was)"}, **_errors(400, 401, 409, 413, 422, 503)})
+                                             "as it was)"}, **_errors(400, 401, 405, 409, 413, 422, 500, 503),
+                        **_no_route()})
     async def put_blob(key: str, request: Request) -> Response:
         if key == "missing":  # POST-only sibling path, not a key
-            return Response(status_code=405, headers={"Allow": "POST"})
-        if not _KEY_RE.match(key):
+            resp = _error(405, "PUT is not allowed on /v1/blobs/missing (POST it)")
+            resp.headers["Allow"] = "POST"
+            return resp
+        if not _KEY_RE.fullmatch(key):
             raise _Fail(400, f"invalid blob key {key[:80]!r} (expected sha256:<64 hex>)")
-        with _Reservation(uploads) as reservation:
+        with _Reservation(uploads, request.state.tenant) as reservation:
             body = await _read_capped(request, state.max_blob_bytes, reservation)
             await run_in_threadpool(decode_and_store, key, body, request.state.tenant)  # off the event loop
         state.metrics.blobs_uploaded.inc()
@@ -492,7 +543,7 @@ def create_app(state: ServerState) -> FastAPI:
     @app.post("/v1/scan", summary="Detect vulnerabilities over uploaded blobs", response_class=Response,
               openapi_extra=_json_body(ScanRequest, "The artifact and its blob keys"),
               responses={200: {"description": "The unfiltered report", **_content(Report)},
-                         **_errors(401, 404, 409, 413, 422, 503)})
+                         **_errors(401, 404, 409, 413, 422, 500, 503)})
     async def scan(request: Request) -> Response:
         body = await _read_capped(request, MAX_REQUEST_BYTES)
         req = _decode_json(_SCAN_DECODER, body, "ScanRequest")
@@ -512,7 +563,7 @@ def create_app(state: ServerState) -> FastAPI:
 
             spec = get_openapi(title=app.title, version=app.version, description=app.description,
                                routes=app.routes)
-            app.openapi_schema = _patch_openapi(spec, state.token_header)
+            app.openapi_schema = clean_schema_text(_patch_openapi(spec, state.token_header))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -36,6 +36,11 @@ DEFAULT_TOKEN_HEADER = "Vigil-Token"
 # retries with backoff): the memory a flood of uploads can take is bounded.
 MAX_BLOB_BYTES = 64 << 20
 MAX_UPLOAD_BUFFER = 4 * MAX_BLOB_BYTES
+# What one token's uploads in progress may hold of that buffer when the server has several tokens (0: half the
+# buffer, at least one maximal blob), so one token's stalled uploads cannot refuse everyone else's; with one token
+# (or none) there is no one else, and that token may use the whole buffer. A body that stops arriving is cut off by
+# the connection guard (protocol.py), which gives its reservation back.
+MAX_UPLOAD_SHARE = 0
 MAX_REQUEST_BYTES = 16 << 20  # scan / missing-blobs requests (JSON)
 # What a scan may decode: its distinct blobs' stored bytes (413 beyond: retrying cannot help), and the stored bytes of
 # all blobs being decoded or held decoded at once, scans and uploads together (503 beyond: retry later). A real
@@ -129,6 +134,10 @@ class Metrics:
         self.blobs_present: Counter = Counter("vigil_blobs_present",
                                               "Keys POST /v1/blobs/missing found in the cache (uploads saved)",
                                               registry=self.registry)
+        self.connections_closed: Counter = Counter(
+            "vigil_connections_closed", "Connections the server closed: request head or body too slow "
+            "(header_timeout, body_timeout), or too many connections (evicted: one waiting for its head; refused)",
+            ["reason"], registry=self.registry)
         self.db_swaps: Counter = Counter("vigil_db_swaps", "Times the server saw a new DB file",
                                          registry=self.registry)
         self.db_refresh_errors: Counter = Counter("vigil_db_refresh_errors", "Scheduled DB refreshes that failed",
@@ -162,6 +171,7 @@ class ServerState:
     update_interval: float = 3600.0
     max_blob_bytes: int = MAX_BLOB_BYTES
     max_upload_buffer: int = MAX_UPLOAD_BUFFER
+    max_upload_share: int = MAX_UPLOAD_SHARE
     max_scan_blob_bytes: int = MAX_SCAN_BLOB_BYTES
     max_decode_buffer: int = MAX_DECODE_BUFFER
     max_scan_blobs: int = MAX_SCAN_BLOBS
@@ -171,6 +181,8 @@ class ServerState:
     _db_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _db_seen: tuple[int, ...] | None = field(default=None, init=False)  # the DB file's identity
     _db_info: DBInfo | None = field(default=None, init=False)
+    _db_opened: bool = field(default=False, init=False)  # a DB file opened before: the next one is a swap
+    _db_error: str = field(default="", init=False)  # why the DB file at db_path is not usable (for /healthz)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
 
@@ -181,6 +193,14 @@ class ServerState:
     @property
     def tokens(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t for t in (self.token, *self.more_tokens) if t))
+
+    def upload_share(self) -> int:
+        """The bytes of the upload buffer one token's uploads in progress may hold at once."""
+        if self.max_upload_share > 0:
+            return min(self.max_upload_share, self.max_upload_buffer)
+        if len(self.tokens) <= 1:
+            return self.max_upload_buffer
+        return min(self.max_upload_buffer, max(self.max_blob_bytes, self.max_upload_buffer // 2))
 
     # --- blob cache (one lock: the fs backend shares one SQLite connection between request threads) ----------
 
@@ -218,23 +238,29 @@ class ServerState:
 
         try:
             st = os.stat(self.db_path)
-        except OSError:
+        except OSError as e:
+            with self._db_lock:
+                self._db_error = f"no vulnerability DB at {self.db_path}: {e.strerror or e}"
             return None
         # inode numbers get reused; a rename (os.replace) always sets the ctime
         seen = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
         with self._db_lock:
             if seen != self._db_seen:
+                # A file that does not open is remembered as such until it is replaced: /healthz (no token) asks
+                # on every probe, and must neither reopen it nor log each time.
+                self._db_seen = seen
                 try:
                     store = Store(self.db_path)
                 except DBError as e:
                     log.warning("%s", e)
+                    self._db_info, self._db_error = None, str(e)
                     return None
                 md = store.metadata
                 store.close()
-                if self._db_seen is not None:
+                if self._db_opened:
                     self.metrics.db_swaps.inc()
                     log.info("DB replaced: now built at %s", md.built_at)
-                self._db_seen = seen
+                self._db_error, self._db_opened = "", True
                 self._db_info = DBInfo(schema_version=md.schema_version, built_at=md.built_at,
                                        next_update=md.next_update, vigil_version=md.vigil_version)
             info = self._db_info
@@ -244,6 +270,13 @@ class ServerState:
         age = (dt.datetime.now(dt.UTC) - built).total_seconds() if built is not None else 0.0
         return DBInfo(schema_version=info.schema_version, built_at=info.built_at, next_update=info.next_update,
                       vigil_version=info.vigil_version, age_seconds=round(age, 3))
+
+    def db_problem(self) -> str:
+        """Why no DB is usable ("" when one is): the readiness answer of /healthz."""
+        if self.db_info() is not None:
+            return ""
+        with self._db_lock:
+            return self._db_error or f"no usable vulnerability DB at {self.db_path}"
 
     def refresh_db(self, force: bool = False) -> bool:
         """One update check (vigil.dbdist.update.ensure_db swaps the file atomically under its lock). Returns
