@@ -73,7 +73,7 @@ def free_port() -> int:
 
 def layer_blob_bytes(n_empty: int) -> bytes:
     """A BlobInfo whose Whiteouts are `n_empty` empty strings, msgpack-encoded without building the list here."""
-    from vigil.findings.blob import BlobInfo
+    from vigil.findings.analysis import BlobInfo
 
     small = msgspec.msgpack.encode(BlobInfo(diff_id="sha256:" + "0" * 64, whiteouts=("",)))
     one = b"\x91\xa0"  # array of one empty string
@@ -135,7 +135,7 @@ def big_blob(url: str, parallel: int) -> str:
 
 
 def repeated_keys(url: str) -> str:
-    from vigil.findings.blob import BlobInfo
+    from vigil.findings.analysis import BlobInfo
     from vigil.inventory.records import Application, Package
 
     pkgs = tuple(Package(ecosystem="pypi", name=f"pkg-{i}", version="1.0") for i in range(2000))
@@ -161,7 +161,7 @@ def stalled_uploads(port: int, url: str) -> tuple[str, Callable[[], None]]:
         except OSError:
             pass  # refused (buffer full) and closed while sending
         socks.append(s)
-    from vigil.findings.blob import BlobInfo
+    from vigil.findings.analysis import BlobInfo
 
     def upload(n: int, token: str) -> int:
         return httpx.put(f"{url}/v1/blobs/{key(n)}", content=msgspec.msgpack.encode(

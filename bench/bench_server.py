@@ -88,10 +88,10 @@ def workloads(db: Path, url: str) -> list[Workload]:
     """Analyse each input as a client does, upload its blobs, and pre-encode the two requests of a warm scan."""
     import dataclasses
 
-    from vigil.findings.blob import ArtifactInfo
+    from vigil.findings.analysis import ArtifactInfo
     from vigil.findings.wire import DetectionOptions, MissingBlobsRequest, ScanRequest
     from vigil.pipeline.scan import analyze_only, fs_source
-    from vigil.remote import RemoteClient, ServerOptions
+    from vigil.server_client import RemoteClient, ServerOptions
     from vigil.settings import ScanOptions
     from vigil.sources.image.source import ImageSource, ImageSourceOptions
 

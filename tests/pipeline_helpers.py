@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from vigil.findings.blob import BlobInfo, content_key
+from vigil.findings.analysis import BlobInfo, content_key
 from vigil.settings import ScanOptions
 
 

@@ -32,7 +32,7 @@ from typing import Protocol
 import msgspec
 
 from vigil.errors import UserError
-from vigil.findings.blob import BLOB_SCHEMA_VERSION, BlobInfo
+from vigil.findings.analysis import BLOB_SCHEMA_VERSION, BlobInfo
 
 log = logging.getLogger(__name__)
 

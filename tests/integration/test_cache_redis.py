@@ -13,7 +13,7 @@ import pytest
 from tests.cli_helpers import run
 
 from vigil.cache import CacheError, RedisCache, open_cache
-from vigil.findings.blob import BlobInfo
+from vigil.findings.analysis import BlobInfo
 
 BLOB = BlobInfo(diff_id="sha256:" + "b" * 64, whiteouts=("etc/motd",))
 

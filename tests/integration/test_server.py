@@ -27,10 +27,10 @@ import pytest
 from tests.cli_helpers import run
 from tests.conftest import LOCKFILES, SHARED
 
-from vigil import remote
-from vigil.findings.blob import ArtifactInfo
+from vigil import server_client as remote
+from vigil.findings.analysis import ArtifactInfo
 from vigil.findings.wire import ScanRequest
-from vigil.remote import RemoteClient, RemoteError, ServerOptions
+from vigil.server_client import RemoteClient, RemoteError, ServerOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-project"
@@ -443,7 +443,7 @@ def test_api_rejects_bad_input_with_one_line(server: Server) -> None:
     import msgspec
     from tests.pipeline_helpers import content_addressed
 
-    from vigil.findings.blob import BlobInfo
+    from vigil.findings.analysis import BlobInfo
 
     blob = content_addressed(BlobInfo(diff_id="", whiteouts=("x",)))
     r = httpx.put(f"{server.url}/v1/blobs/{key}", content=msgspec.msgpack.encode(blob), headers=h, timeout=10)

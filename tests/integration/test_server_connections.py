@@ -26,7 +26,7 @@ from tests.integration.test_server import start_server
 from tests.pipeline_helpers import content_addressed
 
 from vigil.cache import open_cache
-from vigil.findings.blob import BlobInfo
+from vigil.findings.analysis import BlobInfo
 from vigil.shells.server.app import create_app
 from vigil.shells.server.connections import ConnectionLimits, listen_socket, uvicorn_config
 from vigil.shells.server.state import ServerState

@@ -18,7 +18,7 @@ import pytest
 
 import vigil.cache
 from vigil.cache import open_cache
-from vigil.findings.blob import ArtifactInfo, BlobInfo
+from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import LayerInfo
 from vigil.findings.wire import ScanRequest
 from vigil.inventory.records import Application, Package

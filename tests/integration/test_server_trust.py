@@ -18,7 +18,7 @@ import pytest
 from tests.cli_helpers import run
 from tests.integration.test_server import ALPINE, DEMO, TOKEN, Server, _env, _report, start_server, vulns
 
-from vigil.findings.blob import BlobInfo
+from vigil.findings.analysis import BlobInfo
 
 JUNK = BlobInfo(diff_id="sha256:" + "1" * 64)  # "no packages here": any DiffID but the key or its own digest
 

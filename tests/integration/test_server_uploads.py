@@ -15,7 +15,7 @@ import pytest
 from tests.pipeline_helpers import content_addressed
 
 from vigil.cache import open_cache
-from vigil.findings.blob import BlobInfo
+from vigil.findings.analysis import BlobInfo
 from vigil.shells.server.app import create_app
 from vigil.shells.server.state import ServerState
 

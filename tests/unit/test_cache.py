@@ -12,7 +12,7 @@ import pytest
 
 from vigil import cache
 from vigil.cache import CacheError, FSCache, MemoryCache, blob_key, open_cache
-from vigil.findings.blob import BlobInfo, OSRelease
+from vigil.findings.analysis import BlobInfo, OSRelease
 from vigil.inventory.records import Application, OSInfo, Package
 
 BLOB = BlobInfo(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from vigil.analysis.merge import detect_os, merge
-from vigil.findings.blob import BlobInfo, OSRelease, SecretsInFile
+from vigil.findings.analysis import BlobInfo, OSRelease, SecretsInFile
 from vigil.findings.records import SecretFinding
 from vigil.inventory.records import Application, OSInfo, Package
 from vigil.sources.image import LayerBlob

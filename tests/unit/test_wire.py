@@ -11,7 +11,7 @@ import msgspec
 import msgspec.inspect as mi
 import pytest
 
-from vigil.findings.blob import ArtifactInfo, BlobInfo
+from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import WIRE_TYPES, ScanRequest
 

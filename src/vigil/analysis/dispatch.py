@@ -32,7 +32,7 @@ from vigil.analyzers.registry import (
     Analyzer,
     run_guarded,
 )
-from vigil.findings.blob import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
+from vigil.findings.analysis import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
 from vigil.inventory.records import Application, Unknown
 from vigil.sources.base import FileTree, TreeEntry
 from vigil.sources.fs import DEFAULT_SKIP_DIRS, FileTooLarge

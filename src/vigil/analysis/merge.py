@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from vigil.findings.blob import BlobInfo, OSRelease, SecretsInFile
+from vigil.findings.analysis import BlobInfo, OSRelease, SecretsInFile
 from vigil.findings.records import Result, SuppressedFinding
 from vigil.inventory.purl import os_purl
 from vigil.inventory.records import OS_FAMILIES, Application, LayerRef, OSInfo, Package, Unknown

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from vigil.findings.blob import ArtifactInfo
+from vigil.findings.analysis import ArtifactInfo
 from vigil.inventory.records import Record, Relationship
 
 WIRE_SCHEMA_VERSION = 1

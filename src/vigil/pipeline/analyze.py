@@ -19,7 +19,7 @@ from vigil.analysis.dispatch import AnalyzerSet, analyze_tree, coverage_gaps, jo
 from vigil.analysis.parallel import fork_map, workers_for
 from vigil.analyzers.registry import Analyzer, all_analyzers
 from vigil.cache import blob_key
-from vigil.findings.blob import BlobInfo, content_key
+from vigil.findings.analysis import BlobInfo, content_key
 from vigil.pipeline.backend import Backend
 from vigil.settings import ScanOptions
 from vigil.sources.base import BlobSpec, FileTree, Source, TreeEntry

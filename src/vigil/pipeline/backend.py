@@ -15,13 +15,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from vigil.errors import UserError
-from vigil.findings.blob import ArtifactInfo, BlobInfo
+from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
 from vigil.pipeline.detect import detect
 
 if TYPE_CHECKING:
-    from vigil.remote import RemoteClient, ServerOptions
+    from vigil.server_client import RemoteClient, ServerOptions
     from vigil.vulndb.store import Store
 
 
@@ -133,7 +133,7 @@ class RemoteBackend:
     """A `vigil server`: blobs are uploaded, detection runs there with its DB."""
 
     def __init__(self, server: ServerOptions) -> None:
-        from vigil.remote import RemoteClient
+        from vigil.server_client import RemoteClient
 
         self.client: RemoteClient = RemoteClient(server)
 

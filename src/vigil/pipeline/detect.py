@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from vigil.analysis.merge import Merged, merge
-from vigil.findings.blob import ArtifactInfo, BlobInfo
+from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import SEVERITY_RANK, Metadata, Report, Result, Vulnerability
 from vigil.findings.wire import DetectionOptions
 from vigil.inventory.records import Application, LayerRef, OSInfo, Package, Unknown

@@ -10,7 +10,7 @@ mode run a Source through the same four stages.
 
 from __future__ import annotations
 
-from vigil.findings.blob import ArtifactInfo, BlobInfo
+from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
 from vigil.pipeline.analyze import ScanStats, TargetType, analyze, analyzer_set

@@ -14,7 +14,7 @@ from vigil.errors import UserError, VigilError
 from vigil.sources.globs import any_match
 
 if TYPE_CHECKING:
-    from vigil.findings.blob import ArtifactInfo
+    from vigil.findings.analysis import ArtifactInfo
     from vigil.sources.base import BlobSpec
 
 log = logging.getLogger(__name__)
@@ -271,7 +271,7 @@ class FsSource:
                            own_files=frozenset(own))
 
     def describe(self) -> ArtifactInfo:
-        from vigil.findings.blob import ArtifactInfo
+        from vigil.findings.analysis import ArtifactInfo
 
         return ArtifactInfo(name=self.name, type=self.artifact_type)
 

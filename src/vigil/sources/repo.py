@@ -76,7 +76,7 @@ from urllib.parse import unquote, urlsplit
 from vigil.errors import InternalError, UserError
 
 if TYPE_CHECKING:
-    from vigil.findings.blob import ArtifactInfo
+    from vigil.findings.analysis import ArtifactInfo
     from vigil.sources.base import BlobSpec
 
 log = logging.getLogger(__name__)

@@ -50,7 +50,7 @@ def test_log_filter_through_the_cli_handler(capsys: pytest.CaptureFixture[str]) 
 
     setup_logging(quiet=False, debug=False)
     token = "AKIA" + "QZ7W3RT5YP2M6N4K"
-    logging.getLogger("vigil.engine").warning("cannot parse %s", f"AWS={token}")
+    logging.getLogger("vigil.pipeline").warning("cannot parse %s", f"AWS={token}")
     err = capsys.readouterr().err
     assert token not in err and "cannot parse" in err
 

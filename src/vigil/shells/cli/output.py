@@ -100,7 +100,7 @@ def _backend(values: dict[str, Any], opts: ScanOptions, cache: bool) -> LocalBac
     from vigil.pipeline.backend import LocalBackend, RemoteBackend
 
     if values.get("server"):
-        from vigil.remote import ServerOptions
+        from vigil.server_client import ServerOptions
 
         ca = values.get("server_cacert")
         return RemoteBackend(ServerOptions(

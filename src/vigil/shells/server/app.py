@@ -34,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
-from vigil.findings.blob import BLOB_SCHEMA_VERSION, BlobInfo
+from vigil.findings.analysis import BLOB_SCHEMA_VERSION, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.schema_text import clean_schema_text
 from vigil.findings.wire import (
@@ -223,7 +223,7 @@ def scan_with_budget(state: ServerState, req: ScanRequest, tenant: str) -> Repor
     scan's blobs are capped (413) and so are those decoded at once by all requests (503); a fs/sbom blob must
     still hash to its key, and an image layer blob is read from the requesting token's own uploads only."""
     from vigil.cache import decode_blob
-    from vigil.findings.blob import content_key
+    from vigil.findings.analysis import content_key
 
     _check_key_count(req)
     content = req.artifact.type != "container_image"
@@ -401,7 +401,7 @@ def create_app(state: ServerState) -> FastAPI:
     decoding = threading.Lock()  # one blob decoded at a time: decoding multiplies a body's size in memory
 
     def decode_and_store(key: str, body: bytes, tenant: str) -> None:
-        from vigil.findings.blob import content_key
+        from vigil.findings.analysis import content_key
 
         try:
             with state.decode_budget.reserve(len(body)) as reservation:

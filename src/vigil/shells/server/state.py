@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from vigil.findings.blob import BlobInfo
+from vigil.findings.analysis import BlobInfo
 from vigil.findings.wire import DBInfo
 
 if TYPE_CHECKING:

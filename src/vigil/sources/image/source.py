@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigil.findings.blob import ArtifactInfo
+from vigil.findings.analysis import ArtifactInfo
 from vigil.findings.records import LayerInfo
 from vigil.sources.base import BlobSpec, held
 from vigil.sources.image import Image, ImageError, RegistryOptions

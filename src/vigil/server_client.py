@@ -1,6 +1,6 @@
 """Client mode: the HTTP client of `vigil server` (missing blobs, put blob, scan, version).
 
-Bodies are the msgspec records of vigil.findings.wire / vigil.findings.blob (one schema for cache and wire).
+Bodies are the msgspec records of vigil.findings.wire / vigil.findings.analysis (one schema for cache and wire).
 Connection errors, timeouts and 5xx answers are retried with backoff (a server restarting or swapping its DB must
 not fail a CI job); 4xx answers are not. Every failure becomes one RemoteError line naming the server.
 """
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from vigil.errors import UserError
-from vigil.findings.blob import BlobInfo
+from vigil.findings.analysis import BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import (
     ErrorBody,
