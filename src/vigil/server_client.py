@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
@@ -77,16 +77,14 @@ class RemoteClient:
 
         self.opts = opts
         self.base = check_url(opts.url)
-        verify: Any = True
-        if opts.insecure:
-            verify = False
-        elif opts.ca_file:
-            import ssl
+        import ssl
 
-            try:
-                verify = ssl.create_default_context(cafile=opts.ca_file)
-            except (OSError, ssl.SSLError) as e:
-                raise RemoteError(f"cannot load CA file {opts.ca_file}: {e}") from e
+        from vigil.net import tls_verify
+
+        try:
+            verify = tls_verify(opts.insecure, opts.ca_file)
+        except (OSError, ssl.SSLError) as e:
+            raise RemoteError(f"cannot load CA file {opts.ca_file}: {e}") from e
         headers = {"User-Agent": "vigil-client"}
         if not (opts.token.isascii() and opts.token.isprintable()):  # a header value; never echo the token
             raise RemoteError("the token must be printable ASCII characters (check --token)")

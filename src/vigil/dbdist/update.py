@@ -295,16 +295,11 @@ def open_repository(url: str) -> Repository:
 
 
 def _loopback(url: str) -> bool:
-    import ipaddress
     from urllib.parse import urlsplit
 
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    from vigil.net import is_loopback
+
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def _no_db_message(db_path: Path, offline: bool) -> str:

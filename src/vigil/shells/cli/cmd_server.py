@@ -7,13 +7,13 @@ detect here (Trivy's client/server mode, trivy-cli.md §9).
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from vigil.net import is_loopback
 from vigil.shells.cli.common import add_options, fail, read_tokens, resolve_or_exit
 
 
@@ -25,13 +25,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @click.command("server", context_settings={"show_default": False})

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from vigil.net import is_loopback
 from vigil.sources.image import (
     AuthError,
     Image,
@@ -240,12 +241,6 @@ def _parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     return scheme.lower(), params
 
 
-def _is_loopback(host: str) -> bool:
-    h = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    h = h.strip("[]").lower()
-    return h in ("localhost", "::1") or h.startswith("127.")
-
-
 def _one_line(text: str, limit: int = 200) -> str:
     s = " ".join(text.split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
@@ -292,16 +287,14 @@ class RegistryClient:
         self._auth_header = f"Bearer {opts.registry_token}" if opts.registry_token else ""
         self._auth_done = bool(opts.registry_token)
         self._creds: Credentials | None = None
-        verify: Any = True
-        if opts.insecure:
-            verify = False
-        elif opts.ca_file:
-            import ssl
+        import ssl
 
-            try:
-                verify = ssl.create_default_context(cafile=opts.ca_file)
-            except (OSError, ssl.SSLError) as e:
-                raise ImageError(f"--cacert {opts.ca_file}: cannot load CA bundle: {e}") from e
+        from vigil.net import tls_verify
+
+        try:
+            verify = tls_verify(opts.insecure, opts.ca_file)
+        except (OSError, ssl.SSLError) as e:
+            raise ImageError(f"--cacert {opts.ca_file}: cannot load CA bundle: {e}") from e
         timeout = httpx.Timeout(opts.timeout, connect=min(opts.timeout, 30.0))
         self.client = httpx.Client(
             http1=True,
@@ -313,7 +306,7 @@ class RegistryClient:
             # Blobs are already compressed and verified byte for byte: ask storage not to re-encode them.
             headers={"Accept-Encoding": "identity", "User-Agent": "vigil"},
         )
-        if opts.insecure or _is_loopback(ref.registry):
+        if opts.insecure or is_loopback(ref.registry):
             self._schemes = ["https", "http"]
         else:
             self._schemes = ["https"]
@@ -359,7 +352,7 @@ class RegistryClient:
         realm = params.get("realm", "")
         if not realm.startswith(("https://", "http://")):
             raise AuthError(f"unauthorized: {self.ref.registry}: bearer challenge without a usable realm")
-        if realm.startswith("http://") and not (self.opts.insecure or _is_loopback(urlsplit(realm).netloc)):
+        if realm.startswith("http://") and not (self.opts.insecure or is_loopback(urlsplit(realm).netloc)):
             raise AuthError(
                 f"unauthorized: {self.ref.registry}: refusing to send credentials to {realm} over plain http"
             )
