@@ -580,6 +580,8 @@ class ScanOptions:
     helm_values: tuple[Path, ...] = ()
     helm_set: tuple[str, ...] = ()
     helm_kube_version: str = ""
+    # where compiled matchers (the secret engine's hyperscan database) are kept between runs; None: compiled anew
+    compiled_cache_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -654,6 +656,7 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         helm_values=_paths(values.get("helm_values")),
         helm_set=tuple(values.get("helm_set") or ()),
         helm_kube_version=str(values.get("helm_kube_version") or ""),
+        compiled_cache_dir=(Path(values["cache_dir"]) if values.get("cache_dir") else default_cache_dir()) / "compiled",
     )
 
 

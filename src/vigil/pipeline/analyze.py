@@ -44,9 +44,16 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
         analyzers = tuple(a for a in all_analyzers() if a.kind in opts.analyzer_kinds)
     misconf, misconf_digest = load_misconf_options(opts) if "misconfig" in scanners else (None, "")
     image = target == "container_image"
+    secrets = "secret" in scanners and target != "sbom"
+    compiled = None
+    if secrets and opts.compiled_cache_dir is not None:
+        from vigil.cache import CompiledFiles
+
+        compiled = CompiledFiles(opts.compiled_cache_dir)
     return AnalyzerSet(
         analyzers=analyzers,
-        ruleset=load_secret_ruleset(opts) if "secret" in scanners and target != "sbom" else None,
+        ruleset=load_secret_ruleset(opts) if secrets else None,
+        compiled=compiled,
         misconf=misconf if target != "sbom" else None,
         misconf_digest=misconf_digest,
         max_file_size=opts.max_file_size,
