@@ -70,7 +70,11 @@ def test_empty_directory_json_scan_imports_nothing_heavy(tmp_path: Path, fixture
     assert "vigil.pipeline.scan" in mods  # the check would pass vacuously if the scan had not run
     if scanners == "vuln":
         assert "vigil.analyzers.lang.pnpm_lock" in mods  # every lockfile analyzer, but not their parsers' imports
-        assert not {m for m in mods if m.startswith("vigil.analyzers.secrets")}
+        assert not {m for m in mods if m.startswith(("vigil.analyzers.secrets", "vigil.analyzers.os"))}
+        assert "vigil.analyzers.lang.jar" not in mods  # installed-package analyzers: rootfs and images only
+    else:  # no DB, no analyzer, no analysis cache: a secret scan needs none of them
+        assert not {m for m in mods if m.startswith(("vigil.dbdist.update", "vigil.vulndb", "sqlite3", "vigil.cache",
+                                                     "vigil.analyzers.lang", "vigil.analyzers.os"))}
 
 
 def _secret_scan(tmp_path: Path, target: Path) -> dict[str, object]:

@@ -17,7 +17,7 @@ import msgspec
 
 from vigil.analysis.dispatch import AnalyzerSet, analyze_tree, coverage_gaps, join_batches, to_blob
 from vigil.analysis.parallel import fork_map, workers_for
-from vigil.analyzers.registry import Analyzer, all_analyzers
+from vigil.analyzers.registry import Analyzer, analyzers_of
 from vigil.findings.analysis import BlobInfo, content_key
 from vigil.pipeline.backend import Backend
 from vigil.settings import ScanOptions
@@ -41,13 +41,13 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     scanners = set(opts.scanners)
     analyzers: tuple[Analyzer, ...] = ()
     if scanners & {"vuln", "license"} and target != "sbom":
-        analyzers = tuple(a for a in all_analyzers() if a.kind in opts.analyzer_kinds)
+        analyzers = analyzers_of(opts.analyzer_kinds)
     misconf, misconf_digest = load_misconf_options(opts) if "misconfig" in scanners else (None, "")
     image = target == "container_image"
     secrets = "secret" in scanners and target != "sbom"
     compiled = None
     if secrets and opts.compiled_cache_dir is not None:
-        from vigil.cache import CompiledFiles
+        from vigil.compiled_cache import CompiledFiles
 
         compiled = CompiledFiles(opts.compiled_cache_dir)
     return AnalyzerSet(

@@ -10,7 +10,7 @@ import pytest
 
 from vigil.analyzers.secrets import engine, rules
 from vigil.analyzers.secrets.engine import SecretScanner, hyperscan_available
-from vigil.cache import CompiledFiles
+from vigil.compiled_cache import CompiledFiles
 
 pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="no hyperscan")
 

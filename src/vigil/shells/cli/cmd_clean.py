@@ -46,7 +46,7 @@ def clean_cmd(all_: bool, scan_cache: bool, vuln_db: bool, cache_backend: str | 
 
 def _clean_compiled(directory: Path) -> None:
     """The compiled secret matchers a scan keeps so the next one need not compile them (rebuilt on demand)."""
-    from vigil.cache import CompiledFiles
+    from vigil.compiled_cache import CompiledFiles
 
     if directory.is_symlink():
         fail(f"cannot remove {directory}: it is a symbolic link")
