@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from functools import cache
 from typing import Any
 
@@ -35,6 +34,8 @@ def load_json(data: bytes) -> Any:
 
 
 def load_toml(data: bytes) -> dict[str, Any]:
+    import tomllib  # here, like the YAML parser: every analyzer module is imported for every vulnerability scan
+
     text = decode(data)
     try:
         return tomllib.loads(text)

@@ -30,6 +30,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from vigil.analyzers.secrets.linear import BudgetExceeded, LinearPattern
@@ -108,13 +109,24 @@ class _RuleC:
     category: str
     title: str
     severity: Severity
-    rx: BytesRx
-    groups: tuple[str, ...]
+    pattern: bytes  # the rule's regex
+    secret_group: str
     path: PathRx | None
     allows: tuple[_AllowC, ...]
     exclude: tuple[BytesRx, ...]
     keywords: tuple[bytes, ...]
     linear: bool  # from a user's config: run by the linear-time matcher
+
+    @cached_property
+    def rx(self) -> BytesRx:
+        """Compiled on first use: only the rules the prefilter lets through run their exact regex, and compiling
+        every packaged regex up front cost a scan of a few files more than the rest of its set-up."""
+        return LinearPattern(self.pattern, re.MULTILINE) if self.linear else re.compile(self.pattern, re.MULTILINE)
+
+    @cached_property
+    def groups(self) -> tuple[str, ...]:
+        g = self.secret_group
+        return tuple(n for n in (g, g + "2") if n in self.rx.groupindex)
 
 
 def _compile_rules(rs: RuleSet) -> list[_RuleC]:
@@ -122,26 +134,23 @@ def _compile_rules(rs: RuleSet) -> list[_RuleC]:
     packaged = set(builtin().rules)
     for i, r in enumerate(rs.rules):
         linear = r not in packaged
-        rx: BytesRx = (LinearPattern(r.regex, re.MULTILINE) if linear
-                       else re.compile(r.regex.encode(), re.MULTILINE))
-        g = r.secret_group_name
-        groups = tuple(n for n in (g, g + "2") if n in rx.groupindex)
-        out.append(
-            _RuleC(
-                index=i,
-                id=r.id,
-                category=r.category,
-                title=r.title,
-                severity=r.severity,  # type: ignore[arg-type]  # validated by rules.py
-                rx=rx,
-                groups=groups,
-                path=(LinearPattern(r.path) if linear else re.compile(r.path)) if r.path else None,
-                allows=tuple(_allow_c(a, linear) for a in r.allow_rules),
-                exclude=tuple(_exclude_c(x, linear) for x in r.exclude_block.regexes),
-                keywords=tuple(dict.fromkeys(k.lower().encode() for k in r.keywords if k)),
-                linear=linear,
-            )
+        rule = _RuleC(
+            index=i,
+            id=r.id,
+            category=r.category,
+            title=r.title,
+            severity=r.severity,  # type: ignore[arg-type]  # validated by rules.py
+            pattern=r.regex.encode(),
+            secret_group=r.secret_group_name,
+            path=(LinearPattern(r.path) if linear else re.compile(r.path)) if r.path else None,
+            allows=tuple(_allow_c(a, linear) for a in r.allow_rules),
+            exclude=tuple(_exclude_c(x, linear) for x in r.exclude_block.regexes),
+            keywords=tuple(dict.fromkeys(k.lower().encode() for k in r.keywords if k)),
+            linear=linear,
         )
+        if linear:
+            _ = rule.rx  # a user's rule: built now, so any problem shows when the config is loaded
+        out.append(rule)
     return out
 
 
@@ -225,7 +234,7 @@ class HyperscanBackend:
         )
         lit = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
         self.exact_only: set[int] = set()  # rules hyperscan cannot parse at all: keywords decide, as in ReBackend
-        rule_exprs = {r.index: _loosen(r.rx.pattern) for r in rules}
+        rule_exprs = {r.index: _loosen(r.pattern) for r in rules}
         kw_exprs = [(re.escape(k), self.n + j) for k, j in kw_index.items()]
 
         def build(skip: set[int]) -> None:
