@@ -4,6 +4,7 @@ N times in a fresh process; medians of wall time and of CPU time (user + system 
     python bench/bench_startup.py [--runs 10] [--src SRC_DIR ...]
 
 Each --src is put first on PYTHONPATH (e.g. an exported older tree to compare with); default: this tree's src.
+With several, their runs alternate, so that all see the same load on a shared machine.
 Bytecode is cached under a temporary PYTHONPYCACHEPREFIX (warmed by one untimed run), as for an installed package,
 whatever PYTHONDONTWRITEBYTECODE says. The vulnerability scan uses the default DB (<cache dir>/db/vigil.db).
 """
@@ -60,21 +61,29 @@ def main() -> int:
         one.mkdir()
         (one / "app.env").write_text(f"GITHUB_TOKEN={TOKEN}\n")
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        envs = []
         for src in srcs:
             env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
             env.update(PYTHONPATH=str(src), PYTHONPYCACHEPREFIX=str(pyc / src.resolve().as_posix().strip("/")))
             env.pop("PYTHONDONTWRITEBYTECODE", None)
-            print(f"\n{src}\n| command | wall median | CPU median |\n|---|---:|---:|")
-            for label, argv, cold in cases(empty, one, Path(tmp) / "cold"):
+            envs.append(env)
+        print("\n| command | " + " | ".join(f"{s} wall | {s} CPU" for s in srcs) + " |")
+        print("|---|" + "---:|---:|" * len(srcs))
+        for label, argv, cold in cases(empty, one, Path(tmp) / "cold"):
+            walls: list[list[float]] = [[] for _ in srcs]
+            cpus: list[list[float]] = [[] for _ in srcs]
+            for env in envs:
                 run_once(argv, env)  # bytecode, compiled rules
-                walls, cpus = [], []
-                for _ in range(args.runs):
+            for _ in range(args.runs):  # the trees alternate, so both see the same load
+                for i, env in enumerate(envs):
                     if cold:
                         subprocess.run(["rm", "-rf", str(Path(tmp) / "cold")], check=True)
                     w, c = run_once(argv, env)
-                    walls.append(w)
-                    cpus.append(c)
-                print(f"| {label} | {statistics.median(walls) * 1000:.0f} ms | {statistics.median(cpus) * 1000:.0f} ms |")
+                    walls[i].append(w)
+                    cpus[i].append(c)
+            cells = [f"{statistics.median(w) * 1000:.0f} ms | {statistics.median(c) * 1000:.0f} ms"
+                     for w, c in zip(walls, cpus, strict=True)]
+            print(f"| {label} | " + " | ".join(cells) + " |")
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
