@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FEEDS ?= ../shared/data/advisories
 DEMO_TARGET ?= examples/demo-project
 
-.PHONY: setup lock demo db test lint unit bench bench-image bench-server bench-delta clean schema openapi
+.PHONY: setup lock demo db test lint unit bench bench-image bench-server bench-delta clean schema openapi secret-rules
 
 # Installs exactly what requirements.lock pins (runtime + dev, each file checked against its sha256), then Vigil
 # itself without resolving anything: two machines that run `make setup` get the same packages. The build backend
@@ -71,6 +71,9 @@ openapi: setup
 
 schema: setup
 	$(BIN)/python tools/gen_report_schema.py
+
+secret-rules: setup
+	$(BIN)/python tools/gen_secret_rules.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -351,3 +351,4 @@ def open_cache(backend: str, cache_dir: Path, ttl: float = 0, memory_bytes: int 
     if backend.startswith(("redis://", "rediss://", "unix://")):
         return RedisCache(backend, ttl)
     raise CacheError(f"unknown cache backend {backend!r} (expected fs, memory or redis://HOST:PORT)")
+

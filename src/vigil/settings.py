@@ -451,15 +451,16 @@ def _check_file_type(o: Option, value: Any, origin: str) -> None:
 def load_config_file(path: Path, explicit: bool, trusted: bool = True,
                      warnings: list[str] | None = None) -> dict[str, Any]:
     """The flattened keys of a config file. An untrusted (implicit) one goes through read_untrusted and its YAML
-    errors carry no text from it."""
-    import yaml
-
-    from vigil.yaml_safe import safe_load
-
+    errors carry no text from it. The YAML parser is imported only when there is a file to parse: most runs have
+    none, and the import is a noticeable part of a small scan's start-up."""
     if not trusted:
         data = read_untrusted(path, "config file", warnings if warnings is not None else [])
         if data is None:
             return {}
+        import yaml
+
+        from vigil.yaml_safe import safe_load
+
         try:
             doc = safe_load(data.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as e:
@@ -469,6 +470,10 @@ def load_config_file(path: Path, explicit: bool, trusted: bool = True,
             if explicit:
                 raise SettingsError(f"config file {path} not found")
             return {}
+        import yaml
+
+        from vigil.yaml_safe import safe_load
+
         try:
             doc = safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, OSError, UnicodeDecodeError) as e:
@@ -575,6 +580,8 @@ class ScanOptions:
     helm_values: tuple[Path, ...] = ()
     helm_set: tuple[str, ...] = ()
     helm_kube_version: str = ""
+    # where compiled matchers (the secret engine's hyperscan database) are kept between runs; None: compiled anew
+    compiled_cache_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -649,6 +656,7 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         helm_values=_paths(values.get("helm_values")),
         helm_set=tuple(values.get("helm_set") or ()),
         helm_kube_version=str(values.get("helm_kube_version") or ""),
+        compiled_cache_dir=(Path(values["cache_dir"]) if values.get("cache_dir") else default_cache_dir()) / "compiled",
     )
 
 

@@ -40,7 +40,7 @@ from vigil.sources.related import follow_related
 
 if TYPE_CHECKING:
     from vigil.analyzers.misconf.scan import MisconfOptions
-    from vigil.analyzers.secrets.engine import SecretScanner
+    from vigil.analyzers.secrets.engine import CompiledStore, SecretScanner
     from vigil.analyzers.secrets.rules import RuleSet
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class AnalyzerSet:
     default_skip_scanners: frozenset[str] = frozenset({"lockfile"})
     elf_only: bool = False  # executables: only ELF files reach the binary analyzers (Linux image layers)
     misconf_digest: str = ""  # what the misconfiguration options and custom checks are (part of cache keys)
+    compiled: CompiledStore | None = None  # where the compiled secret matcher is kept between runs
     binaries: tuple[Analyzer, ...] = field(init=False)
     companion_globs: tuple[str, ...] = field(init=False)
     _scanner: SecretScanner | None = field(default=None, init=False, repr=False)
@@ -90,7 +91,7 @@ class AnalyzerSet:
         if self.ruleset is not None and self._scanner is None:
             from vigil.analyzers.secrets.engine import SecretScanner
 
-            self._scanner = SecretScanner(self.ruleset)
+            self._scanner = SecretScanner(self.ruleset, store=self.compiled)
         return self._scanner
 
     def cache_names(self) -> list[str]:

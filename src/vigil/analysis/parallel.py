@@ -9,10 +9,8 @@ Results travel back as msgpack bytes (cheaper than pickling msgspec records).
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 S = TypeVar("S")
@@ -43,6 +41,11 @@ def fork_map(fn: Callable[[S, T], R], items: Sequence[T], state: S, workers: int
         for it in items:
             yield fn(state, it)
         return
+    # imported here: the pool machinery (multiprocessing, concurrent.futures) is a tenth of a small scan's
+    # start-up, and most scans of a small directory never fork
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork"), initializer=_init,
                              initargs=(state,)) as pool:
         yield from pool.map(_call, [fn] * len(items), items)

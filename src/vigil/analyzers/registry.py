@@ -151,6 +151,34 @@ def all_analyzers() -> tuple[Analyzer, ...]:
     return tuple(out)
 
 
+# The kind of every module's ANALYZER that is not a lockfile analyzer (tests/unit/core/test_registry.py checks it
+# against the modules), so a scan imports only the analyzers it can run: `vigil fs` imports 28 modules of 41,
+# and importing them all was the larger part of the start-up of a vulnerability scan of a small directory.
+_NOT_LOCKFILE: dict[str, AnalyzerKind] = {
+    **dict.fromkeys(("vigil.analyzers.lang.python_pkg", "vigil.analyzers.lang.node_pkg", "vigil.analyzers.lang.gemspec",
+                     "vigil.analyzers.lang.composer_vendor", "vigil.analyzers.lang.conda_meta",
+                     "vigil.analyzers.lang.jar", "vigil.analyzers.lang.gobinary", "vigil.analyzers.lang.rustbinary"),
+                    "installed"),
+    **dict.fromkeys(("vigil.analyzers.os.os_release", "vigil.analyzers.os.dpkg", "vigil.analyzers.os.dpkg_files",
+                     "vigil.analyzers.os.apk", "vigil.analyzers.os.rpm"), "os"),
+}
+
+
+def module_kind(mod_name: str) -> AnalyzerKind:
+    return _NOT_LOCKFILE.get(mod_name, "lockfile")
+
+
+def analyzers_of(kinds: Sequence[str]) -> tuple[Analyzer, ...]:
+    """The analyzers of these kinds, in ANALYZER_MODULES order (what all_analyzers() filtered by kind gives),
+    importing only their modules."""
+    out = []
+    for mod_name in ANALYZER_MODULES:
+        if module_kind(mod_name) in kinds:
+            analyzer: Analyzer = importlib.import_module(mod_name).ANALYZER
+            out.append(analyzer)
+    return tuple(out)
+
+
 def run_guarded(analyzer: Analyzer, inp: AnalysisInput) -> AnalysisResult:
     """The one guard every analyzer call goes through: bad input becomes an Unknown naming the analyzer and the
     reason; a bug in an analyzer does too (logged with the traceback at debug level), never a crash."""

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vigil.dbdist.update import ensure_db
 from vigil.errors import UserError
 from vigil.settings import DBOptions
-from vigil.vulndb.store import DBError
 
 
 class DBPrepareError(UserError):
@@ -30,6 +28,10 @@ def prepare_db(opts: DBOptions) -> Path | None:
                              "(or db.repository in the config file)")
     if not opts.download_only and not opts.needed:
         return opts.db_path  # client mode (the server matches) or no vulnerability scanning: no local DB needed
+    # imported past the return above: a scan without the vulnerability scanner needs none of it
+    from vigil.dbdist.update import ensure_db
+    from vigil.vulndb.store import DBError
+
     try:
         res = ensure_db(opts.db_path, list(opts.repositories), skip_update=skip, offline=opts.offline,
                         force=opts.download_only, progress=opts.progress)

@@ -27,31 +27,22 @@ import json
 import logging
 import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vigil.dbdist.artifact import (
-    COMPRESSED_FILENAME,
-    ArtifactError,
-    ArtifactMetadata,
-    DeltaRef,
-    check_db,
-    decompress,
-    file_sha256,
-    logical_digest,
-    require_complete,
-)
-from vigil.dbdist.source import Progress, RepoError, Repository
-from vigil.vulndb.delta import DELTA_SUFFIX
 from vigil.vulndb.schema import DB_FILENAME, METADATA_FILENAME, SCHEMA_VERSION
 from vigil.vulndb.store import DBError
-from vigil.vulndb.tempfiles import COMPRESSED, DB, DELTA, remove_stale
-from vigil.vulndb.tempfiles import prefix as temp_prefix
+
+# The download machinery (artifact checks, repositories, deltas, temporary files) is imported by the functions
+# that download: every scan checks the installed DB through this module, and with --skip-db-update or a current DB
+# (the common case) nothing is downloaded — those imports were a tenth of the start-up of a small scan.
+if TYPE_CHECKING:
+    from vigil.dbdist.artifact import ArtifactMetadata
+    from vigil.dbdist.source import Repository
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +121,16 @@ def _make_db_dir(db_dir: Path) -> None:
 
 # Every name Vigil writes into a DB directory (the DB, its metadata, the lock, the update state, the marker,
 # SQLite's side files, a `vigil db build`'s delta, and the temporary files of an interrupted update or build).
-_OWN_NAMES = frozenset({DB_FILENAME, f"{DB_FILENAME}-journal", f"{DB_FILENAME}-wal", f"{DB_FILENAME}-shm",
-                        METADATA_FILENAME, COMPRESSED_FILENAME, LOCK_FILENAME, STATE_FILENAME, MARKER_FILENAME,
-                        ".delta.tmp"})
-_OWN_PATTERNS = (".vigil.db.*.tmp", ".vigil.db.zst.*.tmp", ".vigil.delta.*.tmp", ".vigil-db-*.tmp",
-                 f".{METADATA_FILENAME}.*.tmp", f".{STATE_FILENAME}.*.tmp", "delta-*" + DELTA_SUFFIX)
+def _own_names() -> tuple[frozenset[str], tuple[str, ...]]:
+    from vigil.dbdist.artifact import COMPRESSED_FILENAME
+    from vigil.vulndb.delta import DELTA_SUFFIX
+
+    names = frozenset({DB_FILENAME, f"{DB_FILENAME}-journal", f"{DB_FILENAME}-wal", f"{DB_FILENAME}-shm",
+                       METADATA_FILENAME, COMPRESSED_FILENAME, LOCK_FILENAME, STATE_FILENAME, MARKER_FILENAME,
+                       ".delta.tmp"})
+    patterns = (".vigil.db.*.tmp", ".vigil.db.zst.*.tmp", ".vigil.delta.*.tmp", ".vigil-db-*.tmp",
+                f".{METADATA_FILENAME}.*.tmp", f".{STATE_FILENAME}.*.tmp", "delta-*" + DELTA_SUFFIX)
+    return names, patterns
 
 
 def is_vigil_db_dir(db_dir: Path) -> bool:
@@ -150,9 +146,10 @@ def remove_db_files(db_dir: Path) -> tuple[int, list[str]]:
     The caller checks is_vigil_db_dir first. Raises OSError."""
     import fnmatch
 
+    own_names, own_patterns = _own_names()
     removed, kept = 0, []
     for entry in sorted(os.scandir(db_dir), key=lambda e: e.name):
-        own = entry.name in _OWN_NAMES or any(fnmatch.fnmatchcase(entry.name, p) for p in _OWN_PATTERNS)
+        own = entry.name in own_names or any(fnmatch.fnmatchcase(entry.name, p) for p in own_patterns)
         if own and not entry.is_dir(follow_symlinks=False):
             os.unlink(entry.path)  # a symlink is removed, never what it points to
             removed += 1
@@ -382,6 +379,9 @@ def _recently_attempted(state: dict[str, Any], now: dt.datetime) -> bool:
 def _update_locked(
     db_path: Path, repositories: list[str], local: _Local | None, progress: bool, now: dt.datetime
 ) -> UpdateResult:
+    from vigil.dbdist.artifact import ArtifactError
+    from vigil.vulndb.tempfiles import remove_stale
+
     db_dir = db_path.parent
     usable = local is not None and local.schema_version == SCHEMA_VERSION
     remove_stale(db_dir)  # temp DBs of builds and updates killed before their rename
@@ -422,6 +422,13 @@ def _from_repository(
     repo: Repository, db_path: Path, local: _Local | None, state: dict[str, Any], progress: bool
 ) -> UpdateResult:
     """Fetch and install from one repository (state is updated in place). Raises RepoError/ArtifactError."""
+    import tempfile
+
+    from vigil.dbdist.artifact import COMPRESSED_FILENAME, check_db, decompress, require_complete
+    from vigil.dbdist.source import Progress, RepoError
+    from vigil.vulndb.tempfiles import COMPRESSED, DB
+    from vigil.vulndb.tempfiles import prefix as temp_prefix
+
     url = repo.url
     inst = _installed(state, local)
     etags = state.setdefault("etags", {})
@@ -478,6 +485,13 @@ def _try_delta(
     state: dict[str, Any], progress: bool,
 ) -> UpdateResult | None:
     """Apply a published delta to the local DB; None (-> full download) when none fits or anything fails."""
+    import tempfile
+
+    from vigil.dbdist.artifact import ArtifactError, DeltaRef, check_db, file_sha256, logical_digest
+    from vigil.dbdist.source import Progress
+    from vigil.vulndb.tempfiles import DB, DELTA
+    from vigil.vulndb.tempfiles import prefix as temp_prefix
+
     try:
         from vigil.vulndb import delta as delta_mod  # type: ignore[attr-defined, unused-ignore]
     except ImportError:

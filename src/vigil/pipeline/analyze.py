@@ -17,13 +17,11 @@ import msgspec
 
 from vigil.analysis.dispatch import AnalyzerSet, analyze_tree, coverage_gaps, join_batches, to_blob
 from vigil.analysis.parallel import fork_map, workers_for
-from vigil.analyzers.registry import Analyzer, all_analyzers
-from vigil.cache import blob_key
+from vigil.analyzers.registry import Analyzer, analyzers_of
 from vigil.findings.analysis import BlobInfo, content_key
 from vigil.pipeline.backend import Backend
 from vigil.settings import ScanOptions
 from vigil.sources.base import BlobSpec, FileTree, Source, TreeEntry
-from vigil.sources.image.tree import image_relative
 
 TargetType = Literal["filesystem", "container_image", "sbom", "repository"]
 _PARALLEL_MIN_FILES = 256  # below this, worker start-up costs more than splitting a directory saves
@@ -43,12 +41,19 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     scanners = set(opts.scanners)
     analyzers: tuple[Analyzer, ...] = ()
     if scanners & {"vuln", "license"} and target != "sbom":
-        analyzers = tuple(a for a in all_analyzers() if a.kind in opts.analyzer_kinds)
+        analyzers = analyzers_of(opts.analyzer_kinds)
     misconf, misconf_digest = load_misconf_options(opts) if "misconfig" in scanners else (None, "")
     image = target == "container_image"
+    secrets = "secret" in scanners and target != "sbom"
+    compiled = None
+    if secrets and opts.compiled_cache_dir is not None:
+        from vigil.compiled_cache import CompiledFiles
+
+        compiled = CompiledFiles(opts.compiled_cache_dir)
     return AnalyzerSet(
         analyzers=analyzers,
-        ruleset=load_secret_ruleset(opts) if "secret" in scanners and target != "sbom" else None,
+        ruleset=load_secret_ruleset(opts) if secrets else None,
+        compiled=compiled,
         misconf=misconf if target != "sbom" else None,
         misconf_digest=misconf_digest,
         max_file_size=opts.max_file_size,
@@ -61,6 +66,8 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
 
 def cache_options(opts: ScanOptions) -> dict[str, object]:
     """The options a blob's analysis depends on besides the analyzers (part of its cache key)."""
+    from vigil.sources.image.tree import image_relative  # the image-layer stack: only scans with cache keys
+
     return {
         "scanners": sorted(set(opts.scanners) & {"vuln", "license", "secret", "misconfig"}),
         "max_file_size": opts.max_file_size,
@@ -71,6 +78,8 @@ def cache_options(opts: ScanOptions) -> dict[str, object]:
 
 def blob_keys(specs: Sequence[BlobSpec], aset: AnalyzerSet, opts: ScanOptions) -> list[str]:
     """The cache key of every blob known by its content (the same on a client and a server)."""
+    from vigil.cache import blob_key
+
     names, options = aset.cache_names(), cache_options(opts)
     return [blob_key(s.content_id, names, options) for s in specs]
 

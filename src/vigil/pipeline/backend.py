@@ -58,10 +58,10 @@ class Backend(Protocol):
 def open_store(db_path: Path, options: DetectionOptions) -> Store | None:
     """The DB for one report (None when vulnerabilities are not scanned). One report reads one Store: a DB swapped
     in by an update between two opens would mix two DBs in one report."""
-    from vigil.vulndb.store import DBError, Store
-
     if "vuln" not in options.scanners:
         return None
+    from vigil.vulndb.store import DBError, Store
+
     try:
         return Store(db_path)
     except DBError as e:
@@ -102,10 +102,12 @@ class LocalBackend:
         return [self._held[k] for k in keys]
 
     def scan(self, art: ArtifactInfo, keys: Sequence[str], options: DetectionOptions) -> Report:
-        from vigil.vulndb.store import DBError
-
         blobs = self.gather(keys)
         store = open_store(self.db_path, options)
+        if store is None:  # vulnerabilities not scanned: no DB to read, nor its module to import
+            return detect(art, blobs, options, None)
+        from vigil.vulndb.store import DBError
+
         try:
             return detect(art, blobs, options, store)
         except DBError as e:
@@ -113,8 +115,7 @@ class LocalBackend:
             # does not open (a server answers 503 for both)
             raise DBUnavailable(str(e)) from e
         finally:
-            if store is not None:
-                store.close()
+            store.close()
 
     def close(self) -> None:
         self._held.clear()

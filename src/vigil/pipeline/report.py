@@ -101,7 +101,6 @@ def load_vex(opts: ScanOptions) -> tuple[VexStatement, ...]:
 
 
 def apply_filters(report: Report, f: ReportFilters) -> Report:
-    from vigil.analyzers.misconf.scan import finalize
     from vigil.detectors import remediation
 
     for w in f.warnings:
@@ -111,7 +110,10 @@ def apply_filters(report: Report, f: ReportFilters) -> Report:
         report = msgspec.structs.replace(report, metadata=meta)
     report = suppress.apply(report, suppress.Filters(severities=f.severities, ignore_unfixed=f.ignore_unfixed,
                                                      ignores=f.ignores, vex=f.vex))
-    report = finalize(report, f.severities, f.include_non_failures)
+    if any(r.class_ == "config" for r in report.results):  # the misconfiguration stack only when it has work
+        from vigil.analyzers.misconf.scan import finalize
+
+        report = finalize(report, f.severities, f.include_non_failures)
     return remediation.annotate(report)
 
 

@@ -30,6 +30,22 @@ def test_every_lang_module_is_registered_and_has_goldens() -> None:
         assert list(folder.glob("*.json")), f"{short} has no golden files in {folder}"
 
 
+def test_declared_module_kinds_match_the_analyzers() -> None:
+    """analyzers_of() picks modules by a declared kind without importing the others: the declaration is right, and
+    it gives what filtering every analyzer by kind gives, in the same order."""
+    import importlib
+    from itertools import combinations
+
+    from vigil.analyzers.registry import analyzers_of, module_kind
+
+    for mod in ANALYZER_MODULES:
+        assert module_kind(mod) == importlib.import_module(mod).ANALYZER.kind, mod
+    kinds = ("lockfile", "installed", "os")
+    for n in (1, 2, 3):
+        for chosen in combinations(kinds, n):
+            assert analyzers_of(chosen) == tuple(a for a in all_analyzers() if a.kind in chosen), chosen
+
+
 def _boom(kind: type[BaseException]) -> Analyzer:
     def analyze(inp: AnalysisInput) -> AnalysisResult:
         raise kind("bad thing")

@@ -234,3 +234,31 @@ def test_junit_counts(report: Report) -> None:
     total = sum(len(r.vulnerabilities) + len(r.secrets) + len(r.licenses)
                 + sum(1 for m in r.misconfigurations if m.status == "FAIL") for r in report.results)
     assert int(root.get("failures", "0")) == total == len(root.findall(".//failure"))
+
+
+def test_table_of_an_empty_report_is_what_rich_draws(report: Report) -> None:
+    """A report without results is written without importing rich: the same bytes rich draws, in every width; a
+    stream that is not UTF-8 (rich then draws the box in ASCII) and a report with suppressed findings go to rich."""
+    from vigil.reporters import table
+
+    empty = msgspec.structs.replace(report, results=(),
+                                    metadata=msgspec.structs.replace(report.metadata, suppressed=()))
+    for width in (40, 80, 160, 200):  # the CLI's are 160 (a file, a pipe) and the terminal's, at least 80
+        fast, drawn = io.StringIO(), io.StringIO()
+        table.render(empty, fast, width)
+        table._render(empty, drawn, width, None)
+        assert fast.getvalue() == drawn.getvalue(), width
+        assert (fast.getvalue() == table._EMPTY_REPORT) == (width >= 80), width
+
+    class Latin1(io.StringIO):
+        encoding = "latin-1"
+
+    ascii_box = Latin1()
+    table.render(empty, ascii_box)
+    assert ascii_box.getvalue() != table._EMPTY_REPORT and "Report Summary" in ascii_box.getvalue()
+    assert ascii_box.getvalue().isascii()
+    hidden = msgspec.structs.replace(report, results=())
+    assert hidden.metadata.suppressed
+    out = io.StringIO()
+    table.render(hidden, out)
+    assert "Suppressed:" in out.getvalue()

@@ -131,3 +131,35 @@ def test_engine_digest_follows_the_config_file(tmp_path: Path) -> None:
     assert d0.startswith("secret/1/sha256:")
     (tmp_path / "vigil-secret.yaml").write_text("disable-rules: [jwt-token]\n")
     assert secret_rules_digest(opts) != d0
+
+
+def _rules_generator():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[3] / "tools" / "gen_secret_rules.py"
+    spec = importlib.util.spec_from_file_location("gen_secret_rules", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_builtin_rules_json_twin_is_current() -> None:
+    """The engine reads builtin-rules.json; people edit builtin-rules.yaml: the two say the same."""
+    gen = _rules_generator()
+    assert gen.OUT.read_text(encoding="utf-8") == gen.render(), "regenerate it with `make secret-rules`"
+
+
+def test_packaged_regexes_are_valid() -> None:
+    """builtin() skips the per-regex check a user's config gets (it cost more than a scan of an empty directory):
+    every packaged regex passes that check here instead, once."""
+    import json
+
+    doc = json.loads(_rules_generator().OUT.read_text(encoding="utf-8"))
+    rs = rules.builtin()
+    assert [r.id for r in rs.rules] == [d["id"] for d in doc["rules"]]
+    for i, d in enumerate(doc["rules"]):
+        checked = rules._rule(d, f"rules[{i}]")  # the check a user's rule gets (without the linear-matcher limits)
+        assert checked == rs.rules[i]
+    for i, d in enumerate(doc["allow-rules"]):
+        assert rules._allow(d, f"allow-rules[{i}]") == rs.allow_rules[i]

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
+from functools import cache
 from typing import Any
-
-import yaml
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.registry import AnalysisResult
 from vigil.inventory.purl import make_purl
 from vigil.inventory.records import Application, Location, Package, Relationship
-from vigil.yaml_safe import CSafeLoader
-
-_YamlLoader: Any = CSafeLoader  # C when libyaml is there (~10x faster); budgets alias expansion
 
 
 def decode(data: bytes) -> str:
@@ -39,6 +34,8 @@ def load_json(data: bytes) -> Any:
 
 
 def load_toml(data: bytes) -> dict[str, Any]:
+    import tomllib  # here, like the YAML parser: every analyzer module is imported for every vulnerability scan
+
     text = decode(data)
     try:
         return tomllib.loads(text)
@@ -48,28 +45,40 @@ def load_toml(data: bytes) -> dict[str, Any]:
         raise ParseError("TOML nested too deeply") from None
 
 
+@cache
+def _yaml_loaders() -> tuple[Any, Any]:
+    """The YAML loaders, built on first use: every analyzer module is imported for every vulnerability scan, and
+    the YAML parser's import was a tenth of the start-up of a scan with no YAML lockfile in it.
+
+    The first is CSafeLoader (C when libyaml is there, ~10x faster; budgets alias expansion). The second is for
+    YAML lockfiles (pnpm, yarn berry), which hold versions and ranges as plain scalars: with YAML 1.1 implicit
+    typing "1.10" would become the float 1.1 and "1" the int 1. It keeps every plain scalar a string except null
+    and booleans (pnpm's `dev: true`); lockfileVersion 5.4 thus arrives as "5.4"."""
+    import yaml
+
+    from vigil.yaml_safe import CSafeLoader
+
+    class _LockfileYamlLoader(CSafeLoader):  # type: ignore[misc, valid-type]
+        pass
+
+    _LockfileYamlLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return CSafeLoader, _LockfileYamlLoader
+
+
 def load_yaml(data: bytes) -> Any:
-    return _yaml_load(decode(data), _YamlLoader)
-
-
-# YAML lockfiles (pnpm, yarn berry) hold versions and ranges as plain scalars: with YAML 1.1 implicit typing
-# "1.10" would become the float 1.1 and "1" the int 1. This loader keeps every plain scalar a string except
-# null and booleans (pnpm's `dev: true`); lockfileVersion 5.4 thus arrives as "5.4".
-class _LockfileYamlLoader(_YamlLoader):  # type: ignore[misc, valid-type]
-    pass
-
-
-_LockfileYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    return _yaml_load(decode(data), _yaml_loaders()[0])
 
 
 def load_lock_yaml(text: str) -> Any:
-    return _yaml_load(text, _LockfileYamlLoader)
+    return _yaml_load(text, _yaml_loaders()[1])
 
 
 def _yaml_load(text: str, loader: Any) -> Any:
+    import yaml
+
     try:
         return yaml.load(text, Loader=loader)  # a Safe loader: no arbitrary Python objects
     except ParseError:  # the loader's alias budget, whose message says it all

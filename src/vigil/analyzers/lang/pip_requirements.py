@@ -29,8 +29,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from packaging.version import InvalidVersion, Version
-
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import decode, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
@@ -178,6 +176,9 @@ def _parse_requirement(line: str) -> _Requirement:
         return _Requirement(name, None, WILDCARD if wildcard and not pins else UNPINNED)
     op, version = pins[0]
     if op == "==":
+        # imported here: every analyzer module is imported for every vulnerability scan, most find no requirements
+        from packaging.version import InvalidVersion, Version
+
         try:
             Version(version)
         except InvalidVersion:

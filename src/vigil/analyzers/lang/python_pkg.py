@@ -8,9 +8,6 @@ like Trivy), else the `Classifier: License :: ...` trove classifiers (the last s
 
 from __future__ import annotations
 
-from email.parser import HeaderParser
-from email.policy import compat32
-
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
@@ -48,6 +45,11 @@ def parse_metadata(data: bytes, path: str = "") -> Application:
     text = _text(data)
     # headers end at the first blank line; the body (long description) is ignored
     head = text.split("\n\n", 1)[0]
+    # imported here: every analyzer module is imported for every vulnerability scan, and the email package was a
+    # tenth of the start-up of one that finds no installed Python package
+    from email.parser import HeaderParser
+    from email.policy import compat32
+
     msg = HeaderParser(policy=compat32).parsestr(head)
     name = str(msg.get("Name") or "").strip()
     version = str(msg.get("Version") or "").strip()

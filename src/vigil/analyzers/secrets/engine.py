@@ -23,11 +23,15 @@ Pure: (path, bytes) in, findings out; no file access.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol
 
 from vigil.analyzers.secrets.linear import BudgetExceeded, LinearPattern
 from vigil.analyzers.secrets.rules import AllowRule, RuleSet, builtin
@@ -105,13 +109,24 @@ class _RuleC:
     category: str
     title: str
     severity: Severity
-    rx: BytesRx
-    groups: tuple[str, ...]
+    pattern: bytes  # the rule's regex
+    secret_group: str
     path: PathRx | None
     allows: tuple[_AllowC, ...]
     exclude: tuple[BytesRx, ...]
     keywords: tuple[bytes, ...]
     linear: bool  # from a user's config: run by the linear-time matcher
+
+    @cached_property
+    def rx(self) -> BytesRx:
+        """Compiled on first use: only the rules the prefilter lets through run their exact regex, and compiling
+        every packaged regex up front cost a scan of a few files more than the rest of its set-up."""
+        return LinearPattern(self.pattern, re.MULTILINE) if self.linear else re.compile(self.pattern, re.MULTILINE)
+
+    @cached_property
+    def groups(self) -> tuple[str, ...]:
+        g = self.secret_group
+        return tuple(n for n in (g, g + "2") if n in self.rx.groupindex)
 
 
 def _compile_rules(rs: RuleSet) -> list[_RuleC]:
@@ -119,26 +134,23 @@ def _compile_rules(rs: RuleSet) -> list[_RuleC]:
     packaged = set(builtin().rules)
     for i, r in enumerate(rs.rules):
         linear = r not in packaged
-        rx: BytesRx = (LinearPattern(r.regex, re.MULTILINE) if linear
-                       else re.compile(r.regex.encode(), re.MULTILINE))
-        g = r.secret_group_name
-        groups = tuple(n for n in (g, g + "2") if n in rx.groupindex)
-        out.append(
-            _RuleC(
-                index=i,
-                id=r.id,
-                category=r.category,
-                title=r.title,
-                severity=r.severity,  # type: ignore[arg-type]  # validated by rules.py
-                rx=rx,
-                groups=groups,
-                path=(LinearPattern(r.path) if linear else re.compile(r.path)) if r.path else None,
-                allows=tuple(_allow_c(a, linear) for a in r.allow_rules),
-                exclude=tuple(_exclude_c(x, linear) for x in r.exclude_block.regexes),
-                keywords=tuple(dict.fromkeys(k.lower().encode() for k in r.keywords if k)),
-                linear=linear,
-            )
+        rule = _RuleC(
+            index=i,
+            id=r.id,
+            category=r.category,
+            title=r.title,
+            severity=r.severity,  # type: ignore[arg-type]  # validated by rules.py
+            pattern=r.regex.encode(),
+            secret_group=r.secret_group_name,
+            path=(LinearPattern(r.path) if linear else re.compile(r.path)) if r.path else None,
+            allows=tuple(_allow_c(a, linear) for a in r.allow_rules),
+            exclude=tuple(_exclude_c(x, linear) for x in r.exclude_block.regexes),
+            keywords=tuple(dict.fromkeys(k.lower().encode() for k in r.keywords if k)),
+            linear=linear,
         )
+        if linear:
+            _ = rule.rx  # a user's rule: built now, so any problem shows when the config is loaded
+        out.append(rule)
     return out
 
 
@@ -150,6 +162,16 @@ class Backend(Protocol):
     name: str
 
     def candidates(self, buf: bytes) -> set[int]: ...
+
+
+class CompiledStore(Protocol):
+    """Where a compiled matcher is kept between runs (the pipeline hands in one under the cache directory): the
+    hyperscan compile of the packaged rules takes longer than the rest of a small scan. `get` returns None for a
+    missing or damaged entry; `put` never fails the scan. Keys are file-name safe."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
 
 
 class ReBackend:
@@ -191,7 +213,7 @@ class HyperscanBackend:
 
     name = "hyperscan"
 
-    def __init__(self, rules: list[_RuleC]) -> None:
+    def __init__(self, rules: list[_RuleC], store: CompiledStore | None = None) -> None:
         import hyperscan
 
         self.n = len(rules)
@@ -212,7 +234,7 @@ class HyperscanBackend:
         )
         lit = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
         self.exact_only: set[int] = set()  # rules hyperscan cannot parse at all: keywords decide, as in ReBackend
-        rule_exprs = {r.index: _loosen(r.rx.pattern) for r in rules}
+        rule_exprs = {r.index: _loosen(r.pattern) for r in rules}
         kw_exprs = [(re.escape(k), self.n + j) for k, j in kw_index.items()]
 
         def build(skip: set[int]) -> None:
@@ -222,8 +244,12 @@ class HyperscanBackend:
             self.db = hyperscan.Database()
             self.empty = not exprs
             if exprs:
-                self.db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
+                _compile_database(self.db, exprs, ids, flags)
 
+        key = _store_key(hyperscan, rule_exprs, kw_exprs, base, lit) if store is not None and (
+            rule_exprs or kw_exprs) else ""
+        if key and store is not None and self._load(hyperscan, store, key):
+            return
         try:
             build(set())
         except hyperscan.error:
@@ -234,6 +260,26 @@ class HyperscanBackend:
                     log.debug("hyperscan cannot compile %r; the rule runs on keywords alone", p)
                     self.exact_only.add(i)
             build(self.exact_only)
+        if key and store is not None:
+            header = json.dumps({"exact_only": sorted(self.exact_only)}).encode()
+            store.put(key, header + b"\n" + hyperscan.dumpb(self.db))
+
+    def _load(self, hyperscan: Any, store: CompiledStore, key: str) -> bool:
+        """The database compiled by an earlier run, if the store has it and it loads; False: compile it."""
+        data = store.get(key)
+        if data is None:
+            return False
+        try:
+            header, _, blob = data.partition(b"\n")
+            exact_only = {int(i) for i in json.loads(header)["exact_only"]}
+            db = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+            db.scratch = hyperscan.Scratch(db)  # loadb gives a database without scratch space
+            db.scan(b"\0", match_event_handler=lambda *_: None)  # a database this CPU cannot run fails here, not later
+        except (hyperscan.error, ValueError, KeyError, TypeError) as e:
+            log.debug("compiled secret rules in the cache cannot be used (%s); compiling them again", e)
+            return False
+        self.db, self.empty, self.exact_only = db, False, exact_only
+        return True
 
     def candidates(self, buf: bytes) -> set[int]:
         hits: set[int] = set()
@@ -254,6 +300,30 @@ class HyperscanBackend:
         if self.exact_only:
             out.update(i for i in self.exact_only if i in kw_ok or not self.need_kw[i])
         return out
+
+
+def _compile_database(db: Any, exprs: list[bytes], ids: list[int], flags: list[int]) -> None:
+    """The one place the rules are compiled (a test counts the calls to see the cache used)."""
+    db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
+
+
+# Bumped when what the store holds for a key changes shape (the header line, the serialised database).
+_STORE_FORMAT = 1
+
+
+def _store_key(hyperscan: Any, rule_exprs: dict[int, bytes], kw_exprs: list[tuple[bytes, int]], base: int,
+               lit: int) -> str:
+    """What the compiled database depends on: every expression with its id and flags, the hyperscan binding
+    (its version fixes the library's serialisation format) and the machine. A database from another CPU that
+    still loads is caught by the probe scan in _load."""
+    h = hashlib.sha256()
+    h.update(json.dumps([_STORE_FORMAT, str(getattr(hyperscan, "__version__", "")), os.uname().machine, base, lit,
+                         sorted(rule_exprs)]).encode())
+    for i in sorted(rule_exprs):
+        h.update(b"\0r%d\0" % i + rule_exprs[i])
+    for p, j in kw_exprs:
+        h.update(b"\0k%d\0" % j + p)
+    return "hyperscan-" + h.hexdigest()
 
 
 def hyperscan_available() -> bool:
@@ -299,14 +369,17 @@ class SecretScanner:
         backend: str = "auto",
         chunk_size: int = CHUNK_SIZE,
         overlap: int = OVERLAP,
+        store: CompiledStore | None = None,
     ) -> None:
+        """`store`: where the compiled hyperscan database is kept between runs (None: compiled every time)."""
         self.ruleset = ruleset
         self.rules = _compile_rules(ruleset)
         self.chunk_size = chunk_size
         self.overlap = overlap
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "re"
-        self.backend: Backend = HyperscanBackend(self.rules) if backend == "hyperscan" else ReBackend(self.rules)
+        self.backend: Backend = (HyperscanBackend(self.rules, store) if backend == "hyperscan"
+                                 else ReBackend(self.rules))
         base = builtin()
         self.skip = compile_globs(ruleset.skip_patterns, linear=ruleset.skip_patterns != base.skip_patterns)
         packaged_allows = set(base.allow_rules)

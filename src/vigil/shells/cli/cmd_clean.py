@@ -39,8 +39,23 @@ def clean_cmd(all_: bool, scan_cache: bool, vuln_db: bool, cache_backend: str | 
             except CacheError as e:
                 fail(str(e))
             click.echo(f"analysis cache: removed {n} entries", err=True)
+        _clean_compiled(cache_dir / "compiled")
     if all_ or vuln_db:
         _clean_db(cache_dir / "db")
+
+
+def _clean_compiled(directory: Path) -> None:
+    """The compiled secret matchers a scan keeps so the next one need not compile them (rebuilt on demand)."""
+    from vigil.compiled_cache import CompiledFiles
+
+    if directory.is_symlink():
+        fail(f"cannot remove {directory}: it is a symbolic link")
+    try:
+        n = CompiledFiles(directory).clear()
+    except OSError as e:
+        fail(f"cannot remove {directory}: {e.strerror or e}")
+    if n:
+        click.echo(f"compiled matchers: removed {n} files", err=True)
 
 
 def _clean_db(db_dir: Path) -> None:

@@ -1,0 +1,104 @@
+"""Start-up cost, checked by what a run imports and compiles (never by wall-clock time): `vigil --version` and a
+scan of an empty directory load none of the heavy modules they have no use for, and the secret engine's compiled
+hyperscan database is reused by the next run (and rebuilt when its file is damaged)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.cli_helpers import run
+
+from vigil.analyzers.secrets.engine import hyperscan_available
+
+# Never needed to print a version or a JSON report of an empty directory.
+HEAVY = {"rich", "yaml", "_yaml", "hyperscan", "multiprocessing", "concurrent", "email", "tempfile", "jinja2",
+         "httpx", "fastapi", "uvicorn", "redis", "regopy", "zstandard", "vigil.analyzers.misconf",
+         "vigil.dbdist.artifact", "vigil.dbdist.source", "vigil.vulndb.delta", "vigil.sources.image",
+         "vigil.reporters.table", "importlib.resources"}
+
+
+# Runs the CLI's entry point and, at exit, writes every loaded module's name to a file: exact, unlike parsing
+# `-X importtime` output, which misses modules loaded through importlib.import_module (the analyzer registry's).
+_PROBE = """
+import atexit, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
+sys.argv[0] = "vigil"
+from vigil.shells.cli.main import main
+main()
+"""
+
+
+def _imported(tmp_path: Path, *args: str) -> set[str]:
+    out = tmp_path / "modules.txt"
+    p = subprocess.run([sys.executable, "-c", _PROBE, str(out), *args], capture_output=True, text=True, cwd=tmp_path,
+                       env=_env(tmp_path))
+    assert p.returncode == 0, p.stderr[-2000:]
+    return set(out.read_text().split())
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    e = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    e["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    return e
+
+
+def _heavy(mods: set[str], allowed: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
+    return {m for m in mods for h in HEAVY - allowed if m == h or m.startswith(h + ".")}
+
+
+def test_version_imports_neither_the_pipeline_nor_the_records(tmp_path: Path) -> None:
+    mods = _imported(tmp_path, "--version")
+    assert not _heavy(mods)
+    assert not {m for m in mods if m.startswith(("vigil.pipeline", "vigil.findings", "vigil.analyzers", "msgspec",
+                                                 "sqlite3", "vigil.shells.cli.cmd_"))}
+
+
+@pytest.mark.parametrize("scanners", ["secret", "vuln"])
+def test_empty_directory_json_scan_imports_nothing_heavy(tmp_path: Path, fixture_db: Path, scanners: str) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    mods = _imported(tmp_path, "fs", str(empty), "--scanners", scanners, "--format", "json", "-q",
+                     "--skip-db-update", "--db-path", str(fixture_db))
+    assert not _heavy(mods)
+    assert "vigil.pipeline.scan" in mods  # the check would pass vacuously if the scan had not run
+    if scanners == "vuln":
+        assert "vigil.analyzers.lang.pnpm_lock" in mods  # every lockfile analyzer, but not their parsers' imports
+        assert not {m for m in mods if m.startswith(("vigil.analyzers.secrets", "vigil.analyzers.os"))}
+        assert "vigil.analyzers.lang.jar" not in mods  # installed-package analyzers: rootfs and images only
+    else:  # no DB, no analyzer, no analysis cache: a secret scan needs none of them
+        assert not {m for m in mods if m.startswith(("vigil.dbdist.update", "vigil.vulndb", "sqlite3", "vigil.cache",
+                                                     "vigil.analyzers.lang", "vigil.analyzers.os"))}
+
+
+def _secret_scan(tmp_path: Path, target: Path) -> dict[str, object]:
+    p = run("fs", str(target), "--scanners", "secret", "--format", "json", "-q", "--skip-db-update", cwd=tmp_path,
+            env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert p.returncode == 0, p.stderr
+    doc: dict[str, object] = json.loads(p.stdout)
+    doc.pop("CreatedAt")
+    return doc
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="no hyperscan")
+def test_compiled_rules_are_kept_reused_and_rebuilt_when_damaged(tmp_path: Path) -> None:
+    target = tmp_path / "src"
+    target.mkdir()
+    (target / "app.env").write_text("GITHUB_TOKEN=ghp_" + "Zq8xY2wV" * 4 + "AbCd\n")
+    first = _secret_scan(tmp_path, target)
+    [cached] = (tmp_path / "cache" / "vigil" / "compiled").glob("hyperscan-*.bin")
+    stamp = cached.stat().st_mtime_ns
+    assert _secret_scan(tmp_path, target) == first
+    assert cached.stat().st_mtime_ns == stamp  # loaded, not compiled and rewritten
+    cached.write_bytes(cached.read_bytes()[:1000])  # a damaged file: ignored, compiled again, replaced
+    assert _secret_scan(tmp_path, target) == first
+    assert cached.stat().st_size > 1000
+    p = run("clean", "--scan-cache", cwd=tmp_path, env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert p.returncode == 0, p.stderr
+    assert not cached.exists()
