@@ -191,11 +191,13 @@ def build_bom(report: Report) -> Bom:
         vulns.append(CdxVuln(
             bom_ref=vid, id=vid,
             source=VulnerabilitySource(name=ds.id if ds else v.severity_source or "vigil",
-                                       url=XsUri(v.primary_url) if v.primary_url else None),
+                                       url=XsUri(v.primary_url) if v.primary_url and not _BAD_URI.search(v.primary_url)
+                                       else None),
             ratings=ratings, cwes=cwes or None,
             description=v.title or None, detail=v.description or None,
             recommendation=("Upgrade " + ", ".join(fixes)) if fixes else None,
-            advisories=[VulnerabilityAdvisory(url=XsUri(u)) for u in sorted(set(v.references)) if u.startswith("http")],
+            advisories=[VulnerabilityAdvisory(url=XsUri(u)) for u in sorted(set(v.references))
+                        if u.startswith("http") and not _BAD_URI.search(u)],
             published=_date(v.published_date), updated=_date(v.last_modified_date),
             affects=affects,
             properties=[Property(name="vigil:Alias", value=a) for a in v.aliases],
@@ -226,7 +228,7 @@ def _BomRef(value: str) -> BomRef:
 _SCHEMA_URI = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 _SEVERITY = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low", "UNKNOWN": "unknown"}
 # What the library's XsUri does to a URL: refuse stray `%` and fragments holding `#`, escape what anyURI and
-# iri-reference forbid.
+# iri-reference forbid. A URL it would refuse (which made it refuse the whole BOM) is left out, in both formats.
 _BAD_URI = re.compile(r"%(?![0-9A-F]{2})|#.*#", re.IGNORECASE | re.MULTILINE)
 _URI_ESCAPES = str.maketrans({" ": "%20", '"': "%22", "'": "%27", "[": "%5B", "]": "%5D", "<": "%3C", ">": "%3E",
                               "{": "%7B", "}": "%7D"})
