@@ -1,4 +1,5 @@
-"""CycloneDX 1.6 JSON (cyclonedx-python-lib builds and serialises the BOM; tests validate it against the schema).
+"""CycloneDX 1.6 JSON, written directly as the document cyclonedx-python-lib wrote (build_json; the library's model,
+build_bom, serves the XML format). Nothing validates the BOM at run time; tests validate it against the schema.
 
 Structure (like Trivy's): metadata.component is the scanned artifact; one `application` component per target
 (lockfile) with `vigil:Type`; one `library` component per package with `vigil:PkgID`, `vigil:Target`,
