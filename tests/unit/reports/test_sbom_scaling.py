@@ -156,3 +156,15 @@ def test_canonical_purl_is_packageurls(purl: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert canonical_purl(purl) == PackageURL.from_string(purl).to_string()
+
+
+def test_indented_json_is_json_dumps() -> None:
+    """The fast indenting is byte-identical to json.dumps(indent=2), lone surrogates (undecodable file names)
+    included, which take the slow path."""
+    import json
+
+    from vigil.reporters._common import indented_json
+
+    for obj in ({"a": "x\x1b\u2028é😀\n\"", "e": [], "f": {}, "n": [1.0, 1e-07, 9.8, 10, -0.0], "g": [{}]},
+                {"path": "bad\udcff name", "list": [{"k": "\ud800"}]}, [], "s", 1.5):
+        assert indented_json(obj) == json.dumps(obj, indent=2)
