@@ -50,14 +50,22 @@ def call_budget(limit: int) -> Iterator[WorkCount]:
 
 
 @contextmanager
-def _budget(limit: int, unit: str) -> Iterator[WorkCount]:
+def any_call_budget(limit: int) -> Iterator[WorkCount]:
+    """Like call_budget, but counts calls of Python functions of any package: for work Vigil hands to a library
+    (an SBOM library's serialiser), whose cost a budget of Vigil's own calls cannot see."""
+    with _budget(limit, "calls", anywhere=True) as count:
+        yield count
+
+
+@contextmanager
+def _budget(limit: int, unit: str, *, anywhere: bool = False) -> Iterator[WorkCount]:
     count = WorkCount(limit)
     own: dict[str, bool] = {}
 
     def tick() -> None:
         count.used += 1
         if count.used > limit:
-            raise WorkBudgetExceeded(f"more than {limit} {unit} of Vigil code executed")
+            raise WorkBudgetExceeded(f"more than {limit} {unit} of {'Python' if anywhere else 'Vigil'} code executed")
 
     def local(frame: FrameType, event: str, arg: Any) -> Any:
         if event == "line":
@@ -68,7 +76,7 @@ def _budget(limit: int, unit: str) -> Iterator[WorkCount]:
         name = frame.f_code.co_filename
         mine = own.get(name)
         if mine is None:
-            mine = own[name] = name.startswith(SRC)
+            mine = own[name] = anywhere or name.startswith(SRC)
         if not mine:
             return None
         if unit == "calls":

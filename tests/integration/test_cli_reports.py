@@ -266,3 +266,39 @@ def test_remediation_in_json(demo: Path, fixture_db: Path) -> None:
     # retire.js lists "CVE-2021-23337, CVE-2026-4800" and "CVE-2025-13465, CVE-2026-2950" on two GHSAs each: two
     # CVEs are two findings (they used to be merged into CVE-2021-23337 and CVE-2025-13465: 4 fixes)
     assert lodash["UpgradeTo"] == "4.17.23" and len(lodash["Fixes"]) == 6
+
+
+CORPUS_PROJECTS = ("OWASP__NodeGoat", "OWASP__railsgoat", "adeyosemanputra__pygoat", "aquasecurity__trivy-operator")
+
+
+@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml", "spdx-json"])
+@pytest.mark.parametrize("where", ["demo", "corpus"])
+def test_sbom_valid_against_schema(demo: Path, fixture_db: Path, tmp_path: Path, fmt: str, where: str,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SBOM writers do not validate at run time (it made them quadratic): the scan's output, every package
+    listed, is checked here against the CycloneDX 1.6 schema (JSON and XSD) and by spdx-tools' SPDX 2.3
+    validator — for the demo project and for four corpus projects (~1,000 packages)."""
+    from tests.unit.reports.test_formats import _cdx_validate
+
+    target = demo
+    if where == "corpus":
+        corpus = SHARED / "data" / "corpus" / "lockfiles"
+        if not corpus.is_dir():
+            pytest.skip("../shared corpus not present")
+        target = tmp_path / "corpus"
+        for name in CORPUS_PROJECTS:
+            shutil.copytree(corpus / name, target / name)
+    out = tmp_path / f"bom.{fmt}"
+    p = run("fs", str(target), "--db-path", str(fixture_db), "--format", fmt, "--list-all-pkgs", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    text = out.read_text(encoding="utf-8")
+    if fmt == "spdx-json":
+        from spdx_tools.spdx.parser.parse_anything import parse_file
+        from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+        doc = parse_file(str(out.rename(tmp_path / "bom.spdx.json")))
+        assert validate_full_spdx_document(doc) == []
+        assert len(doc.packages) > (900 if where == "corpus" else 10)
+    else:
+        _cdx_validate(text, xml=fmt == "cyclonedx-xml", monkeypatch=monkeypatch)
+        assert text.count("vigil:PkgID") > (900 if where == "corpus" else 10)

@@ -1,0 +1,171 @@
+"""The SBOM formats scale with the report: the work to write them grows linearly with the packages (counted, not
+timed: tests/work_budget.py), nothing validates the BOM at run time (tests do, against the schemas:
+test_formats.py and the CLI tests), and the CycloneDX JSON written directly is the document cyclonedx-python-lib
+wrote, byte for byte."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from tests.work_budget import WorkCount, any_call_budget
+
+from vigil.findings.records import CVSS, DataSource, Metadata, Report, Result, Vulnerability
+from vigil.inventory.records import LayerRef, Location, OSInfo, Package
+from vigil.reporters import RenderOptions, get
+from vigil.reporters.cyclonedx import build_bom, canonical_purl
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "reports" / "demo-report.json"
+
+
+def chain_report(n: int) -> Report:
+    """One npm lockfile of n packages in a dependency chain, one vulnerability per 10 packages."""
+    pkgs = tuple(Package(ecosystem="npm", name=f"pkg-{i}", version="1.0.0", id=f"pkg-{i}@1.0.0",
+                         purl=f"pkg:npm/pkg-{i}@1.0.0", relationship="direct" if i == 0 else "indirect",
+                         depends_on=(f"pkg-{i + 1}@1.0.0",) if i + 1 < n else (),
+                         locations=(Location(start_line=i + 1, end_line=i + 1),))
+                 for i in range(n))
+    vulns = tuple(Vulnerability(vulnerability_id=f"CVE-2024-{i:05d}", pkg_id=f"pkg-{i}@1.0.0", pkg_name=f"pkg-{i}",
+                                installed_version="1.0.0", fixed_version="1.0.1", status="fixed", severity="HIGH",
+                                cvss={"nvd": CVSS(v3_vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                                                  v3_score=9.8)},
+                                references=(f"https://example.com/advisory/{i}",))
+                  for i in range(0, n, 10))
+    res = Result(target="package-lock.json", class_="lang-pkgs", type="npm", packages=pkgs, vulnerabilities=vulns)
+    return Report(artifact_name="chain", artifact_type="filesystem", created_at="2026-11-26T12:00:00Z",
+                  vigil_version="0.1.0", results=(res,))
+
+
+def render(report: Report, fmt: str) -> str:
+    buf = io.StringIO()
+    get(fmt, RenderOptions())(report, buf)
+    return buf.getvalue()
+
+
+def work(budget: Callable[[int], Any], report: Report, fmt: str, limit: int) -> int:
+    with budget(limit) as count:
+        render(report, fmt)
+    assert isinstance(count, WorkCount)
+    return count.used
+
+
+def test_cyclonedx_json_work_is_linear() -> None:
+    """10x the packages costs at most 12x the calls, counted over every Python call (the quadratic part was the
+    library's validation, which a count of Vigil's own calls would not see)."""
+    small = work(any_call_budget, chain_report(1_000), "cyclonedx", 10_000_000)
+    big = work(any_call_budget, chain_report(10_000), "cyclonedx", 12 * small)
+    assert big <= 12 * small
+
+
+def test_spdx_json_work_is_linear() -> None:
+    """Counted over every Python call (the document is written by spdx-tools): its per-package annotation scans
+    made 10x the packages cost ~100x."""
+    small = work(any_call_budget, chain_report(100), "spdx-json", 50_000_000)
+    big = work(any_call_budget, chain_report(1_000), "spdx-json", 12 * small)
+    assert big <= 12 * small
+
+
+@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml"])
+def test_no_runtime_bom_validation(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bom.validate() registers every component's dependencies by scanning them all: quadratic. build_bom gives
+    every component its dependency entry, so there is nothing for it to add."""
+    from cyclonedx.model.bom import Bom
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("BOM validated at run time")
+
+    monkeypatch.setattr(Bom, "validate", refuse)
+    monkeypatch.setattr(Bom, "register_dependency", refuse)
+    assert render(chain_report(50), fmt)
+
+
+def _edge_report() -> Report:
+    """The corners of the CycloneDX mapping: an image (root properties), an OS result, a purl found in two targets
+    (bom-refs qualified by file path), packages without purl, CVSS v2/v3.0/v3.1/v4.0 ratings with scheme prefixes,
+    aliases, CWEs, URLs the library escapes, vulnerabilities in two targets, duplicate properties."""
+    layer = LayerRef(digest="sha256:aa", diff_id="sha256:bb")
+    os_pkgs = (Package(ecosystem="debian", name="libc6", version="2.36-9", id="libc6@2.36-9", src_name="glibc",
+                       src_version="2.36-9", layer=layer, arch="amd64",
+                       purl="pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12.1"),
+               Package(ecosystem="debian", name="zlib1g", version="1:1.2.13", id="zlib1g@1:1.2.13",
+                       purl="pkg:deb/debian/zlib1g@1.2.13?arch=amd64&distro=debian-12.1&epoch=1", layer=layer))
+    shared = Package(ecosystem="pypi", name="PyYAML", version="5.3.1", id="PyYAML@5.3.1",
+                     purl="pkg:pypi/pyyaml@5.3.1", relationship="direct",
+                     locations=(Location(start_line=3, end_line=3), Location(start_line=3, end_line=3)))
+    bare = Package(ecosystem="", name="thing", version="", id="thing@", dev=True, file_path="a b/thing")
+    cvss = {"nvd": CVSS(v2_vector="AV:N/AC:L/Au:N/C:P/I:P/A:P", v2_score=7.5,
+                        v3_vector="CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", v3_score=9.8),
+            "ghsa": CVSS(v3_vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", v3_score=9.8,
+                         v40_vector="CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+                         v40_score=9.3),
+            "redhat": CVSS(v3_score=5.0)}
+    v1 = Vulnerability(vulnerability_id="CVE-2020-14343", aliases=("GHSA-8q59-q68h-6hv4", "PYSEC-2021-142"),
+                       pkg_id="PyYAML@5.3.1", pkg_name="PyYAML", installed_version="5.3.1", fixed_version="5.4",
+                       status="fixed", severity="CRITICAL", severity_source="nvd", cvss=cvss, title="t",
+                       description="d\nmore", cwe_ids=("CWE-20", "NVD-CWE-Other"),
+                       references=("https://x.example/a b", "https://x.example/[x]", "https://x.example/a b",
+                                   "ftp://nope", "https://bad.example/%zz"),
+                       primary_url="https://nvd.nist.gov/vuln/detail/CVE-2020-14343",
+                       published_date="2021-02-09T21:15:00Z", last_modified_date="2021-07-21T11:39:23.000001Z",
+                       data_sources=(DataSource(id="ghsa", name="GitHub"),))
+    v2 = Vulnerability(vulnerability_id="CVE-2023-0001", pkg_id="libc6@2.36-9", pkg_name="libc6",
+                       installed_version="2.36-9", status="affected", severity="LOW", published_date="bogus")
+    results = (Result(target="img (debian 12.1)", class_="os-pkgs", type="debian", packages=os_pkgs,
+                      vulnerabilities=(v2,)),
+               Result(target="app/requirements.txt", class_="lang-pkgs", type="pip", packages=(shared, bare),
+                      vulnerabilities=(v1,)),
+               Result(target="other/requirements.txt", class_="lang-pkgs", type="pip", packages=(shared,),
+                      vulnerabilities=(v1,)),
+               Result(target="Dockerfile", class_="config", type="dockerfile"))
+    md = Metadata(os=OSInfo(family="debian", name="12.1"), image_id="sha256:cc", diff_ids=("sha256:bb",),
+                  repo_tags=("img:1",), repo_digests=("img@sha256:dd",), size=1234)
+    return Report(artifact_name="img:1", artifact_type="container_image", created_at="2026-11-26T12:00:00Z",
+                  vigil_version="0.1.0", metadata=md, results=results)
+
+
+def _library_json(report: Report) -> str:
+    """The CycloneDX JSON as cyclonedx-python-lib writes it (validation included): the reference."""
+    from cyclonedx.output import make_outputter
+    from cyclonedx.schema import OutputFormat, SchemaVersion
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make_outputter(build_bom(report), OutputFormat.JSON, SchemaVersion.V1_6).output_as_string(indent=2) + "\n"
+
+
+@pytest.mark.parametrize("which", ["demo", "edge", "chain"])
+def test_cyclonedx_json_is_the_library_document(which: str) -> None:
+    report = {"demo": lambda: msgspec.json.decode(FIXTURE.read_bytes(), type=Report),
+              "edge": _edge_report, "chain": lambda: chain_report(300)}[which]()
+    assert render(report, "cyclonedx") == _library_json(report)
+
+
+@pytest.mark.parametrize("purl", [
+    "pkg:npm/pkg-1@1.0.0", "pkg:golang/github.com/gin-gonic/gin@v1.5.0", "pkg:maven/org.apache/commons@1.0.RELEASE",
+    "pkg:npm/%40scope/name@1.0.0", "pkg:pypi/PyYAML@5.3.1", "pkg:pypi/py_yaml@5.3.1", "pkg:NPM/x@1",
+    "pkg:deb/debian/zlib1g@1.2.13?epoch=1&arch=amd64", "pkg:golang/github.com/Azure/go-autorest@v14.2.0%2Bincompatible",
+    "pkg:cocoapods/Pod@1.0#Sub", "pkg:npm/x@1.0.0-beta.1", "pkg:gem/rails@7.0.0", "pkg:npm/a//b@1",
+])
+def test_canonical_purl_is_packageurls(purl: str) -> None:
+    from packageurl import PackageURL
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert canonical_purl(purl) == PackageURL.from_string(purl).to_string()
+
+
+def test_indented_json_is_json_dumps() -> None:
+    """The fast indenting is byte-identical to json.dumps(indent=2), lone surrogates (undecodable file names)
+    included, which take the slow path."""
+    import json
+
+    from vigil.reporters._common import indented_json
+
+    for obj in ({"a": "x\x1b\u2028é😀\n\"", "e": [], "f": {}, "n": [1.0, 1e-07, 9.8, 10, -0.0], "g": [{}]},
+                {"path": "bad\udcff name", "list": [{"k": "\ud800"}]}, [], "s", 1.5):
+        assert indented_json(obj) == json.dumps(obj, indent=2)
