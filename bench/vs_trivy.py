@@ -11,9 +11,10 @@ compare the same work: secret scanning, CycloneDX generation (Vigil also puts it
 config scanning.
 
 Each row runs the two tools in pairs, Vigil then Trivy, --runs times, after one untimed warm-up of each (page
-cache, byte-code); reported: medians of wall time, user+sys CPU and peak RSS, from os.wait4 on the child, so the
-CPU includes every reaped descendant (Vigil's worker processes) but the peak RSS is that of the largest single
-process of the tree (Vigil's workers are not summed; Trivy is one process). Load average before and after each
+cache, byte-code); reported: medians of wall time, user+sys CPU and peak RSS, from os.wait4 on the child (in a
+small spawner process, see measure()), so the CPU includes every reaped descendant (Vigil's worker processes) but
+the peak RSS is that of the largest single process of the tree (Vigil's workers are not summed; Trivy is one
+process). Load average before and after each
 row and the CPU count are recorded: the machine may be shared.
 
 Output: a Markdown table appended under "## Vigil vs Trivy 0.76" in bench/RESULTS.md (with the date and commit)
@@ -103,22 +104,28 @@ class Run:
     rc: int
 
 
+# Runs one command and prints its wall time and rusage as JSON. A separate small process because a child's
+# ru_maxrss counts the memory of the process it was forked from (Linux folds the pre-exec peak into it): spawned
+# from this script, whose RSS grows with the inputs it prepares, every tool would show at least that.
+_SPAWNER = """
+import json, os, sys, time
+devnull = os.open(os.devnull, os.O_WRONLY)
+t0 = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+print(json.dumps([wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status)]))
+"""
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
-    """One run; reports go to -o files, stdout is discarded. wait4 gives this child's own rusage (not that of
-    earlier runs, as RUSAGE_CHILDREN would)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    assert p.stderr is not None
-    err = b""
-    # read to EOF so a chatty tool never blocks on a full pipe; only the tail is kept, for the error message
-    for chunk in iter(lambda: p.stderr.read(65536) if p.stderr else b"", b""):
-        err = (err + chunk)[-4000:]
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    p.returncode = rc = os.waitstatus_to_exitcode(status)
+    """One run, timed by a small spawner process; reports go to -o files, stdout is discarded. The spawner's
+    wait4 gives this child's own rusage (CPU includes its reaped descendants)."""
+    p = subprocess.run([sys.executable, "-S", "-c", _SPAWNER, *cmd], capture_output=True, env=env)
+    wall, cpu, rss, rc = json.loads(p.stdout)
     if rc != 0:
-        sys.stderr.write(f"  ! exit {rc}: {' '.join(cmd)}\n    {err.decode(errors='replace')[-800:]}\n")
-    return Run(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, rc)
+        sys.stderr.write(f"  ! exit {rc}: {' '.join(cmd)}\n    {p.stderr.decode(errors='replace')[-800:]}\n")
+    return Run(wall, cpu, rss, rc)
 
 
 @dataclass
