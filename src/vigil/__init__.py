@@ -51,7 +51,7 @@ def scan(target: str | Path, *, db_path: str | Path | None = None, scanners: Seq
     from vigil.pipeline.scan import fs_source
     from vigil.pipeline.scan import scan as run
 
-    kinds = ("lockfile", "installed") if installed else ("lockfile",)
+    kinds = ("lockfile", "installed", "os") if installed else ("lockfile",)
     opts = _options(Path(target), db_path, scanners, severity, ignore_unfixed, include_dev_deps, list_all_pkgs,
                     ignorefile, kinds)
     return run(fs_source(opts, installed=installed), opts)

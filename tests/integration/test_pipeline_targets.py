@@ -133,3 +133,16 @@ def test_repo_user_errors_exit_2(repo: Path, tmp_path: Path, fixture_db: Path) -
     assert p.returncode == 2 and "at most one" in p.stderr
     p = run("repo", str(tmp_path / "missing"), "--db-path", str(fixture_db), cwd=tmp_path)
     assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_rootfs_reads_the_os_and_its_packages_as_image_does(tmp_path: Path, fixture_db: Path) -> None:
+    """A root filesystem holds an OS package DB like an image does: the same analyzers run on it (Trivy's rootfs
+    reports the OS packages too)."""
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "os" / "ubuntu"
+    rep = _json("rootfs", str(root), "--list-all-pkgs", "--db-path", str(fixture_db), cwd=tmp_path)
+    assert rep["Metadata"]["OS"]["Family"] == "ubuntu"
+    (os_res,) = [r for r in rep["Results"] if r["Class"] == "os-pkgs"]
+    assert os_res["Type"] == "ubuntu" and os_res["Packages"]
+    # fs (lockfiles only) does not read it
+    assert not [r for r in _json("fs", str(root), "--db-path", str(fixture_db), cwd=tmp_path)["Results"]
+                if r["Class"] == "os-pkgs"]

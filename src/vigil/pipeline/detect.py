@@ -237,8 +237,8 @@ def _history_results(art: ArtifactInfo) -> list[Result]:
 def _with_artifact(meta: Metadata, art: ArtifactInfo, os_info: OSInfo | None) -> Metadata:
     """An image's metadata, with Trivy's names: OS, ImageID, DiffIDs, RepoTags, RepoDigests, ImageConfig, Layers,
     Size (the sum of the compressed layer sizes)."""
-    if art.type != "container_image":
-        return meta
+    if art.type != "container_image":  # a root filesystem or a directory: only the OS, when one was found
+        return meta if os_info is None else msgspec.structs.replace(meta, os=os_info)
     rootfs = art.image_config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     return msgspec.structs.replace(

@@ -28,5 +28,5 @@ def rootfs_cmd(target: Path, **kwargs: Any) -> None:
     from vigil.pipeline.scan import fs_source
     from vigil.settings import scan_options
 
-    opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed"))
+    opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"))
     scan_and_emit(values, opts, lambda: fs_source(opts, installed=True))
