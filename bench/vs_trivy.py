@@ -484,8 +484,7 @@ class Bench:
                                        count=count_report(vo)),
                             self.tside("rootfs", *common, "--scanners", "secret", "-o", str(to),
                                        count=count_report(to)),
-                            "Vigil vuln+secret (matches); Trivy secret + inventory (no DB); jars skipped on both; "
-                            "Vigil's rootfs reads no OS package DB (lockfile + installed analyzers only), Trivy's does"))
+                            "Vigil vuln+secret (matches); Trivy secret + inventory (no DB); jars skipped on both"))
         return rows
 
 

@@ -71,3 +71,27 @@ def test_held_config_files_are_bounded(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(dispatch, "_CONFIG_HOLD_TOTAL", 100)
     held = analyze_tree(FsTree(root), aset).config_files
     assert "data/big.json" not in held and {"deploy/pod.yaml", "chart/values.yaml"} <= set(held)
+
+
+def test_batched_directory_equals_one_pass(tmp_path: Path) -> None:
+    """A large directory is analysed in batches of files by worker processes; the joined blob must hold
+    everything one pass finds: OS release files and package databases too (a root filesystem), not only
+    applications and secrets."""
+    import dataclasses
+    import shutil
+
+    from tests.pipeline_helpers import analyze_dir
+
+    root = tmp_path / "rootfs"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "os" / "ubuntu", root)
+    for rel, data in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    for i in range(400):  # past the size at which a directory is split into batches
+        (root / "srv" / f"d{i % 9}").mkdir(parents=True, exist_ok=True)
+        (root / "srv" / f"d{i % 9}" / f"f{i}.env").write_text(f"X={i}\n")
+    opts = dataclasses.replace(_opts(root), analyzer_kinds=("lockfile", "installed", "os"))
+    one = analyze_dir(dataclasses.replace(opts, parallel=1))
+    batched = analyze_dir(dataclasses.replace(opts, parallel=2))
+    assert one.os_releases and one.package_dbs and one.applications and one.secrets
+    assert batched == one

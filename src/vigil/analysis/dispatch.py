@@ -425,11 +425,15 @@ def join_batches(batches: Iterable[tuple[BlobInfo, dict[str, bytes], dict[str, s
     the misconfiguration scan, plus the config files it read; the misconfiguration scan then runs once over all
     of them (a Helm chart's files may be in several batches)."""
     apps: list[Application] = []
+    os_releases: list[OSRelease] = []
+    dbs: list[Application] = []
     unknowns: list[Unknown] = list(gaps)
     secrets: list[SecretsInFile] = []
     part = Partial()
     for blob, files, errors in batches:
         apps.extend(blob.applications)
+        os_releases.extend(blob.os_releases)
+        dbs.extend(blob.package_dbs)
         unknowns.extend(blob.unknowns)
         secrets.extend(blob.secrets)
         part.config_files.update(files)
@@ -437,6 +441,8 @@ def join_batches(batches: Iterable[tuple[BlobInfo, dict[str, bytes], dict[str, s
     config = _misconf(part, aset.misconf) if aset.misconf is not None else ConfigFindings()
     return BlobInfo(
         diff_id="",
+        os_releases=tuple(sorted(os_releases, key=lambda r: r.file_path)),
+        package_dbs=tuple(sorted(dbs, key=lambda x: x.file_path)),
         applications=tuple(sorted(apps, key=lambda x: (x.file_path, x.type))),
         unknowns=tuple(sorted(unknowns, key=lambda u: (u.file_path, u.analyzer))),
         secrets=tuple(sorted(secrets, key=lambda s: s.file_path)),
