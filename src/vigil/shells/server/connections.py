@@ -86,10 +86,15 @@ def default_backlog() -> int:
     return min(128, max(8, _fd_limit() // 8))
 
 
+# Descriptors kept out of the connection budget whatever is open at start: the DB and analysis-cache files (SQLite
+# with its WAL and shared memory), one DB connection per request thread, the log, and what readiness probes open.
+_FD_HEADROOM = 64
+
+
 def default_max_connections() -> int:
-    """Three quarters of the descriptors not open now and not taken by one accept burst: the rest is for the DB and
-    cache files scans open (one per worker thread) and for the connections being closed."""
-    return max(8, (_fd_limit() - _fds_open() - default_backlog()) * 3 // 4)
+    """Three quarters of the descriptors not open now, not taken by one accept burst and not kept for the files
+    the server opens later: the rest is for the connections being closed."""
+    return max(8, (_fd_limit() - _fds_open() - default_backlog() - _FD_HEADROOM) * 3 // 4)
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -139,7 +144,10 @@ class GuardedH11Protocol(H11Protocol):
             except OSError:
                 pass
         g = self.guard
-        if len(self.connections) - len(g.closing) > g.max_connections:
+        # Connections the guard closed still hold their descriptor until connection_lost (a later loop iteration),
+        # and asyncio accepts a whole burst before any connection_made: count them, or a fast flood runs the
+        # process out of descriptors between the close and its release.
+        if len(self.connections) > g.max_connections:
             if g.waiting:
                 next(iter(g.waiting))._close("evicted")
             else:
