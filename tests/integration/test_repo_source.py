@@ -13,7 +13,6 @@ import socket
 import stat
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -298,10 +297,9 @@ def test_timeout_kills_a_hanging_fetch(dest: Path) -> None:
         srv.bind(("127.0.0.1", 0))
         srv.listen(8)
         port = srv.getsockname()[1]
-        start = time.monotonic()
         msg = error_of(RepoSpec(f"http://127.0.0.1:{port}/x.git"), dest, timeout=1.5)
+    # the message says the call was killed at its own timeout (the server never answers, so nothing else ends it)
     assert "timed out after 1.5s" in msg
-    assert time.monotonic() - start < 15
 
 
 def test_mask_credentials() -> None:
