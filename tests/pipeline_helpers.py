@@ -16,17 +16,10 @@ def content_addressed(blob: BlobInfo) -> BlobInfo:
 def analyze_dir(opts: ScanOptions) -> BlobInfo:
     """A directory's analysis as `vigil fs` (rootfs with "installed" in analyzer_kinds) makes it: one blob, keyed
     by its content."""
-    from vigil.pipeline.analyze import analyze, analyzer_set
-    from vigil.pipeline.backend import LocalBackend
-    from vigil.pipeline.scan import fs_source
+    from vigil.pipeline.scan import analyze_only, fs_source
 
-    backend = LocalBackend(opts.db_path)
-    source = fs_source(opts, installed="installed" in opts.analyzer_kinds)
-    try:
-        (key,) = analyze(source, analyzer_set(opts, "filesystem"), backend, opts)
-    finally:
-        source.close()
-    return backend.gather([key])[0]
+    _, _, (blob,) = analyze_only(fs_source(opts, installed="installed" in opts.analyzer_kinds), opts)
+    return blob
 
 
 def ConfigOptions(target: object, **kw: object) -> ScanOptions:

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import msgspec
 
@@ -117,12 +118,9 @@ def apply_filters(report: Report, f: ReportFilters) -> Report:
     return remediation.annotate(report)
 
 
-def load_report(path: object) -> Report:
+def load_report(p: Path) -> Report:
     """A saved JSON report (for `vigil convert`): decoded into the same Report record, so every format renders
     from it exactly as from a fresh scan."""
-    from pathlib import Path
-
-    p = Path(str(path))
     try:
         data = p.read_bytes()
     except OSError as e:

@@ -10,6 +10,9 @@ mode run a Source through the same four stages.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
@@ -18,6 +21,9 @@ from vigil.pipeline.backend import Backend, LocalBackend
 from vigil.pipeline.report import apply_filters, load_filters
 from vigil.settings import ScanOptions
 from vigil.sources.base import Source
+
+if TYPE_CHECKING:
+    from vigil.sources.repo import RepoSpec
 
 
 def detection_options(opts: ScanOptions) -> DetectionOptions:
@@ -63,9 +69,21 @@ def fs_source(opts: ScanOptions, *, installed: bool = False) -> Source:
     """A directory or file (fs, rootfs): lockfiles, plus installed packages and binaries with `installed`."""
     from vigil.sources.fs import FsSource
 
-    own = (opts.secret_config,) if opts.secret_config is not None and opts.secret_config.exists() else ()
     return FsSource(opts.target, opts.artifact_name or str(opts.target), skip_dirs=opts.skip_dirs,
-                    skip_files=opts.skip_files, installed=installed, own_files=own)
+                    skip_files=opts.skip_files, installed=installed, own_files=_own_files(opts))
+
+
+def repo_source(opts: ScanOptions, spec: RepoSpec) -> Source:
+    """A git repository at a branch, tag or commit, checked out and scanned as a directory."""
+    from vigil.sources.repo import RepoSource
+
+    return RepoSource(spec, skip_dirs=opts.skip_dirs, skip_files=opts.skip_files, own_files=_own_files(opts))
+
+
+def _own_files(opts: ScanOptions) -> tuple[Path, ...]:
+    """Vigil's own config files that may lie inside the scanned tree: not scanned for secrets (as Trivy skips its
+    trivy-secret.yaml)."""
+    return (opts.secret_config,) if opts.secret_config is not None and opts.secret_config.exists() else ()
 
 
 def sbom_source(opts: ScanOptions) -> Source:

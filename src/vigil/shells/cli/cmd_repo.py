@@ -27,12 +27,11 @@ def repo_cmd(location: str, **kwargs: Any) -> None:
         fail(f"give at most one of --branch, --tag and --commit (got {', '.join('--' + r for r in refs)})")
     if not db_ready(values):
         return  # --download-db-only: done
+    from vigil.pipeline.scan import repo_source
     from vigil.settings import scan_options
-    from vigil.sources.repo import RepoSource, RepoSpec
+    from vigil.sources.repo import RepoSpec
 
     opts = scan_options(Path(location), values)
     spec = RepoSpec(location=location, branch=values.get("branch") or "", tag=values.get("tag") or "",
                     commit=values.get("commit") or "")
-    own = (opts.secret_config,) if opts.secret_config is not None and opts.secret_config.exists() else ()
-    scan_and_emit(values, opts, lambda: RepoSource(spec, skip_dirs=opts.skip_dirs, skip_files=opts.skip_files,
-                                                   own_files=own))
+    scan_and_emit(values, opts, lambda: repo_source(opts, spec))
