@@ -145,6 +145,68 @@ def test_cyclonedx_json_is_the_library_document(which: str) -> None:
     assert render(report, "cyclonedx") == _library_json(report)
 
 
+def _library_xml(report: Report) -> str:
+    """The CycloneDX XML as cyclonedx-python-lib writes it (its model and minidom): the reference."""
+    from cyclonedx.output import make_outputter
+    from cyclonedx.schema import OutputFormat, SchemaVersion
+
+    from vigil.reporters._common import map_strings, xml_safe
+
+    bom = build_bom(map_strings(report, xml_safe))
+    setattr(bom, "validate", lambda: True)  # noqa: B010 (quadratic; the XSD test validates instead)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make_outputter(bom, OutputFormat.XML, SchemaVersion.V1_6).output_as_string(indent=2)
+
+
+def _xml_edge_report() -> Report:
+    """What only XML must take care of: characters XML escapes (&, <, >, quotes) in attributes and text, control
+    characters XML 1.0 cannot carry, an empty version."""
+    base = _edge_report()
+    odd = Package(ecosystem="npm", name='a&b<c>"d\x1b', version="", id='a&b<c>"d@', purl="pkg:npm/a%26b@1",
+                  file_path="x\x01y&z", relationship="direct")
+    weird = Vulnerability(vulnerability_id="CVE-2024-<1>", pkg_id='a&b<c>"d@', pkg_name='a&b<c>"d\x1b',
+                          installed_version="1", status="affected", severity="MEDIUM", title='<script>"x"</script>\x1b',
+                          description="a & b\r\n\tc")
+    res = Result(target="odd/package-lock.json", class_="lang-pkgs", type="npm", packages=(odd,),
+                 vulnerabilities=(weird,))
+    return msgspec.structs.replace(base, results=(*base.results, res))
+
+
+@pytest.mark.parametrize("which", ["demo", "edge", "xml-edge", "chain"])
+def test_cyclonedx_xml_is_the_library_document(which: str) -> None:
+    """The XML written directly is, byte for byte, what cyclonedx-python-lib's outputter wrote (but the trailing
+    blank line it left)."""
+    report = {"demo": lambda: msgspec.json.decode(FIXTURE.read_bytes(), type=Report),
+              "edge": _edge_report, "xml-edge": _xml_edge_report, "chain": lambda: chain_report(300)}[which]()
+    assert render(report, "cyclonedx-xml").rstrip("\n") == _library_xml(report).rstrip("\n")
+
+
+def test_cyclonedx_xml_work_is_linear() -> None:
+    small = work(any_call_budget, chain_report(1_000), "cyclonedx-xml", 10_000_000)
+    big = work(any_call_budget, chain_report(10_000), "cyclonedx-xml", 12 * small)
+    assert big <= 12 * small
+
+
+def test_cyclonedx_xml_writes_every_key_of_the_json_document() -> None:
+    """The XML writer lists the keys it writes per element; a key the JSON document gains must be added there (or
+    the XML would silently lose it)."""
+    from vigil.reporters import cyclonedx_xml as x
+    from vigil.reporters.cyclonedx import build_json
+
+    doc = build_json(_xml_edge_report())
+    assert set(doc) - {"$schema", "bomFormat", "specVersion", "serialNumber", "version"} <= set(x._BOM)
+    assert set(doc["metadata"]) <= set(x._METADATA)
+    for c in [*doc["components"], doc["metadata"]["component"]]:
+        assert set(c) - {"type", "bom-ref"} <= set(x._COMPONENT)
+    for v in doc["vulnerabilities"]:
+        assert set(v) - {"bom-ref"} <= set(x._VULN)
+        for r in v["ratings"]:
+            assert set(r) <= set(x._RATING)
+            assert set(r["source"]) <= set(x._SOURCE)
+        assert set(v["source"]) <= set(x._SOURCE)
+
+
 @pytest.mark.parametrize("purl", [
     "pkg:npm/pkg-1@1.0.0", "pkg:golang/github.com/gin-gonic/gin@v1.5.0", "pkg:maven/org.apache/commons@1.0.RELEASE",
     "pkg:npm/%40scope/name@1.0.0", "pkg:pypi/PyYAML@5.3.1", "pkg:pypi/py_yaml@5.3.1", "pkg:NPM/x@1",
