@@ -231,3 +231,23 @@ def test_indented_json_is_json_dumps() -> None:
     for obj in ({"a": "x\x1b\u2028é😀\n\"", "e": [], "f": {}, "n": [1.0, 1e-07, 9.8, 10, -0.0], "g": [{}]},
                 {"path": "bad\udcff name", "list": [{"k": "\ud800"}]}, [], "s", 1.5):
         assert indented_json(obj) == json.dumps(obj, indent=2)
+
+
+@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml"])
+def test_two_copies_of_one_package_are_two_components(fmt: str) -> None:
+    """An image holding the same jar twice (a fat jar's copy and a lib/ copy) lists both, each with its own
+    reproducible bom-ref and dependency entry (one used to be dropped, or named with a random ref)."""
+    import re
+
+    jars = tuple(Package(ecosystem="jar", name="org.yaml:snakeyaml", version="1.33", id="org.yaml:snakeyaml@1.33",
+                         purl="pkg:maven/org.yaml/snakeyaml@1.33", file_path=path)
+                 for path in ("opt/app/app.jar/BOOT-INF/lib/snakeyaml-1.33.jar", "opt/app/lib/snakeyaml-1.33.jar"))
+    report = Report(artifact_name="img", artifact_type="container_image", created_at="2026-11-26T12:00:00Z",
+                    vigil_version="0.1.0", results=(Result(target="Java", class_="lang-pkgs", type="jar",
+                                                           packages=jars),))
+    out = render(report, fmt)
+    assert out == render(report, fmt)
+    refs = sorted(set(re.findall(r"pkg:maven/org\.yaml/snakeyaml@1\.33\?file_path=[^\"<]+", out)))
+    assert refs == ["pkg:maven/org.yaml/snakeyaml@1.33?file_path=opt%2Fapp%2Fapp.jar%2FBOOT-INF%2Flib%2Fsnakeyaml-1.33.jar",
+                    "pkg:maven/org.yaml/snakeyaml@1.33?file_path=opt%2Fapp%2Flib%2Fsnakeyaml-1.33.jar"]
+    assert "BomRef." not in out
