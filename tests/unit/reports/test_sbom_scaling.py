@@ -160,11 +160,11 @@ def _library_xml(report: Report) -> str:
 
 
 def _xml_edge_report() -> Report:
-    """What only XML must take care of: characters XML escapes (&, <, >, quotes) in attributes and text, control
-    characters XML 1.0 cannot carry, an empty version."""
+    """What only XML and SPDX must take care of: characters XML escapes (&, <, >, quotes) in attributes and text,
+    control characters XML 1.0 cannot carry, non-ASCII (SPDX JSON escapes it), an empty version, licences."""
     base = _edge_report()
     odd = Package(ecosystem="npm", name='a&b<c>"d\x1b', version="", id='a&b<c>"d@', purl="pkg:npm/a%26b@1",
-                  file_path="x\x01y&z", relationship="direct")
+                  file_path="x\x01y&zé😀", relationship="direct", licenses=("MIT", "GPL-2.0+", "not (a licence"))
     weird = Vulnerability(vulnerability_id="CVE-2024-<1>", pkg_id='a&b<c>"d@', pkg_name='a&b<c>"d\x1b',
                           installed_version="1", status="affected", severity="MEDIUM", title='<script>"x"</script>\x1b',
                           description="a & b\r\n\tc")
@@ -180,6 +180,16 @@ def test_cyclonedx_xml_is_the_library_document(which: str) -> None:
     report = {"demo": lambda: msgspec.json.decode(FIXTURE.read_bytes(), type=Report),
               "edge": _edge_report, "xml-edge": _xml_edge_report, "chain": lambda: chain_report(300)}[which]()
     assert render(report, "cyclonedx-xml").rstrip("\n") == _library_xml(report).rstrip("\n")
+
+
+@pytest.mark.parametrize("which", ["demo", "edge", "xml-edge", "chain"])
+def test_spdx_json_is_the_spdx_tools_document(which: str) -> None:
+    """The SPDX JSON written directly is, byte for byte, what spdx-tools' model and writer made."""
+    from tests.unit.reports.spdx_reference import library_spdx_json
+
+    report = {"demo": lambda: msgspec.json.decode(FIXTURE.read_bytes(), type=Report),
+              "edge": _edge_report, "xml-edge": _xml_edge_report, "chain": lambda: chain_report(300)}[which]()
+    assert render(report, "spdx-json") == library_spdx_json(report)
 
 
 def test_cyclonedx_xml_work_is_linear() -> None:
@@ -251,3 +261,16 @@ def test_two_copies_of_one_package_are_two_components(fmt: str) -> None:
     assert refs == ["pkg:maven/org.yaml/snakeyaml@1.33?file_path=opt%2Fapp%2Fapp.jar%2FBOOT-INF%2Flib%2Fsnakeyaml-1.33.jar",
                     "pkg:maven/org.yaml/snakeyaml@1.33?file_path=opt%2Fapp%2Flib%2Fsnakeyaml-1.33.jar"]
     assert "BomRef." not in out
+
+
+def test_ascii_indented_json_is_json_dumps() -> None:
+    """The fast ensure_ascii writer (SPDX JSON) is byte-identical to json.dumps(indent=4): BMP and astral
+    characters escaped (surrogate pairs), control characters, quotes, lone surrogates (the slow path)."""
+    import json
+
+    from vigil.reporters._common import ascii_indented_json
+
+    for obj in ({"a": "x\x1b\u2028é😀\n\"\\/", "e": [], "f": {}, "n": [10, -3, True, False, None],
+                 "g": [{}], "k\u00e9y": "\u0000\u007f\u0080\uffff\U0010ffff"},
+                {"path": "bad\udcff name", "list": [{"k": "\ud800"}]}, [], "s", 15):
+        assert ascii_indented_json(obj, 4) == json.dumps(obj, indent=4)
