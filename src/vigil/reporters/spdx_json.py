@@ -1,5 +1,6 @@
-"""SPDX 2.3 JSON, written directly (build_json) as the document spdx-tools' model and JSON writer produced; the
-model (build_document) still serves the tag-value format. Tests compare the two and validate the output.
+"""SPDX 2.3 JSON, written directly (build_json) as the document spdx-tools' model and JSON writer produced (the
+model's per-field type checks and the writer's deep copy cost ~0.5 ms a package); the tag-value format
+(vigil.reporters.spdx_tv) writes the same document. Tests compare both with spdx-tools' output and validate them.
 
 One package for the scanned artifact (DESCRIBES), one per target (CONTAINS, purpose APPLICATION) and one per
 library package (CONTAINS from its target; DEPENDS_ON from Package.depends_on) with its purl as an external
@@ -19,7 +20,6 @@ from vigil.reporters._common import (
     INFO_URI,
     TOOL_NAME,
     ascii_indented_json,
-    created,
     created_iso,
     report_uuid,
     result_packages,
@@ -36,96 +36,12 @@ def namespace(report: Report) -> str:
     return f"{INFO_URI}/spdx/{report.artifact_type}/{report_uuid(report, 'spdx')}"
 
 
-def build_document(report: Report) -> Any:  # spdx_tools.spdx.model.Document (lazy import)
-    from spdx_tools.common.spdx_licensing import spdx_licensing  # type: ignore[import-untyped]
-    from spdx_tools.spdx.model.actor import Actor, ActorType
-    from spdx_tools.spdx.model.annotation import Annotation, AnnotationType
-    from spdx_tools.spdx.model.document import CreationInfo, Document
-    from spdx_tools.spdx.model.package import (
-        ExternalPackageRef,
-        ExternalPackageRefCategory,
-        Package,
-        PackagePurpose,
-    )
-    from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
-    from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
-
-    when = created(report)
-    tool = Actor(ActorType.TOOL, f"{TOOL_NAME.lower()}-{report.vigil_version or '0.0.0'}")
-    info = CreationInfo(
-        spdx_version=SPDX_VERSION,
-        spdx_id="SPDXRef-DOCUMENT",
-        name=report.artifact_name,
-        document_namespace=namespace(report),
-        creators=[tool, Actor(ActorType.ORGANIZATION, "Vigil")],
-        created=when,
-    )
-    root_id = _sid("Artifact", report.artifact_name)
-    packages = [Package(spdx_id=root_id, name=report.artifact_name, download_location=SpdxNoAssertion(),
-                        files_analyzed=False, primary_package_purpose=PackagePurpose.SOURCE,
-                        license_concluded=SpdxNoAssertion(), license_declared=SpdxNoAssertion(),
-                        copyright_text=SpdxNoAssertion())]
-    rels = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, root_id)]
-    annotations = []
-
-    def note(sid: str, key: str, value: str) -> None:
-        annotations.append(Annotation(sid, AnnotationType.OTHER, tool, when, f"vigil:{key}: {value}"))
-
-    for res in report.results:
-        if res.error or res.class_ not in ("lang-pkgs", "os-pkgs"):
-            continue  # config/secret/license results describe files, not packages
-        app_id = _sid("Application", res.target, res.type)
-        packages.append(Package(spdx_id=app_id, name=res.type or res.target, download_location=SpdxNoAssertion(),
-                                files_analyzed=False, source_info=f"package found in: {res.target}",
-                                primary_package_purpose=PackagePurpose.APPLICATION,
-                                license_concluded=SpdxNoAssertion(), license_declared=SpdxNoAssertion(),
-                                copyright_text=SpdxNoAssertion()))
-        note(app_id, "Class", res.class_)
-        note(app_id, "Type", res.type)
-        note(app_id, "FilePath", res.target)
-        rels.append(Relationship(root_id, RelationshipType.CONTAINS, app_id))
-        pkgs = result_packages(res)
-        ids = {(p.id or f"{p.name}@{p.version}"): _sid("Package", res.target, p.id or f"{p.name}@{p.version}")
-               for p in pkgs}
-        for p in pkgs:
-            pid = p.id or f"{p.name}@{p.version}"
-            sid = ids[pid]
-            declared: Any = SpdxNoAssertion()
-            if p.licenses:
-                try:
-                    declared = spdx_licensing.parse(" AND ".join(f"({x})" for x in p.licenses))
-                except Exception:  # unparsable license text: keep NOASSERTION rather than fail the report
-                    declared = SpdxNoAssertion()
-            packages.append(Package(
-                spdx_id=sid, name=p.name, version=p.version or None, download_location=SpdxNoAssertion(),
-                files_analyzed=False, source_info=f"package found in: {p.file_path or res.target}",
-                primary_package_purpose=PackagePurpose.LIBRARY,
-                license_concluded=SpdxNoAssertion(), license_declared=declared, copyright_text=SpdxNoAssertion(),
-                external_references=[ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", p.purl)]
-                if p.purl else [],
-            ))
-            note(sid, "PkgID", pid)
-            note(sid, "Target", res.target)
-            if p.file_path:
-                note(sid, "FilePath", p.file_path)
-            note(sid, "Type", res.type)
-            note(sid, "Relationship", p.relationship)
-            if p.dev:
-                note(sid, "Dev", "true")
-            for loc in p.locations:
-                note(sid, "Location", f"{loc.start_line}-{loc.end_line}")
-            rels.append(Relationship(app_id, RelationshipType.CONTAINS, sid))
-            for d in sorted({ids[d] for d in p.depends_on if d in ids}):
-                rels.append(Relationship(sid, RelationshipType.DEPENDS_ON, d))
-    return Document(creation_info=info, packages=packages, relationships=rels, annotations=annotations)
-
-
 @functools.lru_cache(maxsize=4096)
 def _declared(licenses: tuple[str, ...]) -> str:
     """The declared licence expression as spdx-tools writes it (licences repeat across packages: parsed once)."""
     if not licenses:
         return "NOASSERTION"
-    from spdx_tools.common.spdx_licensing import spdx_licensing
+    from spdx_tools.common.spdx_licensing import spdx_licensing  # type: ignore[import-untyped]
 
     try:
         return str(spdx_licensing.parse(" AND ".join(f"({x})" for x in licenses)))
@@ -134,16 +50,24 @@ def _declared(licenses: tuple[str, ...]) -> str:
 
 
 def build_json(report: Report) -> dict[str, Any]:
-    """The SPDX 2.3 JSON document of the report as plain dicts, in one pass: what build_document and spdx-tools'
-    writer made (keys in its order, each package with the annotations of its SPDX ID, empty lists left out), without
-    the model's per-field type checks and the writer's deep copy, which cost ~0.5 ms a package."""
+    """The SPDX 2.3 JSON document of the report as plain dicts, in one pass (keys in spdx-tools' order, each
+    package with the annotations of its SPDX ID, empty lists left out)."""
+    return build(report)[0]
+
+
+def build(report: Report) -> tuple[dict[str, Any], list[tuple[str, dict[str, str]]]]:
+    """The JSON document and its annotations in document order with the SPDX ID each annotates (tag-value lists them
+    apart from the packages)."""
     when = created_iso(report)
     annotator = f"Tool: {TOOL_NAME.lower()}-{report.vigil_version or '0.0.0'}"
     notes: dict[str, list[dict[str, str]]] = defaultdict(list)
+    in_order: list[tuple[str, dict[str, str]]] = []
 
     def note(sid: str, key: str, value: str) -> None:
-        notes[sid].append({"annotationDate": when, "annotationType": "OTHER", "annotator": annotator,
-                           "comment": f"vigil:{key}: {value}"})
+        a = {"annotationDate": when, "annotationType": "OTHER", "annotator": annotator,
+             "comment": f"vigil:{key}: {value}"}
+        notes[sid].append(a)
+        in_order.append((sid, a))
 
     def package(sid: str, name: str, purpose: str, *, source_info: str | None = None, version: str | None = None,
                 declared: str = "NOASSERTION", purl: str = "") -> dict[str, Any]:
@@ -207,7 +131,7 @@ def build_json(report: Report) -> dict[str, Any]:
         "documentNamespace": namespace(report),
         "packages": packages,
         "relationships": [{"spdxElementId": a, "relatedSpdxElement": b, "relationshipType": t} for a, b, t in rels],
-    }
+    }, in_order
 
 
 def render(report: Report, out: IO[str]) -> None:

@@ -192,6 +192,21 @@ def test_spdx_json_is_the_spdx_tools_document(which: str) -> None:
     assert render(report, "spdx-json") == library_spdx_json(report)
 
 
+@pytest.mark.parametrize("which", ["demo", "edge", "xml-edge", "chain"])
+def test_spdx_tag_value_is_the_spdx_tools_document(which: str) -> None:
+    from tests.unit.reports.spdx_reference import library_spdx_tag_value
+
+    report = {"demo": lambda: msgspec.json.decode(FIXTURE.read_bytes(), type=Report),
+              "edge": _edge_report, "xml-edge": _xml_edge_report, "chain": lambda: chain_report(300)}[which]()
+    assert render(report, "spdx") == library_spdx_tag_value(report)
+
+
+def test_spdx_tag_value_work_is_linear() -> None:
+    small = work(any_call_budget, chain_report(1_000), "spdx", 10_000_000)
+    big = work(any_call_budget, chain_report(10_000), "spdx", 12 * small)
+    assert big <= 12 * small
+
+
 def test_cyclonedx_xml_work_is_linear() -> None:
     small = work(any_call_budget, chain_report(1_000), "cyclonedx-xml", 10_000_000)
     big = work(any_call_budget, chain_report(10_000), "cyclonedx-xml", 12 * small)
