@@ -140,7 +140,10 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
     def note_unsupported(unsupported: convert.Unsupported, where: str) -> None:
         for kind, value in dict.fromkeys(unsupported.items):
             metrics.unsupported.labels(kind).inc()
-            log.warning("Trivy client %s: unsupported %s %r ignored", where, kind, value)
+            # a scan option changes what the user gets: a warning; a blob field (every Debian layer carries
+            # license files) would flood the log
+            log.log(logging.WARNING if where == "scan" else logging.INFO,
+                    "Trivy client %s: unsupported %s %r ignored", where, kind, value)
 
     def decode_blob(body: bytes, encoding: str, tenant: str) -> None:
         """PutBlob: protobuf -> Vigil's BlobInfo, stored per token; one decode at a time, within the budget."""
