@@ -290,3 +290,73 @@ def test_twirp_json_encoding_options_and_tenants(server: Server) -> None:
     r = _twirp(server, "MissingBlobs", json.dumps({"blobIds": ["not-a-digest"]}))
     assert r.status_code == 400 and r.json()["code"] == "invalid_argument"
     assert server.metric('vigil_twirp_requests_total{code="ok",method="Scan"}') >= 2
+
+
+def test_load_trivy_and_vigil_clients_with_a_db_swap(work: Path, db: Path, tmp_path: Path) -> None:
+    """20 Trivy clients and 20 Vigil clients on one server at once, two scans each, the DB file replaced once
+    half of the scans are answered: every scan succeeds (no failed request, no retry-worthy 503) and every report
+    equals the one a lone client gets."""
+    import threading
+
+    swap_db = tmp_path / "next.db"
+    shutil.copy2(db, swap_db)
+    live = tmp_path / "db" / "vigil.db"
+    live.parent.mkdir()
+    shutil.copy2(db, live)
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{TOKEN}\n")
+    srv = start_server(tmp_path, live, "--token-file", str(tokens), "--skip-db-update")
+    alpine = IMAGES / "alpine-like.docker.tar"
+    pygoat = LOCKFILES / "adeyosemanputra__pygoat"
+    try:
+        def trivy_job(i: int) -> subprocess.CompletedProcess[str]:
+            home = tmp_path / f"t{i}"
+            home.mkdir(exist_ok=True)
+            return trivy("image", ["--input", str(alpine)], srv, home) if i % 2 else \
+                trivy("fs", [str(pygoat)], srv, home)
+
+        def vigil_job(i: int) -> subprocess.CompletedProcess[str]:
+            return run("fs", str(DEMO), "--server", srv.url, "--token", TOKEN, "--format", "json",
+                       env={"XDG_CACHE_HOME": str(tmp_path / f"v{i}")}, timeout=600)
+
+        def ids(p: subprocess.CompletedProcess[str]) -> dict[Key, set[str]]:
+            assert p.returncode == 0, p.stderr[-2000:]
+            return inventory(json.loads(p.stdout), True)[1]
+
+        expected = {"trivy-image": ids(trivy_job(1)), "trivy-fs": ids(trivy_job(0)), "vigil-fs": ids(vigil_job(0))}
+        assert all(expected.values())
+        outputs: list[tuple[str, subprocess.CompletedProcess[str]]] = []
+        lock = threading.Lock()
+        jobs = [(f"trivy-{'image' if i % 2 else 'fs'}", lambda i=i: trivy_job(i)) for i in range(20)] + \
+               [("vigil-fs", lambda i=i: vigil_job(i)) for i in range(20)]
+
+        def client(kind: str, job: Any) -> None:
+            for _ in range(2):
+                p = job()
+                with lock:
+                    outputs.append((kind, p))
+
+        threads = [threading.Thread(target=client, args=j) for j in jobs]
+        for t in threads:
+            t.start()
+        swapped = False
+        while any(t.is_alive() for t in threads):
+            with lock:
+                done = len(outputs)
+            if not swapped and done >= len(jobs):  # half of the 80 scans answered: replace the DB under the rest
+                os.replace(swap_db, live)
+                swapped = True
+            for t in threads:
+                t.join(0.05)
+        assert swapped and len(outputs) == 2 * len(jobs)
+        for kind, p in outputs:
+            assert ids(p) == expected[kind], (kind, p.stderr[-1000:])
+        assert srv.metric("vigil_db_swaps_total") == 1
+        metrics = srv.get("/metrics").text
+        failed = [ln for ln in metrics.splitlines() if ln.startswith(("vigil_requests_total{", "vigil_twirp_requests_"
+                  "total{")) and not any(ok in ln for ok in ('status="200"', 'status="204"', 'code="ok"'))
+                  and not ln.endswith(" 0.0")]
+        assert failed == []
+        assert srv.metric('vigil_twirp_requests_total{code="ok",method="Scan"}') == 20 * 2 + 2
+    finally:
+        srv.stop()
