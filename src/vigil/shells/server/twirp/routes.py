@@ -166,10 +166,18 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
         except MemoryError:
             raise TwirpError("unavailable", "the server is short of memory; retry later") from None
 
-    def scan(req: scanner_pb2.ScanRequest, tenant: str) -> scanner_pb2.ScanResponse:
+    def put_artifact(body: bytes, encoding: str, tenant: str) -> None:
+        req = _parse(body, encoding, cache_pb2.PutArtifactRequest())
+        (art_id,) = _check_ids([req.artifact_id], "artifact ids")
+        if not req.HasField("artifact_info"):
+            raise TwirpError("invalid_argument", "empty artifact info")
+        state.put_blob("layer", ARTIFACT_PREFIX + art_id, tenant, convert.artifact_blob(req.artifact_info))
+
+    def scan(body: bytes, encoding: str, tenant: str) -> scanner_pb2.ScanResponse:
         from vigil.cache import decode_blob as decode_stored
         from vigil.shells.server.app import _ScanBlobs, run_scan
 
+        req = _parse(body, encoding, scanner_pb2.ScanRequest())
         ids = [req.blob_ids[i] for i in range(len(req.blob_ids))]
         if not ids:
             raise TwirpError("invalid_argument", "a scan names at least one blob")
@@ -208,7 +216,9 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
                 raise TwirpError("not_found", f"{len(missing)} blob(s) not on the server, upload them first "
                                               f"(first: {missing[0]})")
             ordered = [blobs[i] for i in ids]
-            image = all(b.diff_id for b in ordered) and req.artifact_id not in ids
+            # Trivy's directory and SBOM artifacts are one blob whose ID is also the artifact's; an image's layers
+            # carry their DiffIDs
+            image = len(ids) > 1 or (bool(ordered[0].diff_id) and req.artifact_id not in ids)
             art_blob = None
             if image and req.artifact_id:
                 raw = state.get_raw("layer", ARTIFACT_PREFIX + req.artifact_id, tenant)
@@ -248,11 +258,7 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
                 return _encode(_empty(), encoding)
             body = await _read_capped(request, MAX_REQUEST_BYTES)
             if method == "PutArtifact":
-                areq = _parse(body, encoding, cache_pb2.PutArtifactRequest())
-                (art_id,) = _check_ids([areq.artifact_id], "artifact ids")
-                if not areq.HasField("artifact_info"):
-                    raise TwirpError("invalid_argument", "empty artifact info")
-                state.put_blob("layer", ARTIFACT_PREFIX + art_id, tenant, convert.artifact_blob(areq.artifact_info))
+                await run_in_threadpool(put_artifact, body, encoding, tenant)
                 return _encode(_empty(), encoding)
             if method == "MissingBlobs":
                 mreq = _parse(body, encoding, cache_pb2.MissingBlobsRequest())
@@ -272,11 +278,9 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
                 for i in _check_ids(list(dreq.blob_ids), "blob ids"):
                     await run_in_threadpool(state.drop_blob, "layer", BLOB_PREFIX + i, tenant)
                 return _encode(_empty(), encoding)
-            sreq = _parse(body, encoding, scanner_pb2.ScanRequest())
-            del body
-            resp_msg = await run_in_threadpool(scan, sreq, tenant)
+            answer = await run_in_threadpool(lambda: _encode(scan(body, encoding, tenant), encoding))
             state.metrics.scan_seconds.labels("trivy").observe(time.perf_counter() - start)
-            return _encode(resp_msg, encoding)
+            return answer
         except TwirpError as e:
             code = e.code
             return error_response(e.code, e.msg)

@@ -1,0 +1,95 @@
+"""Bounds on what a Trivy-protocol request can make `vigil server` keep or compute: the same upload cap, per-scan
+limits and shared decode budget as Vigil's own API, answered with the Twirp codes a Trivy client understands
+("unavailable" is the one it retries), and metric labels from fixed sets. The app runs on a real uvicorn on
+127.0.0.1 in a thread (test_server_limits.serve), so a test can give the state small limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from tests.integration.test_server_limits import TOKEN, Running, _series
+from tests.integration.test_server_limits import serve as serve  # the fixture (a real uvicorn in a thread)
+
+from vigil.shells.server.twirp.gen import cache_pb2, scanner_pb2
+
+PB = {"Content-Type": "application/protobuf", "Trivy-Token": TOKEN}
+
+
+def blob_id(n: int) -> str:
+    return f"sha256:{n + 0x7e57:064x}"
+
+
+def put(srv: Running, n: int, packages: int = 1) -> httpx.Response:
+    req = cache_pb2.PutBlobRequest(diff_id=blob_id(n))
+    req.blob_info.diff_id = f"sha256:{n:064x}"
+    app = req.blob_info.applications.add(type="pip", file_path=f"app{n}/requirements.txt")
+    for i in range(packages):
+        app.packages.add(name=f"pkg{n}-{i}", version="1.0")
+    return call(srv, "trivy.cache.v1.Cache/PutBlob", req.SerializeToString())
+
+
+def scan(srv: Running, ids: list[str]) -> httpx.Response:
+    req = scanner_pb2.ScanRequest(target="img", artifact_id="sha256:" + "f" * 64, blob_ids=ids)
+    req.options.scanners.append("vuln")
+    return call(srv, "trivy.scanner.v1.Scanner/Scan", req.SerializeToString())
+
+
+def call(srv: Running, path: str, body: bytes) -> httpx.Response:
+    return httpx.post(f"{srv.url}/twirp/{path}", content=body, headers=PB, timeout=30)
+
+
+def missing(srv: Running, ids: list[str]) -> list[str]:
+    r = call(srv, "trivy.cache.v1.Cache/MissingBlobs", cache_pb2.MissingBlobsRequest(blob_ids=ids).SerializeToString())
+    assert r.status_code == 200, r.text
+    return list(cache_pb2.MissingBlobsResponse.FromString(r.content).missing_blob_ids)
+
+
+def test_an_upload_over_the_blob_cap_is_refused_and_not_kept(serve: Callable[..., Running]) -> None:
+    srv = serve(max_blob_bytes=2000)
+    assert put(srv, 1, packages=5).status_code == 200
+    r = put(srv, 2, packages=500)
+    assert r.status_code == 429 and r.json()["code"] == "resource_exhausted", r.text
+    assert missing(srv, [blob_id(1), blob_id(2)]) == [blob_id(2)]
+
+
+def test_the_blobs_of_one_scan_are_bounded(serve: Callable[..., Running]) -> None:
+    srv = serve(max_scan_blobs=3, max_scan_blob_bytes=3000)
+    for n in range(4):
+        assert put(srv, n, packages=40).status_code == 200
+    assert scan(srv, [blob_id(1)] * 3).status_code == 200  # one distinct blob
+    r = scan(srv, [blob_id(0), blob_id(1), blob_id(2), blob_id(3)])
+    assert r.status_code == 429 and "4 distinct blobs, over the limit of 3" in r.json()["msg"]
+    r = scan(srv, [blob_id(0), blob_id(1), blob_id(2)])
+    assert r.status_code == 429 and "limit of one scan" in r.json()["msg"]
+    assert srv.state.decode_budget.used == 0
+
+
+def test_decoding_across_requests_is_bounded_and_retryable(serve: Callable[..., Running]) -> None:
+    srv = serve()
+    assert put(srv, 1).status_code == 200
+    budget = srv.state.decode_budget
+    with budget.reserve(budget.limit) as other_requests:  # requests in flight hold the whole budget
+        other_requests.take(budget.limit)
+        for r in (scan(srv, [blob_id(1)]), put(srv, 2)):
+            assert r.status_code == 503 and r.json()["code"] == "unavailable" and "retry later" in r.json()["msg"]
+    assert scan(srv, [blob_id(1)]).status_code == 200
+    assert put(srv, 2).status_code == 200
+    assert budget.used == 0
+
+
+def test_twirp_metric_labels_stay_bounded(serve: Callable[..., Running]) -> None:
+    srv = serve()
+    with httpx.Client(timeout=10) as c:
+        for i in range(200):
+            c.post(f"{srv.url}/twirp/trivy.cache.v1.Cache/M{i}", content=b"", headers=PB)
+            c.post(f"{srv.url}/twirp/made.up.Service{i}/Scan", content=b"", headers=PB)
+            c.request(f"XM{i}", f"{srv.url}/twirp/trivy.scanner.v1.Scanner/Scan", headers=PB)
+    text = httpx.get(srv.url + "/metrics", timeout=10).text
+    series = _series(text, "vigil_twirp_requests_total")
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("vigil_twirp_requests_total{")) == 400  # made-up HTTP methods: routing's 405
+    assert len(series) <= 2, series
+    endpoints = {s["endpoint"] for s in _series(text, "vigil_requests_total")}
+    assert endpoints <= {"/twirp/trivy.cache.v1.Cache/{method}", "/twirp/trivy.scanner.v1.Scanner/{method}",
+                         "/twirp/{rest:path}", "other"}, endpoints
