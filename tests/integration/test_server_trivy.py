@@ -156,6 +156,7 @@ def test_image(name: str, server: Server, db: Path, tmp_path: Path, request: pyt
     assert compared > 0
     tr = json.loads(t.stdout)
     assert tr["Metadata"]["OS"]["Family"] == json.loads(v.stdout)["Metadata"]["OS"]["Family"]
+    assert tr["Trivy"]["Server"]["Version"]  # GET /version answered the client's Trivy-Token header
     if name.startswith("debian"):  # the whiteouts and the opaque directory held on the server's merge
         names = {p["Name"] for r in tr["Results"] for p in r.get("Packages") or []}
         assert "Django" in names and "PyYAML" not in names
@@ -200,6 +201,21 @@ def test_wrong_token_is_trivys_unauthenticated(server: Server, tmp_path: Path) -
     r = httpx.post(server.url + "/twirp/trivy.cache.v1.Cache/MissingBlobs", content=b"{}", timeout=10,
                    headers={"Content-Type": "application/json", "Trivy-Token": "wrong"})
     assert r.status_code == 401 and r.json() == {"code": "unauthenticated", "msg": "invalid token"}
+
+
+def test_custom_token_header(work: Path, db: Path, tmp_path: Path) -> None:
+    """`trivy --token-header X` against `vigil server --token-header X`."""
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{TOKEN}\n")
+    srv = start_server(tmp_path, db, "--token-file", str(tokens), "--skip-db-update", "--token-header", "X-Scan-Key")
+    try:
+        target = [str(LOCKFILES / "adeyosemanputra__pygoat")]
+        t = trivy("fs", target, srv, tmp_path, "--token-header", "X-Scan-Key")
+        assert t.returncode == 0 and json.loads(t.stdout)["Results"], t.stderr[-1000:]
+        t = trivy("fs", target, srv, tmp_path, "--token-header", "X-Other")
+        assert t.returncode == 1 and "twirp error unauthenticated: invalid token" in t.stderr
+    finally:
+        srv.stop()
 
 
 def _twirp(server: Server, method: str, body: bytes | str, ctype: str = "application/json",
