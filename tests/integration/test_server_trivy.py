@@ -93,6 +93,14 @@ def vigil(sub: str, target: list[str], db: Path, home: Path, *extra: str) -> sub
                cwd=home)
 
 
+def full_version(p: dict[str, Any]) -> str:
+    """A package's version as one string: Trivy splits an OS package's into Epoch, Version and Release."""
+    v = p.get("Version", "")
+    if p.get("Epoch"):
+        v = f"{p['Epoch']}:{v}"
+    return f"{v}-{p['Release']}" if p.get("Release") else v
+
+
 Key = tuple[str, str, str]  # (target, package, installed version)
 
 
@@ -102,7 +110,7 @@ def inventory(report: dict[str, Any], by_target: bool) -> tuple[set[Key], dict[K
     for r in report.get("Results") or []:
         t = r["Target"] if by_target else ""
         for p in r.get("Packages") or []:
-            pkgs.add((t, p.get("Name", ""), p.get("Version", "")))
+            pkgs.add((t, p.get("Name", ""), full_version(p)))
         for v in r.get("Vulnerabilities") or []:
             vulns.setdefault((t, v["PkgName"], v["InstalledVersion"]), set()).add(v["VulnerabilityID"])
     return pkgs, vulns

@@ -76,4 +76,12 @@ def test_scan_response_out() -> None:
     assert w.status == 5 and w.severity == common_pb2.HIGH and w.vendor_severity["nvd"] == common_pb2.CRITICAL
     assert w.cvss["nvd"].v3_score == 9.8 and w.data_source.id == "debian" and w.layer.diff_id.endswith("1")
     assert w.published_date.seconds == 1704164645 and w.pkg_identifier.purl == "pkg:deb/libc6"
-    assert wire.results[0].packages[0].relationship == 3
+    pkg = wire.results[0].packages[0]
+    assert pkg.relationship == 3 and (pkg.epoch, pkg.version, pkg.release) == (0, "2.36", "9")
+
+
+def test_split_version() -> None:
+    assert convert.split_version("1:2.38.1-5+deb12u3") == (1, "2.38.1", "5+deb12u3")
+    assert convert.split_version("5.1.8-6.el9") == (0, "5.1.8", "6.el9")
+    assert convert.split_version("1.0") == (0, "1.0", "")
+    assert convert.split_version("a:b-c-d") == (0, "a:b-c", "d")

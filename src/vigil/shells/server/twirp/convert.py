@@ -265,10 +265,25 @@ def _timestamp(msg: Any, text: str) -> None:
     msg.FromDatetime(t)
 
 
-def _put_package(msg: common_pb2.Package, p: Package) -> None:
+def split_version(full: str) -> tuple[int, str, str]:
+    """dpkg/rpm "[epoch:]version[-release]" as Trivy sends an OS package's version: (epoch, version, release)."""
+    epoch, sep, rest = full.partition(":")
+    if not (sep and epoch.isdigit()):
+        epoch, rest = "0", full
+    version, sep, release = rest.rpartition("-")
+    if not sep:
+        version, release = rest, ""
+    return int(epoch), version, release
+
+
+def _put_package(msg: common_pb2.Package, p: Package, split: bool) -> None:
     msg.id, msg.name, msg.version, msg.arch = p.id, p.name, p.version, p.arch
     msg.src_name, msg.src_version, msg.maintainer, msg.file_path = p.src_name, p.src_version, p.maintainer, \
         p.file_path
+    if split:  # a dpkg or rpm package: Trivy's client joins the parts again where it prints a version
+        msg.epoch, msg.version, msg.release = split_version(p.version)
+        if p.src_version:
+            msg.src_epoch, msg.src_version, msg.src_release = split_version(p.src_version)
     if p.purl:
         msg.identifier.purl = p.purl
     msg.licenses.extend(p.licenses)
@@ -362,8 +377,9 @@ def scan_response(report: Report) -> scanner_pb2.ScanResponse:
             continue
         msg = out.results.add(target=r.target, type=_trivy_type(r))
         setattr(msg, "class", r.class_)  # "class" is a Python keyword
+        split = r.class_ == "os-pkgs" and OS_PKG_FORMAT.get(r.type) in ("dpkg", "rpm")
         for p in r.packages:
-            _put_package(msg.packages.add(), p)
+            _put_package(msg.packages.add(), p, split)
         for v in r.vulnerabilities:
             _put_vuln(msg.vulnerabilities.add(), v)
         for s in r.secrets:
