@@ -93,3 +93,20 @@ def test_twirp_metric_labels_stay_bounded(serve: Callable[..., Running]) -> None
     endpoints = {s["endpoint"] for s in _series(text, "vigil_requests_total")}
     assert endpoints <= {"/twirp/trivy.cache.v1.Cache/{method}", "/twirp/trivy.scanner.v1.Scanner/{method}",
                          "/twirp/{rest:path}", "other"}, endpoints
+
+
+def test_unknown_protobuf_fields_are_ignored(serve: Callable[..., Running]) -> None:
+    """A newer client's fields (here field 111, a varint, at the top level and inside the blob) do not fail the
+    call."""
+    srv = serve()
+    req = cache_pb2.PutBlobRequest(diff_id=blob_id(5))
+    req.blob_info.applications.add(type="pip", file_path="requirements.txt").packages.add(name="Django",
+                                                                                          version="3.2.0")
+    inner = req.blob_info.SerializeToString() + b"\xf8\x06\x01"
+    body = cache_pb2.PutBlobRequest(diff_id=blob_id(5)).SerializeToString() + \
+        b"\x1a" + bytes([len(inner)]) + inner + b"\xf8\x06\x01"  # field 3 (blob_info), then the unknown field
+    assert call(srv, "trivy.cache.v1.Cache/PutBlob", body).status_code == 200
+    r = scan(srv, [blob_id(5)])
+    assert r.status_code == 200, r.text
+    res = scanner_pb2.ScanResponse.FromString(r.content)
+    assert [p.name for p in res.results[0].packages] == ["Django"]
