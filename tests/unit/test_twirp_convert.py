@@ -3,7 +3,7 @@ fields a Trivy client relies on."""
 
 from __future__ import annotations
 
-from vigil.findings.records import CVSS, DataSource, Metadata, Report, Result, Vulnerability
+from vigil.findings.records import CVSS, DataSource, MatchDetail, Metadata, Report, Result, Vulnerability
 from vigil.inventory.records import LayerRef, OSInfo, Package
 from vigil.shells.server.twirp import convert
 from vigil.shells.server.twirp.gen import cache_pb2, common_pb2, scanner_pb2
@@ -60,7 +60,11 @@ def test_scan_response_out() -> None:
                       installed_version="2.36-9", fixed_version="2.36-10", status="will_not_fix", severity="HIGH",
                       vendor_severity={"nvd": "CRITICAL"}, cvss={"nvd": CVSS(v3_vector="CVSS:3.1/AV:N", v3_score=9.8)},
                       data_sources=(DataSource(id="debian", name="Debian Security Tracker", url="https://x"),),
-                      published_date="2024-01-02T03:04:05Z", layer=LayerRef(diff_id="sha256:" + "1" * 64))
+                      published_date="2024-01-02T03:04:05Z", layer=LayerRef(diff_id="sha256:" + "1" * 64),
+                      match_details=(MatchDetail(source="debian", advisory_id="DSA-5000-1", vulnerable_range="<2.36-10",
+                                                 comparator="dpkg"),
+                                     MatchDetail(source="nvd", advisory_id="CVE-2024-1", vulnerable_range="*",
+                                                 comparator="semver")))
     report = Report(artifact_name="img", artifact_type="container_image",
                     metadata=Metadata(os=OSInfo(family="debian", name="12.5", eosl=True)),
                     results=(Result(target="img (debian 12.5)", class_="os-pkgs", type="debian",
@@ -75,6 +79,7 @@ def test_scan_response_out() -> None:
     w = wire.results[0].vulnerabilities[0]
     assert w.status == 5 and w.severity == common_pb2.HIGH and w.vendor_severity["nvd"] == common_pb2.CRITICAL
     assert w.cvss["nvd"].v3_score == 9.8 and w.data_source.id == "debian" and w.layer.diff_id.endswith("1")
+    assert list(w.vendor_ids) == ["DSA-5000-1"]
     assert w.published_date.seconds == 1704164645 and w.pkg_identifier.purl == "pkg:deb/libc6"
     pkg = wire.results[0].packages[0]
     assert pkg.relationship == 3 and (pkg.epoch, pkg.version, pkg.release) == (0, "2.36", "9")

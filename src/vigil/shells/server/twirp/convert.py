@@ -307,6 +307,9 @@ def _put_vuln(msg: common_pb2.Vulnerability, v: Vulnerability) -> None:
     msg.status = _STATUS_NUMBER.get(v.status, 0)
     msg.references.extend(v.references)
     msg.cwe_ids.extend(v.cwe_ids)
+    # the advisories that matched, under their own IDs (Trivy's VendorIDs: RHSA-…, DSA-…, GHSA-…)
+    msg.vendor_ids.extend(dict.fromkeys(m.advisory_id for m in v.match_details
+                                        if m.advisory_id and m.advisory_id != v.vulnerability_id))
     if v.purl:
         msg.pkg_identifier.purl = v.purl
     for src, sev in v.vendor_severity.items():
