@@ -110,3 +110,23 @@ def test_unknown_protobuf_fields_are_ignored(serve: Callable[..., Running]) -> N
     assert r.status_code == 200, r.text
     res = scanner_pb2.ScanResponse.FromString(r.content)
     assert [p.name for p in res.results[0].packages] == ["Django"]
+
+
+def test_distro_replaces_the_detected_os(serve: Callable[..., Running]) -> None:
+    """`trivy --distro alpine/3.16`: the server matches against the OS the client names."""
+    srv = serve()
+    req = cache_pb2.PutBlobRequest(diff_id=blob_id(6))
+    req.blob_info.diff_id = f"sha256:{6:064x}"
+    req.blob_info.os.family, req.blob_info.os.name = "debian", "12.5"
+    req.blob_info.package_infos.add(file_path="lib/apk/db/installed").packages.add(name="zlib", version="1.2.12-r0")
+    assert call(srv, "trivy.cache.v1.Cache/PutBlob", req.SerializeToString()).status_code == 200
+    sreq = scanner_pb2.ScanRequest(target="img", artifact_id="sha256:" + "e" * 64, blob_ids=[blob_id(6)])
+    sreq.options.scanners.append("vuln")
+    r = call(srv, "trivy.scanner.v1.Scanner/Scan", sreq.SerializeToString())
+    assert scanner_pb2.ScanResponse.FromString(r.content).os.family == "debian"
+    sreq.options.distro.family, sreq.options.distro.name = "alpine", "3.16.0"
+    r = call(srv, "trivy.scanner.v1.Scanner/Scan", sreq.SerializeToString())
+    assert r.status_code == 200, r.text
+    res = scanner_pb2.ScanResponse.FromString(r.content)
+    assert (res.os.family, res.os.name) == ("alpine", "3.16.0")
+    assert res.results[0].target == "img (alpine 3.16.0)"

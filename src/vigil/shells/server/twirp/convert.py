@@ -14,6 +14,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, get_args
 
+import msgspec
+
 from vigil.findings.analysis import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
 from vigil.findings.records import (
     CVSS,
@@ -205,6 +207,20 @@ def artifact_blob(info: cache_pb2.ArtifactInfo) -> BlobInfo:
     return BlobInfo(diff_id="", secrets=_secrets([info.secret]) if info.HasField("secret") else ())
 
 
+def distro(opts: scanner_pb2.ScanOptions) -> OSInfo | None:
+    """`trivy --distro FAMILY/VERSION`: the OS to use instead of the one the client detected."""
+    if opts.HasField("distro") and opts.distro.family:
+        return OSInfo(family=opts.distro.family, name=opts.distro.name)
+    return None
+
+
+def with_distro(blobs: dict[str, BlobInfo], top: str, os_info: OSInfo) -> dict[str, BlobInfo]:
+    """Every layer's OS forgotten, the given one in the top layer (a Trivy blob's OS is its only release file)."""
+    out = {k: msgspec.structs.replace(b, os_releases=()) for k, b in blobs.items()}
+    out[top] = msgspec.structs.replace(out[top], os_releases=(OSRelease(file_path="etc/os-release", os=os_info),))
+    return out
+
+
 def layer_info(blob: BlobInfo) -> LayerInfo:
     return LayerInfo(digest=blob.digest, diff_id=blob.diff_id)
 
@@ -229,8 +245,6 @@ def detection_options(opts: scanner_pb2.ScanOptions, unsupported: Unsupported) -
             rels.append(r)  # type: ignore[arg-type]
         else:
             unsupported.add("pkg_relationship", r)
-    if opts.HasField("distro") and (opts.distro.family or opts.distro.name):
-        unsupported.add("option", "distro")
     if opts.license_full:
         unsupported.add("option", "license_full")
     for src in opts.vuln_severity_sources:

@@ -228,6 +228,9 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
 
                 top = ordered[-1]
                 blobs = {**blobs, ids[-1]: msgspec.structs.replace(top, secrets=top.secrets + art_blob.secrets)}
+            forced = convert.distro(req.options)
+            if forced is not None:
+                blobs = convert.with_distro(blobs, ids[-1], forced)
             art = ArtifactInfo(name=req.target, type="container_image" if image else "filesystem",
                                layers=tuple(convert.layer_info(b) for b in ordered) if image else ())
             try:
