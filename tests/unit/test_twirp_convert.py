@@ -42,15 +42,14 @@ def test_blob_info_in() -> None:
 
 def test_options_unknown_scanner_is_reported_not_fatal() -> None:
     opts = scanner_pb2.ScanOptions(scanners=["vuln", "config", "sbom", "rbac"], pkg_types=["library", "firmware"],
-                                   pkg_relationships=["direct", "sideways"], vuln_severity_sources=["nvd"])
+                                   pkg_relationships=["direct", "sideways"])
     opts.license_categories["forbidden"].names.extend(["GPL-3.0"])
     u = convert.Unsupported()
     d = convert.detection_options(opts, u)
     assert d.scanners == ("vuln", "misconfig") and d.pkg_types == ("library",)
     assert d.pkg_relationships == ("direct",) and d.list_all_pkgs
     assert d.license_categories == {"forbidden": ("GPL-3.0",)}
-    assert u.items == [("scanner", "rbac"), ("pkg_type", "firmware"), ("pkg_relationship", "sideways"),
-                       ("vuln_severity_source", "nvd")]
+    assert u.items == [("scanner", "rbac"), ("pkg_type", "firmware"), ("pkg_relationship", "sideways")]
     empty = convert.detection_options(scanner_pb2.ScanOptions(), convert.Unsupported())
     assert empty.pkg_types == ("os", "library") and len(empty.pkg_relationships) == 5
 
@@ -83,6 +82,15 @@ def test_scan_response_out() -> None:
     assert w.published_date.seconds == 1704164645 and w.pkg_identifier.purl == "pkg:deb/libc6"
     pkg = wire.results[0].packages[0]
     assert pkg.relationship == 3 and (pkg.epoch, pkg.version, pkg.release) == (0, "2.36", "9")
+
+
+def test_severity_sources() -> None:
+    v = Vulnerability(vulnerability_id="CVE-1", pkg_name="p", installed_version="1", status="affected",
+                      severity="HIGH", severity_source="debian", vendor_severity={"nvd": "CRITICAL", "ghsa": "LOW"})
+    assert convert.pick_severity(v, []) == ("HIGH", "debian")
+    assert convert.pick_severity(v, ["ghsa", "nvd"]) == ("LOW", "ghsa")
+    assert convert.pick_severity(v, ["redhat", "auto"]) == ("HIGH", "debian")
+    assert convert.pick_severity(v, ["redhat"]) == ("UNKNOWN", "")
 
 
 def test_split_version() -> None:

@@ -247,9 +247,6 @@ def detection_options(opts: scanner_pb2.ScanOptions, unsupported: Unsupported) -
             unsupported.add("pkg_relationship", r)
     if opts.license_full:
         unsupported.add("option", "license_full")
-    for src in opts.vuln_severity_sources:
-        if src != "auto":
-            unsupported.add("vuln_severity_source", src)
     return DetectionOptions(
         scanners=tuple(dict.fromkeys(scanners)),
         pkg_types=tuple(dict.fromkeys(pkg_types)) or ("os", "library"),
@@ -311,13 +308,25 @@ def _put_package(msg: common_pb2.Package, p: Package, split: bool) -> None:
         _set_layer(msg.layer, p.layer)
 
 
-def _put_vuln(msg: common_pb2.Vulnerability, v: Vulnerability) -> None:
+def pick_severity(v: Vulnerability, sources: Sequence[str]) -> tuple[Severity, str]:
+    """`trivy --vuln-severity-source A,B,auto`: the first listed source that rates the vulnerability; "auto" is
+    the severity detection chose; no source at all: UNKNOWN (as Trivy)."""
+    for src in sources or ("auto",):
+        if src == "auto":
+            return v.severity, v.severity_source
+        if src in v.vendor_severity:
+            return v.vendor_severity[src], src
+    return "UNKNOWN", ""
+
+
+def _put_vuln(msg: common_pb2.Vulnerability, v: Vulnerability, sources: Sequence[str]) -> None:
     msg.vulnerability_id, msg.pkg_name, msg.pkg_id, msg.pkg_path = v.vulnerability_id, v.pkg_name, v.pkg_id, \
         v.pkg_path
     msg.installed_version, msg.fixed_version = v.installed_version, v.fixed_version
     msg.title, msg.description, msg.primary_url = v.title, v.description, v.primary_url
-    msg.severity = _SEVERITY_NUMBER[v.severity]  # type: ignore[assignment]  # an enum number
-    msg.severity_source = v.severity_source
+    sev, sev_source = pick_severity(v, sources)
+    msg.severity = _SEVERITY_NUMBER[sev]  # type: ignore[assignment]  # an enum number
+    msg.severity_source = sev_source
     msg.status = _STATUS_NUMBER.get(v.status, 0)
     msg.references.extend(v.references)
     msg.cwe_ids.extend(v.cwe_ids)
@@ -382,7 +391,7 @@ def _trivy_type(r: Result) -> str:
     return _TRIVY_APP_TYPE.get(r.type, r.type) if r.class_ == "lang-pkgs" else r.type
 
 
-def scan_response(report: Report) -> scanner_pb2.ScanResponse:
+def scan_response(report: Report, severity_sources: Sequence[str] = ()) -> scanner_pb2.ScanResponse:
     out = scanner_pb2.ScanResponse()
     os_info = report.metadata.os
     if os_info is not None:
@@ -398,7 +407,7 @@ def scan_response(report: Report) -> scanner_pb2.ScanResponse:
         for p in r.packages:
             _put_package(msg.packages.add(), p, split)
         for v in r.vulnerabilities:
-            _put_vuln(msg.vulnerabilities.add(), v)
+            _put_vuln(msg.vulnerabilities.add(), v, severity_sources)
         for s in r.secrets:
             _put_secret(msg.secrets.add(), s)
         for m in r.misconfigurations:
