@@ -201,6 +201,24 @@ def test_sbom(server: Server, db: Path, tmp_path: Path) -> None:
     assert gate_agrees("sbom", [str(bom)], [str(bom)], server, db, tmp_path) == 1
 
 
+def test_trivy_sbom_output_through_the_server_is_trivys_own(server: Server, tmp_path: Path) -> None:
+    """`trivy image|fs -f cyclonedx --server` (packages wanted, vulnerabilities not): the components equal what
+    Trivy lists on its own without a server (an SBOM needs no DB), and no vulnerability is added."""
+    scans = 'vigil_twirp_requests_total{code="ok",method="Scan"}'
+    before = server.metric(scans)
+    for sub, target in (("image", ["--input", str(IMAGES / "alpine-like.docker.tar")]), ("fs", [str(DEMO)])):
+        t = trivy(sub, target, server, tmp_path, "--format", "cyclonedx")
+        alone = trivy(sub, target, server, tmp_path, "--format", "cyclonedx", "--server", "")
+        boms = []
+        for p in (t, alone):
+            assert p.returncode == 0, p.stderr[-1000:]
+            bom = json.loads(p.stdout)
+            assert not bom.get("vulnerabilities")
+            boms.append({(c["name"], c.get("version", "")) for c in bom["components"]})
+        assert boms[0] == boms[1] and len(boms[0]) > 5
+    assert server.metric(scans) == before + 2  # the second run of each was Trivy alone (--server "")
+
+
 def test_wrong_token_is_trivys_unauthenticated(server: Server, tmp_path: Path) -> None:
     for token in ("wrong", ""):
         t = trivy("fs", [str(DEMO)], server, tmp_path, token=token)

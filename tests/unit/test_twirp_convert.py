@@ -50,6 +50,8 @@ def test_options_unknown_scanner_is_reported_not_fatal() -> None:
     assert d.pkg_relationships == ("direct",) and d.list_all_pkgs
     assert d.license_categories == {"forbidden": ("GPL-3.0",)}
     assert u.items == [("scanner", "rbac"), ("pkg_type", "firmware"), ("pkg_relationship", "sideways")]
+    sbom = scanner_pb2.ScanOptions(scanners=["sbom", "secret"])
+    assert convert.packages_only(sbom) and convert.detection_options(sbom, u).scanners == ("vuln", "secret")
     empty = convert.detection_options(scanner_pb2.ScanOptions(), convert.Unsupported())
     assert empty.pkg_types == ("os", "library") and len(empty.pkg_relationships) == 5
 

@@ -225,8 +225,14 @@ def layer_info(blob: BlobInfo) -> LayerInfo:
     return LayerInfo(digest=blob.digest, diff_id=blob.diff_id)
 
 
+def packages_only(opts: scanner_pb2.ScanOptions) -> bool:
+    """Trivy's "sbom" scanner without "vuln" (`trivy image -f cyclonedx`): packages are wanted, vulnerabilities not.
+    Vigil lists packages with the vulnerability scan, so the server detects and leaves the vulnerabilities out."""
+    return "sbom" in opts.scanners and "vuln" not in opts.scanners
+
+
 def detection_options(opts: scanner_pb2.ScanOptions, unsupported: Unsupported) -> DetectionOptions:
-    scanners: list[Scanner] = []
+    scanners: list[Scanner] = ["vuln"] if packages_only(opts) else []
     for s in opts.scanners:
         name = "misconfig" if s == "config" else s  # Trivy's old name for the misconfiguration scanner
         if name in SCANNERS:
@@ -391,7 +397,8 @@ def _trivy_type(r: Result) -> str:
     return _TRIVY_APP_TYPE.get(r.type, r.type) if r.class_ == "lang-pkgs" else r.type
 
 
-def scan_response(report: Report, severity_sources: Sequence[str] = ()) -> scanner_pb2.ScanResponse:
+def scan_response(report: Report, severity_sources: Sequence[str] = (), *,
+                  vulnerabilities: bool = True) -> scanner_pb2.ScanResponse:
     out = scanner_pb2.ScanResponse()
     os_info = report.metadata.os
     if os_info is not None:
@@ -406,7 +413,7 @@ def scan_response(report: Report, severity_sources: Sequence[str] = ()) -> scann
         split = r.class_ == "os-pkgs" and OS_PKG_FORMAT.get(r.type) in ("dpkg", "rpm")
         for p in r.packages:
             _put_package(msg.packages.add(), p, split)
-        for v in r.vulnerabilities:
+        for v in r.vulnerabilities if vulnerabilities else ():
             _put_vuln(msg.vulnerabilities.add(), v, severity_sources)
         for s in r.secrets:
             _put_secret(msg.secrets.add(), s)

@@ -240,7 +240,8 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
                 raise TwirpError(_CODE_OF_STATUS.get(e.status, "internal"), str(e)) from e
             except MemoryError:
                 raise TwirpError("unavailable", "the server is short of memory; retry later") from None
-        return convert.scan_response(report, list(req.options.vuln_severity_sources))
+        return convert.scan_response(report, list(req.options.vuln_severity_sources),
+                                     vulnerabilities=not convert.packages_only(req.options))
 
     async def handle(service: str, method: str, request: Request) -> Response:
         start = time.perf_counter()
