@@ -401,7 +401,6 @@ def create_app(state: ServerState) -> FastAPI:
     decoding = threading.Lock()  # one blob decoded at a time: decoding multiplies a body's size in memory
     from vigil.shells.server.twirp import routes as twirp  # Trivy's protocol (Twirp), beside this API
 
-
     def decode_and_store(key: str, body: bytes, tenant: str) -> None:
         from vigil.findings.analysis import content_key
 
