@@ -108,6 +108,19 @@ def _encode(msg: Message, encoding: str) -> Response:
     return Response(json_format.MessageToJson(msg, indent=None), media_type=JSON)
 
 
+def _gzipped(resp: Response, accepted: bool) -> Response:
+    """A scan's answer compressed when the client takes gzip (Go's HTTP client asks for it and inflates it, as
+    Trivy's server answers): an image's report is megabytes of repetitive text."""
+    if accepted and len(resp.body) > 1400:
+        import gzip
+
+        resp.body = gzip.compress(bytes(resp.body), compresslevel=5)
+        resp.headers["Content-Encoding"] = "gzip"
+        resp.headers["Content-Length"] = str(len(resp.body))
+        resp.headers["Vary"] = "Accept-Encoding"
+    return resp
+
+
 def _check_ids(ids: list[str], what: str) -> list[str]:
     if len(ids) > MAX_KEYS:
         raise TwirpError("invalid_argument", f"{len(ids)} {what}, over the limit of {MAX_KEYS}")
@@ -282,7 +295,9 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
                 for i in _check_ids(list(dreq.blob_ids), "blob ids"):
                     await run_in_threadpool(state.drop_blob, "layer", BLOB_PREFIX + i, tenant)
                 return _encode(_empty(), encoding)
-            answer = await run_in_threadpool(lambda: _encode(scan(body, encoding, tenant), encoding))
+            gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
+            answer = await run_in_threadpool(lambda: _gzipped(_encode(scan(body, encoding, tenant), encoding),
+                                                              gzip_ok))
             state.metrics.scan_seconds.labels("trivy").observe(time.perf_counter() - start)
             return answer
         except TwirpError as e:
