@@ -130,3 +130,29 @@ def test_distro_replaces_the_detected_os(serve: Callable[..., Running]) -> None:
     res = scanner_pb2.ScanResponse.FromString(r.content)
     assert (res.os.family, res.os.name) == ("alpine", "3.16.0")
     assert res.results[0].target == "img (alpine 3.16.0)"
+
+
+def test_image_config_secrets_come_back_with_the_image(serve: Callable[..., Running]) -> None:
+    """PutArtifact's image-config secret (trivy --image-config-scanners secret) is in the image's answer; the
+    artifact is reported missing until it is put."""
+    srv = serve()
+    art_id = "sha256:" + "c" * 64
+    assert put(srv, 7).status_code == 200
+    r = call(srv, "trivy.cache.v1.Cache/MissingBlobs",
+             cache_pb2.MissingBlobsRequest(artifact_id=art_id, blob_ids=[blob_id(7)]).SerializeToString())
+    assert cache_pb2.MissingBlobsResponse.FromString(r.content).missing_artifact
+    areq = cache_pb2.PutArtifactRequest(artifact_id=art_id)
+    areq.artifact_info.schema_version = 1
+    areq.artifact_info.secret.filepath = "config.json"
+    areq.artifact_info.secret.findings.add(rule_id="github-pat", category="GitHub", severity="CRITICAL",
+                                           title="GitHub Personal Access Token", start_line=3, end_line=3)
+    assert call(srv, "trivy.cache.v1.Cache/PutArtifact", areq.SerializeToString()).status_code == 200
+    r = call(srv, "trivy.cache.v1.Cache/MissingBlobs",
+             cache_pb2.MissingBlobsRequest(artifact_id=art_id, blob_ids=[blob_id(7)]).SerializeToString())
+    assert not cache_pb2.MissingBlobsResponse.FromString(r.content).missing_artifact
+    sreq = scanner_pb2.ScanRequest(target="img", artifact_id=art_id, blob_ids=[blob_id(7)])
+    sreq.options.scanners.extend(["vuln", "secret"])
+    res = scanner_pb2.ScanResponse.FromString(call(srv, "trivy.scanner.v1.Scanner/Scan",
+                                                   sreq.SerializeToString()).content)
+    secrets = {r.target: [s.rule_id for s in r.secrets] for r in res.results if r.secrets}
+    assert secrets == {"config.json": ["github-pat"]}
