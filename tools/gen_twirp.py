@@ -2,7 +2,9 @@
 files in src/vigil/shells/server/twirp/gen/ (run after changing one; tests/unit/test_twirp_proto.py checks the
 committed code is current by comparing descriptors, which do not depend on the protoc or protobuf version).
 
-Needs grpcio-tools (a dev dependency): it bundles protoc and the well-known types (Empty, Timestamp, Value)."""
+Needs grpcio-tools (a dev dependency): it bundles protoc and the well-known types (Empty, Timestamp, Value). The code
+it writes refuses a protobuf runtime older than that protoc ("Protobuf Python Version" in its header): keep the
+protobuf bound in pyproject.toml at that version or above."""
 
 from __future__ import annotations
 
