@@ -105,3 +105,20 @@ def test_the_interface_is_trivys() -> None:
     for message, fields in INTERFACE.items():
         d = pool.FindMessageTypeByName(message)
         assert {f: d.fields_by_name[f].number for f in fields} == fields, message
+
+
+def test_the_declared_protobuf_floor_runs_the_committed_code() -> None:
+    """The generated code refuses a runtime older than the protoc that wrote it: pyproject's bound must allow no
+    such runtime."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    floor = re.search(r'"protobuf>=([0-9.]+)"', (root / "pyproject.toml").read_text())
+    assert floor is not None
+    for proto in PROTOS:
+        text = (GEN / proto.replace(".proto", "_pb2.py")).read_text()
+        made = re.search(r"Protobuf Python Version: ([0-9.]+)", text)
+        assert made is not None, proto
+        gen = tuple(int(x) for x in made.group(1).split("."))
+        declared = tuple(int(x) for x in floor.group(1).split("."))
+        assert declared[:2] >= gen[:2], f"{proto} needs protobuf>={made.group(1)}; pyproject allows {floor.group(0)}"
