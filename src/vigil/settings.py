@@ -177,7 +177,8 @@ OPTIONS: tuple[Option, ...] = (
            CLIENT, yaml_key="server.addr"),
     Option("token", "str", "", "token for the vigil server (client mode); on the command line it shows in `ps` to "
            "other users: VIGIL_TOKEN or --token-file keep it out", CLIENT, yaml_key="server.token"),
-    Option("token_header", "str", "Vigil-Token", "HTTP header that carries the token",
+    Option("token_header", "str", "Vigil-Token", "HTTP header that carries the token (a server also takes it in "
+           "Trivy's Trivy-Token from Trivy clients)",
            (*CLIENT, "server"), yaml_key="server.token-header"),
     Option("server_cacert", "path", None, "client mode: CA bundle (PEM) to verify the vigil server's certificate",
            CLIENT, yaml_key="server.ca"),
