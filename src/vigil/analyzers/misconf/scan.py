@@ -412,6 +412,16 @@ def _kustomize_warnings(paths: list[str], files: Mapping[str, bytes]) -> list[st
     return out
 
 
+def _rendered_by_chart(rel: str, chart: str) -> bool:
+    """`rel` is a chart's template or part of a subchart: it is scanned as rendered by Helm. Other files in a chart
+    directory (crds/, manifests kept beside the chart) are applied as written, so they are scanned as plain files,
+    as in Trivy."""
+    if not _under(rel, chart):
+        return False
+    sub = rel if chart == "." else rel[len(chart) + 1:]
+    return sub.split("/", 1)[0] in ("templates", "charts")
+
+
 def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
                errors: Mapping[str, str] | None = None) -> MisconfOutput:
     """Scan the files the caller read: `files` maps relative posix paths (those wants() accepted) to their
@@ -426,7 +436,7 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
     results: list[Result] = []
 
     for rel in paths:
-        if not _is_config_path(rel) or any(_under(rel, d) for d in charts):
+        if not _is_config_path(rel) or any(_rendered_by_chart(rel, d) for d in charts):
             continue
         if is_dockerfile(rel):
             kind = "dockerfile"

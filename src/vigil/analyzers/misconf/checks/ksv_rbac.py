@@ -82,11 +82,24 @@ def _two_rule_check(
 
 
 def _all_wild(rule: dict[str, object]) -> bool:
-    return "*" in _strs(rule.get("resources")) and "*" in _strs(rule.get("verbs"))
+    """'*' verbs on '*' resources of '*' API groups: a wildcard inside one API group (custom.metrics.k8s.io) is
+    that group only, not cluster-admin."""
+    return all("*" in _strs(rule.get(k)) for k in ("apiGroups", "resources", "verbs"))
 
 
 def _wild_resources(rule: dict[str, object]) -> bool:
     return "*" in _strs(rule.get("resources"))
+
+
+# Resources KSV-0045 guards against a wildcard verb: workloads, secrets and RBAC objects (as Trivy). A wildcard verb
+# on an aggregated metrics API or a CRD is routine for adapters and operators.
+SENSITIVE_RESOURCES = frozenset({"secrets", "pods", "deployments", "daemonsets", "statefulsets",
+                                 "replicationcontrollers", "replicasets", "cronjobs", "jobs", "roles", "clusterroles",
+                                 "rolebindings", "clusterrolebindings", "users", "groups"})
+
+
+def _wild_verb_on_sensitive(rule: dict[str, object]) -> bool:
+    return "*" in _strs(rule.get("verbs")) and bool(SENSITIVE_RESOURCES & set(_strs(rule.get("resources"))))
 
 
 def _aws_auth(rule: dict[str, object]) -> bool:
@@ -159,7 +172,7 @@ CHECKS = (
        "A wildcard verb also grants verbs added in future Kubernetes versions and escalation verbs.",
        "List the verbs the role needs instead of '*'.",
        rule_check(None, _fs({"*"}), "shouldn't have access to manage all verbs",
-                  extra=lambda r: "*" in _strs(r.get("verbs")))),
+                  extra=_wild_verb_on_sensitive)),
     _c("46", "Manage all resources", "CRITICAL",
        "A cluster role that can write every resource can take over the cluster.",
        "Do not use '*' as a resource together with write verbs.",
