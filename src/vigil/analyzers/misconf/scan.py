@@ -345,11 +345,11 @@ class _Scan:
         try:
             docs = _parse(kind, rel, data)
         except ParseError as e:
-            log.warning("%s: not scanned: %s", rel, e)
+            log.debug("%s: not scanned: %s", rel, e)
             self.warnings.append(f"{rel}: not scanned: {e}")
             return [Result(target=rel, class_="config", type=kind, error=str(e))]
         except Exception as e:  # a parser bug must not stop the scan; report the file as unparsable
-            log.warning("%s: parser failed: %s: %s", rel, type(e).__name__, e)
+            log.debug("%s: parser failed: %s: %s", rel, type(e).__name__, e)
             self.warnings.append(f"{rel}: parser failed: {type(e).__name__}")
             return [Result(target=rel, class_="config", type=kind,
                            error=f"parser failed: {type(e).__name__}: {e}")]
@@ -369,7 +369,7 @@ class _Scan:
             rendered = helm.scan_chart(files, values_files=self.opts.helm_values, set_values=self.opts.helm_set,
                                        kube_version=self.opts.helm_kube_version, skip_hooks=self.opts.helm_skip_hooks)
         except ParseError as e:
-            log.warning("%s: chart not scanned: %s", rel, e)
+            log.debug("%s: chart not scanned: %s", rel, e)
             self.warnings.append(f"{rel}: chart not scanned: {e}")
             return [Result(target=rel, class_="config", type="helm", error=str(e))]
         out = []
@@ -388,18 +388,21 @@ class _Scan:
 
 
 def _kustomize_warnings(paths: list[str], files: Mapping[str, bytes]) -> list[str]:
-    """What a kustomization references but cannot be scanned (remote bases, missing files). The manifests it
-    does reference are scanned like any other file (no overlays applied: no kustomize engine is installable
-    here, see the README)."""
+    """What a kustomization references but cannot be scanned (remote bases, files outside the scan, missing
+    files). The manifests it does reference are scanned like any other file (no overlays applied: see
+    kustomize.py). References resolve against the whole scan, so `../../base` from an overlay finds the base when
+    the scan holds it. A scan of the kustomization file alone says nothing about its neighbours: they were not part
+    of the scan, not missing. Returned, not logged: the warnings travel with the analysis and are printed once."""
     names = set(kustomize.KUSTOMIZATION_NAMES)
+    if len(paths) <= 1:
+        return []
+    scope = {r: b for r, b in files.items() if is_yaml_or_json(r) or PurePosixPath(r).name in names}
     out: list[str] = []
     for rel in paths:
         p = PurePosixPath(rel)
         if p.name not in names:
             continue
         d = "" if str(p.parent) == "." else str(p.parent)
-        scope = {r: b for r, b in files.items()
-                 if (not d or r.startswith(d + "/")) and (is_yaml_or_json(r) or PurePosixPath(r).name in names)}
         try:
             scan = kustomize.scan_kustomize(scope, d)
         except ParseError as e:
@@ -407,8 +410,6 @@ def _kustomize_warnings(paths: list[str], files: Mapping[str, bytes]) -> list[st
             continue
         for what, why in scan.skipped:
             out.append(f"{rel}: {what}: {why}")
-    for w in out:
-        log.warning("%s", w)
     return out
 
 
