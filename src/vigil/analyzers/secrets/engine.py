@@ -34,7 +34,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from vigil.analyzers.secrets.linear import BudgetExceeded, LinearPattern
-from vigil.analyzers.secrets.rules import AllowRule, RuleSet, builtin
+from vigil.analyzers.secrets.rules import DUP_GROUP, AllowRule, RuleSet, builtin
 from vigil.findings.records import Code, CodeLine, SecretFinding, Severity
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,10 @@ OVERLAP = 16 << 10  # larger than any secret we match (an RSA-4096 PEM body is ~
 MIN_SIZE = 10  # Trivy skips files smaller than this
 BINARY_PROBE = 1024  # a NUL byte in the first KiB means binary
 CONTEXT_LINES = 2
-MAX_LINE = 300  # longer lines (minified code) are cut around the secret
+MAX_LINE = 100  # longer lines (minified code) are cut around the secret, as Trivy cuts them
 _NOT_NEWLINE = re.compile(rb"[^\r\n]")
 _PRINTABLE = re.compile(rb"[\x20-\x7e\t]{5,}")
+_REPLACEMENTS = re.compile("\ufffd{2,}")
 
 
 def _glob_to_regex(pattern: str) -> str:
@@ -93,10 +94,14 @@ BytesRx = re.Pattern[bytes] | LinearPattern
 class _AllowC:
     path: PathRx | None
     regex: BytesRx | None
+    # What the regex judges: a user's allow rule the whole match (Trivy's semantics: the context, e.g. a variable
+    # name, can be what makes a value harmless); the packaged placeholder rule the secret value alone.
+    on_secret: bool = False
 
 
 def _allow_c(a: AllowRule, linear: bool) -> _AllowC:
     return _AllowC(
+        on_secret=not linear,
         path=(LinearPattern(a.path) if linear else re.compile(a.path)) if a.path else None,
         regex=(LinearPattern(a.regex) if linear else re.compile(a.regex.encode())) if a.regex else None,
     )
@@ -121,12 +126,22 @@ class _RuleC:
     def rx(self) -> BytesRx:
         """Compiled on first use: only the rules the prefilter lets through run their exact regex, and compiling
         every packaged regex up front cost a scan of a few files more than the rest of its set-up."""
-        return LinearPattern(self.pattern, re.MULTILINE) if self.linear else re.compile(self.pattern, re.MULTILINE)
+        # A user's regex runs as Trivy runs it (Go regexp): `^`/`$` are the ends of the text unless it says (?m).
+        # The packaged rules are written for per-line anchors.
+        return LinearPattern(self.pattern) if self.linear else re.compile(self.pattern, re.MULTILINE)
 
     @cached_property
     def groups(self) -> tuple[str, ...]:
+        """The secret group names, in pattern order: `secret` and its alternative `secret2` (the first that took
+        part is the secret), then any further groups a user's regex names `secret` too (renamed secret__2, … when
+        the config was read), each of which is a secret of its own, as in Trivy."""
         g = self.secret_group
         return tuple(n for n in (g, g + "2") if n in self.rx.groupindex)
+
+    @cached_property
+    def extra_groups(self) -> tuple[str, ...]:
+        g = self.secret_group + DUP_GROUP
+        return tuple(sorted((n for n in self.rx.groupindex if n.startswith(g)), key=self.rx.groupindex.__getitem__))
 
 
 def _compile_rules(rs: RuleSet) -> list[_RuleC]:
@@ -155,7 +170,7 @@ def _compile_rules(rs: RuleSet) -> list[_RuleC]:
 
 
 def _exclude_c(x: str, linear: bool) -> BytesRx:
-    return LinearPattern(x, re.MULTILINE) if linear else re.compile(x.encode(), re.MULTILINE)
+    return LinearPattern(x) if linear else re.compile(x.encode(), re.MULTILINE)
 
 
 class Backend(Protocol):
@@ -430,9 +445,9 @@ class SecretScanner:
             return False
         return not any(a.path is not None and a.regex is None and a.path.search(path) for a in r.allows)
 
-    def _allowed(self, r: _RuleC, path: str, value: bytes) -> bool:
+    def _allowed(self, r: _RuleC, path: str, whole: bytes, secret: bytes) -> bool:
         for a in (*r.allows, *self.allow_regex):
-            if a.regex is None or not a.regex.search(value):
+            if a.regex is None or not a.regex.search(secret if a.on_secret else whole):
                 continue
             if a.path is None or a.path.search(path):
                 return True
@@ -473,54 +488,60 @@ class SecretScanner:
             st = m.start()
             if own_to is not None and st >= own_to:
                 break
-            ss, se = m.span()
+            secrets: list[tuple[int, int]] = []
             for g in r.groups:
                 if m.start(g) != -1:
-                    ss, se = m.span(g)
+                    secrets.append(m.span(g))
                     break
-            if se <= ss or self._allowed(r, path, buf[ss:se]):
-                continue
-            if self.exclude or r.exclude:
-                if not excl:
-                    excl.append([x.span() for rx in self.exclude for x in rx.finditer(buf)])
-                spans = excl[0] + [x.span() for rx in r.exclude for x in rx.finditer(buf)]
-                if any(a <= ss and se <= b for a, b in spans):
+            else:
+                secrets.append(m.span())
+            secrets.extend(m.span(g) for g in r.extra_groups if m.start(g) != -1)
+            for ss, se in secrets:
+                if se <= ss or self._allowed(r, path, buf[st:m.end()], buf[ss:se]):
                     continue
-            raws.append(_Raw(r, st, m.end(), ss, se))
+                if self.exclude or r.exclude:
+                    if not excl:
+                        excl.append([x.span() for rx in self.exclude for x in rx.finditer(buf)])
+                    spans = excl[0] + [x.span() for rx in r.exclude for x in rx.finditer(buf)]
+                    if any(a <= ss and se <= b for a, b in spans):
+                        continue
+                raws.append(_Raw(r, st, m.end(), ss, se))
         return raws
 
     @staticmethod
     def _finding(buf: bytes, masked: bytes, base: int, line0: int, w: _Raw) -> SecretFinding:
-        start_line = line0 + buf.count(b"\n", 0, w.start)
-        end_line = start_line + buf.count(b"\n", w.start, max(w.start, w.end - 1))
-        # code context: CONTEXT_LINES around the match, from the masked copy
-        a = buf.rfind(b"\n", 0, w.start) + 1
+        """The finding at the SECRET's span (a PEM key's body, not its BEGIN line), shown as Trivy shows it: `Match`
+        is the secret's first line, or on a line longer than MAX_LINE the secret with 30 bytes before and 20
+        after; `Code` is CONTEXT_LINES lines before the secret, its lines and one line after, long lines cut the
+        same way. Everything shown comes from the masked copy of the window."""
+        s, e = w.s_start, w.s_end
+        start_line = line0 + buf.count(b"\n", 0, s)
+        end_line = start_line + buf.count(b"\n", s, e)
+        ls = buf.rfind(b"\n", 0, s) + 1
+        le = buf.find(b"\n", s)
+        le = len(buf) if le == -1 else le
+        if le - ls > MAX_LINE:
+            ls, le = max(ls, s - 30), min(le, e + 20)
+        match = _text(masked[ls:le])
+        first_off = buf.rfind(b"\n", 0, s) + 1
         first = start_line
         for _ in range(CONTEXT_LINES):
-            if a == 0:
+            if first_off == 0:
                 break
-            a = buf.rfind(b"\n", 0, a - 1) + 1
+            first_off = buf.rfind(b"\n", 0, first_off - 1) + 1
             first -= 1
-        b = w.end
-        for _ in range(CONTEXT_LINES + 1):
-            nl = buf.find(b"\n", b)
-            if nl == -1:
-                b = len(buf)
-                break
-            b = nl + 1
-        lines = masked[a:b].split(b"\n")
-        if lines and lines[-1] == b"" and b > a:
-            lines.pop()
+        last_off = buf.find(b"\n", e)
+        if last_off != -1:
+            nxt = buf.find(b"\n", last_off + 1)
+            last_off = len(buf) if nxt == -1 else nxt
+        else:
+            last_off = len(buf)
         code = []
-        match = ""
-        cause_col = w.s_start - (buf.rfind(b"\n", 0, w.start) + 1)
-        for n, raw in enumerate(lines, first):
+        for n, raw in enumerate(masked[first_off:last_off].split(b"\n"), first):
             is_cause = start_line <= n <= end_line
-            text, cut = _cut(raw.rstrip(b"\r"), cause_col if n == start_line else 0)
-            s = text.decode("utf-8", "replace")
-            if n == start_line:
-                match = s.strip()
-            code.append(CodeLine(number=n, content=s, is_cause=is_cause, truncated=cut))
+            cut = len(raw) > MAX_LINE
+            text = match if (cut and is_cause) else _text(raw[:MAX_LINE] if cut else raw)
+            code.append(CodeLine(number=n, content=text, is_cause=is_cause, truncated=cut))
         return SecretFinding(
             rule_id=w.rule.id,
             category=w.rule.category,
@@ -530,18 +551,17 @@ class SecretScanner:
             end_line=end_line,
             match=match,
             code=Code(lines=tuple(code)),
-            offset=base + w.start,
+            offset=base + s,
         )
+
+
+def _text(raw: bytes) -> str:
+    """Display text of a line: carriage returns dropped (CRLF files), invalid UTF-8 replaced."""
+    # one replacement character per run of invalid bytes, as Go's strings.ToValidUTF8 (Trivy) writes it
+    return _REPLACEMENTS.sub("\ufffd", raw.replace(b"\r", b"").decode("utf-8", "replace"))
 
 
 def _scoped(rx: str) -> str:
     """A regex as an alternative of a combined one: a leading global flag group (?i) becomes a scoped (?i:...)."""
     m = re.match(r"\(\?([aiLmsux]+)\)", rx)
     return f"(?{m.group(1)}:{rx[m.end():]})" if m else f"(?:{rx})"
-
-
-def _cut(line: bytes, col: int) -> tuple[bytes, bool]:
-    if len(line) <= MAX_LINE:
-        return line, False
-    lo = max(0, min(col - MAX_LINE // 3, len(line) - MAX_LINE))
-    return line[lo : lo + MAX_LINE], True

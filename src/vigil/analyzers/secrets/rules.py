@@ -134,6 +134,19 @@ def _block(d: Any, where: str, linear: bool = False, packaged: bool = False) -> 
     return ExcludeBlock(description=str(d.get("description") or ""), regexes=rxs)
 
 
+# Suffix of the extra secret groups: Go's regexp (Trivy) lets several groups share the name `secret`, each a
+# secret of its own; Python's does not, so the second and later ones are renamed secret__2, secret__3, …
+DUP_GROUP = "__"
+
+
+def _dedupe_group(rx: str, name: str) -> str:
+    opener = f"(?P<{name}>"
+    if rx.count(opener) < 2:
+        return rx
+    head, *rest = rx.split(opener)
+    return head + opener + rest[0] + "".join(f"(?P<{name}{DUP_GROUP}{i}>" + part for i, part in enumerate(rest[1:], 2))
+
+
 def _rule(d: Any, where: str, linear: bool = False, packaged: bool = False) -> Rule:
     if not isinstance(d, dict):
         raise SecretConfigError(f"{where}: expected a mapping")
@@ -149,7 +162,8 @@ def _rule(d: Any, where: str, linear: bool = False, packaged: bool = False) -> R
         category=str(d.get("category") or ""),
         title=str(d.get("title") or rid),
         severity=sev,
-        regex=_check_regex(str(d["regex"]), f"{where} ({rid}).regex", linear, packaged),
+        regex=_check_regex(_dedupe_group(str(d["regex"]), str(d.get("secret-group-name") or "secret")),
+                           f"{where} ({rid}).regex", linear, packaged),
         keywords=_strs(d.get("keywords"), f"{where}.keywords"),
         path=_check_regex(str(d.get("path") or ""), f"{where} ({rid}).path", linear, packaged),
         allow_rules=tuple(
