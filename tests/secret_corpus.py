@@ -260,6 +260,13 @@ def planted_files() -> tuple[dict[str, str], Expected, list[str]]:
         "data:", f"  .dockerconfigjson: {dcj}"]) + "\n"
     expected.add(("deploy/pull-secret.yaml", "dockerconfig-secret", 7))
 
+    # an AWS key pair whose secret sits under a name no rule knows (found because the key ID is beside it)
+    kid, sk = "AKIA" + r(UP + DIG, 16), r(ALNUM, 38) + r(DIG, 1) + r(UP, 1)
+    values += [kid, sk]
+    files["ops/backup-creds.txt"] = f"backup user\nid: {kid}\nkey: {sk}\n"
+    expected.add(("ops/backup-creds.txt", "aws-access-key-id", 2))
+    expected.add(("ops/backup-creds.txt", "aws-secret-access-key-paired", 3))
+
     # Maven settings.xml and settings-security.xml
     # the master password in plain text (Maven's encrypted {…} form is not a secret on its own)
     pw, pp, master = r(ALNUM, 16), r(ALNUM, 20), r(ALNUM, 24)

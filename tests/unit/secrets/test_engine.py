@@ -61,12 +61,27 @@ def test_pyc_string_constants_are_scanned() -> None:
 def test_default_skip_patterns_and_builtin_allow_paths() -> None:
     sc = SecretScanner(rules.builtin())
     for p in ("package-lock.json", "sub/yarn.lock", "go.sum", "a/.git/config", "node_modules/x/index.js",
-              "img/logo.png", "tests/fixtures/keys.env", "src/foo_test.go", "docs/setup.txt", "README.md",
-              "examples/app.env", "vendor/lib/x.py"):
+              "img/logo.png", "tests/fixtures/keys.env", "src/foo_test.go", "examples/app.env", "vendor/lib/x.py"):
         assert not sc.wants(p), p
         assert sc.scan(p, f"tok={TOKEN}\n".encode()) == []
-    for p in (".env", "src/app/config.py", "deploy/values.yaml"):
+    # docs/ trees are scanned (as in Trivy: deployment guides hold real keys too)
+    for p in (".env", "src/app/config.py", "deploy/values.yaml", "docs/setup.txt"):
         assert sc.wants(p), p
+
+
+def test_markdown_runs_only_the_high_confidence_rules() -> None:
+    """A token pasted into a README is a real leak; the keyword-and-assignment rules would flag every example in
+    the prose, so Markdown gets only the rules whose token format is unmistakable. Trivy skips Markdown."""
+    sc = SecretScanner(rules.builtin())
+    text = (f"# Setup\n\nexport GITHUB_TOKEN={TOKEN}\n\ntwitter_api_secret = 'k2m9x7q4w1e8r5t3y6u0i9o2p5a8s1d4f7g2h'\n"
+            "password: hunter2hunter2\n").encode()
+    assert sc.wants("README.md")
+    assert [f.rule_id for f in sc.scan("README.md", text)] == ["github-pat"]
+    assert {f.rule_id for f in sc.scan("notes.txt", text)} == {"github-pat", "twitter-token"}
+    assert "twitter-token" not in {r.id for r in rules.builtin().rules if r.confidence == "high"}
+    # a config that disables the markdown allow rule scans Markdown with every rule (Trivy's semantics)
+    every = SecretScanner(rules.effective(rules.parse_config(b"disable-allow-rules: [markdown]\n")))
+    assert {f.rule_id for f in every.scan("README.md", text)} == {"github-pat", "twitter-token"}
 
 
 def test_placeholder_values_are_allowed() -> None:

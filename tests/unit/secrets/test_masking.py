@@ -6,6 +6,7 @@ import io
 import logging
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.secret_corpus import planted_tree
@@ -58,3 +59,20 @@ def test_log_filter_through_the_cli_handler(capsys: pytest.CaptureFixture[str]) 
 def test_mask_text_leaves_ordinary_text_alone() -> None:
     s = "scanned 120 files in 0.3 s; skipped package-lock.json"
     assert mask_text(s) == s
+
+
+def test_context_lines_never_show_a_secret_no_rule_matched() -> None:
+    """A password or a random key beside a found token stays hidden in the finding's Match and Code lines,
+    although no rule reports it; ordinary context stays readable."""
+    from vigil.analyzers.secrets import rules
+    from vigil.analyzers.secrets.engine import SecretScanner
+
+    token = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"
+    unmatched = ["hunter2-Correct-Horse", "Xk9fQ2mL7vR4tY8wZ3pN6bH1"]
+    text = (f"# deploy settings\nDB_PASSWORD={unmatched[0]}\nGITHUB_TOKEN={token}\n"
+            f"SIGNING={unmatched[1]} region=eu-west-1\n").encode()
+    [f] = SecretScanner(rules.builtin()).scan("deploy.env", text)
+    shown = msgspec.json.encode(f).decode()
+    assert f.rule_id == "github-pat" and token not in shown
+    assert not [v for v in unmatched if v in shown]
+    assert "# deploy settings" in shown and "region=eu-west-1" in shown

@@ -40,7 +40,7 @@ from vigil.findings.records import Code, CodeLine, SecretFinding, Severity
 log = logging.getLogger(__name__)
 
 NAME = "secret"
-VERSION = 1  # bump when matching semantics change (cache keys include it with the rule-set digest)
+VERSION = 2  # bump when matching semantics change (cache keys include it with the rule-set digest)
 CHUNK_SIZE = 1 << 20
 OVERLAP = 16 << 10  # larger than any secret we match (an RSA-4096 PEM body is ~3.2 KiB)
 MIN_SIZE = 10  # Trivy skips files smaller than this
@@ -400,8 +400,16 @@ class SecretScanner:
         packaged_allows = set(base.allow_rules)
         allows = [(a, _allow_c(a, a not in packaged_allows)) for a in ruleset.allow_rules]
         # one combined search per file instead of one per allow rule (the packaged and the user's apart)
-        paths = [a.path for a, c in allows if a.path and not a.regex and isinstance(c.path, re.Pattern)]
-        user_paths = [a.path for a, c in allows if a.path and not a.regex and isinstance(c.path, LinearPattern)]
+        paths = [a.path for a, c in allows
+                 if a.path and not a.regex and not a.keep_high_confidence and isinstance(c.path, re.Pattern)]
+        user_paths = [a.path for a, c in allows
+                      if a.path and not a.regex and not a.keep_high_confidence and isinstance(c.path, LinearPattern)]
+        # paths where only the high-confidence rules run (Markdown)
+        confident_paths = [a.path for a, _ in allows if a.path and not a.regex and a.keep_high_confidence]
+        self.confident_only: PathRx | None = (LinearPattern("|".join(_scoped(p) for p in confident_paths))
+                                              if confident_paths else None)
+        self.not_confident = {r.index for r, src in zip(self.rules, ruleset.rules, strict=True)
+                              if src.confidence != "high"}
         self.allow_path: PathRx | None = re.compile("|".join(_scoped(p) for p in paths)) if paths else None
         self.user_allow_path: PathRx | None = (LinearPattern("|".join(_scoped(p) for p in user_paths))
                                                if user_paths else None)
@@ -426,6 +434,8 @@ class SecretScanner:
             blob = b"".join(chunks)
             chunks = (b"\n".join(_PRINTABLE.findall(blob)),)
         blocked = {r.index for r in self.path_dependent if not self._rule_applies(r, path)}
+        if self.confident_only is not None and self.confident_only.search(path):
+            blocked |= self.not_confident
         findings: list[SecretFinding] = []
         first = True
         for buf, base, line0, own_from, own_to in _windows(chunks, self.chunk_size, self.overlap):
@@ -471,6 +481,14 @@ class SecretScanner:
                 log.warning("secret rule %s skipped for %s: its regex %s", r.id, path, e)
         if not raws:
             return []
+        # the same secret span found by two rules (a paired AWS key also named aws_secret_access_key) is one finding:
+        # the rule listed first reports it
+        seen: dict[tuple[int, int], _Raw] = {}
+        for w in raws:
+            k = (w.s_start, w.s_end)
+            if k not in seen or w.rule.index < seen[k].rule.index:
+                seen[k] = w
+        raws = list(seen.values())
         masked = bytearray(buf)
         for w in raws:
             masked[w.s_start : w.s_end] = _NOT_NEWLINE.sub(b"*", buf[w.s_start : w.s_end])
@@ -522,7 +540,7 @@ class SecretScanner:
         le = len(buf) if le == -1 else le
         if le - ls > MAX_LINE:
             ls, le = max(ls, s - 30), min(le, e + 20)
-        match = _text(masked[ls:le])
+        match = _conceal(_text(masked[ls:le]))
         first_off = buf.rfind(b"\n", 0, s) + 1
         first = start_line
         for _ in range(CONTEXT_LINES):
@@ -540,7 +558,7 @@ class SecretScanner:
         for n, raw in enumerate(masked[first_off:last_off].split(b"\n"), first):
             is_cause = start_line <= n <= end_line
             cut = len(raw) > MAX_LINE
-            text = match if (cut and is_cause) else _text(raw[:MAX_LINE] if cut else raw)
+            text = match if (cut and is_cause) else _conceal(_text(raw[:MAX_LINE] if cut else raw))
             code.append(CodeLine(number=n, content=text, is_cause=is_cause, truncated=cut))
         return SecretFinding(
             rule_id=w.rule.id,
@@ -553,6 +571,28 @@ class SecretScanner:
             code=Code(lines=tuple(code)),
             offset=base + s,
         )
+
+
+# Context shown with a finding must not leak a secret that no rule matched (a password beside the AWS key that was
+# found). Beyond the rules' own spans, displayed lines hide (a) values assigned to secret-sounding names and (b)
+# random-looking tokens: 20+ characters with at least two each of upper case, lower case and digits (keys, hashes in
+# base64), which identifiers and prose rarely are.
+_CONCEAL = re.compile(
+    r"""(?i:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth"""
+    r"""|pwd)[\w.-]*["']?\s*(?::=|=>|[:=])\s*["']?(?P<v>[^\s"'<>,;{}()\[\]*$]{4,})"""
+    r"""|(?<![\w+/-])(?P<t>(?=(?:[\w+/-]*?[0-9]){2})(?=(?:[\w+/-]*?[a-z]){2})(?=(?:[\w+/-]*?[A-Z]){2})"""
+    r"""[A-Za-z0-9_+/-]{20,}={0,2})(?![\w+/=-])"""
+)
+
+
+def _conceal(text: str) -> str:
+    def star(m: re.Match[str]) -> str:
+        g = "v" if m.group("v") is not None else "t"
+        a, b = m.start(g) - m.start(), m.end(g) - m.start()
+        whole = m.group(0)
+        return whole[:a] + "*" * (b - a) + whole[b:]
+
+    return _CONCEAL.sub(star, text) if text else text
 
 
 def _text(raw: bytes) -> str:

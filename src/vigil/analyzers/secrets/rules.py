@@ -29,8 +29,11 @@ class SecretConfigError(UserError):
 class AllowRule:
     id: str
     description: str = ""
-    regex: str = ""  # matched against the secret value
+    regex: str = ""  # matched against the whole match (a user's rule) or the secret value (a packaged rule)
     path: str = ""  # matched (search) against the file path relative to the scan root
+    # a path rule that lets the high-confidence rules run anyway (Markdown: pasted tokens are real leaks, but the
+    # keyword-and-assignment rules would flag every documentation example)
+    keep_high_confidence: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Rule:
     allow_rules: tuple[AllowRule, ...] = ()
     exclude_block: ExcludeBlock = ExcludeBlock()
     secret_group_name: str = "secret"
+    confidence: str = ""  # "high": the token format is unmistakable (see builtin-rules.yaml)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ def _allow(d: Any, where: str, linear: bool = False, packaged: bool = False) -> 
         description=str(d.get("description") or ""),
         regex=_check_regex(str(d.get("regex") or ""), where + ".regex", linear, packaged),
         path=_check_regex(str(d.get("path") or ""), where + ".path", linear, packaged),
+        keep_high_confidence=bool(d.get("keep-high-confidence")),
     )
     if not a.regex and not a.path:
         raise SecretConfigError(f"{where}: an allow rule needs a regex or a path")
@@ -172,6 +177,7 @@ def _rule(d: Any, where: str, linear: bool = False, packaged: bool = False) -> R
         exclude_block=(_block(d["exclude-block"], f"{where}.exclude-block", linear, packaged)
                        if d.get("exclude-block") else ExcludeBlock()),
         secret_group_name=str(d.get("secret-group-name") or "secret"),
+        confidence=str(d.get("confidence") or ""),
     )
 
 
