@@ -121,6 +121,8 @@ class _RuleC:
     exclude: tuple[BytesRx, ...]
     keywords: tuple[bytes, ...]
     linear: bool  # from a user's config: run by the linear-time matcher
+    near: int | None = None  # index of the rule whose matches this rule's must be near (packaged rules only)
+    near_distance: int = 0
 
     @cached_property
     def rx(self) -> BytesRx:
@@ -147,6 +149,7 @@ class _RuleC:
 def _compile_rules(rs: RuleSet) -> list[_RuleC]:
     out = []
     packaged = set(builtin().rules)
+    index = {r.id: i for i, r in enumerate(rs.rules)}
     for i, r in enumerate(rs.rules):
         linear = r not in packaged
         rule = _RuleC(
@@ -162,6 +165,8 @@ def _compile_rules(rs: RuleSet) -> list[_RuleC]:
             exclude=tuple(_exclude_c(x, linear) for x in r.exclude_block.regexes),
             keywords=tuple(dict.fromkeys(k.lower().encode() for k in r.keywords if k)),
             linear=linear,
+            near=index.get(r.near, -1) if r.near else None,  # -1: its anchor rule is disabled
+            near_distance=r.near_distance,
         )
         if linear:
             _ = rule.rx  # a user's rule: built now, so any problem shows when the config is loaded
@@ -416,6 +421,7 @@ class SecretScanner:
         self.allow_regex = [c for _, c in allows if c.regex is not None]
         self.exclude = tuple(_exclude_c(x, True) for b in ruleset.exclude_blocks for x in b.regexes)
         self.path_dependent = [r for r in self.rules if r.path is not None or any(a.path for a in r.allows)]
+        self._blocked_now: set[int] = set()
 
     def wants(self, path: str) -> bool:
         """False for files the secret scanner never reads (skip-patterns; paths allowed by a path-only rule)."""
@@ -436,6 +442,7 @@ class SecretScanner:
         blocked = {r.index for r in self.path_dependent if not self._rule_applies(r, path)}
         if self.confident_only is not None and self.confident_only.search(path):
             blocked |= self.not_confident
+        self._blocked_now = blocked
         findings: list[SecretFinding] = []
         first = True
         for buf, base, line0, own_from, own_to in _windows(chunks, self.chunk_size, self.overlap):
@@ -497,12 +504,37 @@ class SecretScanner:
             out.append(self._finding(buf, bytes(masked), base, line0, w))
         return out
 
+    def _finditer(self, r: _RuleC, path: str, buf: bytes, own_from: int) -> Iterator[Any]:
+        """The rule's matches from `own_from` on; a `near` rule's only around its anchor rule's matches (searched
+        there alone, so a costly pattern never runs over the whole window)."""
+        if r.near is None:
+            yield from r.rx.finditer(buf, own_from)
+            return
+        if r.near < 0:
+            return
+        anchor = self.rules[r.near]
+        if r.near in self._blocked_now:
+            return
+        seen: set[int] = set()
+        found = []
+        for a in anchor.rx.finditer(buf):
+            lo, hi = max(own_from, a.start() - r.near_distance), min(len(buf), a.end() + r.near_distance)
+            hits = (r.rx.finditer(buf, lo) if isinstance(r.rx, LinearPattern)  # (no end bound: stop by hand)
+                    else r.rx.finditer(buf, lo, hi))
+            for m in hits:
+                if m.start() >= hi:
+                    break
+                if m.start() not in seen:
+                    seen.add(m.start())
+                    found.append(m)
+        yield from sorted(found, key=lambda m: m.start())
+
     def _rule_matches(self, r: _RuleC, path: str, buf: bytes, own_from: int, own_to: int | None,
                       excl: list[list[tuple[int, int]]]) -> list[_Raw]:
         """One rule's matches owned by this window, after allow rules and exclude blocks. `excl` caches the
         global exclude-block spans of the window (computed once, when a rule first needs them)."""
         raws: list[_Raw] = []
-        for m in r.rx.finditer(buf, own_from):
+        for m in self._finditer(r, path, buf, own_from):
             st = m.start()
             if own_to is not None and st >= own_to:
                 break

@@ -55,6 +55,9 @@ class Rule:
     exclude_block: ExcludeBlock = ExcludeBlock()
     secret_group_name: str = "secret"
     confidence: str = ""  # "high": the token format is unmistakable (see builtin-rules.yaml)
+    # matches count only within `near_distance` bytes of a match of rule `near` (a Vigil extension)
+    near: str = ""
+    near_distance: int = 0
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,14 @@ def _dedupe_group(rx: str, name: str) -> str:
     return head + opener + rest[0] + "".join(f"(?P<{name}{DUP_GROUP}{i}>" + part for i, part in enumerate(rest[1:], 2))
 
 
+def _distance(v: Any, where: str) -> int:
+    if v is None:
+        return 0
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 1 << 16:
+        raise SecretConfigError(f"{where}: expected a number of bytes from 0 to 65536")
+    return v
+
+
 def _rule(d: Any, where: str, linear: bool = False, packaged: bool = False) -> Rule:
     if not isinstance(d, dict):
         raise SecretConfigError(f"{where}: expected a mapping")
@@ -178,6 +189,8 @@ def _rule(d: Any, where: str, linear: bool = False, packaged: bool = False) -> R
                        if d.get("exclude-block") else ExcludeBlock()),
         secret_group_name=str(d.get("secret-group-name") or "secret"),
         confidence=str(d.get("confidence") or ""),
+        near=str(d.get("near") or ""),
+        near_distance=_distance(d.get("near-distance"), f"{where} ({rid}).near-distance"),
     )
 
 
