@@ -69,6 +69,10 @@ def test_warnings_resolve_references_against_the_whole_scan() -> None:
     alone = scan_files({"kustomization.yaml": b"resources:\n- deployment.yaml\npatches:\n- path: p.yaml\n"},
                        MisconfOptions())
     assert alone.warnings == ()
+    remote = scan_files({"kustomization.yaml": b"resources:\n- https://github.com/x/y//base\n- p.yaml\n"},
+                        MisconfOptions())
+    assert [w for w in remote.warnings if "remote resource" in w] and not [w for w in remote.warnings
+                                                                           if "not found" in w]
 
     overlay_only = {k.removeprefix("overlays/prod/"): v for k, v in files.items() if k.startswith("overlays/")}
     out = scan_files(overlay_only, MisconfOptions())

@@ -392,10 +392,10 @@ def _kustomize_warnings(paths: list[str], files: Mapping[str, bytes]) -> list[st
     files). The manifests it does reference are scanned like any other file (no overlays applied: see
     kustomize.py). References resolve against the whole scan, so `../../base` from an overlay finds the base when
     the scan holds it. A scan of the kustomization file alone says nothing about its neighbours: they were not part
-    of the scan, not missing. Returned, not logged: the warnings travel with the analysis and are printed once."""
+    of the scan, not missing (only remote references are reported then). Returned, not logged: the warnings travel
+    with the analysis and are printed once."""
     names = set(kustomize.KUSTOMIZATION_NAMES)
-    if len(paths) <= 1:
-        return []
+    alone = len(paths) <= 1  # the kustomization file itself is the whole scan: its neighbours were not walked
     scope = {r: b for r, b in files.items() if is_yaml_or_json(r) or PurePosixPath(r).name in names}
     out: list[str] = []
     for rel in paths:
@@ -409,6 +409,8 @@ def _kustomize_warnings(paths: list[str], files: Mapping[str, bytes]) -> list[st
             out.append(f"{rel}: kustomization not followed: {e}")
             continue
         for what, why in scan.skipped:
+            if alone and not why.startswith("remote"):
+                continue
             out.append(f"{rel}: {what}: {why}")
     return out
 
