@@ -119,3 +119,22 @@ def test_backends_agree_on_arbitrary_text(text: str) -> None:
 _SCANNERS = [SecretScanner(rules.builtin(), "re", chunk_size=512, overlap=128)] + (
     [SecretScanner(rules.builtin(), "hyperscan", chunk_size=512, overlap=128)] if hyperscan_available() else []
 )
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        # GitHub App installation token in the stateless format (ghs_<id>_<JWT>)
+        ("GITHUB_TOKEN=ghs_15368_eyJk3mQ9xV2LpR7tW4sZ8bN1cH6fJ0aY5.eyJq8Lm2Xv7Rt4Wp9Sz3Bn6Ch1Fj5Ay0Gk.Qm4Xr8Tv2Wz6Lp0Sn9\n",
+         "github-app-token"),
+        # GoCardless live token without a key name, inside quotes
+        ("client = Client(access_token='live_" + "Tq8Zr3Wm5Xp1Ls7Kv9Nb2Jd4Hf6Gc0Ya8Re3Uo5I" + "')\n", "gocardless-api-token"),
+        # Hugging Face token with digits
+        ("HF = hf_Tq8Zr3Wm5Xp1Ls7Kv9Nb2Jd4Hf6Gc0Ya8Re3\n", "hugging-face-access-token"),
+        # AWS secret key after its name with no '=' (a Dockerfile ENV)
+        ("ENV AWS_SECRET_ACCESS_KEY Tz8bW2kQ9xLm4Rv7Yp1sN6cH3jF0dG5aE8uI2oK7\n", "aws-secret-access-key"),
+    ],
+)
+def test_tokens_trivy_finds(text: str, rule: str) -> None:
+    found = SecretScanner(rules.builtin()).scan("app.txt", text.encode())
+    assert [f.rule_id for f in found] == [rule]
