@@ -126,6 +126,9 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="misconfiguration.helm.set", metavar="KEY=VAL,…"),
     Option("helm_kube_version", "str", "", "Kubernetes version Helm renders for (Capabilities.KubeVersion)",
            MISCONF, yaml_key="misconfiguration.helm.kube-version"),
+    Option("helm_skip_hooks", "bool", False, "skip Helm hooks and tests (templates annotated helm.sh/hook), as "
+           "Trivy does; by default they are scanned, since they run in the cluster too", MISCONF,
+           yaml_key="misconfiguration.helm.skip-hooks"),
     Option("template", "str", None, "Jinja2 template for --format template: inline text or @path/to/file.j2",
            REPORT, short="-t"),
     Option("vex", "list", (), "VEX documents (OpenVEX, CycloneDX VEX, CSAF VEX): not_affected/fixed statements "
@@ -581,6 +584,7 @@ class ScanOptions:
     helm_values: tuple[Path, ...] = ()
     helm_set: tuple[str, ...] = ()
     helm_kube_version: str = ""
+    helm_skip_hooks: bool = False
     # where compiled matchers (the secret engine's hyperscan database) are kept between runs; None: compiled anew
     compiled_cache_dir: Path | None = None
 
@@ -657,6 +661,7 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         helm_values=_paths(values.get("helm_values")),
         helm_set=tuple(values.get("helm_set") or ()),
         helm_kube_version=str(values.get("helm_kube_version") or ""),
+        helm_skip_hooks=bool(values.get("helm_skip_hooks")),
         compiled_cache_dir=(Path(values["cache_dir"]) if values.get("cache_dir") else default_cache_dir()) / "compiled",
     )
 
