@@ -72,7 +72,12 @@ class RetryTransport(httpx2.AsyncBaseTransport):
         while True:
             try:
                 resp = await self.inner.handle_async_request(request)
-            except (httpx2.ConnectError, httpx2.ReadError, httpx2.RemoteProtocolError, httpx2.TimeoutException):
+            except httpx2.ConnectError:
+                # nothing listens (or DNS fails): worth a short second look, not the full backoff of an overload
+                if attempt >= min(self.retries, 2):
+                    raise
+                wait = self.backoff * 2 ** attempt
+            except (httpx2.ReadError, httpx2.RemoteProtocolError, httpx2.TimeoutException):
                 if attempt >= self.retries:
                     raise
                 wait = self.backoff * 2 ** attempt
