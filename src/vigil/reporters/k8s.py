@@ -43,8 +43,12 @@ def _sev_counts(report: ResourceReport) -> tuple[dict[str, int], dict[str, int],
     return vulns, mis, sec
 
 
-def _cells(counts: dict[str, int]) -> list[str]:
-    return [str(counts[s]) if counts.get(s) else "" for s in _ORDER]
+_W = 4  # width of one count inside a group cell
+
+
+def _group(counts: dict[str, int]) -> str:
+    """The five severities of one group in one cell, CRITICAL first, blank for none (Trivy's sub-columns)."""
+    return "".join((str(counts[s]) if counts.get(s) else "").rjust(_W) for s in _ORDER)
 
 
 def render_summary(report: ClusterReport, out: IO[str], width: int | None = None) -> None:
@@ -57,19 +61,19 @@ def render_summary(report: ClusterReport, out: IO[str], width: int | None = None
     if report.server_version:
         out.write(f"Kubernetes {printable(report.server_version)}\n")
     s = report.stats
-    out.write(f"{s.workloads} workloads, {s.containers} containers, {s.distinct_images} distinct images "
-              f"({s.images_scanned} scanned, {s.images_failed} could not be scanned)\n\n")
+    done = (f"{s.images_scanned} scanned, {s.images_failed} could not be scanned"
+            if s.images_scanned or s.images_failed else "not scanned: --scanners has neither vuln nor secret")
+    out.write(f"{s.workloads} workloads, {s.containers} containers, {s.distinct_images} distinct images ({done})\n\n")
     table = Table(title="Workload Assessment", show_lines=False)
-    table.add_column("Namespace")
-    table.add_column("Resource")
-    for group in ("Vuln", "Misconf", "Secret"):
-        for sev in _ORDER:
-            table.add_column(f"{group} {sev[0]}", justify="right")
+    table.add_column("Namespace", overflow="fold")
+    table.add_column("Resource", overflow="fold")
+    letters = "".join(s[0].rjust(_W) for s in _ORDER)
+    for group in ("Vulnerabilities", "Misconfigurations", "Secrets"):
+        table.add_column(f"{group}\n{letters}", justify="right", no_wrap=True, min_width=len(letters))
     for r in report.resources:
         v, m, sc = _sev_counts(r)
         if v or m or sc:
-            table.add_row(printable(r.namespace), printable(f"{r.kind}/{r.name}"), *_cells(v), *_cells(m),
-                          *_cells(sc))
+            table.add_row(printable(r.namespace), printable(f"{r.kind}/{r.name}"), _group(v), _group(m), _group(sc))
     console.print(table)
     out.write("Severities: C=CRITICAL H=HIGH M=MEDIUM L=LOW U=UNKNOWN\n")
     failed = [(r, i) for r in report.resources for i in r.images if i.error]
