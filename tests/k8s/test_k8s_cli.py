@@ -176,3 +176,20 @@ def test_vulnerabilities_fan_out_to_every_workload_of_a_digest(cluster: KCluster
     fe = vulns("Deployment", "frontend", "php-redis")
     assert fe, "the alpine-like image has known-vulnerable packages in the fixture DB"
     assert vulns("Deployment", "trivy-operator", "trivy-operator") == fe  # same digest: same findings, one scan
+
+
+def test_kubelet_and_api_server_versions_matched_against_kubernetes_advisories(
+        cluster: KCluster, full_db: Path, tmp_path: Path) -> None:
+    cluster.add({"kind": "Node", "metadata": {"name": "old-node"}, "status": {"nodeInfo": {
+        "kubeletVersion": "v1.20.0-eks-1234567", "kubeProxyVersion": "v1.20.0"}}})
+    p = k8s(cluster, tmp_path, "--scanners", "vuln", "--format", "json", "--db-path", str(full_db),
+            "--include-namespaces", "default")
+    assert p.returncode == 0, p.stderr
+    rep = json.loads(p.stdout)
+    old = resource(rep, "Node", "old-node")
+    assert {r["Target"] for r in old["Results"]} == {"Node/old-node (kubelet)", "Node/old-node (kube-proxy)"}
+    kubelet = next(r for r in old["Results"] if r["Target"].endswith("(kubelet)"))
+    assert kubelet["Vulnerabilities"] and {v["PkgName"] for v in kubelet["Vulnerabilities"]} == {"k8s.io/kubernetes"}
+    assert {v["InstalledVersion"] for v in kubelet["Vulnerabilities"]} == {"v1.20.0"}
+    api = [r for r in rep["Resources"] if r["Kind"] == "ControlPlane"]
+    assert api and api[0]["Name"] == "kube-apiserver"  # v1.26.4+k3s1 as v1.26.4

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -173,6 +175,62 @@ def _audit(inv: Inventory, opts: ClusterScanOptions, filters: ReportFilters) -> 
     return results
 
 
+_CORE_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+)")
+
+
+def _component_targets(inv: Inventory) -> list[tuple[str, str, str, str]]:
+    """(kind, name, component, version) of the Kubernetes binaries whose versions the cluster reports: the API
+    server (/version) and each node's kubelet and kube-proxy. Vendor suffixes ("+k3s1", "-eks-61c0bbb") are
+    dropped: advisories for k8s.io/kubernetes are ranged on the upstream release."""
+    out = []
+    if inv.server_version:
+        out.append(("ControlPlane", "kube-apiserver", "k8s.io/kubernetes", inv.server_version))
+    for n in inv.nodes:
+        for comp, version in (("kubelet", n.kubelet_version), ("kube-proxy", n.kube_proxy_version)):
+            if version:
+                out.append(("Node", n.name, comp, version))
+    return out
+
+
+def _component_vulns(inv: Inventory, opts: ClusterScanOptions, backend_factory: Callable[[], Backend],
+                     filters: ReportFilters) -> dict[tuple[str, str], list[Result]]:
+    """Vulnerabilities of the API server, kubelets and kube-proxies, matched like any Go module against the
+    advisories for k8s.io/kubernetes: one detection over a synthetic inventory, results keyed by (kind, name)."""
+    from vigil.findings.analysis import ArtifactInfo, BlobInfo
+    from vigil.inventory.records import Application, Package
+    from vigil.pipeline.scan import detection_options
+
+    targets = _component_targets(inv)
+    if "vuln" not in opts.scanners or not targets:
+        return {}
+    apps = []
+    for kind, name, comp, version in targets:
+        m = _CORE_VERSION.match(version)
+        if m is None:
+            continue
+        apps.append(Application(type="kubernetes", file_path=f"{kind}/{name} ({comp})", packages=(
+            Package(ecosystem="go", name="k8s.io/kubernetes", version=f"v{m.group(1)}",
+                    purl=f"pkg:golang/k8s.io/kubernetes@v{m.group(1)}"),)))
+    if not apps:
+        return {}
+    blob = BlobInfo(diff_id="", applications=tuple(apps))
+    key = "k8s-components:" + hashlib.sha256(msgspec.json.encode(blob)).hexdigest()
+    be = backend_factory()
+    try:
+        be.put(key, blob)
+        so = dataclasses.replace(opts.scan, scanners=("vuln",))
+        report = be.scan(ArtifactInfo(name=inv.cluster_name, type="sbom"), [key], detection_options(so))
+    finally:
+        be.close()
+    report = apply_filters(report, dataclasses.replace(filters, warnings=()))
+    out: dict[tuple[str, str], list[Result]] = {}
+    for res in report.results:
+        kind, _, rest = res.target.partition("/")
+        name = rest.rsplit(" (", 1)[0]
+        out.setdefault((kind, name), []).append(res)
+    return out
+
+
 def _filtered(results: tuple[Result, ...], name: str, filters: ReportFilters) -> tuple[Result, ...]:
     if not results:
         return ()
@@ -219,6 +277,8 @@ def scan_cluster(inv: Inventory, opts: ClusterScanOptions, backend_factory: Call
             continue
         resources.append(ResourceReport(namespace=r.namespace, kind=r.kind, name=r.name,
                                         results=_filtered((conf,), r.name, filters)))
+    for (kind, name), res in _component_vulns(inv, opts, backend_factory, filters).items():
+        resources.append(ResourceReport(kind=kind, name=name, results=tuple(res)))
     resources.sort(key=lambda r: (r.namespace, r.kind, r.name))
     stats = ScanStats(workloads=len(inv.workloads), containers=containers, distinct_images=len(inv.images_by_key()),
                       images_scanned=sum(1 for o in outcomes.values() if o.report is not None),

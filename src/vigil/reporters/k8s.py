@@ -62,7 +62,7 @@ def render_summary(report: ClusterReport, out: IO[str], width: int | None = None
         out.write(f"Kubernetes {printable(report.server_version)}\n")
     s = report.stats
     done = (f"{s.images_scanned} scanned, {s.images_failed} could not be scanned"
-            if s.images_scanned or s.images_failed else "not scanned: --scanners has neither vuln nor secret")
+            if s.images_scanned or s.images_failed or not s.distinct_images else "not scanned: --scanners has neither vuln nor secret")
     out.write(f"{s.workloads} workloads, {s.containers} containers, {s.distinct_images} distinct images ({done})\n\n")
     table = Table(title="Workload Assessment", show_lines=False)
     table.add_column("Namespace", overflow="fold")
