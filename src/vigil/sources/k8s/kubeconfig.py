@@ -147,7 +147,7 @@ def load_config(opts: KubeconfigOptions, env: Mapping[str, str] | None = None) -
                 raise ClusterError(f"kubeconfig {', '.join(map(str, paths))}: no contexts defined")
             kc = KubeConfig.from_dict(doc, fname=paths[0])
         elif Path(opts.service_account_dir, "token").is_file() and env.get("KUBERNETES_SERVICE_HOST"):
-            kc = KubeConfig.from_service_account(opts.service_account_dir)
+            kc = _in_cluster(opts.service_account_dir, env)
         elif opts.server:
             return _server_only(opts.server)
         else:
@@ -181,6 +181,24 @@ def _replace_server(cluster: Any, server: str) -> Any:
     import msgspec
 
     return msgspec.structs.replace(cluster, server=server)  # lightkube's config models are msgspec structs
+
+
+def _in_cluster(sa_dir: str, env: Mapping[str, str]) -> Any:
+    """The pod's service account (lightkube's from_service_account, but reading the given environment): the token
+    file is re-read when the API server answers 401, as the kubelet rotates it."""
+    from lightkube import KubeConfig
+    from lightkube.config.models import Cluster, User
+
+    d = Path(sa_dir)
+    host, port = env["KUBERNETES_SERVICE_HOST"], env.get("KUBERNETES_SERVICE_PORT", "443")
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    try:
+        namespace = (d / "namespace").read_text().strip()
+    except OSError:
+        namespace = "default"
+    return KubeConfig.from_one(cluster=Cluster(server=f"https://{host}:{port}", certificate_auth=str(d / "ca.crt")),
+                               user=User(token_file=str(d / "token")), namespace=namespace, context_name="in-cluster")
 
 
 def _server_only(server: str) -> ClusterConfig:
