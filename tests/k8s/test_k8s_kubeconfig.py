@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def write(path: Path, doc: dict[str, object]) -> Path:
     return path
 
 
-def kubeconfig(ctx: str, server: str, user: dict[str, object], current: str | None = None,
+def kubeconfig(ctx: str, server: str, user: Mapping[str, object], current: str | None = None,
                cluster_extra: dict[str, object] | None = None) -> dict[str, object]:
     doc: dict[str, object] = {
         "apiVersion": "v1", "kind": "Config",

@@ -10,6 +10,7 @@ The work is in vigil.sources.k8s (the cluster) and vigil.pipeline.k8s (the scan)
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ def k8s_cmd(kubeconfig: tuple[str, ...], kube_context: str, api_server: str, inc
     from vigil.shells.cli.output import db_ready
 
     values = resolve_or_exit("k8s", kwargs)
+    _once_per_message()
     scanners = _split(k8s_scanners) or K8S_SCANNERS
     bad = [s for s in scanners if s not in K8S_SCANNERS]
     if bad:
@@ -77,6 +79,26 @@ def k8s_cmd(kubeconfig: tuple[str, ...], kube_context: str, api_server: str, inc
         return  # --download-db-only
     _run(values, kubeconfig, kube_context, api_server, _split(include_namespaces), _split(exclude_namespaces),
          kinds, report_mode, frozenset(scanners), k8s_parallel, skip_init_containers, scan_pull_secrets)
+
+
+class _Once(logging.Filter):
+    """Each distinct warning once: 300 images of one end-of-life OS would print the same line 300 times."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if msg in self.seen:
+            return False
+        self.seen.add(msg)
+        return True
+
+
+def _once_per_message() -> None:
+    for h in logging.getLogger("vigil").handlers:
+        h.addFilter(_Once())
 
 
 def _run(values: dict[str, Any], kubeconfig: tuple[str, ...], context: str, api_server: str,
