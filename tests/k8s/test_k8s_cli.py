@@ -61,6 +61,7 @@ def test_private_images_without_pull_secrets_fail_per_workload(cluster: KCluster
     assert {r["Name"] for r in rep["Resources"]} == {"frontend", "redis-master", "redis-replica"}
     for r in rep["Resources"]:
         assert "unauthorized" in r["Error"].lower(), r
+        assert r["Error"].endswith("(the workload names imagePullSecrets: --scan-pull-secrets uses them)")
     assert not [r for r in cluster.km if "secrets" in str(r.url)]
 
 
@@ -193,3 +194,29 @@ def test_kubelet_and_api_server_versions_matched_against_kubernetes_advisories(
     assert {v["InstalledVersion"] for v in kubelet["Vulnerabilities"]} == {"v1.20.0"}
     api = [r for r in rep["Resources"] if r["Kind"] == "ControlPlane"]
     assert api and api[0]["Name"] == "kube-apiserver"  # v1.26.4+k3s1 as v1.26.4
+
+
+def test_client_mode_detects_on_a_vigil_server(cluster: KCluster, fixture_db: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.integration.test_server import start_server
+
+    db = tmp_path / "server-db" / "vigil.db"
+    db.parent.mkdir()
+    shutil.copy2(fixture_db, db)
+    (tmp_path / "token").write_text("k8s-token\n")
+    server = start_server(tmp_path, db, "--token-file", str(tmp_path / "token"))
+    try:
+        args = ("--scan-pull-secrets", "--scanners", "vuln", "--format", "json", "--include-namespaces", "shop")
+        local = json.loads(k8s(cluster, tmp_path, *args, "--db-path", str(db)).stdout)
+        p = k8s(cluster, tmp_path, *args, "--server", server.url, "--token", "k8s-token")
+        assert p.returncode == 0, p.stderr
+        remote = json.loads(p.stdout)
+    finally:
+        server.stop()
+
+    def vulns(rep: dict[str, Any]) -> list[tuple[str, str, str]]:
+        return sorted((r["Name"], v["VulnerabilityID"], v["PkgName"]) for r in rep["Resources"]
+                      for res in r["Results"] for v in res.get("Vulnerabilities", ()))
+
+    assert vulns(remote) and vulns(remote) == vulns(local)

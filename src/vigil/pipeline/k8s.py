@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
 import re
 import tempfile
@@ -45,7 +44,7 @@ from vigil.findings.records import Report, Result
 from vigil.pipeline.backend import Backend
 from vigil.pipeline.report import ReportFilters, apply_filters, load_filters
 from vigil.settings import ScanOptions
-from vigil.sources.image import RegistryOptions
+from vigil.sources.image import AuthError, RegistryOptions
 from vigil.sources.k8s.model import ContainerImage, Inventory, PullSecret, Workload
 
 log = logging.getLogger(__name__)
@@ -61,6 +60,7 @@ class ClusterScanOptions:
     scan: ScanOptions  # filters, DB, secret config, custom checks (what `vigil image` and `vigil config` take)
     registry: RegistryOptions = field(default_factory=RegistryOptions)
     parallel: int = 5  # images scanned at once
+    pull_secrets_read: bool = False  # the inventory read the workloads' pull secrets (--scan-pull-secrets)
 
 
 @dataclass
@@ -129,7 +129,10 @@ def _scan_images(inv: Inventory, opts: ClusterScanOptions, backend_factory: Call
             try:
                 report = scan(ImageSource(io, ref, so.skip_dirs, so.skip_files), so, backend())
             except UserError as e:
-                return key, _ImageOutcome(error=str(e).splitlines()[0] if str(e) else type(e).__name__)
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                if isinstance(e, AuthError) and not opts.pull_secrets_read and any(w.pull_secrets for w, _ in uses):
+                    msg += " (the workload names imagePullSecrets: --scan-pull-secrets uses them)"
+                return key, _ImageOutcome(error=msg)
             return key, _ImageOutcome(report=report)
 
         try:
@@ -196,7 +199,7 @@ def _component_vulns(inv: Inventory, opts: ClusterScanOptions, backend_factory: 
                      filters: ReportFilters) -> dict[tuple[str, str], list[Result]]:
     """Vulnerabilities of the API server, kubelets and kube-proxies, matched like any Go module against the
     advisories for k8s.io/kubernetes: one detection over a synthetic inventory, results keyed by (kind, name)."""
-    from vigil.findings.analysis import ArtifactInfo, BlobInfo
+    from vigil.findings.analysis import ArtifactInfo, BlobInfo, content_key
     from vigil.inventory.records import Application, Package
     from vigil.pipeline.scan import detection_options
 
@@ -214,7 +217,7 @@ def _component_vulns(inv: Inventory, opts: ClusterScanOptions, backend_factory: 
     if not apps:
         return {}
     blob = BlobInfo(diff_id="", applications=tuple(apps))
-    key = "k8s-components:" + hashlib.sha256(msgspec.json.encode(blob)).hexdigest()
+    key = content_key(blob)  # what a server checks an upload against
     be = backend_factory()
     try:
         be.put(key, blob)

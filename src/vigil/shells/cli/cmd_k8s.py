@@ -130,7 +130,7 @@ def _run(values: dict[str, Any], kubeconfig: tuple[str, ...], context: str, api_
                                insecure=bool(values.get("insecure")), platform=values.get("platform") or "",
                                ca_file=str(values["cacert"]) if values.get("cacert") else "")
     cso = ClusterScanOptions(scanners=scanners, scan=dataclasses.replace(opts, artifact_name=inv.cluster_name),
-                             registry=registry, parallel=parallel)
+                             registry=registry, parallel=parallel, pull_secrets_read=pull_secrets)
     with _progress(len(inv.images_by_key()) if scanners & {"vuln", "secret"} else 0,
                    not values.get("quiet") and sys.stderr.isatty()) as advance:
         report = scan_cluster(inv, cso, lambda: _backend(values, opts, True), on_image=advance)

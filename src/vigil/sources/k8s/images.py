@@ -9,8 +9,11 @@ config ID only, it pulls the spec reference and keeps the ID.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,11 +89,14 @@ def credentials_for(pull_ref: str, secrets: Sequence[PullSecret], tmp_dir: Path)
         registry = parse_reference(pull_ref).registry
     except Exception:
         return "", ""
-    for i, s in enumerate(secrets):
-        path = tmp_dir / f"pull-secret-{i}.json"
+    for s in secrets:
+        # named by content and moved into place whole: image scans run in parallel threads and share tmp_dir
+        path = tmp_dir / f"pull-secret-{hashlib.sha256(s.docker_config).hexdigest()[:32]}.json"
         if not path.exists():
-            path.write_bytes(s.docker_config)
-            path.chmod(0o600)
+            fd, part = tempfile.mkstemp(dir=tmp_dir, prefix=".pull-secret-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(s.docker_config)
+            os.replace(part, path)
         creds = docker_config_credentials(registry, RegistryOptions(docker_config=str(path)))
         if creds.username or creds.password:
             return creds.username, creds.password
