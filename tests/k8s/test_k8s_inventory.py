@@ -124,3 +124,16 @@ def test_include_exclude_namespaces_and_kinds(cluster: KCluster) -> None:
     assert not inv.gaps
     inv = inventory(cluster, kinds=frozenset(KIND_NAMES) - {"deployment"})
     assert not [w for w in inv.workloads if w.kind == "Deployment"]
+
+
+def test_include_kinds_pod_reports_pods_one_by_one(cluster: KCluster, images: Images) -> None:
+    inv = inventory(cluster, kinds=frozenset({"pod"}))
+    assert {w.kind for w in inv.workloads} == {"Pod"}
+    names = {w.name for w in inv.workloads if w.namespace == "shop"}
+    assert {"frontend-new-0", "frontend-new-1", "frontend-new-2", "frontend-old-0"} <= names
+    fe = workload(inv, "Pod", "frontend-new-0")
+    assert [(c.container, c.digest, c.pods) for c in fe.containers] == [("php-redis", images.alpine_digest, 1)]
+    inv = inventory(cluster, kinds=frozenset({"replicaset"}))
+    assert {w.name for w in inv.workloads if w.namespace == "shop"} >= {"frontend-new", "frontend-old"}
+    old = workload(inv, "ReplicaSet", "frontend-old")
+    assert [c.digest for c in old.containers] == [images.rhel_digest]  # the old revision still runs the old image

@@ -281,26 +281,35 @@ def _workloads(by_kind: dict[str, list[dict[str, Any]]], opts: InventoryOptions)
             m = _meta(o)
             objs[(kname, str(m.get("namespace", "")), str(m.get("name", "")))] = o
 
-    def top(kind: str, ns: str, name: str) -> tuple[str, str, str]:
-        key = (kind, ns, name)
-        for _ in range(4):  # Pod → ReplicaSet → Deployment, Pod → Job → CronJob
-            o = objs.get(key)
+    def chain(kind: str, ns: str, name: str) -> list[tuple[str, str, str]]:
+        """The object and its controllers, bottom up: Pod → ReplicaSet → Deployment, Pod → Job → CronJob."""
+        out = [(kind, ns, name)]
+        for _ in range(4):
+            o = objs.get(out[-1])
             own = _owner(o) if o is not None else None
             if own is None or own[0] not in kinds or (own[0], ns, own[1]) not in objs:
+                break
+            out.append((own[0], ns, own[1]))
+        return out
+
+    def top(kind: str, ns: str, name: str) -> tuple[str, str, str] | None:
+        """What the object is reported as: its highest controller among the kinds asked for (--include-kinds Pod
+        reports pods one by one; the default reports a Deployment's pods under the Deployment)."""
+        for key in reversed(chain(kind, ns, name)):
+            if key[0].lower() in opts.kinds:
                 return key
-            key = (own[0], ns, own[1])
-        return key
+        return None
 
     current_rs = _current_replicasets(by_kind.get("ReplicaSet", ()), objs)
     pods_of: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for p in by_kind.get("Pod", []):
         m = _meta(p)
         ns, name = str(m.get("namespace", "")), str(m.get("name", ""))
-        if (p.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-            owner_key = top("Pod", ns, name)
-            if owner_key[0] != "Pod":
-                continue  # a finished pod of a controller no longer runs
+        if (p.get("status") or {}).get("phase") in ("Succeeded", "Failed") and len(chain("Pod", ns, name)) > 1:
+            continue  # a finished pod of a controller no longer runs
         owner = top("Pod", ns, name)
+        if owner is None:
+            continue
         if owner[0] == "Deployment":
             own = _owner(p)
             if own and own[0] == "ReplicaSet" and current_rs.get((ns, owner[2])) not in (None, own[1]):
@@ -311,7 +320,7 @@ def _workloads(by_kind: dict[str, list[dict[str, Any]]], opts: InventoryOptions)
     for key, o in objs.items():
         kind, ns, name = key
         if top(kind, ns, name) != key:
-            continue  # reported through its owner
+            continue  # reported through its owner, or a kind not asked for
         m = _meta(o)
         pods = pods_of.get(key, [])
         template = _pod_spec(o, kind)
