@@ -51,30 +51,40 @@ def _group(counts: dict[str, int]) -> str:
     return "".join((str(counts[s]) if counts.get(s) else "").rjust(_W) for s in _ORDER)
 
 
-def render_summary(report: ClusterReport, out: IO[str], width: int | None = None) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _box(header: list[list[str]], rows: list[list[str]], right: set[int]) -> str:
+    """A box-drawn table like the other tables (written directly: rich takes seconds for thousands of rows)."""
+    n = len(header[0])
+    widths = [max(len(r[i]) for r in (*header, *rows)) for i in range(n)]
 
-    console = Console(file=out, width=width or 160, force_terminal=False, color_system=None,
-                      highlight=False, soft_wrap=False)
+    def line(cells: list[str]) -> str:
+        return "│" + "│".join(" " + (c.rjust(w) if i in right else c.ljust(w)) + " "
+                              for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + "│\n"
+
+    rule = [("─" * (w + 2)) for w in widths]
+    out = ["┌" + "┬".join(rule) + "┐\n", *(line(h) for h in header), "├" + "┼".join(rule) + "┤\n",
+           *(line(r) for r in rows), "└" + "┴".join(rule) + "┘\n"]
+    return "".join(out)
+
+
+def render_summary(report: ClusterReport, out: IO[str], width: int | None = None) -> None:
     out.write(f"Summary Report for {printable(report.cluster_name)}\n")
     if report.server_version:
         out.write(f"Kubernetes {printable(report.server_version)}\n")
     s = report.stats
     done = (f"{s.images_scanned} scanned, {s.images_failed} could not be scanned"
-            if s.images_scanned or s.images_failed or not s.distinct_images else "not scanned: --scanners has neither vuln nor secret")
+            if s.images_scanned or s.images_failed or not s.distinct_images else
+            "not scanned: --scanners has neither vuln nor secret")
     out.write(f"{s.workloads} workloads, {s.containers} containers, {s.distinct_images} distinct images ({done})\n\n")
-    table = Table(title="Workload Assessment", show_lines=False)
-    table.add_column("Namespace", overflow="fold")
-    table.add_column("Resource", overflow="fold")
-    letters = "".join(s[0].rjust(_W) for s in _ORDER)
-    for group in ("Vulnerabilities", "Misconfigurations", "Secrets"):
-        table.add_column(f"{group}\n{letters}", justify="right", no_wrap=True, min_width=len(letters))
+    letters = "".join(sev[0].rjust(_W) for sev in _ORDER)
+    header = [["Namespace", "Resource", "Vulnerabilities", "Misconfigurations", "Secrets"],
+              ["", "", letters, letters, letters]]
+    rows = []
     for r in report.resources:
         v, m, sc = _sev_counts(r)
         if v or m or sc:
-            table.add_row(printable(r.namespace), printable(f"{r.kind}/{r.name}"), _group(v), _group(m), _group(sc))
-    console.print(table)
+            rows.append([printable(r.namespace), printable(f"{r.kind}/{r.name}"), _group(v), _group(m), _group(sc)])
+    out.write("Workload Assessment\n")
+    out.write(_box(header, rows, right={2, 3, 4}))
     out.write("Severities: C=CRITICAL H=HIGH M=MEDIUM L=LOW U=UNKNOWN\n")
     failed = [(r, i) for r in report.resources for i in r.images if i.error]
     if failed:
