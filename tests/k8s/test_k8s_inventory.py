@@ -137,3 +137,17 @@ def test_include_kinds_pod_reports_pods_one_by_one(cluster: KCluster, images: Im
     assert {w.name for w in inv.workloads if w.namespace == "shop"} >= {"frontend-new", "frontend-old"}
     old = workload(inv, "ReplicaSet", "frontend-old")
     assert [c.digest for c in old.containers] == [images.rhel_digest]  # the old revision still runs the old image
+
+
+def test_namespace_list_forbidden(cluster: KCluster) -> None:
+    import pytest
+
+    from vigil.sources.k8s import ClusterError
+
+    cluster.denied.add(("namespaces", ""))
+    inv = inventory(cluster, include_namespaces=("shop",))  # named namespaces are read without the list
+    assert inv.namespaces == ("shop",)
+    assert ("list", "namespaces", "") in {(g.verb, g.resource, g.namespace) for g in inv.gaps}
+    assert workload(inv, "Deployment", "frontend").containers
+    with pytest.raises(ClusterError, match="give --include-namespaces with the namespaces you may read"):
+        inventory(cluster)
