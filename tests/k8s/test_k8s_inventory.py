@@ -100,9 +100,9 @@ def test_pull_secrets_only_those_named(cluster: KCluster) -> None:
 
 
 def test_live_manifests_are_stripped(cluster: KCluster) -> None:
-    import json
+    import yaml
 
-    m = json.loads(workload(inventory(cluster), "Deployment", "frontend").manifest)
+    m = yaml.safe_load(workload(inventory(cluster), "Deployment", "frontend").manifest)
     assert "status" not in m and "managedFields" not in m["metadata"]
     assert "kubectl.kubernetes.io/last-applied-configuration" not in m["metadata"].get("annotations", {})
     assert m["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"

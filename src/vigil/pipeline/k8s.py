@@ -165,7 +165,7 @@ def _audit(inv: Inventory, opts: ClusterScanOptions, filters: ReportFilters) -> 
     for ns, kind, name, manifest in objects:
         if kind not in kinds or not manifest:
             continue
-        target = f"{ns}/{kind}/{name}.json" if ns else f"{kind}/{name}.json"
+        target = f"{ns}/{kind}/{name}.yaml" if ns else f"{kind}/{name}.yaml"
         files[target] = manifest
         keys[target] = (ns, kind, name)
     misconf, _ = load_misconf_options(dataclasses.replace(opts.scan, scanners=("misconfig",)))

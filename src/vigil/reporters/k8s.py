@@ -104,8 +104,8 @@ def render_all(report: ClusterReport, out: IO[str], width: int | None = None) ->
 
     render_summary(report, out, width)
     for r in report.resources:
-        if not r.results:
-            continue
+        if not r.findings_count():
+            continue  # the summary lists it as clean (or not at all)
         out.write(f"\n{printable(r.namespace + '/' if r.namespace else '')}{printable(r.kind)}/"
                   f"{printable(r.name)}\n")
         for i in r.images:

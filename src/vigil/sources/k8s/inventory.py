@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+import yaml
 
 from vigil.sources.k8s import AccessDenied, ClusterError
 from vigil.sources.k8s.client import ClusterClient, Kind
@@ -105,7 +105,9 @@ def _manifest(obj: dict[str, Any], kind: Kind) -> bytes:
     o = strip_manifest(obj)
     o.setdefault("apiVersion", kind.api_version)  # LIST items may come without apiVersion/kind
     o.setdefault("kind", kind.kind)
-    return json.dumps(o, separators=(",", ":"), sort_keys=True).encode()
+    # YAML, one field a line: findings point at the line of the offending field and quote it, as for a file
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(o, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True).encode()
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ An `Inventory` is what a cluster holds that a scan needs: the workloads with the
 the other audited objects (Services, Ingresses, NetworkPolicies, RBAC, ServiceAccounts; ConfigMaps by name only),
 the Nodes, the control-plane components, and the gaps (what could not be read, and why). Manifests kept for the
 configuration checks are the live objects as JSON with `status`, `metadata.managedFields` and the
-`kubectl.kubernetes.io/last-applied-configuration` annotation stripped.
+`kubectl.kubernetes.io/last-applied-configuration` annotation stripped, as YAML.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Workload(msgspec.Struct, frozen=True, kw_only=True):
     service_account: str = ""
     pull_secrets: tuple[str, ...] = ()  # names of imagePullSecrets (pod spec, then its service account's)
     containers: tuple[ContainerImage, ...] = ()
-    manifest: bytes = b""  # JSON, stripped (see module docstring)
+    manifest: bytes = b""  # YAML, stripped (see module docstring)
 
 
 class Resource(msgspec.Struct, frozen=True, kw_only=True):
