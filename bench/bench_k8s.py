@@ -8,7 +8,7 @@ The images are real and distinct (a real docker-registry on 127.0.0.1): the alpi
 changed per variant, so every variant has its own config and manifest digest but the same layers — once one is
 analysed, every other image's layers are in the analysis cache ("images cached").
 
-Measured:
+Measured (with --trivy, first `trivy k8s` and `vigil k8s` side by side, misconfig+secret, fresh caches):
 - phases, in this process with the library calls the CLI makes: list (inventory over HTTP), resolve (image keys,
   digest dedupe), scan (one image scan per distinct digest, warm cache), audit (KSV checks of the live objects),
   render (summary table);
@@ -145,11 +145,40 @@ def cli(url: str, db: Path, cache: Path) -> tuple[float, int, int]:
     return float(wall), int(rss) // 1024, int(rc)
 
 
+def side_by_side(url: str, db: Path, work: Path, trivy: str) -> None:
+    """`trivy k8s` and `vigil k8s` with the scanners Trivy can run here without its vulnerability DB
+    (misconfig,secret: the secret scanner pulls and reads every image), each with a fresh cache, one run each."""
+    kc = work / "kubeconfig"
+    kc.write_text(f"apiVersion: v1\nkind: Config\nclusters: [{{name: k, cluster: {{server: '{url}'}}}}]\n"
+                  f"users: [{{name: u, user: {{token: x}}}}]\n"
+                  f"contexts: [{{name: c, context: {{cluster: k, user: u}}}}]\ncurrent-context: c\n")
+    code = ("import resource,subprocess,sys,time;t=time.perf_counter();"
+            "p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
+            "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode);"
+            "sys.stderr.write(p.stderr.decode()[-1500:])")
+    runs = {
+        "trivy k8s": [trivy, "k8s", "--kubeconfig", str(kc), "--scanners", "misconfig,secret", "--report", "summary",
+                      "--disable-node-collector", "--skip-check-update", "--skip-version-check", "--insecure",
+                      "--quiet", "--timeout", "60m", "--cache-dir", str(work / "trivy-cache")],
+        "vigil k8s": [*VIGIL, "k8s", "--kubeconfig", str(kc), "--scanners", "misconfig,secret", "--report",
+                      "summary", "--insecure", "--quiet", "--cache-dir", str(work / "vigil-cache-2")],
+    }
+    for name, cmd in runs.items():
+        p = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True)
+        wall, rss, rc = p.stdout.split()
+        print(f"{name} --scanners misconfig,secret (fresh cache): {float(wall):.1f}s, "
+              f"peak RSS {int(rss) // 1024} MiB, exit {rc}", flush=True)
+        if rc != "0":
+            print(p.stderr, file=sys.stderr)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pods", type=int, default=5000)
     ap.add_argument("--images", type=int, default=300)
     ap.add_argument("--deployments", type=int, default=1000)
+    ap.add_argument("--trivy", default="", help="also run `trivy k8s` (this binary) side by side")
+    ap.add_argument("--only-trivy", action="store_true", help="with --trivy: only the side-by-side runs")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-k8s-") as tmp:
         work = Path(tmp)
@@ -164,6 +193,10 @@ def main() -> None:
             fill(kc, images, args.deployments, args.pods)
             print(f"setup: {len(images)} images, {args.deployments} deployments, "
                   f"{args.pods} pods in {time.perf_counter() - t:.1f}s", flush=True)
+            if args.trivy:
+                side_by_side(kc.url, db, work, args.trivy)
+                if args.only_trivy:
+                    return
             cold = cli(kc.url, db, work / "cache-cli")
             warm = cli(kc.url, db, work / "cache-cli")
             print(f"vigil k8s --report summary: cold cache {cold[0]:.1f}s ({cold[1]} MiB peak RSS, exit {cold[2]}), "

@@ -37,6 +37,11 @@ PLURALS = {
     "RoleBinding": ("rbac.authorization.k8s.io", "v1", "rolebindings", True),
     "ClusterRole": ("rbac.authorization.k8s.io", "v1", "clusterroles", False),
     "ClusterRoleBinding": ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", False),
+    # not read by Vigil; served (empty) because other clients, Trivy among them, list them
+    "ResourceQuota": ("", "v1", "resourcequotas", True), "LimitRange": ("", "v1", "limitranges", True),
+    "PersistentVolume": ("", "v1", "persistentvolumes", False),
+    "PersistentVolumeClaim": ("", "v1", "persistentvolumeclaims", True),
+    "CustomResourceDefinition": ("apiextensions.k8s.io", "v1", "customresourcedefinitions", False),
 }
 
 
@@ -78,8 +83,19 @@ class KCluster:
         self._stack = contextlib.AsyncExitStack()
         self.km = await self._stack.enter_async_context(kmock.KubernetesEmulator())
         srv = await self._stack.enter_async_context(kmock.Server(self.km))
-        self.km[kmock.action.LIST] << self._list
+        for kind, (group, version, plural, namespaced) in PLURALS.items():
+            # discovery as an API server serves it (kmock answers /api/v1, /apis/apps/v1, …) and the LISTs
+            self.km.resources[kmock.resource(group, version, plural)] = kmock.ResourceInfo(
+                kind=kind, namespaced=namespaced, singular=kind.lower(), verbs={"get", "list", "watch"})
+            self.km[kmock.action.LIST, kmock.resource(group, version, plural)] << self._list
+        self.km["get /api/v1"] << self._core_discovery  # kmock 0.8 names the core group "/v1"
         return str(srv.url).rstrip("/")
+
+    def _core_discovery(self, req: Any) -> dict[str, Any]:
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": [
+            {"name": plural, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind,
+             "verbs": ["get", "list", "watch"]}
+            for kind, (group, _, plural, namespaced) in PLURALS.items() if not group]}
 
     def stop(self) -> None:
         if self._loop is None:
