@@ -151,3 +151,22 @@ def test_namespace_list_forbidden(cluster: KCluster) -> None:
     assert workload(inv, "Deployment", "frontend").containers
     with pytest.raises(ClusterError, match="give --include-namespaces with the namespaces you may read"):
         inventory(cluster)
+
+
+def test_platform_of_the_node_the_pod_runs_on(cluster: KCluster, images: Images) -> None:
+    cluster.add({"kind": "Node", "metadata": {"name": "arm1"}, "status": {"nodeInfo": {
+        "kubeletVersion": "v1.29.0", "operatingSystem": "linux", "architecture": "arm64"}}})
+    for name, node in (("on-arm", "arm1"), ("on-amd", "node1"), ("on-arm-too", "arm1")):
+        cluster.add({"kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+                     "spec": {"nodeName": node, "containers": [{"name": "c", "image": images.alpine}]},
+                     "status": {"phase": "Running", "containerStatuses": [
+                         {"name": "c", "imageID": images.alpine_id, "state": {"running": {}}}]}})
+    inv = inventory(cluster)
+    arm = workload(inv, "Pod", "on-arm").containers[0]
+    amd = workload(inv, "Pod", "on-amd").containers[0]
+    assert (arm.platform, amd.platform) == ("linux/arm64", "linux/amd64")
+    assert arm.digest == amd.digest == images.alpine_digest
+    keys = inv.images_by_key()
+    # an index digest runs as a different image on each platform: one scan per (digest, platform)
+    assert {w.name for w, _ in keys[arm.key]} == {"on-arm", "on-arm-too"}
+    assert {w.name for w, _ in keys[amd.key]} == {"on-amd"}

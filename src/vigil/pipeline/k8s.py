@@ -123,7 +123,8 @@ def _scan_images(inv: Inventory, opts: ClusterScanOptions, backend_factory: Call
             ref = uses[0][1].pull_ref
             user, password = credentials_for(ref, _pull_secrets_for(uses, inv), Path(tmp))
             reg = dataclasses.replace(opts.registry, username=user or opts.registry.username,
-                                      password=password or opts.registry.password, progress=False)
+                                      password=password or opts.registry.password, progress=False,
+                                      platform=uses[0][1].platform or opts.registry.platform)
             io = ImageSourceOptions(reference=ref, image_src=("remote",), registry=reg)
             so = dataclasses.replace(base, target=Path(ref), artifact_name=ref)
             try:

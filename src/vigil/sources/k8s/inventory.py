@@ -196,7 +196,8 @@ async def _namespaces(client: ClusterClient, opts: InventoryOptions, gaps: list[
     return sorted(n for n in names if n and _selected(n, opts)), True
 
 
-def _container_images(template: dict[str, Any], pods: list[dict[str, Any]], opts: InventoryOptions) -> tuple[ContainerImage, ...]:
+def _container_images(template: dict[str, Any], pods: list[dict[str, Any]], opts: InventoryOptions,
+                      platforms: dict[str, str]) -> tuple[ContainerImage, ...]:
     """One entry per (container, running digest) over the workload's pods; the template when none runs."""
     declared = {str(c.get("name")) for key in ("containers", "initContainers") for c in template.get(key) or ()
                 if isinstance(c, dict)}
@@ -205,7 +206,7 @@ def _container_images(template: dict[str, Any], pods: list[dict[str, Any]], opts
                                                     ("ephemeralContainers", "ephemeral", "ephemeralContainerStatuses")]
     if opts.skip_init_containers:
         groups = [g for g in groups if g[1] != "init"]
-    seen: dict[tuple[str, str, str], ContainerImage] = {}
+    seen: dict[tuple[str, str, str, str], ContainerImage] = {}
     sources = pods if pods else [{"spec": template, "status": {}}]
     for pod in sources:
         spec = pod.get("spec") or {}
@@ -224,14 +225,15 @@ def _container_images(template: dict[str, Any], pods: list[dict[str, Any]], opts
                 else:
                     inner = state.get("waiting") or state.get("terminated") or {}
                     how = str(inner.get("reason") or ("pending" if pods else "not running"))
-                k = (name, ctype, digest or pull_ref)
+                platform = platforms.get(str(spec.get("nodeName") or ""), "")
+                k = (name, ctype, digest or pull_ref, platform)
                 if k in seen:
                     seen[k] = msgspec.structs.replace(seen[k], pods=seen[k].pods + 1)
                     continue
                 seen[k] = ContainerImage(container=name, container_type=ctype, spec_image=image,
                                          image_id=str(st.get("imageID") or ""), digest=digest, pull_ref=pull_ref,
                                          in_spec=(ctype == "ephemeral") or not pods or name in declared,
-                                         state=how, pods=1)
+                                         state=how, pods=1, platform=platform)
     return tuple(seen.values())
 
 
@@ -276,6 +278,8 @@ async def collect_inventory(client: ClusterClient, opts: InventoryOptions,
 
 
 def _workloads(by_kind: dict[str, list[dict[str, Any]]], opts: InventoryOptions) -> list[Workload]:
+    platforms = {n.name: f"{n.operating_system}/{n.architecture}" for n in map(_node, by_kind.get("Node", []))
+                 if n.operating_system and n.architecture}
     kinds = {k.kind: k for k in WORKLOAD_KINDS}
     objs: dict[tuple[str, str, str], dict[str, Any]] = {}
     for kname in kinds:
@@ -326,7 +330,7 @@ def _workloads(by_kind: dict[str, list[dict[str, Any]]], opts: InventoryOptions)
         m = _meta(o)
         pods = pods_of.get(key, [])
         template = _pod_spec(o, kind)
-        containers = _container_images(template, pods, opts)
+        containers = _container_images(template, pods, opts, platforms)
         spec = template if not pods else (pods[0].get("spec") or {})
         pull = tuple(str(s.get("name")) for s in spec.get("imagePullSecrets") or () if isinstance(s, dict))
         out.append(Workload(kind=kind, namespace=ns, name=name, uid=str(m.get("uid", "")),

@@ -31,11 +31,16 @@ class ContainerImage(msgspec.Struct, frozen=True, kw_only=True):
     in_spec: bool = True
     state: str = ""  # "running", or the waiting/terminated reason (CrashLoopBackOff, ImagePullBackOff, …)
     pods: int = 1  # pods of the workload running this (container, digest)
+    # os/arch of the node the pod runs on ("" when unknown): a multi-platform image's digest names an index, and
+    # the image that runs is the node's platform of it
+    platform: str = ""
 
     @property
     def key(self) -> str:
-        """What identifies the image cluster-wide: the digest, else the reference that would be pulled."""
-        return self.digest or self.pull_ref or self.spec_image
+        """What identifies the image cluster-wide: the digest (with the node's platform), else the reference that
+        would be pulled."""
+        base = self.digest or self.pull_ref or self.spec_image
+        return f"{base} {self.platform}" if self.platform else base
 
 
 class Workload(msgspec.Struct, frozen=True, kw_only=True):
