@@ -170,3 +170,14 @@ def test_platform_of_the_node_the_pod_runs_on(cluster: KCluster, images: Images)
     # an index digest runs as a different image on each platform: one scan per (digest, platform)
     assert {w.name for w, _ in keys[arm.key]} == {"on-arm", "on-arm-too"}
     assert {w.name for w, _ in keys[amd.key]} == {"on-amd"}
+
+
+def test_retries_give_up_with_one_line(cluster: KCluster) -> None:
+    import pytest
+
+    from vigil.sources.k8s import ClusterError
+
+    cluster.flaky = 1000
+    with pytest.raises(ClusterError, match=r"^list namespaces: API server answered (429|503): slow down$"):
+        inventory(cluster)
+    assert cluster.lists == 5  # the first try and 4 retries, then the error

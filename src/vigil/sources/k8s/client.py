@@ -104,6 +104,20 @@ def _transport(config: ClusterConfig, retries: int, backoff: float, max_wait: fl
     return RetryTransport(httpx2.AsyncHTTPTransport(verify=verify), retries, backoff, max_wait)
 
 
+def _status_message(e: httpx2.HTTPStatusError) -> str:
+    """The message of the Status object the API server answers errors with (first line, at most 300 chars)."""
+    status = getattr(e, "status", None)  # lightkube's ApiError has it decoded
+    msg = str(getattr(status, "message", "") or "")
+    if not msg:
+        try:
+            body = e.response.json()
+        except (ValueError, httpx2.ResponseNotRead):
+            body = None
+        if isinstance(body, dict):
+            msg = str(body.get("message") or "")
+    return msg.strip().splitlines()[0][:300] if msg.strip() else ""
+
+
 def _generic(kind: Kind) -> Any:
     """A lightkube resource class for `kind` that decodes objects as dicts. Not registered in lightkube's global
     registry, so it never clashes with the typed classes another caller may load."""
@@ -198,26 +212,19 @@ class ClusterClient:
         return f"forbidden: cannot {verb} {what}{where} (missing RBAC permission: {verb} on {resource})"
 
     def _translate(self, e: Exception, verb: str, kind: Kind | None, namespace: str, name: str = "") -> Exception:
-        from lightkube import ApiError
         from lightkube.core.exceptions import ConfigError
 
         resource = kind.plural if kind is not None else "version"
         if kind is not None and kind.group:
             resource = f"{kind.plural}.{kind.group}"
-        if isinstance(e, ApiError):
-            code = int(getattr(e.status, "code", 0) or e.response.status_code)
-            if code in (401, 403):
-                return AccessDenied(self._denied_text(code, verb, resource, namespace, name), status=code, verb=verb,
-                                    resource=resource, namespace=namespace)
-            msg = getattr(e.status, "message", "") or str(e)
-            return ClusterError(f"{verb} {resource}{' in ' + namespace if namespace else ''}: "
-                                f"API server answered {code}: {msg}")
-        if isinstance(e, httpx2.HTTPStatusError):
+        if isinstance(e, httpx2.HTTPStatusError):  # lightkube's ApiError too (when the Content-Type is exact)
             code = e.response.status_code
             if code in (401, 403):
                 return AccessDenied(self._denied_text(code, verb, resource, namespace, name), status=code, verb=verb,
                                     resource=resource, namespace=namespace)
-            return ClusterError(f"{verb} {resource}: API server answered {code}")
+            msg = _status_message(e)
+            return ClusterError(f"{verb} {resource}{' in ' + namespace if namespace else ''}: "
+                                f"API server answered {code}{': ' + msg if msg else ''}")
         if isinstance(e, httpx2.TransportError):
             detail = str(e).splitlines()[0] if str(e) else type(e).__name__
             return ClusterError(f"cannot reach the Kubernetes API server at {self.config.server}: {detail}")
