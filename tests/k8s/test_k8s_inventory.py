@@ -181,3 +181,17 @@ def test_retries_give_up_with_one_line(cluster: KCluster) -> None:
     with pytest.raises(ClusterError, match=r"^list namespaces: API server answered (429|503): slow down$"):
         inventory(cluster)
     assert cluster.lists == 5  # the first try and 4 retries, then the error
+
+
+def test_service_account_pull_secrets(cluster: KCluster) -> None:
+    cluster.add({"kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"},
+                 "imagePullSecrets": [{"name": "sa-regcred"}]})
+    cluster.add({"kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                 "metadata": {"name": "sa-regcred", "namespace": "shop"},
+                 "data": {".dockerconfigjson": "eyJhdXRocyI6IHt9fQ=="}})  # {"auths": {}}
+    inv = inventory(cluster, scan_pull_secrets=True)
+    assert workload(inv, "Deployment", "frontend").pull_secrets == ("regcred", "sa-regcred")
+    assert [(s.namespace, s.name) for s in inv.pull_secrets] == [("shop", "regcred"), ("shop", "sa-regcred")]
+    # without the flag neither is read, and the workload keeps only what its pod spec names
+    inv = inventory(cluster)
+    assert workload(inv, "Deployment", "frontend").pull_secrets == ("regcred",) and not inv.pull_secrets
