@@ -220,3 +220,13 @@ def test_client_mode_detects_on_a_vigil_server(cluster: KCluster, fixture_db: Pa
                       for res in r["Results"] for v in res.get("Vulnerabilities", ()))
 
     assert vulns(remote) and vulns(remote) == vulns(local)
+
+
+def test_failing_exec_plugin_is_one_line_exit_2(cluster: KCluster, tmp_path: Path) -> None:
+    cfg = _exec_kubeconfig(tmp_path, cluster.url, "unused")
+    (tmp_path / "bin" / "fake-get-token").write_text("#!/bin/sh\necho 'the SSO session has expired' >&2\nexit 1\n")
+    p = run("k8s", "--kubeconfig", str(cfg), "--scanners", "rbac", "--cache-dir", str(tmp_path / "c"))
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: credentials of context eks: "), lines
+    assert "returned 1" in lines[0]
