@@ -16,7 +16,7 @@ import asyncio
 import email.utils
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -178,8 +178,12 @@ class ClusterClient:
         except Exception as e:
             raise self._translate(e, "list", kind, namespace) from e
 
-    async def list_all(self, kind: Kind, namespace: str = "") -> list[dict[str, Any]]:
-        return [o async for o in self.iterate(kind, namespace)]
+    async def list_all(self, kind: Kind, namespace: str = "",
+                       each: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Every object, or `each(object)` for each as it arrives (to keep only what is needed of big objects)."""
+        if each is None:
+            return [o async for o in self.iterate(kind, namespace)]
+        return [each(o) async for o in self.iterate(kind, namespace)]
 
     async def get(self, kind: Kind, name: str, namespace: str = "") -> dict[str, Any]:
         try:

@@ -110,6 +110,11 @@ def _manifest(obj: dict[str, Any], kind: Kind) -> bytes:
     return yaml.dump(o, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True).encode()
 
 
+def _name_only(obj: dict[str, Any]) -> dict[str, Any]:
+    m = obj.get("metadata") or {}
+    return {"metadata": {"name": m.get("name", ""), "namespace": m.get("namespace", "")}}
+
+
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
     m = obj.get("metadata")
     return m if isinstance(m, dict) else {}
@@ -168,15 +173,16 @@ class _Lister:
 
     async def objects(self, kind: Kind) -> list[dict[str, Any]]:
         """Every object of `kind` in the selected namespaces (cluster-wide kinds: all)."""
+        each = _name_only if kind is CONFIGMAPS else None  # a ConfigMap's data is never kept
         if not kind.namespaced:
-            got = await self._guard(lambda: self.client.list_all(kind), kind, "")
+            got = await self._guard(functools.partial(self.client.list_all, kind, "", each), kind, "")
             return got or []
         if self.cluster_wide:
-            got = await self._guard(lambda: self.client.list_all(kind), kind, "")
+            got = await self._guard(functools.partial(self.client.list_all, kind, "", each), kind, "")
             if got is not None:
                 sel = set(self.namespaces)
                 return [o for o in got if _meta(o).get("namespace", "") in sel]
-        parts = await asyncio.gather(*(self._guard(functools.partial(self.client.list_all, kind, ns), kind, ns)
+        parts = await asyncio.gather(*(self._guard(functools.partial(self.client.list_all, kind, ns, each), kind, ns)
                                        for ns in self.namespaces))
         return [o for p in parts if p for o in p]
 
