@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import click
 
 from vigil.shells.cli.common import add_options, fail, resolve_or_exit
 
+log = logging.getLogger("vigil.k8s")
 K8S_SCANNERS = ("vuln", "misconfig", "secret", "rbac")
 K8S_FORMATS = ("table", "json", "sarif", "cyclonedx")
 
@@ -107,7 +109,7 @@ def _run(values: dict[str, Any], kubeconfig: tuple[str, ...], context: str, api_
     import asyncio
     import dataclasses
 
-    from vigil.pipeline.k8s import ClusterScanOptions, scan_cluster
+    from vigil.pipeline.k8s import ClusterScanOptions, PhaseTimes, scan_cluster
     from vigil.settings import scan_options
     from vigil.shells.cli.output import _backend
     from vigil.sources.image import RegistryOptions
@@ -123,7 +125,9 @@ def _run(values: dict[str, Any], kubeconfig: tuple[str, ...], context: str, api_
         async with ClusterClient(config) as client:
             return await collect_inventory(client, inv_opts)
 
+    t0 = time.perf_counter()
     inv = asyncio.run(collect())
+    t1 = time.perf_counter()
     opts = scan_options(Path(inv.cluster_name), values)
     registry = RegistryOptions(username=values.get("username") or "", password=values.get("password") or "",
                                registry_token=values.get("registry_token") or "",
@@ -131,10 +135,14 @@ def _run(values: dict[str, Any], kubeconfig: tuple[str, ...], context: str, api_
                                ca_file=str(values["cacert"]) if values.get("cacert") else "")
     cso = ClusterScanOptions(scanners=scanners, scan=dataclasses.replace(opts, artifact_name=inv.cluster_name),
                              registry=registry, parallel=parallel, pull_secrets_read=pull_secrets)
+    times = PhaseTimes()
     with _progress(len(inv.images_by_key()) if scanners & {"vuln", "secret"} else 0,
                    not values.get("quiet") and sys.stderr.isatty()) as advance:
-        report = scan_cluster(inv, cso, lambda: _backend(values, opts, True), on_image=advance)
+        report = scan_cluster(inv, cso, lambda: _backend(values, opts, True), on_image=advance, times=times)
+    t2 = time.perf_counter()
     _emit(report, values, report_mode)
+    log.debug("k8s: list %.2fs, scan %.2fs (%d image scans), audit %.2fs, render %.2fs", t1 - t0, times.scan,
+              report.stats.images_scanned + report.stats.images_failed, times.audit, time.perf_counter() - t2)
     if values.get("exit_code") and report.findings_count() > 0:
         sys.exit(values["exit_code"])
 
