@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, fail, resolve_or_exit, show_progress
 
 
 def split_input(value: Path) -> tuple[Path, str]:
@@ -29,7 +29,7 @@ def split_input(value: Path) -> tuple[Path, str]:
     return Path(path), tag
 
 
-@click.command("image", context_settings={"show_default": False})
+@click.command("image", cls=ScanCommand, context_settings={"show_default": False})
 @click.argument("reference", required=False, default="")
 @add_options("image")
 def image_cmd(reference: str, **kwargs: Any) -> None:
@@ -68,7 +68,7 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
             insecure=bool(values.get("insecure")),
             platform=values.get("platform") or "",
             ca_file=str(values["cacert"]) if values.get("cacert") else "",
-            progress=not values.get("quiet") and sys.stderr.isatty(),
+            progress=show_progress(values),
         ),
     )
     target = inp if inp is not None else Path(reference)

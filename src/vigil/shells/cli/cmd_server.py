@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from vigil.net import is_loopback
-from vigil.shells.cli.common import add_options, fail, read_tokens, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, fail, read_tokens, resolve_or_exit
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -27,7 +27,7 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 
-@click.command("server", context_settings={"show_default": False})
+@click.command("server", cls=ScanCommand, context_settings={"show_default": False})
 @add_options("server")
 def server_cmd(**kwargs: Any) -> None:
     """Serve detection and a shared analysis cache to `vigil ... --server URL` clients."""

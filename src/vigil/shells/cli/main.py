@@ -15,7 +15,7 @@ import click
 
 from vigil import __version__
 from vigil.errors import UserError
-from vigil.shells.cli.common import EXIT_INTERNAL, printable
+from vigil.shells.cli.common import EXIT_INTERNAL, EXIT_USAGE, ScanTimeout, printable
 
 # subcommand -> "module:attribute" (add one line per command module)
 COMMANDS: dict[str, str] = {
@@ -58,6 +58,9 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except ScanTimeout as e:  # --timeout: what was running is abandoned (temporary files removed on the way out)
+        click.echo(f"Error: the scan did not finish within --timeout {e} (give a longer --timeout)", err=True)
+        sys.exit(EXIT_USAGE)
     except UserError as e:  # bad input: one line, exit 2; the chain of causes with --debug
         logging.getLogger("vigil").debug("error", exc_info=True)
         click.echo(f"Error: {printable(str(e))}", err=True)

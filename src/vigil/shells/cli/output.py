@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vigil.findings.records import Report
-from vigil.shells.cli.common import client_token, fail, printable
+from vigil.shells.cli.common import client_token, fail, printable, show_progress
 
 if TYPE_CHECKING:
     from vigil.pipeline.backend import LocalBackend, RemoteBackend
@@ -77,7 +77,7 @@ def db_ready(values: dict[str, Any]) -> bool:
     from vigil.dbdist.prepare import prepare_db
     from vigil.settings import db_options
 
-    progress = not values.get("quiet") and sys.stderr.isatty()
+    progress = show_progress(values)
     return prepare_db(db_options(values, progress=progress)) is not None
 
 
