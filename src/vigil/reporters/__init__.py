@@ -34,6 +34,7 @@ class RenderOptions:
     template: str = ""  # Jinja2 source for --format template (the CLI resolves @file)
     show_suppressed: bool = False
     dependency_tree: bool = False  # table: reversed dependency chains of vulnerable packages
+    table_mode: tuple[str, ...] = ("summary", "detailed")  # table: which parts (--table-mode)
 
 
 class Reporter(Protocol):

@@ -50,7 +50,8 @@ def emit(report: Report, values: dict[str, Any]) -> None:
 
     fmt = values["format"]
     opts = RenderOptions(template=_template_text(values), show_suppressed=bool(values.get("show_suppressed")),
-                         dependency_tree=bool(values.get("dependency_tree")))
+                         dependency_tree=bool(values.get("dependency_tree")),
+                         table_mode=tuple(values.get("table_mode") or ("summary", "detailed")))
     render = get(fmt, opts)
     out_path: Path | None = values.get("output")
     try:
