@@ -34,7 +34,7 @@ def trivy_shape(doc: dict[str, Any]) -> dict[str, Any]:
         for lic in res.get("Licenses") or ():
             lic.setdefault("Confidence", 1.0)
         for m in res.get("Misconfigurations") or ():
-            lines = ((m.get("CauseMetadata") or {}).get("Code") or {}).get("Lines") or ()
+            lines = ((m.get("CauseMetadata") or {}).get("Code") or {}).get("Lines") or []
             _cause_marks(lines)
         if res["Packages"] is None:
             del res["Packages"]
