@@ -21,11 +21,16 @@ DERIVED: dict[str, dict[str, dict[str, object]]] = {
                        "description": "Trivy's place for the purl, and a stable 16-hex ID of this package entry"},
         "Indirect": {"type": "boolean", "description": "true for an indirect dependency (Trivy's older flag)"},
     },
-    "LicenseFinding": {"Confidence": {"type": "number", "description": "always written (1 for a declared license)"}},
+    "LicenseFinding": {"Confidence": {"type": "number", "description": "always written (1 for a declared license)"},
+                       "Text": {"type": "string", "description": "always written (empty for a declared license)"}},
+    "Metadata": {"Reference": {"type": "string", "description": "images: the first of RepoTags"}},
+    "Report": {"ReportID": {"type": "string", "description": "a UUID derived from the report's content"},
+               "ArtifactID": {"type": "string", "description": "images: the image ID (as Trivy writes it)"}},
     "CodeLine": {
         "Highlighted": {"type": "string", "description": "the line as it is (no terminal colours in JSON)"},
-        "FirstCause": {"type": "boolean", "description": "first line of the cause (written when true)"},
-        "LastCause": {"type": "boolean", "description": "last line of the cause (written when true)"},
+        "FirstCause": {"type": "boolean", "description": "first line of the cause"},
+        "LastCause": {"type": "boolean", "description": "last line of the cause"},
+        "Annotation": {"type": "string", "description": "always empty (Trivy's annotation of a line)"},
     },
 }
 

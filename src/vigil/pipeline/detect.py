@@ -158,8 +158,13 @@ def _os_results(merged: Merged, opts: DetectionOptions, artifact: str, warnings:
         if merged.os_packages:
             warnings.append("OS not detected: OS packages are listed but not matched")
         return [], None
-    if store is None or "os" not in opts.pkg_types:
+    if "os" not in opts.pkg_types:
         return [], os_info
+    if store is None:  # no vulnerability scan: the packages are still listed when asked (Trivy's --list-all-pkgs)
+        if not opts.list_all_pkgs or not merged.os_packages:
+            return [], os_info
+        return [Result(target=f"{artifact} ({os_info.family} {os_info.name})", class_="os-pkgs",
+                       type=os_info.family, packages=tuple(merged.os_packages))], os_info
     from vigil.detectors.registry import match, os_matchers
     from vigil.detectors.vuln.ospkg import OSMatcher
 

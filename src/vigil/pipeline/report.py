@@ -50,11 +50,14 @@ def load_filters(opts: ScanOptions) -> ReportFilters:
 
 def load_ignores(opts: ScanOptions) -> tuple[tuple[suppress.IgnoreEntry, ...], list[str]]:
     """The ignore file: plain `.vigilignore`, or YAML when the name ends .yaml/.yml (like Trivy). With the default
-    name and no `.vigilignore`, a `.vigilignore.yaml` next to it is used. Returns the entries and the warnings
+    name and no `.vigilignore`, a `.vigilignore.yaml`, `.trivyignore` or `.trivyignore.yaml` next to it is used. Returns the entries and the warnings
     (expired entries, entries expiring within 14 days)."""
     path = opts.ignorefile
     if path is not None and not os.path.lexists(path) and path.name == ".vigilignore":
-        path = path.with_name(".vigilignore.yaml")
+        # the default name: then .vigilignore.yaml, then Trivy's .trivyignore and .trivyignore.yaml (a project
+        # moving from Trivy keeps its ignore file)
+        path = next((c for c in (path.with_name(n) for n in (".vigilignore.yaml", ".trivyignore", ".trivyignore.yaml"))
+                     if os.path.lexists(c)), path.with_name(".vigilignore.yaml"))
     if path is None:
         return (), []
     notes: list[str] = []

@@ -4,9 +4,13 @@ The Report record's own fields, plus the keys Trivy's JSON has where Vigil keeps
 so that a script written against `trivy --format json` finds them (docs/trivy-differences.md lists what remains):
 - a package's `Identifier` ({PURL, UID}: Trivy's place for the purl, and a stable ID of the package entry) and
   `Indirect` (true for an indirect dependency, Trivy's older flag beside `Relationship`);
-- a license finding's `Confidence`, always written (Trivy writes 1 for a declared license);
-- a misconfiguration code line's `Highlighted` (the line as it is: Vigil writes no terminal colours into JSON)
-  and `FirstCause`/`LastCause` (the first and last lines of the cause, written when true, as Trivy does).
+- an image's `Metadata.Reference` (its first tag);
+- `ReportID` (a UUID derived from the report's content, so that `vigil convert` writes the same one), and for an
+  image `ArtifactID` (its image ID, as Trivy writes it);
+- a license finding's `Confidence` and `Text`, always written (Trivy writes 1 and "" for a declared license);
+- a misconfiguration code line's `Highlighted` (the line as it is: Vigil writes no terminal colours into JSON),
+  `Annotation` (""), `FirstCause`/`LastCause` (the first and last lines of the cause), and `IsCause`/`Truncated`
+  written when false too, as Trivy writes every line.
 `vigil convert` reads such a report back: these keys are ignored by the decoder, being derived.
 """
 
@@ -18,20 +22,33 @@ from typing import IO, Any
 import msgspec
 
 from vigil.findings.records import Report
+from vigil.reporters._common import report_uuid
 
 
 def render(report: Report, out: IO[str]) -> None:
-    doc = trivy_shape(msgspec.to_builtins(report))
+    doc = trivy_shape(msgspec.to_builtins(report), str(report_uuid(report, "ReportID")))
     out.write(msgspec.json.format(msgspec.json.encode(doc).decode(), indent=2))
     out.write("\n")
 
 
-def trivy_shape(doc: dict[str, Any]) -> dict[str, Any]:
+def trivy_shape(doc: dict[str, Any], report_id: str) -> dict[str, Any]:
     """Add Trivy's names for what the report already holds (in place; returns `doc`)."""
+    top = dict(doc)
+    doc.clear()
+    for k, v in top.items():
+        if k == "CreatedAt":
+            doc["ReportID"] = report_id
+        if k == "ArtifactName" and (top.get("Metadata") or {}).get("ImageID"):
+            doc["ArtifactID"] = top["Metadata"]["ImageID"]
+        doc[k] = v
+    meta = doc.get("Metadata") or {}
+    if meta.get("RepoTags") and "Reference" not in meta:  # Trivy's name for the image as it was named
+        meta["Reference"] = meta["RepoTags"][0]
     for res in doc.get("Results") or ():
         target = str(res.get("Target", ""))
         res["Packages"] = [_package(p, target) for p in res.get("Packages") or ()] or None
         for lic in res.get("Licenses") or ():
+            lic.setdefault("Text", "")
             lic.setdefault("Confidence", 1.0)
         for m in res.get("Misconfigurations") or ():
             lines = ((m.get("CauseMetadata") or {}).get("Code") or {}).get("Lines") or []
@@ -56,11 +73,12 @@ def _package(p: dict[str, Any], target: str) -> dict[str, Any]:
 
 
 def _cause_marks(lines: list[dict[str, Any]]) -> None:
+    """Every key of Trivy's code line, on every line (Trivy writes false and "" too)."""
     for i, ln in enumerate(lines):
+        cause = bool(ln.get("IsCause"))
+        ln["IsCause"] = cause
+        ln.setdefault("Annotation", "")
+        ln["Truncated"] = bool(ln.get("Truncated"))
         ln.setdefault("Highlighted", ln.get("Content", ""))
-        if not ln.get("IsCause"):
-            continue
-        if i == 0 or not lines[i - 1].get("IsCause"):
-            ln["FirstCause"] = True
-        if i == len(lines) - 1 or not lines[i + 1].get("IsCause"):
-            ln["LastCause"] = True
+        ln["FirstCause"] = cause and (i == 0 or not lines[i - 1].get("IsCause"))
+        ln["LastCause"] = cause and (i == len(lines) - 1 or not lines[i + 1].get("IsCause"))
