@@ -203,8 +203,9 @@ OPTIONS: tuple[Option, ...] = (
       for c in ("forbidden", "restricted", "reciprocal", "notice", "permissive", "unencumbered")),
     Option("input", "path", None, "read the image from a docker-archive (docker/podman save) or an OCI layout "
            "(directory or tar; DIR:TAG selects a tag) instead of a daemon or registry", ("image",), short="-i"),
-    Option("image_src", "list", ("docker", "podman", "remote"), "where to look for the image, in order",
-           ("image",), yaml_key="image.source", choices=("docker", "podman", "remote")),
+    Option("image_src", "list", ("docker", "podman", "remote"), "where to look for the image, in order "
+           "(containerd, in Trivy's list, is skipped)", ("image",), yaml_key="image.source",
+           choices=("docker", "podman", "remote", "containerd")),
     Option("platform", "str", "", "platform of a multi-platform image: os/arch[/variant] (default linux/<this "
            "machine's arch>)", ("image",), yaml_key="image.platform"),
     Option("username", "str", "", "registry user name (else docker config.json credentials, else anonymous); "
@@ -824,6 +825,11 @@ class ScanOptions:
     helm_kube_version: str = ""
     # where compiled matchers (the secret engine's hyperscan database) are kept between runs; None: compiled anew
     compiled_cache_dir: Path | None = None
+    # report filters from Trivy: vulnerability statuses left out, a Rego policy deciding per finding
+    ignore_status: tuple[str, ...] = ()
+    ignore_policy: Path | None = None
+    # --misconfig-scanners: the config types reported (empty: all)
+    misconfig_scanners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -899,6 +905,9 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         helm_set=tuple(values.get("helm_set") or ()),
         helm_kube_version=str(values.get("helm_kube_version") or ""),
         compiled_cache_dir=(Path(values["cache_dir"]) if values.get("cache_dir") else default_cache_dir()) / "compiled",
+        ignore_status=tuple(values.get("ignore_status") or ()),
+        misconfig_scanners=tuple(values.get("misconfig_scanners") or ()),
+        ignore_policy=values.get("ignore_policy"),
     )
 
 

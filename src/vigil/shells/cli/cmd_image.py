@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,18 @@ def split_input(value: Path) -> tuple[Path, str]:
     if "/" in tag or not path:
         return value, ""
     return Path(path), tag
+
+
+def _max_size(values: dict[str, Any]) -> int:
+    text = str(values.get("max_image_size") or "").strip()
+    if not text:
+        return 0
+    from vigil.settings import SettingsError, parse_size
+
+    try:
+        return parse_size(text)
+    except SettingsError as e:
+        fail(f"--max-image-size: {e}")
 
 
 @click.command("image", cls=ScanCommand, context_settings={"show_default": False})
@@ -61,6 +72,9 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
         input=inp,
         input_ref=input_ref,
         image_src=tuple(values.get("image_src") or ("docker", "podman", "remote")),
+        docker_host=str(values.get("docker_host") or ""),
+        podman_host=str(values.get("podman_host") or ""),
+        max_size=_max_size(values),
         registry=RegistryOptions(
             username=values.get("username") or "",
             password=values.get("password") or "",
@@ -74,9 +88,5 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
     target = inp if inp is not None else Path(reference)
     opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"),
                                artifact_name=io.artifact)
-    report = scan_and_emit(values, opts, lambda: ImageSource(io, opts.artifact_name, opts.skip_dirs,
-                                                              opts.skip_files), cache=True)
-    exit_on_eol = values.get("exit_on_eol") or 0
-    os_info = report.metadata.os
-    if exit_on_eol and os_info is not None and os_info.eosl:
-        sys.exit(exit_on_eol)
+    scan_and_emit(values, opts, lambda: ImageSource(io, opts.artifact_name, opts.skip_dirs, opts.skip_files),
+                  cache=True)

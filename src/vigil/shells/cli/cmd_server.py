@@ -32,12 +32,23 @@ def parse_listen(text: str) -> tuple[str, int]:
 def server_cmd(**kwargs: Any) -> None:
     """Serve detection and a shared analysis cache to `vigil ... --server URL` clients."""
     values = resolve_or_exit("server", kwargs)
+    if values.get("download_db_only"):  # as the scan commands: download or update the DB, then exit
+        from vigil.shells.cli.output import db_ready
+
+        db_ready(values)
+        return
     from vigil.settings import SettingsError, default_cache_dir, parse_duration, parse_size
     from vigil.shells.server.state import MAX_BLOB_BYTES
 
     try:
         host, port = parse_listen(values["listen"])
         tokens = read_tokens(values["token_file"]) if values.get("token_file") else ()
+        if values.get("token"):  # Trivy's --token: the one token every client sends
+            if tokens:
+                raise ValueError("give the clients' token once: --token (or TRIVY_TOKEN/VIGIL_TOKEN) or --token-file")
+            tokens = (str(values["token"]).strip(),)
+            if not tokens[0].isascii() or not tokens[0].isprintable():
+                raise ValueError("--token must be printable ASCII (it travels in an HTTP header)")
         interval = parse_duration(str(values.get("db_update_interval") or "1h"))
         ttl = parse_duration(str(values.get("cache_ttl") or "0"))
         header_timeout = parse_duration(str(values.get("header_timeout") or "10s"))

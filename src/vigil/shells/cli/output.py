@@ -85,8 +85,8 @@ def db_ready(values: dict[str, Any]) -> bool:
 def scan_and_emit(values: dict[str, Any], opts: ScanOptions, source: Callable[[], Source],
                   cache: bool = False) -> Report:
     """Run the pipeline on the source here, or in client mode (--server) with detection on the server; render the
-    report and exit with --exit-code when findings remain. `cache`: keep analyses in the analysis cache
-    (--cache-backend; image layers). Returns the report for command-specific exits (--exit-on-eol)."""
+    report and exit with --exit-code when findings remain, or --exit-on-eol when the OS is past its end of life.
+    `cache`: keep analyses in the analysis cache (--cache-backend; image layers)."""
     from vigil.pipeline.scan import scan
 
     with _backend(values, opts, cache) as backend:
@@ -94,6 +94,9 @@ def scan_and_emit(values: dict[str, Any], opts: ScanOptions, source: Callable[[]
     emit(report, values)
     if values["exit_code"] and report.findings_count() > 0:
         sys.exit(values["exit_code"])
+    os_info = report.metadata.os
+    if values.get("exit_on_eol") and os_info is not None and os_info.eosl:  # image, rootfs, sbom
+        sys.exit(values["exit_on_eol"])
     return report
 
 
@@ -103,11 +106,18 @@ def _backend(values: dict[str, Any], opts: ScanOptions, cache: bool) -> LocalBac
     if values.get("server"):
         from vigil.server_client import ServerOptions
 
-        ca = values.get("server_cacert")
+        ca = values.get("server_cacert") or values.get("cacert")  # Trivy's --cacert/--insecure cover the server
+        headers = []
+        for item in values.get("custom_headers") or ():
+            name, sep, value = str(item).partition(":")
+            if not sep or not name.strip():
+                fail(f"--custom-headers: expected NAME:VALUE, got {item!r}")
+            headers.append((name.strip(), value.strip()))
         return RemoteBackend(ServerOptions(
             url=str(values["server"]), token=client_token(values),
             token_header=str(values.get("token_header") or "Vigil-Token"), ca_file=str(ca) if ca else "",
-            insecure=bool(values.get("server_insecure"))))
+            insecure=bool(values.get("server_insecure") or values.get("insecure")),
+            custom_headers=tuple(headers)))
     backend_name = str(values.get("cache_backend") or "fs")
     if not cache or backend_name == "none":
         return LocalBackend(opts.db_path)
