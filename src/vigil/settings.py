@@ -52,6 +52,7 @@ class Option:
     # A Trivy flag Vigil accepts but cannot apply (Terraform inputs, the Java DB, WASM modules…): why, said in one
     # warning line when the option is set to anything but its default.
     ignored: str = ""
+    ignored_in: tuple[str, ...] = ()  # the commands `ignored` is about (default: all of the option's commands)
 
     @property
     def flag(self) -> str:
@@ -86,7 +87,17 @@ MISCONF = ("fs", "rootfs", "repo", "config", "image")  # commands that can check
 CLIENT = ("fs", "rootfs", "repo", "sbom", "image")  # commands that can detect on a vigil server
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 TRIVY_ALL = (*SCAN, "server")  # Trivy's global flags (registry, TLS, cache, timeout) on every scan command and server
+NOT_IMAGE = ("fs", "rootfs", "repo", "config", "sbom", "server")  # where registry credentials are not used
+NOT_CACHED = ("fs", "rootfs", "repo", "config", "sbom")  # commands whose analyses are not cached
 SBOM_PKG = (*PKG, "sbom")  # package filters and scanners that `sbom` takes too (its packages are given, not found)
+
+# Trivy's Redis TLS flags: (name, kind, help)
+_REDIS_TLS: tuple[tuple[str, Kind, str], ...] = (
+    ("redis_ca", "path", "CA file (PEM) for a TLS Redis cache"),
+    ("redis_cert", "path", "client certificate for a TLS Redis cache"),
+    ("redis_key", "path", "client key for a TLS Redis cache"),
+    ("redis_tls", "bool", "connect to the Redis cache over TLS (rediss://)"),
+)
 
 # Trivy's flags for features Vigil does not have: (name, kind, default, commands, trivy.yaml key, why not applied)
 _IGNORED: tuple[tuple[str, Kind, Any, tuple[str, ...], str, str], ...] = (
@@ -209,12 +220,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("platform", "str", "", "platform of a multi-platform image: os/arch[/variant] (default linux/<this "
            "machine's arch>)", ("image",), yaml_key="image.platform"),
     Option("username", "str", "", "registry user name (else docker config.json credentials, else anonymous); "
-           "image pulls and oci:// DB downloads", TRIVY_ALL, yaml_key="registry.username"),
+           "image pulls and oci:// DB downloads", TRIVY_ALL, yaml_key="registry.username",
+           ignored="registry credentials apply to image pulls (an oci:// DB download reads VIGIL_USERNAME, VIGIL_PASSWORD or the TRIVY_* ones)",
+           ignored_in=NOT_IMAGE),
     Option("password", "str", "", "registry password or token (TRIVY_PASSWORD/VIGIL_PASSWORD or --password-stdin "
-           "keep it out of `ps`)", TRIVY_ALL, yaml_key="registry.password"),
+           "keep it out of `ps`)", TRIVY_ALL, yaml_key="registry.password",
+           ignored="registry credentials apply to image pulls (an oci:// DB download reads VIGIL_USERNAME, VIGIL_PASSWORD or the TRIVY_* ones)",
+           ignored_in=NOT_IMAGE),
     Option("password_stdin", "bool", False, "read the registry password from standard input", TRIVY_ALL,
-           yaml_key="registry.password-stdin"),
-    Option("registry_token", "str", "", "registry bearer token", TRIVY_ALL, yaml_key="registry.token"),
+           yaml_key="registry.password-stdin",
+           ignored="registry credentials apply to image pulls (an oci:// DB download reads VIGIL_USERNAME, VIGIL_PASSWORD or the TRIVY_* ones)",
+           ignored_in=NOT_IMAGE),
+    Option("registry_token", "str", "", "registry bearer token", TRIVY_ALL, yaml_key="registry.token",
+           ignored="registry credentials apply to image pulls (an oci:// DB download reads VIGIL_USERNAME, VIGIL_PASSWORD or the TRIVY_* ones)",
+           ignored_in=NOT_IMAGE),
     Option("insecure", "bool", False, "allow plain-HTTP registries and skip TLS verification (image pulls, DB "
            "downloads, the vigil server in client mode)", TRIVY_ALL, yaml_key="registry.insecure"),
     Option("cacert", "path", None, "CA bundle (PEM) for TLS: registries, DB downloads, the vigil server in client "
@@ -224,9 +243,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("commit", "str", "", "repo: commit to scan (full or abbreviated sha)", ("repo",)),
     Option("cache_backend", "str", "fs", "analysis cache of image layers: fs (SQLite under --cache-dir), memory, "
            "none, or redis://[user:pass@]HOST:PORT[/DB] (shared); directories are never cached", TRIVY_ALL,
-           yaml_key="cache.backend"),
+           yaml_key="cache.backend",
+           ignored="directories are never cached (image layers are)", ignored_in=NOT_CACHED),
     Option("cache_ttl", "str", "0", "analysis cache entries older than this are analysed again (e.g. 72h, 30m, "
-           "3600; 0 = keep)", (*TRIVY_ALL, "clean"), yaml_key="cache.ttl"),
+           "3600; 0 = keep)", (*TRIVY_ALL, "clean"), yaml_key="cache.ttl",
+           ignored="directories are never cached (image layers are)", ignored_in=NOT_CACHED),
     Option("exit_on_eol", "int", 0, "exit code when the scanned OS is past its end of life (0-255)",
            ("image", "rootfs", "sbom")),
     Option("db_repository", "list", (), "where to download the DB from, in order: oci://REGISTRY/REPO:TAG or "
@@ -273,7 +294,7 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="cache.memory-size"),
     # ---- Trivy's flags that Vigil had no equivalent for: applied where they apply, else accepted with a warning
     Option("timeout", "str", "", "stop the scan with an error after this long (e.g. 5m0s, 90s, 300ms; default: no "
-           "limit)", TRIVY_ALL),
+           "limit)", TRIVY_ALL, ignored="a server runs until stopped", ignored_in=("server",)),
     Option("no_progress", "bool", False, "no progress bars", (*VULN, "server"), yaml_key="db.no-progress"),
     Option("generate_default_config", "bool", False, "write every config key with its default to "
            "vigil-default.yaml and exit", TRIVY_ALL),
@@ -290,18 +311,22 @@ OPTIONS: tuple[Option, ...] = (
            (*VULN,), yaml_key="scan.distro"),
     Option("detection_priority", "str", "precise", "precise: fewer false positives; comprehensive: also match "
            "packages whose version could not be read exactly", (*VULN,), yaml_key="scan.detection-priority",
-           choices=("precise", "comprehensive")),
+           choices=("precise", "comprehensive"),
+           ignored="Vigil reads exact versions only (the precise mode); comprehensive guesses are not made"),
     Option("misconfig_scanners", "list", (), "config types to check (dockerfile, kubernetes, helm, compose; "
            "default all); Trivy's others are accepted and not scanned", MISCONF,
            yaml_key="misconfiguration.scanners",
            choices=("dockerfile", "kubernetes", "helm", "compose", "azure-arm", "cloudformation", "terraform",
                     "terraformplan-json", "terraformplan-snapshot", "ansible")),
     Option("helm_set_string", "list", (), "Helm string values on the command line (key1=val1,…)", MISCONF,
-           yaml_key="misconfiguration.helm.set-string", metavar="KEY=VAL,…"),
+           yaml_key="misconfiguration.helm.set-string", metavar="KEY=VAL,…",
+           ignored="not passed to the Helm renderer; use --helm-set or --helm-values"),
     Option("helm_set_file", "list", (), "Helm values read from files (key1=path1,…)", MISCONF,
-           yaml_key="misconfiguration.helm.set-file", metavar="KEY=PATH,…"),
+           yaml_key="misconfiguration.helm.set-file", metavar="KEY=PATH,…",
+           ignored="not passed to the Helm renderer; use --helm-values"),
     Option("helm_api_versions", "list", (), "API versions Helm renders for (Capabilities.APIVersions)", MISCONF,
-           yaml_key="misconfiguration.helm.api-versions"),
+           yaml_key="misconfiguration.helm.api-versions",
+           ignored="charts render with Helm's default Capabilities.APIVersions"),
     Option("k8s_version", "str", "", "Kubernetes version to judge deprecated APIs against: only APIs removed in it "
            "or before are reported (default: every removed API)", ("config",), yaml_key="kubernetes.k8s-version"),
     Option("table_mode", "list", ("summary", "detailed"), "tables of the table format", REPORT,
@@ -313,14 +338,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("podman_host", "str", "", "Podman socket (unix:///path or a path)", ("image",),
            yaml_key="image.podman.host"),
     Option("image_config_scanners", "list", (), "what to look for in the image's config (misconfig, secret)",
-           ("image",), yaml_key="image.image-config-scanners", choices=("misconfig", "secret")),
+           ("image",), yaml_key="image.image-config-scanners", choices=("misconfig", "secret"),
+           ignored="the image's config is checked with --scanners misconfig; its secrets are not scanned"),
     Option("max_image_size", "str", "", "refuse an image whose layers are larger than this in all (e.g. 500MB, "
            "2GiB)", ("image",), yaml_key="image.max-size"),
-    Option("redis_ca", "path", None, "CA file for a TLS Redis cache", TRIVY_ALL, yaml_key="cache.redis.ca"),
-    Option("redis_cert", "path", None, "client certificate for a TLS Redis cache", TRIVY_ALL,
-           yaml_key="cache.redis.cert"),
-    Option("redis_key", "path", None, "client key for a TLS Redis cache", TRIVY_ALL, yaml_key="cache.redis.key"),
-    Option("redis_tls", "bool", False, "connect to the Redis cache over TLS", TRIVY_ALL, yaml_key="cache.redis.tls"),
+    *(Option(name, kind, None if kind == "path" else False, text, TRIVY_ALL, yaml_key=f"cache.redis.{name[6:]}",
+             ignored="directories are never cached (image layers are)", ignored_in=NOT_CACHED)
+      for name, kind, text in _REDIS_TLS),
     # Asked of Trivy not to do what Vigil never does: honoured as they stand, nothing to warn about.
     Option("skip_check_update", "bool", False, "accepted for Trivy scripts: the checks are built in and never "
            "downloaded", MISCONF, yaml_key="rego.skip-check-update"),
@@ -685,6 +709,8 @@ _TRIVY_DEFAULTS: dict[str, tuple[Any, ...]] = {
     "rekor_url": ("https://rekor.sigstore.dev",),
     "vuln_severity_source": (("auto",),),
     "report": ("all", "summary"),
+    "cache_backend": ("memory", "fs"),
+    "cache_ttl": ("0s", "0"),
 }
 
 
@@ -768,7 +794,8 @@ def resolve(command: str, cli: Mapping[str, Any], env: Mapping[str, str] | None 
         values[o.name] = _coerce(o, v, origin) if v is not None else None
         if from_untrusted and o.name in _IMPLICIT_FILE_OPTIONS:
             untrusted.add(o.name)
-        if o.ignored and origin != "default" and not _trivy_default(o, values[o.name]):
+        if (o.ignored and origin != "default" and (not o.ignored_in or command in o.ignored_in)
+                and not _trivy_default(o, values[o.name])):
             notes.append(f"{o.flag} is accepted for Trivy compatibility but not applied: {o.ignored}")
     values[UNTRUSTED_FILES] = frozenset(untrusted)
     repos = values.get("db_repository")
@@ -828,8 +855,10 @@ class ScanOptions:
     # report filters from Trivy: vulnerability statuses left out, a Rego policy deciding per finding
     ignore_status: tuple[str, ...] = ()
     ignore_policy: Path | None = None
-    # --misconfig-scanners: the config types reported (empty: all)
+    # --misconfig-scanners: the config types reported (empty: all); --k8s-version: the cluster the deprecated-API
+    # check judges against ("": every removed API is reported)
     misconfig_scanners: tuple[str, ...] = ()
+    k8s_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -907,6 +936,7 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         compiled_cache_dir=(Path(values["cache_dir"]) if values.get("cache_dir") else default_cache_dir()) / "compiled",
         ignore_status=tuple(values.get("ignore_status") or ()),
         misconfig_scanners=tuple(values.get("misconfig_scanners") or ()),
+        k8s_version=str(values.get("k8s_version") or ""),
         ignore_policy=values.get("ignore_policy"),
     )
 

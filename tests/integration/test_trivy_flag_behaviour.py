@@ -122,3 +122,42 @@ def test_server_token_and_custom_headers(tmp_path: Path, fixture_db: Path) -> No
     token_file.write_text("a\n")
     p = run("server", "--token", "x", "--token-file", str(token_file), "--db-path", str(db), cwd=tmp_path)
     assert p.returncode == 2 and "give the clients' token once" in p.stderr
+
+
+def test_k8s_version_judges_deprecated_apis(tmp_path: Path) -> None:
+    (tmp_path / "old.yaml").write_text(
+        "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: pdb\nspec:\n  minAvailable: 1\n"
+        "---\napiVersion: autoscaling/v2beta2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: hpa\nspec:\n"
+        "  maxReplicas: 2\n")
+
+    def deprecated(*extra: str) -> list[str]:
+        doc = _json("config", ".", *extra, cwd=tmp_path)
+        return sorted(m["Message"].split()[1] for r in doc["Results"] for m in r.get("Misconfigurations", ())
+                      if m["ID"] == "KSV-0107")
+
+    assert deprecated() == ["HorizontalPodAutoscaler", "PodDisruptionBudget"]
+    assert deprecated("--k8s-version", "1.25.0") == ["PodDisruptionBudget"]  # autoscaling/v2beta2 went in 1.26
+    assert deprecated("--k8s-version", "v1.24") == []
+    p = run("config", ".", "--k8s-version", "latest", cwd=tmp_path)
+    assert p.returncode == 2 and "--k8s-version" in p.stderr
+
+
+def test_flags_that_do_not_apply_to_a_command_say_so(demo: Path) -> None:
+    p = run("fs", ".", "--scanners", "secret", "--cache-backend", "redis://127.0.0.1:1", "--username", "u",
+            "--detection-priority", "comprehensive", cwd=demo)
+    assert p.returncode == 0, p.stderr
+    for flag in ("--cache-backend", "--username", "--detection-priority"):
+        assert sum(flag in line for line in p.stderr.splitlines()) == 1, p.stderr
+    # Trivy's own defaults are not worth a line
+    p = run("config", ".", "--cache-backend", "memory", "--cache-ttl", "0s", cwd=demo)
+    assert p.returncode == 0 and not p.stderr.strip(), p.stderr
+
+
+def test_redis_tls_flags_make_the_url() -> None:
+    from vigil.shells.cli.common import cache_backend_url
+
+    assert cache_backend_url({"cache_backend": "redis://h:6379/0", "redis_tls": True}) == "rediss://h:6379/0"
+    assert cache_backend_url({"cache_backend": "redis://h:6379/0", "redis_ca": Path("/c/ca.pem"),
+                              "redis_cert": Path("/c/crt.pem"), "redis_key": Path("/c/k.pem")}) == (
+        "rediss://h:6379/0?ssl_ca_certs=%2Fc%2Fca.pem&ssl_certfile=%2Fc%2Fcrt.pem&ssl_keyfile=%2Fc%2Fk.pem")
+    assert cache_backend_url({"cache_backend": "fs", "redis_tls": True}) == "fs"

@@ -41,6 +41,7 @@ class ReportFilters:
     ignore_status: tuple[str, ...] = ()
     policy: IgnorePolicy | None = None
     config_types: tuple[str, ...] = ()  # --misconfig-scanners (empty: every type)
+    k8s_version: tuple[int, int] | None = None  # --k8s-version
 
 
 def load_filters(opts: ScanOptions) -> ReportFilters:
@@ -50,7 +51,19 @@ def load_filters(opts: ScanOptions) -> ReportFilters:
                          vex=load_vex(opts), include_non_failures=opts.include_non_failures,
                          warnings=tuple(warnings), ignore_status=tuple(opts.ignore_status),
                          policy=IgnorePolicy(opts.ignore_policy) if opts.ignore_policy else None,
-                         config_types=config_types(opts.misconfig_scanners))
+                         config_types=config_types(opts.misconfig_scanners),
+                         k8s_version=_k8s_version(opts.k8s_version))
+
+
+def _k8s_version(text: str) -> tuple[int, int] | None:
+    if not text:
+        return None
+    from vigil.analyzers.misconf.k8s_removals import parse_version
+
+    try:
+        return parse_version(text)
+    except ValueError as e:
+        raise ReportError(f"--k8s-version: {e}") from None
 
 
 # The config types of --misconfig-scanners Vigil scans (a Helm chart renders to Kubernetes manifests but is its own
@@ -169,6 +182,10 @@ def apply_filters(report: Report, f: ReportFilters) -> Report:
     if f.warnings:
         meta = msgspec.structs.replace(report.metadata, warnings=(*f.warnings, *report.metadata.warnings))
         report = msgspec.structs.replace(report, metadata=meta)
+    if f.k8s_version is not None:
+        from vigil.analyzers.misconf.k8s_removals import judge
+
+        report = msgspec.structs.replace(report, results=judge(report.results, f.k8s_version))
     if f.config_types:
         report = msgspec.structs.replace(report, results=tuple(
             r for r in report.results if r.class_ != "config" or r.type in f.config_types))

@@ -14,7 +14,14 @@ from typing import Any
 import click
 
 from vigil.net import is_loopback
-from vigil.shells.cli.common import ScanCommand, add_options, fail, read_tokens, resolve_or_exit
+from vigil.shells.cli.common import (
+    ScanCommand,
+    add_options,
+    cache_backend_url,
+    fail,
+    read_tokens,
+    resolve_or_exit,
+)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -75,7 +82,7 @@ def server_cmd(**kwargs: Any) -> None:
         fail(f"invalid --token-header {header!r} (letters, digits, '-' and '_')")
     cache_dir: Path = values.get("cache_dir") or default_cache_dir()
     db_path: Path = values.get("db_path") or cache_dir / "db" / "vigil.db"
-    backend = str(values.get("cache_backend") or "fs")
+    backend = cache_backend_url(values)
     if backend == "none":
         fail("the server needs a blob cache: --cache-backend fs, memory or redis://HOST:PORT")
 

@@ -280,3 +280,21 @@ def write_default_config(path: Path) -> None:
 def show_progress(values: dict[str, Any]) -> bool:
     """Progress bars: on a terminal, unless --quiet or --no-progress."""
     return not values.get("quiet") and not values.get("no_progress") and sys.stderr.isatty()
+
+
+def cache_backend_url(values: dict[str, Any]) -> str:
+    """--cache-backend, with Trivy's --redis-tls/--redis-ca/--redis-cert/--redis-key folded into a Redis URL
+    (rediss://…?ssl_ca_certs=…&ssl_certfile=…&ssl_keyfile=…, which the Redis client reads)."""
+    backend = str(values.get("cache_backend") or "fs")
+    if not backend.startswith(("redis://", "rediss://")):
+        return backend
+    files = {"ssl_ca_certs": values.get("redis_ca"), "ssl_certfile": values.get("redis_cert"),
+             "ssl_keyfile": values.get("redis_key")}
+    if backend.startswith("redis://") and (values.get("redis_tls") or any(files.values())):
+        backend = "rediss://" + backend[len("redis://"):]
+    query = {k: str(v) for k, v in files.items() if v}
+    if not query:
+        return backend
+    from urllib.parse import urlencode
+
+    return backend + ("&" if "?" in backend else "?") + urlencode(query)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vigil.findings.records import Report
-from vigil.shells.cli.common import client_token, fail, printable, show_progress
+from vigil.shells.cli.common import cache_backend_url, client_token, fail, printable, show_progress
 
 if TYPE_CHECKING:
     from vigil.pipeline.backend import LocalBackend, RemoteBackend
@@ -118,7 +118,7 @@ def _backend(values: dict[str, Any], opts: ScanOptions, cache: bool) -> LocalBac
             token_header=str(values.get("token_header") or "Vigil-Token"), ca_file=str(ca) if ca else "",
             insecure=bool(values.get("server_insecure") or values.get("insecure")),
             custom_headers=tuple(headers)))
-    backend_name = str(values.get("cache_backend") or "fs")
+    backend_name = cache_backend_url(values)
     if not cache or backend_name == "none":
         return LocalBackend(opts.db_path)
     from vigil.cache import open_cache
