@@ -859,6 +859,7 @@ class ScanOptions:
     # check judges against ("": every removed API is reported)
     misconfig_scanners: tuple[str, ...] = ()
     k8s_version: str = ""
+    distro: str = ""  # --distro FAMILY/VERSION
 
 
 @dataclass(frozen=True)
@@ -937,8 +938,17 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         ignore_status=tuple(values.get("ignore_status") or ()),
         misconfig_scanners=tuple(values.get("misconfig_scanners") or ()),
         k8s_version=str(values.get("k8s_version") or ""),
+        distro=_distro(values.get("distro")),
         ignore_policy=values.get("ignore_policy"),
     )
+
+
+def _distro(value: Any) -> str:
+    text = str(value or "").strip()
+    family, sep, version = text.partition("/")
+    if text and (not sep or not family or not version or "/" in version):
+        raise SettingsError(f"--distro {text!r}: expected FAMILY/VERSION (e.g. alpine/3.19, debian/12)")
+    return text
 
 
 def _paths(value: Any) -> tuple[Path, ...]:

@@ -161,3 +161,18 @@ def test_redis_tls_flags_make_the_url() -> None:
                               "redis_cert": Path("/c/crt.pem"), "redis_key": Path("/c/k.pem")}) == (
         "rediss://h:6379/0?ssl_ca_certs=%2Fc%2Fca.pem&ssl_certfile=%2Fc%2Fcrt.pem&ssl_keyfile=%2Fc%2Fk.pem")
     assert cache_backend_url({"cache_backend": "fs", "redis_tls": True}) == "fs"
+
+
+def test_distro_names_the_os(tmp_path: Path, fixture_db: Path) -> None:
+    root = tmp_path / "rootfs"
+    (root / "lib" / "apk" / "db").mkdir(parents=True)
+    (root / "lib" / "apk" / "db" / "installed").write_text("P:musl\nV:1.2.3-r0\nA:x86_64\n\n")
+    args = ("rootfs", str(root), "--db-path", str(fixture_db), "--list-all-pkgs")
+    plain = _json(*args, cwd=tmp_path)
+    assert "OS" not in plain["Metadata"] and not any(r["Class"] == "os-pkgs" for r in plain["Results"])
+    named = _json(*args, "--distro", "alpine/3.16", cwd=tmp_path)
+    assert named["Metadata"]["OS"]["Family"] == "alpine" and named["Metadata"]["OS"]["Name"] == "3.16"
+    os_pkgs = [r for r in named["Results"] if r["Class"] == "os-pkgs"]
+    assert [p["Name"] for p in os_pkgs[0]["Packages"]] == ["musl"]
+    p = run(*args, "--distro", "alpine", cwd=tmp_path)
+    assert p.returncode == 2 and "FAMILY/VERSION" in p.stderr

@@ -154,6 +154,9 @@ def license_results(inv: Inventory, opts: DetectionOptions) -> list[Result]:
 def _os_results(merged: Merged, opts: DetectionOptions, artifact: str, warnings: list[str],
                 store: Store | None) -> tuple[list[Result], OSInfo | None]:
     os_info = merged.os
+    if opts.distro:  # --distro: the user knows the release (e.g. no os-release in the image)
+        family, _, name = opts.distro.partition("/")
+        os_info = OSInfo(family=family.lower(), name=name)
     if os_info is None:
         if merged.os_packages:
             warnings.append("OS not detected: OS packages are listed but not matched")
