@@ -860,6 +860,7 @@ class ScanOptions:
     misconfig_scanners: tuple[str, ...] = ()
     k8s_version: str = ""
     distro: str = ""  # --distro FAMILY/VERSION
+    file_patterns: tuple[str, ...] = ()  # --file-patterns TYPE:REGEX
 
 
 @dataclass(frozen=True)
@@ -939,6 +940,7 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         misconfig_scanners=tuple(values.get("misconfig_scanners") or ()),
         k8s_version=str(values.get("k8s_version") or ""),
         distro=_distro(values.get("distro")),
+        file_patterns=tuple(values.get("file_patterns") or ()),
         ignore_policy=values.get("ignore_policy"),
     )
 

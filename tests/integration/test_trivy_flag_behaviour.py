@@ -176,3 +176,19 @@ def test_distro_names_the_os(tmp_path: Path, fixture_db: Path) -> None:
     assert [p["Name"] for p in os_pkgs[0]["Packages"]] == ["musl"]
     p = run(*args, "--distro", "alpine", cwd=tmp_path)
     assert p.returncode == 2 and "FAMILY/VERSION" in p.stderr
+
+
+def test_file_patterns(tmp_path: Path, fixture_db: Path) -> None:
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "prod-deps.txt").write_text("django==2.2.0\n")
+    args = ("fs", ".", "--db-path", str(fixture_db), "--list-all-pkgs")
+    assert _json(*args, cwd=tmp_path)["Results"] == []
+    doc = _json(*args, "--file-patterns", r"pip:deps/prod-.*\.txt", cwd=tmp_path)
+    assert [(r["Target"], r["Type"], [p["Name"] for p in r["Packages"]]) for r in doc["Results"]] == [
+        ("deps/prod-deps.txt", "pip", ["django"])]
+    assert _vulns(doc)
+    for bad, why in (("pip:(", "invalid regular expression"), ("nosuch:x", "unknown type"), ("pip", "TYPE:REGEX")):
+        p = run(*args, "--file-patterns", bad, cwd=tmp_path)
+        assert p.returncode == 2 and why in p.stderr and "Traceback" not in p.stderr, p.stderr
+    p = run(*args, "--file-patterns", "dockerfile:.*\\.docker", cwd=tmp_path)
+    assert p.returncode == 0 and "config files are found by their names only" in p.stderr
