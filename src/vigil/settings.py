@@ -676,6 +676,16 @@ def load_config_file(path: Path, explicit: bool, trusted: bool = True,
     return _flatten(doc)
 
 
+# A command that takes another command's flags as well as its own (e.g. a `k8s` command taking `image`'s):
+# {command: the command whose flags it shares}. options_for() is what both the CLI and resolve() read.
+SHARES_FLAGS_OF: dict[str, str] = {}
+
+
+def options_for(command: str) -> list[Option]:
+    other = SHARES_FLAGS_OF.get(command)
+    return [o for o in OPTIONS if command in o.commands or (other is not None and other in o.commands)]
+
+
 def _config_named(cli: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
     """The config file the user named (--config, VIGIL_CONFIG, else TRIVY_CONFIG); "" when named empty (no file,
     as in Trivy); None when none was named."""
@@ -758,7 +768,7 @@ def resolve(command: str, cli: Mapping[str, Any], env: Mapping[str, str] | None 
     entry names the options whose file came from an untrusted place (see the module docstring)."""
     env = os.environ if env is None else env
     notes: list[str] = [] if warnings is None else warnings
-    opts = [o for o in OPTIONS if command in o.commands]
+    opts = options_for(command)
     cfg_opt = BY_NAME["config"]
     cfg_value = _config_named(cli, env)
     trust_all = _trust_requested(cli, env)

@@ -158,3 +158,21 @@ def test_subcommand_version_and_default_config(tmp_path: Path) -> None:
 def test_options_with_trivy_keys_are_declared_once() -> None:
     keys = [o.trivy_key.lower() for o in OPTIONS if o.trivy_key]
     assert len(keys) == len(set(keys))
+
+
+def test_a_new_command_shares_another_commands_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    """How a command added later (e.g. `vigil k8s`) gets a whole set of flags, parsed and resolved alike."""
+    from vigil import settings
+    from vigil.shells.cli.common import scan_command
+
+    monkeypatch.setitem(settings.SHARES_FLAGS_OF, "probe", "image")
+
+    @scan_command("probe")
+    @click.argument("target", required=False)
+    def probe(target: str | None, **kwargs: Any) -> None:
+        pass
+
+    ctx = probe.make_context("vigil probe", ["--input", "x.tar", "--skip-db-update=true", "--timeout", "1m", "t"])
+    assert ctx.params["input"] == "x.tar" and ctx.params["skip_db_update"] is True
+    values = resolve("probe", {"input": "x.tar"}, env={"TRIVY_PLATFORM": "linux/arm64"})
+    assert values["platform"] == "linux/arm64" and str(values["input"]) == "x.tar"

@@ -14,7 +14,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from vigil.settings import OPTIONS, Option, SettingsError, resolve
+from vigil.settings import OPTIONS, Option, SettingsError, options_for, resolve
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
@@ -144,12 +144,29 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         ctx.exit(0)
 
 
+def scan_command(name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+    """A scan command with every flag declared for it in vigil.settings (and those of the command it shares flags
+    with, settings.SHARES_FLAGS_OF), parsed as Trivy's users write them:
+
+        @scan_command("k8s")
+        @click.argument("context", required=False)
+        def k8s_cmd(context: str | None, **kwargs: Any) -> None:
+            values = resolve_or_exit("k8s", kwargs)
+    """
+
+    def deco(f: Callable[..., Any]) -> click.Command:
+        return click.command(name, cls=ScanCommand, context_settings={"show_default": False}, **kwargs)(
+            add_options(name)(f))
+
+    return deco
+
+
 def add_options(command: str) -> Callable[[F], F]:
     """Decorate a click command with every Option declared for it (flags are built from vigil.settings), and
     `-v/--version` (Trivy takes it after any command name). Use with `cls=ScanCommand`."""
 
     def deco(f: F) -> F:
-        for o in reversed([o for o in OPTIONS if command in o.commands]):
+        for o in reversed(options_for(command)):
             f = _click_option(o)(f)
         return click.option("-v", "--version", is_flag=True, expose_value=False, is_eager=True,
                             callback=_print_version, help="print the version and exit")(f)
