@@ -55,7 +55,6 @@ def with_file_patterns(analyzers: tuple[Analyzer, ...], patterns: tuple[str, ...
     import dataclasses
     import re
 
-    names = {a.name for a in all_analyzers()}
     extra: dict[str, list[str]] = {}
     for item in patterns:
         kind, sep, rx = item.partition(":")
@@ -69,9 +68,9 @@ def with_file_patterns(analyzers: tuple[Analyzer, ...], patterns: tuple[str, ...
         if kind in _CONFIG_TYPES:
             log.warning("--file-patterns %s: config files are found by their names only; pattern not applied", item)
             continue
-        if kind not in names:
+        if kind not in {a.name for a in all_analyzers()}:
             raise AnalyzeOptionsError(f"--file-patterns {item!r}: unknown type {kind!r} (one of "
-                                      f"{', '.join(sorted(names))})")
+                                      f"{', '.join(sorted(a.name for a in all_analyzers()))})")
         extra.setdefault(kind, []).append(rx)
     if not extra:
         return analyzers

@@ -5,7 +5,8 @@ so that a script written against `trivy --format json` finds them (docs/trivy-di
 - a package's `Identifier` ({PURL, UID}: Trivy's place for the purl, and a stable ID of the package entry) and
   `Indirect` (true for an indirect dependency, Trivy's older flag beside `Relationship`);
 - an image's `Metadata.Reference` (its first tag);
-- `ReportID` (a UUID derived from the report's content, so that `vigil convert` writes the same one), and for an
+- `ReportID` (a UUID derived from the report's content but not its time, so that `vigil convert` and a scan
+  with the same result write the same one), and for an
   image `ArtifactID` (its image ID, as Trivy writes it);
 - a license finding's `Confidence` and `Text`, always written (Trivy writes 1 and "" for a declared license);
 - a misconfiguration code line's `Highlighted` (the line as it is: Vigil writes no terminal colours into JSON),
@@ -26,7 +27,9 @@ from vigil.reporters._common import report_uuid
 
 
 def render(report: Report, out: IO[str]) -> None:
-    doc = trivy_shape(msgspec.to_builtins(report), str(report_uuid(report, "ReportID")))
+    # the ID of what was found, not of when: the same result (a rescan, the same scan in client mode) keeps its ID
+    report_id = report_uuid(msgspec.structs.replace(report, created_at=""), "ReportID")
+    doc = trivy_shape(msgspec.to_builtins(report), str(report_id))
     out.write(msgspec.json.format(msgspec.json.encode(doc).decode(), indent=2))
     out.write("\n")
 
