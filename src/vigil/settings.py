@@ -29,7 +29,7 @@ from vigil.errors import UserError
 # The --format values (vigil.reporters.FORMATS maps each to its module; a test keeps the two lists equal). Declared
 # here so that settings stays a leaf every layer may import.
 FORMAT_NAMES = ("table", "json", "sarif", "cyclonedx", "cyclonedx-xml", "spdx-json", "spdx", "junit", "gitlab",
-                "gitlab-codequality", "github", "html", "template")
+                "gitlab-codequality", "github", "html", "template", "cosign-vuln")
 
 Kind = Literal["bool", "int", "str", "list", "path"]
 

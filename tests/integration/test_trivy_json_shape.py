@@ -135,3 +135,19 @@ def _documented(keys: Iterable[str]) -> list[str]:
 def test_every_listed_difference_is_documented() -> None:
     assert not _documented(TRIVY_ONLY), "add these keys to docs/trivy-differences.md"
     assert not _documented(VIGIL_ONLY), "add these keys to docs/trivy-differences.md"
+
+
+def test_cosign_vuln_predicate_shape(tmp_path: Path) -> None:
+    image = str(_need(IMAGES / "alpine-like.docker.tar"))
+    p = subprocess.run([trivy_bin(), "image", "--format", "cosign-vuln", "--skip-db-update", "--offline-scan",
+                        "--quiet", "--scanners", "license", "--cache-dir", str(tmp_path / "trivy"), "--input", image],
+                       capture_output=True, text=True, timeout=600, env=trivy_env())
+    assert p.returncode == 0, p.stderr[-2000:]
+    trivy = json.loads(p.stdout)
+    v = run("image", "--format", "cosign-vuln", "--quiet", "--scanners", "license", "--cache-dir",
+            str(tmp_path / "vigil"), "--input", image)
+    assert v.returncode == 0, v.stderr
+    vigil = json.loads(v.stdout)
+    outer = {k for k in key_paths(trivy) if not k.startswith("scanner.result.")}
+    assert outer == {k for k in key_paths(vigil) if not k.startswith("scanner.result.")}
+    _compare(trivy["scanner"]["result"], vigil["scanner"]["result"])

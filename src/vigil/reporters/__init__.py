@@ -23,6 +23,7 @@ FORMATS = {
     "github": "vigil.reporters.github",
     "html": "vigil.reporters.html",
     "template": "vigil.reporters.template",
+    "cosign-vuln": "vigil.reporters.cosign_vuln",
 }
 
 # Formats whose render() takes a third argument, RenderOptions (declared, not probed).

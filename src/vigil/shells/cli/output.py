@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # Formats that describe packages (SBOMs, CI reports with line numbers): they need every package, not only the
 # vulnerable ones, so --list-all-pkgs is implied (as in Trivy for SBOM formats).
 NEEDS_ALL_PKGS = frozenset({"cyclonedx", "cyclonedx-xml", "spdx", "spdx-json", "github", "sarif", "gitlab",
-                            "html", "template"})
+                            "html", "template", "cosign-vuln"})
 
 
 def list_all_pkgs(values: dict[str, Any]) -> dict[str, Any]:
