@@ -51,6 +51,40 @@ def parse_help(text: str) -> dict[str, TrivyFlag]:
     return out
 
 
+def allowed_values(text: str) -> dict[str, tuple[str, ...]]:
+    """The values Trivy's --help allows per flag: "(allowed values: a,b)" or an "Allowed values:" list."""
+    out: dict[str, tuple[str, ...]] = {}
+    current = ""
+    listing = False
+    for line in text.splitlines():
+        m = _FLAG.match(line)
+        if m:
+            current, listing = m.group(2), False
+            inline = re.search(r"\(allowed values: ([^)]*)\)", line)
+            if inline:
+                out[current] = tuple(v.strip() for v in inline.group(1).split(","))
+            continue
+        if current and "Allowed values:" in line:
+            listing, out[current] = True, ()
+            continue
+        item = re.match(r"^\s+- ([\w.-]+)\s*$", line)
+        if listing and item:
+            out[current] = (*out[current], item.group(1))
+        elif listing and line.strip().startswith("(default"):
+            listing = False
+        inline = re.search(r"\(allowed values: ([^)]*)\)", line) if current else None
+        if inline:
+            out[current] = tuple(v.strip() for v in inline.group(1).split(","))
+    return out
+
+
+def help_text(command: str) -> str:
+    p = subprocess.run([trivy_bin(), command, "--help"], capture_output=True, text=True, timeout=120,
+                       env=trivy_env())
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
 def help_flags(command: str) -> dict[str, TrivyFlag]:
     p = subprocess.run([trivy_bin(), command, "--help"], capture_output=True, text=True, timeout=120,
                        env=trivy_env())

@@ -158,7 +158,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("scanners", "list", ("vuln",), "what to scan for (image: vuln,secret by default, like Trivy; misconfig: "
            "Dockerfiles, compose files, Kubernetes manifests and Helm charts, and an image's config)", SBOM_PKG,
            yaml_key="scan.scanners",
-           choices=("vuln", "secret", "misconfig", "license")),
+           choices=("vuln", "secret", "misconfig", "license", "crypto")),
     Option("severity", "list", SEVERITY_NAMES, "severities to report", SCAN, short="-s", choices=SEVERITY_NAMES),
     Option("exit_code", "int", 0, "exit code when findings remain after filtering (0-255)", SCAN),
     Option("ignore_unfixed", "bool", False, "report only vulnerabilities that have a fix", VULN,
@@ -808,6 +808,10 @@ def resolve(command: str, cli: Mapping[str, Any], env: Mapping[str, str] | None 
                 and not _trivy_default(o, values[o.name])):
             notes.append(f"{o.flag} is accepted for Trivy compatibility but not applied: {o.ignored}")
     values[UNTRUSTED_FILES] = frozenset(untrusted)
+    if "crypto" in (values.get("scanners") or ()):  # Trivy's image scanner for cryptographic assets
+        values["scanners"] = tuple(s for s in values["scanners"] if s != "crypto") or ("vuln",)
+        notes.append("--scanners crypto is accepted for Trivy compatibility but not applied: cryptographic assets "
+                     "are not inventoried")
     repos = values.get("db_repository")
     if repos and any("trivy-db" in r or "trivy-java-db" in r for r in repos):
         # Trivy's own DB repositories hold Trivy's DB format, which Vigil does not read: a trivy.yaml or
