@@ -189,3 +189,17 @@ def test_a_new_command_shares_another_commands_flags(monkeypatch: pytest.MonkeyP
     assert ctx.params["input"] == "x.tar" and ctx.params["skip_db_update"] is True
     values = resolve("probe", {"input": "x.tar"}, env={"TRIVY_PLATFORM": "linux/arm64"})
     assert values["platform"] == "linux/arm64" and str(values["input"]) == "x.tar"
+
+
+def test_global_flags_before_the_command(tmp_path: Path) -> None:
+    """`trivy --cache-dir DIR -q config .` is how many CI scripts call Trivy."""
+    from vigil.shells.cli.main import global_flags_after_command
+
+    assert global_flags_after_command(["--cache-dir", "c", "-q", "--timeout=5m", "config", "."]) == [
+        "config", "--cache-dir", "c", "-q", "--timeout=5m", "."]
+    assert global_flags_after_command(["-v"]) == ["-v"]
+    assert global_flags_after_command(["--cache-dir", "c", "nosuch"]) == ["--cache-dir", "c", "nosuch"]
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.19\nUSER app\nHEALTHCHECK CMD true\n")
+    p = run("--cache-dir", str(tmp_path / "cache"), "-q", "config", "--format", "json", ".", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.lstrip().startswith("{")
