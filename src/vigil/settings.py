@@ -171,7 +171,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("skip_files", "list", (), "file globs to skip", SCAN, yaml_key="scan.skip-files"),
     Option("format", "str", "table", "output format", REPORT, short="-f", choices=FORMAT_NAMES),
     Option("output", "path", None, "write the report to this file instead of stdout", REPORT, short="-o"),
-    Option("list_all_pkgs", "bool", False, "list every package in JSON output, not only vulnerable ones", VULN),
+    Option("list_all_pkgs", "bool", True, "list every package in the JSON report (on by default, as in Trivy 0.76; "
+           "--list-all-pkgs=false lists none)", VULN),
     Option("max_file_size", "int", 256 * 1024 * 1024, "largest file (bytes) an analyzer will read", SCAN,
            yaml_key="scan.max-file-size"),
     Option("secret_config", "path", "vigil-secret.yaml",

@@ -37,7 +37,9 @@ def _sample(o: Option) -> str:
     if o.choices:
         return next(c for c in reversed(o.choices)
                     if c != o.default and (c,) != o.default and c not in ("crypto", "containerd"))
-    return {"bool": "true", "int": "7", "path": "/tmp/x"}.get(o.kind, "5m0s" if o.name in ("timeout", "cache_ttl")
+    if o.kind == "bool":
+        return "false" if o.default else "true"
+    return {"int": "7", "path": "/tmp/x"}.get(o.kind, "5m0s" if o.name in ("timeout", "cache_ttl")
                                                              else "some-value")
 
 
