@@ -477,8 +477,8 @@ def _parse(opt: Option, value: Any, origin: str) -> Any:
                 if bad:
                     raise ValueError(f"invalid value(s) {', '.join(bad)}; choose from {', '.join(opt.choices)}")
             return out
-        if opt.kind == "path":
-            return None if value is None else Path(str(value)).expanduser()
+        if opt.kind == "path":  # "" is no file (Trivy's `--ignorefile ""`, `secret.config: ""`)
+            return None if value is None or str(value) == "" else Path(str(value)).expanduser()
         s = str(value)
         if opt.choices and s not in opt.choices:
             raise ValueError(f"invalid value {s!r}; choose from {', '.join(opt.choices)}")
@@ -606,7 +606,8 @@ def _untrusted_filter(cfg_path: Path, file_values: dict[str, Any], warnings: lis
         if o is None:
             continue
         if o.name in UNTRUSTED_REFUSED or (o.name == "template" and str(v).lstrip().startswith("@")):
-            refused.append(key)
+            if v not in (None, "", [], False):  # an empty value (a generated trivy.yaml has many) asks for nothing
+                refused.append(key)
             del file_values[key]
         elif o.name in _PATH_OPTIONS and v is not None:
             items = v.split(",") if isinstance(v, str) else v if isinstance(v, list) else [v]
@@ -725,6 +726,10 @@ _TRIVY_DEFAULTS: dict[str, tuple[Any, ...]] = {
 }
 
 
+# Options Trivy's config declares as lists where Vigil takes one (comma-separated) string.
+_TRIVY_LISTS = frozenset({"username", "password"})
+
+
 def _trivy_default(o: Option, value: Any) -> bool:
     if value in (None, (), "", False) or value == o.default or value in _TRIVY_DEFAULTS.get(o.name, ()):
         return True
@@ -745,7 +750,8 @@ def _trivy_keys_mapped(cfg_path: Path, file_values: dict[str, Any], notes: list[
         elif k.lower() in by_trivy:
             out.setdefault(by_trivy[k.lower()].key, v)
         elif k.split(".", 1)[0].lower() in TRIVY_SECTIONS or k.lower() in ("version", "generate-default-config"):
-            foreign.append(k)
+            if v not in (None, "", [], False, {}):  # a generated trivy.yaml sets every key, mostly empty
+                foreign.append(k)
         else:
             unknown.append(k)
     if unknown:
@@ -794,6 +800,8 @@ def resolve(command: str, cli: Mapping[str, Any], env: Mapping[str, str] | None 
         if o.key in file_values:
             v, origin = file_values[o.key], f"config file {cfg_path} key {o.key!r}"
             from_untrusted = not file_trusted
+            if isinstance(v, list) and o.name in _TRIVY_LISTS and all(isinstance(i, str) for i in v):
+                v = ",".join(v) or None  # Trivy's lists (registry.username: [a, b]) for Vigil's one string
             if v is not None:
                 _check_file_type(o, v, origin)
         if o.env in env:

@@ -205,3 +205,21 @@ def test_global_flags_before_the_command(tmp_path: Path) -> None:
     p = run("--cache-dir", str(tmp_path / "cache"), "-q", "config", "--format", "json", ".", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert p.stdout.lstrip().startswith("{")
+
+
+def test_a_trivy_generated_default_config_is_read(tmp_path: Path) -> None:
+    """`trivy --generate-default-config` writes every key (mostly empty): as trivy.yaml it must work unchanged."""
+    import subprocess
+
+    from tests.trivy_cli_ref import trivy_bin, trivy_env
+
+    p = subprocess.run([trivy_bin(), "fs", "--generate-default-config", "--cache-dir", str(tmp_path / "tc")],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120, env=trivy_env())
+    assert p.returncode == 0, p.stderr
+    (tmp_path / "trivy-default.yaml").rename(tmp_path / "trivy.yaml")
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.19\n")
+    for args in (["config", "."], ["fs", "--scanners", "secret", "."], ["fs", "--config", "trivy.yaml", "--scanners",
+                                                                      "secret", "."]):
+        p = run(*args, "--format", "json", cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        assert "Error" not in p.stderr and len(p.stderr.strip().splitlines()) <= 2, p.stderr
