@@ -48,7 +48,9 @@ def trivy_shape(doc: dict[str, Any], report_id: str) -> dict[str, Any]:
     if meta.get("RepoTags") and "Reference" not in meta:  # Trivy's name for the image as it was named
         meta["Reference"] = meta["RepoTags"][0]
     for res in doc.get("Results") or ():
-        target = str(res.get("Target", ""))
+        # an OS result's target names the artifact ("app.tar (debian 12.15)"): the same image pulled from a
+        # registry or read from an archive must give its packages the same UIDs
+        target = "" if res.get("Class") == "os-pkgs" else str(res.get("Target", ""))
         res["Packages"] = [_package(p, target) for p in res.get("Packages") or ()] or None
         for lic in res.get("Licenses") or ():
             lic.setdefault("Text", "")
@@ -66,8 +68,9 @@ def _package(p: dict[str, Any], target: str) -> dict[str, Any]:
     if p.get("PURL"):
         ident["PURL"] = p["PURL"]
     # Trivy's UID: 16 hex digits naming this entry of the report; here a hash of what tells two entries apart
+    layer = p.get("Layer") or {}
     key = "\x00".join((target, str(p.get("FilePath", "")), str(p.get("ID", "")), str(p.get("Name", "")),
-                       str(p.get("Version", "")), str(p.get("PURL", ""))))
+                       str(p.get("Version", "")), str(p.get("PURL", "")), str(layer.get("DiffID", ""))))
     ident["UID"] = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     out = {**p, "Identifier": ident}
     if p.get("Relationship") == "indirect":
