@@ -14,7 +14,14 @@ from typing import Any
 import click
 
 from vigil.net import is_loopback
-from vigil.shells.cli.common import add_options, fail, read_tokens, resolve_or_exit
+from vigil.shells.cli.common import (
+    ScanCommand,
+    add_options,
+    cache_backend_url,
+    fail,
+    read_tokens,
+    resolve_or_exit,
+)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -27,17 +34,28 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 
-@click.command("server", context_settings={"show_default": False})
+@click.command("server", cls=ScanCommand, context_settings={"show_default": False})
 @add_options("server")
 def server_cmd(**kwargs: Any) -> None:
     """Serve detection and a shared analysis cache to `vigil ... --server URL` clients."""
     values = resolve_or_exit("server", kwargs)
+    if values.get("download_db_only"):  # as the scan commands: download or update the DB, then exit
+        from vigil.shells.cli.output import db_ready
+
+        db_ready(values)
+        return
     from vigil.settings import SettingsError, default_cache_dir, parse_duration, parse_size
     from vigil.shells.server.state import MAX_BLOB_BYTES
 
     try:
         host, port = parse_listen(values["listen"])
         tokens = read_tokens(values["token_file"]) if values.get("token_file") else ()
+        if values.get("token"):  # Trivy's --token: the one token every client sends
+            if tokens:
+                raise ValueError("give the clients' token once: --token (or TRIVY_TOKEN/VIGIL_TOKEN) or --token-file")
+            tokens = (str(values["token"]).strip(),)
+            if not tokens[0].isascii() or not tokens[0].isprintable():
+                raise ValueError("--token must be printable ASCII (it travels in an HTTP header)")
         interval = parse_duration(str(values.get("db_update_interval") or "1h"))
         ttl = parse_duration(str(values.get("cache_ttl") or "0"))
         header_timeout = parse_duration(str(values.get("header_timeout") or "10s"))
@@ -64,7 +82,7 @@ def server_cmd(**kwargs: Any) -> None:
         fail(f"invalid --token-header {header!r} (letters, digits, '-' and '_')")
     cache_dir: Path = values.get("cache_dir") or default_cache_dir()
     db_path: Path = values.get("db_path") or cache_dir / "db" / "vigil.db"
-    backend = str(values.get("cache_backend") or "fs")
+    backend = cache_backend_url(values)
     if backend == "none":
         fail("the server needs a blob cache: --cache-backend fs, memory or redis://HOST:PORT")
 
