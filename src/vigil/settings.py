@@ -205,6 +205,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("cache_memory_size", "str", "256MiB", "server: most bytes of analyses --cache-backend memory keeps (the "
            "least recently used go first; at least 64MiB, the largest upload)", ("server",),
            yaml_key="cache.memory-size"),
+    # the report store (vigil.store) and publishing to it
+    Option("store", "str", "", "server: report store URL, sqlite:///PATH or postgresql://USER@HOST/DB (default: "
+           "SQLite at <cache-dir>/store/store.db; 'none': keep no reports)", ("server",), yaml_key="store.url"),
+    Option("store_retention_days", "int", 90, "server: days the store keeps full reports (findings history and "
+           "daily roll-ups are kept for ever)", ("server",), yaml_key="store.retention-days"),
+    Option("read_only_token_file", "path", None, "server: file of tokens that may read the store and its web UI "
+           "but not publish, one per line", ("server",), yaml_key="server.read-only-token-file"),
+    Option("auth_proxy_user_header", "str", "", "server: header an authenticating proxy sets to the signed-in user "
+           "(the proxy must strip it from client requests)", ("server",), yaml_key="server.auth-proxy.user-header"),
+    Option("auth_proxy_groups_header", "str", "X-Forwarded-Groups", "server: header carrying that user's groups "
+           "(comma-separated)", ("server",), yaml_key="server.auth-proxy.groups-header"),
+    Option("auth_proxy_read_groups", "list", (), "server: proxy groups that may read the store", ("server",),
+           yaml_key="server.auth-proxy.read-groups", metavar="GROUP,…"),
+    Option("auth_proxy_write_groups", "list", (), "server: proxy groups that may also publish", ("server",),
+           yaml_key="server.auth-proxy.write-groups", metavar="GROUP,…"),
 )
 
 def parse_duration(text: str) -> float:

@@ -3,8 +3,8 @@
 operator, `vigil k8s`); read by its API and web UI. SQLite (WAL) or PostgreSQL through SQLAlchemy Core, schema
 managed by the alembic migrations in migrations/."""
 
-from vigil.store.engine import StoreError
+from vigil.store.engine import Gone, NotFound, StoreError
 from vigil.store.records import PublishRequest, PublishResult, TargetSpec
 from vigil.store.store import Store, identify
 
-__all__ = ["PublishRequest", "PublishResult", "Store", "StoreError", "TargetSpec", "identify"]
+__all__ = ["Gone", "NotFound", "PublishRequest", "PublishResult", "Store", "StoreError", "TargetSpec", "identify"]

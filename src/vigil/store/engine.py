@@ -16,7 +16,15 @@ _PG_MIGRATION_LOCK = 0x76696769  # pg_advisory_lock key: two replicas starting a
 
 
 class StoreError(UserError):
-    """The store URL is wrong, or the database cannot be reached or upgraded."""
+    """The store URL is wrong, the database cannot be reached or upgraded, or a query asks for something wrong."""
+
+
+class NotFound(StoreError):
+    """No such target or scan."""
+
+
+class Gone(StoreError):
+    """The scan is older than the report retention: its full report and finding list were dropped."""
 
 
 def normalize_url(url: str) -> str:

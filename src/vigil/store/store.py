@@ -35,7 +35,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from vigil.findings.records import SEVERITIES as SEVERITY_LEVELS
 from vigil.findings.records import Report
-from vigil.store.engine import StoreError, create_engines, upgrade
+from vigil.store.engine import Gone, NotFound, StoreError, create_engines, upgrade
 from vigil.store.extract import FindingRow, findings_of, stable_key
 from vigil.store.records import (
     FindingOut,
@@ -372,7 +372,7 @@ class Store:
             r = c.execute(select(targets).where(targets.c.id == target_id)).first()
         return self._target_out(r) if r is not None else None
 
-    def targets(self, *, q: str = "", kind: str = "", labels: Mapping[str, str] | None = None,
+    def targets(self, *, q: str = "", kind: str = "", labels: Mapping[str, str | None] | None = None,
                 stale_days: int | None = None, sort: str = "name", desc: bool = False, limit: int = 50,
                 offset: int = 0, now: dt.datetime | None = None) -> TargetPage:
         conds: list[ColumnElement[bool]] = []
@@ -380,9 +380,10 @@ class Store:
             conds.append(func.lower(targets.c.name).contains(q.lower(), autoescape=True))
         if kind:
             conds.append(targets.c.kind == kind)
-        for k, v in (labels or {}).items():
-            conds.append(targets.c.labels.contains(json.dumps({k: v}, separators=(",", ":"), ensure_ascii=False)
-                                                   [1:-1], autoescape=True))
+        for k, v in (labels or {}).items():  # in the labels' canonical JSON: "k":"v" (or "k": for any value)
+            frag = (json.dumps({k: v}, separators=(",", ":"), ensure_ascii=False)[1:-1] if v is not None
+                    else json.dumps(k, ensure_ascii=False) + ":")
+            conds.append(targets.c.labels.contains(frag, autoescape=True))
         if stale_days is not None:
             cutoff = (_naive_utc(now) if now else utcnow()) - dt.timedelta(days=stale_days)
             conds.append(or_(targets.c.last_scan_at.is_(None), targets.c.last_scan_at < cutoff))
@@ -512,9 +513,9 @@ class Store:
                                   .where(scans.c.id.in_([from_scan, to_scan]))).all())
             for s in (from_scan, to_scan):
                 if s not in kept:
-                    raise StoreError(f"no scan {s}")
+                    raise NotFound(f"no scan {s}")
                 if not kept[s]:
-                    raise StoreError(f"scan {s} is past the report retention: its findings list is gone")
+                    raise Gone(f"scan {s} is past the report retention: its findings list is gone")
 
             def keys(sid: int) -> dict[str, Any]:
                 stmt = self._finding_query(scan_id=sid, status="all")
