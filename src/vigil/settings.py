@@ -71,6 +71,7 @@ REPORT = ("fs", "rootfs", "repo", "config", "sbom", "convert", "image")  # comma
 PKG = ("fs", "rootfs", "repo", "image")  # commands that inventory packages themselves
 MISCONF = ("fs", "rootfs", "repo", "config", "image")  # commands that can check config files
 CLIENT = ("fs", "rootfs", "repo", "sbom", "image")  # commands that can detect on a vigil server
+PUBLISH = ("fs", "image", "config", "sbom", "repo", "rootfs")  # commands that can send their report to a store
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 OPTIONS: tuple[Option, ...] = (
@@ -206,6 +207,16 @@ OPTIONS: tuple[Option, ...] = (
            "least recently used go first; at least 64MiB, the largest upload)", ("server",),
            yaml_key="cache.memory-size"),
     # the report store (vigil.store) and publishing to it
+    Option("publish", "str", "", "also send the report to this vigil server's report store (http(s)://HOST:PORT)",
+           PUBLISH, yaml_key="publish.url", metavar="URL"),
+    Option("publish_name", "str", "", "the target's name in the store (default: the repository and branch, the "
+           "image name or the scanned path)", PUBLISH, yaml_key="publish.name"),
+    Option("publish_label", "list", (), "a label of the target in the store (repeatable)", PUBLISH,
+           yaml_key="publish.labels", metavar="KEY=VALUE"),
+    Option("publish_token", "str", "", "token for the report store (VIGIL_PUBLISH_TOKEN keeps it out of `ps`)",
+           PUBLISH, yaml_key="publish.token"),
+    Option("publish_required", "bool", False, "fail (exit 2) when the report cannot be published; by default a "
+           "warning and the scan's own exit code", PUBLISH, yaml_key="publish.required"),
     Option("store", "str", "", "server: report store URL, sqlite:///PATH or postgresql://USER@HOST/DB (default: "
            "SQLite at <cache-dir>/store/store.db; 'none': keep no reports)", ("server",), yaml_key="store.url"),
     Option("store_retention_days", "int", 90, "server: days the store keeps full reports (findings history and "
@@ -338,6 +349,8 @@ UNTRUSTED_REFUSED = frozenset({
     "listen", "token_file", "insecure_no_auth", "tls_cert", "tls_key",
     "username", "password", "registry_token", "insecure", "cacert",
     "trust_config",
+    # a scanned repository's own vigil.yaml must not send its report (or a token) to a store of its choosing
+    "publish", "publish_token", "store", "read_only_token_file", "auth_proxy_user_header",
 })
 # Options naming files to read: from an implicit config file they must stay inside the working directory.
 _PATH_OPTIONS = frozenset({"ignorefile", "secret_config", "vex", "config_check", "config_data", "helm_values"})
