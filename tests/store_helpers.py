@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -135,3 +136,65 @@ def make_report(vulns: Sequence[V] = (), *, when: dt.datetime, name: str = "app"
     md = Metadata(repo_digests=(f"{name}@{digest}",) if digest else (), repo_tags=tuple(tags))
     return Report(artifact_name=name, artifact_type=artifact_type, created_at=when.strftime("%Y-%m-%dT%H:%M:%SZ"),  # type: ignore[arg-type]
                   vigil_version="0.1.0", metadata=md, results=tuple(results))
+
+
+# --- a generator of scan histories ---------------------------------------------------------------------------------
+
+XSS_PKG = "<img src=x onerror=alert(1)>"
+XSS_TITLE = "</script><script>alert(2)</script>"
+XSS_TARGET = "<script>alert(3)</script>"
+_PKGS = ("openssl", "libcurl", "zlib", "django", "requests", "lodash", "log4j-core", "jackson-databind", "glibc",
+         "express", "pyyaml", "jinja2", "golang.org/x/net", "spring-core", "busybox")
+
+
+def seed(store: Any, *, targets: int, days: int, end: dt.datetime, seed_: int = 7, every: int = 1) -> dict[str, Any]:
+    """Replay `days` days of scans of `targets` targets (images, workloads, repositories) ending at `end`: each
+    target starts with some vulnerabilities (the demo report's real ones plus generated ones), and each scan some
+    are fixed and some new ones appear. One extra target carries hostile names. Returns facts for assertions."""
+    import random
+
+    from vigil.store import PublishRequest, TargetSpec
+
+    rng = random.Random(seed_)
+    demo = demo_report()
+    real = [V(v.vulnerability_id, v.pkg_name, v.installed_version, v.severity, v.fixed_version, title=v.title)
+            for r in demo.results for v in r.vulnerabilities]
+    sevs = ("CRITICAL", "HIGH", "HIGH", "MEDIUM", "MEDIUM", "MEDIUM", "LOW", "LOW", "UNKNOWN")
+    n = 0
+
+    def fresh() -> V:
+        nonlocal n
+        n += 1
+        pkg = rng.choice(_PKGS)
+        return V(f"CVE-2026-{10000 + n}", pkg, f"{rng.randint(0, 3)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}",
+                 rng.choice(sevs), fixed=rng.choice(("", "9.9.9")), kev=rng.random() < 0.03)
+
+    start = end - dt.timedelta(days=days - 1)
+    for i in range(targets):
+        kind = i % 3
+        spec = (TargetSpec(cluster="prod", namespace=f"ns{i % 5}", workload=f"Deployment/app{i}",
+                           labels={"team": f"t{i % 4}"}) if kind == 0 else
+                TargetSpec(repository=f"github.com/acme/repo{i}", branch="main", labels={"team": f"t{i % 4}"})
+                if kind == 1 else TargetSpec(name=f"registry.example.com/img{i}", labels={"team": f"t{i % 4}"}))
+        art = "container_image" if kind != 1 else "filesystem"
+        current = set(rng.sample(range(len(real)), k=min(len(real), rng.randint(2, 8))))
+        extra = [fresh() for _ in range(rng.randint(5, 40))]
+        secrets = [("aws-access-key-id", "CRITICAL")] if i % 7 == 0 else []
+        for d in range(0, days, every):
+            when = start + dt.timedelta(days=d, minutes=i)
+            if rng.random() < 0.3 and extra:
+                extra.pop(rng.randrange(len(extra)))
+            if rng.random() < 0.3:
+                extra.append(fresh())
+            vulns = [real[j] for j in sorted(current)] + extra
+            rep = make_report(vulns, when=when, name=spec.name or f"app{i}", artifact_type=art,
+                              misconfs=[("DS002", "HIGH", "")] if i % 2 else [], secrets=secrets,
+                              digest="sha256:" + f"{i:02x}{d:04x}".ljust(64, "0") if art == "container_image" else "")
+            store.publish(PublishRequest(report=rep, target=spec, commit=f"{d:040x}", source="ci"),
+                          received_at=when + dt.timedelta(minutes=1))
+    hostile = V("CVE-2026-66666", XSS_PKG, "1.0", "CRITICAL", title=XSS_TITLE)
+    r1 = store.publish(PublishRequest(report=make_report([hostile], when=end - dt.timedelta(days=1), name=XSS_TARGET)),
+                       received_at=end)
+    r2 = store.publish(PublishRequest(report=make_report([hostile, V("CVE-2026-77777", "zlib", "1.2", "HIGH")],
+                                                         when=end, name=XSS_TARGET)), received_at=end)
+    return {"xss_target": r1.target_id, "xss_scans": (r1.scan_id, r2.scan_id)}

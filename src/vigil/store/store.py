@@ -399,6 +399,19 @@ class Store:
             rows = c.execute(stmt.limit(min(limit, MAX_PAGE)).offset(max(offset, 0))).all()
         return TargetPage(total=total, items=[self._target_out(r) for r in rows])
 
+    def open_totals(self) -> tuple[SeverityCounts, int]:
+        """Open findings of every target by severity, and the number of targets."""
+        t = targets.c
+        with self.reader.connect() as c:
+            r = c.execute(select(func.coalesce(func.sum(t.n_critical), 0).label("n_critical"),
+                                 func.coalesce(func.sum(t.n_high), 0).label("n_high"),
+                                 func.coalesce(func.sum(t.n_medium), 0).label("n_medium"),
+                                 func.coalesce(func.sum(t.n_low), 0).label("n_low"),
+                                 func.coalesce(func.sum(t.n_unknown), 0).label("n_unknown"),
+                                 func.count().label("n"))).one()
+        return SeverityCounts(critical=int(r.n_critical), high=int(r.n_high), medium=int(r.n_medium),
+                              low=int(r.n_low), unknown=int(r.n_unknown)), int(r.n)
+
     @staticmethod
     def _scan_out(r: Any) -> ScanOut:
         return ScanOut(id=r.id, target_id=r.target_id, scanned_at=_aware(r.scanned_at) or r.scanned_at,

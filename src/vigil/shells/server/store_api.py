@@ -422,6 +422,10 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
         s = need(request, "read")
         return _json(await call(s.store.trend, days=days, end=_date(end)))
 
+    from vigil.shells.server.ui import install_ui
+
+    install_ui(app, service_of)
+
     base_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
