@@ -221,6 +221,10 @@ OPTIONS: tuple[Option, ...] = (
            "SQLite at <cache-dir>/store/store.db; 'none': keep no reports)", ("server",), yaml_key="store.url"),
     Option("store_retention_days", "int", 90, "server: days the store keeps full reports (findings history and "
            "daily roll-ups are kept for ever)", ("server",), yaml_key="store.retention-days"),
+    Option("webhook", "list", (), "server: POST a JSON message here when a scan brings a target a CRITICAL, "
+           "known-exploited or secret finding (repeatable)", ("server",), yaml_key="store.webhooks", metavar="URL"),
+    Option("slack_webhook", "list", (), "server: the same, as a Slack incoming-webhook message (repeatable)",
+           ("server",), yaml_key="store.slack-webhooks", metavar="URL"),
     Option("read_only_token_file", "path", None, "server: file of tokens that may read the store and its web UI "
            "but not publish, one per line", ("server",), yaml_key="server.read-only-token-file"),
     Option("auth_proxy_user_header", "str", "", "server: header an authenticating proxy sets to the signed-in user "
@@ -350,7 +354,7 @@ UNTRUSTED_REFUSED = frozenset({
     "username", "password", "registry_token", "insecure", "cacert",
     "trust_config",
     # a scanned repository's own vigil.yaml must not send its report (or a token) to a store of its choosing
-    "publish", "publish_token", "store", "read_only_token_file", "auth_proxy_user_header",
+    "publish", "publish_token", "store", "webhook", "slack_webhook", "read_only_token_file", "auth_proxy_user_header",
 })
 # Options naming files to read: from an implicit config file they must stay inside the working directory.
 _PATH_OPTIONS = frozenset({"ignorefile", "secret_config", "vex", "config_check", "config_data", "helm_values"})

@@ -169,3 +169,76 @@ def test_two_servers_share_one_postgresql(tmp_path: Path, fixture_db: Path, post
     finally:
         for s in servers:
             s.stop()
+
+
+class _Receiver:
+    """A webhook receiver on 127.0.0.1: keeps every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.bodies: list[tuple[str, Any]] = []
+        got = self.bodies
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length", "0"))
+                got.append((self.path, json.loads(self.rfile.read(n))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait(self, n: int) -> list[tuple[str, Any]]:
+        import time
+
+        for _ in range(300):  # bounded wait for the server's delivery thread, not a timing assertion
+            if len(self.bodies) >= n:
+                break
+            time.sleep(0.05)
+        return list(self.bodies)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhooks_on_new_critical_kev_and_secrets_once(tmp_path: Path, fixture_db: Path) -> None:
+    rx = _Receiver()
+    shutil.copy2(fixture_db, tmp_path / "vigil.db")
+    s = start_server(tmp_path, tmp_path / "vigil.db", "--cache-backend", "memory", "--webhook", rx.url + "/json",
+                     "--slack-webhook", rx.url + "/slack")
+    try:
+        crit = V("CVE-1", "<@channel>", "1", "CRITICAL")
+        low = V("CVE-2", "zlib", "1", "LOW")
+        kev = V("CVE-3", "openssl", "3", "MEDIUM", kev=True)
+        r = call(s, "POST", "/v1/reports", None, content=body(make_report([crit, low], when=T0, name="hooked")))
+        assert r.status_code == 201
+        got = rx.wait(2)
+        assert sorted(p for p, _ in got) == ["/json", "/slack"]
+        generic = next(b for p, b in got if p == "/json")
+        assert generic["target"]["name"] == "hooked" and [f["id"] for f in generic["findings"]] == ["CVE-1"]
+        slack = next(b for p, b in got if p == "/slack")
+        assert "CVE-1" in slack["text"] and "&lt;@channel&gt;" in slack["text"] and "<@channel>" not in slack["text"]
+        # the same findings again: nothing new to say; then a KEV and a secret: one message each
+        call(s, "POST", "/v1/reports", None, content=body(make_report([crit, low], when=T0 + dt.timedelta(hours=1),
+                                                                      name="hooked")))
+        call(s, "POST", "/v1/reports", None, content=body(make_report(
+            [crit, low, kev], when=T0 + dt.timedelta(hours=2), name="hooked",
+            secrets=[("github-pat", "HIGH")])))
+        got = rx.wait(4)
+        assert len(got) == 4
+        last = [b for p, b in got if p == "/json"][-1]
+        assert sorted((f["id"], f["reason"]) for f in last["findings"]) == [("CVE-3", "known-exploited"),
+                                                                            ("github-pat", "secret")]
+    finally:
+        s.stop()
+        rx.close()

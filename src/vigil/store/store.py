@@ -399,6 +399,16 @@ class Store:
             rows = c.execute(stmt.limit(min(limit, MAX_PAGE)).offset(max(offset, 0))).all()
         return TargetPage(total=total, items=[self._target_out(r) for r in rows])
 
+    def alerts(self, scan_id: int) -> list[FindingOut]:
+        """What a scan brought to its target that calls for a notification: findings first seen in this scan (each
+        (target, finding) once, so a finding present in every later scan never alerts again) that are CRITICAL,
+        known exploited, or an exposed secret."""
+        f = findings.c
+        stmt = self._finding_query(status="all").where(
+            f.first_scan_id == scan_id, or_(f.severity == "CRITICAL", f.kev.is_(True), f.kind == "secret"))
+        with self.reader.connect() as c:
+            return [self._finding_out(r) for r in c.execute(stmt.order_by(f.id).limit(MAX_PAGE))]
+
     def open_totals(self) -> tuple[SeverityCounts, int]:
         """Open findings of every target by severity, and the number of targets."""
         t = targets.c

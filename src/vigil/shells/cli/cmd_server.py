@@ -32,6 +32,7 @@ def open_store_service(values: dict[str, Any], cache_dir: Path, tokens: tuple[st
     url = str(values.get("store") or "")
     if url == "none":
         return None
+    from vigil.shells.server.notify import Notifier, Webhook
     from vigil.shells.server.store_api import StoreService
     from vigil.store import Store, StoreError
 
@@ -55,9 +56,16 @@ def open_store_service(values: dict[str, Any], cache_dir: Path, tokens: tuple[st
         store = Store(url or f"sqlite:///{cache_dir / 'store' / 'store.db'}", retention_days=retention)
     except StoreError as e:
         fail(str(e))
+    hooks = [Webhook("json", str(u)) for u in values.get("webhook") or ()] + [
+        Webhook("slack", str(u)) for u in values.get("slack_webhook") or ()]
+    for hook in hooks:
+        if not hook.url.startswith(("http://", "https://")):
+            store.close()
+            fail(f"invalid webhook URL {hook.url!r} (http:// or https://)")
     return StoreService(store=store, write_tokens=tokens, read_tokens=read_tokens, token_header=header,
                         proxy_user_header=user_header, proxy_groups_header=groups_header if user_header else "",
-                        proxy_read_groups=read_groups, proxy_write_groups=write_groups)
+                        proxy_read_groups=read_groups, proxy_write_groups=write_groups,
+                        notifier=Notifier(store, hooks) if hooks else None)
 
 
 def read_tokens_of(values: dict[str, Any]) -> tuple[str, ...]:

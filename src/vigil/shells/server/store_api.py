@@ -89,8 +89,11 @@ class StoreService:
     proxy_read_groups: frozenset[str] = frozenset()
     proxy_write_groups: frozenset[str] = frozenset()
     secret: bytes = field(default_factory=lambda: __import__("os").urandom(32))  # signs the UI's CSRF tokens
+    notifier: Any = None  # notify.Notifier when webhooks are configured
 
     def close(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close()
         self.store.close()
 
     @property
@@ -266,9 +269,8 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
         except RecursionError:
             raise _Fail(422, "invalid PublishRequest: nested too deeply") from None
         result = await call(s.store.publish, req, publisher=request.state.store_identity)
-        notify = getattr(app.state, "store_notify", None)
-        if notify is not None:
-            notify(result)
+        if s.notifier is not None:
+            s.notifier.published(result)
         return _json(result, 201)
 
     @app.get("/v1/targets", summary="List and search targets", response_class=Response,
