@@ -78,11 +78,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--no-postgres", action="store_true")
     args = ap.parse_args()
+    print(f"{args.targets} targets x {args.days} daily scans (+2), big target {args.big_findings} findings, "
+          f"{args.runs} requests per page", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "store.db"
         results.append(run(f"sqlite:///{db}", args, "SQLite (WAL)",
                            lambda: sum(p.stat().st_size for p in Path(tmp).glob("store.db*"))))
+        print(results[-1], flush=True)
     if not args.no_postgres:
         import psycopg
         from tests.store_helpers import Postgres
@@ -99,8 +102,6 @@ def main() -> None:
             results.append(run(url, args, "PostgreSQL 15", pg_size))
         finally:
             pg.stop()
-    print(f"{args.targets} targets x {args.days} daily scans (+2), big target {args.big_findings} findings, "
-          f"{args.runs} requests per page")
     print("| store | ingest reports/s | 10k-finding report in / re-scan | size per 1,000 scans | overview p50/p95 | "
           "target page (10k) p50/p95 | findings API page p50/p95 | targets list p50/p95 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -217,3 +217,15 @@ def test_bad_store_url_is_a_user_error(tmp_path) -> None:
         Store("mysql://x/y")
     with pytest.raises(StoreError, match="cannot open the report store"):
         Store("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_risk_order_has_no_overflow(store: Store) -> None:
+    """Risk sorts by CRITICAL, then HIGH, MEDIUM, LOW counts (PostgreSQL's 32-bit integers once overflowed a
+    weighted sum of them)."""
+    many = [V(f"CVE-{i}", "p", "1", "CRITICAL") for i in range(2500)]
+    big = pub(store, make_report(many, when=day(0), name="big"))
+    highs = pub(store, make_report([V(f"CVE-H{i}", "p", "1", "HIGH") for i in range(3000)], when=day(0), name="h"))
+    one = pub(store, make_report([V("CVE-X", "p", "1", "CRITICAL"), V("CVE-Y", "p", "1", "LOW")], when=day(0),
+                                 name="one"))
+    order = [t.id for t in store.targets(sort="risk", desc=True).items]
+    assert order == [big.target_id, one.target_id, highs.target_id]

@@ -166,6 +166,15 @@ def test_two_servers_share_one_postgresql(tmp_path: Path, fixture_db: Path, post
                                                                      name="shared")))
         assert r2.json()["target_id"] == r.json()["target_id"] and r2.json()["fixed"] == 1
         assert call(a, "GET", "/v1/findings", params={"id": "CVE-9", "status": "fixed"}).json()["total"] == 1
+        # the largest ids and offsets the document allows fit PostgreSQL's 32-bit integers; beyond is a 400
+        top = 2**31 - 1
+        assert call(a, "GET", f"/v1/targets/{top}").status_code == 404
+        assert call(a, "GET", f"/v1/scans/{top}/report").status_code == 404
+        assert call(a, "GET", "/v1/targets", params={"offset": top}).json()["items"] == []
+        assert call(a, "GET", "/v1/diff", params={"from_scan": top, "to_scan": top}).status_code == 404
+        assert call(a, "GET", f"/v1/targets/{top + 1}").status_code == 400
+        assert call(a, "GET", f"/ui/targets/{top + 1}").status_code == 404
+        assert call(a, "GET", "/").status_code == 200 and call(a, "GET", "/ui/targets?sort=risk").status_code == 200
     finally:
         for s in servers:
             s.stop()

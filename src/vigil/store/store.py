@@ -387,13 +387,13 @@ class Store:
         if stale_days is not None:
             cutoff = (_naive_utc(now) if now else utcnow()) - dt.timedelta(days=stale_days)
             conds.append(or_(targets.c.last_scan_at.is_(None), targets.c.last_scan_at < cutoff))
-        risk = (targets.c.n_critical * 1000000 + targets.c.n_high * 10000 + targets.c.n_medium * 100
-                + targets.c.n_low)
-        key = {"name": targets.c.name, "last_scan": targets.c.last_scan_at, "critical": targets.c.n_critical,
-               "high": targets.c.n_high, "risk": risk}.get(sort)
-        if key is None:
+        # risk: most CRITICAL first, then HIGH, MEDIUM, LOW (lexicographic: no weighted sum to overflow)
+        t = targets.c
+        keys: dict[str, list[Any]] = {"name": [t.name], "last_scan": [t.last_scan_at], "critical": [t.n_critical],
+                                      "high": [t.n_high], "risk": [t.n_critical, t.n_high, t.n_medium, t.n_low]}
+        if sort not in keys:
             raise StoreError(f"unknown sort {sort!r} (one of {', '.join(TARGET_SORTS)})")
-        stmt = select(targets).where(*conds).order_by(key.desc() if desc else key.asc(), targets.c.id)
+        stmt = select(targets).where(*conds).order_by(*[k.desc() if desc else k.asc() for k in keys[sort]], t.id)
         with self.reader.connect() as c:
             total = c.execute(select(func.count()).select_from(targets).where(*conds)).scalar_one()
             rows = c.execute(stmt.limit(min(limit, MAX_PAGE)).offset(max(offset, 0))).all()

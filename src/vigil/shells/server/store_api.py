@@ -58,9 +58,11 @@ SCHEMA_TYPES: tuple[type, ...] = (PublishRequest, PublishResult, TargetPage, Tar
                                   FindingPage, ScanDiff, Trend)
 Access = Literal["read", "write"]
 _DECODER = msgspec.json.Decoder(PublishRequest)
+# ids and offsets: the store's integer columns are 32-bit on PostgreSQL (a larger bound value is an error there)
+MAX_ID = 2**31 - 1
 # parameter types at module level: FastAPI resolves the (string) annotations in this module's namespace
-_ID = Annotated[int, PathParam(ge=1, le=2**53)]
-_OptID = Annotated[int | None, Query(ge=1, le=2**53)]
+_ID = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+_OptID = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 _Str = Annotated[str, Query(max_length=512)]
 Sort = Literal["name", "last_scan", "critical", "high", "risk"]
 Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
@@ -281,7 +283,7 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
                            stale_days: Annotated[int | None, Query(ge=0, le=36500)] = None,
                            sort: Sort = "name", desc: bool = False,
                            limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                           offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> Response:
+                           offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         s = need(request, "read")
         labels: dict[str, str | None] = {}
         for kv in label or []:  # KEY=VALUE, or KEY for any value
@@ -303,7 +305,7 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
     @app.get("/v1/targets/{target_id}/scans", summary="The scans of a target, newest first",
              response_class=Response, responses={**_ok(ScanPage, "A page of scans"), **_errors(*_READ_ERRORS)})
     async def target_scans(request: Request, target_id: _ID, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                           offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> Response:
+                           offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         s = need(request, "read")
         return _json(await call(s.store.scans, target_id, limit=limit, offset=offset))
 
@@ -353,7 +355,7 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
                             since: _Since = None, q: _Str = "",
                             sort: Literal["severity", "first_seen", "last_seen", "id", "package"] = "severity",
                             desc: bool = True, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                            offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> Response:
+                            offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         s = need(request, "read")
         f = filters(target_id, scan_id, severity, status, fixable, kev, package, version, id, kind, since, q)
         return _json(await call(s.store.findings, sort=sort, desc=desc, limit=limit, offset=offset, **f))
@@ -401,8 +403,8 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
     @app.get("/v1/diff", summary="What changed between two scans", response_class=Response,
              responses={**_ok(ScanDiff, "Added, removed and unchanged findings"),
                         **_errors(*_READ_ERRORS, 404, 410)})
-    async def diff(request: Request, from_scan: Annotated[int, Query(ge=1, le=2**53)],
-                   to_scan: Annotated[int, Query(ge=1, le=2**53)]) -> Response:
+    async def diff(request: Request, from_scan: Annotated[int, Query(ge=1, le=MAX_ID)],
+                   to_scan: Annotated[int, Query(ge=1, le=MAX_ID)]) -> Response:
         s = need(request, "read")
         return _json(await call(s.store.diff, from_scan, to_scan))
 
@@ -410,7 +412,7 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
              responses={**_ok(FindingPage, "The open findings, with their targets"), **_errors(*_READ_ERRORS)})
     async def where(request: Request, id: _Str = "", package: _Str = "", version: _Str = "",
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                    offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> Response:
+                    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         s = need(request, "read")
         if not id and not package:  # nothing asked: nothing found (not every finding of every target)
             return _json(FindingPage(total=0, items=[]))

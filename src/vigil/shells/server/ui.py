@@ -116,9 +116,9 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
     async def run(fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
         return await run_in_threadpool(fn, *a, **kw)
 
-    def qint(request: Request, name: str, default: int, lo: int = 0, hi: int = 2**31) -> int:
+    def qint(request: Request, name: str, default: int, lo: int = 0, hi: int = 2**31 - 1) -> int:
         v = request.query_params.get(name, "")
-        return min(max(int(v), lo), hi) if v.isdigit() else default
+        return min(max(int(v), lo), hi) if v.isdigit() and len(v) < 20 else default
 
     def pager(request: Request, total: int, offset: int, target: str, path: str | None = None) -> dict[str, Any]:
         params = dict(request.query_params)
@@ -217,7 +217,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         return {"page": pg, "f": f, "sort_url": sort_url, **pager(request, pg.total, offset, "findings-table", path)}
 
     def target_id_of(raw: str) -> int | None:
-        return int(raw) if raw.isdigit() and len(raw) < 16 else None
+        return int(raw) if raw.isdigit() and len(raw) < 11 and int(raw) < 2**31 else None
 
     @app.get("/ui/targets/{raw_id}", include_in_schema=False)
     async def target(request: Request, raw_id: str) -> Response:
@@ -268,7 +268,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         s = gate(request)
         if isinstance(s, Response):
             return s
-        a, b = qint(request, "from_scan", 0, 0, 2**53), qint(request, "to_scan", 0, 0, 2**53)
+        a, b = qint(request, "from_scan", 0), qint(request, "to_scan", 0)
         try:
             d = await run(s.store.diff, a, b)
         except NotFound as e:
