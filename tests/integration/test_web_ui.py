@@ -6,6 +6,7 @@ cannot publish. Screenshots go to $VIGIL_TEST_ARTIFACTS (default: the test's tem
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from playwright.sync_api import expect
 from tests.integration.test_server import Server, start_server
-from tests.store_helpers import XSS_PKG, XSS_TARGET, XSS_TITLE, seed
+from tests.store_helpers import DEMO_REPORT, XSS_PKG, XSS_TARGET, XSS_TITLE, seed
 
-from vigil.store import Store
+from vigil.findings.records import Report
+from vigil.store import PublishRequest, Store
 
 CHROMIUM = Path("/usr/bin/chromium")
 WRITE, READ = "ui-writer", "ui-reader"
@@ -37,6 +40,12 @@ def ui(tmp_path_factory: pytest.TempPathFactory, fixture_db: Path) -> Iterator[t
     store = Store(url)
     try:
         facts = seed(store, targets=24, days=40, every=2, end=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        # the demo project's real report, one reference turned hostile: details come from the stored report
+        demo = json.loads(DEMO_REPORT.read_bytes())
+        demo["CreatedAt"] = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        demo["Results"][0]["Vulnerabilities"][0]["References"].insert(0, "javascript:alert(4)")
+        facts["demo"] = store.publish(PublishRequest(report=msgspec.json.decode(json.dumps(demo), type=Report))
+                                      ).target_id
     finally:
         store.close()
     s = start_server(tmp, tmp / "vigil.db", "--token-file", str(tmp / "w"), "--read-only-token-file",
@@ -237,8 +246,44 @@ def test_no_serious_accessibility_violations(ui: tuple[Server, dict[str, Any]], 
     server, _ = ui
     pg, _ = page
     tid = api(server, "/v1/targets", sort="risk", desc="true", limit=1)["items"][0]["id"]
-    for path in ("/", "/ui/targets", f"/ui/targets/{tid}", "/ui/vuln?id=CVE-2026-66666"):
+    fid = api(server, "/v1/findings", target_id=tid, limit=1)["items"][0]["id"]
+    for path in ("/", "/ui/targets", f"/ui/targets/{tid}", "/ui/vuln?id=CVE-2026-66666", "/ui/clusters",
+                 f"/ui/findings/{fid}"):
         pg.goto(server.url + path)
         res = Axe().run(pg)
         bad = [v for v in res.response["violations"] if v.get("impact") in ("serious", "critical")]
         assert bad == [], (path, res.generate_report())
+
+
+def test_finding_details_come_from_the_stored_report(ui: tuple[Server, dict[str, Any]],
+                                                     page: tuple[Any, Watch], artifacts: Path) -> None:
+    server, facts = ui
+    pg, _ = page
+    pg.goto(f"{server.url}/ui/targets/{facts['demo']}")
+    pg.click("#findings-table a:text-is('CVE-2019-19844')")
+    pg.wait_for_url("**/ui/findings/*")
+    main = pg.text_content("main") or ""
+    assert "Django 2.2.0" in main and "fixed in 2.2.9" in main and "upgrade Django to 2.2.9" in main
+    assert "allows account takeover" in main  # the description, kept only in the full report
+    hrefs = pg.locator("main ul a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert hrefs and all(h.startswith(("https://", "http://")) for h in hrefs)
+    assert "javascript:alert(4)" not in hrefs
+    pg.screenshot(path=str(artifacts / "finding.png"), full_page=True)
+    pg.goto(f"{server.url}/ui/targets/{facts['demo']}?kind=secret")
+    pg.click("#findings-table a:text-is('aws-access-key-id')")
+    pg.wait_for_url("**/ui/findings/*")
+    assert 'AWS_ACCESS_KEY_ID = "********************"' in (pg.text_content("main") or "")
+    pg.goto(f"{server.url}/ui/targets/{facts['demo']}?kind=misconfiguration")
+    pg.click("#findings-table a:text-is('DS-0002')")
+    pg.wait_for_url("**/ui/findings/*")
+    assert "Add 'USER <non root user name>' line to the Dockerfile" in (pg.text_content("main") or "")
+
+
+def test_cluster_view(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch]) -> None:
+    server, _ = ui
+    pg, _ = page
+    pg.goto(server.url + "/ui/clusters")
+    workloads = api(server, "/v1/targets", kind="workload", limit=1000)["items"]
+    assert pg.locator("main h2").all_text_contents() == sorted({w["cluster"] for w in workloads})
+    assert sorted(pg.locator("main tbody td:first-child a").all_text_contents()) == sorted(
+        w["workload"] for w in workloads)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from vigil.findings.records import SEVERITY_RANK, Report
+from typing import Any
+
+from vigil.findings.records import SEVERITY_RANK, Report, Result
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,21 @@ def findings_of(report: Report) -> list[FindingRow]:
                 pkg_name="", pkg_version="", location=_cut(r.target, "location"), severity=s.severity,
                 fixed_version="", title=_cut(s.title, "title"), fixable=False, kev=False))
     return list(out.values())
+
+
+def locate(report: Report, key: str) -> tuple[Result, Any] | None:
+    """The report record (Vulnerability, Misconfiguration or SecretFinding) whose stable key is `key`, with its
+    Result: the details the store does not keep in columns (description, CVSS, layer, code)."""
+    for r in report.results:
+        where_pkgs = f"os:{r.type}" if r.class_ == "os-pkgs" else r.target
+        for v in r.vulnerabilities:
+            if stable_key("vulnerability", v.vulnerability_id, v.pkg_name, v.installed_version,
+                          v.pkg_path or where_pkgs) == key:
+                return r, v
+        for m in r.misconfigurations:
+            if m.status == "FAIL" and stable_key("misconfiguration", m.id, r.target, m.cause_metadata.resource) == key:
+                return r, m
+        for sf in r.secrets:
+            if stable_key("secret", sf.rule_id, r.target) == key:
+                return r, sf
+    return None

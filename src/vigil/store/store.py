@@ -36,7 +36,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from vigil.findings.records import SEVERITIES as SEVERITY_LEVELS
 from vigil.findings.records import Report
 from vigil.store.engine import Gone, NotFound, StoreError, create_engines, upgrade
-from vigil.store.extract import FindingRow, findings_of, stable_key
+from vigil.store.extract import FindingRow, findings_of, locate, stable_key
 from vigil.store.records import (
     FindingOut,
     FindingPage,
@@ -398,6 +398,20 @@ class Store:
             total = c.execute(select(func.count()).select_from(targets).where(*conds)).scalar_one()
             rows = c.execute(stmt.limit(min(limit, MAX_PAGE)).offset(max(offset, 0))).all()
         return TargetPage(total=total, items=[self._target_out(r) for r in rows])
+
+    def finding(self, finding_id: int) -> tuple[FindingOut, Any, Any] | None:
+        """One finding, with its record and Result from the newest kept report that saw it (None, None when every
+        such report is past the retention)."""
+        f = findings.c
+        with self.reader.connect() as c:
+            row = c.execute(self._finding_query(status="all").where(f.id == finding_id)).first()
+            if row is None:
+                return None
+            raw = c.execute(select(scans.c.report).join(scan_findings, scan_findings.c.scan_id == scans.c.id)
+                            .where(scan_findings.c.finding_id == finding_id, scans.c.report.is_not(None))
+                            .order_by(scans.c.scanned_at.desc()).limit(1)).scalar()
+        found = locate(msgspec.json.decode(zlib.decompress(raw), type=Report), row.key) if raw is not None else None
+        return self._finding_out(row), *(found or (None, None))
 
     def alerts(self, scan_id: int) -> list[FindingOut]:
         """What a scan brought to its target that calls for a notification: findings first seen in this scan (each

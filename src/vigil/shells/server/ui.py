@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from vigil.findings.records import Misconfiguration, SecretFinding
 from vigil.shells.server.store_api import StoreService
 from vigil.store import Gone, NotFound, StoreError
 from vigil.store.records import FindingPage, SeverityCounts, Trend
@@ -247,6 +248,45 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
             return fragment(request, "_findings_table.html", **ctx)
         return Response(status_code=303, headers={"Location": f"/ui/targets/{tid}?{request.url.query}",
                                                   **SECURITY_HEADERS})
+
+    @app.get("/ui/findings/{raw_id}", include_in_schema=False)
+    async def finding(request: Request, raw_id: str) -> Response:
+        s = gate(request)
+        if isinstance(s, Response):
+            return s
+        fid = target_id_of(raw_id)
+        got = await run(s.store.finding, fid) if fid is not None else None
+        if got is None:
+            return error(request, 404, "No such finding.")
+        f, result, rec = got
+        links: list[str] = []
+        code: list[Any] = []
+        remediation = None
+        if rec is not None:
+            for u in (getattr(rec, "primary_url", ""), *getattr(rec, "references", ())):
+                # only web links become links: a report's text must not make a javascript: or data: URL
+                if u.startswith(("https://", "http://")) and u not in links:
+                    links.append(u)
+            if isinstance(rec, Misconfiguration):
+                code = list(rec.cause_metadata.code.lines)
+            elif isinstance(rec, SecretFinding):  # masked in the report itself: the secret is never stored
+                code = list(rec.code.lines)
+            remediation = next((m for m in result.remediations if m.pkg_name == f.pkg_name and m.upgrade_to
+                                and f.finding_id in m.fixes), None)
+        return page(request, "finding.html", title=f.finding_id, f=f, rec=rec, links=links[:50], code=code,
+                    remediation=remediation)
+
+    @app.get("/ui/clusters", include_in_schema=False)
+    async def clusters(request: Request) -> Response:
+        s = gate(request)
+        if isinstance(s, Response):
+            return s
+        pg = await run(s.store.targets, kind="workload", sort="name", limit=1000)
+        tree: dict[str, dict[str, list[Any]]] = {}
+        for t in pg.items:
+            tree.setdefault(t.cluster, {}).setdefault(t.namespace, []).append(t)
+        return page(request, "clusters.html", title="Clusters",
+                    tree=[(c, sorted(ns.items())) for c, ns in sorted(tree.items())])
 
     @app.get("/ui/vuln", include_in_schema=False)
     async def vuln(request: Request) -> Response:
