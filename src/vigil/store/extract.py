@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-
 from typing import Any
 
 from vigil.findings.records import SEVERITY_RANK, Report, Result
