@@ -229,3 +229,23 @@ def test_risk_order_has_no_overflow(store: Store) -> None:
                                  name="one"))
     order = [t.id for t in store.targets(sort="risk", desc=True).items]
     assert order == [big.target_id, one.target_id, highs.target_id]
+
+
+def test_all_targets_trend_is_the_sum_of_each_targets(store: Store) -> None:
+    """The all-targets totals are kept incrementally beside the roll-ups: after a replayed history with late
+    reports they still equal the per-target trends summed."""
+    from tests.store_helpers import seed
+
+    end = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    seed(store, targets=5, days=12, end=end, every=1)
+    for i in (3, 8):  # late reports for days that already have roll-ups before and after them
+        pub(store, make_report([V("CVE-LATE", "p", "1", "CRITICAL")], when=end - dt.timedelta(days=i, hours=5),
+                               name="registry.example.com/img2"), TargetSpec(name="registry.example.com/img2"))
+    whole = store.trend(days=15, end=end.date())
+    per = [store.trend(days=15, end=end.date(), target_id=t.id) for t in store.targets(limit=100).items]
+    for i, p in enumerate(whole.points):
+        for part in ("open", "new", "fixed"):
+            want = [sum(getattr(getattr(x.points[i], part), s) for x in per)
+                    for s in ("critical", "high", "medium", "low", "unknown")]
+            assert list(msgspec.structs.astuple(getattr(p, part))) == want, (p.day, part)
+    assert whole.points[-1].open.critical == sum(t.open.critical for t in store.targets(limit=100).items)

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0002"  # alembic head; bump with every new migration
+SCHEMA_REVISION = "0003"  # alembic head; bump with every new migration
 
 metadata = MetaData()
 
@@ -137,4 +137,16 @@ rollups = Table(
     Column("new", Integer, nullable=False),
     Column("fixed", Integer, nullable=False),
     Index("ix_rollups_day", "day"),
+)
+
+# The roll-ups summed over every target per day and severity (revision 0003), changed by the same transaction that
+# changes a roll-up: the overview reads one row per day and severity whatever the number of targets.
+rollup_totals = Table(
+    "rollup_totals",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("severity", String(10), primary_key=True),
+    Column("open_delta", Integer, nullable=False),
+    Column("new", Integer, nullable=False),
+    Column("fixed", Integer, nullable=False),
 )

@@ -52,7 +52,7 @@ from vigil.store.records import (
     Trend,
     TrendPoint,
 )
-from vigil.store.schema import findings, rollups, scan_findings, scans, targets
+from vigil.store.schema import findings, rollup_totals, rollups, scan_findings, scans, targets
 
 _T = TypeVar("_T")
 SEVERITIES: tuple[str, ...] = SEVERITY_LEVELS
@@ -312,9 +312,11 @@ class Store:
         prev_day = c.execute(select(func.max(rollups.c.day)).where(rollups.c.target_id == tid, rollups.c.day < day)
                              ).scalar()
         prev = self._open_on(c, tid, prev_day)
+        before = {r.severity: r for r in c.execute(select(rollups).where(rollups.c.target_id == tid,
+                                                                           rollups.c.day == day))}
         c.execute(delete(rollups).where(rollups.c.target_id == tid, rollups.c.day == day))
         now_open: dict[str, int] = {}
-        values = []
+        values: list[dict[str, Any]] = []
         for s in SEVERITIES:
             row = got.get(s)
             n_open = int(row.open or 0) if row else 0
@@ -323,12 +325,33 @@ class Store:
                            "open_delta": n_open - prev.get(s, 0), "new": int(row.new or 0) if row else 0,
                            "fixed": int(row.fixed or 0) if row else 0})
         c.execute(insert(rollups), values)
+        for v in values:
+            old = before.get(v["severity"])
+            self._add_totals(c, day, v["severity"], v["open_delta"] - (old.open_delta if old else 0),
+                             v["new"] - (old.new if old else 0), v["fixed"] - (old.fixed if old else 0))
         next_day = c.execute(select(func.min(rollups.c.day)).where(rollups.c.target_id == tid, rollups.c.day > day)
                              ).scalar()
         if next_day is not None:
-            for s, n in self._open_on(c, tid, next_day).items():
+            # totals rows are locked in one order (day, then SEVERITIES) by every publisher: no deadlock
+            rows = {x.severity: x for x in c.execute(select(rollups).where(rollups.c.target_id == tid,
+                                                                           rollups.c.day == next_day))}
+            for nxt in (rows[sev] for sev in SEVERITIES if sev in rows):
+                delta = nxt.open - now_open.get(nxt.severity, 0)
                 c.execute(update(rollups).where(rollups.c.target_id == tid, rollups.c.day == next_day,
-                                                rollups.c.severity == s).values(open_delta=n - now_open.get(s, 0)))
+                                                rollups.c.severity == nxt.severity).values(open_delta=delta))
+                self._add_totals(c, next_day, nxt.severity, delta - nxt.open_delta, 0, 0)
+
+    def _add_totals(self, c: Connection, day: dt.date, severity: str, open_delta: int, new: int, fixed: int) -> None:
+        """Add to the all-targets totals of one day: an atomic increment, so replicas publishing at once add up."""
+        if not (open_delta or new or fixed):
+            return
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        stmt: Any = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(rollup_totals).values(
+            day=day, severity=severity, open_delta=open_delta, new=new, fixed=fixed)
+        c.execute(stmt.on_conflict_do_update(index_elements=["day", "severity"], set_={
+            "open_delta": rollup_totals.c.open_delta + stmt.excluded.open_delta,
+            "new": rollup_totals.c.new + stmt.excluded.new, "fixed": rollup_totals.c.fixed + stmt.excluded.fixed}))
 
     @staticmethod
     def _open_on(c: Connection, tid: int, day: dt.date | None) -> dict[str, int]:
@@ -571,10 +594,11 @@ class Store:
         """Per day: open findings by severity (every target's latest roll-up carried forward), new and fixed."""
         last = end or utcnow().date()
         first = last - dt.timedelta(days=max(days, 1) - 1)
-        r = rollups.c
-        where = [r.target_id == target_id] if target_id is not None else []
+        # one target: its roll-ups; every target: the totals kept beside them (one row per day and severity)
+        r: Any = rollups.c if target_id is not None else rollup_totals.c
+        where = [rollups.c.target_id == target_id] if target_id is not None else []
         with self.reader.connect() as c:
-            base = dict(c.execute(select(r.severity, func.sum(r.open_delta)).where(r.day < first, *where)
+            base: dict[str, Any] = dict(c.execute(select(r.severity, func.sum(r.open_delta)).where(r.day < first, *where)
                                   .group_by(r.severity)).all())
             rows = c.execute(select(r.day, r.severity, func.sum(r.open_delta), func.sum(r.new), func.sum(r.fixed))
                              .where(r.day >= first, r.day <= last, *where).group_by(r.day, r.severity)).all()
