@@ -249,3 +249,26 @@ def test_all_targets_trend_is_the_sum_of_each_targets(store: Store) -> None:
                     for s in ("critical", "high", "medium", "low", "unknown")]
             assert list(msgspec.structs.astuple(getattr(p, part))) == want, (p.day, part)
     assert whole.points[-1].open.critical == sum(t.open.critical for t in store.targets(limit=100).items)
+
+
+def test_suppressions_of_the_newest_scan(store: Store) -> None:
+    from vigil.findings.records import SuppressedFinding
+
+    def with_suppressed(report, *entries: SuppressedFinding):
+        return msgspec.structs.replace(report, metadata=msgspec.structs.replace(report.metadata,
+                                                                                 suppressed=entries))
+
+    soon = SuppressedFinding(target="requirements.txt", vulnerability_id="CVE-9", pkg_name="django",
+                             reason=".vigilignore.yaml:vulnerabilities[0]: CVE-9 (until 2026-11-10): not reachable")
+    vex = SuppressedFinding(target="requirements.txt", vulnerability_id="CVE-8", pkg_name="flask",
+                            reason="VEX openvex vex.json: not_affected (vulnerable_code_not_present)")
+    r = pub(store, with_suppressed(make_report([], when=day(0)), soon, vex, vex))
+    page = store.suppressions()
+    assert [(s.finding_id, s.expires) for s in page.items] == [("CVE-9", dt.date(2026, 11, 10)), ("CVE-8", None)]
+    assert store.suppressions(expiring_within=14, today=dt.date(2026, 11, 1)).total == 1
+    assert store.suppressions(expiring_within=5, today=dt.date(2026, 11, 1)).total == 0
+    assert [s.finding_id for s in store.suppressions(q="not_affected").items] == ["CVE-8"]
+    pub(store, with_suppressed(make_report([], when=day(-3)), soon))  # a late report: the newest scan's stay
+    assert store.suppressions(target_id=r.target_id).total == 2
+    pub(store, with_suppressed(make_report([], when=day(1)), vex))  # the newest scan's replace them
+    assert [s.finding_id for s in store.suppressions(target_id=r.target_id).items] == ["CVE-8"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -46,18 +47,22 @@ from vigil.store.records import (
     ScanOut,
     ScanPage,
     SeverityCounts,
+    SuppressionOut,
+    SuppressionPage,
     TargetOut,
     TargetPage,
     TargetSpec,
     Trend,
     TrendPoint,
 )
-from vigil.store.schema import findings, rollup_totals, rollups, scan_findings, scans, targets
+from vigil.store.schema import findings, rollup_totals, rollups, scan_findings, scans, suppressions, targets
 
 _T = TypeVar("_T")
 SEVERITIES: tuple[str, ...] = SEVERITY_LEVELS
 DEFAULT_RETENTION_DAYS = 90
 MAX_PAGE = 1000
+MAX_SUPPRESSIONS = 10000  # per scan: a report may list every finding an ignore rule hid
+_UNTIL = re.compile(r"\(until (\d{4}-\d{2}-\d{2})\)")  # how vigil.findings.suppress writes an entry's expiry
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's bound-parameter limits
 _SEV_ORDER = tuple(reversed(SEVERITIES))  # CRITICAL first
 _SEV_RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=findings.c.severity, else_=0)
@@ -228,6 +233,7 @@ class Store:
                 repo_tags=json.dumps(list(ident.repo_tags)),
                 **({"labels": _labels_json(req.target.labels)} if req.target.labels else {}),
                 **_n_columns(open_counts)))
+            self._record_suppressions(c, tid, sid, report)
         else:
             self._backfill(c, tid, sid, when, rows, existing)
             open_counts = {s: getattr(t, f"n_{s.lower()}") for s in SEVERITIES}
@@ -237,6 +243,26 @@ class Store:
         self._rollup(c, tid, when.date())
         self._prune_target(c, tid, received)
         return PublishResult(target_id=tid, scan_id=sid, new=new, fixed=fixed, open=sum(open_counts.values()))
+
+    def _record_suppressions(self, c: Connection, tid: int, sid: int, report: Report) -> None:
+        c.execute(delete(suppressions).where(suppressions.c.target_id == tid))
+        seen: set[tuple[str, str, str, str]] = set()
+        rows = []
+        for sf in report.metadata.suppressed[:MAX_SUPPRESSIONS]:
+            k = (sf.kind, sf.vulnerability_id, sf.pkg_name, sf.target)
+            if k in seen:
+                continue
+            seen.add(k)
+            m = _UNTIL.search(sf.reason)
+            try:
+                expires = dt.date.fromisoformat(m.group(1)) if m else None
+            except ValueError:
+                expires = None
+            rows.append({"target_id": tid, "scan_id": sid, "kind": sf.kind[:16],
+                         "finding_id": sf.vulnerability_id[:256], "pkg_name": sf.pkg_name[:512],
+                         "location": sf.target[:1024], "reason": sf.reason[:2048], "expires": expires})
+        if rows:
+            c.execute(insert(suppressions), rows)
 
     def _insert_findings(self, c: Connection, tid: int, sid: int, when: dt.datetime, rows: list[FindingRow],
                          existing: dict[str, Any], fixed_at: dt.datetime | None) -> None:
@@ -445,6 +471,31 @@ class Store:
             f.first_scan_id == scan_id, or_(f.severity == "CRITICAL", f.kev.is_(True), f.kind == "secret"))
         with self.reader.connect() as c:
             return [self._finding_out(r) for r in c.execute(stmt.order_by(f.id).limit(MAX_PAGE))]
+
+    def suppressions(self, *, target_id: int | None = None, q: str = "", expiring_within: int | None = None,
+                     limit: int = 50, offset: int = 0, today: dt.date | None = None) -> SuppressionPage:
+        """What the targets' newest scans suppressed, soonest expiry first (entries without one last)."""
+        sp = suppressions.c
+        conds: list[ColumnElement[bool]] = []
+        if target_id is not None:
+            conds.append(sp.target_id == target_id)
+        if q:
+            ql = q.lower()
+            conds.append(or_(func.lower(sp.finding_id).contains(ql, autoescape=True),
+                             func.lower(sp.pkg_name).contains(ql, autoescape=True),
+                             func.lower(sp.reason).contains(ql, autoescape=True)))
+        if expiring_within is not None:
+            conds.append(sp.expires <= (today or utcnow().date()) + dt.timedelta(days=expiring_within))
+        stmt = (select(suppressions, targets.c.name.label("target_name"))
+                .join(targets, targets.c.id == sp.target_id).where(*conds))
+        with self.reader.connect() as c:
+            total = c.execute(select(func.count()).select_from(suppressions).where(*conds)).scalar_one()
+            rows = c.execute(stmt.order_by(sp.expires.is_(None), sp.expires, sp.id)
+                             .limit(min(limit, MAX_PAGE)).offset(max(offset, 0))).all()
+        return SuppressionPage(total=total, items=[SuppressionOut(
+            target_id=r.target_id, target_name=r.target_name, scan_id=r.scan_id, kind=r.kind,
+            finding_id=r.finding_id, pkg_name=r.pkg_name, location=r.location, reason=r.reason, expires=r.expires)
+            for r in rows])
 
     def open_totals(self) -> tuple[SeverityCounts, int]:
         """Open findings of every target by severity, and the number of targets."""
