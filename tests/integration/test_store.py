@@ -272,3 +272,32 @@ def test_suppressions_of_the_newest_scan(store: Store) -> None:
     assert store.suppressions(target_id=r.target_id).total == 2
     pub(store, with_suppressed(make_report([], when=day(1)), vex))  # the newest scan's replace them
     assert [s.finding_id for s in store.suppressions(target_id=r.target_id).items] == ["CVE-8"]
+
+
+def test_concurrent_publishers_to_one_target(store: Store) -> None:
+    """Publishes for one target from several threads (one pool; on PostgreSQL as two replicas would) take turns on
+    the target's row: every scan lands, each finding has one row, and the counts add up."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            for i in range(6):
+                vulns = [V("CVE-SHARED", "p", "1", "CRITICAL"), V(f"CVE-{k}-{i}", "q", "1", "HIGH")]
+                store.publish(PublishRequest(report=make_report(vulns, when=day(0, 12) + dt.timedelta(
+                    minutes=k * 10 + i), name="contended")))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    t = store.targets(q="contended").items[0]
+    assert store.scans(t.id).total == 18
+    every = store.findings(target_id=t.id, status="all", limit=100).items
+    assert sorted(f.finding_id for f in every).count("CVE-SHARED") == 1 and len(every) == 19
+    assert t.open.critical == 1 and t.open.high == 1  # only the newest scan's HIGH is open
