@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from tests.integration.test_cache_redis import redis_url  # noqa: F401 - the redis-server fixture
 from tests.integration.test_server import Server, start_server
 from tests.store_helpers import V, demo_report, make_report, postgres  # noqa: F401 - fixture
 
@@ -145,7 +146,9 @@ def test_without_a_store(tmp_path: Path, fixture_db: Path) -> None:
         s.stop()
 
 
-def test_two_servers_share_one_postgresql(tmp_path: Path, fixture_db: Path, postgres: Any) -> None:  # noqa: F811
+def test_two_servers_share_one_postgresql(tmp_path: Path, fixture_db: Path, postgres: Any,  # noqa: F811
+                                          redis_url: str) -> None:  # noqa: F811
+    """Two replicas as deployed past one machine: one PostgreSQL store, one Redis analysis cache."""
     url = postgres.new_database()
     servers = []
     try:
@@ -155,7 +158,7 @@ def test_two_servers_share_one_postgresql(tmp_path: Path, fixture_db: Path, post
             shutil.copy2(fixture_db, d / "vigil.db")
             (d / "w").write_text(WRITE)
             servers.append(start_server(d, d / "vigil.db", "--token-file", str(d / "w"), "--store", url,
-                                        "--cache-backend", "memory"))
+                                        "--cache-backend", redis_url))
         a, b = servers
         r = call(a, "POST", "/v1/reports", content=body(make_report([V("CVE-9", "p", "1", "CRITICAL")], when=T0,
                                                                     name="shared")))
