@@ -165,6 +165,8 @@ def test_two_servers_share_one_postgresql(tmp_path: Path, fixture_db: Path, post
         assert r.status_code == 201
         got = call(b, "GET", "/v1/where", params={"id": "CVE-9"}).json()
         assert [f["target_name"] for f in got["items"]] == ["shared"]
+        page = call(b, "GET", "/ui/vuln", params={"id": "CVE-9"})  # and in the other replica's web UI
+        assert page.status_code == 200 and ">shared</a>" in page.text
         r2 = call(b, "POST", "/v1/reports", content=body(make_report([], when=T0 + dt.timedelta(hours=1),
                                                                      name="shared")))
         assert r2.json()["target_id"] == r.json()["target_id"] and r2.json()["fixed"] == 1
