@@ -211,6 +211,24 @@ def test_deeply_nested_image_config_is_422_not_500(serve: Callable[..., Running]
     assert srv.scan([key(1)]).status_code == 200
 
 
+def test_an_integer_wider_than_64_bits_in_a_free_form_field_is_kept_as_text(serve: Callable[..., Running]) -> None:
+    """JSON allows any integer and the document does not bound ImageConfig's numbers, but the cache's msgpack
+    carries 64-bit integers only: such a request is served (the wide integer kept as its digits), not refused. A
+    typed field's bound (SchemaVersion) still refuses one."""
+    srv = serve()
+    assert srv.put(key(1), layer_blob(1)).status_code == 204
+    wide = "-1823846572763441689521032117350301696"
+    for config, want in ((f'{{"a":[1.5,{wide}],"b":{{"c":{wide}9}}}}', 200), ('{}', 200)):
+        body = ('{"Artifact":{"Name":"img","Type":"container_image","ImageConfig":' + config + ',"Layers":'
+                '[{"DiffID":"sha256:' + "0" * 64 + '"}]},"BlobKeys":["' + key(1) + '"]}')
+        r = httpx.post(f"{srv.url}/v1/scan", content=body, headers=H, timeout=60)
+        assert r.status_code == want, r.text
+    body = ('{"Artifact":{"Name":"img","Type":"container_image","SchemaVersion":' + wide + ',"Layers":'
+            '[{"DiffID":"sha256:' + "0" * 64 + '"}]},"BlobKeys":["' + key(1) + '"]}')
+    r = httpx.post(f"{srv.url}/v1/scan", content=body, headers=H, timeout=60)
+    assert r.status_code == 422, r.text
+
+
 def test_a_key_with_a_trailing_newline_is_not_a_key(serve: Callable[..., Running]) -> None:
     srv = serve()
     bad = key(1) + "\n"

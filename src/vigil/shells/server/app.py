@@ -151,15 +151,37 @@ def _decode_error(what: str, e: Exception) -> _Fail:
 
 
 def _decode_json(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
-    """Strict decode; integers beyond msgpack's range (the cache's encoding) are refused too."""
+    """Strict decode. The typed fields bound their integers (the document says so); a free-form field
+    (ImageConfig) may hold any JSON number, but msgpack (the cache's encoding) carries 64-bit integers only, so a
+    wider integer there is kept as its decimal text."""
     try:
         value = decoder.decode(body)
         msgspec.msgpack.encode(value)
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
         raise _decode_error(what, e) from e
     except OverflowError:
-        raise _Fail(422, f"invalid {what}: an integer is out of the 64-bit range") from None
+        value = _decode_wide_integers(decoder, body, what)
     except RecursionError:  # free-form fields (ImageConfig) nested deeper than msgspec's recursion limit
+        raise _nested(what) from None
+    return value
+
+
+def _wide_int(text: str) -> int | str:
+    n = int(text)
+    return n if -(1 << 63) <= n < (1 << 64) else text
+
+
+def _decode_wide_integers(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
+    import json
+
+    try:
+        value: T = msgspec.convert(json.loads(body, parse_int=_wide_int), type=decoder.type)
+        msgspec.msgpack.encode(value)
+    except (ValueError, msgspec.ValidationError) as e:
+        raise _decode_error(what, e) from e
+    except OverflowError:
+        raise _Fail(422, f"invalid {what}: an integer is out of the 64-bit range") from None
+    except RecursionError:
         raise _nested(what) from None
     return value
 
