@@ -298,7 +298,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="pnpm",
-    version=1,
+    version=2,
     filenames=("pnpm-lock.yaml",),
     analyze=_analyze,
 )
