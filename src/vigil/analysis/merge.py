@@ -136,12 +136,16 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
         return refs_by_idx[i] if 0 <= i < len(refs_by_idx) else None
 
     files_by_pkg: dict[str, tuple[str, ...]] = {}
+    licenses_by_pkg: dict[str, tuple[str, ...]] = {}
     pkgs: dict[tuple[str, str, str], Package] = {}
     for path in sorted(dbs):
         db, idx = dbs[path]
         for p in db.packages:
-            if not p.version:  # a file list (dpkg info/<pkg>.list): joined to the package by name below
+            if not p.version:  # a file list (dpkg info/<pkg>.list) or the licenses of a Debian copyright file:
+                # joined to the package by name below
                 files_by_pkg[p.name] = files_by_pkg.get(p.name, ()) + p.installed_files
+                if p.licenses:
+                    licenses_by_pkg[p.name] = licenses_by_pkg.get(p.name, ()) + p.licenses
                 continue
             key = (p.name, p.version, p.arch)
             pkgs[key] = msgspec.structs.replace(p, layer=ref(first_os.get(key, idx)))
@@ -152,6 +156,7 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
         p = msgspec.structs.replace(
             p, ecosystem=family or p.ecosystem,
             installed_files=p.installed_files or extra,
+            licenses=p.licenses or tuple(dict.fromkeys(licenses_by_pkg.get(p.name, ()))),
             id=p.id or f"{p.name}@{p.version}",
         )
         if out.os is not None and not p.purl:
