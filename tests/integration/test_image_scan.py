@@ -54,11 +54,23 @@ def _pkgs(report: dict[str, Any], cls: str, typ: str | None = None) -> list[dict
 def test_debian_os_and_every_dpkg_package(debian_report: dict[str, Any], expected: dict[str, Any]) -> None:
     os_info = debian_report["Metadata"]["OS"]
     assert (os_info["Family"], os_info["Name"]) == ("debian", expected["os"]["debian_version"])
-    got = {(p["Name"], p["Version"], p["Arch"], p.get("SrcName", ""), p.get("SrcVersion", ""))
+    # the JSON splits dpkg versions as Trivy's does: Epoch, Version, Release (and Src*)
+    got = {(p["Name"], _evr(p), p["Arch"], p.get("SrcName", ""), _evr(p, "Src"))
            for p in _pkgs(debian_report, "os-pkgs")}
     want = {(p["name"], p["version"], p["arch"], p["source"], p["source_version"]) for p in expected["dpkg"]}
     assert got == want
     assert len(got) == 112
+    bash = next(p for p in _pkgs(debian_report, "os-pkgs") if p["Name"] == "bash")
+    assert (bash["Version"], bash["Release"], bash["SrcVersion"], bash["SrcRelease"]) == (
+        "5.2.15", "2+b13", "5.2.15", "2")
+    assert "Epoch" not in bash and bash["ID"] == "bash@5.2.15-2+b13"
+
+
+def _evr(p: dict[str, Any], prefix: str = "") -> str:
+    vr = p.get(prefix + "Version", "")
+    if p.get(prefix + "Release"):
+        vr += "-" + p[prefix + "Release"]
+    return f"{p[prefix + 'Epoch']}:{vr}" if p.get(prefix + "Epoch") else vr
 
 
 def test_debian_language_packages_match_ground_truth(debian_report: dict[str, Any], expected: dict[str, Any]

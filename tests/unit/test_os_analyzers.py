@@ -174,8 +174,8 @@ def test_dpkg_status_real_matches_expected_json(golden) -> None:  # type: ignore
     data = debian_files()["var/lib/dpkg/status"]
     res = analyze(dpkg, "var/lib/dpkg/status", data)
     expected = json.loads((IMAGES / "expected.json").read_text())["dpkg"]
-    got = [{"name": p.name, "version": p.version, "arch": p.arch, "source": p.src_name,
-            "source_version": p.src_version} for p in res.os_packages]
+    got = [{"name": p.name, "version": p.full_version, "arch": p.arch, "source": p.src_name,
+            "source_version": p.src_full_version} for p in res.os_packages]
     assert len(got) == len(expected) == 112
 
     def key(d: dict[str, str]) -> tuple[str, str]:
@@ -185,7 +185,7 @@ def test_dpkg_status_real_matches_expected_json(golden) -> None:  # type: ignore
     assert {p.ecosystem for p in res.os_packages} == {"dpkg"}
     assert {p.file_path for p in res.os_packages} == {"var/lib/dpkg/status"}
     libc = next(p for p in res.os_packages if p.name == "libc6")
-    assert libc.maintainer == "GNU Libc Maintainers <debian-glibc@lists.debian.org>" and libc.id == f"libc6@{libc.version}"
+    assert libc.maintainer == "GNU Libc Maintainers <debian-glibc@lists.debian.org>" and libc.id == f"libc6@{libc.full_version}"
     golden.check("os/dpkg/debian12_status", res.os_packages)
 
 
@@ -201,9 +201,11 @@ def test_dpkg_ubuntu_statuses(golden) -> None:  # type: ignore[no-untyped-def]
     by = {p.name: p for p in res.os_packages}
     # hold ok installed counts; deinstall (even if still installed), config-files and half-installed do not
     assert sorted(by) == ["base-files", "libc6", "libssl3t64", "perl-base"]
-    assert (by["libssl3t64"].src_name, by["libssl3t64"].src_version) == ("openssl", "3.0.13-0ubuntu3")
-    assert (by["libc6"].src_name, by["libc6"].src_version) == ("glibc", "2.39-0ubuntu8.3")
-    assert (by["base-files"].src_name, by["base-files"].src_version) == ("base-files", "13ubuntu10.1")
+    assert (by["libssl3t64"].src_name, by["libssl3t64"].src_full_version) == ("openssl", "3.0.13-0ubuntu3")
+    assert (by["libc6"].src_name, by["libc6"].src_full_version) == ("glibc", "2.39-0ubuntu8.3")
+    assert (by["base-files"].src_name, by["base-files"].src_full_version) == ("base-files", "13ubuntu10.1")
+    # no hyphen: no Debian revision
+    assert (by["base-files"].src_version, by["base-files"].src_release) == ("13ubuntu10.1", "")
     golden.check("os/dpkg/ubuntu_status", res.os_packages)
 
 
@@ -226,8 +228,10 @@ def test_dpkg_distroless_status_d(golden) -> None:  # type: ignore[no-untyped-de
         got.append(p)
     by = {p.name: p for p in got}
     assert sorted(by) == ["base-files", "bash", "libc6", "libssl3", "zlib1g"]  # base-files has no Status line
-    assert by["zlib1g"].version == "1:1.2.13.dfsg-1" and by["zlib1g"].src_version == "1:1.2.13.dfsg-1"
-    assert (by["bash"].version, by["bash"].src_version) == ("5.2.15-2+b13", "5.2.15-2")
+    assert by["zlib1g"].full_version == "1:1.2.13.dfsg-1" and by["zlib1g"].src_full_version == "1:1.2.13.dfsg-1"
+    assert (by["zlib1g"].epoch, by["zlib1g"].version, by["zlib1g"].release) == (1, "1.2.13.dfsg", "1")  # as Trivy
+    assert (by["bash"].full_version, by["bash"].src_full_version) == ("5.2.15-2+b13", "5.2.15-2")
+    assert (by["bash"].version, by["bash"].release, by["bash"].src_release) == ("5.2.15", "2+b13", "2")
     golden.check("os/dpkg/distroless_status_d", got)
 
 

@@ -110,7 +110,7 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
         for db in blob.package_dbs:
             dbs[db.file_path] = (db, i)
             for p in db.packages:
-                first_os.setdefault((p.name, p.version, p.arch), i)
+                first_os.setdefault((p.name, p.full_version, p.arch), i)
         for app in blob.applications:
             apps[(app.file_path, app.type)] = (app, i)
             for p in app.packages:
@@ -147,7 +147,7 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
                 if p.licenses:
                     licenses_by_pkg[p.name] = licenses_by_pkg.get(p.name, ()) + p.licenses
                 continue
-            key = (p.name, p.version, p.arch)
+            key = (p.name, p.full_version, p.arch)
             pkgs[key] = msgspec.structs.replace(p, layer=ref(first_os.get(key, idx)))
     family = out.os.family if out.os is not None else ""
     for key in sorted(pkgs):
@@ -157,7 +157,7 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
             p, ecosystem=family or p.ecosystem,
             installed_files=p.installed_files or extra,
             licenses=p.licenses or tuple(dict.fromkeys(licenses_by_pkg.get(p.name, ()))),
-            id=p.id or f"{p.name}@{p.version}",
+            id=p.id or f"{p.name}@{p.full_version}",
         )
         if out.os is not None and not p.purl:
             p = msgspec.structs.replace(p, purl=os_purl(out.os, p))

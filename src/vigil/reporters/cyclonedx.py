@@ -56,7 +56,7 @@ def _ref_namer(report: Report) -> Callable[[Result, Package], str]:
     def ref_of(res: Result, p: Package) -> str:
         if p.purl and purl_count[p.purl] == 1:
             return p.purl
-        base = p.purl or f"vigil:{quote(p.id or p.name + '@' + p.version)}"
+        base = p.purl or f"vigil:{quote(p.id or p.name + '@' + p.full_version)}"
         return f"{base}{'&' if '?' in base else '?'}file_path={quote(res.target, safe='')}"
 
     return ref_of
@@ -116,10 +116,10 @@ def build_bom(report: Report) -> Bom:
         else:
             components.append(Component(type=ComponentType.APPLICATION, name=res.target, bom_ref=app_ref,
                                         properties=res_props))
-        ids = {(p.id or f"{p.name}@{p.version}"): ref_of(res, p) for p in pkgs}
+        ids = {(p.id or f"{p.name}@{p.full_version}"): ref_of(res, p) for p in pkgs}
         refs_by_result[res.target] = ids
         for p in pkgs:
-            props = [Property(name="vigil:PkgID", value=p.id or f"{p.name}@{p.version}"),
+            props = [Property(name="vigil:PkgID", value=p.id or f"{p.name}@{p.full_version}"),
                      Property(name="vigil:Target", value=res.target),
                      Property(name="vigil:Type", value=res.type),
                      Property(name="vigil:Relationship", value=p.relationship)]
@@ -129,7 +129,7 @@ def build_bom(report: Report) -> Bom:
                 props.append(Property(name="vigil:Dev", value="true"))
             if p.src_name:
                 props += [Property(name="vigil:SrcName", value=p.src_name),
-                          Property(name="vigil:SrcVersion", value=p.src_version)]
+                          Property(name="vigil:SrcVersion", value=p.src_full_version)]
             if p.layer is not None:
                 props += [Property(name="vigil:LayerDigest", value=p.layer.digest),
                           Property(name="vigil:LayerDiffID", value=p.layer.diff_id)]
@@ -138,16 +138,16 @@ def build_bom(report: Report) -> Bom:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 purl = PackageURL.from_string(p.purl) if p.purl else None
-            components.append(Component(type=ComponentType.LIBRARY, name=p.name, version=p.version,
-                                        bom_ref=ids[p.id or f"{p.name}@{p.version}"], purl=purl,
+            components.append(Component(type=ComponentType.LIBRARY, name=p.name, version=p.full_version,
+                                        bom_ref=ids[p.id or f"{p.name}@{p.full_version}"], purl=purl,
                                         properties=props))
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]
         tops = direct if direct else pkgs
         dependencies.append(Dependency(ref=_BomRef(app_ref), dependencies=[
-            Dependency(ref=_BomRef(ids[p.id or f"{p.name}@{p.version}"])) for p in tops]))
+            Dependency(ref=_BomRef(ids[p.id or f"{p.name}@{p.full_version}"])) for p in tops]))
         for p in pkgs:
             deps = sorted({ids[d] for d in p.depends_on if d in ids})
-            dependencies.append(Dependency(ref=_BomRef(ids[p.id or f"{p.name}@{p.version}"]),
+            dependencies.append(Dependency(ref=_BomRef(ids[p.id or f"{p.name}@{p.full_version}"]),
                                            dependencies=[Dependency(ref=_BomRef(d)) for d in deps]))
     dependencies.append(Dependency(ref=_BomRef(str(root.bom_ref)),
                                    dependencies=[Dependency(ref=_BomRef(a)) for a in app_refs]))
@@ -279,14 +279,14 @@ def _component_key(c: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _package_props(res: Result, p: Package) -> list[tuple[str, str]]:
-    props = [("vigil:PkgID", p.id or f"{p.name}@{p.version}"), ("vigil:Target", res.target),
+    props = [("vigil:PkgID", p.id or f"{p.name}@{p.full_version}"), ("vigil:Target", res.target),
              ("vigil:Type", res.type), ("vigil:Relationship", p.relationship)]
     if p.file_path:
         props.append(("vigil:FilePath", p.file_path))
     if p.dev:
         props.append(("vigil:Dev", "true"))
     if p.src_name:
-        props += [("vigil:SrcName", p.src_name), ("vigil:SrcVersion", p.src_version)]
+        props += [("vigil:SrcName", p.src_name), ("vigil:SrcVersion", p.src_full_version)]
     if p.layer is not None:
         props += [("vigil:LayerDigest", p.layer.digest), ("vigil:LayerDiffID", p.layer.diff_id)]
     props += [("vigil:Location", f"{loc.start_line}-{loc.end_line}") for loc in p.locations]
@@ -388,21 +388,21 @@ def build_json(report: Report) -> dict[str, Any]:
         else:
             app = _component("application", res.target, app_ref, res_props)
         components.setdefault(app_ref, app)
-        ids = {(p.id or f"{p.name}@{p.version}"): ref_of(res, p) for p in pkgs}
+        ids = {(p.id or f"{p.name}@{p.full_version}"): ref_of(res, p) for p in pkgs}
         refs_by_result[res.target] = ids
         for p in pkgs:
-            ref = ids[p.id or f"{p.name}@{p.version}"]
+            ref = ids[p.id or f"{p.name}@{p.full_version}"]
             purl = None
             if p.purl:
                 purl = purls.get(p.purl)
                 if purl is None:
                     purl = purls[p.purl] = canonical_purl(p.purl)
             components.setdefault(ref, _component("library", p.name, ref, _package_props(res, p),
-                                                  version=p.version, purl=purl))
+                                                  version=p.full_version, purl=purl))
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]
-        graph.setdefault(app_ref, set()).update(ids[p.id or f"{p.name}@{p.version}"] for p in direct or pkgs)
+        graph.setdefault(app_ref, set()).update(ids[p.id or f"{p.name}@{p.full_version}"] for p in direct or pkgs)
         for p in pkgs:
-            graph.setdefault(ids[p.id or f"{p.name}@{p.version}"], set()).update(
+            graph.setdefault(ids[p.id or f"{p.name}@{p.full_version}"], set()).update(
                 ids[d] for d in p.depends_on if d in ids)
     graph.setdefault(root_ref, set()).update(app_refs)
     for deps in list(graph.values()):  # every ref depended on has its own entry
