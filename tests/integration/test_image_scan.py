@@ -64,6 +64,22 @@ def test_debian_os_and_every_dpkg_package(debian_report: dict[str, Any], expecte
     assert (bash["Version"], bash["Release"], bash["SrcVersion"], bash["SrcRelease"]) == (
         "5.2.15", "2+b13", "5.2.15", "2")
     assert "Epoch" not in bash and bash["ID"] == "bash@5.2.15-2+b13"
+    # licenses from usr/share/doc/*/copyright: 104 of the 112 packages, as Trivy 0.76 finds them
+    with_licenses = {p["Name"]: p["Licenses"] for p in _pkgs(debian_report, "os-pkgs") if p.get("Licenses")}
+    assert len(with_licenses) == 104
+    assert with_licenses["zlib1g"] == ["Zlib"] and "Apache-2.0" in with_licenses["libssl3"]
+
+
+def test_os_package_licenses_are_a_license_result(full_db: Path, tmp_path: Path) -> None:
+    """`--scanners license` on an image covers the OS packages too, in one result named as Trivy names it; apk's
+    free-text license field is split into SPDX names."""
+    report, _ = _scan(full_db, ALPINE, tmp_path, "--scanners", "license")
+    (os_lic,) = [r for r in report["Results"] if r["Target"] == "OS Packages"]
+    assert os_lic["Class"] == "license"
+    found = {(f["PkgName"], f["Name"]) for f in os_lic["Licenses"]}
+    assert {("musl-utils", "MIT"), ("musl-utils", "BSD-3-Clause"), ("musl-utils", "GPL-2.0-or-later"),
+            ("busybox", "GPL-2.0-only")} <= found
+    assert {f["Category"] for f in os_lic["Licenses"] if f["Name"] == "GPL-2.0-or-later"} == {"restricted"}
 
 
 def _evr(p: dict[str, Any], prefix: str = "") -> str:

@@ -140,7 +140,7 @@ def build_bom(report: Report) -> Bom:
                 purl = PackageURL.from_string(p.purl) if p.purl else None
             components.append(Component(type=ComponentType.LIBRARY, name=p.name, version=p.full_version,
                                         bom_ref=ids[p.id or f"{p.name}@{p.full_version}"], purl=purl,
-                                        properties=props))
+                                        properties=props, licenses=_library_licenses(p.licenses)))
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]
         tops = direct if direct else pkgs
         dependencies.append(Dependency(ref=_BomRef(app_ref), dependencies=[
@@ -259,9 +259,35 @@ def _props(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"name": n, "value": v} for n, v in sorted(set(pairs))]
 
 
+def _license_ids(licenses: tuple[str, ...]) -> list[tuple[str, str]]:
+    """("id" | "name", value) per declared license: an SPDX ID CycloneDX knows goes in license.id, anything else
+    (a free-text name, "X WITH exception", a license text) in license.name — Trivy's choice too."""
+    from cyclonedx.spdx import is_supported_id
+
+    return [("id", lic) if is_supported_id(lic) else ("name", lic) for lic in dict.fromkeys(licenses) if lic]
+
+
+def _licenses(licenses: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{"license": {kind: value}} for kind, value in sorted(_license_ids(licenses), key=_license_order)]
+
+
+def _license_order(item: tuple[str, str]) -> tuple[int, str]:
+    # the library's order: ids before names, each alphabetical
+    return (0 if item[0] == "id" else 1, item[1])
+
+
+def _library_licenses(licenses: tuple[str, ...]) -> list[Any]:
+    from cyclonedx.model.license import DisjunctiveLicense
+
+    return [DisjunctiveLicense(id=v) if k == "id" else DisjunctiveLicense(name=v) for k, v in _license_ids(licenses)]
+
+
 def _component(type_: str, name: str, ref: str, props: list[tuple[str, str]], version: str | None = None,
-               purl: str | None = None) -> dict[str, Any]:
-    c: dict[str, Any] = {"bom-ref": ref, "name": name}
+               purl: str | None = None, licenses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    c: dict[str, Any] = {"bom-ref": ref}
+    if licenses:
+        c["licenses"] = licenses
+    c["name"] = name
     if props:
         c["properties"] = _props(props)
     if purl is not None:
@@ -398,7 +424,8 @@ def build_json(report: Report) -> dict[str, Any]:
                 if purl is None:
                     purl = purls[p.purl] = canonical_purl(p.purl)
             components.setdefault(ref, _component("library", p.name, ref, _package_props(res, p),
-                                                  version=p.full_version, purl=purl))
+                                                  version=p.full_version, purl=purl,
+                                                  licenses=_licenses(p.licenses)))
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]
         graph.setdefault(app_ref, set()).update(ids[p.id or f"{p.name}@{p.full_version}"] for p in direct or pkgs)
         for p in pkgs:
