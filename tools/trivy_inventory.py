@@ -110,7 +110,7 @@ def packages(report: dict[str, object], flatten: bool = False) -> dict[str, list
     return {t: sorted(v) for t, v in sorted(out.items())}
 
 
-def _trivy(kind: str, target: Path, dev: bool) -> dict[str, list[str]]:  # noqa: FBT001
+def _trivy(kind: str, target: Path, dev: bool) -> dict[str, list[str]]:
     with tempfile.TemporaryDirectory() as cache:
         cmd = [os.environ.get("TRIVY", "trivy"), kind, *TRIVY_OFFLINE, "--cache-dir", cache,
                *(["--include-dev-deps"] if dev else []), str(target)]
