@@ -98,13 +98,13 @@ def collect(mirror: Path) -> None:
 
 
 def packages(report: dict[str, object], flatten: bool = False) -> dict[str, list[str]]:
-    """{target: sorted unique "name@version"} of the report's language packages (one INSTALLED target when
-    `flatten`)."""
+    """{target: sorted unique "name@version"} of the report's language packages; with `flatten`, one target per
+    package type ("python-pkg", "jar", ...) instead of one per file."""
     out: dict[str, set[str]] = {}
     for r in report.get("Results") or []:  # type: ignore[attr-defined]
         if r.get("Class") != "lang-pkgs":
             continue
-        got = out.setdefault(INSTALLED if flatten else r["Target"], set())
+        got = out.setdefault(f"({r.get('Type', '')})" if flatten else r["Target"], set())
         for p in r.get("Packages") or []:
             got.add(f"{p['Name']}@{p.get('Version', '')}")
     return {t: sorted(v) for t, v in sorted(out.items())}
@@ -118,11 +118,10 @@ def _trivy(kind: str, target: Path, dev: bool) -> dict[str, list[str]]:
     return packages(json.loads(p.stdout), flatten=kind == "rootfs")
 
 
-# name: (command, target, whether --include-dev-deps applies). Installed packages are compared as one set per
-# input: Trivy's rootfs results aggregate them per language ("Python"), Vigil's name each file.
+# name: (command, target, whether --include-dev-deps applies). Installed packages are compared per package type:
+# Trivy's rootfs results aggregate them per language ("Python"), Vigil's name each file.
 INPUTS = {"corpus": ("fs", CORPUS, True), "lockfiles": ("fs", FIXTURES / "lock", True),
           "installed": ("rootfs", FIXTURES / "installed", False)}
-INSTALLED = "(installed packages)"
 
 
 def expect() -> None:
