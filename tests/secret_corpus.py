@@ -153,13 +153,14 @@ def samples() -> list[Sample]:
            "AZURE_BLOB_SAS_URL"),
         _s("azure-devops-pat", r(ALNUM, 52) + "JQQJ99" + r(ALNUM, 18) + "AZDO" + r(ALNUM, 4)),
         _s("azure-entra-client-secret", r(ALNUM, 3) + "8Q~" + r(ALNUM, 34)),
-        _s("azure-container-registry-credential", r(ALNUM, 32), "ACR_PASSWORD"),
+        _s("azure-container-registry-credential",
+           r(ALNUM, 52) + "JQQJ99C" + r(UP, 1) + "ACYeBjFEqg7NAAA" + r(UP, 1) + "AZCR" + r(ALNUM, 4), "ACR_KEY"),
         _s("azure-container-registry-password", r(ALNUM, 42) + "+ACR" + r(ALNUM, 6)),
         _s("azure-app-config-connection-string",
            f"Endpoint=https://myapp.azconfig.io;Id=A1b2-l0-s0:{r(ALNUM, 20)};Secret={r(ALNUM, 43)}=",
            "AZURE_APPCONFIG_CONNECTION_STRING"),
         _s("azure-ai-services-key", r(ALNUM, 52) + "JQQJ99" + r(ALNUM, 18) + "ACOG" + r(ALNUM, 4)),
-        _s("openai-project-api-key", "sk-proj-" + r(ALNUM, 60)),
+        _s("openai-project-api-key", "sk-proj-" + r(ALNUM, 26) + "T3BlbkFJ" + r(ALNUM, 26)),
         _s("openai-service-account-key", "sk-svcacct-" + r(ALNUM, 60)),
         _s("openai-admin-api-key", "sk-admin-" + r(ALNUM, 60)),
         _s("openai-legacy-api-key", "sk-" + r(ALNUM, 20) + "T3BlbkFJ" + r(ALNUM, 20)),
@@ -228,13 +229,13 @@ def planted_files() -> tuple[dict[str, str], Expected, list[str]]:
     body = pem_body()
     values += body
     files["keys/deploy_rsa"] = "\n".join(["-----BEGIN RSA PRIVATE KEY-----", *body, "-----END RSA PRIVATE KEY-----"]) + "\n"
-    expected.add(("keys/deploy_rsa", "private-key", 1))
+    expected.add(("keys/deploy_rsa", "private-key", 2))  # reported at the key's body, as Trivy does
     body2 = pem_body(6)
     values += body2
     files["deploy/tls.yaml"] = "\n".join(
         ["apiVersion: v1", "kind: Secret", "metadata:", "  name: tls", "stringData:", "  tls.key: |",
          "    -----BEGIN EC PRIVATE KEY-----", *("    " + b for b in body2), "    -----END EC PRIVATE KEY-----"]) + "\n"
-    expected.add(("deploy/tls.yaml", "private-key", 7))
+    expected.add(("deploy/tls.yaml", "private-key", 8))
 
     # GCP service-account JSON (its private key is JSON-escaped on one line)
     body3 = pem_body(8)
@@ -259,8 +260,16 @@ def planted_files() -> tuple[dict[str, str], Expected, list[str]]:
         "data:", f"  .dockerconfigjson: {dcj}"]) + "\n"
     expected.add(("deploy/pull-secret.yaml", "dockerconfig-secret", 7))
 
+    # an AWS key pair whose secret sits under a name no rule knows (found because the key ID is beside it)
+    kid, sk = "AKIA" + r(UP + DIG, 16), r(ALNUM, 38) + r(DIG, 1) + r(UP, 1)
+    values += [kid, sk]
+    files["ops/backup-creds.txt"] = f"backup user\nid: {kid}\nkey: {sk}\n"
+    expected.add(("ops/backup-creds.txt", "aws-access-key-id", 2))
+    expected.add(("ops/backup-creds.txt", "aws-secret-access-key-paired", 3))
+
     # Maven settings.xml and settings-security.xml
-    pw, pp, master = r(ALNUM, 16), r(ALNUM, 20), "{" + r(ALNUM + "+/", 40) + "=}"
+    # the master password in plain text (Maven's encrypted {…} form is not a secret on its own)
+    pw, pp, master = r(ALNUM, 16), r(ALNUM, 20), r(ALNUM, 24)
     values += [pw, pp, master]
     files["conf/settings.xml"] = "\n".join([
         "<settings>", "  <servers>", "    <server>", "      <id>nexus</id>", "      <username>deploy</username>",

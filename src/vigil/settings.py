@@ -64,13 +64,13 @@ class Option:
 
 
 # Which subcommands take which option group.
-GLOBAL = ("fs", "rootfs", "repo", "db", "config", "sbom", "convert", "image", "clean", "server")
-SCAN = ("fs", "rootfs", "repo", "config", "sbom", "image")  # commands that produce a report (filters, exit code)
-VULN = ("fs", "rootfs", "repo", "sbom", "image")  # commands that match packages against the DB
-REPORT = ("fs", "rootfs", "repo", "config", "sbom", "convert", "image")  # commands that render a report
+GLOBAL = ("fs", "rootfs", "repo", "db", "config", "sbom", "convert", "image", "clean", "server", "k8s")
+SCAN = ("fs", "rootfs", "repo", "config", "sbom", "image", "k8s")  # commands that produce a report (filters, exit code)
+VULN = ("fs", "rootfs", "repo", "sbom", "image", "k8s")  # commands that match packages against the DB
+REPORT = ("fs", "rootfs", "repo", "config", "sbom", "convert", "image", "k8s")  # commands that render a report
 PKG = ("fs", "rootfs", "repo", "image")  # commands that inventory packages themselves
-MISCONF = ("fs", "rootfs", "repo", "config", "image")  # commands that can check config files
-CLIENT = ("fs", "rootfs", "repo", "sbom", "image")  # commands that can detect on a vigil server
+MISCONF = ("fs", "rootfs", "repo", "config", "image", "k8s")  # commands that can check config files
+CLIENT = ("fs", "rootfs", "repo", "sbom", "image", "k8s")  # commands that can detect on a vigil server
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 OPTIONS: tuple[Option, ...] = (
@@ -106,7 +106,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_file_size", "int", 256 * 1024 * 1024, "largest file (bytes) an analyzer will read", SCAN,
            yaml_key="scan.max-file-size"),
     Option("secret_config", "path", "vigil-secret.yaml",
-           "secret scanner config (rules, allow-rules, disable-rules, ... as in trivy-secret.yaml)", PKG,
+           "secret scanner config (rules, allow-rules, disable-rules, ... as in trivy-secret.yaml)", (*PKG, "k8s"),
            yaml_key="secret.config"),
     Option("parallel", "int", 0, "worker processes for secret scanning (0: one per CPU, 1: no workers)",
            PKG),
@@ -126,6 +126,9 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="misconfiguration.helm.set", metavar="KEY=VAL,…"),
     Option("helm_kube_version", "str", "", "Kubernetes version Helm renders for (Capabilities.KubeVersion)",
            MISCONF, yaml_key="misconfiguration.helm.kube-version"),
+    Option("helm_skip_hooks", "bool", False, "skip Helm hooks and tests (templates annotated helm.sh/hook), as "
+           "Trivy does; by default they are scanned, since they run in the cluster too", MISCONF,
+           yaml_key="misconfiguration.helm.skip-hooks"),
     Option("template", "str", None, "Jinja2 template for --format template: inline text or @path/to/file.j2",
            REPORT, short="-t"),
     Option("vex", "list", (), "VEX documents (OpenVEX, CycloneDX VEX, CSAF VEX): not_affected/fixed statements "
@@ -148,21 +151,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("image_src", "list", ("docker", "podman", "remote"), "where to look for the image, in order",
            ("image",), yaml_key="image.source", choices=("docker", "podman", "remote")),
     Option("platform", "str", "", "platform of a multi-platform image: os/arch[/variant] (default linux/<this "
-           "machine's arch>)", ("image",), yaml_key="image.platform"),
+           "machine's arch>)", ("image", "k8s"), yaml_key="image.platform"),
     Option("username", "str", "", "registry user name (else docker config.json credentials, else anonymous)",
-           ("image",), yaml_key="registry.username"),
-    Option("password", "str", "", "registry password or token", ("image",), yaml_key="registry.password"),
-    Option("registry_token", "str", "", "registry bearer token", ("image",), yaml_key="registry.token"),
-    Option("insecure", "bool", False, "allow plain-HTTP registries and skip TLS verification", ("image",),
+           ("image", "k8s"), yaml_key="registry.username"),
+    Option("password", "str", "", "registry password or token", ("image", "k8s"), yaml_key="registry.password"),
+    Option("registry_token", "str", "", "registry bearer token", ("image", "k8s"), yaml_key="registry.token"),
+    Option("insecure", "bool", False, "allow plain-HTTP registries and skip TLS verification", ("image", "k8s"),
            yaml_key="registry.insecure"),
-    Option("cacert", "path", None, "CA bundle for TLS registries", ("image",), yaml_key="registry.ca"),
+    Option("cacert", "path", None, "CA bundle for TLS registries", ("image", "k8s"), yaml_key="registry.ca"),
     Option("branch", "str", "", "repo: branch to scan (default: the remote's default branch)", ("repo",)),
     Option("tag", "str", "", "repo: tag to scan", ("repo",)),
     Option("commit", "str", "", "repo: commit to scan (full or abbreviated sha)", ("repo",)),
     Option("cache_backend", "str", "fs", "analysis cache: fs (SQLite under --cache-dir), memory, none, or "
-           "redis://[user:pass@]HOST:PORT[/DB] (shared)", ("image", "server"), yaml_key="cache.backend"),
+           "redis://[user:pass@]HOST:PORT[/DB] (shared)", ("image", "server", "k8s"), yaml_key="cache.backend"),
     Option("cache_ttl", "str", "0", "analysis cache entries older than this are analysed again (e.g. 72h, 30m, "
-           "3600; 0 = keep)", ("image", "clean", "server"), yaml_key="cache.ttl"),
+           "3600; 0 = keep)", ("image", "clean", "server", "k8s"), yaml_key="cache.ttl"),
     Option("exit_on_eol", "int", 0, "exit code when the image's OS is past its end of life (0-255)", ("image",)),
     Option("db_repository", "list", (), "where to download the DB from, in order: oci://REGISTRY/REPO:TAG or "
            "https://HOST/DIR/ (a plain HTTP(S) directory); the next one is tried on 429/5xx/timeouts",
@@ -177,7 +180,8 @@ OPTIONS: tuple[Option, ...] = (
            CLIENT, yaml_key="server.addr"),
     Option("token", "str", "", "token for the vigil server (client mode); on the command line it shows in `ps` to "
            "other users: VIGIL_TOKEN or --token-file keep it out", CLIENT, yaml_key="server.token"),
-    Option("token_header", "str", "Vigil-Token", "HTTP header that carries the token",
+    Option("token_header", "str", "Vigil-Token", "HTTP header that carries the token (a server also takes it in "
+           "Trivy's Trivy-Token from Trivy clients)",
            (*CLIENT, "server"), yaml_key="server.token-header"),
     Option("server_cacert", "path", None, "client mode: CA bundle (PEM) to verify the vigil server's certificate",
            CLIENT, yaml_key="server.ca"),
@@ -580,6 +584,7 @@ class ScanOptions:
     helm_values: tuple[Path, ...] = ()
     helm_set: tuple[str, ...] = ()
     helm_kube_version: str = ""
+    helm_skip_hooks: bool = False
     # where compiled matchers (the secret engine's hyperscan database) are kept between runs; None: compiled anew
     compiled_cache_dir: Path | None = None
 
@@ -656,6 +661,7 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         helm_values=_paths(values.get("helm_values")),
         helm_set=tuple(values.get("helm_set") or ()),
         helm_kube_version=str(values.get("helm_kube_version") or ""),
+        helm_skip_hooks=bool(values.get("helm_skip_hooks")),
         compiled_cache_dir=(Path(values["cache_dir"]) if values.get("cache_dir") else default_cache_dir()) / "compiled",
     )
 

@@ -70,6 +70,18 @@ def test_debian_os_and_every_dpkg_package(debian_report: dict[str, Any], expecte
     assert with_licenses["zlib1g"] == ["Zlib"] and "Apache-2.0" in with_licenses["libssl3"]
 
 
+def test_rpm_versions_split_and_whole_where_compared(full_db: Path, tmp_path: Path) -> None:
+    """rpm packages show Version/Release/Epoch apart (as Trivy); a vulnerability's InstalledVersion is the whole
+    version that was compared, as Trivy's is."""
+    report, _ = _scan(full_db, RHEL, tmp_path, "--scanners", "vuln")
+    pkgs = {p["ID"]: p for p in _pkgs(report, "os-pkgs")}
+    ossl = next(p for p in pkgs.values() if p["Name"] == "openssl-libs")
+    assert (ossl["Version"], ossl["Release"], ossl["Epoch"]) == ("3.0.1", "41.el9_0", 1)
+    os_vulns = [v for r in report["Results"] if r["Class"] == "os-pkgs" for v in r.get("Vulnerabilities", [])]
+    assert os_vulns and all(v["InstalledVersion"] == _evr(pkgs[v["PkgID"]]) for v in os_vulns)
+    assert any("-" in v["InstalledVersion"] for v in os_vulns)
+
+
 def test_os_package_licenses_are_a_license_result(full_db: Path, tmp_path: Path) -> None:
     """`--scanners license` on an image covers the OS packages too, in one result named as Trivy names it; apk's
     free-text license field is split into SPDX names."""

@@ -70,12 +70,13 @@ def load_misconf_options(opts: ScanOptions) -> tuple[MisconfOptions, str]:
     values = tuple(_read(p, "--helm-values", opts.max_file_size) for p in opts.helm_values)
     h = hashlib.sha256()
     parts: list[str | bytes] = [str(opts.include_deprecated_checks), *sorted(sources), *values, *opts.helm_set,
-                                opts.helm_kube_version, *opts.check_namespaces]
+                                opts.helm_kube_version, str(opts.helm_skip_hooks), *opts.check_namespaces]
     for part in parts:
         h.update(part.encode() if isinstance(part, str) else part)
         h.update(b"\0")
     mo = MisconfOptions(include_deprecated_checks=opts.include_deprecated_checks, custom_checks=custom,
-                        helm_values=values, helm_set=opts.helm_set, helm_kube_version=opts.helm_kube_version)
+                        helm_values=values, helm_set=opts.helm_set, helm_kube_version=opts.helm_kube_version,
+                        helm_skip_hooks=opts.helm_skip_hooks)
     return mo, h.hexdigest()
 
 

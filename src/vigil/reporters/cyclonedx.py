@@ -46,7 +46,8 @@ def _date(s: str) -> dt.datetime | None:
 
 
 def _ref_namer(report: Report) -> Callable[[Result, Package], str]:
-    """Bom-refs: the purl when it is unique in the report, else the purl qualified with the file path."""
+    """Bom-refs: the purl when it is unique in the report, else the purl qualified with the package's file path
+    (its target's when it has none): two copies of one jar in an image are two components."""
     purl_count: dict[str, int] = defaultdict(int)
     for res in report.results:
         for p in result_packages(res):
@@ -57,7 +58,7 @@ def _ref_namer(report: Report) -> Callable[[Result, Package], str]:
         if p.purl and purl_count[p.purl] == 1:
             return p.purl
         base = p.purl or f"vigil:{quote(p.id or p.name + '@' + p.full_version)}"
-        return f"{base}{'&' if '?' in base else '?'}file_path={quote(res.target, safe='')}"
+        return f"{base}{'&' if '?' in base else '?'}file_path={quote(p.file_path or res.target, safe='')}"
 
     return ref_of
 
@@ -139,7 +140,7 @@ def build_bom(report: Report) -> Bom:
                 warnings.simplefilter("ignore")
                 purl = PackageURL.from_string(p.purl) if p.purl else None
             components.append(Component(type=ComponentType.LIBRARY, name=p.name, version=p.full_version,
-                                        bom_ref=ids[p.id or f"{p.name}@{p.full_version}"], purl=purl,
+                                        bom_ref=ref_of(res, p), purl=purl,
                                         properties=props, licenses=_library_licenses(p.licenses)))
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]
         tops = direct if direct else pkgs
@@ -147,7 +148,7 @@ def build_bom(report: Report) -> Bom:
             Dependency(ref=_BomRef(ids[p.id or f"{p.name}@{p.full_version}"])) for p in tops]))
         for p in pkgs:
             deps = sorted({ids[d] for d in p.depends_on if d in ids})
-            dependencies.append(Dependency(ref=_BomRef(ids[p.id or f"{p.name}@{p.full_version}"]),
+            dependencies.append(Dependency(ref=_BomRef(ref_of(res, p)),
                                            dependencies=[Dependency(ref=_BomRef(d)) for d in deps]))
     dependencies.append(Dependency(ref=_BomRef(str(root.bom_ref)),
                                    dependencies=[Dependency(ref=_BomRef(a)) for a in app_refs]))
@@ -417,7 +418,7 @@ def build_json(report: Report) -> dict[str, Any]:
         ids = {(p.id or f"{p.name}@{p.full_version}"): ref_of(res, p) for p in pkgs}
         refs_by_result[res.target] = ids
         for p in pkgs:
-            ref = ids[p.id or f"{p.name}@{p.full_version}"]
+            ref = ref_of(res, p)
             purl = None
             if p.purl:
                 purl = purls.get(p.purl)
@@ -429,8 +430,7 @@ def build_json(report: Report) -> dict[str, Any]:
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]
         graph.setdefault(app_ref, set()).update(ids[p.id or f"{p.name}@{p.full_version}"] for p in direct or pkgs)
         for p in pkgs:
-            graph.setdefault(ids[p.id or f"{p.name}@{p.full_version}"], set()).update(
-                ids[d] for d in p.depends_on if d in ids)
+            graph.setdefault(ref_of(res, p), set()).update(ids[d] for d in p.depends_on if d in ids)
     graph.setdefault(root_ref, set()).update(app_refs)
     for deps in list(graph.values()):  # every ref depended on has its own entry
         for d in deps:

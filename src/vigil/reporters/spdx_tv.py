@@ -1,5 +1,5 @@
-"""SPDX 2.3 tag-value (`--format spdx`, as in Trivy): the document of vigil.reporters.spdx_json, written with
-spdx-tools' tag-value writer.
+"""SPDX 2.3 tag-value (`--format spdx`, as in Trivy): the document of vigil.reporters.spdx_json, written line by line
+as spdx-tools' tag-value writer wrote it (tests compare the two).
 
 Tag-value has no escaping: a value ends at the newline, and a value that starts with `<text>` runs to the next
 `</text>`. Paths and package names are data from the scanned tree, so before writing, every string of the report
@@ -16,7 +16,7 @@ from typing import IO
 
 from vigil.findings.records import Report
 from vigil.reporters._common import map_strings, printable
-from vigil.reporters.spdx_json import build_document, namespace
+from vigil.reporters.spdx_json import build, namespace
 
 _TEXT_TAG = re.compile(r"<(/?text>)", re.IGNORECASE)
 
@@ -27,8 +27,40 @@ def tag_value_safe(value: str) -> str:
 
 
 def render(report: Report, out: IO[str]) -> None:
-    from spdx_tools.spdx.writer.tagvalue.tagvalue_writer import write_document_to_stream
-
-    doc = build_document(map_strings(report, tag_value_safe))
-    doc.creation_info.document_namespace = namespace(report)  # named after the report itself, like spdx-json
-    write_document_to_stream(doc, out, validate=False)  # type: ignore[arg-type]
+    doc, annotations = build(map_strings(report, tag_value_safe))
+    info = doc["creationInfo"]
+    w: list[str] = [
+        "## Document Information\n",
+        f"SPDXVersion: {doc['spdxVersion']}\n",
+        f"DataLicense: {doc['dataLicense']}\n",
+        f"SPDXID: {doc['SPDXID']}\n",
+        f"DocumentName: {doc['name']}\n",
+        f"DocumentNamespace: {namespace(report)}\n",  # named after the report itself, like spdx-json
+        "\n## Creation Information\n",
+        *(f"Creator: {c}\n" for c in info["creators"]),
+        f"Created: {info['created']}\n\n",
+    ]
+    for p in doc["packages"]:
+        w.append(f"## Package Information\nPackageName: {p['name']}\nSPDXID: {p['SPDXID']}\n")
+        if "versionInfo" in p:
+            w.append(f"PackageVersion: {p['versionInfo']}\n")
+        w.append(f"PackageDownloadLocation: {p['downloadLocation']}\nFilesAnalyzed: false\n")
+        if "sourceInfo" in p:
+            w.append(f"PackageSourceInfo: {p['sourceInfo']}\n")
+        w.append(f"PackageLicenseConcluded: {p['licenseConcluded']}\nPackageLicenseDeclared: {p['licenseDeclared']}\n"
+                 f"PackageCopyrightText: {p['copyrightText']}\n")
+        for ref in p.get("externalRefs", ()):
+            w.append(f"ExternalRef: {ref['referenceCategory'].replace('_', '-')} {ref['referenceType']} "
+                     f"{ref['referenceLocator']}\n")
+        w.append(f"PrimaryPackagePurpose: {p['primaryPackagePurpose']}\n\n")
+    if doc["relationships"]:
+        w.append("## Relationships\n")
+        w.extend(f"Relationship: {r['spdxElementId']} {r['relationshipType']} {r['relatedSpdxElement']}\n"
+                 for r in doc["relationships"])
+    w.append("\n")
+    if annotations:
+        w.append("## Annotations\n")
+        w.extend(f"Annotator: {a['annotator']}\nAnnotationDate: {a['annotationDate']}\nAnnotationType: "
+                 f"{a['annotationType']}\nSPDXREF: {sid}\nAnnotationComment: {a['comment']}\n\n"
+                 for sid, a in annotations)
+    out.write("".join(w))

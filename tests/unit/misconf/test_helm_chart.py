@@ -51,7 +51,8 @@ def _tgz(files: dict[str, bytes], prefix: str = "demo/") -> bytes:
 
 
 def _by_template(results: list[tuple[str, list]]) -> dict[str, list]:  # type: ignore[type-arg]
-    return dict(results)
+    """template -> its resources (scan_chart pairs each with its document's lines)."""
+    return {tpl: [r for r, _ in docs] for tpl, docs in results}
 
 
 def test_renders_and_maps_to_template_files() -> None:

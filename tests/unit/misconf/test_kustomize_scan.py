@@ -29,7 +29,7 @@ def test_follows_references() -> None:
     reasons = dict(scan.skipped)
     assert reasons["https://example.com/x.yaml"].startswith("remote")
     assert reasons["../../outside.yaml"].startswith("outside")
-    assert reasons["missing.yaml"] == "not found"
+    assert reasons["missing.yaml"] == "not found in the scanned directory"
 
 
 def test_cycles_and_bad_manifests() -> None:
@@ -47,3 +47,33 @@ def test_cycles_and_bad_manifests() -> None:
 def test_invalid(files: dict[str, bytes]) -> None:
     with pytest.raises(ParseError):
         scan_kustomize(files)
+
+
+_DEPLOY = b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {}\n"
+
+
+def test_warnings_resolve_references_against_the_whole_scan() -> None:
+    """An overlay's `../../base` is found when the scan holds the base; only what is really absent is reported,
+    once, and a kustomization scanned on its own says nothing about neighbours that were not part of the scan."""
+    from vigil.analyzers.misconf.scan import MisconfOptions, scan_files
+
+    files = {
+        "base/kustomization.yaml": b"resources:\n- deployment.yaml\n",
+        "base/deployment.yaml": _DEPLOY,
+        "overlays/prod/kustomization.yaml": b"resources:\n- ../../base\n- gone.yaml\npatches:\n- path: patch.yaml\n",
+        "overlays/prod/patch.yaml": _DEPLOY,
+    }
+    out = scan_files(files, MisconfOptions())
+    assert list(out.warnings) == ["overlays/prod/kustomization.yaml: gone.yaml: not found in the scanned directory"]
+
+    alone = scan_files({"kustomization.yaml": b"resources:\n- deployment.yaml\npatches:\n- path: p.yaml\n"},
+                       MisconfOptions())
+    assert alone.warnings == ()
+    remote = scan_files({"kustomization.yaml": b"resources:\n- https://github.com/x/y//base\n- p.yaml\n"},
+                        MisconfOptions())
+    assert [w for w in remote.warnings if "remote resource" in w] and not [w for w in remote.warnings
+                                                                           if "not found" in w]
+
+    overlay_only = {k.removeprefix("overlays/prod/"): v for k, v in files.items() if k.startswith("overlays/")}
+    out = scan_files(overlay_only, MisconfOptions())
+    assert "kustomization.yaml: ../../base: outside the scanned directory (not scanned)" in out.warnings

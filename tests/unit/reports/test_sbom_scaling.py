@@ -148,6 +148,93 @@ def test_cyclonedx_json_is_the_library_document(which: str) -> None:
     assert render(report, "cyclonedx") == _library_json(report)
 
 
+def _library_xml(report: Report) -> str:
+    """The CycloneDX XML as cyclonedx-python-lib writes it (its model and minidom): the reference."""
+    from cyclonedx.output import make_outputter
+    from cyclonedx.schema import OutputFormat, SchemaVersion
+
+    from vigil.reporters._common import map_strings, xml_safe
+
+    bom = build_bom(map_strings(report, xml_safe))
+    setattr(bom, "validate", lambda: True)  # noqa: B010 (quadratic; the XSD test validates instead)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make_outputter(bom, OutputFormat.XML, SchemaVersion.V1_6).output_as_string(indent=2)
+
+
+def _xml_edge_report() -> Report:
+    """What only XML and SPDX must take care of: characters XML escapes (&, <, >, quotes) in attributes and text,
+    control characters XML 1.0 cannot carry, non-ASCII (SPDX JSON escapes it), an empty version, licences."""
+    base = _edge_report()
+    odd = Package(ecosystem="npm", name='a&b<c>"d\x1b', version="", id='a&b<c>"d@', purl="pkg:npm/a%26b@1",
+                  file_path="x\x01y&zé😀", relationship="direct", licenses=("MIT", "GPL-2.0+", "not (a licence"))
+    weird = Vulnerability(vulnerability_id="CVE-2024-<1>", pkg_id='a&b<c>"d@', pkg_name='a&b<c>"d\x1b',
+                          installed_version="1", status="affected", severity="MEDIUM", title='<script>"x"</script>\x1b',
+                          description="a & b\r\n\tc")
+    res = Result(target="odd/package-lock.json", class_="lang-pkgs", type="npm", packages=(odd,),
+                 vulnerabilities=(weird,))
+    return msgspec.structs.replace(base, results=(*base.results, res))
+
+
+@pytest.mark.parametrize("which", ["demo", "edge", "xml-edge", "chain"])
+def test_cyclonedx_xml_is_the_library_document(which: str) -> None:
+    """The XML written directly is, byte for byte, what cyclonedx-python-lib's outputter wrote (but the trailing
+    blank line it left)."""
+    report = {"demo": lambda: msgspec.json.decode(FIXTURE.read_bytes(), type=Report),
+              "edge": _edge_report, "xml-edge": _xml_edge_report, "chain": lambda: chain_report(300)}[which]()
+    assert render(report, "cyclonedx-xml").rstrip("\n") == _library_xml(report).rstrip("\n")
+
+
+@pytest.mark.parametrize("which", ["demo", "edge", "xml-edge", "chain"])
+def test_spdx_json_is_the_spdx_tools_document(which: str) -> None:
+    """The SPDX JSON written directly is, byte for byte, what spdx-tools' model and writer made."""
+    from tests.unit.reports.spdx_reference import library_spdx_json
+
+    report = {"demo": lambda: msgspec.json.decode(FIXTURE.read_bytes(), type=Report),
+              "edge": _edge_report, "xml-edge": _xml_edge_report, "chain": lambda: chain_report(300)}[which]()
+    assert render(report, "spdx-json") == library_spdx_json(report)
+
+
+@pytest.mark.parametrize("which", ["demo", "edge", "xml-edge", "chain"])
+def test_spdx_tag_value_is_the_spdx_tools_document(which: str) -> None:
+    from tests.unit.reports.spdx_reference import library_spdx_tag_value
+
+    report = {"demo": lambda: msgspec.json.decode(FIXTURE.read_bytes(), type=Report),
+              "edge": _edge_report, "xml-edge": _xml_edge_report, "chain": lambda: chain_report(300)}[which]()
+    assert render(report, "spdx") == library_spdx_tag_value(report)
+
+
+def test_spdx_tag_value_work_is_linear() -> None:
+    small = work(any_call_budget, chain_report(1_000), "spdx", 10_000_000)
+    big = work(any_call_budget, chain_report(10_000), "spdx", 12 * small)
+    assert big <= 12 * small
+
+
+def test_cyclonedx_xml_work_is_linear() -> None:
+    small = work(any_call_budget, chain_report(1_000), "cyclonedx-xml", 10_000_000)
+    big = work(any_call_budget, chain_report(10_000), "cyclonedx-xml", 12 * small)
+    assert big <= 12 * small
+
+
+def test_cyclonedx_xml_writes_every_key_of_the_json_document() -> None:
+    """The XML writer lists the keys it writes per element; a key the JSON document gains must be added there (or
+    the XML would silently lose it)."""
+    from vigil.reporters import cyclonedx_xml as x
+    from vigil.reporters.cyclonedx import build_json
+
+    doc = build_json(_xml_edge_report())
+    assert set(doc) - {"$schema", "bomFormat", "specVersion", "serialNumber", "version"} <= set(x._BOM)
+    assert set(doc["metadata"]) <= set(x._METADATA)
+    for c in [*doc["components"], doc["metadata"]["component"]]:
+        assert set(c) - {"type", "bom-ref"} <= set(x._COMPONENT)
+    for v in doc["vulnerabilities"]:
+        assert set(v) - {"bom-ref"} <= set(x._VULN)
+        for r in v["ratings"]:
+            assert set(r) <= set(x._RATING)
+            assert set(r["source"]) <= set(x._SOURCE)
+        assert set(v["source"]) <= set(x._SOURCE)
+
+
 @pytest.mark.parametrize("purl", [
     "pkg:npm/pkg-1@1.0.0", "pkg:golang/github.com/gin-gonic/gin@v1.5.0", "pkg:maven/org.apache/commons@1.0.RELEASE",
     "pkg:npm/%40scope/name@1.0.0", "pkg:pypi/PyYAML@5.3.1", "pkg:pypi/py_yaml@5.3.1", "pkg:NPM/x@1",
@@ -172,6 +259,39 @@ def test_indented_json_is_json_dumps() -> None:
     for obj in ({"a": "x\x1b\u2028é😀\n\"", "e": [], "f": {}, "n": [1.0, 1e-07, 9.8, 10, -0.0], "g": [{}]},
                 {"path": "bad\udcff name", "list": [{"k": "\ud800"}]}, [], "s", 1.5):
         assert indented_json(obj) == json.dumps(obj, indent=2)
+
+
+@pytest.mark.parametrize("fmt", ["cyclonedx", "cyclonedx-xml"])
+def test_two_copies_of_one_package_are_two_components(fmt: str) -> None:
+    """An image holding the same jar twice (a fat jar's copy and a lib/ copy) lists both, each with its own
+    reproducible bom-ref and dependency entry (one used to be dropped, or named with a random ref)."""
+    import re
+
+    jars = tuple(Package(ecosystem="jar", name="org.yaml:snakeyaml", version="1.33", id="org.yaml:snakeyaml@1.33",
+                         purl="pkg:maven/org.yaml/snakeyaml@1.33", file_path=path)
+                 for path in ("opt/app/app.jar/BOOT-INF/lib/snakeyaml-1.33.jar", "opt/app/lib/snakeyaml-1.33.jar"))
+    report = Report(artifact_name="img", artifact_type="container_image", created_at="2026-11-26T12:00:00Z",
+                    vigil_version="0.1.0", results=(Result(target="Java", class_="lang-pkgs", type="jar",
+                                                           packages=jars),))
+    out = render(report, fmt)
+    assert out == render(report, fmt)
+    refs = sorted(set(re.findall(r"pkg:maven/org\.yaml/snakeyaml@1\.33\?file_path=[^\"<]+", out)))
+    assert refs == ["pkg:maven/org.yaml/snakeyaml@1.33?file_path=opt%2Fapp%2Fapp.jar%2FBOOT-INF%2Flib%2Fsnakeyaml-1.33.jar",
+                    "pkg:maven/org.yaml/snakeyaml@1.33?file_path=opt%2Fapp%2Flib%2Fsnakeyaml-1.33.jar"]
+    assert "BomRef." not in out
+
+
+def test_ascii_indented_json_is_json_dumps() -> None:
+    """The fast ensure_ascii writer (SPDX JSON) is byte-identical to json.dumps(indent=4): BMP and astral
+    characters escaped (surrogate pairs), control characters, quotes, lone surrogates (the slow path)."""
+    import json
+
+    from vigil.reporters._common import ascii_indented_json
+
+    for obj in ({"a": "x\x1b\u2028é😀\n\"\\/", "e": [], "f": {}, "n": [10, -3, True, False, None],
+                 "g": [{}], "k\u00e9y": "\u0000\u007f\u0080\uffff\U0010ffff"},
+                {"path": "bad\udcff name", "list": [{"k": "\ud800"}]}, [], "s", 15):
+        assert ascii_indented_json(obj, 4) == json.dumps(obj, indent=4)
 
 
 def test_cyclonedx_licenses_and_full_os_versions() -> None:

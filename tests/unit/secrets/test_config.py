@@ -128,7 +128,7 @@ def test_engine_digest_follows_the_config_file(tmp_path: Path) -> None:
     opts = ScanOptions(target=tmp_path, db_path=tmp_path / "db", secret_config=tmp_path / "vigil-secret.yaml")
     d0 = secret_rules_digest(opts)
     assert d0 == secret_rules_digest(ScanOptions(target=tmp_path, db_path=tmp_path / "db"))
-    assert d0.startswith("secret/1/sha256:")
+    assert d0.startswith("secret/2/sha256:")
     (tmp_path / "vigil-secret.yaml").write_text("disable-rules: [jwt-token]\n")
     assert secret_rules_digest(opts) != d0
 

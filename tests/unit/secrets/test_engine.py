@@ -61,12 +61,27 @@ def test_pyc_string_constants_are_scanned() -> None:
 def test_default_skip_patterns_and_builtin_allow_paths() -> None:
     sc = SecretScanner(rules.builtin())
     for p in ("package-lock.json", "sub/yarn.lock", "go.sum", "a/.git/config", "node_modules/x/index.js",
-              "img/logo.png", "tests/fixtures/keys.env", "src/foo_test.go", "docs/setup.txt", "README.md",
-              "examples/app.env", "vendor/lib/x.py"):
+              "img/logo.png", "tests/fixtures/keys.env", "src/foo_test.go", "examples/app.env", "vendor/lib/x.py"):
         assert not sc.wants(p), p
         assert sc.scan(p, f"tok={TOKEN}\n".encode()) == []
-    for p in (".env", "src/app/config.py", "deploy/values.yaml"):
+    # docs/ trees are scanned (as in Trivy: deployment guides hold real keys too)
+    for p in (".env", "src/app/config.py", "deploy/values.yaml", "docs/setup.txt"):
         assert sc.wants(p), p
+
+
+def test_markdown_runs_only_the_high_confidence_rules() -> None:
+    """A token pasted into a README is a real leak; the keyword-and-assignment rules would flag every example in
+    the prose, so Markdown gets only the rules whose token format is unmistakable. Trivy skips Markdown."""
+    sc = SecretScanner(rules.builtin())
+    text = (f"# Setup\n\nexport GITHUB_TOKEN={TOKEN}\n\ntwitter_api_secret = 'k2m9x7q4w1e8r5t3y6u0i9o2p5a8s1d4f7g2h'\n"
+            "password: hunter2hunter2\n").encode()
+    assert sc.wants("README.md")
+    assert [f.rule_id for f in sc.scan("README.md", text)] == ["github-pat"]
+    assert {f.rule_id for f in sc.scan("notes.txt", text)} == {"github-pat", "twitter-token"}
+    assert "twitter-token" not in {r.id for r in rules.builtin().rules if r.confidence == "high"}
+    # a config that disables the markdown allow rule scans Markdown with every rule (Trivy's semantics)
+    every = SecretScanner(rules.effective(rules.parse_config(b"disable-allow-rules: [markdown]\n")))
+    assert {f.rule_id for f in every.scan("README.md", text)} == {"github-pat", "twitter-token"}
 
 
 def test_placeholder_values_are_allowed() -> None:
@@ -104,3 +119,22 @@ def test_backends_agree_on_arbitrary_text(text: str) -> None:
 _SCANNERS = [SecretScanner(rules.builtin(), "re", chunk_size=512, overlap=128)] + (
     [SecretScanner(rules.builtin(), "hyperscan", chunk_size=512, overlap=128)] if hyperscan_available() else []
 )
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        # GitHub App installation token in the stateless format (ghs_<id>_<JWT>)
+        ("GITHUB_TOKEN=ghs_15368_eyJk3mQ9xV2LpR7tW4sZ8bN1cH6fJ0aY5.eyJq8Lm2Xv7Rt4Wp9Sz3Bn6Ch1Fj5Ay0Gk.Qm4Xr8Tv2Wz6Lp0Sn9\n",
+         "github-app-token"),
+        # GoCardless live token without a key name, inside quotes
+        ("client = Client(access_token='live_" + "Tq8Zr3Wm5Xp1Ls7Kv9Nb2Jd4Hf6Gc0Ya8Re3Uo5I" + "')\n", "gocardless-api-token"),
+        # Hugging Face token with digits
+        ("HF = hf_Tq8Zr3Wm5Xp1Ls7Kv9Nb2Jd4Hf6Gc0Ya8Re3\n", "hugging-face-access-token"),
+        # AWS secret key after its name with no '=' (a Dockerfile ENV)
+        ("ENV AWS_SECRET_ACCESS_KEY Tz8bW2kQ9xLm4Rv7Yp1sN6cH3jF0dG5aE8uI2oK7\n", "aws-secret-access-key"),
+    ],
+)
+def test_tokens_trivy_finds(text: str, rule: str) -> None:
+    found = SecretScanner(rules.builtin()).scan("app.txt", text.encode())
+    assert [f.rule_id for f in found] == [rule]

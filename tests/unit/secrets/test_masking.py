@@ -6,6 +6,7 @@ import io
 import logging
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.secret_corpus import planted_tree
@@ -58,3 +59,42 @@ def test_log_filter_through_the_cli_handler(capsys: pytest.CaptureFixture[str]) 
 def test_mask_text_leaves_ordinary_text_alone() -> None:
     s = "scanned 120 files in 0.3 s; skipped package-lock.json"
     assert mask_text(s) == s
+
+
+def test_context_lines_never_show_a_secret_no_rule_matched() -> None:
+    """A password or a random key beside a found token stays hidden in the finding's Match and Code lines,
+    although no rule reports it; ordinary context stays readable."""
+    from vigil.analyzers.secrets import rules
+    from vigil.analyzers.secrets.engine import SecretScanner
+
+    token = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"
+    unmatched = ["hunter2-Correct-Horse", "Xk9fQ2mL7vR4tY8wZ3pN6bH1"]
+    text = (f"# deploy settings\nDB_PASSWORD={unmatched[0]}\nGITHUB_TOKEN={token}\n"
+            f"SIGNING={unmatched[1]} region=eu-west-1\n").encode()
+    [f] = SecretScanner(rules.builtin()).scan("deploy.env", text)
+    shown = msgspec.json.encode(f).decode()
+    assert f.rule_id == "github-pat" and token not in shown
+    assert not [v for v in unmatched if v in shown]
+    assert "# deploy settings" in shown and "region=eu-west-1" in shown
+
+
+def test_long_secrets_are_masked_to_their_last_character() -> None:
+    """A secret longer than a displayed line (a one-line JSON private key, a long token on a long line) shows no
+    unmasked piece: Match and code are cut from the masked text."""
+    import random
+    import string
+
+    from vigil.analyzers.secrets import rules
+    from vigil.analyzers.secrets.engine import SecretScanner
+
+    rnd = random.Random(7)
+    body = "".join(rnd.choice(string.ascii_letters + string.digits + "+/") for _ in range(1600))
+    key = "-----BEGIN PRIVATE KEY-----\\n" + body + "\\n-----END PRIVATE KEY-----\\n"
+    token = "glc_" + "".join(rnd.choice(string.ascii_letters + string.digits) for _ in range(380))
+    text = (f'{{"note": "{"n" * 150}",\n "private_key": "{key}",\n "x": "{"y" * 40} {token} {"z" * 200}"}}\n').encode()
+    found = SecretScanner(rules.builtin()).scan("sa.json", text)
+    assert {f.rule_id for f in found} >= {"private-key", "grafana-cloud-api-token"}
+    shown = msgspec.json.encode(found).decode()
+    for secret in (body, token[4:]):
+        pieces = {secret[i:i + 8] for i in range(0, len(secret) - 8)}
+        assert not [p for p in pieces if p in shown]

@@ -8,8 +8,11 @@ returns nothing). The chart is handed over as an in-memory .tgz, so this module 
 
 As in Trivy (`pkg/iac/scanners/helm/parser`): release name = chart name, client-side dry run, values from
 `values.yaml` overridden by each `values_files` entry then by each `--set` expression; `kube_version` sets
-`.Capabilities.KubeVersion`. Findings point at lines of the rendered manifest of each template (Helm keeps no
-source map from rendered output to template lines).
+`.Capabilities.KubeVersion`. Findings point at lines of the rendered manifest of each template, counted per
+YAML document as in the release manifest (Helm keeps no source map from rendered output to template lines).
+`.Release.Namespace` renders as the placeholder `<release-namespace>`: the chart does not choose it, whoever
+installs it does (`helm install -n`), so checks about the namespace (KSV-0110 "default namespace") judge only
+namespaces the chart itself writes. Trivy renders it empty, with the same effect on the checks.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import io
 import json
 import logging
 import posixpath
+import re
 import tarfile
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,6 +37,7 @@ MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FILES = 10_000
 log = logging.getLogger(__name__)
+RELEASE_NAMESPACE = "<release-namespace>"
 ENGINE = "helm-python-sdk (Helm v4 Go SDK via libhelm_c)"
 
 
@@ -177,7 +182,7 @@ def render_chart(
     name = _chart_name(chart_files, root)
     values = _values(values_files, set_values, helm)
     archive = _archive(chart_files, root, name)
-    opts: dict[str, Any] = {"name": name, "namespace": "default", "is_install": True}
+    opts: dict[str, Any] = {"name": name, "namespace": RELEASE_NAMESPACE, "is_install": True}
     if kube_version:
         opts["kube_version"] = kube_version if kube_version.startswith("v") else "v" + kube_version
     try:
@@ -197,27 +202,58 @@ def render_chart(
     return out
 
 
+# Helm's own document separator (releaseutil.SplitManifests): "---" at a line start, with surrounding whitespace.
+_DOC_SEP = re.compile(r"(?:^|\s*\n)---\s*")
+HOOK_ANNOTATION = "helm.sh/hook"
+
+
+def split_documents(text: str) -> list[str]:
+    """The YAML documents of one rendered template as Helm splits a manifest: trimmed, empty ones dropped."""
+    return [d for d in (part.strip() for part in _DOC_SEP.split(text.strip())) if d]
+
+
+def is_hook(res: K8sResource) -> bool:
+    """A Helm hook or test (annotation helm.sh/hook): run by `helm install/upgrade/test`, not part of the release
+    manifest."""
+    meta = res.obj.get("metadata")
+    ann = meta.get("annotations") if isinstance(meta, dict) else None
+    return isinstance(ann, dict) and HOOK_ANNOTATION in ann
+
+
 def scan_chart(
     chart_files: Mapping[str, bytes],
     *,
     values_files: Sequence[bytes] = (),
     set_values: Sequence[str] = (),
     kube_version: str = "",
-) -> list[tuple[str, list[K8sResource]]]:
-    """Render the chart with Helm and parse each rendered template: [(template path, resources)], template
-    paths relative to the chart root (e.g. "templates/deployment.yaml", "charts/redis/templates/master.yaml").
-    Templates rendering to nothing (or to non-Kubernetes YAML, NOTES.txt) are omitted."""
+    skip_hooks: bool = False,
+) -> list[tuple[str, list[tuple[K8sResource, list[str]]]]]:
+    """Render the chart with Helm and parse each rendered template: [(template path, [(resource, its document's
+    lines)])], template paths relative to the chart root (e.g. "templates/deployment.yaml",
+    "charts/redis/templates/master.yaml"). Templates rendering to nothing (or to non-Kubernetes YAML, NOTES.txt)
+    are omitted.
+
+    Each YAML document is numbered on its own, as it appears in the release manifest Helm builds (and Trivy
+    reports): line 1 is the `# Source: <chart>/<template>` comment, the document follows. Findings therefore carry
+    line numbers and code snippets of the rendered document. Hooks and tests are kept unless `skip_hooks` (they
+    run in the cluster too)."""
     rendered = render_chart(chart_files, values_files=values_files, set_values=set_values, kube_version=kube_version)
-    out: list[tuple[str, list[K8sResource]]] = []
+    name = _chart_name(chart_files, _chart_root(chart_files))
+    out: list[tuple[str, list[tuple[K8sResource, list[str]]]]] = []
     for rel in sorted(rendered):
         text = rendered[rel]
         if not rel.endswith((".yaml", ".yml", ".json")) or not text.strip():
             continue
-        try:
-            resources = parse_kubernetes(text.encode("utf-8"), rel)
-        except ParseError as e:  # one broken template must not hide the others' findings
-            log.warning("helm template %s rendered to invalid YAML: %s", rel, e)
-            continue
-        if resources:
-            out.append((rel, resources))
+        docs: list[tuple[K8sResource, list[str]]] = []
+        for doc in split_documents(text):
+            source = f"# Source: {name}/{rel}\n{doc}\n"
+            try:
+                resources = parse_kubernetes(source.encode("utf-8"), rel)
+            except ParseError as e:  # one broken document must not hide the others' findings
+                log.warning("helm template %s rendered to invalid YAML: %s", rel, e)
+                continue
+            lines = source.splitlines()
+            docs.extend((r, lines) for r in resources if not (skip_hooks and is_hook(r)))
+        if docs:
+            out.append((rel, docs))
     return out

@@ -1,7 +1,8 @@
 """Kustomize directories: scan the manifests a kustomization references, WITHOUT rendering.
 
-No real kustomize engine is installable here (no PyPI/npm/Debian package ships it; `pykustomize` has no
-distribution for this platform), and re-implementing kustomize's merge semantics would not be "real". So, like
+No usable kustomize engine is installable here: no PyPI/npm package ships it, `pykustomize` has no distribution
+for this platform, and Debian 12's `kubernetes-client` is kubectl 1.20 whose embedded kustomize (v2.0.3) predates
+`components` and inline `patches`; re-implementing kustomize's merge semantics would not be "real". So, like
 Trivy (which scans kustomize base files only), we follow `kustomization.yaml` -> `resources` / `bases` /
 `components` (files, and directories holding their own kustomization, recursively) and `patches` /
 `patchesStrategicMerge` / `patchesJson6902` files, and scan each referenced manifest as it is written. Remote
@@ -84,7 +85,7 @@ def scan_kustomize(files: Mapping[str, bytes], root: str = "") -> KustomizeScan:
                 continue
             target = posixpath.normpath(posixpath.join(base, ref))
             if target.startswith("../") or target == "..":
-                scan.skipped.append((ref, "outside the scanned directory"))
+                scan.skipped.append((ref, "outside the scanned directory (not scanned)"))
                 continue
             target = "" if target == "." else target
             if target in files:
@@ -100,7 +101,7 @@ def scan_kustomize(files: Mapping[str, bytes], root: str = "") -> KustomizeScan:
             if sub is not None:
                 visit(sub, depth + 1)
             else:
-                scan.skipped.append((ref, "not found"))
+                scan.skipped.append((ref, "not found in the scanned directory"))
 
     visit(start, 0)
     return scan

@@ -141,6 +141,7 @@ class MisconfOptions:
     helm_values: tuple[bytes, ...] = ()  # contents of the --helm-values files, in order (read by the caller)
     helm_set: tuple[str, ...] = ()
     helm_kube_version: str = ""
+    helm_skip_hooks: bool = False  # drop Helm hooks and tests (helm.sh/hook), as Trivy does
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,9 @@ class _FileScan:
     type: str
     lines: list[str]
     docs: list[object]
+    # Per document, the lines its line numbers refer to (rendered Helm documents are numbered each on its own);
+    # None: every document refers to `lines`.
+    doc_lines: list[list[str]] | None = None
 
 
 def _run_checks(checks: Iterable[Check], fscan: _FileScan, include_deprecated: bool) -> list[Misconfiguration]:
@@ -177,10 +181,10 @@ def _run_checks(checks: Iterable[Check], fscan: _FileScan, include_deprecated: b
     for check in checks:
         if check.meta.deprecated and not include_deprecated:
             continue
-        failures: list[Failure] = []
+        failures: list[tuple[Failure, int]] = []
         try:
-            for doc in fscan.docs:
-                failures.extend(check.run(doc))
+            for i, doc in enumerate(fscan.docs):
+                failures.extend((f, i) for f in check.run(doc))
         except ParseError as e:
             log.warning("%s: check %s: %s", fscan.rel, check.meta.id, e)
             continue
@@ -189,13 +193,14 @@ def _run_checks(checks: Iterable[Check], fscan: _FileScan, include_deprecated: b
             continue
         if not failures:
             out.append(_misconf(check, fscan, None, "PASS"))
-        seen: set[tuple[str, int, int, str]] = set()
-        for f in failures:
-            key = (f.message, f.start_line, f.end_line, f.file_path)
+        seen: set[tuple[str, int, int, str, int]] = set()
+        for f, i in failures:
+            doc = i if fscan.doc_lines is not None else 0
+            key = (f.message, f.start_line, f.end_line, f.file_path, doc)
             if key in seen:
                 continue
             seen.add(key)
-            out.append(_misconf(check, fscan, f, "FAIL"))
+            out.append(_misconf(check, fscan, f, "FAIL", fscan.doc_lines[i] if fscan.doc_lines is not None else None))
     return out
 
 
@@ -214,14 +219,15 @@ def _snippet(lines: list[str], start: int, end: int) -> Code:
     return Code(lines=tuple(out))
 
 
-def _misconf(check: Check, fscan: _FileScan, f: Failure | None, status: str) -> Misconfiguration:
+def _misconf(check: Check, fscan: _FileScan, f: Failure | None, status: str,
+             lines: list[str] | None = None) -> Misconfiguration:
     m = check.meta
     avd = next((a for a in m.aliases if a.startswith("AVD-")), "")
     cause = CauseMetadata(provider=PROVIDER.get(fscan.type, ""), service="general")
     if f is not None:
         cause = CauseMetadata(resource=f.resource, provider=PROVIDER.get(fscan.type, ""), service="general",
                               start_line=f.start_line, end_line=max(f.end_line, f.start_line),
-                              code=_snippet(fscan.lines, f.start_line, f.end_line))
+                              code=_snippet(fscan.lines if lines is None else lines, f.start_line, f.end_line))
     return Misconfiguration(
         type=TYPE_LABEL.get(fscan.type, fscan.type), id=m.id, avd_id=avd, aliases=m.aliases, title=m.title,
         description=m.description, message=f.message if f is not None else "No issues found",
@@ -339,11 +345,11 @@ class _Scan:
         try:
             docs = _parse(kind, rel, data)
         except ParseError as e:
-            log.warning("%s: not scanned: %s", rel, e)
+            log.debug("%s: not scanned: %s", rel, e)
             self.warnings.append(f"{rel}: not scanned: {e}")
             return [Result(target=rel, class_="config", type=kind, error=str(e))]
         except Exception as e:  # a parser bug must not stop the scan; report the file as unparsable
-            log.warning("%s: parser failed: %s: %s", rel, type(e).__name__, e)
+            log.debug("%s: parser failed: %s: %s", rel, type(e).__name__, e)
             self.warnings.append(f"{rel}: parser failed: {type(e).__name__}")
             return [Result(target=rel, class_="config", type=kind,
                            error=f"parser failed: {type(e).__name__}: {e}")]
@@ -361,9 +367,9 @@ class _Scan:
         """Render a chart with Helm and check every rendered template as its own Result `<chart>/<template>`."""
         try:
             rendered = helm.scan_chart(files, values_files=self.opts.helm_values, set_values=self.opts.helm_set,
-                                       kube_version=self.opts.helm_kube_version)
+                                       kube_version=self.opts.helm_kube_version, skip_hooks=self.opts.helm_skip_hooks)
         except ParseError as e:
-            log.warning("%s: chart not scanned: %s", rel, e)
+            log.debug("%s: chart not scanned: %s", rel, e)
             self.warnings.append(f"{rel}: chart not scanned: {e}")
             return [Result(target=rel, class_="config", type="helm", error=str(e))]
         out = []
@@ -371,9 +377,10 @@ class _Scan:
                   *(c for c in self.opts.custom_checks if c.meta.input_type == "kubernetes"))
         for tpl, resources in rendered:
             target = tpl if rel in (".", "") else f"{rel}/{tpl}"
-            # Line numbers refer to the rendered manifest, which scan_chart does not return: no code snippet
-            # (the template's own lines at those numbers would point at the wrong text), no inline ignores.
-            fscan = _FileScan(rel=target, type="helm", lines=[], docs=list(resources))
+            # Line numbers and snippets refer to each rendered document (inline ignores are not read: a template's
+            # comments are not where its rendered lines are).
+            fscan = _FileScan(rel=target, type="helm", lines=[], docs=[r for r, _ in resources],
+                              doc_lines=[lines for _, lines in resources])
             ms = _run_checks(checks, fscan, self.opts.include_deprecated_checks)
             out.append(Result(target=target, class_="config", type="helm", misconfigurations=_sort(ms),
                               misconf_summary=MisconfSummary()))
@@ -381,28 +388,41 @@ class _Scan:
 
 
 def _kustomize_warnings(paths: list[str], files: Mapping[str, bytes]) -> list[str]:
-    """What a kustomization references but cannot be scanned (remote bases, missing files). The manifests it
-    does reference are scanned like any other file (no overlays applied: no kustomize engine is installable
-    here, see the README)."""
+    """What a kustomization references but cannot be scanned (remote bases, files outside the scan, missing
+    files). The manifests it does reference are scanned like any other file (no overlays applied: see
+    kustomize.py). References resolve against the whole scan, so `../../base` from an overlay finds the base when
+    the scan holds it. A scan of the kustomization file alone says nothing about its neighbours: they were not part
+    of the scan, not missing (only remote references are reported then). Returned, not logged: the warnings travel
+    with the analysis and are printed once."""
     names = set(kustomize.KUSTOMIZATION_NAMES)
+    alone = len(paths) <= 1  # the kustomization file itself is the whole scan: its neighbours were not walked
+    scope = {r: b for r, b in files.items() if is_yaml_or_json(r) or PurePosixPath(r).name in names}
     out: list[str] = []
     for rel in paths:
         p = PurePosixPath(rel)
         if p.name not in names:
             continue
         d = "" if str(p.parent) == "." else str(p.parent)
-        scope = {r: b for r, b in files.items()
-                 if (not d or r.startswith(d + "/")) and (is_yaml_or_json(r) or PurePosixPath(r).name in names)}
         try:
             scan = kustomize.scan_kustomize(scope, d)
         except ParseError as e:
             out.append(f"{rel}: kustomization not followed: {e}")
             continue
         for what, why in scan.skipped:
+            if alone and not why.startswith("remote"):
+                continue
             out.append(f"{rel}: {what}: {why}")
-    for w in out:
-        log.warning("%s", w)
     return out
+
+
+def _rendered_by_chart(rel: str, chart: str) -> bool:
+    """`rel` is a chart's template or part of a subchart: it is scanned as rendered by Helm. Other files in a chart
+    directory (crds/, manifests kept beside the chart) are applied as written, so they are scanned as plain files,
+    as in Trivy."""
+    if not _under(rel, chart):
+        return False
+    sub = rel if chart == "." else rel[len(chart) + 1:]
+    return sub.split("/", 1)[0] in ("templates", "charts")
 
 
 def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
@@ -419,7 +439,7 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
     results: list[Result] = []
 
     for rel in paths:
-        if not _is_config_path(rel) or any(_under(rel, d) for d in charts):
+        if not _is_config_path(rel) or any(_rendered_by_chart(rel, d) for d in charts):
             continue
         if is_dockerfile(rel):
             kind = "dockerfile"

@@ -34,21 +34,22 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from vigil.analyzers.secrets.linear import BudgetExceeded, LinearPattern
-from vigil.analyzers.secrets.rules import AllowRule, RuleSet, builtin
+from vigil.analyzers.secrets.rules import DUP_GROUP, AllowRule, RuleSet, builtin
 from vigil.findings.records import Code, CodeLine, SecretFinding, Severity
 
 log = logging.getLogger(__name__)
 
 NAME = "secret"
-VERSION = 1  # bump when matching semantics change (cache keys include it with the rule-set digest)
+VERSION = 2  # bump when matching semantics change (cache keys include it with the rule-set digest)
 CHUNK_SIZE = 1 << 20
 OVERLAP = 16 << 10  # larger than any secret we match (an RSA-4096 PEM body is ~3.2 KiB)
 MIN_SIZE = 10  # Trivy skips files smaller than this
 BINARY_PROBE = 1024  # a NUL byte in the first KiB means binary
 CONTEXT_LINES = 2
-MAX_LINE = 300  # longer lines (minified code) are cut around the secret
+MAX_LINE = 100  # longer lines (minified code) are cut around the secret, as Trivy cuts them
 _NOT_NEWLINE = re.compile(rb"[^\r\n]")
 _PRINTABLE = re.compile(rb"[\x20-\x7e\t]{5,}")
+_REPLACEMENTS = re.compile("\ufffd{2,}")
 
 
 def _glob_to_regex(pattern: str) -> str:
@@ -93,10 +94,14 @@ BytesRx = re.Pattern[bytes] | LinearPattern
 class _AllowC:
     path: PathRx | None
     regex: BytesRx | None
+    # What the regex judges: a user's allow rule the whole match (Trivy's semantics: the context, e.g. a variable
+    # name, can be what makes a value harmless); the packaged placeholder rule the secret value alone.
+    on_secret: bool = False
 
 
 def _allow_c(a: AllowRule, linear: bool) -> _AllowC:
     return _AllowC(
+        on_secret=not linear,
         path=(LinearPattern(a.path) if linear else re.compile(a.path)) if a.path else None,
         regex=(LinearPattern(a.regex) if linear else re.compile(a.regex.encode())) if a.regex else None,
     )
@@ -116,22 +121,35 @@ class _RuleC:
     exclude: tuple[BytesRx, ...]
     keywords: tuple[bytes, ...]
     linear: bool  # from a user's config: run by the linear-time matcher
+    near: int | None = None  # index of the rule whose matches this rule's must be near (packaged rules only)
+    near_distance: int = 0
 
     @cached_property
     def rx(self) -> BytesRx:
         """Compiled on first use: only the rules the prefilter lets through run their exact regex, and compiling
         every packaged regex up front cost a scan of a few files more than the rest of its set-up."""
-        return LinearPattern(self.pattern, re.MULTILINE) if self.linear else re.compile(self.pattern, re.MULTILINE)
+        # A user's regex runs as Trivy runs it (Go regexp): `^`/`$` are the ends of the text unless it says (?m).
+        # The packaged rules are written for per-line anchors.
+        return LinearPattern(self.pattern) if self.linear else re.compile(self.pattern, re.MULTILINE)
 
     @cached_property
     def groups(self) -> tuple[str, ...]:
+        """The secret group names, in pattern order: `secret` and its alternative `secret2` (the first that took
+        part is the secret), then any further groups a user's regex names `secret` too (renamed secret__2, … when
+        the config was read), each of which is a secret of its own, as in Trivy."""
         g = self.secret_group
         return tuple(n for n in (g, g + "2") if n in self.rx.groupindex)
+
+    @cached_property
+    def extra_groups(self) -> tuple[str, ...]:
+        g = self.secret_group + DUP_GROUP
+        return tuple(sorted((n for n in self.rx.groupindex if n.startswith(g)), key=self.rx.groupindex.__getitem__))
 
 
 def _compile_rules(rs: RuleSet) -> list[_RuleC]:
     out = []
     packaged = set(builtin().rules)
+    index = {r.id: i for i, r in enumerate(rs.rules)}
     for i, r in enumerate(rs.rules):
         linear = r not in packaged
         rule = _RuleC(
@@ -147,6 +165,8 @@ def _compile_rules(rs: RuleSet) -> list[_RuleC]:
             exclude=tuple(_exclude_c(x, linear) for x in r.exclude_block.regexes),
             keywords=tuple(dict.fromkeys(k.lower().encode() for k in r.keywords if k)),
             linear=linear,
+            near=index.get(r.near, -1) if r.near else None,  # -1: its anchor rule is disabled
+            near_distance=r.near_distance,
         )
         if linear:
             _ = rule.rx  # a user's rule: built now, so any problem shows when the config is loaded
@@ -155,7 +175,7 @@ def _compile_rules(rs: RuleSet) -> list[_RuleC]:
 
 
 def _exclude_c(x: str, linear: bool) -> BytesRx:
-    return LinearPattern(x, re.MULTILINE) if linear else re.compile(x.encode(), re.MULTILINE)
+    return LinearPattern(x) if linear else re.compile(x.encode(), re.MULTILINE)
 
 
 class Backend(Protocol):
@@ -385,14 +405,23 @@ class SecretScanner:
         packaged_allows = set(base.allow_rules)
         allows = [(a, _allow_c(a, a not in packaged_allows)) for a in ruleset.allow_rules]
         # one combined search per file instead of one per allow rule (the packaged and the user's apart)
-        paths = [a.path for a, c in allows if a.path and not a.regex and isinstance(c.path, re.Pattern)]
-        user_paths = [a.path for a, c in allows if a.path and not a.regex and isinstance(c.path, LinearPattern)]
+        paths = [a.path for a, c in allows
+                 if a.path and not a.regex and not a.keep_high_confidence and isinstance(c.path, re.Pattern)]
+        user_paths = [a.path for a, c in allows
+                      if a.path and not a.regex and not a.keep_high_confidence and isinstance(c.path, LinearPattern)]
+        # paths where only the high-confidence rules run (Markdown)
+        confident_paths = [a.path for a, _ in allows if a.path and not a.regex and a.keep_high_confidence]
+        self.confident_only: PathRx | None = (LinearPattern("|".join(_scoped(p) for p in confident_paths))
+                                              if confident_paths else None)
+        self.not_confident = {r.index for r, src in zip(self.rules, ruleset.rules, strict=True)
+                              if src.confidence != "high"}
         self.allow_path: PathRx | None = re.compile("|".join(_scoped(p) for p in paths)) if paths else None
         self.user_allow_path: PathRx | None = (LinearPattern("|".join(_scoped(p) for p in user_paths))
                                                if user_paths else None)
         self.allow_regex = [c for _, c in allows if c.regex is not None]
         self.exclude = tuple(_exclude_c(x, True) for b in ruleset.exclude_blocks for x in b.regexes)
         self.path_dependent = [r for r in self.rules if r.path is not None or any(a.path for a in r.allows)]
+        self._blocked_now: set[int] = set()
 
     def wants(self, path: str) -> bool:
         """False for files the secret scanner never reads (skip-patterns; paths allowed by a path-only rule)."""
@@ -411,6 +440,9 @@ class SecretScanner:
             blob = b"".join(chunks)
             chunks = (b"\n".join(_PRINTABLE.findall(blob)),)
         blocked = {r.index for r in self.path_dependent if not self._rule_applies(r, path)}
+        if self.confident_only is not None and self.confident_only.search(path):
+            blocked |= self.not_confident
+        self._blocked_now = blocked
         findings: list[SecretFinding] = []
         first = True
         for buf, base, line0, own_from, own_to in _windows(chunks, self.chunk_size, self.overlap):
@@ -430,9 +462,9 @@ class SecretScanner:
             return False
         return not any(a.path is not None and a.regex is None and a.path.search(path) for a in r.allows)
 
-    def _allowed(self, r: _RuleC, path: str, value: bytes) -> bool:
+    def _allowed(self, r: _RuleC, path: str, whole: bytes, secret: bytes) -> bool:
         for a in (*r.allows, *self.allow_regex):
-            if a.regex is None or not a.regex.search(value):
+            if a.regex is None or not a.regex.search(secret if a.on_secret else whole):
                 continue
             if a.path is None or a.path.search(path):
                 return True
@@ -456,6 +488,14 @@ class SecretScanner:
                 log.warning("secret rule %s skipped for %s: its regex %s", r.id, path, e)
         if not raws:
             return []
+        # the same secret span found by two rules (a paired AWS key also named aws_secret_access_key) is one finding:
+        # the rule listed first reports it
+        seen: dict[tuple[int, int], _Raw] = {}
+        for w in raws:
+            k = (w.s_start, w.s_end)
+            if k not in seen or w.rule.index < seen[k].rule.index:
+                seen[k] = w
+        raws = list(seen.values())
         masked = bytearray(buf)
         for w in raws:
             masked[w.s_start : w.s_end] = _NOT_NEWLINE.sub(b"*", buf[w.s_start : w.s_end])
@@ -464,63 +504,94 @@ class SecretScanner:
             out.append(self._finding(buf, bytes(masked), base, line0, w))
         return out
 
+    def _finditer(self, r: _RuleC, path: str, buf: bytes, own_from: int) -> Iterator[Any]:
+        """The rule's matches from `own_from` on; a `near` rule's only around its anchor rule's matches (searched
+        there alone, so a costly pattern never runs over the whole window)."""
+        if r.near is None:
+            yield from r.rx.finditer(buf, own_from)
+            return
+        if r.near < 0:
+            return
+        anchor = self.rules[r.near]
+        if r.near in self._blocked_now:
+            return
+        seen: set[int] = set()
+        found = []
+        for a in anchor.rx.finditer(buf):
+            lo, hi = max(own_from, a.start() - r.near_distance), min(len(buf), a.end() + r.near_distance)
+            hits = (r.rx.finditer(buf, lo) if isinstance(r.rx, LinearPattern)  # (no end bound: stop by hand)
+                    else r.rx.finditer(buf, lo, hi))
+            for m in hits:
+                if m.start() >= hi:
+                    break
+                if m.start() not in seen:
+                    seen.add(m.start())
+                    found.append(m)
+        yield from sorted(found, key=lambda m: m.start())
+
     def _rule_matches(self, r: _RuleC, path: str, buf: bytes, own_from: int, own_to: int | None,
                       excl: list[list[tuple[int, int]]]) -> list[_Raw]:
         """One rule's matches owned by this window, after allow rules and exclude blocks. `excl` caches the
         global exclude-block spans of the window (computed once, when a rule first needs them)."""
         raws: list[_Raw] = []
-        for m in r.rx.finditer(buf, own_from):
+        for m in self._finditer(r, path, buf, own_from):
             st = m.start()
             if own_to is not None and st >= own_to:
                 break
-            ss, se = m.span()
+            secrets: list[tuple[int, int]] = []
             for g in r.groups:
                 if m.start(g) != -1:
-                    ss, se = m.span(g)
+                    secrets.append(m.span(g))
                     break
-            if se <= ss or self._allowed(r, path, buf[ss:se]):
-                continue
-            if self.exclude or r.exclude:
-                if not excl:
-                    excl.append([x.span() for rx in self.exclude for x in rx.finditer(buf)])
-                spans = excl[0] + [x.span() for rx in r.exclude for x in rx.finditer(buf)]
-                if any(a <= ss and se <= b for a, b in spans):
+            else:
+                secrets.append(m.span())
+            secrets.extend(m.span(g) for g in r.extra_groups if m.start(g) != -1)
+            for ss, se in secrets:
+                if se <= ss or self._allowed(r, path, buf[st:m.end()], buf[ss:se]):
                     continue
-            raws.append(_Raw(r, st, m.end(), ss, se))
+                if self.exclude or r.exclude:
+                    if not excl:
+                        excl.append([x.span() for rx in self.exclude for x in rx.finditer(buf)])
+                    spans = excl[0] + [x.span() for rx in r.exclude for x in rx.finditer(buf)]
+                    if any(a <= ss and se <= b for a, b in spans):
+                        continue
+                raws.append(_Raw(r, st, m.end(), ss, se))
         return raws
 
     @staticmethod
     def _finding(buf: bytes, masked: bytes, base: int, line0: int, w: _Raw) -> SecretFinding:
-        start_line = line0 + buf.count(b"\n", 0, w.start)
-        end_line = start_line + buf.count(b"\n", w.start, max(w.start, w.end - 1))
-        # code context: CONTEXT_LINES around the match, from the masked copy
-        a = buf.rfind(b"\n", 0, w.start) + 1
+        """The finding at the SECRET's span (a PEM key's body, not its BEGIN line), shown as Trivy shows it: `Match`
+        is the secret's first line, or on a line longer than MAX_LINE the secret with 30 bytes before and 20
+        after; `Code` is CONTEXT_LINES lines before the secret, its lines and one line after, long lines cut the
+        same way. Everything shown comes from the masked copy of the window."""
+        s, e = w.s_start, w.s_end
+        start_line = line0 + buf.count(b"\n", 0, s)
+        end_line = start_line + buf.count(b"\n", s, e)
+        ls = buf.rfind(b"\n", 0, s) + 1
+        le = buf.find(b"\n", s)
+        le = len(buf) if le == -1 else le
+        if le - ls > MAX_LINE:
+            ls, le = max(ls, s - 30), min(le, e + 20)
+        match = _conceal(_text(masked[ls:le]))
+        first_off = buf.rfind(b"\n", 0, s) + 1
         first = start_line
         for _ in range(CONTEXT_LINES):
-            if a == 0:
+            if first_off == 0:
                 break
-            a = buf.rfind(b"\n", 0, a - 1) + 1
+            first_off = buf.rfind(b"\n", 0, first_off - 1) + 1
             first -= 1
-        b = w.end
-        for _ in range(CONTEXT_LINES + 1):
-            nl = buf.find(b"\n", b)
-            if nl == -1:
-                b = len(buf)
-                break
-            b = nl + 1
-        lines = masked[a:b].split(b"\n")
-        if lines and lines[-1] == b"" and b > a:
-            lines.pop()
+        last_off = buf.find(b"\n", e)
+        if last_off != -1:
+            nxt = buf.find(b"\n", last_off + 1)
+            last_off = len(buf) if nxt == -1 else nxt
+        else:
+            last_off = len(buf)
         code = []
-        match = ""
-        cause_col = w.s_start - (buf.rfind(b"\n", 0, w.start) + 1)
-        for n, raw in enumerate(lines, first):
+        for n, raw in enumerate(masked[first_off:last_off].split(b"\n"), first):
             is_cause = start_line <= n <= end_line
-            text, cut = _cut(raw.rstrip(b"\r"), cause_col if n == start_line else 0)
-            s = text.decode("utf-8", "replace")
-            if n == start_line:
-                match = s.strip()
-            code.append(CodeLine(number=n, content=s, is_cause=is_cause, truncated=cut))
+            cut = len(raw) > MAX_LINE
+            text = match if (cut and is_cause) else _conceal(_text(raw[:MAX_LINE] if cut else raw))
+            code.append(CodeLine(number=n, content=text, is_cause=is_cause, truncated=cut))
         return SecretFinding(
             rule_id=w.rule.id,
             category=w.rule.category,
@@ -530,18 +601,39 @@ class SecretScanner:
             end_line=end_line,
             match=match,
             code=Code(lines=tuple(code)),
-            offset=base + w.start,
+            offset=base + s,
         )
+
+
+# Context shown with a finding must not leak a secret that no rule matched (a password beside the AWS key that was
+# found). Beyond the rules' own spans, displayed lines hide (a) values assigned to secret-sounding names and (b)
+# random-looking tokens: 20+ characters with at least two each of upper case, lower case and digits (keys, hashes in
+# base64), which identifiers and prose rarely are.
+_CONCEAL = re.compile(
+    r"""(?i:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth"""
+    r"""|pwd)[\w.-]*["']?\s*(?::=|=>|[:=])\s*["']?(?P<v>[^\s"'<>,;{}()\[\]*$]{4,})"""
+    r"""|(?<![\w+/-])(?P<t>(?=(?:[\w+/-]*?[0-9]){2})(?=(?:[\w+/-]*?[a-z]){2})(?=(?:[\w+/-]*?[A-Z]){2})"""
+    r"""[A-Za-z0-9_+/-]{20,}={0,2})(?![\w+/=-])"""
+)
+
+
+def _conceal(text: str) -> str:
+    def star(m: re.Match[str]) -> str:
+        g = "v" if m.group("v") is not None else "t"
+        a, b = m.start(g) - m.start(), m.end(g) - m.start()
+        whole = m.group(0)
+        return whole[:a] + "*" * (b - a) + whole[b:]
+
+    return _CONCEAL.sub(star, text) if text else text
+
+
+def _text(raw: bytes) -> str:
+    """Display text of a line: carriage returns dropped (CRLF files), invalid UTF-8 replaced."""
+    # one replacement character per run of invalid bytes, as Go's strings.ToValidUTF8 (Trivy) writes it
+    return _REPLACEMENTS.sub("\ufffd", raw.replace(b"\r", b"").decode("utf-8", "replace"))
 
 
 def _scoped(rx: str) -> str:
     """A regex as an alternative of a combined one: a leading global flag group (?i) becomes a scoped (?i:...)."""
     m = re.match(r"\(\?([aiLmsux]+)\)", rx)
     return f"(?{m.group(1)}:{rx[m.end():]})" if m else f"(?:{rx})"
-
-
-def _cut(line: bytes, col: int) -> tuple[bytes, bool]:
-    if len(line) <= MAX_LINE:
-        return line, False
-    lo = max(0, min(col - MAX_LINE // 3, len(line) - MAX_LINE))
-    return line[lo : lo + MAX_LINE], True

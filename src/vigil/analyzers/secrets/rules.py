@@ -29,8 +29,11 @@ class SecretConfigError(UserError):
 class AllowRule:
     id: str
     description: str = ""
-    regex: str = ""  # matched against the secret value
+    regex: str = ""  # matched against the whole match (a user's rule) or the secret value (a packaged rule)
     path: str = ""  # matched (search) against the file path relative to the scan root
+    # a path rule that lets the high-confidence rules run anyway (Markdown: pasted tokens are real leaks, but the
+    # keyword-and-assignment rules would flag every documentation example)
+    keep_high_confidence: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class Rule:
     allow_rules: tuple[AllowRule, ...] = ()
     exclude_block: ExcludeBlock = ExcludeBlock()
     secret_group_name: str = "secret"
+    confidence: str = ""  # "high": the token format is unmistakable (see builtin-rules.yaml)
+    # matches count only within `near_distance` bytes of a match of rule `near` (a Vigil extension)
+    near: str = ""
+    near_distance: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ def _allow(d: Any, where: str, linear: bool = False, packaged: bool = False) -> 
         description=str(d.get("description") or ""),
         regex=_check_regex(str(d.get("regex") or ""), where + ".regex", linear, packaged),
         path=_check_regex(str(d.get("path") or ""), where + ".path", linear, packaged),
+        keep_high_confidence=bool(d.get("keep-high-confidence")),
     )
     if not a.regex and not a.path:
         raise SecretConfigError(f"{where}: an allow rule needs a regex or a path")
@@ -132,6 +140,27 @@ def _block(d: Any, where: str, linear: bool = False, packaged: bool = False) -> 
     for i, r in enumerate(rxs):
         _check_regex(r, f"{where}.regexes[{i}]", linear, packaged)
     return ExcludeBlock(description=str(d.get("description") or ""), regexes=rxs)
+
+
+# Suffix of the extra secret groups: Go's regexp (Trivy) lets several groups share the name `secret`, each a
+# secret of its own; Python's does not, so the second and later ones are renamed secret__2, secret__3, …
+DUP_GROUP = "__"
+
+
+def _dedupe_group(rx: str, name: str) -> str:
+    opener = f"(?P<{name}>"
+    if rx.count(opener) < 2:
+        return rx
+    head, *rest = rx.split(opener)
+    return head + opener + rest[0] + "".join(f"(?P<{name}{DUP_GROUP}{i}>" + part for i, part in enumerate(rest[1:], 2))
+
+
+def _distance(v: Any, where: str) -> int:
+    if v is None:
+        return 0
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 1 << 16:
+        raise SecretConfigError(f"{where}: expected a number of bytes from 0 to 65536")
+    return v
 
 
 def _rule(d: Any, where: str, linear: bool = False, packaged: bool = False) -> Rule:
@@ -149,7 +178,8 @@ def _rule(d: Any, where: str, linear: bool = False, packaged: bool = False) -> R
         category=str(d.get("category") or ""),
         title=str(d.get("title") or rid),
         severity=sev,
-        regex=_check_regex(str(d["regex"]), f"{where} ({rid}).regex", linear, packaged),
+        regex=_check_regex(_dedupe_group(str(d["regex"]), str(d.get("secret-group-name") or "secret")),
+                           f"{where} ({rid}).regex", linear, packaged),
         keywords=_strs(d.get("keywords"), f"{where}.keywords"),
         path=_check_regex(str(d.get("path") or ""), f"{where} ({rid}).path", linear, packaged),
         allow_rules=tuple(
@@ -158,6 +188,9 @@ def _rule(d: Any, where: str, linear: bool = False, packaged: bool = False) -> R
         exclude_block=(_block(d["exclude-block"], f"{where}.exclude-block", linear, packaged)
                        if d.get("exclude-block") else ExcludeBlock()),
         secret_group_name=str(d.get("secret-group-name") or "secret"),
+        confidence=str(d.get("confidence") or ""),
+        near=str(d.get("near") or ""),
+        near_distance=_distance(d.get("near-distance"), f"{where} ({rid}).near-distance"),
     )
 
 

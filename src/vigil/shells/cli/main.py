@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "image": "vigil.shells.cli.cmd_image:image_cmd",
     "clean": "vigil.shells.cli.cmd_clean:clean_cmd",
     "server": "vigil.shells.cli.cmd_server:server_cmd",
+    "k8s": "vigil.shells.cli.cmd_k8s:k8s_cmd",
 }
 
 

@@ -399,6 +399,7 @@ def create_app(state: ServerState) -> FastAPI:
     open_tenant = tenant_of("")  # no token configured: one namespace for every client
     uploads = _UploadBuffer(state.max_upload_buffer, state.upload_share())
     decoding = threading.Lock()  # one blob decoded at a time: decoding multiplies a body's size in memory
+    from vigil.shells.server.twirp import routes as twirp  # Trivy's protocol (Twirp), beside this API
 
     def decode_and_store(key: str, body: bytes, tenant: str) -> None:
         from vigil.findings.analysis import content_key
@@ -444,12 +445,15 @@ def create_app(state: ServerState) -> FastAPI:
         request.state.tenant = open_tenant
         if tokens and path not in PUBLIC_PATHS:
             got = request.headers.get(state.token_header, "").encode("latin-1", "replace")
+            if not got and (twirp.is_twirp(path) or path == "/version"):  # a Trivy client's own header
+                got = request.headers.get(twirp.TRIVY_TOKEN_HEADER, "").encode("latin-1", "replace")
             matched = -1
             for i, t in enumerate(tokens):  # every token compared, whichever matches
                 if hmac.compare_digest(got, t):
                     matched = i
             if matched < 0:
-                resp: Response = _error(401, f"missing or wrong token (header {state.token_header})")
+                resp: Response = twirp.unauthenticated() if twirp.is_twirp(path) else \
+                    _error(401, f"missing or wrong token (header {state.token_header})")
                 count(request, 401)
                 return resp
             request.state.tenant = tenants[matched]
@@ -556,6 +560,8 @@ def create_app(state: ServerState) -> FastAPI:
         report = await run_in_threadpool(scan_with_budget, state, req, request.state.tenant)
         state.metrics.scan_seconds.labels(req.artifact.type).observe(time.perf_counter() - start)
         return _json(report)
+
+    twirp.add_routes(app, state, uploads, decoding)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

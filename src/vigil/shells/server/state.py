@@ -236,15 +236,17 @@ class ServerState:
         """The metadata of the DB file now at db_path; re-read only when the file was replaced (inode/mtime)."""
         from vigil.vulndb.store import DBError, Store
 
-        try:
-            st = os.stat(self.db_path)
-        except OSError as e:
-            with self._db_lock:
-                self._db_error = f"no vulnerability DB at {self.db_path}: {e.strerror or e}"
-            return None
-        # inode numbers get reused; a rename (os.replace) always sets the ctime
-        seen = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+        # The stat is taken under the lock: a request that stat-ed the old file and reached the lock after one
+        # that saw the new file would otherwise "replace" the new DB with the old stat and count swaps that never
+        # happened (and reopen the file on the next request).
         with self._db_lock:
+            try:
+                st = os.stat(self.db_path)
+            except OSError as e:
+                self._db_error = f"no vulnerability DB at {self.db_path}: {e.strerror or e}"
+                return None
+            # inode numbers get reused; a rename (os.replace) always sets the ctime
+            seen = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
             if seen != self._db_seen:
                 # A file that does not open is remembered as such until it is replaced: /healthz (no token) asks
                 # on every probe, and must neither reopen it nor log each time.

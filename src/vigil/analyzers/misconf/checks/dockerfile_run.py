@@ -29,9 +29,29 @@ def _sudo(doc: DockerfileDoc) -> Iterator[Failure]:
             yield fail(i, s, f"Using 'sudo' in Dockerfile should be avoided ({where(s)})")
 
 
+_QUOTED = re.compile(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _top_level_cd(ins: Instruction) -> bool:
+    """A `cd` that starts an &&-separated command outside any ( … ) subshell: `(cd src && make)` changes
+    nothing for the next command, so it is not what WORKDIR replaces."""
+    if ins.json:
+        return any(words[0] == "cd" for words in shell_commands(ins, _AND))
+    text = _QUOTED.sub("''", ins.text)
+    if ins.cmd == "onbuild":
+        text = text.split(None, 1)[1] if " " in text else ""
+    depth = 0
+    for part in _AND.split(text):
+        stripped = part.strip()
+        if depth == 0 and not stripped.startswith("(") and stripped.split()[:1] == ["cd"]:
+            return True
+        depth = max(0, depth + part.count("(") - part.count(")"))
+    return False
+
+
 def _cd(doc: DockerfileDoc) -> Iterator[Failure]:
     for s, i in runs(doc):
-        if any(words[0] == "cd" for words in shell_commands(i, _AND)):
+        if _top_level_cd(i):
             yield fail(i, s, f"RUN should not be used to change directory: '{_short(i.text)}'. "
                              f"Use 'WORKDIR' statement instead ({where(s)})")
 
@@ -121,7 +141,8 @@ def _dist_upgrade(doc: DockerfileDoc) -> Iterator[Failure]:
 def _apk_no_cache(doc: DockerfileDoc) -> Iterator[Failure]:
     for s, i in runs(doc):
         for w in shell_commands(i):
-            if subcommand(w, "apk") == "add" and "--no-cache" not in w:
+            # --no-network installs from the local cache only: no index is downloaded, none is left behind.
+            if subcommand(w, "apk") == "add" and "--no-cache" not in w and "--no-network" not in w:
                 yield fail(i, s, f"'--no-cache' is missed: '{_short(' '.join(w))}' ({where(s)})")
                 break
 

@@ -13,7 +13,7 @@ from vigil.analyzers.misconf.dockerfile import DockerfileDoc
 # Variable names that hold credentials (matched on _-separated words, case-insensitive) ...
 _SECRET_NAME = re.compile(
     r"(?:^|_)(?:PASSWORD|PASSWD|PASS|PWD|SECRET|SECRETS|TOKEN|APIKEY|API_KEY|ACCESS_KEY|ACCESS_KEY_ID|"
-    r"SECRET_ACCESS_KEY|PRIVATE_KEY|CLIENT_SECRET|CREDENTIALS?|AUTH_TOKEN)(?:$|_)",
+    r"SECRET_ACCESS_KEY|PRIVATE_KEY|LICENSE_KEY|CLIENT_SECRET|CREDENTIALS?|AUTH_TOKEN)(?:$|_)",
     re.IGNORECASE,
 )
 # ... except names that point at a secret rather than holding one, or are well-known public values.

@@ -59,6 +59,7 @@ DEPRECATED_APIS: dict[tuple[str, str], str] = {
 SENSITIVE_KEY = re.compile(
     r"(?i)(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|auth)"
 )
+_PLAIN_SETTING = re.compile(r"(?i)true|false|yes|no|on|off|enabled|disabled|-?[0-9]+(\.[0-9]+)?[a-z]{0,2}|")
 # … and values that ARE credentials (KSV-0109): well-known token formats and PEM private keys.
 SECRET_VALUE = re.compile(
     r"(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|gh[pousr]_[A-Za-z0-9]{36}|"
@@ -83,9 +84,13 @@ def _sa_token(res: K8sResource) -> Iterator[Failure]:
 
 
 def _kube_system(res: K8sResource) -> Iterator[Failure]:
+    """Workloads only: RBAC objects and config in kube-system are routine (an extension API server's RoleBinding to
+    extension-apiserver-authentication-reader must live there)."""
     if res.namespace != "kube-system":
         return
     pod = pod_of(res)
+    if pod is None:
+        return
     meta = pod.metadata if pod else as_dict(res.obj.get("metadata"))
     labels = as_dict(meta.get("labels"))
     spec = pod.spec if pod else as_dict(res.obj.get("spec"))
@@ -142,7 +147,9 @@ def _configmap_secret_values(res: K8sResource) -> Iterator[Failure]:
 
 def _configmap_sensitive_keys(res: K8sResource) -> Iterator[Failure]:
     for k, v in _configmap_items(res):
-        if v and SENSITIVE_KEY.search(k):
+        # A switch or a number under a sensitive-sounding name (EXPOSED_SECRET_SCANNER_ENABLED: "true") holds no
+        # secret.
+        if v and SENSITIVE_KEY.search(k) and not _PLAIN_SETTING.fullmatch(v.strip()):
             yield fail(res, f"ConfigMap '{res.name}' has sensitive content in key '{k}'", ("data", k))
 
 

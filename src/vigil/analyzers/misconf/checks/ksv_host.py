@@ -82,8 +82,10 @@ def _disallowed_host_path(res: K8sResource) -> Iterator[Failure]:
         p = get(v, "hostPath", "path")
         if not isinstance(p, str):
             continue
+        # The named directories themselves, not everything below them: a read-only /etc/ssl/certs or /dev/log mount
+        # is routine (as in Trivy, which compares the whole path).
         norm = "/" + p.strip("/")
-        if any(norm == d or (d != "/" and norm.startswith(d + "/")) for d in DISALLOWED_HOST_PATHS):
+        if norm in DISALLOWED_HOST_PATHS:
             yield fail(res, f"{res.kind} '{res.name}' should not set 'spec.template.volumes.hostPath' to "
                             f"'{p}'", (*pod.path, "volumes", i, "hostPath"))
 
@@ -124,7 +126,8 @@ def _non_core_volumes(res: K8sResource) -> Iterator[Failure]:
     if pod is None:
         return
     for i, v in _volumes(pod):
-        kinds = [k for k in v if k not in VOLUME_META_KEYS]
+        # hostPath is reported by KSV-0023 (baseline), not a second time here.
+        kinds = [k for k in v if k not in VOLUME_META_KEYS and k != "hostPath"]
         bad = [k for k in kinds if k not in CORE_VOLUME_TYPES]
         if bad:
             yield fail(res, f"{res.kind} '{res.name}' should set 'spec.volumes[*]' to an allowed volume type "

@@ -20,9 +20,16 @@ from vigil.analyzers.misconf.checks.base import Failure
 from vigil.analyzers.misconf.kubernetes import K8sResource
 
 IMG_DOC = "https://kubernetes.io/docs/concepts/containers/images/"
-# Registries considered trusted by KSV-0125 (Trivy's default list).
-TRUSTED_REGISTRIES = ("azurecr.io", "gcr.io", "pkg.dev", "amazonaws.com", "quay.io", "docker.io", "registry.k8s.io",
-                      "ghcr.io", "mcr.microsoft.com")
+# Registries KSV-0125 trusts by default: Trivy's list (Azure, the regional ECR endpoints, GCR). A registry matches
+# one of them exactly or as a subdomain (123.dkr.ecr.us-east-1.amazonaws.com); Trivy's plain suffix test would also
+# trust a look-alike host such as "evilgcr.io".
+_ECR_REGIONS = ("us-east-2", "us-east-1", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1",
+                "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ca-central-1",
+                "eu-central-1", "eu-west-1", "eu-west-2", "eu-south-1", "eu-west-3", "eu-north-1", "me-south-1",
+                "sa-east-1", "us-gov-east-1", "us-gov-west-1")
+TRUSTED_REGISTRIES = ("azurecr.io", *(f"ecr.{r}.amazonaws.com" for r in _ECR_REGIONS),
+                      "ecr.cn-north-1.amazonaws.com.cn", "ecr.cn-northwest-1.amazonaws.com.cn",
+                      "gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io")
 PUBLIC_REGISTRIES = ("docker.io", "ghcr.io", "quay.io", "registry.hub.docker.com", "index.docker.io")
 
 
@@ -94,6 +101,11 @@ def _gatekeeper_open_repo(res: K8sResource) -> Iterator[Failure]:
 
 
 def _untrusted(c: Container, res: K8sResource) -> bool:
+    """KSV-0125 judges only images that name a repository path ("team/app", "host/app"): a bare name ("nginx") is
+    resolved by the node's runtime, often through a configured mirror, so as in Trivy it is not reported."""
+    img = _image(c)
+    if "/" not in img or c.path[-2] == "ephemeralContainers":
+        return False
     return _not_in(TRUSTED_REGISTRIES)(c, res)
 
 

@@ -160,20 +160,35 @@ def _root_gid(res: K8sResource) -> Iterator[Failure]:
                         ("securityContext", "runAsGroup"))
 
 
+# Pod securityContext fields a container inherits (the fields PodSecurityContext shares with SecurityContext): a
+# container without its own securityContext still runs with these, so it is not "default" (as in Trivy).
+_INHERITED_SC_FIELDS = ("runAsGroup", "runAsNonRoot", "runAsUser", "seLinuxOptions", "seccompProfile",
+                        "windowsOptions")
+# Kinds KSV-0118 judges (Trivy's selector: workloads, not PodTemplate).
+_WORKLOAD_KINDS = frozenset({"Pod", "ReplicaSet", "ReplicationController", "Deployment", "DeploymentConfig",
+                             "StatefulSet", "DaemonSet", "CronJob", "Job"})
+
+
 def _default_sc(res: K8sResource) -> Iterator[Failure]:
-    """KSV-0118: the pod's or a container's securityContext is explicitly empty (`securityContext: {}`), i.e. the
-    runtime defaults were chosen on purpose. As in Trivy, an absent securityContext is left to the specific checks
-    (KSV-0012, KSV-0014, …) rather than reported here too."""
+    """KSV-0118: the pod's or a container's securityContext is absent or empty, so the runtime's permissive
+    defaults apply. Init containers count, ephemeral (debug) containers do not, as in Trivy. The pod failure points
+    at the pod spec, a container's at the container (there is no securityContext field to point at). A container
+    without its own securityContext passes when the pod sets a field it inherits."""
+    if res.kind not in _WORKLOAD_KINDS:
+        return
     pod = pod_of(res)
     if pod is None:
         return
-    if pod.spec.get("securityContext") == {}:
+    if not pod_sc(pod):
         yield fail(res, f"{res.kind.lower()} {res.name} in {res.namespace or 'default'} namespace is using the "
-                        "default security context, which allows root privileges", (*pod.path, "securityContext"))
+                        "default security context, which allows root privileges", pod.path)
+    inherited = [k for k in _INHERITED_SC_FIELDS if k in pod_sc(pod)]
     for c in containers(res):
-        if c.c.get("securityContext") == {}:
+        if c.path[-2] == "ephemeralContainers":
+            continue
+        if not c.sc and not inherited:
             yield cfail(res, c, f"container {c.name} of {res.kind} '{res.name}' in {res.namespace or 'default'} "
-                                "namespace is using the default security context", ("securityContext",))
+                                "namespace is using the default security context")
 
 
 CHECKS = (
@@ -253,7 +268,8 @@ CHECKS = (
         "Set 'runAsGroup', 'fsGroup' and 'supplementalGroups' to non-zero GIDs.",
         _root_gid, (SC_DOC,)),
     ksv("118", "Default security context configured", "HIGH",
-        "A pod or container whose securityContext is explicitly empty runs with the runtime's permissive defaults.",
+        "A pod or container without a securityContext (or with an empty one) runs with the runtime's permissive "
+        "defaults.",
         "Set the security parameters you need (runAsNonRoot, capabilities, readOnlyRootFilesystem, …) instead of an "
         "empty securityContext.",
         _default_sc, (SC_DOC,)),

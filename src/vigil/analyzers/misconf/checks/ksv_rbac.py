@@ -82,11 +82,24 @@ def _two_rule_check(
 
 
 def _all_wild(rule: dict[str, object]) -> bool:
-    return "*" in _strs(rule.get("resources")) and "*" in _strs(rule.get("verbs"))
+    """'*' verbs on '*' resources of '*' API groups: a wildcard inside one API group (custom.metrics.k8s.io) is
+    that group only, not cluster-admin."""
+    return all("*" in _strs(rule.get(k)) for k in ("apiGroups", "resources", "verbs"))
 
 
 def _wild_resources(rule: dict[str, object]) -> bool:
     return "*" in _strs(rule.get("resources"))
+
+
+# Resources KSV-0045 guards against a wildcard verb: workloads, secrets and RBAC objects (as Trivy). A wildcard verb
+# on an aggregated metrics API or a CRD is routine for adapters and operators.
+SENSITIVE_RESOURCES = frozenset({"secrets", "pods", "deployments", "daemonsets", "statefulsets",
+                                 "replicationcontrollers", "replicasets", "cronjobs", "jobs", "roles", "clusterroles",
+                                 "rolebindings", "clusterrolebindings", "users", "groups"})
+
+
+def _wild_verb_on_sensitive(rule: dict[str, object]) -> bool:
+    return "*" in _strs(rule.get("verbs")) and bool(SENSITIVE_RESOURCES & set(_strs(rule.get("resources"))))
 
 
 def _aws_auth(rule: dict[str, object]) -> bool:
@@ -114,8 +127,20 @@ def _subject(*names: str, exclude_roles: tuple[str, ...] = ()) -> Callable[[dict
     return pred
 
 
-def _admin_ref(s: dict[str, object], ref: dict[str, object]) -> bool:
-    return s.get("kind") in ("User", "Group") and ref.get("name") in ("cluster-admin", "admin")
+# Roles whose binding KSV-0111 reports: full control of the cluster or a namespace, or write access to nearly every
+# namespaced resource.
+ADMIN_ROLES = ("cluster-admin", "admin", "edit")
+
+
+def _admin_binding(res: K8sResource) -> Iterator[Failure]:
+    """KSV-0111: a (Cluster)RoleBinding to cluster-admin, admin or edit, whoever the subjects are: a ServiceAccount
+    bound to cluster-admin is as dangerous as a user (any pod running as it owns the cluster). One failure per
+    binding, at its metadata, as in Trivy."""
+    if res.kind not in BINDING_KINDS:
+        return
+    ref = as_dict(res.obj.get("roleRef"))
+    if ref.get("name") in ADMIN_ROLES:
+        yield fail(res, f"{res.kind} '{res.name}' should not bind to roles {list(ADMIN_ROLES)}", ("metadata",))
 
 
 def _c(num: str, title: str, sev: Severity, desc: str, resolution: str,
@@ -147,7 +172,7 @@ CHECKS = (
        "A wildcard verb also grants verbs added in future Kubernetes versions and escalation verbs.",
        "List the verbs the role needs instead of '*'.",
        rule_check(None, _fs({"*"}), "shouldn't have access to manage all verbs",
-                  extra=lambda r: "*" in _strs(r.get("verbs")))),
+                  extra=_wild_verb_on_sensitive)),
     _c("46", "Manage all resources", "CRITICAL",
        "A cluster role that can write every resource can take over the cluster.",
        "Do not use '*' as a resource together with write verbs.",
@@ -211,9 +236,10 @@ CHECKS = (
                   "\"endpointslices\", \"networkpolicies\", \"ingresses\"] for verbs [\"create\", \"update\", "
                   "\"patch\", \"delete\", \"deletecollection\", \"impersonate\", \"*\"]")),
     _c("111", "User with admin access", "MEDIUM",
-       "Binding users or groups to cluster-admin/admin gives them full control of the cluster or namespace.",
-       "Bind users to narrower roles.",
-       binding_check(_admin_ref, "should not bind users or groups to 'cluster-admin' or 'admin'")),
+       "Binding anyone (users, groups, service accounts) to cluster-admin, admin or edit gives them control of the "
+       "cluster or namespace.",
+       "Bind subjects to narrower roles.",
+       _admin_binding),
     _c("112", "Manage all resources at the namespace", "CRITICAL",
        "A namespaced role that can write every resource controls everything in the namespace.",
        "Do not use '*' as a resource together with write verbs in a Role.",
