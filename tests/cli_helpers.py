@@ -1,4 +1,4 @@
-"""Run the real CLI in a subprocess (what users run), with VIGIL_* variables from the outer environment removed."""
+"""Run the real CLI in a subprocess (what users run), with VIGIL_* and TRIVY_* variables from the outer environment removed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
         timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "TRIVY_"))}
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", *args], capture_output=True, text=True,
                           cwd=cwd, env=e, timeout=timeout)

@@ -50,6 +50,7 @@ class ServerOptions:
     url: str  # http(s)://HOST:PORT[/prefix]
     token: str = ""
     token_header: str = "Vigil-Token"
+    custom_headers: tuple[tuple[str, str], ...] = ()  # --custom-headers: sent with every request
     ca_file: str = ""  # PEM bundle to verify the server with (default: system store / SSL_CERT_FILE)
     insecure: bool = False  # skip TLS verification
     timeout: float = 600.0  # a scan of a big image can take minutes on the server
@@ -86,6 +87,11 @@ class RemoteClient:
         except (OSError, ssl.SSLError) as e:
             raise RemoteError(f"cannot load CA file {opts.ca_file}: {e}") from e
         headers = {"User-Agent": "vigil-client"}
+        for name, value in opts.custom_headers:
+            if not (name.isascii() and name.replace("-", "").replace("_", "").isalnum() and value.isascii()
+                    and value.isprintable()):
+                raise RemoteError(f"invalid --custom-headers entry {name!r} (NAME:VALUE in printable ASCII)")
+            headers[name] = value
         if not (opts.token.isascii() and opts.token.isprintable()):  # a header value; never echo the token
             raise RemoteError("the token must be printable ASCII characters (check --token)")
         if opts.token and not (opts.token_header.isascii()

@@ -41,7 +41,8 @@ def test_issue_example_table_shape(project: Path) -> None:
     m = re.search(r"Tests: (\d+) \(SUCCESSES: (\d+), FAILURES: 1\)", out)
     assert m and int(m.group(1)) == int(m.group(2)) + 1
     assert "Failures: 1 (UNKNOWN: 0, LOW: 0, MEDIUM: 0, HIGH: 1, CRITICAL: 0)" in out
-    assert "HIGH: Image user should not be 'root' (DS-0002, aliases DS002, AVD-DS-0002)" in out
+    assert "DS-0002 (HIGH): Last USER command in Dockerfile should not be 'root'" in out  # Trivy's header
+    assert "Image user should not be 'root'" in out
     assert "Last USER command in Dockerfile should not be 'root'" in out
     assert re.search(r"^\s+8 \[\s+USER root$", out, re.MULTILINE)  # the cause line, numbered and marked
     assert re.search(r"^\s+7\s{2,}COPY --from=build /out /app$", out, re.MULTILINE)  # context line

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -125,12 +126,17 @@ class Analyzer:
     path_globs: tuple[str, ...] = ()
     executables: bool = False
     related: Callable[[str, bytes], Sequence[str]] | None = None
+    # --file-patterns TYPE:REGEX: more files for this analyzer, by a regular expression searched in the path
+    # relative to the scan root (Trivy's semantics)
+    path_regexes: tuple[str, ...] = ()
 
     def matches(self, path: str) -> bool:
         base = path.rsplit("/", 1)[-1]
         if base in self.filenames:
             return True
         if any(fnmatch.fnmatchcase(base, g) for g in self.globs):
+            return True
+        if any(re.search(rx, path) for rx in self.path_regexes):
             return True
         return any(fnmatch.fnmatchcase("/" + path, g) for g in self.path_globs)
 

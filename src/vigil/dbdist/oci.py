@@ -64,12 +64,16 @@ def _truthy(v: str) -> bool:
 def registry_options(env: Mapping[str, str] | None = None, *, progress: bool = False,
                      retries: int = PULL_RETRIES) -> RegistryOptions:
     e = os.environ if env is None else env
+
+    def get(name: str) -> str:  # VIGIL_*, else Trivy's variable of the same name
+        return e.get("VIGIL_" + name) or e.get("TRIVY_" + name, "")
+
     return RegistryOptions(
-        username=e.get("VIGIL_USERNAME", ""),
-        password=e.get("VIGIL_PASSWORD", ""),
-        registry_token=e.get("VIGIL_REGISTRY_TOKEN", ""),
-        insecure=_truthy(e.get("VIGIL_INSECURE", "")),
-        ca_file=e.get("VIGIL_CACERT", ""),
+        username=get("USERNAME"),
+        password=get("PASSWORD"),
+        registry_token=get("REGISTRY_TOKEN"),
+        insecure=_truthy(get("INSECURE")),
+        ca_file=get("CACERT"),
         retries=retries,
         timeout=60.0,
         progress=progress,

@@ -9,7 +9,8 @@ import msgspec
 
 from vigil.inventory.records import LayerRef, OSInfo, Package, Record, Unknown
 
-REPORT_SCHEMA_VERSION = 1
+# 2: Trivy's SchemaVersion (the JSON has Trivy's field set; docs/trivy-differences.md lists what differs)
+REPORT_SCHEMA_VERSION = 2
 
 Severity = Literal["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 SEVERITIES: tuple[Severity, ...] = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,6 +191,11 @@ class Filters:
     ignores: tuple[IgnoreEntry, ...] = ()
     today: dt.date | None = None
     vex: tuple[VexStatement, ...] = ()
+    ignore_status: tuple[str, ...] = ()  # --ignore-status: vulnerabilities with these statuses are left out
+    # --ignore-policy: called with a finding as its JSON object (Trivy's keys); True drops it. `policy_name` is
+    # the reason recorded for what it drops.
+    policy: Callable[[dict[str, Any]], bool] | None = None
+    policy_name: str = ""
 
 
 def expiry_warnings(entries: tuple[IgnoreEntry, ...], today: dt.date, name: str) -> list[str]:
@@ -249,6 +255,9 @@ def apply(report: Report, f: Filters) -> Report:
     def hit(kind: str, ids: tuple[str, ...], target: str, purl: str = "") -> IgnoreEntry | None:
         return next((e for e in active if e.matches(kind, ids, target, purl)), None)
 
+    def by_policy(finding: Any) -> bool:
+        return f.policy is not None and f.policy(msgspec.to_builtins(finding))
+
     def drop(res: Result, kind: Any, fid: str, pkg: str, reason: str) -> None:
         suppressed.append(SuppressedFinding(target=res.target, kind=kind, vulnerability_id=fid, pkg_name=pkg,
                                             reason=reason))
@@ -261,6 +270,8 @@ def apply(report: Report, f: Filters) -> Report:
                 continue
             if f.ignore_unfixed and v.status != "fixed":
                 continue
+            if v.status in f.ignore_status:
+                continue
             e = hit("vulnerability", (v.vulnerability_id, *v.aliases), v.pkg_path or res.target, v.purl)
             if e is not None:
                 drop(res, "vulnerability", v.vulnerability_id, v.pkg_name, _ignore_reason(e))
@@ -269,12 +280,18 @@ def apply(report: Report, f: Filters) -> Report:
             if st is not None:
                 drop(res, "vulnerability", v.vulnerability_id, v.pkg_name, _vex_reason(st))
                 continue
+            if by_policy(v):
+                drop(res, "vulnerability", v.vulnerability_id, v.pkg_name, f.policy_name)
+                continue
             kept.append(v)
         misconfs = []
         for m in res.misconfigurations:
             e = hit("misconfiguration", (m.id, m.avd_id, *m.aliases), res.target) if m.status == "FAIL" else None
             if e is not None:
                 drop(res, "misconfiguration", m.id, "", _ignore_reason(e))
+                continue
+            if m.status == "FAIL" and by_policy(m):
+                drop(res, "misconfiguration", m.id, "", f.policy_name)
                 continue
             misconfs.append(m)
         secrets = []
@@ -285,12 +302,18 @@ def apply(report: Report, f: Filters) -> Report:
             if e is not None:
                 drop(res, "secret", sf.rule_id, "", _ignore_reason(e))
                 continue
+            if by_policy(sf):
+                drop(res, "secret", sf.rule_id, "", f.policy_name)
+                continue
             secrets.append(sf)
         licenses = []
         for lic in res.licenses:
             e = hit("license", (lic.name,), lic.file_path or res.target)
             if e is not None:
                 drop(res, "license", lic.name, lic.pkg_name, _ignore_reason(e))
+                continue
+            if by_policy(lic):
+                drop(res, "license", lic.name, lic.pkg_name, f.policy_name)
                 continue
             licenses.append(lic)
         new_results.append(msgspec.structs.replace(

@@ -48,6 +48,8 @@ class DetectionOptions(Record, frozen=True, kw_only=True, forbid_unknown_fields=
     dependency_tree: bool = False
     ignored_licenses: tuple[str, ...] = ()
     license_categories: dict[str, tuple[str, ...]] = {}
+    # --distro FAMILY/VERSION: the OS packages are matched as this release's, whatever was detected
+    distro: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
 
 class ScanRequest(Record, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -9,6 +9,7 @@ a single large directory is split into batches of files for the workers instead.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -17,7 +18,8 @@ import msgspec
 
 from vigil.analysis.dispatch import AnalyzerSet, analyze_tree, coverage_gaps, join_batches, to_blob
 from vigil.analysis.parallel import fork_map, workers_for
-from vigil.analyzers.registry import Analyzer, analyzers_of
+from vigil.analyzers.registry import Analyzer, all_analyzers, analyzers_of
+from vigil.errors import UserError
 from vigil.findings.analysis import BlobInfo, content_key
 from vigil.pipeline.backend import Backend
 from vigil.settings import ScanOptions
@@ -33,6 +35,49 @@ class ScanStats:
     analysed: int = 0  # blobs analysed here (not found in the cache or on the server)
 
 
+log = logging.getLogger(__name__)
+
+
+class AnalyzeOptionsError(UserError):
+    """An analysis option the user gave that cannot be used (exit 2)."""
+
+
+# Trivy's names for analyzers Vigil names otherwise; and the config types, found by their names only here
+_TRIVY_ANALYZER_NAMES = {"pub": "pubspec-lock", "gradle": "gradle-lockfile", "sbt": "sbt-lockfile"}
+_CONFIG_TYPES = frozenset({"dockerfile", "kubernetes", "helm", "compose", "yaml", "json", "terraform",
+                           "cloudformation", "azure-arm", "ansible"})
+
+
+def with_file_patterns(analyzers: tuple[Analyzer, ...], patterns: tuple[str, ...]) -> tuple[Analyzer, ...]:
+    """--file-patterns TYPE:REGEX (Trivy's): the analyzer named TYPE also reads the files whose path relative to
+    the scan root the regular expression matches (searched, not anchored, as in Trivy). An unknown TYPE or a bad
+    expression is the user's error; a config type is accepted with one warning (config files are found by name)."""
+    import dataclasses
+    import re
+
+    extra: dict[str, list[str]] = {}
+    for item in patterns:
+        kind, sep, rx = item.partition(":")
+        kind = _TRIVY_ANALYZER_NAMES.get(kind.strip(), kind.strip())
+        if not sep or not kind or not rx:
+            raise AnalyzeOptionsError(f"--file-patterns {item!r}: expected TYPE:REGEX (e.g. pip:requirements-.*\\.txt)")
+        try:
+            re.compile(rx)
+        except re.error as e:
+            raise AnalyzeOptionsError(f"--file-patterns {item!r}: invalid regular expression: {e}") from None
+        if kind in _CONFIG_TYPES:
+            log.warning("--file-patterns %s: config files are found by their names only; pattern not applied", item)
+            continue
+        if kind not in {a.name for a in all_analyzers()}:
+            raise AnalyzeOptionsError(f"--file-patterns {item!r}: unknown type {kind!r} (one of "
+                                      f"{', '.join(sorted(a.name for a in all_analyzers()))})")
+        extra.setdefault(kind, []).append(rx)
+    if not extra:
+        return analyzers
+    return tuple(dataclasses.replace(a, path_regexes=(*a.path_regexes, *extra[a.name])) if a.name in extra else a
+                 for a in analyzers)
+
+
 def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     """What runs over the target's trees. Loads the secret rules and the custom checks, so a malformed one fails
     before any work."""
@@ -41,7 +86,7 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     scanners = set(opts.scanners)
     analyzers: tuple[Analyzer, ...] = ()
     if scanners & {"vuln", "license"} and target != "sbom":
-        analyzers = analyzers_of(opts.analyzer_kinds)
+        analyzers = with_file_patterns(analyzers_of(opts.analyzer_kinds), opts.file_patterns)
     misconf, misconf_digest = load_misconf_options(opts) if "misconfig" in scanners else (None, "")
     image = target == "container_image"
     secrets = "secret" in scanners and target != "sbom"

@@ -170,12 +170,20 @@ OS_LICENSE_TARGET = "OS Packages"
 def _os_results(merged: Merged, opts: DetectionOptions, artifact: str, warnings: list[str],
                 store: Store | None) -> tuple[list[Result], OSInfo | None]:
     os_info = merged.os
+    if opts.distro:  # --distro: the user knows the release (e.g. no os-release in the image)
+        family, _, name = opts.distro.partition("/")
+        os_info = OSInfo(family=family.lower(), name=name)
     if os_info is None:
         if merged.os_packages:
             warnings.append("OS not detected: OS packages are listed but not matched")
         return [], None
-    if store is None or "os" not in opts.pkg_types:
+    if "os" not in opts.pkg_types:
         return [], os_info
+    if store is None:  # no vulnerability scan: the packages are still listed when asked (Trivy's --list-all-pkgs)
+        if not opts.list_all_pkgs or not merged.os_packages:
+            return [], os_info
+        return [Result(target=f"{artifact} ({os_info.family} {os_info.name})", class_="os-pkgs",
+                       type=os_info.family, packages=tuple(merged.os_packages))], os_info
     from vigil.detectors.registry import match, os_matchers
     from vigil.detectors.vuln.ospkg import OSMatcher
 

@@ -29,19 +29,24 @@ class InputError(UserError):
     """A secret config, custom check, check data or Helm values file that cannot be used."""
 
 
+_DEFAULT_SECRET_CONFIGS = (Path("vigil-secret.yaml"), Path("trivy-secret.yaml"))
+
+
 def load_secret_ruleset(opts: ScanOptions) -> RuleSet:
     """Built-in rules adjusted by vigil-secret.yaml (--secret-config). A missing default file is fine; a missing
     file the user named is an error (exit 2), as is a malformed one."""
     from vigil.analyzers.secrets.rules import SecretConfigError, effective, parse_config
 
     path = opts.secret_config
+    if path == Path("vigil-secret.yaml") and not os.path.lexists(path) and os.path.lexists("trivy-secret.yaml"):
+        path = Path("trivy-secret.yaml")  # Trivy's default name: a project moving from Trivy keeps its rules
     if path is not None and "secret_config" in opts.untrusted_files:
         notes: list[str] = []
         data = read_untrusted(path, "secret config", notes)
         for n in notes:
             log.warning("%s", n)
         if data is None:
-            if notes or path == Path("vigil-secret.yaml"):
+            if notes or path in _DEFAULT_SECRET_CONFIGS:
                 return effective(None)
             raise InputError(f"secret config {path} not found")
         try:
@@ -51,7 +56,7 @@ def load_secret_ruleset(opts: ScanOptions) -> RuleSet:
                 raise InputError(f"secret config {path}: {yaml_error_position(e.__cause__)}") from None
             raise
     if path is None or not path.exists():
-        if path is not None and path != Path("vigil-secret.yaml"):
+        if path is not None and path not in _DEFAULT_SECRET_CONFIGS:
             raise InputError(f"secret config {path} not found")
         return effective(None)
     try:

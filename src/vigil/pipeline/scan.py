@@ -37,6 +37,7 @@ def detection_options(opts: ScanOptions) -> DetectionOptions:
         dependency_tree=opts.dependency_tree,
         ignored_licenses=tuple(opts.ignored_licenses),
         license_categories={k: tuple(v) for k, v in opts.license_categories.items()},
+        distro=opts.distro,
     )
 
 

@@ -23,6 +23,7 @@ FORMATS = {
     "github": "vigil.reporters.github",
     "html": "vigil.reporters.html",
     "template": "vigil.reporters.template",
+    "cosign-vuln": "vigil.reporters.cosign_vuln",
 }
 
 # Formats whose render() takes a third argument, RenderOptions (declared, not probed).
@@ -34,6 +35,7 @@ class RenderOptions:
     template: str = ""  # Jinja2 source for --format template (the CLI resolves @file)
     show_suppressed: bool = False
     dependency_tree: bool = False  # table: reversed dependency chains of vulnerable packages
+    table_mode: tuple[str, ...] = ("summary", "detailed")  # table: which parts (--table-mode)
 
 
 class Reporter(Protocol):

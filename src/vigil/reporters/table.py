@@ -78,9 +78,10 @@ _EMPTY_REPORT = (
     "┌────────┬──────┬─────────────────┐\n"
     "│ Target │ Type │ Vulnerabilities │\n"
     "├────────┼──────┼─────────────────┤\n"
-    "│ -      │ -    │ -               │\n"
+    "│   -    │  -   │        -        │\n"
     "└────────┴──────┴─────────────────┘\n"
     "Legend:\n"
+    "- '-': Not scanned\n"
     "- '0': Clean (no security findings detected)\n"
     "- 'error': could not be parsed (reason below)\n"
     "\n"
@@ -92,10 +93,15 @@ def render(report: Report, out: IO[str], width: int | None = None, opts: RenderO
     width = width or _width(out)
     encoding = str(getattr(out, "encoding", None) or "utf-8").lower()
     if (not report.results and not report.metadata.suppressed and width >= _EMPTY_REPORT_WIDTH
+            and (opts is None or "summary" in opts.table_mode)
             and encoding.startswith("utf") and sys.platform != "win32"):  # else rich draws the box in ASCII
         out.write(_EMPTY_REPORT)
         return
     _render(report, out, width, opts)
+
+
+LEGEND = ("Legend:\n- '-': Not scanned\n- '0': Clean (no security findings detected)\n"
+          "- 'error': could not be parsed (reason below)\n")
 
 
 def _render(report: Report, out: IO[str], width: int, opts: RenderOptions | None) -> None:
@@ -105,12 +111,12 @@ def _render(report: Report, out: IO[str], width: int, opts: RenderOptions | None
 
     console = Console(file=out, width=width, no_color=True, highlight=False, emoji=False,
                       force_terminal=False, soft_wrap=False)
-    console.print("Report Summary\n")
+    mode = opts.table_mode if opts is not None else ("summary", "detailed")  # --table-mode
     summary = Table(box=box.SQUARE, show_lines=False)
     misconf = any(r.class_ == "config" for r in report.results)  # `vigil config`
     secrets = any(r.class_ == "secret" for r in report.results)  # --scanners secret
     for col in ("Target", "Type", "Misconfigurations" if misconf else "Vulnerabilities", *(("Secrets",) if secrets else ())):
-        summary.add_column(col)
+        summary.add_column(col, justify="center")  # centred, as Trivy draws it
     for res in report.results:
         if misconf:
             n = str(res.misconf_summary.failures) if res.misconf_summary is not None else "-"
@@ -123,10 +129,12 @@ def _render(report: Report, out: IO[str], width: int, opts: RenderOptions | None
         summary.add_row(*_row(res.target, res.type, vulns, *(("-",) if secrets else ())))
     if not report.results:
         summary.add_row("-", "-", "-")
-    console.print(summary)
-    console.print("Legend:\n- '0': Clean (no security findings detected)\n- 'error': could not be parsed (reason below)\n")
+    if "summary" in mode:
+        console.print("Report Summary\n")
+        console.print(summary)
+        console.print(LEGEND)
 
-    for res in report.results:
+    for res in report.results if "detailed" in mode else ():
         if res.error:
             header = printable(f"{res.target} ({res.type})")
             _say(console, header)

@@ -5,9 +5,10 @@
     Tests: 27 (SUCCESSES: 26, FAILURES: 1)
     Failures: 1 (UNKNOWN: 0, LOW: 0, MEDIUM: 0, HIGH: 1, CRITICAL: 0)
 
-    HIGH: Image user should not be 'root' (DS-0002, aliases DS002, AVD-DS-0002)
+    DS-0002 (HIGH): <message>
     ════════════════════════════════════════
-    <message>
+    <title>
+
     <description>
     See <primary URL>
     ────────────────────────────────────────
@@ -55,8 +56,9 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def finding_lines(res: Result, m: Misconfiguration, width: int = 110) -> list[str]:
-    out = [f"{m.severity}: {m.title} {ids(m)}", HEAVY]
-    out += _wrap(m.message, width)
+    # Trivy's header line: ID (SEVERITY): message
+    out = [f"{m.id} ({m.severity}): {m.message or m.title}", HEAVY]
+    out += _wrap(m.title, width)
     if m.description:
         out += ["", *_wrap(m.description, width)]
     if m.primary_url:

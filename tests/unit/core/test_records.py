@@ -49,7 +49,7 @@ def test_trivy_compatible_field_names() -> None:
     d = json.loads(msgspec.json.encode(_sample()))
     v = d["Results"][0]["Vulnerabilities"][0]
     assert {"VulnerabilityID", "PkgName", "InstalledVersion", "FixedVersion", "Severity", "CVSS"} <= set(v)
-    assert d["Results"][0]["Class"] == "lang-pkgs" and d["SchemaVersion"] == 1
+    assert d["Results"][0]["Class"] == "lang-pkgs" and d["SchemaVersion"] == 2
     assert d["Results"][0]["Packages"][0]["PURL"] == "pkg:pypi/pyyaml@5.3.1"
 
 

@@ -219,6 +219,26 @@ def _snippet(lines: list[str], start: int, end: int) -> Code:
     return Code(lines=tuple(out))
 
 
+# Trivy's page for a check it shares with Vigil (DS-0002 -> https://avd.aquasec.com/misconfig/ds-0002): its
+# PrimaryURL, and the last of its References.
+_AVD = "https://avd.aquasec.com/misconfig/"
+_TRIVY_CHECK_ID = re.compile(r"(DS|KSV)-\d{4,5}")
+
+
+def primary_url(check_id: str, references: tuple[str, ...]) -> str:
+    if _TRIVY_CHECK_ID.fullmatch(check_id):
+        return _AVD + check_id.lower()
+    return references[0] if references else ""
+
+
+def trivy_references(check_id: str, references: tuple[str, ...]) -> tuple[str, ...]:
+    """A shared check's references as Trivy lists them: its own links, then its AVD page (once, in the current
+    ds-0002 form rather than the older ds002)."""
+    if not _TRIVY_CHECK_ID.fullmatch(check_id):
+        return references
+    return (*(r for r in references if not r.startswith(_AVD)), _AVD + check_id.lower())
+
+
 def _misconf(check: Check, fscan: _FileScan, f: Failure | None, status: str,
              lines: list[str] | None = None) -> Misconfiguration:
     m = check.meta
@@ -232,8 +252,8 @@ def _misconf(check: Check, fscan: _FileScan, f: Failure | None, status: str,
         type=TYPE_LABEL.get(fscan.type, fscan.type), id=m.id, avd_id=avd, aliases=m.aliases, title=m.title,
         description=m.description, message=f.message if f is not None else "No issues found",
         namespace=m.namespace, query=f"data.{m.namespace}.deny" if m.namespace else "",
-        resolution=m.resolution, severity=m.severity, primary_url=m.references[0] if m.references else "",
-        references=m.references, status=status,  # type: ignore[arg-type]
+        resolution=m.resolution, severity=m.severity, primary_url=primary_url(m.id, m.references),
+        references=trivy_references(m.id, m.references), status=status,  # type: ignore[arg-type]
         cause_metadata=cause,
     )
 
@@ -495,8 +515,11 @@ def finalize(report: Report, severities: Iterable[str], include_non_failures: bo
     sev = set(severities)
     results = []
     for res in report.results:
-        if res.class_ != "config" or res.error:
+        if res.class_ != "config":
             results.append(res)
+            continue
+        if res.error:  # unparsable: no test ran, but the summary is there for readers that expect it (Trivy's)
+            results.append(msgspec.structs.replace(res, misconf_summary=res.misconf_summary or MisconfSummary()))
             continue
         kept = [m for m in res.misconfigurations if m.severity in sev]
         summary = MisconfSummary(successes=sum(1 for m in kept if m.status == "PASS"),

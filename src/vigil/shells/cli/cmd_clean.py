@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, fail, resolve_or_exit
 
 
-@click.command("clean")
+@click.command("clean", cls=ScanCommand)
 @click.option("--all", "all_", is_flag=True, help="remove the analysis cache and the vulnerability DB")
 @click.option("--scan-cache", is_flag=True, help="remove cached layer analyses")
 @click.option("--vuln-db", is_flag=True, help="remove the vulnerability DB")

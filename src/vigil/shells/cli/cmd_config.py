@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, resolve_or_exit
 
 
-@click.command("config", context_settings={"show_default": False})
+@click.command("config", cls=ScanCommand, context_settings={"show_default": False})
 @click.argument("target", type=click.Path(path_type=Path))
 @add_options("config")
 def config_cmd(target: Path, **kwargs: Any) -> None:

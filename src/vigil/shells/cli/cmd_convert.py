@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, resolve_or_exit
 
 
-@click.command("convert", context_settings={"show_default": False})
+@click.command("convert", cls=ScanCommand, context_settings={"show_default": False})
 @click.argument("report_file", type=click.Path(path_type=Path))
 @add_options("convert")
 def convert_cmd(report_file: Path, **kwargs: Any) -> None:

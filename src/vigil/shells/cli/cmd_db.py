@@ -9,7 +9,7 @@ import click
 
 from vigil import __version__
 from vigil.settings import default_cache_dir
-from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, fail, resolve_or_exit
 
 
 @click.group("db")
@@ -39,7 +39,7 @@ def _remove_stale_temp_files(db_dir: Path) -> None:
         return
 
 
-@db_group.command("build")
+@db_group.command("build", cls=ScanCommand)
 @click.option("--feeds", "feeds", type=click.Path(path_type=Path), default=None,
               help="directory of advisory feeds (e.g. ../shared/data/advisories)")
 @click.option("--feeds-from", "feeds_from", type=click.Choice(["upstream"]), default=None,
@@ -107,7 +107,7 @@ def db_build(feeds: Path | None, feeds_from: str | None, feeds_url: str | None, 
         click.echo(f"WARN\tfeeds skipped because they failed to download or parse: {', '.join(failed)}", err=True)
 
 
-@db_group.command("info")
+@db_group.command("info", cls=ScanCommand)
 @add_options("db")
 def db_info(**kwargs: Any) -> None:
     """Show the DB's schema version, build time, next update and per-feed record counts."""
@@ -136,7 +136,7 @@ def db_info(**kwargs: Any) -> None:
         click.echo(f"  {f['name']:<28} {f['records']:>7}  {f['digest']}{extra}")
 
 
-@db_group.command("pack")
+@db_group.command("pack", cls=ScanCommand)
 @click.argument("build_dir", type=click.Path(path_type=Path))
 @add_options("db")
 def db_pack(build_dir: Path, **kwargs: Any) -> None:
@@ -156,7 +156,7 @@ def db_pack(build_dir: Path, **kwargs: Any) -> None:
                    f"schema {meta.schema_version}, built {meta.built_at})", err=True)
 
 
-@db_group.command("push")
+@db_group.command("push", cls=ScanCommand)
 @click.argument("build_dir", type=click.Path(path_type=Path))
 @click.argument("repository")
 @add_options("db")
@@ -178,7 +178,7 @@ def db_push(build_dir: Path, repository: str, **kwargs: Any) -> None:
                    err=True)
 
 
-@db_group.command("pull")
+@db_group.command("pull", cls=ScanCommand)
 @add_options("db")
 def db_pull(**kwargs: Any) -> None:
     """Download the DB now from --db-repository (in order, falling back on errors) into --db-path or

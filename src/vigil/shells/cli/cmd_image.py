@@ -8,13 +8,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, fail, resolve_or_exit, show_progress
 
 
 def split_input(value: Path) -> tuple[Path, str]:
@@ -29,7 +28,19 @@ def split_input(value: Path) -> tuple[Path, str]:
     return Path(path), tag
 
 
-@click.command("image", context_settings={"show_default": False})
+def _max_size(values: dict[str, Any]) -> int:
+    text = str(values.get("max_image_size") or "").strip()
+    if not text:
+        return 0
+    from vigil.settings import SettingsError, parse_size
+
+    try:
+        return parse_size(text)
+    except SettingsError as e:
+        fail(f"--max-image-size: {e}")
+
+
+@click.command("image", cls=ScanCommand, context_settings={"show_default": False})
 @click.argument("reference", required=False, default="")
 @add_options("image")
 def image_cmd(reference: str, **kwargs: Any) -> None:
@@ -61,6 +72,9 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
         input=inp,
         input_ref=input_ref,
         image_src=tuple(values.get("image_src") or ("docker", "podman", "remote")),
+        docker_host=str(values.get("docker_host") or ""),
+        podman_host=str(values.get("podman_host") or ""),
+        max_size=_max_size(values),
         registry=RegistryOptions(
             username=values.get("username") or "",
             password=values.get("password") or "",
@@ -68,15 +82,11 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
             insecure=bool(values.get("insecure")),
             platform=values.get("platform") or "",
             ca_file=str(values["cacert"]) if values.get("cacert") else "",
-            progress=not values.get("quiet") and sys.stderr.isatty(),
+            progress=show_progress(values),
         ),
     )
     target = inp if inp is not None else Path(reference)
     opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"),
                                artifact_name=io.artifact)
-    report = scan_and_emit(values, opts, lambda: ImageSource(io, opts.artifact_name, opts.skip_dirs,
-                                                              opts.skip_files), cache=True)
-    exit_on_eol = values.get("exit_on_eol") or 0
-    os_info = report.metadata.os
-    if exit_on_eol and os_info is not None and os_info.eosl:
-        sys.exit(exit_on_eol)
+    scan_and_emit(values, opts, lambda: ImageSource(io, opts.artifact_name, opts.skip_dirs, opts.skip_files),
+                  cache=True)

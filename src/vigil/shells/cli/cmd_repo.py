@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, fail, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, fail, resolve_or_exit
 
 
-@click.command("repo", context_settings={"show_default": False})
+@click.command("repo", cls=ScanCommand, context_settings={"show_default": False})
 @click.argument("location")
 @add_options("repo")
 def repo_cmd(location: str, **kwargs: Any) -> None:

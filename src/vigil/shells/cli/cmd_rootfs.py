@@ -12,10 +12,10 @@ from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, resolve_or_exit
 
 
-@click.command("rootfs", context_settings={"show_default": False})
+@click.command("rootfs", cls=ScanCommand, context_settings={"show_default": False})
 @click.argument("target", type=click.Path(path_type=Path))
 @add_options("rootfs")
 def rootfs_cmd(target: Path, **kwargs: Any) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from vigil.shells.cli.common import add_options, resolve_or_exit
+from vigil.shells.cli.common import ScanCommand, add_options, resolve_or_exit
 
 
-@click.command("sbom", context_settings={"show_default": False})
+@click.command("sbom", cls=ScanCommand, context_settings={"show_default": False})
 @click.argument("target", type=click.Path(path_type=Path))
 @add_options("sbom")
 def sbom_cmd(target: Path, **kwargs: Any) -> None:

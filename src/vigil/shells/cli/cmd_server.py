@@ -14,7 +14,14 @@ from typing import Any
 import click
 
 from vigil.net import is_loopback
-from vigil.shells.cli.common import add_options, fail, read_tokens, resolve_or_exit
+from vigil.shells.cli.common import (
+    ScanCommand,
+    add_options,
+    cache_backend_url,
+    fail,
+    read_tokens,
+    resolve_or_exit,
+)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -27,17 +34,74 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 
-@click.command("server", context_settings={"show_default": False})
+def open_store_service(values: dict[str, Any], cache_dir: Path, tokens: tuple[str, ...], header: str) -> Any:
+    """The report store and who may use it, or None with --store none."""
+    url = str(values.get("store") or "")
+    if url == "none":
+        return None
+    from vigil.shells.server.notify import Notifier, Webhook
+    from vigil.shells.server.store_api import StoreService
+    from vigil.store import Store, StoreError
+
+    try:
+        read_tokens = read_tokens_of(values)
+    except ValueError as e:
+        fail(str(e))
+    retention = int(values.get("store_retention_days") or 90)
+    if retention < 1:
+        fail("--store-retention-days must be 1 or more")
+    user_header = str(values.get("auth_proxy_user_header") or "")
+    groups_header = str(values.get("auth_proxy_groups_header") or "X-Forwarded-Groups")
+    for h in (user_header, groups_header):
+        if h and not all(c.isalnum() or c in "-_" for c in h):
+            fail(f"invalid header name {h!r} (letters, digits, '-' and '_')")
+    read_groups = frozenset(values.get("auth_proxy_read_groups") or ())
+    write_groups = frozenset(values.get("auth_proxy_write_groups") or ())
+    if user_header and not (read_groups or write_groups):
+        fail("--auth-proxy-user-header needs --auth-proxy-read-groups or --auth-proxy-write-groups")
+    try:
+        store = Store(url or f"sqlite:///{cache_dir / 'store' / 'store.db'}", retention_days=retention)
+    except StoreError as e:
+        fail(str(e))
+    hooks = [Webhook("json", str(u)) for u in values.get("webhook") or ()] + [
+        Webhook("slack", str(u)) for u in values.get("slack_webhook") or ()]
+    for hook in hooks:
+        if not hook.url.startswith(("http://", "https://")):
+            store.close()
+            fail(f"invalid webhook URL {hook.url!r} (http:// or https://)")
+    return StoreService(store=store, write_tokens=tokens, read_tokens=read_tokens, token_header=header,
+                        proxy_user_header=user_header, proxy_groups_header=groups_header if user_header else "",
+                        proxy_read_groups=read_groups, proxy_write_groups=write_groups,
+                        notifier=Notifier(store, hooks) if hooks else None)
+
+
+def read_tokens_of(values: dict[str, Any]) -> tuple[str, ...]:
+    path = values.get("read_only_token_file")
+    return read_tokens(path) if path else ()
+
+
+@click.command("server", cls=ScanCommand, context_settings={"show_default": False})
 @add_options("server")
 def server_cmd(**kwargs: Any) -> None:
     """Serve detection and a shared analysis cache to `vigil ... --server URL` clients."""
     values = resolve_or_exit("server", kwargs)
+    if values.get("download_db_only"):  # as the scan commands: download or update the DB, then exit
+        from vigil.shells.cli.output import db_ready
+
+        db_ready(values)
+        return
     from vigil.settings import SettingsError, default_cache_dir, parse_duration, parse_size
     from vigil.shells.server.state import MAX_BLOB_BYTES
 
     try:
         host, port = parse_listen(values["listen"])
         tokens = read_tokens(values["token_file"]) if values.get("token_file") else ()
+        if values.get("token"):  # Trivy's --token: the one token every client sends
+            if tokens:
+                raise ValueError("give the clients' token once: --token (or TRIVY_TOKEN/VIGIL_TOKEN) or --token-file")
+            tokens = (str(values["token"]).strip(),)
+            if not tokens[0].isascii() or not tokens[0].isprintable():
+                raise ValueError("--token must be printable ASCII (it travels in an HTTP header)")
         interval = parse_duration(str(values.get("db_update_interval") or "1h"))
         ttl = parse_duration(str(values.get("cache_ttl") or "0"))
         header_timeout = parse_duration(str(values.get("header_timeout") or "10s"))
@@ -64,7 +128,7 @@ def server_cmd(**kwargs: Any) -> None:
         fail(f"invalid --token-header {header!r} (letters, digits, '-' and '_')")
     cache_dir: Path = values.get("cache_dir") or default_cache_dir()
     db_path: Path = values.get("db_path") or cache_dir / "db" / "vigil.db"
-    backend = str(values.get("cache_backend") or "fs")
+    backend = cache_backend_url(values)
     if backend == "none":
         fail("the server needs a blob cache: --cache-backend fs, memory or redis://HOST:PORT")
 
@@ -75,7 +139,9 @@ def server_cmd(**kwargs: Any) -> None:
         cache = open_cache(backend, cache_dir, ttl, memory_bytes)
     except CacheError as e:
         fail(str(e))
+    store_service = open_store_service(values, cache_dir, tokens, header)
     state = ServerState(db_path=db_path, cache=cache, token=tokens[0] if tokens else "", more_tokens=tokens[1:],
+                        store_service=store_service,
                         token_header=header,
                         db_repositories=tuple(values.get("db_repository") or ()),
                         skip_db_update=bool(values.get("skip_db_update")), update_interval=interval)

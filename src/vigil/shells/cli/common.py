@@ -14,7 +14,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from vigil.settings import OPTIONS, Option, SettingsError, resolve
+from vigil.settings import OPTIONS, Option, SettingsError, options_for, resolve
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
@@ -94,13 +94,82 @@ def client_token(values: dict[str, Any]) -> str:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class ScanCommand(click.Command):
+    """A command that parses flags the way Trivy's users write them: a boolean flag also takes a value
+    (`--list-all-pkgs=false`, `--skip-db-update=true`, as Go's flag parsers allow), and `-v/--version` works after
+    the command name too. Every command built from vigil.settings uses it (`cls=ScanCommand`), so a command added
+    later (e.g. `vigil k8s`) gets the same parsing with its `add_options` flags."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = bool_values(self, args)
+        if "--generate-default-config" in args[: args.index("--") if "--" in args else None]:
+            write_default_config(Path("vigil-default.yaml"))  # as in Trivy, no target needed
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+
+def bool_values(cmd: click.Command, args: list[str]) -> list[str]:
+    """`--flag=true` -> `--flag`, `--flag=false` -> `--no-flag` for the command's boolean flags (and the same for
+    any value _parse accepts as a boolean); anything else is left for click (and its errors)."""
+    flags: dict[str, click.Option] = {}
+    for param in cmd.params:
+        if isinstance(param, click.Option) and param.is_flag:
+            flags.update({name: param for name in param.opts})
+    out: list[str] = []
+    for i, a in enumerate(args):
+        if a == "--":
+            return out + args[i:]
+        name, eq, val = a.partition("=")
+        flag = flags.get(name) if eq and name.startswith("--") else None
+        if flag is None:
+            out.append(a)
+            continue
+        truth = val.strip().lower()
+        if truth in ("1", "true", "yes", "on", "t"):
+            out.append(name)
+        elif truth in ("0", "false", "no", "off", "f", "") and flag.secondary_opts:
+            out.append(flag.secondary_opts[0])
+        elif truth in ("0", "false", "no", "off", "f", ""):
+            continue  # a plain switch set to false: not given
+        else:
+            raise click.BadParameter(f"{val!r} is not a boolean (true or false)", param_hint=name)
+    return out
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from vigil import __version__
+
+        click.echo(f"vigil {__version__}")
+        ctx.exit(0)
+
+
+def scan_command(name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+    """A scan command with every flag declared for it in vigil.settings (and those of the command it shares flags
+    with, settings.SHARES_FLAGS_OF), parsed as Trivy's users write them:
+
+        @scan_command("k8s")
+        @click.argument("context", required=False)
+        def k8s_cmd(context: str | None, **kwargs: Any) -> None:
+            values = resolve_or_exit("k8s", kwargs)
+    """
+
+    def deco(f: Callable[..., Any]) -> click.Command:
+        return click.command(name, cls=ScanCommand, context_settings={"show_default": False}, **kwargs)(
+            add_options(name)(f))
+
+    return deco
+
+
 def add_options(command: str) -> Callable[[F], F]:
-    """Decorate a click command with every Option declared for it (flags are built from vigil.settings)."""
+    """Decorate a click command with every Option declared for it (flags are built from vigil.settings), and
+    `-v/--version` (Trivy takes it after any command name). Use with `cls=ScanCommand`."""
 
     def deco(f: F) -> F:
-        for o in reversed([o for o in OPTIONS if command in o.commands]):
+        for o in reversed(options_for(command)):
             f = _click_option(o)(f)
-        return f
+        return click.option("-v", "--version", is_flag=True, expose_value=False, is_eager=True,
+                            callback=_print_version, help="print the version and exit")(f)
 
     return deco
 
@@ -108,6 +177,9 @@ def add_options(command: str) -> Callable[[F], F]:
 def _click_option(o: Option) -> Callable[[F], F]:
     names = [o.flag] + ([o.short] if o.short else [])
     env_help = f" [env: {o.env}; config: {o.key}]"
+    if o.trivy_env:
+        env_help = f" [env: {o.env} or {o.trivy_env}; config: {o.key}" + (
+            f" or {o.trivy_key}]" if o.trivy_key != o.key else "]")
     dflt = "" if o.default in (None, (), False) else f" (default: {','.join(o.default) if isinstance(o.default, tuple) else o.default})"
     help_ = o.help + dflt + env_help
     if o.kind == "bool":
@@ -138,6 +210,40 @@ def fail(msg: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
+class ScanTimeout(BaseException):
+    """--timeout ran out. A BaseException: the analyzers' guards catch Exception (a failing parser becomes an
+    Unknown in the report), and the deadline must not be caught by them."""
+
+
+def start_deadline(values: dict[str, Any]) -> None:
+    """--timeout: bound the whole run (DB update, scan, report), as Trivy's does. SIGALRM in this process; forked
+    analysis workers do not inherit the timer and are stopped when it fires."""
+    text = str(values.get("timeout") or "").strip()
+    if not text:
+        return
+    from vigil.settings import SettingsError, parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except SettingsError as e:
+        fail(f"--timeout: {e}")
+    if seconds <= 0:
+        return
+    import signal
+
+    def expired(_sig: int, _frame: object) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if "multiprocessing" in sys.modules:  # workers busy on a layer would hold the pool's shutdown
+            import multiprocessing
+
+            for child in multiprocessing.active_children():
+                child.terminate()
+        raise ScanTimeout(text)
+
+    signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
 def resolve_or_exit(command: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Merge flags/env/config for `command`, exit 2 with one line on a user error, and set up logging (then
     print what a config file found in the working directory was not allowed to set)."""
@@ -149,4 +255,63 @@ def resolve_or_exit(command: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     setup_logging(bool(values.get("quiet")), bool(values.get("debug")))
     for w in warnings:
         logging.getLogger("vigil.settings").warning("%s", w)
+    if values.get("generate_default_config"):
+        write_default_config(Path("vigil-default.yaml"))
+        sys.exit(0)
+    if values.get("password_stdin"):
+        if values.get("password"):
+            fail("give the registry password once: --password or --password-stdin, not both")
+        # the whole of stdin, less the line end a shell's echo or a here-string adds (Trivy does the same)
+        values["password"] = sys.stdin.read().rstrip("\r\n")
+        if not values["password"]:
+            fail("--password-stdin: standard input is empty")
+    if command != "server":  # a server runs until stopped; its --timeout is accepted, not applied
+        start_deadline(values)
     return values
+
+
+def write_default_config(path: Path) -> None:
+    """Trivy's --generate-default-config: every option's key with its default, as a vigil.yaml to start from."""
+    import yaml
+
+    from vigil.settings import GLOBAL
+
+    tree: dict[str, Any] = {}
+    for o in OPTIONS:
+        if o.ignored or o.name in ("generate_default_config", "config", "trust_config") or not set(o.commands) & set(
+                GLOBAL):
+            continue
+        d: Any = o.default
+        node = tree
+        *parents, leaf = o.key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = list(d) if isinstance(d, tuple) else d
+    try:
+        path.write_text(yaml.safe_dump(tree, sort_keys=True), encoding="utf-8")
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror or e}")
+    click.echo(f"wrote the default config to {path}", err=True)
+
+
+def show_progress(values: dict[str, Any]) -> bool:
+    """Progress bars: on a terminal, unless --quiet or --no-progress."""
+    return not values.get("quiet") and not values.get("no_progress") and sys.stderr.isatty()
+
+
+def cache_backend_url(values: dict[str, Any]) -> str:
+    """--cache-backend, with Trivy's --redis-tls/--redis-ca/--redis-cert/--redis-key folded into a Redis URL
+    (rediss://…?ssl_ca_certs=…&ssl_certfile=…&ssl_keyfile=…, which the Redis client reads)."""
+    backend = str(values.get("cache_backend") or "fs")
+    if not backend.startswith(("redis://", "rediss://")):
+        return backend
+    files = {"ssl_ca_certs": values.get("redis_ca"), "ssl_certfile": values.get("redis_cert"),
+             "ssl_keyfile": values.get("redis_key")}
+    if backend.startswith("redis://") and (values.get("redis_tls") or any(files.values())):
+        backend = "rediss://" + backend[len("redis://"):]
+    query = {k: str(v) for k, v in files.items() if v}
+    if not query:
+        return backend
+    from urllib.parse import urlencode
+
+    return backend + ("&" if "?" in backend else "?") + urlencode(query)

@@ -15,7 +15,7 @@ import click
 
 from vigil import __version__
 from vigil.errors import UserError
-from vigil.shells.cli.common import EXIT_INTERNAL, printable
+from vigil.shells.cli.common import EXIT_INTERNAL, EXIT_USAGE, ScanTimeout, printable
 
 # subcommand -> "module:attribute" (add one line per command module)
 COMMANDS: dict[str, str] = {
@@ -33,7 +33,34 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# Trivy's global flags, which Trivy also takes before the command name (`trivy --cache-dir DIR -q image …`): given
+# there, they are moved after it, where every command declares them.
+GLOBAL_VALUED = frozenset({"--cacert", "--cache-dir", "-c", "--config", "--timeout"})
+GLOBAL_SWITCHES = frozenset({"-d", "--debug", "-q", "--quiet", "--insecure", "--generate-default-config"})
+
+
+def global_flags_after_command(args: list[str]) -> list[str]:
+    moved: list[str] = []
+    i = 0
+    while i < len(args):
+        name, eq, _ = args[i].partition("=")
+        if name in GLOBAL_VALUED:
+            step = 1 if eq else 2
+        elif name in GLOBAL_SWITCHES:
+            step = 1
+        else:
+            break
+        moved += args[i:i + step]
+        i += step
+    if moved and i < len(args) and args[i] in COMMANDS:
+        return [args[i], *moved, *args[i + 1:]]
+    return args
+
+
 class LazyGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, global_flags_after_command(args))
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -59,6 +86,9 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except ScanTimeout as e:  # --timeout: what was running is abandoned (temporary files removed on the way out)
+        click.echo(f"Error: the scan did not finish within --timeout {e} (give a longer --timeout)", err=True)
+        sys.exit(EXIT_USAGE)
     except UserError as e:  # bad input: one line, exit 2; the chain of causes with --debug
         logging.getLogger("vigil").debug("error", exc_info=True)
         click.echo(f"Error: {printable(str(e))}", err=True)

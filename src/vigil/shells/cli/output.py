@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vigil.findings.records import Report
-from vigil.shells.cli.common import client_token, fail, printable
+from vigil.shells.cli.common import cache_backend_url, client_token, fail, printable, show_progress
+from vigil.shells.cli.publish import publish_report
 
 if TYPE_CHECKING:
     from vigil.pipeline.backend import LocalBackend, RemoteBackend
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 # Formats that describe packages (SBOMs, CI reports with line numbers): they need every package, not only the
 # vulnerable ones, so --list-all-pkgs is implied (as in Trivy for SBOM formats).
 NEEDS_ALL_PKGS = frozenset({"cyclonedx", "cyclonedx-xml", "spdx", "spdx-json", "github", "sarif", "gitlab",
-                            "html", "template"})
+                            "html", "template", "cosign-vuln"})
 
 
 def list_all_pkgs(values: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def emit(report: Report, values: dict[str, Any]) -> None:
 
     fmt = values["format"]
     opts = RenderOptions(template=_template_text(values), show_suppressed=bool(values.get("show_suppressed")),
-                         dependency_tree=bool(values.get("dependency_tree")))
+                         dependency_tree=bool(values.get("dependency_tree")),
+                         table_mode=tuple(values.get("table_mode") or ("summary", "detailed")))
     render = get(fmt, opts)
     out_path: Path | None = values.get("output")
     try:
@@ -77,22 +79,26 @@ def db_ready(values: dict[str, Any]) -> bool:
     from vigil.dbdist.prepare import prepare_db
     from vigil.settings import db_options
 
-    progress = not values.get("quiet") and sys.stderr.isatty()
+    progress = show_progress(values)
     return prepare_db(db_options(values, progress=progress)) is not None
 
 
 def scan_and_emit(values: dict[str, Any], opts: ScanOptions, source: Callable[[], Source],
                   cache: bool = False) -> Report:
     """Run the pipeline on the source here, or in client mode (--server) with detection on the server; render the
-    report and exit with --exit-code when findings remain. `cache`: keep analyses in the analysis cache
-    (--cache-backend; image layers). Returns the report for command-specific exits (--exit-on-eol)."""
+    report and exit with --exit-code when findings remain, or --exit-on-eol when the OS is past its end of life.
+    `cache`: keep analyses in the analysis cache (--cache-backend; image layers)."""
     from vigil.pipeline.scan import scan
 
     with _backend(values, opts, cache) as backend:
         report = scan(source(), opts, backend)
     emit(report, values)
+    publish_report(report, values, scanned=None if report.artifact_type == "container_image" else opts.target)
     if values["exit_code"] and report.findings_count() > 0:
         sys.exit(values["exit_code"])
+    os_info = report.metadata.os
+    if values.get("exit_on_eol") and os_info is not None and os_info.eosl:  # image, rootfs, sbom
+        sys.exit(values["exit_on_eol"])
     return report
 
 
@@ -102,12 +108,19 @@ def _backend(values: dict[str, Any], opts: ScanOptions, cache: bool) -> LocalBac
     if values.get("server"):
         from vigil.server_client import ServerOptions
 
-        ca = values.get("server_cacert")
+        ca = values.get("server_cacert") or values.get("cacert")  # Trivy's --cacert/--insecure cover the server
+        headers = []
+        for item in values.get("custom_headers") or ():
+            name, sep, value = str(item).partition(":")
+            if not sep or not name.strip():
+                fail(f"--custom-headers: expected NAME:VALUE, got {item!r}")
+            headers.append((name.strip(), value.strip()))
         return RemoteBackend(ServerOptions(
             url=str(values["server"]), token=client_token(values),
             token_header=str(values.get("token_header") or "Vigil-Token"), ca_file=str(ca) if ca else "",
-            insecure=bool(values.get("server_insecure"))))
-    backend_name = str(values.get("cache_backend") or "fs")
+            insecure=bool(values.get("server_insecure") or values.get("insecure")),
+            custom_headers=tuple(headers)))
+    backend_name = cache_backend_url(values)
     if not cache or backend_name == "none":
         return LocalBackend(opts.db_path)
     from vigil.cache import open_cache

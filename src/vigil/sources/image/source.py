@@ -28,6 +28,9 @@ class ImageSourceOptions:
     input_ref: str = ""  # tag inside the archive/layout ("./layout:tag")
     image_src: tuple[str, ...] = ("docker", "podman", "remote")
     registry: RegistryOptions = field(default_factory=RegistryOptions)
+    docker_host: str = ""  # --docker-host / --podman-host: the daemon's socket (default: found as before)
+    podman_host: str = ""
+    max_size: int = 0  # --max-image-size: refuse an image whose layers are larger in all (bytes; 0: no limit)
 
     @property
     def artifact(self) -> str:
@@ -35,7 +38,27 @@ class ImageSourceOptions:
 
 
 def open_image(io: ImageSourceOptions, tmp_dir: Path) -> Image:
-    """The image from --input, else from the first source of --image-src that has it (daemon, then registry)."""
+    """The image from --input, else from the first source of --image-src that has it (daemon, then registry);
+    refused when its layers together exceed --max-image-size."""
+    img = _open_image(io, tmp_dir)
+    total = sum(la.size for la in img.layers)
+    if io.max_size and total > io.max_size:
+        raise ImageError(f"{io.artifact}: the image's layers are {total} bytes, more than --max-image-size "
+                         f"({io.max_size} bytes)")
+    return img
+
+
+def _socket(host: str) -> str | None:
+    if not host:
+        return None
+    if host.startswith("unix://"):
+        return host[len("unix://"):]
+    if "://" in host:
+        raise ImageError(f"daemon host {host!r}: only a unix socket is supported (unix:///path or a path)")
+    return host
+
+
+def _open_image(io: ImageSourceOptions, tmp_dir: Path) -> Image:
     if io.input is not None:
         from vigil.sources.image.archive import open_archive
 
@@ -48,12 +71,16 @@ def open_image(io: ImageSourceOptions, tmp_dir: Path) -> Image:
             from vigil.sources.image.daemon import open_daemon_image
 
             try:
-                img = open_daemon_image(io.reference, tmp_dir)
+                img = open_daemon_image(io.reference, tmp_dir,
+                                        _socket(io.docker_host if src == "docker" else io.podman_host))
             except ImageError as e:
                 errors.append(f"{src}: {e}")
                 continue
             if img is not None:
                 return img
+        elif src == "containerd":  # in Trivy's default list: skipped here, the next source is tried
+            errors.append("containerd: not supported")
+            continue
         elif src == "remote":
             from vigil.sources.image.registry import open_registry_image
 
