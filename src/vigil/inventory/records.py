@@ -6,7 +6,7 @@ JSON field names follow Trivy's PascalCase so that users' jq scripts and dashboa
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -104,6 +104,10 @@ class OSInfo(Record, frozen=True, kw_only=True):
     eosl: bool = msgspec.field(default=False, name="EOSL")
 
 
+# dpkg and rpm epochs are small non-negative integers (rpm stores an int32)
+Epoch = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+
+
 def join_evr(epoch: int, version: str, release: str) -> str:
     """"[epoch:]version[-release]", the form dpkg and rpm compare."""
     vr = f"{version}-{release}" if release else version
@@ -143,12 +147,12 @@ class Package(Record, frozen=True, kw_only=True):
     # package manager compares ("1:2.38.1-5+deb12u3"). apk versions ("1.2.3-r0") stay whole. src_* name the
     # source package (Debian matches on it), split the same way.
     release: str = ""
-    epoch: int = 0
+    epoch: Epoch = 0
     arch: str = ""
     src_name: str = ""
     src_version: str = ""
     src_release: str = ""
-    src_epoch: int = 0
+    src_epoch: Epoch = 0
     maintainer: str = ""
     installed_files: tuple[str, ...] = ()
     layer: LayerRef | None = None
