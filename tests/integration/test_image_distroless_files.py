@@ -35,7 +35,7 @@ def test_status_d_md5sums_give_the_installed_files(tmp_path: Path) -> None:
     layers, blobs, _ = analyze_image(layout, opts)
     merged = merge(layers, blobs)  # type: ignore[arg-type]
     (pkg,) = merged.os_packages
-    assert (pkg.name, pkg.version, pkg.src_name, pkg.src_version) == ("python3-yaml", "6.0-3+b2", "pyyaml", "6.0-3")
+    assert (pkg.name, pkg.full_version, pkg.src_name, pkg.src_full_version) == ("python3-yaml", "6.0-3+b2", "pyyaml", "6.0-3")
     assert pkg.installed_files == (META, "usr/share/doc/python3-yaml/copyright")
     owned = frozenset(pkg.installed_files)
     inv = drop_os_owned(Inventory(applications=merged.applications, unknowns=[]), owned)

@@ -71,7 +71,8 @@ def test_rpm_berkeley_db_and_ndb(fixture_db: Path, tmp_path: Path, db_name: str,
              where: (FIX / "rpm" / db_name).read_bytes()}
     report = _scan(fixture_db, write_layout(tmp_path / "img", [layer_tar(files)]), tmp_path)
     assert report["Metadata"]["OS"]["Family"] == "redhat"
-    got = sorted((p["Name"], p["Version"], p["Arch"], p["SrcName"]) for p in _os_pkgs(report))
+    got = sorted((p["Name"], (f"{p['Epoch']}:" if p.get("Epoch") else "") + f"{p['Version']}-{p['Release']}",
+                  p["Arch"], p["SrcName"]) for p in _os_pkgs(report))
     want = []
     for line in (FIX / "rpm" / "expected.txt").read_text().splitlines():  # name|epoch|version|release|arch|srpm
         name, epoch, ver, rel, arch, srpm = line.strip().split("|")

@@ -54,11 +54,51 @@ def _pkgs(report: dict[str, Any], cls: str, typ: str | None = None) -> list[dict
 def test_debian_os_and_every_dpkg_package(debian_report: dict[str, Any], expected: dict[str, Any]) -> None:
     os_info = debian_report["Metadata"]["OS"]
     assert (os_info["Family"], os_info["Name"]) == ("debian", expected["os"]["debian_version"])
-    got = {(p["Name"], p["Version"], p["Arch"], p.get("SrcName", ""), p.get("SrcVersion", ""))
+    # the JSON splits dpkg versions as Trivy's does: Epoch, Version, Release (and Src*)
+    got = {(p["Name"], _evr(p), p["Arch"], p.get("SrcName", ""), _evr(p, "Src"))
            for p in _pkgs(debian_report, "os-pkgs")}
     want = {(p["name"], p["version"], p["arch"], p["source"], p["source_version"]) for p in expected["dpkg"]}
     assert got == want
     assert len(got) == 112
+    bash = next(p for p in _pkgs(debian_report, "os-pkgs") if p["Name"] == "bash")
+    assert (bash["Version"], bash["Release"], bash["SrcVersion"], bash["SrcRelease"]) == (
+        "5.2.15", "2+b13", "5.2.15", "2")
+    assert "Epoch" not in bash and bash["ID"] == "bash@5.2.15-2+b13"
+    # licenses from usr/share/doc/*/copyright: 104 of the 112 packages, as Trivy 0.76 finds them
+    with_licenses = {p["Name"]: p["Licenses"] for p in _pkgs(debian_report, "os-pkgs") if p.get("Licenses")}
+    assert len(with_licenses) == 104
+    assert with_licenses["zlib1g"] == ["Zlib"] and "Apache-2.0" in with_licenses["libssl3"]
+
+
+def test_rpm_versions_split_and_whole_where_compared(full_db: Path, tmp_path: Path) -> None:
+    """rpm packages show Version/Release/Epoch apart (as Trivy); a vulnerability's InstalledVersion is the whole
+    version that was compared, as Trivy's is."""
+    report, _ = _scan(full_db, RHEL, tmp_path, "--scanners", "vuln")
+    pkgs = {p["ID"]: p for p in _pkgs(report, "os-pkgs")}
+    ossl = next(p for p in pkgs.values() if p["Name"] == "openssl-libs")
+    assert (ossl["Version"], ossl["Release"], ossl["Epoch"]) == ("3.0.1", "41.el9_0", 1)
+    os_vulns = [v for r in report["Results"] if r["Class"] == "os-pkgs" for v in r.get("Vulnerabilities", [])]
+    assert os_vulns and all(v["InstalledVersion"] == _evr(pkgs[v["PkgID"]]) for v in os_vulns)
+    assert any("-" in v["InstalledVersion"] for v in os_vulns)
+
+
+def test_os_package_licenses_are_a_license_result(full_db: Path, tmp_path: Path) -> None:
+    """`--scanners license` on an image covers the OS packages too, in one result named as Trivy names it; apk's
+    free-text license field is split into SPDX names."""
+    report, _ = _scan(full_db, ALPINE, tmp_path, "--scanners", "license")
+    (os_lic,) = [r for r in report["Results"] if r["Target"] == "OS Packages"]
+    assert os_lic["Class"] == "license"
+    found = {(f["PkgName"], f["Name"]) for f in os_lic["Licenses"]}
+    assert {("musl-utils", "MIT"), ("musl-utils", "BSD-3-Clause"), ("musl-utils", "GPL-2.0-or-later"),
+            ("busybox", "GPL-2.0-only")} <= found
+    assert {f["Category"] for f in os_lic["Licenses"] if f["Name"] == "GPL-2.0-or-later"} == {"restricted"}
+
+
+def _evr(p: dict[str, Any], prefix: str = "") -> str:
+    vr = p.get(prefix + "Version", "")
+    if p.get(prefix + "Release"):
+        vr += "-" + p[prefix + "Release"]
+    return f"{p[prefix + 'Epoch']}:{vr}" if p.get(prefix + "Epoch") else vr
 
 
 def test_debian_language_packages_match_ground_truth(debian_report: dict[str, Any], expected: dict[str, Any]

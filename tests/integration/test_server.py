@@ -422,7 +422,7 @@ def test_version_and_metrics(server: Server) -> None:
     v = server.get("/version", headers={"Vigil-Token": TOKEN}).json()
     from vigil import __version__
 
-    assert v["Version"] == __version__ and v["WireSchemaVersion"] == 1 and v["BlobSchemaVersion"] == 2
+    assert v["Version"] == __version__ and v["WireSchemaVersion"] == 1 and v["BlobSchemaVersion"] == 3
     assert v["DB"]["BuiltAt"] == "2026-01-01T00:00:00Z" and v["DB"]["SchemaVersion"] >= 1
     assert v["DB"]["AgeSeconds"] > 0
     text = server.get("/metrics").text

@@ -59,8 +59,10 @@ def _integral(value: object) -> object:
 @schema.hook
 def map_body(ctx: schemathesis.HookContext, body: object) -> object:
     """JSON Schema counts 1.0 as an integer; Vigil's decoders are strict (an integer field takes 1, as every
-    client encodes it), so generated integral floats are sent as integers."""
-    return _integral(body)
+    client encodes it), so generated integral floats are sent as integers. Integers beyond 64 bits, which the
+    server refuses anywhere (its cache carries msgpack), are sent as floats, as in msgpack bodies: the generator
+    puts them in free-form objects such as ImageConfig, where a float is as good."""
+    return _integral(_msgpack_safe(body))
 
 
 def _generator():  # type: ignore[no-untyped-def]

@@ -26,12 +26,13 @@ TRIVY_ONLY = {
     "Trivy", "Trivy.Version",
     "Results[].Packages[].AnalyzedBy",
     # package data the inventory does not read yet (the inventory section of docs/trivy-differences.md)
-    "Results[].Packages[].Epoch", "Results[].Packages[].Release", "Results[].Packages[].SrcEpoch",
-    "Results[].Packages[].SrcRelease", "Results[].Packages[].Repository", "Results[].Packages[].Repository.Class",
+    "Results[].Packages[].Repository", "Results[].Packages[].Repository.Class",
     "Results[].Packages[].BuildInfo", "Results[].Packages[].BuildInfo.ContentSets", "Results[].Packages[].Digest",
-    "Results[].Packages[].DependsOn", "Results[].Packages[].Licenses", "Results[].Packages[].Identifier.BOMRef",
-    "Results[].Licenses", *(f"Results[].Licenses[].{k}" for k in ("Category", "Confidence", "FilePath", "Link",
-                                                                   "Name", "PkgName", "Severity", "Text")),
+    "Results[].Packages[].DependsOn", "Results[].Packages[].Identifier.BOMRef",
+    # read from package metadata, but not from an SBOM given to `vigil sbom`; an empty license Link is left out
+    "Results[].Packages[].Licenses", "Results[].Licenses",
+    *(f"Results[].Licenses[].{k}" for k in ("Category", "Confidence", "FilePath", "Link", "Name", "PkgName",
+                                            "Severity", "Text")),
 }
 # Keys Vigil adds (prefixes): Trivy's readers ignore them.
 VIGIL_ONLY = (

@@ -92,6 +92,23 @@ def test_dpkg_file_lists_join_packages_by_name() -> None:
         ("python3-yaml", ("usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA",))]
 
 
+def test_debian_copyright_licenses_join_packages_by_name_and_go_with_a_whiteout() -> None:
+    def copyright_of(name: str, *licenses: str) -> Application:
+        return Application(type="dpkg-license", file_path=f"usr/share/doc/{name}/copyright", packages=(
+            Package(ecosystem="dpkg", name=name, version="", licenses=licenses,
+                    file_path=f"usr/share/doc/{name}/copyright"),))
+
+    status = _dpkg("var/lib/dpkg/status", ("zlib1g", "1:1.2.13"), ("tzdata", "2024a"), ("bare", "1"))
+    blobs = [_blob(0, os_releases=DEB, package_dbs=(status, copyright_of("zlib1g", "Zlib"),
+                                                    copyright_of("tzdata", "public-domain")))]
+    m = merge([_layer(0)], blobs)
+    assert {p.name: p.licenses for p in m.os_packages} == {"bare": (), "tzdata": ("public-domain",),
+                                                           "zlib1g": ("Zlib",)}
+    assert len(m.os_packages) == 3  # a copyright file is never a package of its own
+    m = merge([_layer(0), _layer(1)], [*blobs, _blob(1, whiteouts=("usr/share/doc/tzdata",))])
+    assert {p.name: p.licenses for p in m.os_packages}["tzdata"] == ()
+
+
 def test_secrets_keep_their_layer_even_when_deleted_later() -> None:
     f = SecretFinding(rule_id="aws-access-key-id", category="AWS", severity="CRITICAL", title="AWS",
                       start_line=1, end_line=1)

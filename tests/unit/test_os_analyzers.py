@@ -16,14 +16,15 @@ import pytest
 
 from tests.work_budget import line_budget
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.os import apk, dpkg, dpkg_files, os_release, rpm
+from vigil.analyzers.os import apk, dpkg, dpkg_copyright, dpkg_files, os_release, rpm
 from vigil.analyzers.registry import ANALYZER_MODULES, AnalysisInput, all_analyzers, run_guarded
+from vigil.inventory.licenses import TEXT_PREFIX
 from vigil.inventory.records import OSInfo, os_ecosystem
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "os"
 IMAGES = ROOT.parent / "shared" / "data" / "images"
-OS_MODULES = (os_release, dpkg, dpkg_files, apk, rpm)
+OS_MODULES = (os_release, dpkg, dpkg_files, dpkg_copyright, apk, rpm)
 
 
 @cache
@@ -83,6 +84,8 @@ def test_os_modules_are_registered_with_kind_os() -> None:
      ["var/lib/dpkg/status-old", "var/lib/dpkg/available", "var/lib/dpkg/info/libc6.list"]),
     (dpkg_files, ["var/lib/dpkg/info/libc6:amd64.list", "var/lib/dpkg/info/base-files.list"],
      ["var/lib/dpkg/info/libc6.md5sums", "usr/share/foo.list"]),
+    (dpkg_copyright, ["usr/share/doc/zlib1g/copyright"], ["usr/share/doc/zlib1g/changelog.gz",
+                                                         "opt/usr/share/doc/zlib1g/copyright"]),
     (apk, ["lib/apk/db/installed", "usr/lib/apk/db/installed"], ["lib/apk/db/triggers", "etc/apk/world"]),
     (rpm, ["var/lib/rpm/rpmdb.sqlite", "var/lib/rpm/Packages", "var/lib/rpm/Packages.db",
            "usr/lib/sysimage/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/Packages.db", "usr/share/rpm/rpmdb.sqlite"],
@@ -171,8 +174,8 @@ def test_dpkg_status_real_matches_expected_json(golden) -> None:  # type: ignore
     data = debian_files()["var/lib/dpkg/status"]
     res = analyze(dpkg, "var/lib/dpkg/status", data)
     expected = json.loads((IMAGES / "expected.json").read_text())["dpkg"]
-    got = [{"name": p.name, "version": p.version, "arch": p.arch, "source": p.src_name,
-            "source_version": p.src_version} for p in res.os_packages]
+    got = [{"name": p.name, "version": p.full_version, "arch": p.arch, "source": p.src_name,
+            "source_version": p.src_full_version} for p in res.os_packages]
     assert len(got) == len(expected) == 112
 
     def key(d: dict[str, str]) -> tuple[str, str]:
@@ -182,7 +185,7 @@ def test_dpkg_status_real_matches_expected_json(golden) -> None:  # type: ignore
     assert {p.ecosystem for p in res.os_packages} == {"dpkg"}
     assert {p.file_path for p in res.os_packages} == {"var/lib/dpkg/status"}
     libc = next(p for p in res.os_packages if p.name == "libc6")
-    assert libc.maintainer == "GNU Libc Maintainers <debian-glibc@lists.debian.org>" and libc.id == f"libc6@{libc.version}"
+    assert libc.maintainer == "GNU Libc Maintainers <debian-glibc@lists.debian.org>" and libc.id == f"libc6@{libc.full_version}"
     golden.check("os/dpkg/debian12_status", res.os_packages)
 
 
@@ -198,9 +201,11 @@ def test_dpkg_ubuntu_statuses(golden) -> None:  # type: ignore[no-untyped-def]
     by = {p.name: p for p in res.os_packages}
     # hold ok installed counts; deinstall (even if still installed), config-files and half-installed do not
     assert sorted(by) == ["base-files", "libc6", "libssl3t64", "perl-base"]
-    assert (by["libssl3t64"].src_name, by["libssl3t64"].src_version) == ("openssl", "3.0.13-0ubuntu3")
-    assert (by["libc6"].src_name, by["libc6"].src_version) == ("glibc", "2.39-0ubuntu8.3")
-    assert (by["base-files"].src_name, by["base-files"].src_version) == ("base-files", "13ubuntu10.1")
+    assert (by["libssl3t64"].src_name, by["libssl3t64"].src_full_version) == ("openssl", "3.0.13-0ubuntu3")
+    assert (by["libc6"].src_name, by["libc6"].src_full_version) == ("glibc", "2.39-0ubuntu8.3")
+    assert (by["base-files"].src_name, by["base-files"].src_full_version) == ("base-files", "13ubuntu10.1")
+    # no hyphen: no Debian revision
+    assert (by["base-files"].src_version, by["base-files"].src_release) == ("13ubuntu10.1", "")
     golden.check("os/dpkg/ubuntu_status", res.os_packages)
 
 
@@ -223,8 +228,10 @@ def test_dpkg_distroless_status_d(golden) -> None:  # type: ignore[no-untyped-de
         got.append(p)
     by = {p.name: p for p in got}
     assert sorted(by) == ["base-files", "bash", "libc6", "libssl3", "zlib1g"]  # base-files has no Status line
-    assert by["zlib1g"].version == "1:1.2.13.dfsg-1" and by["zlib1g"].src_version == "1:1.2.13.dfsg-1"
-    assert (by["bash"].version, by["bash"].src_version) == ("5.2.15-2+b13", "5.2.15-2")
+    assert by["zlib1g"].full_version == "1:1.2.13.dfsg-1" and by["zlib1g"].src_full_version == "1:1.2.13.dfsg-1"
+    assert (by["zlib1g"].epoch, by["zlib1g"].version, by["zlib1g"].release) == (1, "1.2.13.dfsg", "1")  # as Trivy
+    assert (by["bash"].full_version, by["bash"].src_full_version) == ("5.2.15-2+b13", "5.2.15-2")
+    assert (by["bash"].version, by["bash"].release, by["bash"].src_release) == ("5.2.15", "2+b13", "2")
     golden.check("os/dpkg/distroless_status_d", got)
 
 
@@ -261,6 +268,59 @@ def test_dpkg_files_lists(golden) -> None:  # type: ignore[no-untyped-def]
     golden.check("os/dpkg_files/base_files", base)
 
 
+# --- dpkg copyright ----------------------------------------------------------------------------------------------
+
+TRIVY_DEBIAN_LICENSES = ROOT / "tests" / "data" / "trivy" / "debian-vuln-os-licenses.json"
+
+
+def _trivy_display(name: str) -> str:
+    """A license text as Trivy's license results show it: its first three words and "..."."""
+    if not name.startswith(TEXT_PREFIX):
+        return name
+    return TEXT_PREFIX + " ".join(name[len(TEXT_PREFIX):].split(" ")[:3]) + "..."
+
+
+def test_dpkg_copyright_real_matches_trivy(golden) -> None:  # type: ignore[no-untyped-def]
+    """Every copyright file of the Debian image gives the licenses Trivy 0.76 reports for its package, except
+    where Trivy maps "GPL-3+ with Bison exception" to GPL-2.0's Bison exception (docs/trivy-differences.md)."""
+    names = [p.name for p in dpkg.parse_dpkg_status(debian_files()["var/lib/dpkg/status"])]
+    wanted = tuple(f"usr/share/doc/{n}/copyright" for n in names)
+    files = image_files("debian-vuln.oci.tar", wanted)
+    expected = json.loads(TRIVY_DEBIAN_LICENSES.read_text())["packages"]
+    got: dict[str, list[str]] = {}
+    for path, data in sorted(files.items()):
+        for p in analyze(dpkg_copyright, path, data).os_packages:
+            assert (p.version, p.file_path) == ("", path)
+            got[p.name] = list(dict.fromkeys(_trivy_display(lic) for lic in p.licenses))
+    assert len(got) == len(expected) == 104  # 8 of the 112 packages have no copyright file a license is read from
+    differ = {n for n in expected if sorted(got.get(n, [])) != sorted(expected[n])}
+    assert differ == {"perl-base"}
+    assert set(got["perl-base"]) ^ set(expected["perl-base"]) == {"GPL-3+-WITH-BISON-EXCEPTION",
+                                                                  "GPL-2.0-with-bison-exception+"}
+    golden.check("os/dpkg_copyright/libssl3", got["libssl3"])
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    ("usr/share/doc/zlib1g/copyright", "zlib1g"),
+    ("usr/share/doc/ca-certificates/examples/ca-certificates-local/debian/copyright", ""),
+    ("usr/share/doc/zlib1g/changelog.gz", ""),
+])
+def test_dpkg_copyright_only_directly_in_a_doc_dir(path: str, name: str) -> None:
+    assert dpkg_copyright.package_of(path) == name
+    res = run_guarded(dpkg_copyright.ANALYZER, AnalysisInput(path=path, data=b"License: MIT\n"))
+    assert [p.name for p in res.os_packages] == ([name] if name else [])
+
+
+def test_dpkg_copyright_forms() -> None:
+    text = (b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+            b"Files: *\nLicense: GPL-2+ or Artistic\n\nFiles: lib/*\nLicense: The MIT License (MIT)\n"
+            b"License: Expat\n"
+            b"On Debian systems the full text is in /usr/share/common-licenses/LGPL-2.1.\n")
+    assert dpkg_copyright.parse_copyright(text) == ("GPL-2.0-or-later", "Artistic-2.0", "MIT", "LGPL-2.1-only")
+    with pytest.raises(ParseError):
+        dpkg_copyright.parse_copyright(b"\x00\x01binary")
+
+
 # --- apk -------------------------------------------------------------------------------------------------------
 
 def test_apk_installed_real(golden) -> None:  # type: ignore[no-untyped-def]
@@ -271,6 +331,9 @@ def test_apk_installed_real(golden) -> None:  # type: ignore[no-untyped-def]
     musl = by["musl"]
     assert (musl.version, musl.arch, musl.src_name, musl.src_version, musl.licenses) == (
         "1.2.3-r0", "x86_64", "musl", "1.2.3-r0", ("MIT",))
+    # apk's L: field is a space-separated list: split into SPDX names as Trivy reports them
+    assert by["alpine-baselayout"].licenses == ("GPL-2.0-only",)
+    assert by["musl-utils"].licenses == ("MIT", "BSD-3-Clause", "GPL-2.0-or-later")  # "MIT BSD GPL2+"
     assert musl.installed_files == ("lib/ld-musl-x86_64.so.1",)
     assert musl.maintainer == "Fixture Maintainer <fixture@example.invalid>"
     assert by["alpine-baselayout-data"].src_name == "alpine-baselayout"
@@ -292,13 +355,14 @@ def test_apk_edge_cases() -> None:
 
 # --- robustness ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("module", [os_release, dpkg, dpkg_files, apk])
+@pytest.mark.parametrize("module", [os_release, dpkg, dpkg_files, dpkg_copyright, apk])
 def test_text_analyzers_survive_random_input(module: object) -> None:
     """Contract: any bytes give a result or a ParseError (an Unknown through the guard), never a crash."""
     rng = random.Random(4)
     a = module.ANALYZER  # type: ignore[attr-defined]
     path = {"os-release": "etc/os-release", "dpkg": "var/lib/dpkg/status",
-            "dpkg-files": "var/lib/dpkg/info/x.list", "apk": "lib/apk/db/installed"}[a.name]
+            "dpkg-files": "var/lib/dpkg/info/x.list", "apk": "lib/apk/db/installed",
+            "dpkg-license": "usr/share/doc/x/copyright"}[a.name]
     seeds = [b"", b"\n", b"P:\nV:\n", b"Package: x\nVersion: 1\n", b"ID=debian\nVERSION_ID=12\n"]
     for i in range(300):
         base = seeds[i % len(seeds)]

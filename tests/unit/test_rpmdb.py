@@ -57,7 +57,7 @@ def expected() -> list[tuple[str, str, str, str, str]]:
 
 
 def summary(res) -> list[tuple[str, str, str, str, str]]:  # type: ignore[no-untyped-def]
-    return [(p.name, p.version, p.arch, p.src_name, p.src_version) for p in res.os_packages]
+    return [(p.name, p.full_version, p.arch, p.src_name, p.src_full_version) for p in res.os_packages]
 
 
 def test_real_sqlite_matches_rpm_qa(golden) -> None:  # type: ignore[no-untyped-def]
@@ -65,8 +65,12 @@ def test_real_sqlite_matches_rpm_qa(golden) -> None:  # type: ignore[no-untyped-
     assert res.unknowns == ()
     assert summary(res) == expected() and len(res.os_packages) == 7
     by = {p.name: p for p in res.os_packages}
-    assert by["openssl-libs"].version == "1:3.0.1-41.el9_0"  # epoch > 0 is spelled
-    assert by["bash"].version == "5.1.8-4.el9"  # Epoch: 0 is stored in the header but not spelled
+    assert by["openssl-libs"].full_version == "1:3.0.1-41.el9_0"  # epoch > 0 is spelled
+    # split as Trivy's JSON shows it
+    ossl = by["openssl-libs"]
+    assert (ossl.version, ossl.release, ossl.epoch, ossl.src_version, ossl.src_release, ossl.src_epoch) == (
+        "3.0.1", "41.el9_0", 1, "3.0.1", "41.el9_0", 1)
+    assert by["bash"].full_version == "5.1.8-4.el9"  # Epoch: 0 is stored in the header but not spelled
     assert by["bash"].installed_files == ("usr/share/doc/bash/FIXTURE",)
     assert by["libcurl"].installed_files == ()  # a subpackage without files
     assert (by["bash"].maintainer, by["bash"].licenses, by["bash"].ecosystem) == ("Red Hat, Inc.", ("test-fixture",), "rpm")
@@ -143,11 +147,11 @@ def test_header_fields_and_source_rpm() -> None:
                                 (1116, 4, [0, 1, 0]), (5096, 6, "perl:5.26:8000020190628015203:6d4a6d3c"),
                                 (1014, 9, ["GPLv2+", "ignored-locale-variant"])]))
     p = rpm.to_package(h, "f")
-    assert (p.version, p.src_name, p.src_version) == ("2:1.2-3.el8", "a-src", "2:1.2-3.el8")
+    assert (p.full_version, p.src_name, p.src_full_version) == ("2:1.2-3.el8", "a-src", "2:1.2-3.el8")
     assert p.installed_files == ("usr/bin/a", "etc/a.conf", "usr/bin/b")
     assert p.licenses == ("GPLv2+",) and h.modularity_label.startswith("perl:5.26")
     no_src = rpm.to_package(parse_header(pkg("b", epoch=0, srpm=None)), "f")
-    assert (no_src.version, no_src.src_name, no_src.src_version) == ("1.2-3.el8", "b", "1.2-3.el8")
+    assert (no_src.full_version, no_src.src_name, no_src.src_full_version) == ("1.2-3.el8", "b", "1.2-3.el8")
     old = parse_header(pkg("c", extra=[(1027, 8, ["/bin/c", "/etc/c"])]))
     assert old.files == ("bin/c", "etc/c")
     assert rpm.split_sourcerpm("glibc-2.28-251.el8_10.2.src.rpm") == ("glibc", "2.28", "251.el8_10.2")

@@ -32,8 +32,10 @@ def test_blob_info_in() -> None:
     assert u.items == []
     assert blob.os_releases[0].os == OSInfo(family="debian", name="12.5")
     (db,) = blob.package_dbs
-    assert db.type == "dpkg" and [p.version for p in db.packages] == ["2.36-9+deb12u4", "1:2024a-0+deb12u1"]
-    assert db.packages[0].src_version == "2.36-9+deb12u4" and db.packages[0].ecosystem == "dpkg"
+    assert db.type == "dpkg" and [p.full_version for p in db.packages] == ["2.36-9+deb12u4", "1:2024a-0+deb12u1"]
+    assert db.packages[0].src_full_version == "2.36-9+deb12u4" and db.packages[0].ecosystem == "dpkg"
+    # kept apart as Trivy sends them (and as Vigil's own dpkg analyzer stores them)
+    assert (db.packages[1].epoch, db.packages[1].version, db.packages[1].release) == (1, "2024a", "0+deb12u1")
     pip, rust = blob.applications
     assert [(p.ecosystem, p.relationship) for p in pip.packages] == [("pypi", "direct"), ("pypi", "indirect")]
     assert rust.type == "rustbinary" and rust.packages[0].ecosystem == "cargo"

@@ -110,7 +110,7 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
         for db in blob.package_dbs:
             dbs[db.file_path] = (db, i)
             for p in db.packages:
-                first_os.setdefault((p.name, p.version, p.arch), i)
+                first_os.setdefault((p.name, p.full_version, p.arch), i)
         for app in blob.applications:
             apps[(app.file_path, app.type)] = (app, i)
             for p in app.packages:
@@ -136,14 +136,18 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
         return refs_by_idx[i] if 0 <= i < len(refs_by_idx) else None
 
     files_by_pkg: dict[str, tuple[str, ...]] = {}
+    licenses_by_pkg: dict[str, tuple[str, ...]] = {}
     pkgs: dict[tuple[str, str, str], Package] = {}
     for path in sorted(dbs):
         db, idx = dbs[path]
         for p in db.packages:
-            if not p.version:  # a file list (dpkg info/<pkg>.list): joined to the package by name below
+            if not p.version:  # a file list (dpkg info/<pkg>.list) or the licenses of a Debian copyright file:
+                # joined to the package by name below
                 files_by_pkg[p.name] = files_by_pkg.get(p.name, ()) + p.installed_files
+                if p.licenses:
+                    licenses_by_pkg[p.name] = licenses_by_pkg.get(p.name, ()) + p.licenses
                 continue
-            key = (p.name, p.version, p.arch)
+            key = (p.name, p.full_version, p.arch)
             pkgs[key] = msgspec.structs.replace(p, layer=ref(first_os.get(key, idx)))
     family = out.os.family if out.os is not None else ""
     for key in sorted(pkgs):
@@ -152,7 +156,8 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
         p = msgspec.structs.replace(
             p, ecosystem=family or p.ecosystem,
             installed_files=p.installed_files or extra,
-            id=p.id or f"{p.name}@{p.version}",
+            licenses=p.licenses or tuple(dict.fromkeys(licenses_by_pkg.get(p.name, ()))),
+            id=p.id or f"{p.name}@{p.full_version}",
         )
         if out.os is not None and not p.purl:
             p = msgspec.structs.replace(p, purl=os_purl(out.os, p))

@@ -65,6 +65,7 @@ ANALYZER_MODULES: tuple[str, ...] = (
     "vigil.analyzers.os.os_release",
     "vigil.analyzers.os.dpkg",
     "vigil.analyzers.os.dpkg_files",
+    "vigil.analyzers.os.dpkg_copyright",
     "vigil.analyzers.os.apk",
     "vigil.analyzers.os.rpm",
 )
@@ -166,7 +167,7 @@ _NOT_LOCKFILE: dict[str, AnalyzerKind] = {
                      "vigil.analyzers.lang.jar", "vigil.analyzers.lang.gobinary", "vigil.analyzers.lang.rustbinary"),
                     "installed"),
     **dict.fromkeys(("vigil.analyzers.os.os_release", "vigil.analyzers.os.dpkg", "vigil.analyzers.os.dpkg_files",
-                     "vigil.analyzers.os.apk", "vigil.analyzers.os.rpm"), "os"),
+                     "vigil.analyzers.os.dpkg_copyright", "vigil.analyzers.os.apk", "vigil.analyzers.os.rpm"), "os"),
 }
 
 

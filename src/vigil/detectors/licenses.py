@@ -80,9 +80,17 @@ def normalize(declared: str) -> list[str]:
         if parsed is None:
             return []
         syms = lic.license_symbols(parsed, decompose=False)
-        return [cast(str, sym.render()) for sym in syms] or [s]
+        return [_spdx_name(cast(str, sym.render())) for sym in syms] or [s]
     except Exception:  # license_expression raises several error types for free text; keep the text
         return [s]
+
+
+def _spdx_name(name: str) -> str:
+    """A symbol of an expression as the SPDX ID it means when it is a common short name (rpm's "GPLv2+" ->
+    "GPL-2.0-or-later"); an "X WITH exception" is kept as parsed."""
+    from vigil.inventory.licenses import normalize_license
+
+    return name if " WITH " in name else normalize_license(name)
 
 
 def _base(name: str) -> str:

@@ -18,7 +18,9 @@ from vigil.findings.records import LayerInfo, Result, SecretFinding, SuppressedF
 from vigil.inventory.records import Application, OSInfo, Record, Unknown
 
 # 2: misconfiguration results travel in the blob (ConfigFindings)
-BLOB_SCHEMA_VERSION = 2
+# 3: dpkg/rpm packages carry Version, Release and Epoch apart (a server that knows only 2 would read the upstream
+#    version alone)
+BLOB_SCHEMA_VERSION = 3
 
 
 class OSRelease(Record, frozen=True, kw_only=True):

@@ -61,7 +61,7 @@ def os_purl(os: OSInfo, pkg: Package) -> str:
     ptype = _OS_PURL_TYPES.get(OS_PKG_FORMAT.get(os.family, ""), "")
     if not ptype or not pkg.name:
         return ""
-    version, epoch = pkg.version, ""
+    version, epoch = pkg.full_version, ""
     if ptype in ("deb", "rpm"):
         head, sep, rest = version.partition(":")
         if sep and head.isdigit():

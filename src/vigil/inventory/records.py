@@ -6,7 +6,7 @@ JSON field names follow Trivy's PascalCase so that users' jq scripts and dashboa
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -104,6 +104,27 @@ class OSInfo(Record, frozen=True, kw_only=True):
     eosl: bool = msgspec.field(default=False, name="EOSL")
 
 
+# dpkg and rpm epochs are small non-negative integers (rpm stores an int32)
+Epoch = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+
+
+def join_evr(epoch: int, version: str, release: str) -> str:
+    """"[epoch:]version[-release]", the form dpkg and rpm compare."""
+    vr = f"{version}-{release}" if release else version
+    return f"{epoch}:{vr}" if epoch else vr
+
+
+def split_deb_version(full: str) -> tuple[int, str, str]:
+    """(epoch, upstream version, Debian revision) of a dpkg version (deb-version(7)): the epoch is the digits
+    before the first colon, the revision what follows the last hyphen."""
+    epoch = 0
+    head, sep, rest = full.partition(":")
+    if sep and head.isdigit():
+        epoch, full = int(head), rest
+    upstream, sep, revision = full.rpartition("-")
+    return (epoch, upstream, revision) if sep and upstream else (epoch, full, "")
+
+
 class Location(Record, frozen=True, kw_only=True):
     start_line: int
     end_line: int
@@ -121,14 +142,29 @@ class Package(Record, frozen=True, kw_only=True):
     locations: tuple[Location, ...] = ()
     file_path: str = ""
     licenses: tuple[str, ...] = ()
-    # OS packages: `version` is the full version as the package manager compares it (dpkg
-    # "1:2.38.1-5+deb12u3", rpm "[E:]V-R", apk "1.2.3-r0"); src_* name the source package (Debian matches on it).
+    # OS packages: dpkg and rpm versions are split as Trivy's JSON splits them: `version` is the upstream part,
+    # `release` the Debian revision / rpm release, `epoch` the epoch (0 when absent); `full_version` is what the
+    # package manager compares ("1:2.38.1-5+deb12u3"). apk versions ("1.2.3-r0") stay whole. src_* name the
+    # source package (Debian matches on it), split the same way.
+    release: str = ""
+    epoch: Epoch = 0
     arch: str = ""
     src_name: str = ""
     src_version: str = ""
+    src_release: str = ""
+    src_epoch: Epoch = 0
     maintainer: str = ""
     installed_files: tuple[str, ...] = ()
     layer: LayerRef | None = None
+
+    @property
+    def full_version(self) -> str:
+        """The version as the package manager compares it: "[epoch:]version[-release]"."""
+        return join_evr(self.epoch, self.version, self.release)
+
+    @property
+    def src_full_version(self) -> str:
+        return join_evr(self.src_epoch, self.src_version, self.src_release) if self.src_version else ""
 
 
 class Application(Record, frozen=True, kw_only=True):

@@ -51,6 +51,8 @@ def detect(art: ArtifactInfo, blobs: Sequence[BlobInfo], opts: DetectionOptions,
     owned = frozenset(f for p in merged.os_packages for f in p.installed_files)
     inv = drop_os_owned(Inventory(applications=merged.applications, unknowns=merged.unknowns), owned)
     meta = Metadata()
+    if "license" in opts.scanners and "os" in opts.pkg_types and merged.os_packages:
+        results.extend(os_license_results(merged.os_packages, opts))
     if set(opts.scanners) & {"vuln", "license"}:
         lang, meta = lang_results(inv, opts, store)
         if art.type == "container_image":
@@ -149,6 +151,20 @@ def license_results(inv: Inventory, opts: DetectionOptions) -> list[Result]:
         if found:
             out.append(Result(target=app.file_path, class_="license", type=app.type, licenses=found))
     return out
+
+
+def os_license_results(pkgs: Sequence[Package], opts: DetectionOptions) -> list[Result]:
+    """`--scanners license` over the OS packages (the licenses of their DB records and, for Debian, of their
+    copyright files): one result named "OS Packages", as Trivy names it."""
+    from vigil.detectors.licenses import LicensePolicy, findings_for
+
+    policy = LicensePolicy.build(dict(opts.license_categories), tuple(opts.ignored_licenses))
+    found = findings_for(pkgs, policy)
+    return [Result(target=OS_LICENSE_TARGET, class_="license", licenses=found)] if found else []
+
+
+# The target of the OS packages' license result (Trivy's name for it).
+OS_LICENSE_TARGET = "OS Packages"
 
 
 def _os_results(merged: Merged, opts: DetectionOptions, artifact: str, warnings: list[str],

@@ -175,7 +175,7 @@ class Line:
 def vuln_line(res: Result, v: Vulnerability) -> Line | None:
     """The package's first location in the lockfile, when the analyzer recorded one."""
     for p in res.packages:
-        if (p.id and p.id == v.pkg_id) or (not v.pkg_id and p.name == v.pkg_name and p.version == v.installed_version):
+        if (p.id and p.id == v.pkg_id) or (not v.pkg_id and p.name == v.pkg_name and p.full_version == v.installed_version):
             if p.locations:
                 return Line(p.locations[0].start_line, p.locations[0].end_line)
             return None

@@ -57,7 +57,7 @@ def _ref_namer(report: Report) -> Callable[[Result, Package], str]:
     def ref_of(res: Result, p: Package) -> str:
         if p.purl and purl_count[p.purl] == 1:
             return p.purl
-        base = p.purl or f"vigil:{quote(p.id or p.name + '@' + p.version)}"
+        base = p.purl or f"vigil:{quote(p.id or p.name + '@' + p.full_version)}"
         return f"{base}{'&' if '?' in base else '?'}file_path={quote(p.file_path or res.target, safe='')}"
 
     return ref_of
@@ -117,10 +117,10 @@ def build_bom(report: Report) -> Bom:
         else:
             components.append(Component(type=ComponentType.APPLICATION, name=res.target, bom_ref=app_ref,
                                         properties=res_props))
-        ids = {(p.id or f"{p.name}@{p.version}"): ref_of(res, p) for p in pkgs}
+        ids = {(p.id or f"{p.name}@{p.full_version}"): ref_of(res, p) for p in pkgs}
         refs_by_result[res.target] = ids
         for p in pkgs:
-            props = [Property(name="vigil:PkgID", value=p.id or f"{p.name}@{p.version}"),
+            props = [Property(name="vigil:PkgID", value=p.id or f"{p.name}@{p.full_version}"),
                      Property(name="vigil:Target", value=res.target),
                      Property(name="vigil:Type", value=res.type),
                      Property(name="vigil:Relationship", value=p.relationship)]
@@ -130,7 +130,7 @@ def build_bom(report: Report) -> Bom:
                 props.append(Property(name="vigil:Dev", value="true"))
             if p.src_name:
                 props += [Property(name="vigil:SrcName", value=p.src_name),
-                          Property(name="vigil:SrcVersion", value=p.src_version)]
+                          Property(name="vigil:SrcVersion", value=p.src_full_version)]
             if p.layer is not None:
                 props += [Property(name="vigil:LayerDigest", value=p.layer.digest),
                           Property(name="vigil:LayerDiffID", value=p.layer.diff_id)]
@@ -139,13 +139,13 @@ def build_bom(report: Report) -> Bom:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 purl = PackageURL.from_string(p.purl) if p.purl else None
-            components.append(Component(type=ComponentType.LIBRARY, name=p.name, version=p.version,
+            components.append(Component(type=ComponentType.LIBRARY, name=p.name, version=p.full_version,
                                         bom_ref=ref_of(res, p), purl=purl,
-                                        properties=props))
+                                        properties=props, licenses=_library_licenses(p.licenses)))
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]
         tops = direct if direct else pkgs
         dependencies.append(Dependency(ref=_BomRef(app_ref), dependencies=[
-            Dependency(ref=_BomRef(ids[p.id or f"{p.name}@{p.version}"])) for p in tops]))
+            Dependency(ref=_BomRef(ids[p.id or f"{p.name}@{p.full_version}"])) for p in tops]))
         for p in pkgs:
             deps = sorted({ids[d] for d in p.depends_on if d in ids})
             dependencies.append(Dependency(ref=_BomRef(ref_of(res, p)),
@@ -260,9 +260,35 @@ def _props(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"name": n, "value": v} for n, v in sorted(set(pairs))]
 
 
+def _license_ids(licenses: tuple[str, ...]) -> list[tuple[str, str]]:
+    """("id" | "name", value) per declared license: an SPDX ID CycloneDX knows goes in license.id, anything else
+    (a free-text name, "X WITH exception", a license text) in license.name — Trivy's choice too."""
+    from cyclonedx.spdx import is_supported_id
+
+    return [("id", lic) if is_supported_id(lic) else ("name", lic) for lic in dict.fromkeys(licenses) if lic]
+
+
+def _licenses(licenses: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{"license": {kind: value}} for kind, value in sorted(_license_ids(licenses), key=_license_order)]
+
+
+def _license_order(item: tuple[str, str]) -> tuple[int, str]:
+    # the library's order: ids before names, each alphabetical
+    return (0 if item[0] == "id" else 1, item[1])
+
+
+def _library_licenses(licenses: tuple[str, ...]) -> list[Any]:
+    from cyclonedx.model.license import DisjunctiveLicense
+
+    return [DisjunctiveLicense(id=v) if k == "id" else DisjunctiveLicense(name=v) for k, v in _license_ids(licenses)]
+
+
 def _component(type_: str, name: str, ref: str, props: list[tuple[str, str]], version: str | None = None,
-               purl: str | None = None) -> dict[str, Any]:
-    c: dict[str, Any] = {"bom-ref": ref, "name": name}
+               purl: str | None = None, licenses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    c: dict[str, Any] = {"bom-ref": ref}
+    if licenses:
+        c["licenses"] = licenses
+    c["name"] = name
     if props:
         c["properties"] = _props(props)
     if purl is not None:
@@ -280,14 +306,14 @@ def _component_key(c: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _package_props(res: Result, p: Package) -> list[tuple[str, str]]:
-    props = [("vigil:PkgID", p.id or f"{p.name}@{p.version}"), ("vigil:Target", res.target),
+    props = [("vigil:PkgID", p.id or f"{p.name}@{p.full_version}"), ("vigil:Target", res.target),
              ("vigil:Type", res.type), ("vigil:Relationship", p.relationship)]
     if p.file_path:
         props.append(("vigil:FilePath", p.file_path))
     if p.dev:
         props.append(("vigil:Dev", "true"))
     if p.src_name:
-        props += [("vigil:SrcName", p.src_name), ("vigil:SrcVersion", p.src_version)]
+        props += [("vigil:SrcName", p.src_name), ("vigil:SrcVersion", p.src_full_version)]
     if p.layer is not None:
         props += [("vigil:LayerDigest", p.layer.digest), ("vigil:LayerDiffID", p.layer.diff_id)]
     props += [("vigil:Location", f"{loc.start_line}-{loc.end_line}") for loc in p.locations]
@@ -389,7 +415,7 @@ def build_json(report: Report) -> dict[str, Any]:
         else:
             app = _component("application", res.target, app_ref, res_props)
         components.setdefault(app_ref, app)
-        ids = {(p.id or f"{p.name}@{p.version}"): ref_of(res, p) for p in pkgs}
+        ids = {(p.id or f"{p.name}@{p.full_version}"): ref_of(res, p) for p in pkgs}
         refs_by_result[res.target] = ids
         for p in pkgs:
             ref = ref_of(res, p)
@@ -399,9 +425,10 @@ def build_json(report: Report) -> dict[str, Any]:
                 if purl is None:
                     purl = purls[p.purl] = canonical_purl(p.purl)
             components.setdefault(ref, _component("library", p.name, ref, _package_props(res, p),
-                                                  version=p.version, purl=purl))
+                                                  version=p.full_version, purl=purl,
+                                                  licenses=_licenses(p.licenses)))
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]
-        graph.setdefault(app_ref, set()).update(ids[p.id or f"{p.name}@{p.version}"] for p in direct or pkgs)
+        graph.setdefault(app_ref, set()).update(ids[p.id or f"{p.name}@{p.full_version}"] for p in direct or pkgs)
         for p in pkgs:
             graph.setdefault(ref_of(res, p), set()).update(ids[d] for d in p.depends_on if d in ids)
     graph.setdefault(root_ref, set()).update(app_refs)

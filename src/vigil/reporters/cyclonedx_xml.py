@@ -25,7 +25,7 @@ _NS = "http://cyclonedx.org/schema/bom/1.6"
 _BOM = ("metadata", "components", "dependencies", "vulnerabilities")
 _METADATA = ("timestamp", "tools", "component")
 _TOOL = ("group", "name", "version")
-_COMPONENT = ("name", "version", "purl", "properties")
+_COMPONENT = ("name", "version", "licenses", "purl", "properties")
 _VULN = ("id", "source", "ratings", "cwes", "description", "detail", "recommendation", "advisories", "published",
          "updated", "affects", "properties")
 _RATING = ("source", "score", "severity", "method", "vector")
@@ -85,9 +85,19 @@ class _Writer:
                 continue
             if key == "properties":
                 self.properties(depth + 1, c[key])
+            elif key == "licenses":
+                self.wrapped(depth + 1, "licenses", c[key], self.license)
             else:
                 self.text(depth + 1, key, c[key])
         self.close(depth, "component")
+
+    def license(self, depth: int, choice: dict[str, Any]) -> None:
+        lic = choice["license"]
+        self.open(depth, "license")
+        for key in ("id", "name"):  # the XSD's choice: an SPDX id or a name
+            if key in lic:
+                self.text(depth + 1, key, lic[key])
+        self.close(depth, "license")
 
     def tool(self, depth: int, t: dict[str, Any]) -> None:
         self.open(depth, "component", f' type="{_esc(t["type"])}"')

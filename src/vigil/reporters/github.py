@@ -21,7 +21,7 @@ def build(report: Report, env: Mapping[str, str] | None = None) -> dict[str, Any
         if res.error or res.class_ not in ("lang-pkgs", "os-pkgs"):
             continue
         pkgs = result_packages(res)
-        purl_of = {(p.id or f"{p.name}@{p.version}"): p.purl for p in pkgs}
+        purl_of = {(p.id or f"{p.name}@{p.full_version}"): p.purl for p in pkgs}
         resolved: dict[str, Any] = {}
         for p in pkgs:
             if not p.purl:
@@ -32,7 +32,7 @@ def build(report: Report, env: Mapping[str, str] | None = None) -> dict[str, Any
             deps = sorted({purl_of[d] for d in p.depends_on if purl_of.get(d)})
             if deps:
                 entry["dependencies"] = deps
-            resolved[p.id or f"{p.name}@{p.version}"] = entry
+            resolved[p.id or f"{p.name}@{p.full_version}"] = entry
         manifests[res.target] = {"name": res.type or res.target, "file": {"source_location": res.target},
                                  "resolved": resolved}
     return {

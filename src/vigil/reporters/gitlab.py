@@ -44,7 +44,7 @@ def build(report: Report) -> dict[str, Any]:
             f = files.setdefault(res.target, {"path": res.target, "package_manager": res.type or "unknown",
                                               "dependencies": []})
             for p in res.packages:
-                f["dependencies"].append({"package": {"name": p.name}, "version": p.version})
+                f["dependencies"].append({"package": {"name": p.name}, "version": p.full_version})
     analyzer = {"id": "vigil", "name": TOOL_NAME, "url": INFO_URI, "vendor": {"name": TOOL_NAME},
                 "version": report.vigil_version or "0.0.0"}
     return {

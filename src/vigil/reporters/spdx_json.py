@@ -98,13 +98,13 @@ def build(report: Report) -> tuple[dict[str, Any], list[tuple[str, dict[str, str
         note(app_id, "FilePath", res.target)
         rels.append((root_id, app_id, "CONTAINS"))
         pkgs = result_packages(res)
-        ids = {(p.id or f"{p.name}@{p.version}"): _sid("Package", res.target, p.id or f"{p.name}@{p.version}")
+        ids = {(p.id or f"{p.name}@{p.full_version}"): _sid("Package", res.target, p.id or f"{p.name}@{p.full_version}")
                for p in pkgs}
         for p in pkgs:
-            pid = p.id or f"{p.name}@{p.version}"
+            pid = p.id or f"{p.name}@{p.full_version}"
             sid = ids[pid]
             packages.append(package(sid, p.name, "LIBRARY", source_info=f"package found in: {p.file_path or res.target}",
-                                    version=p.version, declared=_declared(tuple(p.licenses)), purl=p.purl))
+                                    version=p.full_version, declared=_declared(tuple(p.licenses)), purl=p.purl))
             note(sid, "PkgID", pid)
             note(sid, "Target", res.target)
             if p.file_path:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.unit.analyzers._elf import dep_v0, make_elf, old_go_buildinfo
+from tests.unit.analyzers._elf import (
+    dep_v0,
+    make_elf,
+    make_macho,
+    make_pe,
+    old_go_buildinfo,
+    old_go_buildinfo_in,
+)
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang import gobinary, rustbinary
@@ -84,3 +91,57 @@ def test_cargo_auditable_bad_data() -> None:
     bomb = __import__("zlib").compress(b" " * (rustbinary.MAX_JSON + 10))
     with pytest.raises(ParseError, match="expands beyond"):
         rustbinary.parse_rustbinary(make_elf([(".dep-v0", 0, bomb)]))
+
+
+
+@pytest.mark.parametrize("fmt", ["pe", "macho"])
+def test_old_pointer_format_in_pe_and_macho(fmt: str) -> None:
+    """Go before 1.18 points at its build info strings by virtual address: resolved through the PE and Mach-O
+    section tables too (Trivy reads Windows and macOS binaries of old Go releases)."""
+    app = gobinary.parse_gobinary(old_go_buildinfo_in(fmt, "go1.15.2", MODINFO), "bin/app")
+    assert app is not None
+    assert {(p.name, p.version) for p in app.packages} == {
+        ("example.com/app", "v1.2.0"), ("golang.org/x/net", "v0.7.0"), ("github.com/fork/mod", "v1.0.1"),
+        ("stdlib", "v1.15.2")}
+
+
+@pytest.mark.parametrize(("module_version", "ldflags", "want"), [
+    ("(devel)", '"-w -X main.version=v1.0.0"', "v1.0.0"),  # Trivy's main-version-via-ldflags.elf
+    ("v0.0.0-20210121094942-22b2f8951d46", "\"-X 'main.version=1.2.3'\"", "1.2.3"),  # pseudo-version loses
+    ("v1.0.1-0.20220426205730-d0a4cdb22955", '"-X=github.com/x/app/cmd/app.version=v1.5.0 -X main.version=v9.0.0"',
+     "v1.5.0"),  # a key under <module>/cmd/ first
+    ("v1.2.3", '"-X main.version=v1.2.4"', "v1.2.3"),  # a release version wins
+    ("(devel)", '"-X main.version=v1.0.0 -X common.Version=v2.0.0"', ""),  # two in one group: no guess
+    ("(devel)", '"-X main.version=notsemver -X main.commit=abc"', ""),
+])
+def test_main_version_from_ldflags(module_version: str, ldflags: str, want: str) -> None:
+    modinfo = (f"path\tgithub.com/x/app\nmod\tgithub.com/x/app\t{module_version}\t\n"
+               f"build\t-ldflags={ldflags}\n")
+    elf = make_elf([(".go.buildinfo", 0x1000, _inline_buildinfo("go1.22.1", modinfo))])
+    app = gobinary.parse_gobinary(elf, "bin/app")
+    assert app is not None
+    assert {p.name: p.version for p in app.packages}["github.com/x/app"] == want
+
+
+def _inline_buildinfo(version: str, modinfo: str) -> bytes:
+    def uvarint(n: int) -> bytes:
+        out = bytearray()
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        return bytes([*out, n])
+
+    mi = ("0" * 16 + modinfo + "\n" + "0" * 16).encode()
+    return (b"\xff Go buildinf:" + bytes([8, 2]) + b"\x00" * 16 + uvarint(len(version)) + version.encode()
+            + uvarint(len(mi)) + mi)
+
+
+@pytest.mark.parametrize("fmt", ["pe", "macho"])
+def test_cargo_auditable_in_pe_and_macho(fmt: str) -> None:
+    blob = dep_v0(RUST_PKGS)
+    exe = (make_pe([(".text", 0x1000, b"\x90" * 16), (".dep-v0", 0x2000, blob)]) if fmt == "pe"
+           else make_macho([("__TEXT", "__text", 0x1000, b"\x90" * 16), ("__DATA", ".dep-v0", 0x2000, blob)]))
+    app = rustbinary.parse_rustbinary(exe, "bin/myapp.exe")
+    assert app is not None
+    assert {(p.name, p.version) for p in app.packages} == {("myapp", "0.1.0"), ("regex", "1.5.4"),
+                                                           ("memchr", "2.4.1")}

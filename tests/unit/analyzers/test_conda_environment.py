@@ -38,6 +38,7 @@ def test_hand_checked() -> None:
 def test_specs() -> None:
     assert conda_spec("numpy 1.21.2 py39_0") == ("numpy", "1.21.2")
     assert conda_spec("numpy=1.21.2=py39h20f2e39_0") == ("numpy", "1.21.2")
+    assert conda_spec("libffi==3.4.2=h3557bc0_5") == ("libffi", "3.4.2")  # Trivy's happy.yaml
     assert conda_spec("numpy!=1.0") == ("numpy", "")
     assert conda_spec("") is None
 

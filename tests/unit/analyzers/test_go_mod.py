@@ -62,7 +62,8 @@ def test_hand_checked_normal(lockfiles_dir: Path) -> None:
     assert testify.relationship == "indirect" and _lines(testify) == [(12, 12)]
     assert pkgs["stdlib@v1.22.5"].relationship == "direct" and not pkgs["stdlib@v1.22.5"].locations
     assert testify.purl == "pkg:golang/github.com/stretchr/testify@v1.9.0"
-    assert "github.com/org/repo" not in {p.name for p in pkgs.values()}  # the main module is not a package
+    root = pkgs["github.com/org/repo"]  # the main module, as Trivy lists it: the graph's root, no version
+    assert (root.version, root.relationship) == ("", "root") and direct.id in root.depends_on
 
 
 def test_hand_checked_go116(lockfiles_dir: Path) -> None:
@@ -75,7 +76,7 @@ def test_hand_checked_go116(lockfiles_dir: Path) -> None:
     assert "stdlib" not in {p.name for p in pkgs.values()}  # `go 1.16` alone adds no stdlib
     # without go.sum only go.mod's two requires
     mod = (lockfiles_dir / CASES["trivy_go116_gosum"]).read_bytes()
-    assert len(parse_go_mod(mod).packages) == 2
+    assert len(parse_go_mod(mod).packages) == 3  # and the main module
 
 
 def test_hand_checked_replaces(lockfiles_dir: Path) -> None:
@@ -127,6 +128,7 @@ def test_directives() -> None:
     pkgs = _by_id(parse_go_mod(GO_MOD))
     assert sorted(pkgs) == [
         "example.com/a2@v1.0.1",
+        "example.com/app",
         "example.com/b@v1.2.0",
         "example.com/d@v2.0.0+incompatible",
         "stdlib@v1.21.0-rc.2",
@@ -149,12 +151,12 @@ def test_go_sum_parsing_and_merge_rules() -> None:
     go_sum = b"a.com/x v1.0.0 h1:a=\na.com/x v1.1.0 h1:b=\na.com/x v1.1.0/go.mod h1:c=\nbad\nb.com/y v1.0.0/go.mod h1:d=\n"
     assert parse_go_sum(go_sum) == {"a.com/x": "v1.1.0"}
     old = b"module m\ngo 1.16\nrequire c.com/z v1.0.0\n"
-    assert [p.id for p in parse_go_mod(old, go_sum=go_sum).packages] == ["a.com/x@v1.1.0", "c.com/z@v1.0.0"]
+    assert [p.id for p in parse_go_mod(old, go_sum=go_sum).packages] == ["a.com/x@v1.1.0", "c.com/z@v1.0.0", "m"]
     new = b"module m\ngo 1.17\nrequire c.com/z v1.0.0\n"
-    assert [p.id for p in parse_go_mod(new, go_sum=go_sum).packages] == ["c.com/z@v1.0.0"]
+    assert [p.id for p in parse_go_mod(new, go_sum=go_sum).packages] == ["c.com/z@v1.0.0", "m"]
     nogo = b"module m\nrequire c.com/z v1.0.0\n"  # no go directive means go 1.16
-    assert len(parse_go_mod(nogo, go_sum=go_sum).packages) == 2
-    assert len(parse_go_mod(old, go_sum=b"\xff\x00binary").packages) == 1  # broken go.sum ignored
+    assert len(parse_go_mod(nogo, go_sum=go_sum).packages) == 3
+    assert len(parse_go_mod(old, go_sum=b"\xff\x00binary").packages) == 2  # broken go.sum ignored
 
 
 @pytest.mark.parametrize(
@@ -178,5 +180,7 @@ def test_analyzer_registration() -> None:
     assert ANALYZER.name == "gomod" and ANALYZER.matches("svc/go.mod") and ANALYZER.companions == ("go.sum",)
     res = run_guarded(ANALYZER, AnalysisInput("go.mod", GO_MOD, {"go.sum": b""}))
     assert res.applications[0].type == "gomod" and res.applications[0].file_path == "go.mod"
-    assert run_guarded(ANALYZER, AnalysisInput("go.mod", b"module m\n")).applications == ()
+    (only_root,) = run_guarded(ANALYZER, AnalysisInput("go.mod", b"module m\n")).applications
+    assert [(p.name, p.relationship) for p in only_root.packages] == [("m", "root")]
+    assert run_guarded(ANALYZER, AnalysisInput("go.mod", b"go 1.22\n")).applications == ()
     assert run_guarded(ANALYZER, AnalysisInput("go.mod", b"require (")).unknowns[0].analyzer == "gomod"

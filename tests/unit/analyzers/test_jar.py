@@ -88,3 +88,25 @@ def test_not_a_zip() -> None:
         jar.parse_jar(b"PK\x03\x04 truncated", "x.jar")
     with pytest.raises(ParseError):
         jar.parse_jar(REAL.read_bytes()[: len(REAL.read_bytes()) // 2], "x.jar")
+
+
+TRIVY_JARS = Path(__file__).resolve().parents[2] / "data" / "trivy" / "fixtures" / "installed" / "opt" / "java"
+
+
+@pytest.mark.parametrize(("jar_name", "want"), [
+    # the expected lists of Trivy's jar parser test (pkg/dependency/parser/java/jar/parse_test.go, Apache-2.0)
+    ("nested.jar", {("test:nested", "0.0.1"), ("test:nested2", "0.0.2"), ("test:nested3", "0.0.3")}),
+    ("test.jar", {("org.springframework:Spring Framework", "2.5.6.SEC03")}),  # MANIFEST.MF only ("offline")
+    ("hadoop-shaded-guava-1.1.0-SNAPSHOT.jar", {
+        ("com.google.guava:failureaccess", "1.0.1"), ("com.google.guava:guava", "29.0-jre"),
+        ("com.google.guava:listenablefuture", "9999.0-empty-to-avoid-conflict-with-guava"),
+        ("com.google.j2objc:j2objc-annotations", "1.3"),
+        ("org.apache.hadoop.thirdparty:hadoop-shaded-guava", "1.1.0-SNAPSHOT")}),
+    ("multi-license-1.0.0.jar", {("com.example:multi-license", "1.0.0")}),
+    ("license-from-jenkins-plugin.jar", {("com.example:jenkins-plugin", "1.0.0")}),
+])
+def test_trivy_jar_fixtures(jar_name: str, want: set[tuple[str, str]]) -> None:
+    """pom.properties outside META-INF/maven/ (nested.jar keeps its own at META-INF/nested/) and a jar that has
+    only a MANIFEST.MF are read as Trivy reads them."""
+    app = jar.parse_jar((TRIVY_JARS / jar_name).read_bytes(), f"opt/java/{jar_name}")
+    assert {(p.name, p.version) for p in app.packages} == want

@@ -19,17 +19,24 @@ def test_golden(name: str, golden) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_hand_checked_v2() -> None:
-    app = parse_julia_manifest((DIR / "Manifest.toml").read_bytes(), "Manifest.toml", (DIR / "Project.toml").read_bytes())
+    app = parse_julia_manifest((DIR / "Manifest.toml").read_bytes(), "Manifest.toml",
+                               (DIR / "Project.toml").read_bytes())
     got = {p.name: (p.version, p.relationship, p.depends_on) for p in app.packages}
-    # stdlibs without a version (Dates, Mmap, Printf, Unicode, UUIDs) are not packages
+    # stdlibs have no version in the manifest: they ship with Julia, so they are at the manifest's julia_version
+    v = "1.10.4"
     assert got == {
-        "JSON": ("0.21.4", "direct", ("Parsers@2.8.1",)),
-        "Parsers": ("2.8.1", "indirect", ("PrecompileTools@1.2.1",)),
+        "Dates": (v, "indirect", (f"Printf@{v}",)),
+        "JSON": ("0.21.4", "direct", (f"Dates@{v}", f"Mmap@{v}", "Parsers@2.8.1", f"Unicode@{v}")),
+        "Mmap": (v, "indirect", ()),
+        "Parsers": ("2.8.1", "indirect", (f"Dates@{v}", "PrecompileTools@1.2.1", f"UUIDs@{v}")),
         "PrecompileTools": ("1.2.1", "indirect", ("Preferences@1.4.3",)),
         "Preferences": ("1.4.3", "indirect", ("TOML@1.0.3",)),
-        "TOML": ("1.0.3", "indirect", ()),
+        "Printf": (v, "indirect", (f"Unicode@{v}",)),
+        "TOML": ("1.0.3", "indirect", (f"Dates@{v}",)),
+        "UUIDs": (v, "indirect", ()),
+        "Unicode": (v, "indirect", ()),
     }
-    assert app.packages[0].purl == "pkg:julia/JSON@0.21.4"
+    assert next(p for p in app.packages if p.name == "JSON").purl == "pkg:julia/JSON@0.21.4"
 
 
 def test_v1_and_uuid_deps() -> None:
@@ -60,3 +67,18 @@ def test_block_lines() -> None:
     # a name locked twice in an inline array: no line numbers rather than wrong ones
     inline = b'manifest_format = "2.0"\n[deps]\nA = [{uuid = "1", version = "1.0.0"}, {uuid = "2", version = "2.0.0"}]\n'
     assert all(p.locations == () for p in parse_julia_manifest(inline).packages)
+
+
+TRIVY = Path(__file__).resolve().parents[2] / "data" / "trivy" / "fixtures" / "lock"
+
+
+def test_extras_are_dev_and_path_dependencies_have_no_version() -> None:
+    """Trivy's fixtures (tests/data/trivy, Apache-2.0): Project.toml [extras] are test-only, so what only they
+    reach is dev; a `path` dependency is local code, reported without a version."""
+    happy = TRIVY / "julia" / "happy"
+    pkgs = {p.name: p for p in parse_julia_manifest((happy / "Manifest.toml").read_bytes(), "Manifest.toml",
+                                                    (happy / "Project.toml").read_bytes()).packages}
+    assert pkgs["DevDep"].dev and pkgs["IndirectDevDep"].dev and not pkgs["JSON"].dev
+    v1 = TRIVY / "julia-parser" / "julia_v1.0_format" / "Manifest.toml"
+    got = {(p.name, p.version) for p in parse_julia_manifest(v1.read_bytes()).packages}
+    assert got == {("Foo", ""), ("Bar", ""), ("Qux", "")}  # Baz: a stdlib of an unknown Julia version

@@ -141,6 +141,61 @@ def test_parse_key_forms() -> None:
     assert strip_peers("1.0.0(a@1)(b@2)") == "1.0.0"
 
 
+# The key forms of Trivy's pnpm parser test (parse_test.go, Apache-2.0): a registry host before the name is dropped.
+@pytest.mark.parametrize(
+    ("key", "v5", "want"),
+    [
+        ("registry.npmjs.org/lodash/4.17.10", True, ("lodash", "4.17.10")),
+        ("private.npmjs.org/lodash/4.17.10", True, ("lodash", "4.17.10")),
+        ("registry.npmjs.org/@babel/generator/7.21.9", True, ("@babel/generator", "7.21.9")),
+        ("registry.npmjs.org/@babel/helper-compilation-targets/7.21.5_@babel+core@7.21.8", True,
+         ("@babel/helper-compilation-targets", "7.21.5")),
+        ("/lodash._baseclone/4.5.7_@babel+core@7.21.8", True, ("lodash._baseclone", "4.5.7")),
+        ("registry.npmjs.org/lodash@4.17.10", False, ("lodash", "4.17.10")),
+        ("private.npmjs.org/lodash@4.17.10", False, ("lodash", "4.17.10")),
+        ("registry.npmjs.org/@babel/helper-annotate-as-pure@7.18.6", False, ("@babel/helper-annotate-as-pure", "7.18.6")),
+        ("registry.npmjs.org/@babel/helper-compilation-targets@7.21.5(@babel/core@7.20.7)", False,
+         ("@babel/helper-compilation-targets", "7.21.5")),
+    ],
+)
+def test_parse_key_drops_registry_host(key: str, v5: bool, want: tuple[str, str]) -> None:
+    assert parse_key(key, v5=v5) == want
+
+
+V5_REGISTRY_HOSTS = """\
+lockfileVersion: 5.4
+
+specifiers:
+  lodash: 4.17.10
+  left-pad: ^1.3.0
+
+dependencies:
+  lodash: registry.npmjs.org/lodash/4.17.10
+  left-pad: private.example.org/left-pad/1.3.0
+
+packages:
+
+  registry.npmjs.org/lodash/4.17.10:
+    resolution: {integrity: sha512-x}
+    dependencies:
+      left-pad: private.example.org/left-pad/1.3.0
+    dev: false
+
+  private.example.org/left-pad/1.3.0:
+    resolution: {integrity: sha512-y, tarball: https://private.example.org/left-pad/-/left-pad-1.3.0.tgz}
+    dev: false
+"""
+
+
+def test_v5_registry_host_keys_give_plain_names_and_edges() -> None:
+    """A package from a named registry keeps its npm name, so its advisories match; the edge to it still resolves."""
+    app = parse_pnpm_lock(V5_REGISTRY_HOSTS.encode(), "pnpm-lock.yaml")
+    pkgs = {p.name: p for p in app.packages}
+    assert {n: p.version for n, p in pkgs.items()} == {"lodash": "4.17.10", "left-pad": "1.3.0"}
+    assert pkgs["lodash"].relationship == "direct"
+    assert pkgs["lodash"].depends_on == ("left-pad@1.3.0",)
+
+
 V9_WORKSPACE = """\
 lockfileVersion: '9.0'
 

@@ -160,6 +160,24 @@ def test_hostile_and_invalid() -> None:
             parse_pom(bad)
 
 
+@pytest.mark.parametrize("doctype", [
+    b"<!DOCTYPE project>",
+    b'<!DOCTYPE project PUBLIC "-//APACHE//DTD Maven Project 4.0//EN" "http://maven.apache.org/maven-v4_0_0.dtd">',
+    b"<!DOCTYPE project [<!ELEMENT project ANY>]>",
+])
+def test_doctype_without_entities_is_read(doctype: bytes) -> None:
+    """A DOCTYPE declares no entity: read (as Trivy reads it); entity declarations stay refused (above), and no
+    external DTD is fetched."""
+    pom = (b'<?xml version="1.0"?>' + doctype + b"<project><groupId>g</groupId><artifactId>a</artifactId>"
+           b"<version>1</version><dependencies><dependency><groupId>x</groupId><artifactId>y</artifactId>"
+           b"<version>2.0</version></dependency></dependencies></project>")
+    assert [(p.name, p.version) for p in parse_pom(pom).packages] == [("g:a", "1"), ("x:y", "2.0")]
+    # an external DTD is not read: a reference to an entity it might define is skipped, never resolved
+    xxe = (b'<?xml version="1.0"?><!DOCTYPE p SYSTEM "file:///etc/passwd"><project><groupId>g</groupId>'
+           b"<artifactId>a&ext;</artifactId><version>1</version></project>")
+    assert [(p.name, p.version) for p in parse_pom(xxe).packages] == [("g:a", "1")]
+
+
 def test_skips_integration_test_poms() -> None:
     data = (POM_BOM / "app" / "pom.xml").read_bytes()
     for path in ("src/it/case/pom.xml", "plugin/target/it/x/pom.xml"):

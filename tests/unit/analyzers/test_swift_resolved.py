@@ -33,8 +33,14 @@ def test_hand_checked(lockfiles_dir: Path) -> None:
 
 
 def test_branch_pins_and_names() -> None:
-    data = b'{"pins": [{"location": "https://github.com/a/b.git", "state": {"branch": "main", "revision": "abc"}}, {"location": "git@github.com:c/d.git", "state": {"version": "1.0.0"}}], "version": 2}'
-    assert [(p.name, p.version) for p in parse_package_resolved(data).packages] == [("github.com/c/d", "1.0.0")]
+    data = (b'{"pins": [{"location": "https://github.com/a/b.git", "state": {"branch": "main", "revision": "abc"}},'
+            b' {"location": "git@github.com:c/d.git", "state": {"version": "1.0.0"}},'
+            b' {"location": "https://github.com/e/f", "state": {"branch": "0.0.1", "revision": "abc"}},'
+            b' {"location": "https://github.com/g/h", "state": {"revision": "abc"}}], "version": 2}')
+    # a branch pin is listed, at the branch's name when that is a version (as Trivy), else without a version;
+    # a bare revision pin is not
+    assert [(p.name, p.version) for p in parse_package_resolved(data).packages] == [
+        ("github.com/a/b", ""), ("github.com/c/d", "1.0.0"), ("github.com/e/f", "0.0.1")]
     assert repo_name("https://user:tok@gitlab.com/g/p.git/") == "gitlab.com/g/p"
     assert repo_name("ssh://git@example.com:2222/x/y.git") == "example.com:2222/x/y"
 

@@ -255,3 +255,99 @@ def test_analyzer_registration() -> None:
         run_guarded(ANALYZER, AnalysisInput("node_modules/x/yarn.lock", CLASSIC.encode())).applications == ()
     )
     assert run_guarded(ANALYZER, AnalysisInput("yarn.lock", b"nonsense")).unknowns[0].analyzer == "yarn"
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def _scan_dir(root: Path) -> dict[str, Package]:
+    from tests.pipeline_helpers import analyze_dir
+
+    from vigil.settings import ScanOptions
+
+    blob = analyze_dir(ScanOptions(target=root, db_path=root / "none.db"))
+    (app,) = [a for a in blob.applications if a.type == "yarn"]
+    return _by_id(app)
+
+
+MEMBER_LOCK = """\
+__metadata:
+  version: 6
+
+"root@workspace:.":
+  version: 0.0.0-use.local
+  resolution: "root@workspace:."
+  languageName: unknown
+  linkType: soft
+
+"util@workspace:packages/util":
+  version: 0.0.0-use.local
+  resolution: "util@workspace:packages/util"
+  dependencies:
+    js-tokens: ^8.0.1
+    prop-types: ^15.8.1
+  languageName: unknown
+  linkType: soft
+
+"js-tokens@npm:^8.0.1":
+  version: 8.0.1
+  resolution: "js-tokens@npm:8.0.1"
+
+"prop-types@npm:^15.8.1":
+  version: 15.8.1
+  resolution: "prop-types@npm:15.8.1"
+  dependencies:
+    react-is: ^16.13.1
+
+"react-is@npm:^16.13.1":
+  version: 16.13.1
+  resolution: "react-is@npm:16.13.1"
+"""
+
+
+def test_member_workspace_dev_dependencies_are_dev(tmp_path: Path) -> None:
+    """A member workspace's lockfile entry mixes its dependencies and devDependencies; its own package.json (found
+    through the lockfile's workspace entry) tells them apart, as the root's does."""
+    _write(tmp_path, {
+        "yarn.lock": MEMBER_LOCK,
+        "package.json": json.dumps({"name": "root", "private": True, "workspaces": ["packages/*"]}),
+        "packages/util/package.json": json.dumps(
+            {"name": "util", "dependencies": {"js-tokens": "^8.0.1"}, "devDependencies": {"prop-types": "^15.8.1"}}
+        ),
+    })
+    pkgs = _scan_dir(tmp_path)
+    assert not pkgs["js-tokens@8.0.1"].dev
+    assert pkgs["prop-types@15.8.1"].dev and pkgs["prop-types@15.8.1"].relationship == "direct"
+    assert pkgs["react-is@16.13.1"].dev  # reached only from the member's devDependencies
+    # without the member's manifest its lockfile list is all that is known: every package counts as production
+    (tmp_path / "packages/util/package.json").unlink()
+    assert not any(p.dev for p in _scan_dir(tmp_path).values())
+
+
+CLASSIC_MEMBER_LOCK = """\
+# yarn lockfile v1
+
+
+js-tokens@^8.0.1:
+  version "8.0.1"
+
+prop-types@^15.8.1:
+  version "15.8.1"
+"""
+
+
+def test_classic_member_workspace_named_without_glob(tmp_path: Path) -> None:
+    """Classic lockfiles do not list workspaces: the root package.json's non-glob `workspaces` entries name them."""
+    _write(tmp_path, {
+        "yarn.lock": CLASSIC_MEMBER_LOCK,
+        "package.json": json.dumps({"private": True, "workspaces": {"packages": ["tools/cli"]}}),
+        "tools/cli/package.json": json.dumps(
+            {"name": "cli", "dependencies": {"js-tokens": "^8.0.1"}, "devDependencies": {"prop-types": "^15.8.1"}}
+        ),
+    })
+    pkgs = _scan_dir(tmp_path)
+    assert pkgs["js-tokens@8.0.1"].relationship == "direct" and not pkgs["js-tokens@8.0.1"].dev
+    assert pkgs["prop-types@15.8.1"].dev

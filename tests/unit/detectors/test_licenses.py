@@ -19,6 +19,10 @@ from vigil.detectors.licenses import LicensePolicy, findings_for, normalize
     ("GPL-2.0+", ["GPL-2.0-or-later"]),
     ("LGPL-2.1 WITH Classpath-exception-2.0", ["LGPL-2.1-only WITH Classpath-exception-2.0"]),
     ("Some Custom License v3", ["Some Custom License v3"]),
+    # rpm's License: tags join short names with "and"/"or": each name becomes the SPDX ID it means, so it classifies
+    ("GPLv2+ and LGPLv2+", ["GPL-2.0-or-later", "LGPL-2.0-or-later"]),
+    ("ASL 2.0", ["Apache-2.0"]),
+    ("zlib", ["Zlib"]),
     ("", []),
 ])
 def test_normalize(declared: str, names: list[str]) -> None:

@@ -65,10 +65,10 @@ def build_document(report: Report) -> Any:  # spdx_tools.spdx.model.Document (la
         note(app_id, "FilePath", res.target)
         rels.append(Relationship(root_id, RelationshipType.CONTAINS, app_id))
         pkgs = result_packages(res)
-        ids = {(p.id or f"{p.name}@{p.version}"): _sid("Package", res.target, p.id or f"{p.name}@{p.version}")
+        ids = {(p.id or f"{p.name}@{p.full_version}"): _sid("Package", res.target, p.id or f"{p.name}@{p.full_version}")
                for p in pkgs}
         for p in pkgs:
-            pid = p.id or f"{p.name}@{p.version}"
+            pid = p.id or f"{p.name}@{p.full_version}"
             sid = ids[pid]
             declared: Any = SpdxNoAssertion()
             if p.licenses:
@@ -77,7 +77,7 @@ def build_document(report: Report) -> Any:  # spdx_tools.spdx.model.Document (la
                 except Exception:  # unparsable license text: keep NOASSERTION rather than fail the report
                     declared = SpdxNoAssertion()
             packages.append(Package(
-                spdx_id=sid, name=p.name, version=p.version or None, download_location=SpdxNoAssertion(),
+                spdx_id=sid, name=p.name, version=p.full_version or None, download_location=SpdxNoAssertion(),
                 files_analyzed=False, source_info=f"package found in: {p.file_path or res.target}",
                 primary_package_purpose=PackagePurpose.LIBRARY,
                 license_concluded=SpdxNoAssertion(), license_declared=declared, copyright_text=SpdxNoAssertion(),

@@ -89,11 +89,14 @@ def _edge_report() -> Report:
     (bom-refs qualified by file path), packages without purl, CVSS v2/v3.0/v3.1/v4.0 ratings with scheme prefixes,
     aliases, CWEs, URLs the library escapes, vulnerabilities in two targets, duplicate properties."""
     layer = LayerRef(digest="sha256:aa", diff_id="sha256:bb")
-    os_pkgs = (Package(ecosystem="debian", name="libc6", version="2.36-9", id="libc6@2.36-9", src_name="glibc",
-                       src_version="2.36-9", layer=layer, arch="amd64",
-                       purl="pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12.1"),
-               Package(ecosystem="debian", name="zlib1g", version="1:1.2.13", id="zlib1g@1:1.2.13",
-                       purl="pkg:deb/debian/zlib1g@1.2.13?arch=amd64&distro=debian-12.1&epoch=1", layer=layer))
+    os_pkgs = (Package(ecosystem="debian", name="libc6", version="2.36", release="9", id="libc6@2.36-9",
+                       src_name="glibc", src_version="2.36", src_release="9", layer=layer, arch="amd64",
+                       purl="pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12.1",
+                       licenses=("LGPL-2.1-or-later", "GPL-2+ with Texinfo exception", "public-domain", "MIT",
+                                 "CUSTOM License: Permission is hereby granted")),
+               Package(ecosystem="debian", name="zlib1g", version="1.2.13", epoch=1, id="zlib1g@1:1.2.13",
+                       purl="pkg:deb/debian/zlib1g@1.2.13?arch=amd64&distro=debian-12.1&epoch=1", layer=layer,
+                       licenses=("Zlib",)))
     shared = Package(ecosystem="pypi", name="PyYAML", version="5.3.1", id="PyYAML@5.3.1",
                      purl="pkg:pypi/pyyaml@5.3.1", relationship="direct",
                      locations=(Location(start_line=3, end_line=3), Location(start_line=3, end_line=3)))
@@ -289,3 +292,18 @@ def test_ascii_indented_json_is_json_dumps() -> None:
                  "g": [{}], "k\u00e9y": "\u0000\u007f\u0080\uffff\U0010ffff"},
                 {"path": "bad\udcff name", "list": [{"k": "\ud800"}]}, [], "s", 15):
         assert ascii_indented_json(obj, 4) == json.dumps(obj, indent=4)
+
+
+def test_cyclonedx_licenses_and_full_os_versions() -> None:
+    """Licenses as Trivy writes them (license.id for an SPDX ID, license.name otherwise); an OS package's
+    version is the one dpkg compares, epoch and revision included."""
+    import json
+
+    doc = json.loads(render(_edge_report(), "cyclonedx"))
+    by_name = {c["name"]: c for c in doc["components"] if c["type"] == "library"}
+    assert by_name["libc6"]["licenses"] == [
+        {"license": {"id": "LGPL-2.1-or-later"}}, {"license": {"id": "MIT"}},
+        {"license": {"name": "CUSTOM License: Permission is hereby granted"}},
+        {"license": {"name": "GPL-2+ with Texinfo exception"}}, {"license": {"name": "public-domain"}}]
+    assert (by_name["libc6"]["version"], by_name["zlib1g"]["version"]) == ("2.36-9", "1:1.2.13")
+    assert "licenses" not in by_name["PyYAML"]

@@ -1,5 +1,6 @@
-"""Just enough ELF reading for the binary analyzers: section headers (name, address, file offset, size) with
-every read bounds-checked. Pure bytes in, ParseError on a malformed header, nothing else escapes."""
+"""Just enough executable-format reading for the binary analyzers: section headers (name, address, file offset,
+size) of ELF, PE (Windows) and Mach-O (macOS) files, with every read bounds-checked. Pure bytes in, ParseError on
+a malformed header, nothing else escapes."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def section_bytes(data: bytes, sec: Section) -> bytes:
     if sec.nobits:
         return b""
     if sec.offset + sec.size > len(data):
-        raise ParseError(f"ELF section {sec.name} out of bounds (truncated file?)")
+        raise ParseError(f"section {sec.name} out of bounds (truncated file?)")
     return data[sec.offset:sec.offset + sec.size]
 
 
@@ -84,4 +85,98 @@ def read_at_vaddr(data: bytes, sections: list[Section], addr: int, size: int) ->
             if off + size > len(data):
                 break
             return data[off:off + size]
-    raise ParseError(f"address {addr:#x} is not in any ELF section")
+    raise ParseError(f"address {addr:#x} is not in any section")
+
+
+# --- PE and Mach-O: the same Section records, so read_at_vaddr and section lookups work on all three formats ---
+
+PE_MAGIC = b"MZ"
+_MACHO_MAGICS = {b"\xfe\xed\xfa\xce": (">", 32), b"\xce\xfa\xed\xfe": ("<", 32),
+                 b"\xfe\xed\xfa\xcf": (">", 64), b"\xcf\xfa\xed\xfe": ("<", 64)}
+_LC_SEGMENT, _LC_SEGMENT_64 = 0x1, 0x19
+MAX_SECTIONS = 4096
+
+
+def is_pe(data: bytes) -> bool:
+    return data[:2] == PE_MAGIC
+
+
+def is_macho(data: bytes) -> bool:
+    return data[:4] in _MACHO_MAGICS
+
+
+def sections(data: bytes) -> list[Section]:
+    """The sections of an ELF, PE or Mach-O file ([] for anything else). PE section addresses include the image
+    base; a Mach-O section is named "<segment>,<section>" ("__DATA,__dep_v0")."""
+    if is_elf(data):
+        return elf_sections(data)
+    try:
+        if is_pe(data):
+            return _pe_sections(data)
+        if is_macho(data):
+            return _macho_sections(data)
+    except (struct.error, IndexError, ValueError, ParseError):
+        # "MZ" and the Mach-O magics also start files that are no executables of these formats (DOS programs,
+        # Java class files share 0xCAFEBABE with fat binaries): no section table, nothing to read
+        return []
+    return []
+
+
+def _pe_sections(data: bytes) -> list[Section]:
+    # Microsoft PE/COFF specification: DOS stub -> "PE\0\0" -> COFF header -> optional header -> section table
+    pe, = struct.unpack_from("<I", data, 0x3C)
+    if data[pe:pe + 4] != b"PE\x00\x00":
+        raise ParseError("MZ file without a PE header")
+    nsec, = struct.unpack_from("<H", data, pe + 6)
+    opt_size, = struct.unpack_from("<H", data, pe + 20)
+    opt = pe + 24
+    magic, = struct.unpack_from("<H", data, opt)
+    if magic == 0x10B:
+        image_base, = struct.unpack_from("<I", data, opt + 28)
+    elif magic == 0x20B:
+        image_base, = struct.unpack_from("<Q", data, opt + 24)
+    else:
+        raise ParseError(f"unknown PE optional header magic {magic:#x}")
+    if nsec > MAX_SECTIONS:
+        raise ParseError("PE section table too large")
+    out = []
+    table = opt + opt_size
+    for i in range(nsec):
+        raw_name, vsize, vaddr, raw_size, raw_ptr = struct.unpack_from("<8sIIII", data, table + 40 * i)
+        name = raw_name.rstrip(b"\x00").decode("ascii", "replace")
+        out.append(Section(name=name, addr=image_base + vaddr, offset=raw_ptr, size=min(vsize or raw_size, raw_size),
+                           nobits=raw_size == 0))
+    return out
+
+
+def _macho_sections(data: bytes) -> list[Section]:
+    # mach-o/loader.h: header, then `ncmds` load commands; LC_SEGMENT(_64) commands carry their sections
+    e, bits = _MACHO_MAGICS[data[:4]]
+    ncmds, = struct.unpack_from(e + "I", data, 16)
+    pos = 32 if bits == 64 else 28
+    if ncmds > MAX_SECTIONS:
+        raise ParseError("Mach-O load command table too large")
+    out = []
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from(e + "II", data, pos)
+        if size < 8:
+            raise ParseError("Mach-O load command of size < 8")
+        if cmd in (_LC_SEGMENT, _LC_SEGMENT_64):
+            wide = cmd == _LC_SEGMENT_64
+            nsects, = struct.unpack_from(e + "I", data, pos + (64 if wide else 48))
+            sec = pos + (72 if wide else 56)
+            for _j in range(min(nsects, MAX_SECTIONS)):
+                sectname, segname = data[sec:sec + 16], data[sec + 16:sec + 32]
+                if wide:
+                    addr, ssize, offset, _align, _reloff, _nreloc, flags = struct.unpack_from(
+                        e + "QQIIIII", data, sec + 32)
+                else:
+                    addr, ssize, offset, _align, _reloff, _nreloc, flags = struct.unpack_from(
+                        e + "IIIIIII", data, sec + 32)
+                name = (segname.rstrip(b"\x00").decode("ascii", "replace") + "," +
+                        sectname.rstrip(b"\x00").decode("ascii", "replace"))
+                zerofill = (flags & 0xFF) in (0x1, 0xC, 0x12)  # S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL
+                out.append(Section(name=name, addr=addr, offset=offset, size=ssize, nobits=zerofill or offset == 0))
+                sec += 80 if wide else 68
+        pos += size
+    return out

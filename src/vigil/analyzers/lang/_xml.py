@@ -1,8 +1,11 @@
 """A small, hardened XML reader for manifests (pom.xml, packages.config).
 
 Built on expat directly rather than xml.etree so that every element keeps the line range it spans (for package
-locations) and so that no DTD is ever processed: a document with a DOCTYPE or an entity declaration is rejected
-outright (billion laughs, external entities), as defusedxml does with forbid_dtd=True. Namespaces are not
+locations) and so that no entity is ever defined or fetched: a document declaring an entity is rejected outright
+(billion laughs, external entities), as defusedxml does with forbid_entities=True, and an external DTD is never
+read (expat fetches nothing; external entity references are refused). A DOCTYPE line by itself
+(`<!DOCTYPE project>`, a PUBLIC identifier) declares nothing and is accepted: old POMs carry one, and Trivy reads
+them. Namespaces are not
 resolved: an element's `tag` is its local name ("project" for both `<project>` and `<m:project>`).
 """
 
@@ -14,7 +17,7 @@ from xml.parsers import expat
 
 from vigil.analyzers.errors import ParseError
 
-_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
+_ENTITY = re.compile(rb"<!ENTITY", re.I)
 MAX_DEPTH = 200
 
 
@@ -54,11 +57,13 @@ class _Forbidden(Exception):
 
 def parse_xml(data: bytes) -> Element:
     """Parse a whole document and return its root element; ParseError on malformed input or any DTD."""
-    if _DTD.search(data):
-        raise ParseError("XML with a DOCTYPE or entity declarations is not accepted")
+    if _ENTITY.search(data):
+        raise ParseError("XML with entity declarations is not accepted")
     if b"\x00" in data[:8192]:  # the encodings manifests use (UTF-8, ISO-8859-1 …) never contain NUL
         raise ParseError("binary data, not an XML manifest")
     parser = expat.ParserCreate()
+    # never read a DTD's external subset or parameter entities (the default; stated so it cannot change unnoticed)
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     stack: list[Element] = []
     root: list[Element] = []
 
@@ -86,7 +91,6 @@ def parse_xml(data: bytes) -> Element:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = chars
-    parser.StartDoctypeDeclHandler = forbid
     parser.EntityDeclHandler = forbid
     parser.ExternalEntityRefHandler = forbid  # type: ignore[assignment]
     try:
@@ -94,7 +98,7 @@ def parse_xml(data: bytes) -> Element:
     except expat.ExpatError as e:
         raise ParseError(f"invalid XML at line {e.lineno}: {expat.ErrorString(e.code)}") from e
     except _Forbidden:
-        raise ParseError("XML with a DTD or nested too deeply is not accepted") from None
+        raise ParseError("XML with entity declarations or nested too deeply is not accepted") from None
     except LookupError:  # the XML declaration names an encoding Python does not know
         raise ParseError("XML declares an unknown encoding") from None
     if not root:

@@ -2,7 +2,8 @@
 
 Format facts (https://docs.conda.io/projects/conda/en/latest/user-guide/tasks/manage-environments.html):
 - YAML: `name`, `channels`, `dependencies` — a list of conda MatchSpec strings ("numpy", "numpy=1.21.2",
-  "numpy=1.21.2=py39h20f2e39_0" as written by `conda env export`, "numpy==1.21.2", "numpy>=1.20",
+  "numpy=1.21.2=py39h20f2e39_0" as written by `conda env export`, "numpy==1.21.2" (also with "=build"),
+  "numpy>=1.20",
   "conda-forge::numpy=1.21"), and at most one mapping `{pip: [requirement, …]}` for packages pip installs.
 
 Semantics: a conda package's version is the exact one pinned by `name=version[=build]` or `name==version`; a range or
@@ -43,7 +44,7 @@ def conda_spec(spec: str) -> tuple[str, str] | None:
             return None
         name, rest = m.group(1), m.group(2)
         if rest.startswith("=="):
-            version = rest[2:]
+            version = rest[2:].split("=", 1)[0]  # "name==1.2=build": the build string is no part of the version
         elif rest.startswith("=") and not rest.startswith("=="):
             version = rest[1:].split("=", 1)[0]
         else:
@@ -95,5 +96,5 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 
 ANALYZER = Analyzer(
-    name="conda-environment", version=1, filenames=("environment.yml", "environment.yaml"), analyze=_analyze
+    name="conda-environment", version=2, filenames=("environment.yml", "environment.yaml"), analyze=_analyze
 )

@@ -6,10 +6,15 @@ Format facts (https://github.com/dotnet/sdk/blob/main/documentation/specs/runtim
 - `targets[<target>]` maps "Name/Version" to `{dependencies: {name: version}, runtime: {...}, native: {...}, …}`.
 - `libraries` maps "Name/Version" to `{type: "project" | "package" | "reference" | "runtimepack", …}`.
 
-Semantics (as Trivy): only libraries of type "package" are packages (the app's own projects, framework references and
-runtime packs are not); when the runtime target is present, a package it does not list is not deployed and is
-skipped. Direct = a dependency of a "project" library in the runtime target; other packages are indirect. Edges are
-the runtime target's `dependencies` that resolve to a package.
+Semantics (as Trivy's parser): libraries of type "package" and "runtimepack" are packages — a self-contained app
+ships the .NET runtime itself as a runtime pack, keyed "runtimepack.Microsoft.NETCore.App.Runtime.linux-x64/8.0.0",
+and reported without the "runtimepack." prefix so the runtime's advisories match. The app's own projects are not
+packages (the scanned project is not its own dependency; Trivy lists them — docs/trivy-differences.md), nor are
+framework references. When the runtime target is present, a library counts only if its entry there has assets
+that load at run time (`runtime`, `runtimeTargets` or `native`): a compile-time facade such as NETStandard.Library
+has none and is not deployed. A library missing from the runtime target is kept (not known to be compile-only).
+Direct = a dependency of a "project" library in the runtime target; other packages are indirect. Edges are the
+runtime target's `dependencies` that resolve to a package.
 """
 
 from __future__ import annotations
@@ -27,9 +32,22 @@ log = logging.getLogger(__name__)
 APP_TYPE = "dotnet-core"
 
 
+_RUNTIME_PACK_PREFIX = "runtimepack."
+_PACKAGE_TYPES = ("package", "runtimepack")
+
+
 def _split(key: str) -> tuple[str, str] | None:
     name, sep, version = key.rpartition("/")
-    return (name, version) if sep and name and version else None
+    return (name.removeprefix(_RUNTIME_PACK_PREFIX), version) if sep and name and version else None
+
+
+def _id(key: str) -> str:
+    """A library or dependency key as one ID space: case-insensitive, without the runtime-pack prefix."""
+    return key.lower().removeprefix(_RUNTIME_PACK_PREFIX)
+
+
+def _loads_at_run_time(entry: object) -> bool:
+    return isinstance(entry, dict) and any(entry.get(k) for k in ("runtime", "runtimeTargets", "native"))
 
 
 def parse_deps_json(data: bytes, path: str = "") -> Application:
@@ -47,39 +65,44 @@ def parse_deps_json(data: bytes, path: str = "") -> Application:
     spans = json_value_spans(text, max_depth=2)
     index = LineIndex(text)
 
-    kinds = {k.lower(): v.get("type") for k, v in libraries.items() if isinstance(v, dict)}
+    kinds = {_id(k): str(v.get("type", "")).lower() for k, v in libraries.items() if isinstance(v, dict)}
+    target_entries = {_id(k): v for k, v in runtime_target.items()} if runtime_target is not None else {}
     direct: set[str] | None = None
     if runtime_target is not None:
         direct = set()
         for key, entry in runtime_target.items():
-            if kinds.get(key.lower()) == "project" and isinstance(entry, dict):
+            if kinds.get(_id(key)) == "project" and isinstance(entry, dict):
                 deps = entry.get("dependencies")
                 if isinstance(deps, dict):
-                    direct.update(f"{n}/{v}".lower() for n, v in deps.items() if isinstance(v, str))
+                    direct.update(_id(f"{n}/{v}") for n, v in deps.items() if isinstance(v, str))
+
+    def deployed(lib_id: str) -> bool:
+        return kinds.get(lib_id) in _PACKAGE_TYPES and (
+            lib_id not in target_entries or _loads_at_run_time(target_entries[lib_id]))
 
     packages: list[Package] = []
     seen: set[str] = set()
     for key, lib in libraries.items():
-        if not isinstance(lib, dict) or lib.get("type") != "package":
+        if not isinstance(lib, dict) or str(lib.get("type", "")).lower() not in _PACKAGE_TYPES:
             continue
         nv = _split(key)
-        if nv is None or key.lower() in seen:
+        if nv is None or _id(key) in seen:
             log.debug("%s: library %r is not Name/Version or repeated, skipped", path, key)
             continue
-        seen.add(key.lower())
+        seen.add(_id(key))
         depends_on: list[str] = []
         relationship: Relationship = "unknown"
         if runtime_target is not None and direct is not None:
-            entry = runtime_target.get(key)
-            if not isinstance(entry, dict):
-                log.debug("%s: %s is not in the runtime target, not deployed", path, key)
+            if not deployed(_id(key)):
+                log.debug("%s: %s has no run-time assets in the runtime target, not deployed", path, key)
                 continue
-            relationship = "direct" if key.lower() in direct else "indirect"
-            deps = entry.get("dependencies")
+            entry = target_entries.get(_id(key))
+            relationship = "direct" if _id(key) in direct else "indirect"
+            deps = entry.get("dependencies") if isinstance(entry, dict) else None
             if isinstance(deps, dict):
                 for n, v in deps.items():
-                    if isinstance(v, str) and kinds.get(f"{n}/{v}".lower()) == "package":
-                        depends_on.append(f"{n}@{v}")
+                    if isinstance(v, str) and deployed(_id(f"{n}/{v}")):
+                        depends_on.append(f"{n.removeprefix(_RUNTIME_PACK_PREFIX)}@{v}")
         span = spans.get(("libraries", key))
         lines = (index.line_of(span[0]), index.line_of(span[1] - 1)) if span else None
         packages.append(
@@ -102,4 +125,4 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
     return AnalysisResult(applications=(app,) if app.packages else ())
 
 
-ANALYZER = Analyzer(name="dotnet-core", version=1, globs=("*.deps.json",), analyze=_analyze)
+ANALYZER = Analyzer(name="dotnet-core", version=2, globs=("*.deps.json",), analyze=_analyze)

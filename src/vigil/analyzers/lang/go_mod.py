@@ -18,7 +18,8 @@ the go directive is older than 1.17 (or absent, which means 1.16), modules that 
 (lines without "/go.mod": their code was downloaded) and go.mod does not list are added as indirect, using the
 highest version recorded. Lines that only hash a go.mod belong to modules whose code was never needed.
 
-The main module itself is not reported. Versions keep their leading "v".
+The main module itself is reported as Trivy reports it: relationship "root", no version, depending on the direct
+requirements. Versions keep their leading "v".
 """
 
 from __future__ import annotations
@@ -220,6 +221,11 @@ def parse_go_mod(data: bytes, path: str = "", go_sum: bytes | None = None) -> Ap
     std = stdlib_version(mod.toolchain) if mod.toolchain else None
     if std is not None:
         pset.add("stdlib", std, relationship="direct")
+    direct_ids = [p.id for p in pset.build() if p.relationship == "direct"]
+    if mod.module:
+        # the module itself, as Trivy lists it: the root of the graph, with no version (a module's version is a
+        # tag of its repository, which go.mod does not record), so no advisory can match it
+        pset.add(mod.module, "", relationship="root", depends_on=direct_ids)
     return Application(type=APP_TYPE, file_path=path, packages=pset.build())
 
 
@@ -230,7 +236,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="gomod",
-    version=1,
+    version=2,
     filenames=("go.mod",),
     companions=("go.sum",),
     analyze=_analyze,

@@ -5,21 +5,27 @@ Format (Go's src/debug/buildinfo/buildinfo.go): a 32-byte header starting with t
 - byte 14 pointer size, byte 15 flags: bit 0 big-endian, bit 1 "inline strings" (Go >= 1.18);
 - inline format: two uvarint-length-prefixed strings follow the header: the Go version and the module info;
 - old format (Go 1.13-1.17): at offset 16 two pointers to Go string headers (data pointer, length) holding the
-  same two strings; they are virtual addresses, resolved through the ELF section table (ELF only).
+  same two strings; they are virtual addresses, resolved through the section table of the ELF, PE or Mach-O file.
 Module info ("modinfo") is wrapped in two 16-byte sentinels and has tab-separated lines: `path`, `mod` (main
 module), `dep` (dependency path, version, sum), `=>` (replacement of the line before), `build` (settings).
 
 Packages: the Go version as "stdlib" ("go1.19.8 X:boringcrypto" → "v1.19.8"), the main module (relationship
-root, version "" when "(devel)"), every dep (its replacement's path/version when replaced).
+root), every dep (its replacement's path/version when replaced). The main module's version is the module line's
+when it is a release (`go install m@v1.2.3`); a binary built from a checkout says "(devel)" or a pseudo-version,
+and then a version stamped with `-ldflags "-X main.version=v1.2.3"` (kept in the `build -ldflags=…` setting) is
+used, chosen as Trivy chooses: keys ending in ".version"/".ver" with a semver value; a key under
+"<module>/cmd/" first, then the prefixes main, common, version and cmd, then any; two different values in the
+chosen group give no version. Otherwise "(devel)" gives "".
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import struct
 
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._binfmt import elf_sections, is_elf, read_at_vaddr, section_bytes
+from vigil.analyzers.lang._binfmt import is_elf, read_at_vaddr, section_bytes, sections
 from vigil.analyzers.lang._common import package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import GO, Application, Package
@@ -47,7 +53,7 @@ def _uvarint(buf: bytes, pos: int) -> tuple[int, int]:
 def _find_header(data: bytes) -> int:
     """Offset of the buildinfo header: in `.go.buildinfo` for ELF, else the first 16-aligned magic."""
     if is_elf(data):
-        for s in elf_sections(data):
+        for s in sections(data):
             if s.name == ".go.buildinfo":
                 sec = section_bytes(data, s)
                 i = sec.find(MAGIC)
@@ -76,11 +82,11 @@ def _read_strings(data: bytes, h: int) -> tuple[str, str]:
     else:
         if ptr_size not in (4, 8):
             raise ParseError(f"Go build info: bad pointer size {ptr_size}")
-        if not is_elf(data):
-            raise ParseError("Go build info: pre-1.18 format is only read from ELF binaries")
         e = ">" if flags & 1 else "<"
         pf = e + ("Q" if ptr_size == 8 else "I")
-        secs = elf_sections(data)
+        secs = sections(data)
+        if not secs:
+            raise ParseError("Go build info: pre-1.18 format in a file with no section table")
 
         def read_string(ptr_addr_off: int) -> bytes:
             try:
@@ -104,6 +110,46 @@ def stdlib_version(go_version: str) -> str:
     return "v" + m.group(1) if m else ""
 
 
+_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+_PSEUDO = re.compile(r"(^|[.-])(0\.)?\d{14}-[0-9a-f]{12}(\+incompatible)?$")
+_DEFAULT_PREFIXES = frozenset({"main", "common", "version", "cmd"})
+
+
+def ldflags_version(module: str, ldflags: str) -> str:
+    """The version set with `-X key=value` in a -ldflags value, "" when none or ambiguous (see the docstring)."""
+    try:
+        words = shlex.split(ldflags)
+    except ValueError:
+        return ""
+    pairs: list[str] = []
+    for i, w in enumerate(words):
+        if w == "-X" and i + 1 < len(words):
+            pairs.append(words[i + 1])
+        elif w.startswith("-X="):
+            pairs.append(w[3:])
+    tiers: list[list[str]] = [[], [], []]
+    for pair in pairs:
+        key, sep, val = pair.partition("=")
+        key, val = key.strip("'\""), val.strip("'\"")
+        if not sep or not key.lower().endswith((".version", ".ver")) or not _SEMVER.match(val):
+            continue
+        prefix = key.rsplit("/", 1)[-1].split(".", 1)[0].lower()
+        tier = 0 if key.startswith(module + "/cmd/") else 1 if prefix in _DEFAULT_PREFIXES else 2
+        if val not in tiers[tier]:
+            tiers[tier].append(val)
+    for found in tiers:
+        if found:
+            return found[0] if len(found) == 1 else ""
+    return ""
+
+
+def _main_version(module: str, version: str, ldflags: str) -> str:
+    version = "" if version == "(devel)" else version
+    if version and not _PSEUDO.search(version):
+        return version
+    return ldflags_version(module, ldflags) or version
+
+
 def parse_gobinary(data: bytes, path: str = "") -> Application | None:
     """None when the file is not a Go binary (no build info)."""
     if not data.startswith(_BINARY_MAGICS):
@@ -116,9 +162,14 @@ def parse_gobinary(data: bytes, path: str = "") -> Application | None:
         modinfo = modinfo[16:-16]
     main: tuple[str, str] | None = None
     deps: list[list[str]] = []
+    ldflags = ""
     for line in modinfo.split("\n"):
         f = line.split("\t")
-        if f[0] == "mod" and len(f) >= 3:
+        if f[0] == "build" and len(f) >= 2 and f[1].startswith("-ldflags="):
+            ldflags = f[1][len("-ldflags="):]
+            if len(ldflags) >= 2 and ldflags[0] == ldflags[-1] == '"':
+                ldflags = ldflags[1:-1].replace('\\"', '"')
+        elif f[0] == "mod" and len(f) >= 3:
             main = (f[1], f[2])
         elif f[0] == "dep" and len(f) >= 3:
             deps.append([f[1], f[2]])
@@ -137,7 +188,7 @@ def parse_gobinary(data: bytes, path: str = "") -> Application | None:
         pkgs.append(package(GO, "stdlib", std, file_path=path, relationship="unknown"))
         dep_ids.append(f"stdlib@{std}")
     if main is not None and main[0]:
-        ver = "" if main[1] == "(devel)" else main[1]
+        ver = _main_version(main[0], main[1], ldflags)
         pkgs.append(package(GO, main[0], ver, file_path=path, relationship="root", depends_on=dep_ids))
     pkgs.sort(key=lambda p: (p.name, p.version))
     return Application(type=APP_TYPE, file_path=path, packages=tuple(pkgs))
@@ -150,7 +201,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="gobinary",
-    version=1,
+    version=2,
     kind="installed",
     executables=True,
     analyze=_analyze,

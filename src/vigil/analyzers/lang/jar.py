@@ -1,10 +1,14 @@
 """Java archives: `*.jar`, `*.war`, `*.ear`, `*.par` (and nested jars inside them).
 
 Identification order (Trivy's, minus its SHA-1 lookup in the Java DB which needs a download):
-1. every `META-INF/maven/<groupId>/<artifactId>/pom.properties` (groupId, artifactId, version) — a shaded/fat jar
-   carries one per bundled artifact;
-2. else `META-INF/MANIFEST.MF`: Implementation-Title/-Version/-Vendor-Id, then Bundle-SymbolicName/-Version,
-   then Specification-*;
+1. every `pom.properties` (groupId, artifactId, version), wherever it is: Maven writes it under
+   `META-INF/maven/<groupId>/<artifactId>/`, but shaded copies and hand-built jars put it elsewhere
+   (`META-INF/<name>/pom.properties`) — a shaded/fat jar carries one per bundled artifact;
+2. else `META-INF/MANIFEST.MF`, in Trivy's order: groupId from Implementation-Vendor-Id, Bundle-SymbolicName
+   without its last segment, Implementation-Vendor, Specification-Vendor; artifactId from Implementation-Title,
+   Specification-Title, Bundle-Name (then the symbolic name's last segment); version from Implementation-Version,
+   Specification-Version, Bundle-Version. A title is kept as written even with spaces ("org.springframework:Spring
+   Framework"): such a name matches no Maven advisory, but the jar is in the inventory;
 3. else the file name "name-1.2.3.jar".
 Nested archives (WEB-INF/lib, BOOT-INF/lib, lib/ in EARs) are read recursively from memory up to MAX_DEPTH.
 
@@ -93,18 +97,17 @@ def _manifest(text: str) -> dict[str, str]:
 def _from_manifest(mf: dict[str, str]) -> tuple[str, str, str] | None:
     """(groupId, artifactId, version) from manifest attributes, or None."""
     bsn = mf.get("Bundle-SymbolicName", "").split(";", 1)[0].strip()
-    artifact = mf.get("Implementation-Title") or mf.get("Specification-Title") or ""
-    version = mf.get("Implementation-Version") or mf.get("Bundle-Version") or mf.get("Specification-Version") or ""
-    group = mf.get("Implementation-Vendor-Id") or ""
-    if bsn and (not artifact or not group):
-        # OSGi symbolic names are usually groupId.artifactId (org.apache.commons.commons-text is an exception
-        # handled by taking the last dot-segment as the artifact when no title is given)
-        head, _, tail = bsn.rpartition(".")
-        group = group or head
-        artifact = artifact or tail
-    if not artifact or not version or " " in artifact:
+    # OSGi symbolic names are usually groupId.artifactId
+    head, _, tail = bsn.rpartition(".")
+    group = (mf.get("Implementation-Vendor-Id") or head or bsn or mf.get("Implementation-Vendor")
+             or mf.get("Specification-Vendor") or "")
+    artifact = (mf.get("Implementation-Title") or mf.get("Specification-Title") or mf.get("Bundle-Name")
+                or tail or "")
+    version = (mf.get("Implementation-Version") or mf.get("Specification-Version") or mf.get("Bundle-Version")
+               or "")
+    if not artifact.strip() or not version.strip():
         return None
-    return group, artifact, version
+    return group.strip(), artifact.strip(), version.strip()
 
 
 def _name(group: str, artifact: str) -> str:
@@ -125,7 +128,7 @@ def _parse(data: bytes, path: str, depth: int, budget: _Budget, out: list[Packag
         nested: list[zipfile.ZipInfo] = []
         for info in infos:
             n = info.filename
-            if n.startswith("META-INF/maven/") and n.endswith("/pom.properties"):
+            if n.rsplit("/", 1)[-1] == "pom.properties":
                 props = _properties(budget.read(zf, info, MAX_META).decode("utf-8", "replace"))
                 g, a, v = props.get("groupId", ""), props.get("artifactId", ""), props.get("version", "")
                 if a and v:
@@ -183,7 +186,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="jar",
-    version=1,
+    version=2,
     kind="installed",
     globs=tuple(f"*{e}" for e in ARCHIVE_EXTS),
     analyze=_analyze,

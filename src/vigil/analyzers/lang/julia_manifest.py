@@ -6,9 +6,13 @@ Format facts:
   table name → uuid when a name is ambiguous.
 - v2 (`manifest_format = "2.0"`, Julia >= 1.7): the same entries under `[[deps.Name]]`, plus `julia_version`.
 
-Semantics (as Trivy): packages without a version (stdlibs, path/repo checkouts) are not reported; with
-Project.toml beside the manifest its `[deps]` are direct and everything else indirect (unknown without it); edges
-follow `deps`, resolved by uuid when given. Julia packages are inventoried only (no Julia advisory feed in the DB).
+Semantics (as Trivy): a standard library has no `version` in the manifest because it ships with Julia: it is
+reported at the manifest's `julia_version` (a v1 manifest names no Julia version: its stdlibs are not reported,
+where Trivy writes "unknown"). A `path` dependency without a version is local code: reported with an empty version
+(Trivy gives it the Julia version). With Project.toml beside the manifest its `[deps]` are direct and everything
+else indirect (unknown without it); packages reached only from its `[extras]` (test-only dependencies) are dev,
+as Trivy marks them. Edges follow `deps`, resolved by uuid when given. Julia packages are inventoried only (no
+Julia advisory feed in the DB).
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ log = logging.getLogger(__name__)
 APP_TYPE = "julia"
 
 
-def _project_deps(project: bytes | None) -> set[str] | None:
-    """uuids of Project.toml's [deps] (name → uuid), or None when unknown."""
+def _project_deps(project: bytes | None) -> tuple[set[str], set[str]] | None:
+    """uuids of Project.toml's [deps] and [extras] (name → uuid), or None when unknown."""
     if project is None:
         return None
     try:
@@ -39,7 +43,9 @@ def _project_deps(project: bytes | None) -> set[str] | None:
     deps = doc.get("deps")
     if not isinstance(deps, dict):
         return None
-    return {u for u in deps.values() if isinstance(u, str)}
+    extras = doc.get("extras")
+    extras = extras if isinstance(extras, dict) else {}
+    return {u for u in deps.values() if isinstance(u, str)}, {u for u in extras.values() if isinstance(u, str)}
 
 
 _HEADER = re.compile(r'^\s*\[\[\s*(?:deps\s*\.\s*)?("(?:[^"\\]|\\.)*"|[^\]\s]+)\s*\]\]\s*(?:#.*)?$')
@@ -86,41 +92,73 @@ def parse_julia_manifest(data: bytes, path: str = "", project: bytes | None = No
         if len(spans) != len(items):  # written unusually (inline arrays?): no line numbers rather than wrong ones
             spans = []
         entries.extend((name, it, spans[i] if spans else None) for i, it in enumerate(items) if isinstance(it, dict))
+    julia_version = doc.get("julia_version") if isinstance(doc.get("julia_version"), str) else ""
+
+    def version_of(it: dict[str, Any]) -> str | None:
+        """The version to report, "" for local code, None for a stdlib of an unknown Julia version."""
+        v = it.get("version")
+        if isinstance(v, str) and v:
+            return v
+        if it.get("path") or it.get("repo-url"):
+            return ""
+        return julia_version or None
+
     by_uuid: dict[str, tuple[str, str]] = {}
     by_name: dict[str, list[tuple[str, str]]] = {}
     for name, it, _lines in entries:
-        uuid, version = it.get("uuid"), it.get("version")
-        if isinstance(version, str) and version:
+        uuid, version = it.get("uuid"), version_of(it)
+        if version is not None:
             if isinstance(uuid, str):
                 by_uuid[uuid] = (name, version)
             by_name.setdefault(name, []).append((name, version))
-    direct = _project_deps(project)
-    packages: list[Package] = []
-    seen: set[tuple[str, str]] = set()
-    for name, it, lines in entries:
-        version, uuid = it.get("version"), it.get("uuid")
-        if not (isinstance(version, str) and version):
-            continue  # a stdlib or an unregistered checkout: no version to report
-        if (name, version) in seen:
-            continue
-        seen.add((name, version))
-        deps: list[str] = []
+
+    def dep_ids(it: dict[str, Any]) -> list[tuple[str, str]]:
         raw: Any = it.get("deps")
+        out: list[tuple[str, str]] = []
         if isinstance(raw, list):
             for d in raw:
                 targets = by_name.get(d, []) if isinstance(d, str) else []
                 if len(targets) == 1:
-                    deps.append(f"{targets[0][0]}@{targets[0][1]}")
+                    out.append(targets[0])
         elif isinstance(raw, dict):
             for d_uuid in raw.values():
                 t = by_uuid.get(d_uuid) if isinstance(d_uuid, str) else None
                 if t is not None:
-                    deps.append(f"{t[0]}@{t[1]}")
+                    out.append(t)
+        return out
+
+    project_deps = _project_deps(project)
+    dev_only: set[tuple[str, str]] = set()
+    if project_deps is not None:
+        edges = {(name, v): dep_ids(it) for name, it, _l in entries if (v := version_of(it)) is not None}
+
+        def reach(roots: set[str]) -> set[tuple[str, str]]:
+            todo = [by_uuid[u] for u in roots if u in by_uuid]
+            seen_ids: set[tuple[str, str]] = set()
+            while todo:
+                cur = todo.pop()
+                if cur not in seen_ids:
+                    seen_ids.add(cur)
+                    todo.extend(edges.get(cur, []))
+            return seen_ids
+
+        dev_only = reach(project_deps[1]) - reach(project_deps[0])
+    packages: list[Package] = []
+    seen: set[tuple[str, str]] = set()
+    for name, it, lines in entries:
+        uuid, version = it.get("uuid"), version_of(it)
+        if version is None:
+            continue  # a stdlib of a manifest that does not name its Julia version
+        if (name, version) in seen:
+            continue
+        seen.add((name, version))
+        deps = [f"{n}@{v}" for n, v in dep_ids(it)]
         relationship: Relationship = "unknown"
-        if direct is not None:
-            relationship = "direct" if isinstance(uuid, str) and uuid in direct else "indirect"
+        if project_deps is not None:
+            relationship = "direct" if isinstance(uuid, str) and uuid in project_deps[0] else "indirect"
         packages.append(
-            package(JULIA, name, version, file_path=path, relationship=relationship, depends_on=deps, lines=lines)
+            package(JULIA, name, version, file_path=path, relationship=relationship, depends_on=deps, lines=lines,
+                    dev=(name, version) in dev_only)
         )
     packages.sort(key=lambda p: (p.name, p.version))
     return Application(type=APP_TYPE, file_path=path, packages=tuple(packages))
@@ -133,7 +171,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="julia",
-    version=1,
+    version=2,
     filenames=("Manifest.toml",),
     globs=("Manifest-v*.toml",),
     companions=("Project.toml",),

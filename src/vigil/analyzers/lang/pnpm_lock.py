@@ -54,11 +54,20 @@ def strip_peers(ref: str) -> str:
     return ref[:i] if i > 0 else ref
 
 
-def parse_key(key: str, v5: bool) -> tuple[str, str]:
+def parse_key(key: str, v5: bool, registry_prefix: bool = True) -> tuple[str, str]:
     """(name, version) encoded in a `packages`/`snapshots` key, version without peer suffix. The 5.x form
     ("/name/1.2.3_peer") is tried first for 5.x files, the 6.x+ form ("/name@1.2.3(peer)") otherwise; the other is
     the fallback, since hand-edited files mix them. Tarball/git keys give no usable version: their entries carry
-    `name` and `version` fields."""
+    `name` and `version` fields.
+
+    Before 9.0 a package from a registry other than the lockfile's default is keyed with the registry's host and no
+    leading slash ("registry.npmjs.org/lodash/4.17.10", "private.example.org/@babel/core@7.1.0"); the host is no
+    part of the package's name (pnpm's dependency-path spec; Trivy's parser drops it too), and left in, the name
+    matches no advisory. `registry_prefix` is False for 9.x files, whose keys carry no host."""
+    if registry_prefix and not key.startswith("/"):
+        host, sep, rest = key.partition("/")
+        if sep and rest and "." in host and not host.startswith("@") and "@" not in host:
+            key = rest
     k = key[1:] if key.startswith("/") else key
     v5_form, v6_form = _v5_key(k), _v6_key(k)
     v5_ok = bool(v5_form[0]) and _VERSION_START.match(v5_form[1]) is not None
@@ -206,7 +215,7 @@ def parse_pnpm_lock(data: bytes, path: str = "") -> Application:
         pkg_key = strip_peers(key) if use_snapshots else key
         meta_raw = packages.get(pkg_key) if use_snapshots else entry
         meta: dict[Any, Any] = meta_raw if isinstance(meta_raw, dict) else {}
-        name, version = parse_key(key, v5)
+        name, version = parse_key(key, v5, registry_prefix=major < 9)
         explicit = False
         if isinstance(meta.get("name"), str) and meta["name"]:
             name = meta["name"]
@@ -289,7 +298,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="pnpm",
-    version=1,
+    version=2,
     filenames=("pnpm-lock.yaml",),
     analyze=_analyze,
 )

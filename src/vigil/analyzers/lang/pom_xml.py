@@ -277,6 +277,14 @@ def _effective(tree: _Tree, pom: Pom, depth: int) -> Model:
         for k, v in zip(("groupId", "artifactId", "version"), pom.parent, strict=True):
             props[f"project.parent.{k}"] = props[f"parent.{k}"] = v
     version = _interpolate(version, props)
+    if not pom.version and len(chain) > 1:
+        # An inherited version is the parent's effective version: with CI-friendly versions the <parent><version>
+        # element ("${revision}-${changelist}") need not spell it as the parent does ("${revision}${changelist}").
+        parent_model = tree.model(chain[1], depth)
+        if parent_model is not None and "${" not in parent_model.version:
+            version = parent_model.version
+            for prefix in ("project.", "pom.", ""):
+                props[prefix + "version"] = version
     group = _interpolate(group, props)
 
     def interp(d: Dep) -> Dep:
@@ -440,4 +448,4 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
     return AnalysisResult(applications=(app,) if app.packages else ())
 
 
-ANALYZER = Analyzer(name="pom", version=1, filenames=("pom.xml",), related=related, analyze=_analyze)
+ANALYZER = Analyzer(name="pom", version=2, filenames=("pom.xml",), related=related, analyze=_analyze)

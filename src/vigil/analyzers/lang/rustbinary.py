@@ -1,10 +1,11 @@
 """Rust binaries built with cargo-auditable (https://github.com/rust-secure-code/cargo-auditable).
 
-The dependency list is embedded in a linker section (`.dep-v0` in ELF) as zlib-compressed JSON:
+The dependency list is embedded in a linker section (`.dep-v0` in ELF and PE files, `__DATA,.dep-v0` in Mach-O) as
+zlib-compressed JSON:
 {"packages": [{"name", "version", "source": "crates.io"|"local"|"git"|..., "kind": "build"|"runtime",
 "dependencies": [indices], "root": bool}]}. Like Trivy, build-only dependencies are not part of the shipped
 binary and are skipped; the root package (the binary's own crate) gets relationship "root"; indices become
-depends_on edges. ELF only (Mach-O `__DATA,.dep-v0` and PE sections are not read yet).
+depends_on edges.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import zlib
 from typing import Any
 
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._binfmt import elf_sections, is_elf, section_bytes
+from vigil.analyzers.lang._binfmt import is_elf, is_macho, is_pe, section_bytes, sections
 from vigil.analyzers.lang._common import package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import CARGO, Application, Package, Relationship
@@ -61,10 +62,10 @@ def packages_from_dep_v0(items: list[dict[str, Any]], path: str) -> list[Package
 
 
 def parse_rustbinary(data: bytes, path: str = "") -> Application | None:
-    if not is_elf(data):
+    if not (is_elf(data) or is_pe(data) or is_macho(data)):
         return None
-    for s in elf_sections(data):
-        if s.name == SECTION:
+    for s in sections(data):
+        if s.name == SECTION or s.name.endswith("," + SECTION):
             pkgs = packages_from_dep_v0(decode_dep_v0(section_bytes(data, s)), path)
             return Application(type=APP_TYPE, file_path=path, packages=tuple(pkgs))
     return None
@@ -77,7 +78,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="rustbinary",
-    version=1,
+    version=2,
     kind="installed",
     executables=True,
     analyze=_analyze,

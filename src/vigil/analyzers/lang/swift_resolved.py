@@ -6,8 +6,11 @@ Format facts (written by `swift package resolve` / Xcode):
   (v3 adds `originHash`).
 
 Semantics (as Trivy): the package name is the repository location without scheme, credentials and ".git" suffix
-(e.g. "github.com/apple/swift-nio"); a pin on a branch or bare revision has no version and is not reported (never
-guessed). Relationships are unknown: the file lists every resolved package without saying which are direct.
+(e.g. "github.com/apple/swift-nio"). A pin on a branch is still a dependency: Trivy reports it at the branch's
+name; Vigil does so only when the branch is named like a version ("0.0.1", "v2.1"), else it lists the package
+without a version (a branch "main" is no version to match advisories against). A bare revision pin (no version,
+no branch) is skipped, as in Trivy. Relationships are unknown: the file lists every resolved package without
+saying which are direct.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import SWIFT, Application, Package
 
 log = logging.getLogger(__name__)
+
+_VERSION_LIKE = re.compile(r"v?\d+(\.\d+)*([.+-][0-9A-Za-z.+-]*)?$")
 
 APP_TYPE = "swift"
 
@@ -57,8 +62,11 @@ def parse_package_resolved(data: bytes, path: str = "") -> Application:
         location = pin.get("location") or pin.get("repositoryURL")
         state = pin.get("state")
         version = state.get("version") if isinstance(state, dict) else None
-        if not (isinstance(location, str) and location and isinstance(version, str) and version):
-            log.debug("%s: pin #%d has no location or version (branch/revision pin), skipped", path, i + 1)
+        branch = state.get("branch") if isinstance(state, dict) else None
+        if not (isinstance(version, str) and version) and isinstance(branch, str) and branch:
+            version = branch if _VERSION_LIKE.match(branch) else ""
+        if not (isinstance(location, str) and location and isinstance(version, str)):
+            log.debug("%s: pin #%d has no location, version or branch (revision pin), skipped", path, i + 1)
             continue
         name = repo_name(location)
         if not name or (name, version) in seen:
@@ -76,4 +84,4 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
     return AnalysisResult(applications=(app,) if app.packages else ())
 
 
-ANALYZER = Analyzer(name="swift", version=1, filenames=("Package.resolved",), analyze=_analyze)
+ANALYZER = Analyzer(name="swift", version=2, filenames=("Package.resolved",), analyze=_analyze)

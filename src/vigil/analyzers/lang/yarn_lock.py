@@ -28,7 +28,9 @@ berry workspaces are direct too. Without package.json, classic lockfiles carry n
 from __future__ import annotations
 
 import json
+import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -266,7 +268,20 @@ def _berry_entries(text: str) -> list[_Entry]:
 # --- shared -------------------------------------------------------------------------------------------------------
 
 
-def parse_yarn_lock(data: bytes, path: str = "", package_json: bytes | None = None) -> Application:
+def _norm_ws(p: str) -> str:
+    return posixpath.normpath(p.strip("/")) if p.strip("/") else "."
+
+
+def parse_yarn_lock(
+    data: bytes,
+    path: str = "",
+    package_json: bytes | None = None,
+    workspace_manifests: Mapping[str, bytes] | None = None,
+) -> Application:
+    """`workspace_manifests`: the package.json of member workspaces, keyed by the workspace's directory relative to
+    the lockfile's. A member's lockfile entry lists its dependencies and devDependencies as one map; its manifest
+    tells them apart, so a package only a member's devDependencies reach is dev, as for the root (Trivy reads the
+    members' manifests the same way)."""
     text = decode(data)
     berry = _BERRY_MARKER.search(text) is not None
     entries = _berry_entries(text) if berry else _classic_entries(text)
@@ -298,24 +313,38 @@ def parse_yarn_lock(data: bytes, path: str = "", package_json: bytes | None = No
             if j is not None and j != i:
                 edges[keys[j]].append(keys[i])
 
+    ws_docs: dict[str, dict[str, object]] = {}
+    for ws_path, raw in (workspace_manifests or {}).items():
+        doc = load_package_json(raw)
+        if doc is not None:
+            ws_docs[_norm_ws(ws_path)] = doc
     workspaces = [i for i, e in enumerate(entries) if e.workspace]
-    root_ws = [i for i in workspaces if entries[i].patterns[0].endswith("@workspace:.")]
     direct: set[str] = set()
     prod_roots: list[str] = []
     dev_roots: list[str] = []
-    for i in workspaces:
-        if manifest is not None and i in root_ws:
-            continue  # the root workspace's list mixes dev and prod dependencies: package.json tells them apart
-        direct.update(edges[keys[i]])
-        prod_roots.extend(edges[keys[i]])
-    if manifest is not None:
+
+    def add_manifest_roots(doc: dict[str, object]) -> None:
         for fld in ("dependencies", "optionalDependencies", "peerDependencies", "devDependencies"):
-            for n, r in str_dict(manifest.get(fld)).items():
+            for n, r in str_dict(doc.get(fld)).items():
                 j = lookup(n, r)
                 if j is None:
                     continue
                 direct.add(keys[j])
                 (dev_roots if fld == "devDependencies" else prod_roots).append(keys[j])
+
+    for i in workspaces:
+        ws_path = _norm_ws(split_pattern(entries[i].patterns[0])[1].removeprefix("workspace:"))
+        if ws_path == "." and manifest is not None:
+            continue  # the root workspace's list mixes dev and prod dependencies: package.json tells them apart
+        if ws_path in ws_docs:
+            continue  # so does a member workspace's list: its own package.json is read below
+        direct.update(edges[keys[i]])
+        prod_roots.extend(edges[keys[i]])
+    if manifest is not None:
+        add_manifest_roots(manifest)
+    for ws_path, doc in ws_docs.items():
+        if ws_path != ".":
+            add_manifest_roots(doc)
     dev_set = reachable(dev_roots, edges) - reachable(prod_roots, edges) if dev_roots else set()
     seen = reachable([*prod_roots, *dev_roots, *(keys[i] for i in workspaces)], edges)
 
@@ -348,17 +377,67 @@ def parse_yarn_lock(data: bytes, path: str = "", package_json: bytes | None = No
     return Application(type=APP_TYPE, file_path=path, packages=pset.build())
 
 
+_BERRY_WORKSPACE = re.compile(r"@workspace:([^\"',\s]+)")
+
+
+def _workspace_dirs(doc: object) -> list[str]:
+    """The workspace directories a package.json names without wildcards (`workspaces` is a list or
+    {packages: [...]}). Glob patterns are left out: an analyzer cannot list directories."""
+    if not isinstance(doc, dict):
+        return []
+    ws = doc.get("workspaces")
+    if isinstance(ws, dict):
+        ws = ws.get("packages")
+    if not isinstance(ws, list):
+        return []
+    return [w for w in ws if isinstance(w, str) and w and not any(c in w for c in "*?[{!")]
+
+
+def related(path: str, data: bytes) -> list[str]:
+    """The member workspaces' package.json files: for a berry lockfile the `name@workspace:dir` entries name them;
+    for a classic one the root package.json's non-glob `workspaces` do (it is asked for first, then asked about)."""
+    if in_node_modules(path):
+        return []
+    base_dir = posixpath.dirname(path)
+    if posixpath.basename(path) == "package.json":
+        dirs = _workspace_dirs(load_package_json(data))
+    else:
+        text = data.decode("utf-8", "replace")
+        dirs = [m.group(1) for m in _BERRY_WORKSPACE.finditer(text)] if _BERRY_MARKER.search(text) else []
+        out = [posixpath.join(base_dir, "package.json")] if not dirs else []
+        dirs = [d for d in dirs if _norm_ws(d) != "."]
+        return out + _under(base_dir, dirs)
+    return _under(base_dir, dirs)
+
+
+def _under(base_dir: str, dirs: list[str]) -> list[str]:
+    out = []
+    for d in dict.fromkeys(_norm_ws(d) for d in dirs):
+        if d == "." or d.startswith("..") or d.startswith("/"):
+            continue
+        out.append(posixpath.normpath(posixpath.join(base_dir, d, "package.json")))
+    return out
+
+
 def _analyze(inp: AnalysisInput) -> AnalysisResult:
     if in_node_modules(inp.path):
         return AnalysisResult()
-    app = parse_yarn_lock(inp.data, inp.path, package_json=inp.siblings.get("package.json"))
+    base_dir = posixpath.dirname(inp.path)
+    members: dict[str, bytes] = {}
+    for rel, raw in inp.related.items():
+        ws_dir = posixpath.relpath(posixpath.dirname(rel) or ".", base_dir or ".")
+        if ws_dir != "." and not ws_dir.startswith(".."):
+            members[ws_dir] = raw
+    app = parse_yarn_lock(inp.data, inp.path, package_json=inp.siblings.get("package.json"),
+                          workspace_manifests=members)
     return AnalysisResult(applications=(app,) if app.packages else ())
 
 
 ANALYZER = Analyzer(
     name="yarn",
-    version=1,
+    version=2,
     filenames=("yarn.lock",),
     companions=("package.json",),
+    related=related,
     analyze=_analyze,
 )

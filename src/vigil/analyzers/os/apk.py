@@ -2,7 +2,8 @@
 
 Format facts (apk's "installed" database, one "X:value" line each, packages separated by blank lines):
 P name, V version ("1.2.3-r0"), A arch, o origin (the source package, in aports terms), m maintainer, L license
-(an SPDX-like expression, kept whole), F a directory and R a file in the last F directory (paths are relative to
+(space-separated names, SPDX or not: "MIT BSD GPL2+", "MPL 2.0 GPL2+"; split into SPDX names as Trivy does, see
+vigil.inventory.licenses.lax_split_licenses), F a directory and R a file in the last F directory (paths are relative to
 the root already). Other letters (checksums, dependencies, provides, ACLs) are not needed here.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
+from vigil.inventory.licenses import lax_split_licenses
 from vigil.inventory.records import Package
 
 ECOSYSTEM = "apk"
@@ -19,7 +21,7 @@ def _package(fields: dict[str, str], files: list[str], path: str) -> Package | N
     name, version = fields.get("P", ""), fields.get("V", "")
     if not name or not version:
         return None
-    lic = fields.get("L", "")
+    licenses = tuple(dict.fromkeys(lax_split_licenses(fields.get("L", ""))))
     return Package(
         ecosystem=ECOSYSTEM,
         name=name,
@@ -29,7 +31,7 @@ def _package(fields: dict[str, str], files: list[str], path: str) -> Package | N
         src_name=fields.get("o", "") or name,
         src_version=version,
         maintainer=fields.get("m", ""),
-        licenses=(lic,) if lic else (),
+        licenses=licenses,
         installed_files=tuple(files),
         file_path=path,
     )
@@ -70,7 +72,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="apk",
-    version=1,
+    version=2,
     kind="os",
     path_globs=("/lib/apk/db/installed", "/usr/lib/apk/db/installed"),
     analyze=_analyze,

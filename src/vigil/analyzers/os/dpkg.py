@@ -2,8 +2,8 @@
 (one file per package holding its control stanza; the `*.md5sums` files beside them are file lists, not stanzas).
 
 Format facts (deb-status(5), deb822): stanzas separated by blank lines; "Field: value" lines, field names
-case-insensitive, continuation lines start with a space or tab. Kept: Package, Version (full, with epoch, as
-dpkg compares it), Architecture, Maintainer, Source ("name" or "name (version)": the version defaults to the
+case-insensitive, continuation lines start with a space or tab. Kept: Package, Version (split into epoch,
+upstream version and Debian revision as Trivy's JSON shows them; Package.full_version joins them again), Architecture, Maintainer, Source ("name" or "name (version)": the version defaults to the
 binary's, the name to the binary's when absent — Debian advisories are keyed by source package).
 
 Status is "want flag state": only packages whose state is "installed" count, and not those the admin asked to
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
-from vigil.inventory.records import Package
+from vigil.inventory.records import Package, split_deb_version
 
 ECOSYSTEM = "dpkg"
 _KEEP = {"package", "version", "architecture", "source", "status", "maintainer"}
@@ -67,14 +67,20 @@ def parse_dpkg_status(data: bytes, path: str = "") -> tuple[Package, ...]:
         if not name or not version or not is_installed(st.get("status")):
             continue
         src_name, src_version = split_source(st.get("source", ""), name, version)
+        epoch, upstream, revision = split_deb_version(version)
+        src_epoch, src_upstream, src_revision = split_deb_version(src_version)
         out.append(Package(
             ecosystem=ECOSYSTEM,
             name=name,
-            version=version,
+            version=upstream,
+            release=revision,
+            epoch=epoch,
             id=f"{name}@{version}",
             arch=st.get("architecture", ""),
             src_name=src_name,
-            src_version=src_version,
+            src_version=src_upstream,
+            src_release=src_revision,
+            src_epoch=src_epoch,
             maintainer=st.get("maintainer", ""),
             file_path=path,
         ))
@@ -89,7 +95,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name="dpkg",
-    version=1,
+    version=2,
     kind="os",
     path_globs=("/var/lib/dpkg/status", "/var/lib/dpkg/status.d/*"),
     analyze=_analyze,

@@ -46,17 +46,23 @@ def _evr(epoch: int | None, version: str, release: str) -> str:
 
 
 def to_package(h: RpmHeader, file_path: str) -> Package:
+    """Epoch, version and release stay separate, as Trivy's JSON shows them (Package.full_version joins them).
+    The source rpm's file name carries no epoch: it is the binary's (as Trivy assumes)."""
     version = _evr(h.epoch, h.version, h.release)
     src = split_sourcerpm(h.sourcerpm)
-    src_name, src_version = (src[0], _evr(h.epoch, src[1], src[2])) if src else (h.name, version)
+    src_name, src_version, src_release = src if src else (h.name, h.version, h.release)
     return Package(
         ecosystem=ECOSYSTEM,
         name=h.name,
-        version=version,
+        version=h.version,
+        release=h.release,
+        epoch=h.epoch or 0,
         id=f"{h.name}@{version}",
         arch=h.arch,
         src_name=src_name,
         src_version=src_version,
+        src_release=src_release,
+        src_epoch=h.epoch or 0,
         maintainer=h.vendor,
         licenses=(h.license,) if h.license else (),
         installed_files=h.files,
@@ -140,7 +146,7 @@ def _analyze(inp: AnalysisInput) -> AnalysisResult:
 
 ANALYZER = Analyzer(
     name=NAME,
-    version=1,
+    version=2,
     kind="os",
     path_globs=tuple(d + f for d in _DIRS for f in ("rpmdb.sqlite", "Packages", "Packages.db")),
     analyze=_analyze,

@@ -110,7 +110,7 @@ def make_finding(
         pkg_id=pkg.id,
         pkg_name=pkg.name,
         purl=purl,
-        installed_version=pkg.version,
+        installed_version=pkg.full_version,
         fixed_version=fixed,
         status="fixed" if fixed else "affected",
         severity=severity,

@@ -128,10 +128,10 @@ class OSMatcher:
         """(advisory package name, version to compare) pairs, in order (see the module docstring)."""
         fmt = OS_PKG_FORMAT[family]
         if fmt == "rpm":
-            return [(pkg.name, pkg.version)]
-        source = (pkg.src_name or pkg.name, pkg.src_version or pkg.version)
-        if family == UBUNTU and (pkg.name, pkg.version) != source:
-            return [source, (pkg.name, pkg.version)]
+            return [(pkg.name, pkg.full_version)]
+        source = (pkg.src_name or pkg.name, pkg.src_full_version or pkg.full_version)
+        if family == UBUNTU and (pkg.name, pkg.full_version) != source:
+            return [source, (pkg.name, pkg.full_version)]
         return [source]
 
     def match(self, os: OSInfo, pkg: Package) -> list[Vulnerability]:
@@ -165,7 +165,7 @@ class OSMatcher:
         if not hits:
             return []
         if not pkg.id:
-            pkg = msgspec.structs.replace(pkg, id=f"{pkg.name}@{pkg.version}")
+            pkg = msgspec.structs.replace(pkg, id=f"{pkg.name}@{pkg.full_version}")
         purl = pkg.purl or os_purl(os, pkg)
         return [
             make_finding(

@@ -107,12 +107,6 @@ def _layer_ref(layer: common_pb2.Layer | None) -> LayerRef | None:
     return LayerRef(digest=layer.digest, diff_id=layer.diff_id, created_by=layer.created_by)
 
 
-def _full_version(epoch: int, version: str, release: str) -> str:
-    """dpkg/rpm: [epoch:]version[-release], the string Vigil's OS matchers compare."""
-    out = f"{epoch}:{version}" if epoch else version
-    return f"{out}-{release}" if release else out
-
-
 def _relationship(pkg: common_pb2.Package) -> Relationship:
     n = pkg.relationship
     if 0 < n < len(RELATIONSHIPS):
@@ -131,15 +125,17 @@ def _ecosystem(pkg: common_pb2.Package, app_type: str) -> str:
 
 def package(pkg: common_pb2.Package, ecosystem: str, *, os_pkg: bool) -> Package:
     ident = pkg.identifier if pkg.HasField("identifier") else None
-    version = _full_version(pkg.epoch, pkg.version, pkg.release) if os_pkg else pkg.version
-    src_version = _full_version(pkg.src_epoch, pkg.src_version, pkg.src_release) if pkg.src_version else ""
+    # a dpkg/rpm package keeps Trivy's Version/Release/Epoch apart, as Vigil's records do (Package.full_version
+    # joins them for the OS matchers)
     return Package(
-        ecosystem=ecosystem, name=pkg.name, version=version, id=pkg.id, purl=ident.purl if ident else "",
+        ecosystem=ecosystem, name=pkg.name, version=pkg.version, id=pkg.id, purl=ident.purl if ident else "",
         dev=pkg.dev, relationship=_relationship(pkg), depends_on=tuple(pkg.depends_on),
         locations=tuple(Location(start_line=loc.start_line, end_line=loc.end_line) for loc in pkg.locations),
         file_path=pkg.file_path, licenses=tuple(pkg.licenses), arch=pkg.arch, src_name=pkg.src_name,
-        src_version=src_version, maintainer=pkg.maintainer,
-        layer=_layer_ref(pkg.layer) if pkg.HasField("layer") else None)
+        src_version=pkg.src_version, maintainer=pkg.maintainer,
+        layer=_layer_ref(pkg.layer) if pkg.HasField("layer") else None,
+        release=pkg.release if os_pkg else "", epoch=pkg.epoch if os_pkg else 0,
+        src_release=pkg.src_release if os_pkg else "", src_epoch=pkg.src_epoch if os_pkg else 0)
 
 
 def _code(code: common_pb2.Code) -> Code:
@@ -298,9 +294,10 @@ def _put_package(msg: common_pb2.Package, p: Package, split: bool) -> None:
     msg.src_name, msg.src_version, msg.maintainer, msg.file_path = p.src_name, p.src_version, p.maintainer, \
         p.file_path
     if split:  # a dpkg or rpm package: Trivy's client joins the parts again where it prints a version
-        msg.epoch, msg.version, msg.release = split_version(p.version)
+        # (split again from the whole version: a package read from an SBOM carries it whole in `version`)
+        msg.epoch, msg.version, msg.release = split_version(p.full_version)
         if p.src_version:
-            msg.src_epoch, msg.src_version, msg.src_release = split_version(p.src_version)
+            msg.src_epoch, msg.src_version, msg.src_release = split_version(p.src_full_version)
     if p.purl:
         msg.identifier.purl = p.purl
     msg.licenses.extend(p.licenses)
