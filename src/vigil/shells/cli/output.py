@@ -12,7 +12,6 @@ import click
 
 from vigil.findings.records import Report
 from vigil.shells.cli.common import cache_backend_url, client_token, fail, printable, show_progress
-from vigil.shells.cli.publish import publish_report
 
 if TYPE_CHECKING:
     from vigil.pipeline.backend import LocalBackend, RemoteBackend
@@ -93,7 +92,10 @@ def scan_and_emit(values: dict[str, Any], opts: ScanOptions, source: Callable[[]
     with _backend(values, opts, cache) as backend:
         report = scan(source(), opts, backend)
     emit(report, values)
-    publish_report(report, values, scanned=None if report.artifact_type == "container_image" else opts.target)
+    if values.get("publish"):  # the store's client (SQLAlchemy records, httpx) is loaded only when publishing
+        from vigil.shells.cli.publish import publish_report
+
+        publish_report(report, values, scanned=None if report.artifact_type == "container_image" else opts.target)
     if values["exit_code"] and report.findings_count() > 0:
         sys.exit(values["exit_code"])
     os_info = report.metadata.os
