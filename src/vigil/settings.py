@@ -71,6 +71,7 @@ REPORT = ("fs", "rootfs", "repo", "config", "sbom", "convert", "image", "k8s")  
 PKG = ("fs", "rootfs", "repo", "image")  # commands that inventory packages themselves
 MISCONF = ("fs", "rootfs", "repo", "config", "image", "k8s")  # commands that can check config files
 CLIENT = ("fs", "rootfs", "repo", "sbom", "image", "k8s")  # commands that can detect on a vigil server
+PUBLISH = ("fs", "image", "config", "sbom", "repo", "rootfs")  # commands that can send their report to a store
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 OPTIONS: tuple[Option, ...] = (
@@ -209,6 +210,35 @@ OPTIONS: tuple[Option, ...] = (
     Option("cache_memory_size", "str", "256MiB", "server: most bytes of analyses --cache-backend memory keeps (the "
            "least recently used go first; at least 64MiB, the largest upload)", ("server",),
            yaml_key="cache.memory-size"),
+    # the report store (vigil.store) and publishing to it
+    Option("publish", "str", "", "also send the report to this vigil server's report store (http(s)://HOST:PORT)",
+           PUBLISH, yaml_key="publish.url", metavar="URL"),
+    Option("publish_name", "str", "", "the target's name in the store (default: the repository and branch, the "
+           "image name or the scanned path)", PUBLISH, yaml_key="publish.name"),
+    Option("publish_label", "list", (), "a label of the target in the store (repeatable)", PUBLISH,
+           yaml_key="publish.labels", metavar="KEY=VALUE"),
+    Option("publish_token", "str", "", "token for the report store (VIGIL_PUBLISH_TOKEN keeps it out of `ps`)",
+           PUBLISH, yaml_key="publish.token"),
+    Option("publish_required", "bool", False, "fail (exit 2) when the report cannot be published; by default a "
+           "warning and the scan's own exit code", PUBLISH, yaml_key="publish.required"),
+    Option("store", "str", "", "server: report store URL, sqlite:///PATH or postgresql://USER@HOST/DB (default: "
+           "SQLite at <cache-dir>/store/store.db; 'none': keep no reports)", ("server",), yaml_key="store.url"),
+    Option("store_retention_days", "int", 90, "server: days the store keeps full reports (findings history and "
+           "daily roll-ups are kept for ever)", ("server",), yaml_key="store.retention-days"),
+    Option("webhook", "list", (), "server: POST a JSON message here when a scan brings a target a CRITICAL, "
+           "known-exploited or secret finding (repeatable)", ("server",), yaml_key="store.webhooks", metavar="URL"),
+    Option("slack_webhook", "list", (), "server: the same, as a Slack incoming-webhook message (repeatable)",
+           ("server",), yaml_key="store.slack-webhooks", metavar="URL"),
+    Option("read_only_token_file", "path", None, "server: file of tokens that may read the store and its web UI "
+           "but not publish, one per line", ("server",), yaml_key="server.read-only-token-file"),
+    Option("auth_proxy_user_header", "str", "", "server: header an authenticating proxy sets to the signed-in user "
+           "(the proxy must strip it from client requests)", ("server",), yaml_key="server.auth-proxy.user-header"),
+    Option("auth_proxy_groups_header", "str", "X-Forwarded-Groups", "server: header carrying that user's groups "
+           "(comma-separated)", ("server",), yaml_key="server.auth-proxy.groups-header"),
+    Option("auth_proxy_read_groups", "list", (), "server: proxy groups that may read the store", ("server",),
+           yaml_key="server.auth-proxy.read-groups", metavar="GROUP,…"),
+    Option("auth_proxy_write_groups", "list", (), "server: proxy groups that may also publish", ("server",),
+           yaml_key="server.auth-proxy.write-groups", metavar="GROUP,…"),
 )
 
 def parse_duration(text: str) -> float:
@@ -327,6 +357,8 @@ UNTRUSTED_REFUSED = frozenset({
     "listen", "token_file", "insecure_no_auth", "tls_cert", "tls_key",
     "username", "password", "registry_token", "insecure", "cacert",
     "trust_config",
+    # a scanned repository's own vigil.yaml must not send its report (or a token) to a store of its choosing
+    "publish", "publish_token", "store", "webhook", "slack_webhook", "read_only_token_file", "auth_proxy_user_header",
 })
 # Options naming files to read: from an implicit config file they must stay inside the working directory.
 _PATH_OPTIONS = frozenset({"ignorefile", "secret_config", "vex", "config_check", "config_data", "helm_values"})

@@ -27,6 +27,52 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 
+def open_store_service(values: dict[str, Any], cache_dir: Path, tokens: tuple[str, ...], header: str) -> Any:
+    """The report store and who may use it, or None with --store none."""
+    url = str(values.get("store") or "")
+    if url == "none":
+        return None
+    from vigil.shells.server.notify import Notifier, Webhook
+    from vigil.shells.server.store_api import StoreService
+    from vigil.store import Store, StoreError
+
+    try:
+        read_tokens = read_tokens_of(values)
+    except ValueError as e:
+        fail(str(e))
+    retention = int(values.get("store_retention_days") or 90)
+    if retention < 1:
+        fail("--store-retention-days must be 1 or more")
+    user_header = str(values.get("auth_proxy_user_header") or "")
+    groups_header = str(values.get("auth_proxy_groups_header") or "X-Forwarded-Groups")
+    for h in (user_header, groups_header):
+        if h and not all(c.isalnum() or c in "-_" for c in h):
+            fail(f"invalid header name {h!r} (letters, digits, '-' and '_')")
+    read_groups = frozenset(values.get("auth_proxy_read_groups") or ())
+    write_groups = frozenset(values.get("auth_proxy_write_groups") or ())
+    if user_header and not (read_groups or write_groups):
+        fail("--auth-proxy-user-header needs --auth-proxy-read-groups or --auth-proxy-write-groups")
+    try:
+        store = Store(url or f"sqlite:///{cache_dir / 'store' / 'store.db'}", retention_days=retention)
+    except StoreError as e:
+        fail(str(e))
+    hooks = [Webhook("json", str(u)) for u in values.get("webhook") or ()] + [
+        Webhook("slack", str(u)) for u in values.get("slack_webhook") or ()]
+    for hook in hooks:
+        if not hook.url.startswith(("http://", "https://")):
+            store.close()
+            fail(f"invalid webhook URL {hook.url!r} (http:// or https://)")
+    return StoreService(store=store, write_tokens=tokens, read_tokens=read_tokens, token_header=header,
+                        proxy_user_header=user_header, proxy_groups_header=groups_header if user_header else "",
+                        proxy_read_groups=read_groups, proxy_write_groups=write_groups,
+                        notifier=Notifier(store, hooks) if hooks else None)
+
+
+def read_tokens_of(values: dict[str, Any]) -> tuple[str, ...]:
+    path = values.get("read_only_token_file")
+    return read_tokens(path) if path else ()
+
+
 @click.command("server", context_settings={"show_default": False})
 @add_options("server")
 def server_cmd(**kwargs: Any) -> None:
@@ -75,7 +121,9 @@ def server_cmd(**kwargs: Any) -> None:
         cache = open_cache(backend, cache_dir, ttl, memory_bytes)
     except CacheError as e:
         fail(str(e))
+    store_service = open_store_service(values, cache_dir, tokens, header)
     state = ServerState(db_path=db_path, cache=cache, token=tokens[0] if tokens else "", more_tokens=tokens[1:],
+                        store_service=store_service,
                         token_header=header,
                         db_repositories=tuple(values.get("db_repository") or ()),
                         skip_db_update=bool(values.get("skip_db_update")), update_interval=interval)

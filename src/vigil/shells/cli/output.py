@@ -12,6 +12,7 @@ import click
 
 from vigil.findings.records import Report
 from vigil.shells.cli.common import client_token, fail, printable
+from vigil.shells.cli.publish import publish_report
 
 if TYPE_CHECKING:
     from vigil.pipeline.backend import LocalBackend, RemoteBackend
@@ -91,6 +92,7 @@ def scan_and_emit(values: dict[str, Any], opts: ScanOptions, source: Callable[[]
     with _backend(values, opts, cache) as backend:
         report = scan(source(), opts, backend)
     emit(report, values)
+    publish_report(report, values, scanned=None if report.artifact_type == "container_image" else opts.target)
     if values["exit_code"] and report.findings_count() > 0:
         sys.exit(values["exit_code"])
     return report

@@ -49,6 +49,8 @@ from vigil.findings.wire import (
     VersionInfo,
 )
 from vigil.shells.server.state import MAX_REQUEST_BYTES, BlobKind, BudgetExceeded, ServerState, tenant_of
+from vigil.shells.server.store_api import install as install_store
+from vigil.shells.server.store_api import is_store_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -443,7 +445,7 @@ def create_app(state: ServerState) -> FastAPI:
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         path = request.url.path
         request.state.tenant = open_tenant
-        if tokens and path not in PUBLIC_PATHS:
+        if tokens and path not in PUBLIC_PATHS and not is_store_path(path):  # the store checks its own access
             got = request.headers.get(state.token_header, "").encode("latin-1", "replace")
             if not got and (twirp.is_twirp(path) or path == "/version"):  # a Trivy client's own header
                 got = request.headers.get(twirp.TRIVY_TOKEN_HEADER, "").encode("latin-1", "replace")
@@ -573,4 +575,5 @@ def create_app(state: ServerState) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    install_store(app, lambda: state.store_service)  # the report store's API and web UI (store_api.py, ui.py)
     return app

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from vigil.findings.analysis import BlobInfo
 from vigil.findings.wire import DBInfo
@@ -175,6 +175,7 @@ class ServerState:
     max_scan_blob_bytes: int = MAX_SCAN_BLOB_BYTES
     max_decode_buffer: int = MAX_DECODE_BUFFER
     max_scan_blobs: int = MAX_SCAN_BLOBS
+    store_service: Any = None  # the report store (store_api.StoreService), None when the server keeps none
     metrics: Metrics = field(init=False)
     decode_budget: DecodeBudget = field(init=False)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -317,6 +318,8 @@ class ServerState:
         self._thread.start()
 
     def close(self) -> None:
+        if self.store_service is not None:
+            self.store_service.close()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)

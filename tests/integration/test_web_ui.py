@@ -1,0 +1,289 @@
+"""The web UI in Debian's chromium (Playwright) against a real `vigil server` whose store holds a replayed
+history of scans: sign-in, overview numbers equal to the API's, filter/sort/paginate, drill-down, diff,
+"where does it run", hostile names rendered as text, the CSP, no serious axe violation, and a read-only token that
+cannot publish. Screenshots go to $VIGIL_TEST_ARTIFACTS (default: the test's temp dir)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from playwright.sync_api import expect
+from tests.integration.test_server import Server, start_server
+from tests.store_helpers import DEMO_REPORT, XSS_PKG, XSS_TARGET, XSS_TITLE, seed
+
+from vigil.findings.records import Report
+from vigil.store import PublishRequest, Store
+
+CHROMIUM = Path("/usr/bin/chromium")
+WRITE, READ = "ui-writer", "ui-reader"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory, fixture_db: Path) -> Iterator[tuple[Server, dict[str, Any]]]:
+    tmp = tmp_path_factory.mktemp("ui")
+    shutil.copy2(fixture_db, tmp / "vigil.db")
+    (tmp / "w").write_text(WRITE)
+    (tmp / "r").write_text(READ)
+    url = f"sqlite:///{tmp / 'store.db'}"
+    store = Store(url)
+    try:
+        facts = seed(store, targets=24, days=40, every=2, end=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        # the demo project's real report, one reference turned hostile: details come from the stored report
+        demo = json.loads(DEMO_REPORT.read_bytes())
+        demo["CreatedAt"] = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        demo["Results"][0]["Vulnerabilities"][0]["References"].insert(0, "javascript:alert(4)")
+        facts["demo"] = store.publish(PublishRequest(report=msgspec.json.decode(json.dumps(demo), type=Report))
+                                      ).target_id
+    finally:
+        store.close()
+    s = start_server(tmp, tmp / "vigil.db", "--token-file", str(tmp / "w"), "--read-only-token-file",
+                     str(tmp / "r"), "--cache-backend", "memory", "--store", url)
+    yield s, facts
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("chromium not installed (apt-get install chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    d = Path(os.environ.get("VIGIL_TEST_ARTIFACTS") or tmp_path) / "ui"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def api(s: Server, path: str, **params: Any) -> Any:
+    r = httpx.get(s.url + path, params=params, headers={"Vigil-Token": READ}, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+class Watch:
+    """What must never happen on a page: a JavaScript dialog (an injected alert) or an error in the console (a
+    CSP violation, a script failure)."""
+
+    def __init__(self, page: Any) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+
+@pytest.fixture
+def page(ui: tuple[Server, dict[str, Any]], browser: Any) -> Iterator[tuple[Any, Watch]]:
+    server, _ = ui
+    ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    pg = ctx.new_page()
+    watch = Watch(pg)
+    pg.goto(server.url + "/")
+    assert "/ui/login" in pg.url  # no session: the sign-in page
+    pg.fill("#token", READ)
+    pg.click("button:has-text('Sign in')")
+    pg.wait_for_url(server.url + "/")
+    yield pg, watch
+    ctx.close()
+    assert watch.dialogs == []
+    assert watch.errors == []
+
+
+def test_overview_numbers_are_the_apis(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch],
+                                       artifacts: Path) -> None:
+    server, _ = ui
+    pg, _ = page
+    targets = api(server, "/v1/targets", limit=1000)["items"]
+    for sev in ("CRITICAL", "HIGH", "MEDIUM", "LOW"):
+        shown = pg.text_content(f"[data-total={sev}]")
+        assert shown is not None and int(shown) == sum(t["open"][sev.lower()] for t in targets)
+    assert int(pg.text_content("[data-total=targets]") or -1) == len(targets)
+    pg.wait_for_selector("#main .chart .u-over")  # uPlot drew the charts (the script ran under the CSP)
+    assert pg.locator(".chart canvas").count() == 2
+    kev = api(server, "/v1/findings", kev="true")["total"]
+    assert f"Known exploited vulnerabilities present ({kev})" in (pg.text_content("#kev-h") or "")
+    pg.screenshot(path=str(artifacts / "overview.png"), full_page=True)
+
+
+def test_targets_search_filter_sort(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch],
+                                    artifacts: Path) -> None:
+    server, _ = ui
+    pg, _ = page
+    pg.goto(server.url + "/ui/targets")
+    pg.fill("input[name=q]", "repo1")
+    pg.click("form.filters button")
+    want = api(server, "/v1/targets", q="repo1")["total"]
+    expect(pg.locator("[data-count=targets]")).to_have_text(re.compile(f"^{want} "))
+    assert "q=repo1" in pg.url  # the partial update keeps the address shareable
+    pg.fill("input[name=q]", "")
+    pg.select_option("select[name=kind]", "workload")
+    want = api(server, "/v1/targets", kind="workload")["total"]
+    expect(pg.locator("[data-count=targets]")).to_have_text(re.compile(f"^{want} "))
+    pg.select_option("select[name=sort]", "critical")
+    top = api(server, "/v1/targets", kind="workload", sort="critical", desc="true", limit=1)["items"][0]
+    expect(pg).to_have_url(re.compile("sort=critical"))
+    first = pg.locator("#targets-table tbody tr").first
+    assert first.locator("td").nth(2).text_content().split("/")[0].strip() == str(top["open"]["critical"])
+    pg.screenshot(path=str(artifacts / "targets.png"), full_page=True)
+
+
+def test_target_page_filters_paginates_and_diffs(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch],
+                                                artifacts: Path) -> None:
+    server, _ = ui
+    pg, _ = page
+    biggest = api(server, "/v1/targets", sort="risk", desc="true", limit=1)["items"][0]
+    tid = biggest["id"]
+    pg.goto(f"{server.url}/ui/targets/{tid}")
+    total = api(server, "/v1/findings", target_id=tid)["total"]
+    assert (pg.text_content("[data-count=findings]") or "").startswith(f"{total} ")
+    pg.select_option("select[name=severity]", "CRITICAL")
+    crit = api(server, "/v1/findings", target_id=tid, severity="CRITICAL")["total"]
+    expect(pg.locator("[data-count=findings]")).to_have_text(re.compile(f"^{crit} "))
+    sev = pg.locator("#findings-table tbody td:first-child .sev").all_text_contents()
+    assert sev and set(sev) == {"CRITICAL"}
+    pg.select_option("select[name=severity]", "")
+    pg.select_option("select[name=status]", "all")
+    all_ = api(server, "/v1/findings", target_id=tid, status="all")
+    expect(pg.locator("[data-count=findings]")).to_have_text(re.compile(f"^{all_['total']} "))
+    pg.click("#findings-table th a:has-text('ID')")  # sort by ID (descending first)
+    expect(pg).to_have_url(re.compile("sort=id"))
+    ids = api(server, "/v1/findings", target_id=tid, status="all", sort="id", desc="true", limit=50)["items"]
+    shown = pg.locator("#findings-table tbody td:nth-child(2)").all_inner_texts()
+    assert [t.split("\n")[0].strip() for t in shown] == [i["finding_id"] for i in ids]
+    if all_["total"] > 50:
+        pg.click("#findings-table a[rel=next]")
+        expect(pg).to_have_url(re.compile("offset=50"))
+        assert pg.locator("#findings-table tbody tr").count() == min(50, all_["total"] - 50)
+    pg.screenshot(path=str(artifacts / "target.png"), full_page=True)
+    scans = api(server, f"/v1/targets/{tid}/scans")["items"]
+    pg.goto(f"{server.url}/ui/targets/{tid}")
+    pg.click("button:has-text('Compare')")
+    pg.wait_for_url("**/ui/diff?**")
+    d = api(server, "/v1/diff", from_scan=scans[1]["id"], to_scan=scans[0]["id"])
+    assert int(pg.text_content("[data-count=added]") or -1) == len(d["added"])
+    assert int(pg.text_content("[data-count=removed]") or -1) == len(d["removed"])
+
+
+def test_where_does_it_run(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch]) -> None:
+    server, _ = ui
+    pg, _ = page
+    fid = api(server, "/v1/findings", severity="CRITICAL", kind="vulnerability", limit=1)["items"][0]["finding_id"]
+    pg.fill("#vuln-search", fid)
+    pg.click("button:has-text('Where does it run?')")
+    pg.wait_for_url("**/ui/vuln?id=*")
+    where = api(server, "/v1/where", id=fid, limit=1000)["items"]
+    names = pg.locator("main tbody td:first-child a").all_text_contents()
+    assert sorted(names) == sorted(f["target_name"] for f in where)
+
+
+def test_hostile_names_render_as_text(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch],
+                                      artifacts: Path) -> None:
+    server, facts = ui
+    pg, watch = page
+    pg.goto(f"{server.url}/ui/targets/{facts['xss_target']}")
+    assert pg.locator("h1").first.text_content().startswith(XSS_TARGET)  # type: ignore[union-attr]
+    body = pg.text_content("#findings-table") or ""
+    assert XSS_PKG in body and XSS_TITLE in body
+    assert pg.locator("img[src=x]").count() == 0  # the package name did not become an element
+    pg.goto(f"{server.url}/ui/vuln?id=CVE-2026-66666")
+    assert XSS_TITLE in (pg.text_content("main") or "")
+    pg.goto(server.url + "/")  # the hostile target is the riskiest or among the KEV/secret lists' neighbours
+    pg.goto(f"{server.url}/ui/targets?q=script")
+    assert XSS_TARGET in (pg.text_content("#targets-table") or "")
+    a, b = facts["xss_scans"]
+    pg.goto(f"{server.url}/ui/diff?from_scan={a}&to_scan={b}")
+    assert pg.locator("main table").first.locator("tbody tr").count() == 1
+    pg.screenshot(path=str(artifacts / "hostile.png"), full_page=True)
+    assert watch.dialogs == []
+
+
+def test_security_headers_and_read_only(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch]) -> None:
+    server, _ = ui
+    pg, pg_watch = page
+    resp = pg.goto(server.url + "/ui/targets")
+    headers = resp.headers
+    assert "script-src 'self'" in headers["content-security-policy"] and "unsafe-inline" not in headers[
+        "content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    # signed in with the read-only token: the browser's session cannot publish
+    status = pg.evaluate("""() => fetch('/v1/reports', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                body: JSON.stringify({report: {ArtifactName: 'x', ArtifactType: 'filesystem'}})})
+                                .then(r => r.status)""")
+    assert status == 403
+    # a sign-out form without its CSRF token is refused
+    forged = pg.evaluate("""() => fetch('/ui/logout', {method: 'POST', body: 'csrf=forged',
+                               headers: {'Content-Type': 'application/x-www-form-urlencoded'}}).then(r => r.status)""")
+    assert forged == 403
+    pg_watch.errors.clear()  # the two refusals above were logged as failed loads: wanted
+    pg.click("button:has-text('Sign out')")
+    pg.wait_for_url("**/ui/login")
+    pg.goto(server.url + "/ui/targets")
+    assert "/ui/login" in pg.url
+
+
+def test_no_serious_accessibility_violations(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch]) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    server, _ = ui
+    pg, _ = page
+    tid = api(server, "/v1/targets", sort="risk", desc="true", limit=1)["items"][0]["id"]
+    fid = api(server, "/v1/findings", target_id=tid, limit=1)["items"][0]["id"]
+    for path in ("/", "/ui/targets", f"/ui/targets/{tid}", "/ui/vuln?id=CVE-2026-66666", "/ui/clusters",
+                 f"/ui/findings/{fid}"):
+        pg.goto(server.url + path)
+        res = Axe().run(pg)
+        bad = [v for v in res.response["violations"] if v.get("impact") in ("serious", "critical")]
+        assert bad == [], (path, res.generate_report())
+
+
+def test_finding_details_come_from_the_stored_report(ui: tuple[Server, dict[str, Any]],
+                                                     page: tuple[Any, Watch], artifacts: Path) -> None:
+    server, facts = ui
+    pg, _ = page
+    pg.goto(f"{server.url}/ui/targets/{facts['demo']}")
+    pg.click("#findings-table a:text-is('CVE-2019-19844')")
+    pg.wait_for_url("**/ui/findings/*")
+    main = pg.text_content("main") or ""
+    assert "Django 2.2.0" in main and "fixed in 2.2.9" in main and "upgrade Django to 2.2.9" in main
+    assert "allows account takeover" in main  # the description, kept only in the full report
+    hrefs = pg.locator("main ul a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert hrefs and all(h.startswith(("https://", "http://")) for h in hrefs)
+    assert "javascript:alert(4)" not in hrefs
+    pg.screenshot(path=str(artifacts / "finding.png"), full_page=True)
+    pg.goto(f"{server.url}/ui/targets/{facts['demo']}?kind=secret")
+    pg.click("#findings-table a:text-is('aws-access-key-id')")
+    pg.wait_for_url("**/ui/findings/*")
+    assert 'AWS_ACCESS_KEY_ID = "********************"' in (pg.text_content("main") or "")
+    pg.goto(f"{server.url}/ui/targets/{facts['demo']}?kind=misconfiguration")
+    pg.click("#findings-table a:text-is('DS-0002')")
+    pg.wait_for_url("**/ui/findings/*")
+    assert "Add 'USER <non root user name>' line to the Dockerfile" in (pg.text_content("main") or "")
+
+
+def test_cluster_view(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch]) -> None:
+    server, _ = ui
+    pg, _ = page
+    pg.goto(server.url + "/ui/clusters")
+    workloads = api(server, "/v1/targets", kind="workload", limit=1000)["items"]
+    assert pg.locator("main h2").all_text_contents() == sorted({w["cluster"] for w in workloads})
+    assert sorted(pg.locator("main tbody td:first-child a").all_text_contents()) == sorted(
+        w["workload"] for w in workloads)
