@@ -34,11 +34,25 @@ CRD_PLURALS = {"VulnerabilityReport": "vulnerabilityreports", "ExposedSecretRepo
                "SbomReport": "sbomreports"}
 
 
+ALL_VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
+
+
+class OpCluster(KCluster):
+    """The k8s tests' cluster with the write verbs a real API server announces (kopf serves only patchable
+    resources; the operator creates Jobs, Secrets and reports)."""
+
+    def _core_discovery(self, req: Any) -> dict[str, Any]:
+        doc = super()._core_discovery(req)
+        for r in doc["resources"]:
+            r["verbs"] = sorted(ALL_VERBS)
+        return doc
+
+
 def add_report_kinds(kc: KCluster) -> None:
     """Serve the report kinds (as their CRDs would) and Secrets writes."""
     for kind, plural in CRD_PLURALS.items():
         kc.km.resources[kmock.resource("aquasecurity.github.io", "v1alpha1", plural)] = kmock.ResourceInfo(
-            kind=kind, namespaced=True, singular=kind.lower(), verbs={"get", "list", "watch", "create", "patch"})
+            kind=kind, namespaced=True, singular=kind.lower(), verbs=set(ALL_VERBS))
 
 
 def objects(kc: KCluster, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
@@ -138,9 +152,11 @@ def vigil_server(fixture_db: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def op_cluster(images: Images, registry_basic: Registry) -> Iterator[KCluster]:  # noqa: F811
-    kc = KCluster().start()
+    kc = OpCluster().start()
     try:
         build_cluster(kc, images, registry_basic)
+        for info in kc.km.resources.values():
+            info.verbs = set(ALL_VERBS)
         for (_, ns, name), obj in list(kc.km.objects.items()):  # an API server gives every object a uid
             if not obj.get("metadata", {}).get("uid"):
                 obj.patch({"metadata": {"uid": f"uid-{ns}-{name}"}})
