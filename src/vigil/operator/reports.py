@@ -96,7 +96,7 @@ def _bounded(items: list[dict[str, Any]], cfg: OperatorConfig) -> tuple[list[dic
     budget = cfg.report_max_bytes - 16 * 1024  # room for the header, labels and summary
     size, out = 0, []
     for f in keep:
-        size += len(json.dumps(f, separators=(",", ":"))) + 1
+        size += len(json.dumps(f)) + 2  # as encoded with spaces: an upper bound of any encoding
         if size > budget:
             break
         out.append(f)
