@@ -53,6 +53,9 @@ def add_report_kinds(kc: KCluster) -> None:
     for kind, plural in CRD_PLURALS.items():
         kc.km.resources[kmock.resource("aquasecurity.github.io", "v1alpha1", plural)] = kmock.ResourceInfo(
             kind=kind, namespaced=True, singular=kind.lower(), verbs=set(ALL_VERBS))
+    kc.km.resources[kmock.resource("aquasecurity.github.io", "v1alpha1", "clusterrbacassessmentreports")] = \
+        kmock.ResourceInfo(kind="ClusterRbacAssessmentReport", namespaced=False,
+                           singular="clusterrbacassessmentreport", verbs=set(ALL_VERBS))
 
 
 def objects(kc: KCluster, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
@@ -70,11 +73,10 @@ class Kubelet:
     env: dict[str, str]
     fail_refs: set[str] = field(default_factory=set)  # image refs whose scan "fails" (ImagePullBackOff-like)
     ran: list[dict[str, Any]] = field(default_factory=list)
-    done: set[str] = field(default_factory=set)
 
     def pending(self) -> list[dict[str, Any]]:
-        return [j for j in objects(self.kc, "jobs", self.namespace) if j["metadata"].get("uid", j["metadata"]["name"])
-                + j["metadata"].get("annotations", {}).get("vigil.dev/attempt", "") not in self.done]
+        """Jobs not run yet: no status (a Job deleted and created again is a new object without one)."""
+        return [j for j in objects(self.kc, "jobs", self.namespace) if not (j.get("status") or {}).get("conditions")]
 
     def run_all(self) -> int:
         n = 0
@@ -85,7 +87,6 @@ class Kubelet:
 
     def run(self, job: dict[str, Any]) -> subprocess.CompletedProcess[str]:
         meta = job["metadata"]
-        self.done.add(meta.get("uid", meta["name"]) + meta.get("annotations", {}).get("vigil.dev/attempt", ""))
         pod = job["spec"]["template"]["spec"]
         (c,) = pod["containers"]
         root = self.work / f"{meta['name']}-{len(self.ran)}"

@@ -74,6 +74,13 @@ def test_workloads_get_reports_from_one_scan_per_digest(op_cluster: KCluster, vi
     total = sum(r["report"]["summary"][k] for k in ("criticalCount", "highCount", "mediumCount", "lowCount",
                                                        "unknownCount"))
     assert total > 0 and len(r["report"]["vulnerabilities"]) == min(total, 100)
+    # config audit and RBAC assessment ran in-process (no Job): the live objects' checks, owned by them
+    audits = {o["metadata"]["name"]: o for o in objects(op_cluster, "configauditreports")}
+    fa = audits["deployment-frontend"]
+    assert fa["report"]["checks"] and all(not c["success"] for c in fa["report"]["checks"])
+    assert sum(fa["report"]["summary"].values()) == len(fa["report"]["checks"])
+    assert fa["metadata"]["ownerReferences"][0]["name"] == "frontend"
+    assert objects(op_cluster, "rbacassessmentreports") and objects(op_cluster, "clusterrbacassessmentreports")
     # no Job, no pull Secret left behind
     assert not objects(op_cluster, "jobs", "vigil-system")
     assert not [s for s in objects(op_cluster, "secrets", "vigil-system")]
@@ -175,3 +182,25 @@ def test_restart_mid_scan_gives_one_report_set(op_cluster: KCluster, vigil_serve
                     r["metadata"]["labels"].get("trivy-operator.resource.name"),
                     r["metadata"]["labels"]["trivy-operator.container.name"]) for r in reps.values())
     assert set(keys.values()) == {1}
+
+
+def test_ttl_expiry_rescans_each_digest_once(op_cluster: KCluster, vigil_server: Any, images: Images,
+                                            tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    clock = Clock()
+    rec, client = make(op_cluster, vigil_server, clock, report_ttl_seconds=3600, config_audit=False)
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 2
+            clock.t += 1800  # within the TTL: nothing to do
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 2
+            clock.t += 3600  # past it: each digest scanned again, once
+            await passes(rec, kubelet)
+            await rec.store.close()
+
+    run(go())
+    assert Counter(r["args"][1] for r in kubelet.ran) == {images.alpine_id: 2, images.rhel_id: 2}
+    assert not objects(op_cluster, "configauditreports")  # config audit off

@@ -55,6 +55,7 @@ class OperatorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     scan_job_retries: int = 3  # failed scans of one digest before its workloads get a failure report
     scan_job_retry_backoff_seconds: float = 30.0  # doubled after each failure
     # reports
+    config_audit: bool = True  # ConfigAuditReports and RBAC assessments, in-process (no Jobs)
     report_ttl_seconds: int = 86400  # a digest's scan is redone after this long
     report_max_findings: int = 100  # findings kept in a custom resource; the full report is in the store
     embed_full_reports: bool = False  # keep every finding in the CR, up to report_max_bytes

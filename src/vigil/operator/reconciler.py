@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 
 from vigil.operator import jobs, reports
 from vigil.operator.config import OperatorConfig
@@ -39,6 +40,11 @@ log = logging.getLogger(__name__)
 
 VULNERABILITYREPORTS = Kind(reports.GROUP, reports.VERSION, "VulnerabilityReport", "vulnerabilityreports")
 EXPOSEDSECRETREPORTS = Kind(reports.GROUP, reports.VERSION, "ExposedSecretReport", "exposedsecretreports")
+CONFIGAUDITREPORTS = Kind(reports.GROUP, reports.VERSION, "ConfigAuditReport", "configauditreports")
+RBACASSESSMENTREPORTS = Kind(reports.GROUP, reports.VERSION, "RbacAssessmentReport", "rbacassessmentreports")
+CLUSTERRBACASSESSMENTREPORTS = Kind(reports.GROUP, reports.VERSION, "ClusterRbacAssessmentReport",
+                                    "clusterrbacassessmentreports", namespaced=False)
+AUDIT_KINDS = frozenset({"role", "clusterrole", "rolebinding", "clusterrolebinding"})
 WORKLOAD_KINDS = frozenset({"pod", "replicaset", "deployment", "statefulset", "daemonset", "job", "cronjob",
                             "replicationcontroller", "serviceaccount"})
 _API_VERSIONS = {"Pod": "v1", "ReplicationController": "v1", "ReplicaSet": "apps/v1", "Deployment": "apps/v1",
@@ -129,6 +135,7 @@ class Reconciler:
         self.failures: dict[str, Failure] = {}
         self.written: dict[tuple[str, str, str, str, str], str] = {}  # (cr kind, ns, kind, name, container) → key
         self.checked_store: set[str] = set()
+        self.audited: dict[tuple[str, str, str], str] = {}  # (kind, ns, name) → manifest hash
         self.stats = Stats()
         self.metrics: Any = None  # vigil.operator.metrics.Metrics, when exported
         self.wake = asyncio.Event()
@@ -137,7 +144,8 @@ class Reconciler:
     async def inventory(self) -> Inventory:
         opts = InventoryOptions(include_namespaces=self.cfg.include_globs,
                                 exclude_namespaces=tuple(self.cfg.exclude_namespaces),
-                                kinds=WORKLOAD_KINDS, scan_pull_secrets=True)
+                                kinds=WORKLOAD_KINDS | (AUDIT_KINDS if self.cfg.config_audit else frozenset()),
+                                scan_pull_secrets=True)
         return await collect_inventory(self.client, opts)
 
     def _skipped(self, w: Workload) -> bool:
@@ -161,6 +169,8 @@ class Reconciler:
     async def reconcile_once(self) -> Stats:
         """One pass; returns counters (also exported as metrics)."""
         inv = await self.inventory()
+        if self.cfg.config_audit:
+            await self._audit(inv)
         uses: dict[str, list[tuple[Workload, ContainerImage]]] = {}
         for w in inv.workloads:
             if self._skipped(w):
@@ -249,7 +259,7 @@ class Reconciler:
         ann = (job.get("metadata") or {}).get("annotations") or {}
         reason = ""
         if state == "succeeded":
-            res = await self._from_store(digest, None, ref=str(ann.get(jobs.ANN_REF, "")))
+            res = await self._from_store(digest, None, ref=str(ann.get(jobs.ANN_REF, "")), just_scanned=True)
             if res is None:
                 state, reason = "failed", "NoReportPublished"
             else:
@@ -270,7 +280,10 @@ class Reconciler:
         await self.client.delete(SECRETS, jobs.pull_secret_name(digest), self.cfg.namespace)
 
     # -- results and reports ---------------------------------------------------------------------------------------
-    async def _from_store(self, digest: str, c: ContainerImage | None, ref: str = "") -> DigestResult | None:
+    async def _from_store(self, digest: str, c: ContainerImage | None, ref: str = "",
+                          just_scanned: bool = False) -> DigestResult | None:
+        """The digest's newest result in the store. `just_scanned`: its Job has just ended, so the result's age
+        counts from now (on the operator's clock, which the TTL is measured with)."""
         found = await self.store.latest(digest)
         if found is None:
             return None
@@ -285,7 +298,7 @@ class Reconciler:
                                             full_report_url=url, now=now)["report"]
         secret = reports.exposed_secret_report(self.cfg, rep, owner=fake, container="", ref=ref, digest=digest,
                                                full_report_url=url, now=now)["report"]
-        res = DigestResult(scan_id=scan_id, scanned_at=at, ref=ref, vuln=vuln, secret=secret)
+        res = DigestResult(scan_id=scan_id, scanned_at=self.clock() if just_scanned else at, ref=ref, vuln=vuln, secret=secret)
         self.results[digest] = res
         return res
 
@@ -305,7 +318,7 @@ class Reconciler:
         try:
             await self.client.create(kind, cr)
         except Conflict:
-            await self.client.merge_patch(kind, meta["name"], meta["namespace"],
+            await self.client.merge_patch(kind, meta["name"], meta.get("namespace", ""),
                                           {"metadata": {"labels": meta["labels"],
                                                         "annotations": meta.get("annotations", {})},
                                            "report": cr["report"]})
@@ -327,6 +340,56 @@ class Reconciler:
             sec["report"] = res.secret
             await self._apply(EXPOSEDSECRETREPORTS, sec, ("secret", w.namespace, w.kind, w.name, c.container),
                               version)
+
+    async def _audit(self, inv: Inventory) -> None:
+        """Config audit and RBAC assessment in-process (no Jobs): only objects whose manifest changed since they
+        were last audited are checked again."""
+        from pathlib import Path
+
+        from vigil.pipeline.k8s import ClusterScanOptions, audit_inventory
+        from vigil.pipeline.report import ReportFilters
+        from vigil.settings import ScanOptions
+
+        objs: list[tuple[str, str, str, str, bytes, str]] = []  # kind, ns, name, uid, manifest, hash
+        for w in inv.workloads:
+            if not self._skipped(w) and w.manifest:
+                objs.append((w.kind, w.namespace, w.name, w.uid, w.manifest, ""))
+        for r in inv.resources:
+            if r.kind in ("Role", "ClusterRole") and r.manifest and (not r.namespace or self.cfg.watched(r.namespace)):
+                objs.append((r.kind, r.namespace, r.name, "", r.manifest, r.api_version))
+        todo = [o for o in objs if self.audited.get((o[0], o[1], o[2])) != hashlib.sha256(o[4]).hexdigest()]
+        if not todo:
+            return
+        sub = Inventory(cluster_name=inv.cluster_name,
+                        workloads=tuple(w for w in inv.workloads if (w.kind, w.namespace, w.name) in
+                                        {(o[0], o[1], o[2]) for o in todo}),
+                        resources=tuple(r for r in inv.resources if (r.kind, r.namespace, r.name) in
+                                        {(o[0], o[1], o[2]) for o in todo}))
+        opts = ClusterScanOptions(scanners=frozenset({"misconfig", "rbac"}), scan=ScanOptions(
+            target=Path(inv.cluster_name), db_path=Path(inv.cluster_name), scanners=("misconfig",)))
+        results = await asyncio.to_thread(audit_inventory, sub, opts, ReportFilters(severities=reports.SEVERITIES))
+        uids = {(r.kind, r.namespace, r.name): self._uid(r.manifest) for r in sub.resources}
+        for kind, ns, name, uid, manifest, api_version in todo:
+            res = results.get((ns, kind, name))
+            misconf = [msgspec.to_builtins(m) for m in res.misconfigurations] if res is not None else []
+            owner = {"kind": kind, "namespace": ns, "name": name, "uid": uid or uids.get((kind, ns, name), ""),
+                     "apiVersion": api_version or _API_VERSIONS.get(kind, "v1")}
+            cr_kind, k8s_kind = (("ClusterRbacAssessmentReport", CLUSTERRBACASSESSMENTREPORTS) if kind == "ClusterRole"
+                                 else ("RbacAssessmentReport", RBACASSESSMENTREPORTS) if kind == "Role"
+                                 else ("ConfigAuditReport", CONFIGAUDITREPORTS))
+            digest = hashlib.sha256(manifest).hexdigest()
+            cr = reports.audit_report(self.cfg, cr_kind, misconf, owner=owner, spec_hash=digest[:16], now=self._now())
+            await self._apply(k8s_kind, cr, (cr_kind, ns, kind, name, ""), digest)
+            self.audited[(kind, ns, name)] = digest
+
+    @staticmethod
+    def _uid(manifest: bytes) -> str:
+        from vigil.yaml_safe import safe_load
+
+        try:
+            return str(((safe_load(manifest) or {}).get("metadata") or {}).get("uid") or "")
+        except Exception:
+            return ""
 
     async def _write_failure(self, digest: str, used: list[tuple[Workload, ContainerImage]], fail: Failure) -> None:
         for w, c in used:

@@ -180,3 +180,27 @@ def failure_report(*, owner: dict[str, str], container: str, ref: str, digest: s
         "summary": _summary([]), "vulnerabilities": [],
         "error": {"reason": reason, "attempts": attempts,
                   "message": f"the scan of {ref} failed {attempts} times ({reason})"}}}
+
+
+def _check(m: dict[str, Any]) -> dict[str, Any]:
+    return {"checkID": m.get("ID", ""), "title": m.get("Title", ""), "description": m.get("Description", ""),
+            "severity": m.get("Severity", "UNKNOWN"), "category": "Kubernetes Security Check",
+            "messages": [m["Message"]] if m.get("Message") else [], "remediation": m.get("Resolution", ""),
+            "success": m.get("Status") == "PASS"}
+
+
+def audit_report(cfg: OperatorConfig, cr_kind: str, misconfigurations: list[dict[str, Any]], *,
+                 owner: dict[str, str], spec_hash: str, now: str) -> dict[str, Any]:
+    """A ConfigAuditReport, RbacAssessmentReport or ClusterRbacAssessmentReport of one object: its failed checks
+    (as Trivy Operator records by default), bounded like the image reports."""
+    failed = [_check(m) for m in misconfigurations if m.get("Status") == "FAIL"]
+    kept, left_out = _bounded(list(failed), cfg)
+    body: dict[str, Any] = {"scanner": SCANNER, "summary": _summary(failed, unknown=False), "checks": kept}
+    if cr_kind == "ConfigAuditReport":
+        body["updateTimestamp"] = now
+    if left_out:
+        body["truncated"] = {"omitted": left_out, "reason": "kept the most severe findings"}
+    meta = _meta(owner["kind"], cr_kind, owner, "", spec_hash)
+    if cr_kind == "ClusterRbacAssessmentReport":
+        meta.pop("namespace", None)
+    return {"apiVersion": API_VERSION, "kind": cr_kind, "metadata": meta, "report": body}
