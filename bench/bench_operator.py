@@ -109,8 +109,14 @@ async def run(kc: OpCluster, server: str, limit: int) -> dict[str, Any]:
         passes = 0
         while True:
             passes += 1
+            if passes > 500:
+                raise SystemExit("the operator did not settle in 500 passes")
+            tp = time.perf_counter()
             await rec.reconcile_once()
-            if not complete_jobs(kc, server) and not objects(kc, "jobs", "vigil-system"):
+            done = complete_jobs(kc, server)
+            print(f"pass {passes}: {time.perf_counter() - tp:.2f} s, {rec.stats.jobs_created} Jobs created, "
+                  f"{done} completed", file=sys.stderr)
+            if not done and not objects(kc, "jobs", "vigil-system"):
                 break
         out["settle_s"] = time.perf_counter() - t0
         out["passes"] = passes

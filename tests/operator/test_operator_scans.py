@@ -120,6 +120,9 @@ def test_new_workload_on_known_digest_gets_reports_without_a_job(op_cluster: KCl
 def test_excluded_namespace_gets_nothing(op_cluster: KCluster, vigil_server: Any, tmp_path: Path) -> None:
     kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
     rec, client = make(op_cluster, vigil_server, exclude_namespaces=["trivy-*", "kube-*", "default"])
+    # a workload labelled with the skip label is not scanned either
+    key = next(k for k in op_cluster.km.objects if k[0].plural == "deployments" and k[2] == "redis-master")
+    op_cluster.km.objects[key].patch({"metadata": {"labels": {"vigil.dev/skip": "true"}}})
 
     async def go() -> None:
         async with client:
@@ -129,6 +132,7 @@ def test_excluded_namespace_gets_nothing(op_cluster: KCluster, vigil_server: Any
     run(go())
     reps = vuln_reports(op_cluster)
     assert reps and {ns for ns, _ in reps} == {"shop"}
+    assert not [n for _, n in reps if "redis-master" in n] and [n for _, n in reps if "frontend" in n]
     # the excluded namespaces' images (pulled without credentials there) were never scanned: no Job failed
     assert all(r["returncode"] == 0 for r in kubelet.ran) and rec.stats.failures == {}
 

@@ -135,7 +135,8 @@ class Reconciler:
         self.failures: dict[str, Failure] = {}
         self.written: dict[tuple[str, str, str, str, str], str] = {}  # (cr kind, ns, kind, name, container) → key
         self.checked_store: set[str] = set()
-        self.audited: dict[tuple[str, str, str], str] = {}  # (kind, ns, name) → manifest hash
+        self.audited: dict[tuple[str, str, str], str] = {}
+        self._skip_cache: dict[tuple[str, str, str, str], bool] = {}  # (kind, ns, name) → manifest hash
         self.stats = Stats()
         self.metrics: Any = None  # vigil.operator.metrics.Metrics, when exported
         self.wake = asyncio.Event()
