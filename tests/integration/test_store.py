@@ -229,3 +229,75 @@ def test_risk_order_has_no_overflow(store: Store) -> None:
                                  name="one"))
     order = [t.id for t in store.targets(sort="risk", desc=True).items]
     assert order == [big.target_id, one.target_id, highs.target_id]
+
+
+def test_all_targets_trend_is_the_sum_of_each_targets(store: Store) -> None:
+    """The all-targets totals are kept incrementally beside the roll-ups: after a replayed history with late
+    reports they still equal the per-target trends summed."""
+    from tests.store_helpers import seed
+
+    end = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    seed(store, targets=5, days=12, end=end, every=1)
+    for i in (3, 8):  # late reports for days that already have roll-ups before and after them
+        pub(store, make_report([V("CVE-LATE", "p", "1", "CRITICAL")], when=end - dt.timedelta(days=i, hours=5),
+                               name="registry.example.com/img2"), TargetSpec(name="registry.example.com/img2"))
+    whole = store.trend(days=15, end=end.date())
+    per = [store.trend(days=15, end=end.date(), target_id=t.id) for t in store.targets(limit=100).items]
+    for i, p in enumerate(whole.points):
+        for part in ("open", "new", "fixed"):
+            want = [sum(getattr(getattr(x.points[i], part), s) for x in per)
+                    for s in ("critical", "high", "medium", "low", "unknown")]
+            assert list(msgspec.structs.astuple(getattr(p, part))) == want, (p.day, part)
+    assert whole.points[-1].open.critical == sum(t.open.critical for t in store.targets(limit=100).items)
+
+
+def test_suppressions_of_the_newest_scan(store: Store) -> None:
+    from vigil.findings.records import SuppressedFinding
+
+    def with_suppressed(report, *entries: SuppressedFinding):
+        return msgspec.structs.replace(report, metadata=msgspec.structs.replace(report.metadata,
+                                                                                 suppressed=entries))
+
+    soon = SuppressedFinding(target="requirements.txt", vulnerability_id="CVE-9", pkg_name="django",
+                             reason=".vigilignore.yaml:vulnerabilities[0]: CVE-9 (until 2026-11-10): not reachable")
+    vex = SuppressedFinding(target="requirements.txt", vulnerability_id="CVE-8", pkg_name="flask",
+                            reason="VEX openvex vex.json: not_affected (vulnerable_code_not_present)")
+    r = pub(store, with_suppressed(make_report([], when=day(0)), soon, vex, vex))
+    page = store.suppressions()
+    assert [(s.finding_id, s.expires) for s in page.items] == [("CVE-9", dt.date(2026, 11, 10)), ("CVE-8", None)]
+    assert store.suppressions(expiring_within=14, today=dt.date(2026, 11, 1)).total == 1
+    assert store.suppressions(expiring_within=5, today=dt.date(2026, 11, 1)).total == 0
+    assert [s.finding_id for s in store.suppressions(q="not_affected").items] == ["CVE-8"]
+    pub(store, with_suppressed(make_report([], when=day(-3)), soon))  # a late report: the newest scan's stay
+    assert store.suppressions(target_id=r.target_id).total == 2
+    pub(store, with_suppressed(make_report([], when=day(1)), vex))  # the newest scan's replace them
+    assert [s.finding_id for s in store.suppressions(target_id=r.target_id).items] == ["CVE-8"]
+
+
+def test_concurrent_publishers_to_one_target(store: Store) -> None:
+    """Publishes for one target from several threads (one pool; on PostgreSQL as two replicas would) take turns on
+    the target's row: every scan lands, each finding has one row, and the counts add up."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            for i in range(6):
+                vulns = [V("CVE-SHARED", "p", "1", "CRITICAL"), V(f"CVE-{k}-{i}", "q", "1", "HIGH")]
+                store.publish(PublishRequest(report=make_report(vulns, when=day(0, 12) + dt.timedelta(
+                    minutes=k * 10 + i), name="contended")))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    t = store.targets(q="contended").items[0]
+    assert store.scans(t.id).total == 18
+    every = store.findings(target_id=t.id, status="all", limit=100).items
+    assert sorted(f.finding_id for f in every).count("CVE-SHARED") == 1 and len(every) == 19
+    assert t.open.critical == 1 and t.open.high == 1  # only the newest scan's HIGH is open

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from tests.integration.test_cache_redis import redis_url  # noqa: F401 - the redis-server fixture
 from tests.integration.test_server import Server, start_server
 from tests.store_helpers import V, demo_report, make_report, postgres  # noqa: F401 - fixture
 
@@ -145,7 +146,9 @@ def test_without_a_store(tmp_path: Path, fixture_db: Path) -> None:
         s.stop()
 
 
-def test_two_servers_share_one_postgresql(tmp_path: Path, fixture_db: Path, postgres: Any) -> None:  # noqa: F811
+def test_two_servers_share_one_postgresql(tmp_path: Path, fixture_db: Path, postgres: Any,  # noqa: F811
+                                          redis_url: str) -> None:  # noqa: F811
+    """Two replicas as deployed past one machine: one PostgreSQL store, one Redis analysis cache."""
     url = postgres.new_database()
     servers = []
     try:
@@ -155,13 +158,15 @@ def test_two_servers_share_one_postgresql(tmp_path: Path, fixture_db: Path, post
             shutil.copy2(fixture_db, d / "vigil.db")
             (d / "w").write_text(WRITE)
             servers.append(start_server(d, d / "vigil.db", "--token-file", str(d / "w"), "--store", url,
-                                        "--cache-backend", "memory"))
+                                        "--cache-backend", redis_url))
         a, b = servers
         r = call(a, "POST", "/v1/reports", content=body(make_report([V("CVE-9", "p", "1", "CRITICAL")], when=T0,
                                                                     name="shared")))
         assert r.status_code == 201
         got = call(b, "GET", "/v1/where", params={"id": "CVE-9"}).json()
         assert [f["target_name"] for f in got["items"]] == ["shared"]
+        page = call(b, "GET", "/ui/vuln", params={"id": "CVE-9"})  # and in the other replica's web UI
+        assert page.status_code == 200 and ">shared</a>" in page.text
         r2 = call(b, "POST", "/v1/reports", content=body(make_report([], when=T0 + dt.timedelta(hours=1),
                                                                      name="shared")))
         assert r2.json()["target_id"] == r.json()["target_id"] and r2.json()["fixed"] == 1

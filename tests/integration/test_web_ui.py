@@ -44,6 +44,10 @@ def ui(tmp_path_factory: pytest.TempPathFactory, fixture_db: Path) -> Iterator[t
         demo = json.loads(DEMO_REPORT.read_bytes())
         demo["CreatedAt"] = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
         demo["Results"][0]["Vulnerabilities"][0]["References"].insert(0, "javascript:alert(4)")
+        soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=5)).date().isoformat()
+        demo["Metadata"]["Suppressed"].append({
+            "Target": "web/package-lock.json", "VulnerabilityID": "CVE-2021-23337", "PkgName": "lodash",
+            "Reason": f".vigilignore.yaml:vulnerabilities[0]: CVE-2021-23337 (until {soon}): {XSS_TITLE}"})
         facts["demo"] = store.publish(PublishRequest(report=msgspec.json.decode(json.dumps(demo), type=Report))
                                       ).target_id
     finally:
@@ -248,6 +252,7 @@ def test_no_serious_accessibility_violations(ui: tuple[Server, dict[str, Any]], 
     tid = api(server, "/v1/targets", sort="risk", desc="true", limit=1)["items"][0]["id"]
     fid = api(server, "/v1/findings", target_id=tid, limit=1)["items"][0]["id"]
     for path in ("/", "/ui/targets", f"/ui/targets/{tid}", "/ui/vuln?id=CVE-2026-66666", "/ui/clusters",
+                 "/ui/suppressions",
                  f"/ui/findings/{fid}"):
         pg.goto(server.url + path)
         res = Axe().run(pg)
@@ -287,3 +292,19 @@ def test_cluster_view(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch]
     assert pg.locator("main h2").all_text_contents() == sorted({w["cluster"] for w in workloads})
     assert sorted(pg.locator("main tbody td:first-child a").all_text_contents()) == sorted(
         w["workload"] for w in workloads)
+
+
+def test_suppressions_page_highlights_expiring_entries(ui: tuple[Server, dict[str, Any]],
+                                                       page: tuple[Any, Watch]) -> None:
+    server, _ = ui
+    pg, _ = page
+    pg.goto(server.url + "/ui/suppressions")
+    want = api(server, "/v1/suppressions")["total"]
+    assert (pg.text_content("[data-count=suppressions]") or "").startswith(f"{want} ")
+    rows = pg.locator("main tbody tr")
+    assert rows.count() == want == 2  # the demo report's VEX statement and the ignore entry added to it
+    first = rows.first  # soonest expiry first: the ignore entry, highlighted
+    assert "CVE-2021-23337" in (first.text_content() or "") and first.get_attribute("class") == "expiring"
+    assert "expires in" in (first.locator("[data-expiring]").text_content() or "")
+    assert XSS_TITLE in (first.text_content() or "")  # the statement is text
+    assert rows.nth(1).get_attribute("class") is None

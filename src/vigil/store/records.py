@@ -144,3 +144,22 @@ class TrendPoint(msgspec.Struct, frozen=True, kw_only=True):
 
 class Trend(msgspec.Struct, frozen=True, kw_only=True):
     points: list[TrendPoint]
+
+
+class SuppressionOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A finding the target's newest scan suppressed (ignore file or VEX), with why and until when."""
+
+    target_id: int
+    target_name: str
+    scan_id: int
+    kind: str
+    finding_id: str
+    pkg_name: str
+    location: str
+    reason: str
+    expires: dt.date | None
+
+
+class SuppressionPage(msgspec.Struct, frozen=True, kw_only=True):
+    total: int
+    items: list[SuppressionOut]

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0002"  # alembic head; bump with every new migration
+SCHEMA_REVISION = "0004"  # alembic head; bump with every new migration
 
 metadata = MetaData()
 
@@ -137,4 +137,34 @@ rollups = Table(
     Column("new", Integer, nullable=False),
     Column("fixed", Integer, nullable=False),
     Index("ix_rollups_day", "day"),
+)
+
+# The roll-ups summed over every target per day and severity (revision 0003), changed by the same transaction that
+# changes a roll-up: the overview reads one row per day and severity whatever the number of targets.
+rollup_totals = Table(
+    "rollup_totals",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("severity", String(10), primary_key=True),
+    Column("open_delta", Integer, nullable=False),
+    Column("new", Integer, nullable=False),
+    Column("fixed", Integer, nullable=False),
+)
+
+# What each target's newest scan suppressed (revision 0004), replaced by every newer scan. `expires` is the ignore
+# entry's expiry when the reason names one ("(until YYYY-MM-DD)"): the suppressions page highlights those due soon.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target_id", Integer, ForeignKey("targets.id", ondelete="CASCADE"), nullable=False),
+    Column("scan_id", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("finding_id", String(256), nullable=False),
+    Column("pkg_name", String(512), nullable=False, server_default=""),
+    Column("location", String(1024), nullable=False, server_default=""),
+    Column("reason", String(2048), nullable=False, server_default=""),
+    Column("expires", Date),
+    Index("ix_suppressions_target", "target_id"),
+    Index("ix_suppressions_expires", "expires"),
 )

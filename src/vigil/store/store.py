@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -46,18 +47,22 @@ from vigil.store.records import (
     ScanOut,
     ScanPage,
     SeverityCounts,
+    SuppressionOut,
+    SuppressionPage,
     TargetOut,
     TargetPage,
     TargetSpec,
     Trend,
     TrendPoint,
 )
-from vigil.store.schema import findings, rollups, scan_findings, scans, targets
+from vigil.store.schema import findings, rollup_totals, rollups, scan_findings, scans, suppressions, targets
 
 _T = TypeVar("_T")
 SEVERITIES: tuple[str, ...] = SEVERITY_LEVELS
 DEFAULT_RETENTION_DAYS = 90
 MAX_PAGE = 1000
+MAX_SUPPRESSIONS = 10000  # per scan: a report may list every finding an ignore rule hid
+_UNTIL = re.compile(r"\(until (\d{4}-\d{2}-\d{2})\)")  # how vigil.findings.suppress writes an entry's expiry
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's bound-parameter limits
 _SEV_ORDER = tuple(reversed(SEVERITIES))  # CRITICAL first
 _SEV_RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=findings.c.severity, else_=0)
@@ -228,6 +233,7 @@ class Store:
                 repo_tags=json.dumps(list(ident.repo_tags)),
                 **({"labels": _labels_json(req.target.labels)} if req.target.labels else {}),
                 **_n_columns(open_counts)))
+            self._record_suppressions(c, tid, sid, report)
         else:
             self._backfill(c, tid, sid, when, rows, existing)
             open_counts = {s: getattr(t, f"n_{s.lower()}") for s in SEVERITIES}
@@ -237,6 +243,26 @@ class Store:
         self._rollup(c, tid, when.date())
         self._prune_target(c, tid, received)
         return PublishResult(target_id=tid, scan_id=sid, new=new, fixed=fixed, open=sum(open_counts.values()))
+
+    def _record_suppressions(self, c: Connection, tid: int, sid: int, report: Report) -> None:
+        c.execute(delete(suppressions).where(suppressions.c.target_id == tid))
+        seen: set[tuple[str, str, str, str]] = set()
+        rows = []
+        for sf in report.metadata.suppressed[:MAX_SUPPRESSIONS]:
+            k = (sf.kind, sf.vulnerability_id, sf.pkg_name, sf.target)
+            if k in seen:
+                continue
+            seen.add(k)
+            m = _UNTIL.search(sf.reason)
+            try:
+                expires = dt.date.fromisoformat(m.group(1)) if m else None
+            except ValueError:
+                expires = None
+            rows.append({"target_id": tid, "scan_id": sid, "kind": sf.kind[:16],
+                         "finding_id": sf.vulnerability_id[:256], "pkg_name": sf.pkg_name[:512],
+                         "location": sf.target[:1024], "reason": sf.reason[:2048], "expires": expires})
+        if rows:
+            c.execute(insert(suppressions), rows)
 
     def _insert_findings(self, c: Connection, tid: int, sid: int, when: dt.datetime, rows: list[FindingRow],
                          existing: dict[str, Any], fixed_at: dt.datetime | None) -> None:
@@ -312,9 +338,11 @@ class Store:
         prev_day = c.execute(select(func.max(rollups.c.day)).where(rollups.c.target_id == tid, rollups.c.day < day)
                              ).scalar()
         prev = self._open_on(c, tid, prev_day)
+        before = {r.severity: r for r in c.execute(select(rollups).where(rollups.c.target_id == tid,
+                                                                           rollups.c.day == day))}
         c.execute(delete(rollups).where(rollups.c.target_id == tid, rollups.c.day == day))
         now_open: dict[str, int] = {}
-        values = []
+        values: list[dict[str, Any]] = []
         for s in SEVERITIES:
             row = got.get(s)
             n_open = int(row.open or 0) if row else 0
@@ -323,12 +351,33 @@ class Store:
                            "open_delta": n_open - prev.get(s, 0), "new": int(row.new or 0) if row else 0,
                            "fixed": int(row.fixed or 0) if row else 0})
         c.execute(insert(rollups), values)
+        for v in values:
+            old = before.get(v["severity"])
+            self._add_totals(c, day, v["severity"], v["open_delta"] - (old.open_delta if old else 0),
+                             v["new"] - (old.new if old else 0), v["fixed"] - (old.fixed if old else 0))
         next_day = c.execute(select(func.min(rollups.c.day)).where(rollups.c.target_id == tid, rollups.c.day > day)
                              ).scalar()
         if next_day is not None:
-            for s, n in self._open_on(c, tid, next_day).items():
+            # totals rows are locked in one order (day, then SEVERITIES) by every publisher: no deadlock
+            rows = {x.severity: x for x in c.execute(select(rollups).where(rollups.c.target_id == tid,
+                                                                           rollups.c.day == next_day))}
+            for nxt in (rows[sev] for sev in SEVERITIES if sev in rows):
+                delta = nxt.open - now_open.get(nxt.severity, 0)
                 c.execute(update(rollups).where(rollups.c.target_id == tid, rollups.c.day == next_day,
-                                                rollups.c.severity == s).values(open_delta=n - now_open.get(s, 0)))
+                                                rollups.c.severity == nxt.severity).values(open_delta=delta))
+                self._add_totals(c, next_day, nxt.severity, delta - nxt.open_delta, 0, 0)
+
+    def _add_totals(self, c: Connection, day: dt.date, severity: str, open_delta: int, new: int, fixed: int) -> None:
+        """Add to the all-targets totals of one day: an atomic increment, so replicas publishing at once add up."""
+        if not (open_delta or new or fixed):
+            return
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        stmt: Any = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(rollup_totals).values(
+            day=day, severity=severity, open_delta=open_delta, new=new, fixed=fixed)
+        c.execute(stmt.on_conflict_do_update(index_elements=["day", "severity"], set_={
+            "open_delta": rollup_totals.c.open_delta + stmt.excluded.open_delta,
+            "new": rollup_totals.c.new + stmt.excluded.new, "fixed": rollup_totals.c.fixed + stmt.excluded.fixed}))
 
     @staticmethod
     def _open_on(c: Connection, tid: int, day: dt.date | None) -> dict[str, int]:
@@ -422,6 +471,31 @@ class Store:
             f.first_scan_id == scan_id, or_(f.severity == "CRITICAL", f.kev.is_(True), f.kind == "secret"))
         with self.reader.connect() as c:
             return [self._finding_out(r) for r in c.execute(stmt.order_by(f.id).limit(MAX_PAGE))]
+
+    def suppressions(self, *, target_id: int | None = None, q: str = "", expiring_within: int | None = None,
+                     limit: int = 50, offset: int = 0, today: dt.date | None = None) -> SuppressionPage:
+        """What the targets' newest scans suppressed, soonest expiry first (entries without one last)."""
+        sp = suppressions.c
+        conds: list[ColumnElement[bool]] = []
+        if target_id is not None:
+            conds.append(sp.target_id == target_id)
+        if q:
+            ql = q.lower()
+            conds.append(or_(func.lower(sp.finding_id).contains(ql, autoescape=True),
+                             func.lower(sp.pkg_name).contains(ql, autoescape=True),
+                             func.lower(sp.reason).contains(ql, autoescape=True)))
+        if expiring_within is not None:
+            conds.append(sp.expires <= (today or utcnow().date()) + dt.timedelta(days=expiring_within))
+        stmt = (select(suppressions, targets.c.name.label("target_name"))
+                .join(targets, targets.c.id == sp.target_id).where(*conds))
+        with self.reader.connect() as c:
+            total = c.execute(select(func.count()).select_from(suppressions).where(*conds)).scalar_one()
+            rows = c.execute(stmt.order_by(sp.expires.is_(None), sp.expires, sp.id)
+                             .limit(min(limit, MAX_PAGE)).offset(max(offset, 0))).all()
+        return SuppressionPage(total=total, items=[SuppressionOut(
+            target_id=r.target_id, target_name=r.target_name, scan_id=r.scan_id, kind=r.kind,
+            finding_id=r.finding_id, pkg_name=r.pkg_name, location=r.location, reason=r.reason, expires=r.expires)
+            for r in rows])
 
     def open_totals(self) -> tuple[SeverityCounts, int]:
         """Open findings of every target by severity, and the number of targets."""
@@ -571,10 +645,11 @@ class Store:
         """Per day: open findings by severity (every target's latest roll-up carried forward), new and fixed."""
         last = end or utcnow().date()
         first = last - dt.timedelta(days=max(days, 1) - 1)
-        r = rollups.c
-        where = [r.target_id == target_id] if target_id is not None else []
+        # one target: its roll-ups; every target: the totals kept beside them (one row per day and severity)
+        r: Any = rollups.c if target_id is not None else rollup_totals.c
+        where = [rollups.c.target_id == target_id] if target_id is not None else []
         with self.reader.connect() as c:
-            base = dict(c.execute(select(r.severity, func.sum(r.open_delta)).where(r.day < first, *where)
+            base: dict[str, Any] = dict(c.execute(select(r.severity, func.sum(r.open_delta)).where(r.day < first, *where)
                                   .group_by(r.severity)).all())
             rows = c.execute(select(r.day, r.severity, func.sum(r.open_delta), func.sum(r.new), func.sum(r.fixed))
                              .where(r.day >= first, r.day <= last, *where).group_by(r.day, r.severity)).all()

@@ -12,6 +12,7 @@
     GET  /v1/diff?from_scan=&to_scan=       what changed between two scans                            read
     GET  /v1/where?id=CVE-X | package=P&version=V   the targets where it is open now               read
     GET  /v1/trends                         every target's daily history summed                        read
+    GET  /v1/suppressions                   what the newest scans suppressed, soonest expiry first     read
 
 Access: the server's tokens (--token-file) may read and publish; read-only tokens (--read-only-token-file) may
 only read. Behind an authenticating proxy (oauth2-proxy and the like), --auth-proxy-user-header names the header
@@ -45,6 +46,7 @@ from vigil.store.records import (
     ScanDiff,
     ScanOut,
     ScanPage,
+    SuppressionPage,
     TargetOut,
     TargetPage,
     Trend,
@@ -53,9 +55,9 @@ from vigil.store.records import (
 JSON = "application/json"
 MAX_REPORT_BYTES = 64 << 20  # one published report (an image with every finding is a few MB)
 STORE_PREFIXES = ("/v1/reports", "/v1/targets", "/v1/scans", "/v1/findings", "/v1/diff", "/v1/where",
-                  "/v1/trends", "/ui", "/static")
+                  "/v1/trends", "/v1/suppressions", "/ui", "/static")
 SCHEMA_TYPES: tuple[type, ...] = (PublishRequest, PublishResult, TargetPage, TargetOut, ScanPage, ScanOut,
-                                  FindingPage, ScanDiff, Trend)
+                                  FindingPage, ScanDiff, Trend, SuppressionPage)
 Access = Literal["read", "write"]
 _DECODER = msgspec.json.Decoder(PublishRequest)
 # ids and offsets: the store's integer columns are 32-bit on PostgreSQL (a larger bound value is an error there)
@@ -425,6 +427,17 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
                      end: _Date = None) -> Response:
         s = need(request, "read")
         return _json(await call(s.store.trend, days=days, end=_date(end)))
+
+    @app.get("/v1/suppressions", summary="What the targets' newest scans suppressed (ignore file, VEX)",
+             response_class=Response,
+             responses={**_ok(SuppressionPage, "Soonest expiry first"), **_errors(*_READ_ERRORS)})
+    async def list_suppressions(request: Request, target_id: _OptID = None, q: _Str = "",
+                                expiring_within: Annotated[int | None, Query(ge=0, le=36500)] = None,
+                                limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                                offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
+        s = need(request, "read")
+        return _json(await call(s.store.suppressions, target_id=target_id, q=q, expiring_within=expiring_within,
+                                limit=limit, offset=offset))
 
     from vigil.shells.server.ui import install_ui
 

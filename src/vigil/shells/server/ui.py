@@ -43,6 +43,7 @@ STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css",
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 COLORS = {"CRITICAL": "#a4001d", "HIGH": "#d35400", "MEDIUM": "#c9a100", "LOW": "#1f77b4", "UNKNOWN": "#7f8c8d"}
 PAGE = 50
+EXPIRY_SOON_DAYS = 14  # suppressions expiring within this many days are highlighted
 MAX_FORM = 8192
 
 
@@ -287,6 +288,18 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
             tree.setdefault(t.cluster, {}).setdefault(t.namespace, []).append(t)
         return page(request, "clusters.html", title="Clusters",
                     tree=[(c, sorted(ns.items())) for c, ns in sorted(tree.items())])
+
+    @app.get("/ui/suppressions", include_in_schema=False)
+    async def suppressions(request: Request) -> Response:
+        s = gate(request)
+        if isinstance(s, Response):
+            return s
+        q = request.query_params.get("q", "")[:200]
+        offset = qint(request, "offset", 0)
+        pg = await run(s.store.suppressions, q=q, limit=PAGE, offset=offset)
+        today = dt.datetime.now(dt.UTC).date()
+        return page(request, "suppressions.html", title="Suppressions", q=q, today=today, soon=EXPIRY_SOON_DAYS,
+                    **{"page": pg, **pager(request, pg.total, offset, "main")})
 
     @app.get("/ui/vuln", include_in_schema=False)
     async def vuln(request: Request) -> Response:
