@@ -39,9 +39,9 @@ VIGIL = [sys.executable, "-m", "vigil.shells.cli.main"]
 
 import httpx  # noqa: E402
 import msgspec  # noqa: E402
-
 from tests.k8s_helpers import pod_for  # noqa: E402
 from tests.operator.conftest import OpCluster, add_report_kinds, objects  # noqa: E402
+
 from vigil.findings.records import Report, Result, Vulnerability  # noqa: E402
 from vigil.operator.config import OperatorConfig  # noqa: E402
 from vigil.operator.reconciler import Reconciler, StoreReader  # noqa: E402

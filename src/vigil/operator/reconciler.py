@@ -154,9 +154,14 @@ class Reconciler:
             return True
         if not w.manifest:
             return False
-        from vigil.yaml_safe import (
-            safe_load as yaml_load,  # the manifests are our own YAML (stripped live objects)
-        )
+        key = (w.kind, w.namespace, w.name, hashlib.sha256(w.manifest).hexdigest())
+        if key not in self._skip_cache:
+            self._skip_cache[key] = self._skip_label_set(w)
+        return self._skip_cache[key]
+
+    def _skip_label_set(self, w: Workload) -> bool:
+        """Whether the workload's own labels say "skip" (or it is one of our scan Jobs); parsed once per manifest."""
+        from vigil.yaml_safe import safe_load as yaml_load  # our own YAML (stripped live objects)
 
         try:
             meta = (yaml_load(w.manifest) or {}).get("metadata") or {}
