@@ -114,6 +114,27 @@ class StoreReader:
         at = dt.datetime.fromisoformat(str(items[0]["last_scan_at"]).replace("Z", "+00:00"))
         return int(items[0]["last_scan_id"]), at.timestamp()
 
+    async def all_latest(self) -> dict[str, tuple[int, float]]:
+        """digest → (scan id, scanned at) of every image target the scan Jobs published: one paged listing instead
+        of a lookup per digest (what a restarted operator needs for every digest it sees)."""
+        out: dict[str, tuple[int, float]] = {}
+        offset = 0
+        while True:
+            resp = await self._http.get("/v1/targets", params={
+                "kind": "image", "label": jobs.STORE_LABEL, "limit": "1000", "offset": str(offset)})
+            resp.raise_for_status()
+            page = resp.json()
+            items = page.get("items") or []
+            for t in items:
+                d = str((t.get("labels") or {}).get(jobs.STORE_LABEL, ""))
+                if d and t.get("last_scan_id"):
+                    at = dt.datetime.fromisoformat(str(t["last_scan_at"]).replace("Z", "+00:00")).timestamp()
+                    if d not in out or at > out[d][1]:
+                        out[d] = (int(t["last_scan_id"]), at)
+            offset += len(items)
+            if not items or offset >= int(page.get("total") or 0):
+                return out
+
     async def report(self, scan_id: int) -> dict[str, Any]:
         resp = await self._http.get(f"/v1/scans/{scan_id}/report")
         resp.raise_for_status()
@@ -188,6 +209,8 @@ class Reconciler:
                     for j in await self.client.list_all(JOBS, self.cfg.namespace)
                     if ((j.get("metadata") or {}).get("labels") or {}).get(jobs.LABEL_MANAGED) == jobs.MANAGED_BY}
         now = self.clock()
+        unchecked = [d for d in uses if d not in self.results and d not in self.checked_store and d not in our_jobs]
+        known = await self.store.all_latest() if unchecked else {}
         queue: list[str] = []
         running = 0
         for digest, used in sorted(uses.items()):
@@ -210,7 +233,8 @@ class Reconciler:
                 continue
             if res is None and digest not in self.checked_store:
                 self.checked_store.add(digest)
-                res = await self._from_store(digest, used[0][1])
+                res = await self._from_store(digest, used[0][1], found=known.get(digest)) \
+                    if digest in known else None
                 if res is not None and now - res.scanned_at < self.cfg.report_ttl_seconds:
                     await self._write_reports(digest, used, res)
                     continue
@@ -287,10 +311,12 @@ class Reconciler:
 
     # -- results and reports ---------------------------------------------------------------------------------------
     async def _from_store(self, digest: str, c: ContainerImage | None, ref: str = "",
-                          just_scanned: bool = False) -> DigestResult | None:
+                          just_scanned: bool = False,
+                          found: tuple[int, float] | None = None) -> DigestResult | None:
         """The digest's newest result in the store. `just_scanned`: its Job has just ended, so the result's age
         counts from now (on the operator's clock, which the TTL is measured with)."""
-        found = await self.store.latest(digest)
+        if found is None:
+            found = await self.store.latest(digest)
         if found is None:
             return None
         scan_id, at = found
