@@ -179,6 +179,13 @@ def _audit(inv: Inventory, opts: ClusterScanOptions, filters: ReportFilters) -> 
     return results
 
 
+def audit_inventory(inv: Inventory, opts: ClusterScanOptions,
+                    filters: ReportFilters) -> dict[tuple[str, str, str], Result]:
+    """The configuration (and RBAC) checks of the inventory's live objects, keyed by (namespace, kind, name): what
+    `vigil k8s` reports and the operator writes as ConfigAuditReports and RbacAssessmentReports."""
+    return _audit(inv, opts, filters)
+
+
 _CORE_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+)")
 
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "clean": "vigil.shells.cli.cmd_clean:clean_cmd",
     "server": "vigil.shells.cli.cmd_server:server_cmd",
     "k8s": "vigil.shells.cli.cmd_k8s:k8s_cmd",
+    "operator": "vigil.shells.cli.cmd_operator:operator_cmd",
 }
 
 

@@ -57,6 +57,10 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time()) if when is not None else None
 
 
+class Conflict(ClusterError):
+    """The object to create exists already (HTTP 409)."""
+
+
 class RetryTransport(httpx2.AsyncBaseTransport):
     """An httpx2 async transport that retries 429/5xx answers and connection errors with backoff. (lightkube
     speaks httpx2, for which no maintained retry transport exists; the registry client retries the same way.)"""
@@ -191,6 +195,53 @@ class ClusterClient:
         except Exception as e:
             raise self._translate(e, "get", kind, namespace, name) from e
         return dict(obj)
+
+    def _path(self, kind: Kind, namespace: str, name: str = "") -> str:
+        base = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+        if kind.namespaced:
+            base += f"/namespaces/{namespace}"
+        return f"{base}/{kind.plural}" + (f"/{name}" if name else "")
+
+    async def _write(self, method: str, kind: Kind, namespace: str, name: str, body: Any = None,
+                     content_type: str = "application/json") -> dict[str, Any] | None:
+        """One write request (the operator's: create Jobs and reports, patch, delete). None for 404 on DELETE."""
+        import json
+
+        verb = {"POST": "create", "PATCH": "patch", "DELETE": "delete"}[method]
+        try:
+            resp = await self._client._client._client.request(  # lightkube's configured httpx client
+                method, self._path(kind, namespace, "" if method == "POST" else name),
+                content=None if body is None else json.dumps(body).encode(),
+                headers={"Content-Type": content_type} if body is not None else None)
+        except Exception as e:
+            raise self._translate(e, verb, kind, namespace, name) from e
+        if method == "DELETE" and resp.status_code == 404:
+            return None
+        if resp.status_code == 409 and method == "POST":
+            raise Conflict(f"{kind.plural}/{name} already exists")
+        if resp.status_code in (401, 403):
+            raise AccessDenied(self._denied_text(resp.status_code, verb, kind.plural, namespace, name),
+                               status=resp.status_code, verb=verb, resource=kind.plural, namespace=namespace)
+        if resp.status_code >= 400:
+            raise ClusterError(f"{verb} {kind.plural}/{name}{' in ' + namespace if namespace else ''}: "
+                               f"API server answered {resp.status_code}: {resp.text[:300]}")
+        data = resp.json() if resp.content else {}
+        return data if isinstance(data, dict) else {}
+
+    async def create(self, kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
+        """POST `obj`; raises Conflict when it exists."""
+        meta = obj.get("metadata") or {}
+        out = await self._write("POST", kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""), obj)
+        return out or {}
+
+    async def merge_patch(self, kind: Kind, name: str, namespace: str, patch: dict[str, Any]) -> dict[str, Any]:
+        out = await self._write("PATCH", kind, namespace, name, patch, "application/merge-patch+json")
+        return out or {}
+
+    async def delete(self, kind: Kind, name: str, namespace: str = "") -> bool:
+        """DELETE with background propagation (a Job's pods go with it); False when it was already gone."""
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        return await self._write("DELETE", kind, namespace, name, body) is not None
 
     async def version(self) -> dict[str, Any]:
         """GET /version: the API server's build (gitVersion). Also the cheapest reachability check."""

@@ -1,0 +1,7 @@
+"""The in-cluster operator's logic (no kopf here: `vigil.shells.operator` wires it to kopf's events).
+
+- `config.py`: the operator's settings (install mode, namespaces, the scan Job's spec settings, limits, report size).
+- `jobs.py`: the scan Job (and its pull-credentials Secret) for one image digest.
+- `reports.py`: Trivy Operator-shaped report custom resources, small by default.
+- `reconciler.py`: the level-based reconcile: what runs (digests per workload) → one scan per digest → reports.
+"""

@@ -1,0 +1,108 @@
+"""The operator's settings, read from a YAML file (`vigil operator --config`) and flags.
+
+Names follow Trivy Operator's Helm values where one exists (`excludeNamespaces`, `scanJobNodeSelector`,
+`scanJobTolerations`, `scanJobsConcurrentLimit`, …) so a Trivy Operator user finds them; decoding is strict (an
+unknown key is an error, not silently ignored)."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+from typing import Any, Literal
+
+import msgspec
+
+from vigil.errors import UserError
+
+InstallMode = Literal["AllNamespaces", "ListOfNamespaces", "OwnNamespace"]
+
+# What a scan Job's containers run with unless the config says otherwise: no root, nothing writable but the
+# emptyDir volumes, no capabilities, the runtime's default seccomp profile (the restricted Pod Security Standard).
+DEFAULT_POD_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
+    "seccompProfile": {"type": "RuntimeDefault"}}
+DEFAULT_CONTAINER_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False, "privileged": False,
+    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+DEFAULT_RESOURCES: dict[str, Any] = {
+    "requests": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "256Mi"},
+    "limits": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "4Gi"}}
+
+
+class OperatorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+    # where the operator runs and what it watches
+    namespace: str = "vigil-system"  # its own namespace: scan Jobs run here
+    install_mode: InstallMode = "AllNamespaces"
+    target_namespaces: list[str] = []  # ListOfNamespaces
+    exclude_namespaces: list[str] = []  # globs, in every mode
+    skip_label: str = "vigil.dev/skip"  # a workload or namespace labelled <skip_label>=true is not scanned
+    cluster_name: str = "cluster"
+    # the vigil server: shared DB, layer cache and report store
+    server: str = "http://vigil-server.vigil-system:4954"
+    server_token_secret: str = ""  # Secret in `namespace` with key "token": sent to the server by the scan Jobs
+    # scan Jobs
+    scanner_image: str = "ghcr.io/vigil-scanner/vigil:latest"
+    scan_job_node_selector: dict[str, str] = {}
+    scan_job_tolerations: list[dict[str, Any]] = []
+    scan_job_affinity: dict[str, Any] = {}
+    scan_job_resources: dict[str, Any] = msgspec.field(default_factory=lambda: copy.deepcopy(DEFAULT_RESOURCES))
+    scan_job_priority_class_name: str = ""
+    scan_job_service_account: str = "vigil-scanner"
+    scan_job_pod_security_context: dict[str, Any] = msgspec.field(default_factory=lambda: copy.deepcopy(DEFAULT_POD_SECURITY))
+    scan_job_container_security_context: dict[str, Any] = msgspec.field(default_factory=lambda: copy.deepcopy(DEFAULT_CONTAINER_SECURITY))
+    scan_job_timeout_seconds: int = 300  # activeDeadlineSeconds
+    scan_jobs_concurrent_limit: int = 10  # counts running Jobs only; finished ones are deleted at once
+    scan_job_retries: int = 3  # failed scans of one digest before its workloads get a failure report
+    scan_job_retry_backoff_seconds: float = 30.0  # doubled after each failure
+    # reports
+    config_audit: bool = True  # ConfigAuditReports and RBAC assessments, in-process (no Jobs)
+    report_ttl_seconds: int = 86400  # a digest's scan is redone after this long
+    report_max_findings: int = 100  # findings kept in a custom resource; the full report is in the store
+    embed_full_reports: bool = False  # keep every finding in the CR, up to report_max_bytes
+    report_max_bytes: int = 512 * 1024  # well under etcd's 1.5 MiB object limit
+    trivy_metric_names: bool = False  # also export Trivy Operator's metric names
+
+    def __post_init__(self) -> None:
+        if self.install_mode == "ListOfNamespaces" and not self.target_namespaces:
+            raise UserError("operator config: installMode ListOfNamespaces needs targetNamespaces")
+        if self.scan_jobs_concurrent_limit < 1:
+            raise UserError("operator config: scanJobsConcurrentLimit must be at least 1")
+        if self.report_max_bytes > 1_400_000:
+            raise UserError("operator config: reportMaxBytes must stay under etcd's 1.5 MiB object limit "
+                            "(at most 1400000)")
+
+    def watched(self, namespace: str) -> bool:
+        """Whether workloads in `namespace` are scanned (install mode, then the exclusion globs)."""
+        if self.install_mode == "OwnNamespace" and namespace != self.namespace:
+            return False
+        if self.install_mode == "ListOfNamespaces" and not any(fnmatch.fnmatchcase(namespace, g)
+                                                               for g in self.target_namespaces):
+            return False
+        return not any(fnmatch.fnmatchcase(namespace, g) for g in self.exclude_namespaces)
+
+    @property
+    def include_globs(self) -> tuple[str, ...]:
+        if self.install_mode == "OwnNamespace":
+            return (self.namespace,)
+        if self.install_mode == "ListOfNamespaces":
+            return tuple(self.target_namespaces)
+        return ()
+
+
+def load_config(text: bytes | None, overrides: dict[str, Any]) -> OperatorConfig:
+    """The config from YAML `text` (None: defaults) with `overrides` (camelCase keys) on top; one-line errors."""
+    import yaml
+
+    data: Any = {}
+    if text:
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            raise UserError(f"operator config: not YAML: {str(e).splitlines()[0]}") from e
+        if not isinstance(data, dict):
+            raise UserError("operator config: expected a mapping at the top level")
+    data = {**data, **{k: v for k, v in overrides.items() if v not in (None, "", ())}}
+    try:
+        return msgspec.convert(data, OperatorConfig)
+    except msgspec.ValidationError as e:
+        raise UserError(f"operator config: {e}") from e

@@ -1,0 +1,210 @@
+"""The operator end to end: kmock cluster, kubelet stand-in running the scan Jobs against a real vigil server and
+the real docker-registry, reports read back from the store and written as custom resources."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tests.k8s.conftest import Images
+from tests.k8s_helpers import KCluster, pod_for
+from tests.operator.conftest import Kubelet, kubelet_env, objects, run
+from vigil.operator.config import OperatorConfig
+from vigil.operator.reconciler import Reconciler, StoreReader
+from vigil.sources.k8s.client import ClusterClient
+from vigil.sources.k8s.kubeconfig import KubeconfigOptions, load_config
+
+
+class Clock:
+    """Time the test moves by hand (backoffs, TTLs), starting now: the store stamps scans with the real time."""
+
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make(kc: KCluster, server: Any, clock: Clock | None = None, **cfg: Any) -> tuple[Reconciler, Any]:
+    conf = OperatorConfig(server=server.url, **cfg)
+    client = ClusterClient(load_config(KubeconfigOptions(server=kc.url)), retries=0)
+    return Reconciler(conf, client, StoreReader(server.url), clock=clock or Clock()), client
+
+
+async def passes(rec: Reconciler, kubelet: Kubelet, limit: int = 10) -> int:
+    """Reconcile, run the Jobs it created, until a pass creates no Job and none is left; the number of passes."""
+    for n in range(1, limit + 1):
+        await rec.reconcile_once()
+        if not kubelet.run_all() and not objects(kubelet.kc, "jobs", "vigil-system"):
+            await rec.reconcile_once()
+            return n
+    raise AssertionError(f"the operator did not settle: {objects(kubelet.kc, 'jobs', 'vigil-system')} "
+                         f"{getattr(kubelet, 'last', None)} {rec.failures}")
+
+
+def vuln_reports(kc: KCluster) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objects(kc, "vulnerabilityreports")}
+
+
+def test_workloads_get_reports_from_one_scan_per_digest(op_cluster: KCluster, vigil_server: Any, images: Images,
+                                                        tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    rec, client = make(op_cluster, vigil_server)
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            await rec.store.close()
+
+    run(go())
+    # two digests run in the cluster (alpine, rhel): two Jobs, each run once, whatever the number of workloads
+    assert Counter(r["args"][1] for r in kubelet.ran) == {images.alpine_id: 1, images.rhel_id: 1}
+    assert kubelet.last.returncode == 0, kubelet.last.stderr
+    reps = vuln_reports(op_cluster)
+    # the frontend's current ReplicaSet (3 pods, one image) has one report per container, owned by it
+    fe = [r for r in reps.values() if r["metadata"]["labels"].get("trivy-operator.resource.name") == "frontend"]
+    assert fe, sorted(reps)
+    r = fe[0]
+    assert r["metadata"]["ownerReferences"][0]["kind"] == r["metadata"]["labels"]["trivy-operator.resource.kind"]
+    assert r["report"]["artifact"]["digest"] in (images.alpine_digest, images.rhel_digest)
+    assert r["report"]["fullReport"].startswith(vigil_server.url + "/v1/scans/")
+    total = sum(r["report"]["summary"][k] for k in ("criticalCount", "highCount", "mediumCount", "lowCount",
+                                                       "unknownCount"))
+    assert total > 0 and len(r["report"]["vulnerabilities"]) == min(total, 100)
+    # config audit and RBAC assessment ran in-process (no Job): the live objects' checks, owned by them
+    audits = {o["metadata"]["name"]: o for o in objects(op_cluster, "configauditreports")}
+    fa = audits["deployment-frontend"]
+    assert fa["report"]["checks"] and all(not c["success"] for c in fa["report"]["checks"])
+    assert sum(fa["report"]["summary"].values()) == len(fa["report"]["checks"])
+    assert fa["metadata"]["ownerReferences"][0]["name"] == "frontend"
+    assert objects(op_cluster, "rbacassessmentreports") and objects(op_cluster, "clusterrbacassessmentreports")
+    # no Job, no pull Secret left behind
+    assert not objects(op_cluster, "jobs", "vigil-system")
+    assert not [s for s in objects(op_cluster, "secrets", "vigil-system")]
+    # the Jobs pulled with the workload's credentials (registry with basic auth) from a Secret beside them
+    assert any(e["name"] == "DOCKER_CONFIG" for run_ in kubelet.ran for e in run_["env"])
+
+
+def test_new_workload_on_known_digest_gets_reports_without_a_job(op_cluster: KCluster, vigil_server: Any,
+                                                                 images: Images, tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    rec, client = make(op_cluster, vigil_server)
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            before = len(kubelet.ran)
+            # 20 new Deployments' pods on the images already scanned
+            for i in range(20):
+                owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                         "metadata": {"name": f"extra-{i}", "namespace": "shop", "uid": f"u-extra-{i}"},
+                         "spec": {"template": {"spec": {"containers": [
+                             {"name": "app", "image": images.alpine if i % 2 else images.rhel}]}}}}
+                op_cluster.add(copy.deepcopy(owner))
+                op_cluster.add(pod_for(owner, "ReplicaSet", f"extra-{i}-0", {
+                    images.alpine: (images.alpine_id, ""), images.rhel: (images.rhel_id, "")}))
+            stats = await rec.reconcile_once()
+            assert stats.jobs_running == 0
+            assert not objects(op_cluster, "jobs", "vigil-system")  # no Job: reports at once
+            assert len(kubelet.ran) == before
+            await rec.store.close()
+
+    run(go())
+    names = {n for (ns, n) in vuln_reports(op_cluster) if ns == "shop"}
+    assert {f"replicaset-extra-{i}-app" for i in range(20)} <= names
+
+
+def test_excluded_namespace_gets_nothing(op_cluster: KCluster, vigil_server: Any, tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    rec, client = make(op_cluster, vigil_server, exclude_namespaces=["trivy-*", "kube-*", "default"])
+    # a workload labelled with the skip label is not scanned either
+    key = next(k for k in op_cluster.km.objects if k[0].plural == "deployments" and k[2] == "redis-master")
+    op_cluster.km.objects[key].patch({"metadata": {"labels": {"vigil.dev/skip": "true"}}})
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            await rec.store.close()
+
+    run(go())
+    reps = vuln_reports(op_cluster)
+    assert reps and {ns for ns, _ in reps} == {"shop"}
+    assert not [n for _, n in reps if "redis-master" in n] and [n for _, n in reps if "frontend" in n]
+    # the excluded namespaces' images (pulled without credentials there) were never scanned: no Job failed
+    assert all(r["returncode"] == 0 for r in kubelet.ran) and rec.stats.failures == {}
+
+
+def test_failed_jobs_are_retried_then_a_failure_report(op_cluster: KCluster, vigil_server: Any, images: Images,
+                                                      tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path), fail_refs={images.rhel_id})
+    clock = Clock()
+    rec, client = make(op_cluster, vigil_server, clock, scan_job_retries=3, scan_job_retry_backoff_seconds=10)
+
+    async def go() -> None:
+        async with client:
+            for _ in range(12):
+                await rec.reconcile_once()
+                kubelet.run_all()
+                clock.t += 100  # past every backoff
+            await rec.reconcile_once()
+            await rec.store.close()
+
+    run(go())
+    assert Counter(r["args"][1] for r in kubelet.ran)[images.rhel_id] == 3
+    failed = [r for r in vuln_reports(op_cluster).values() if "error" in r["report"]]
+    assert failed and all(r["report"]["error"]["attempts"] == 3 for r in failed)
+    assert {r["report"]["artifact"]["digest"] for r in failed} == {images.rhel_digest}
+    assert rec.stats.failures == {"BackoffLimitExceeded": 3}
+
+
+def test_restart_mid_scan_gives_one_report_set(op_cluster: KCluster, vigil_server: Any, images: Images,
+                                               tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    first, c1 = make(op_cluster, vigil_server)
+    second, c2 = make(op_cluster, vigil_server)
+
+    async def go() -> None:
+        async with c1:
+            await first.reconcile_once()  # Jobs created; the operator dies here
+            await first.store.close()
+        created = len(objects(op_cluster, "jobs", "vigil-system"))
+        assert created == 2
+        kubelet.run_all()  # the Jobs finish while no operator runs
+        async with c2:
+            await passes(second, kubelet)
+            await second.store.close()
+
+    run(go())
+    assert len(kubelet.ran) == 2  # nothing scanned twice
+    reps = vuln_reports(op_cluster)
+    assert reps and all("error" not in r["report"] for r in reps.values())
+    # exactly one report per (workload, container)
+    keys = Counter((r["metadata"]["namespace"], r["metadata"]["labels"]["trivy-operator.resource.kind"],
+                    r["metadata"]["labels"].get("trivy-operator.resource.name"),
+                    r["metadata"]["labels"]["trivy-operator.container.name"]) for r in reps.values())
+    assert set(keys.values()) == {1}
+
+
+def test_ttl_expiry_rescans_each_digest_once(op_cluster: KCluster, vigil_server: Any, images: Images,
+                                            tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    clock = Clock()
+    rec, client = make(op_cluster, vigil_server, clock, report_ttl_seconds=3600, config_audit=False)
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 2
+            clock.t += 1800  # within the TTL: nothing to do
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 2
+            clock.t += 3600  # past it: each digest scanned again, once
+            await passes(rec, kubelet)
+            await rec.store.close()
+
+    run(go())
+    assert Counter(r["args"][1] for r in kubelet.ran) == {images.alpine_id: 2, images.rhel_id: 2}
+    assert not objects(op_cluster, "configauditreports")  # config audit off
