@@ -403,3 +403,23 @@ def test_load_trivy_and_vigil_clients_with_a_db_swap(work: Path, db: Path, tmp_p
         assert srv.metric('vigil_twirp_requests_total{code="ok",method="Scan"}') == 20 * 2 + 2
     finally:
         srv.stop()
+
+
+def test_a_trivy_clients_scan_is_kept_in_the_report_store(server: Server, tmp_path: Path) -> None:
+    """A Trivy client names its target; its scan lands in the store (and the web UI) like a `--publish` one, with
+    the findings the server detected."""
+    import httpx
+
+    target = LOCKFILES / "kozmer__log4j-shell-poc"
+    before = httpx.get(server.url + "/v1/targets", params={"q": target.name}, headers={"Vigil-Token": TOKEN},
+                       timeout=30).json()["total"]
+    t = trivy("fs", [str(DEMO)], server, tmp_path)
+    assert t.returncode == 0, t.stderr
+    found = httpx.get(server.url + "/v1/targets", params={"q": "demo-project"}, headers={"Vigil-Token": TOKEN},
+                      timeout=30)
+    assert found.status_code == 200, found.text
+    items = [i for i in found.json()["items"] if i["name"].endswith("demo-project")]
+    assert len(items) == 1, found.json()
+    open_counts = items[0]["open"]
+    assert sum(v for v in open_counts.values() if isinstance(v, int)) > 0, open_counts
+    assert before == 0  # nothing was stored for a target no client scanned

@@ -32,6 +32,7 @@ from google.protobuf.message import DecodeError, Message
 from starlette.concurrency import run_in_threadpool
 
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
+from vigil.findings.records import Report
 from vigil.findings.wire import BLOB_KEY_PATTERN, MAX_KEYS, ScanRequest
 from vigil.shells.server.state import MAX_REQUEST_BYTES, BudgetExceeded, ServerState
 from vigil.shells.server.twirp import convert
@@ -186,6 +187,21 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
             raise TwirpError("invalid_argument", "empty artifact info")
         state.put_blob("layer", ARTIFACT_PREFIX + art_id, tenant, convert.artifact_blob(req.artifact_info))
 
+    def publish(report: Report, tenant: str) -> None:
+        """A Trivy client's scan goes to the report store like a `--publish` one (its target: the name the client
+        scanned). The store being unable to take it never fails the client's scan: it is logged."""
+        from vigil.store import PublishRequest, TargetSpec
+
+        svc = state.store_service
+        try:
+            result = svc.store.publish(PublishRequest(report=report, target=TargetSpec(name=report.artifact_name),
+                                                      source="trivy"), publisher="token:" + tenant[:12])
+        except Exception as e:  # the store's database (disk full, PostgreSQL down): the scan's answer stands
+            log.warning("a Trivy client's report was not stored: %s", e)
+            return
+        if svc.notifier is not None:
+            svc.notifier.published(result)
+
     def scan(body: bytes, encoding: str, tenant: str) -> scanner_pb2.ScanResponse:
         from vigil.cache import decode_blob as decode_stored
         from vigil.shells.server.app import _ScanBlobs, run_scan
@@ -253,6 +269,8 @@ def add_routes(app: FastAPI, state: ServerState, uploads: _UploadBuffer, decodin
                 raise TwirpError(_CODE_OF_STATUS.get(e.status, "internal"), str(e)) from e
             except MemoryError:
                 raise TwirpError("unavailable", "the server is short of memory; retry later") from None
+        if state.store_service is not None and req.target:
+            publish(report, tenant)
         return convert.scan_response(report, list(req.options.vuln_severity_sources),
                                      vulnerabilities=not convert.packages_only(req.options))
 
