@@ -62,9 +62,13 @@ def test_fs_publishes_with_github_actions_metadata(store_server: Server) -> None
         "target_id": t["id"], "limit": 1000}, headers={"Vigil-Token": TOKEN}).json()["items"])
 
 
-def test_publish_name_and_env(store_server: Server) -> None:
+def test_publish_name_and_env(store_server: Server, tmp_path: Path) -> None:
+    # a copy outside any git checkout: inside one with an origin remote (a CI clone of this repository) the
+    # target would be that repository's branch, which test_git_checkout_names_the_repository covers
+    plain = tmp_path / "demo"
+    shutil.copytree(DEMO, plain)
     r = scan(store_server.db, "--publish-name", "demo by name",
-             env={"VIGIL_PUBLISH": store_server.url, "VIGIL_PUBLISH_TOKEN": TOKEN})
+             env={"VIGIL_PUBLISH": store_server.url, "VIGIL_PUBLISH_TOKEN": TOKEN}, target=plain)
     assert r.returncode == 0, r.stderr
     assert [t["kind"] for t in targets(store_server, q="demo by name")] == ["filesystem"]
 
