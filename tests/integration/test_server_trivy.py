@@ -410,16 +410,19 @@ def test_a_trivy_clients_scan_is_kept_in_the_report_store(server: Server, tmp_pa
     the findings the server detected."""
     import httpx
 
-    target = LOCKFILES / "kozmer__log4j-shell-poc"
-    before = httpx.get(server.url + "/v1/targets", params={"q": target.name}, headers={"Vigil-Token": TOKEN},
-                       timeout=30).json()["total"]
-    t = trivy("fs", [str(DEMO)], server, tmp_path)
-    assert t.returncode == 0, t.stderr
-    found = httpx.get(server.url + "/v1/targets", params={"q": "demo-project"}, headers={"Vigil-Token": TOKEN},
+    target = tmp_path / "scanned-once-by-trivy"  # a name no other test scans
+    shutil.copytree(DEMO, target)
+
+    def stored() -> list[dict[str, Any]]:
+        r = httpx.get(server.url + "/v1/targets", params={"q": target.name}, headers={"Vigil-Token": TOKEN},
                       timeout=30)
-    assert found.status_code == 200, found.text
-    items = [i for i in found.json()["items"] if i["name"].endswith("demo-project")]
-    assert len(items) == 1, found.json()
+        assert r.status_code == 200, r.text
+        return [i for i in r.json()["items"] if i["name"].endswith(target.name)]
+
+    assert stored() == []
+    t = trivy("fs", [str(target)], server, tmp_path)
+    assert t.returncode == 0, t.stderr
+    items = stored()
+    assert len(items) == 1, items
     open_counts = items[0]["open"]
     assert sum(v for v in open_counts.values() if isinstance(v, int)) > 0, open_counts
-    assert before == 0  # nothing was stored for a target no client scanned

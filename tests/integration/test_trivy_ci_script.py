@@ -85,7 +85,8 @@ def test_trivy_ci_script_runs_unchanged(tmp_path: Path, fixture_db: Path) -> Non
     assert vulns and {v["Severity"] for v in vulns} <= {"HIGH", "CRITICAL"}
     assert "CVE-2021-23337" not in {v["VulnerabilityID"] for v in vulns}, ".trivyignore was not read"
     (project / ".trivyignore").unlink()  # and without it the finding is there: the ignore file did hide it
-    p2 = subprocess.run(["vigil", "fs", "--severity", "HIGH,CRITICAL", "--skip-db-update", "--format", "json", "."],
+    p2 = subprocess.run(["vigil", "fs", "--severity", "HIGH,CRITICAL", "--skip-db-update", "--cache-dir", str(cache),
+                         "--format", "json", "."],
                         cwd=project, env=env, capture_output=True, text=True, timeout=300)
     assert "CVE-2021-23337" in {v["VulnerabilityID"] for r in json.loads(p2.stdout)["Results"]
                                 for v in r.get("Vulnerabilities", ())}, p2.stderr
