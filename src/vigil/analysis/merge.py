@@ -9,7 +9,7 @@ nothing but the order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -135,6 +135,19 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
     def ref(i: int) -> LayerRef | None:
         return refs_by_idx[i] if 0 <= i < len(refs_by_idx) else None
 
+    out.os_packages = _os_packages(dbs, first_os, out.os, ref)
+    for k in sorted(apps):
+        app, idx = apps[k]
+        out.applications.append(msgspec.structs.replace(app, packages=tuple(
+            msgspec.structs.replace(p, layer=ref(first_lang.get((app.file_path, p.name, p.version), idx)))
+            for p in app.packages)))
+    return out
+
+
+def _os_packages(dbs: dict[str, tuple[Application, int]], first_os: dict[tuple[str, str, str], int],
+                 os_: OSInfo | None, ref: Callable[[int], LayerRef | None]) -> list[Package]:
+    """The merged OS packages, one per (name, version, arch), each with the layer that first installed it and the
+    file lists and licences that package DBs record in separate entries (joined by package name)."""
     files_by_pkg: dict[str, tuple[str, ...]] = {}
     licenses_by_pkg: dict[str, tuple[str, ...]] = {}
     pkgs: dict[tuple[str, str, str], Package] = {}
@@ -149,7 +162,8 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
                 continue
             key = (p.name, p.full_version, p.arch)
             pkgs[key] = msgspec.structs.replace(p, layer=ref(first_os.get(key, idx)))
-    family = out.os.family if out.os is not None else ""
+    family = os_.family if os_ is not None else ""
+    out: list[Package] = []
     for key in sorted(pkgs):
         p = pkgs[key]
         extra = files_by_pkg.get(p.name) or files_by_pkg.get(f"{p.name}:{p.arch}") or ()
@@ -159,14 +173,9 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
             licenses=p.licenses or tuple(dict.fromkeys(licenses_by_pkg.get(p.name, ()))),
             id=p.id or f"{p.name}@{p.full_version}",
         )
-        if out.os is not None and not p.purl:
-            p = msgspec.structs.replace(p, purl=os_purl(out.os, p))
-        out.os_packages.append(p)
-    for k in sorted(apps):
-        app, idx = apps[k]
-        out.applications.append(msgspec.structs.replace(app, packages=tuple(
-            msgspec.structs.replace(p, layer=ref(first_lang.get((app.file_path, p.name, p.version), idx)))
-            for p in app.packages)))
+        if os_ is not None and not p.purl:
+            p = msgspec.structs.replace(p, purl=os_purl(os_, p))
+        out.append(p)
     return out
 
 
