@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lzma
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,43 @@ def test_cargo_auditable_in_pe_and_macho(fmt: str) -> None:
     assert app is not None
     assert {(p.name, p.version) for p in app.packages} == {("myapp", "0.1.0"), ("regex", "1.5.4"),
                                                            ("memchr", "2.4.1")}
+
+
+_TRIVY_ELF = Path(__file__).resolve().parents[2] / "data" / "trivy" / "gobinary" / "main-version-via-ldflags.elf.xz"
+_MODULE = "github.com/aquasecurity/test"
+
+
+def _trivy_elf() -> bytes:
+    return lzma.decompress(_TRIVY_ELF.read_bytes())
+
+
+def _same_length(data: bytes, old: bytes, new: bytes) -> bytes:
+    assert data.count(old) >= 1
+    return data.replace(old, new.ljust(len(old), b"_"))
+
+
+def test_main_version_from_the_elf_symbol_table_when_trimpath_hid_ldflags() -> None:
+    # Trivy's fixture, built with -ldflags "-X main.version=v1.0.0": the version is in the build info's
+    # -ldflags setting and in the linker's "main.version.str" symbol.
+    data = _trivy_elf()
+    assert gobinary.symtab_version(data, _MODULE) == "v1.0.0"
+    # What -trimpath does (golang/go#63432): the -ldflags setting is missing from the build info. The same
+    # bytes with the setting renamed away: only the symbol table still knows the version.
+    trimmed = _same_length(data, b"build\t-ldflags=", b"build\t-xxxxxxx=")
+    assert gobinary.ldflags_version(_MODULE, "") == ""
+    app = gobinary.parse_gobinary(trimmed, "app")
+    assert app is not None
+    assert {p.name: p.version for p in app.packages}[_MODULE] == "v1.0.0"
+    # Without the symbol (a stripped binary has no .symtab at all) the main module has no version.
+    stripped = _same_length(trimmed, b"main.version.str\x00", b"main.vxxxxxx.str\x00")
+    app = gobinary.parse_gobinary(stripped, "app")
+    assert app is not None
+    assert {p.name: p.version for p in app.packages}[_MODULE] == ""
+
+
+def test_symbol_table_reading_is_bounded_and_safe() -> None:
+    assert gobinary.symtab_version(make_elf([(".text", 0x1000, b"\x90" * 32)]), _MODULE) == ""
+    assert gobinary.symtab_version(b"MZ" + b"\x00" * 64, _MODULE) == ""
+    data = _trivy_elf()
+    # a truncated binary loses its section table: no version, no exception
+    assert gobinary.symtab_version(data[: len(data) // 2], _MODULE) == ""

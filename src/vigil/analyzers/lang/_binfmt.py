@@ -4,6 +4,7 @@ a malformed header, nothing else escapes."""
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ class Section:
     offset: int
     size: int
     nobits: bool
+    type: int = 0  # ELF sh_type (2 = SHT_SYMTAB); 0 for PE and Mach-O
+    link: int = 0  # ELF sh_link: for a symbol table, the index of its string table
 
 
 def is_elf(data: bytes) -> bool:
@@ -42,30 +45,31 @@ def _elf_sections(data: bytes) -> list[Section]:
     if cls == 2:
         shoff, = struct.unpack_from(e + "Q", data, 0x28)
         shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 0x3A)
-        fmt, need = e + "IIQQQQ", 40
+        fmt, need = e + "IIQQQQI", 44
     else:
         shoff, = struct.unpack_from(e + "I", data, 0x20)
         shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 0x2E)
-        fmt, need = e + "IIIIII", 24
+        fmt, need = e + "IIIIIII", 28
     if shoff == 0 or shnum == 0:
         return []
     if shentsize < need or shnum > 65535 or shoff + shnum * shentsize > len(data):
         raise ParseError("ELF section table out of bounds")
     raw = []
     for i in range(shnum):
-        name_off, sh_type, _flags, addr, off, size = struct.unpack_from(fmt, data, shoff + i * shentsize)
-        raw.append((name_off, sh_type, addr, off, size))
+        name_off, sh_type, _flags, addr, off, size, link = struct.unpack_from(fmt, data, shoff + i * shentsize)
+        raw.append((name_off, sh_type, addr, off, size, link))
     if shstrndx >= shnum:
         raise ParseError("ELF section name table index out of range")
-    _, _, _, str_off, str_size = raw[shstrndx]
+    _, _, _, str_off, str_size, _ = raw[shstrndx]
     if str_off + str_size > len(data):
         raise ParseError("ELF section name table out of bounds")
     strtab = data[str_off:str_off + str_size]
     out = []
-    for name_off, sh_type, addr, off, size in raw:
+    for name_off, sh_type, addr, off, size, link in raw:
         end = strtab.find(b"\x00", name_off)
         name = strtab[name_off:end if end >= 0 else len(strtab)].decode("ascii", "replace")
-        out.append(Section(name=name, addr=addr, offset=off, size=size, nobits=sh_type == 8))
+        out.append(Section(name=name, addr=addr, offset=off, size=size, nobits=sh_type == 8, type=sh_type,
+                           link=link))
     return out
 
 
@@ -86,6 +90,49 @@ def read_at_vaddr(data: bytes, sections: list[Section], addr: int, size: int) ->
                 break
             return data[off:off + size]
     raise ParseError(f"address {addr:#x} is not in any section")
+
+
+_SHT_SYMTAB = 2
+MAX_SYMBOL_DATA = 4096  # a version string is short; a symbol claiming more is not one
+
+
+def elf_symbol_data(data: bytes, names: re.Pattern[bytes]) -> list[tuple[str, bytes]]:
+    """(name, contents) of the ELF symbols in `.symtab` whose whole names `names` matches (it is searched over the
+    NUL-separated string table, so it must not match NUL), each read through the section its st_shndx names. A
+    stripped binary has no `.symtab` and gives []. Names are found in the string table first, so only the
+    matching entries of a symbol table with many thousands are looked at."""
+    if not is_elf(data):
+        return []
+    secs = elf_sections(data)
+    e = "<" if data[5] == 1 else ">"
+    wide = data[4] == 2
+    out: list[tuple[str, bytes]] = []
+    for sym in secs:
+        if sym.type != _SHT_SYMTAB or sym.nobits or sym.link >= len(secs):
+            continue
+        strtab = section_bytes(data, secs[sym.link])
+        # `names` matches within the NUL-separated table; a match must span one whole name
+        wanted = {m.start(): m.group().decode("utf-8", "replace") for m in names.finditer(strtab)
+                  if (m.start() == 0 or strtab[m.start() - 1] == 0) and (m.end() == len(strtab) or strtab[m.end()] == 0)}
+        if not wanted:
+            continue
+        table = section_bytes(data, sym)
+        entry = 24 if wide else 16
+        for i in range(0, len(table) - entry + 1, entry):
+            if wide:
+                name_off, _info, _other, shndx, value, size = struct.unpack_from(e + "IBBHQQ", table, i)
+            else:
+                name_off, value, size, _info, _other, shndx = struct.unpack_from(e + "IIIBBH", table, i)
+            name = wanted.get(name_off)
+            if name is None or not 0 < size <= MAX_SYMBOL_DATA or not 0 < shndx < len(secs):
+                continue
+            home = secs[shndx]
+            if home.nobits or not home.addr <= value or value + size > home.addr + home.size:
+                continue
+            off = home.offset + value - home.addr
+            if off + size <= len(data):
+                out.append((name, data[off:off + size]))
+    return out
 
 
 # --- PE and Mach-O: the same Section records, so read_at_vaddr and section lookups work on all three formats ---

@@ -15,7 +15,9 @@ when it is a release (`go install m@v1.2.3`); a binary built from a checkout say
 and then a version stamped with `-ldflags "-X main.version=v1.2.3"` (kept in the `build -ldflags=…` setting) is
 used, chosen as Trivy chooses: keys ending in ".version"/".ver" with a semver value; a key under
 "<module>/cmd/" first, then the prefixes main, common, version and cmd, then any; two different values in the
-chosen group give no version. Otherwise "(devel)" gives "".
+chosen group give no version. A binary built with `-trimpath` may lack the `-ldflags` setting (a Go bug); then
+the same choice is made among the linker's "<key>.str" symbols of an unstripped ELF file, as Trivy does.
+Otherwise "(devel)" gives "".
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import shlex
 import struct
 
 from vigil.analyzers.errors import ParseError
-from vigil.analyzers.lang._binfmt import is_elf, read_at_vaddr, section_bytes, sections
+from vigil.analyzers.lang._binfmt import elf_symbol_data, is_elf, read_at_vaddr, section_bytes, sections
 from vigil.analyzers.lang._common import package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import GO, Application, Package
@@ -127,11 +129,18 @@ def ldflags_version(module: str, ldflags: str) -> str:
             pairs.append(words[i + 1])
         elif w.startswith("-X="):
             pairs.append(w[3:])
+    split = [p.partition("=") for p in pairs]
+    return _choose(module, [(key, val) for key, sep, val in split if sep])
+
+
+def _choose(module: str, pairs: list[tuple[str, str]]) -> str:
+    """Trivy's choice among (key, value) version stamps: keys ending in ".version"/".ver" with a semver value; a
+    key under "<module>/cmd/" first, then the prefixes main, common, version and cmd, then any; two different
+    values in the chosen group give no version."""
     tiers: list[list[str]] = [[], [], []]
-    for pair in pairs:
-        key, sep, val = pair.partition("=")
+    for key, val in pairs:
         key, val = key.strip("'\""), val.strip("'\"")
-        if not sep or not key.lower().endswith((".version", ".ver")) or not _SEMVER.match(val):
+        if not key.lower().endswith((".version", ".ver")) or not _SEMVER.match(val):
             continue
         prefix = key.rsplit("/", 1)[-1].split(".", 1)[0].lower()
         tier = 0 if key.startswith(module + "/cmd/") else 1 if prefix in _DEFAULT_PREFIXES else 2
@@ -143,11 +152,26 @@ def ldflags_version(module: str, ldflags: str) -> str:
     return ""
 
 
-def _main_version(module: str, version: str, ldflags: str) -> str:
+# The linker keeps each `-X key=value` string in a symbol named "key.str". With -trimpath, Go (before 1.22.x's
+# fix of golang/go#63432) leaves `-ldflags` out of the build info, but an unstripped binary still has the symbols.
+_VERSION_SYMBOL = re.compile(rb"[^\x00]*\.[Vv][Ee][Rr](?:[Ss][Ii][Oo][Nn])?\.str")
+
+
+def symtab_version(data: bytes, module: str) -> str:
+    """The version stamped with `-X …version=` read from the ELF symbol table ("" when stripped or none)."""
+    try:
+        syms = elf_symbol_data(data, _VERSION_SYMBOL)
+    except ParseError:
+        return ""
+    return _choose(module, [(name[:-len(".str")], raw.rstrip(b"\x00").decode("utf-8", "replace"))
+                            for name, raw in syms])
+
+
+def _main_version(module: str, version: str, ldflags: str, data: bytes) -> str:
     version = "" if version == "(devel)" else version
     if version and not _PSEUDO.search(version):
         return version
-    return ldflags_version(module, ldflags) or version
+    return ldflags_version(module, ldflags) or symtab_version(data, module) or version
 
 
 def parse_gobinary(data: bytes, path: str = "") -> Application | None:
@@ -188,7 +212,7 @@ def parse_gobinary(data: bytes, path: str = "") -> Application | None:
         pkgs.append(package(GO, "stdlib", std, file_path=path, relationship="unknown"))
         dep_ids.append(f"stdlib@{std}")
     if main is not None and main[0]:
-        ver = _main_version(main[0], main[1], ldflags)
+        ver = _main_version(main[0], main[1], ldflags, data)
         pkgs.append(package(GO, main[0], ver, file_path=path, relationship="root", depends_on=dep_ids))
     pkgs.sort(key=lambda p: (p.name, p.version))
     return Application(type=APP_TYPE, file_path=path, packages=tuple(pkgs))
