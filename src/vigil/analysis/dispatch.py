@@ -36,7 +36,7 @@ from vigil.findings.analysis import BlobInfo, ConfigFindings, OSRelease, Secrets
 from vigil.inventory.records import Application, Unknown
 from vigil.sources.base import FileTree, TreeEntry
 from vigil.sources.fs import DEFAULT_SKIP_DIRS, FileTooLarge
-from vigil.sources.related import follow_related
+from vigil.sources.related import expand_in, follow_related
 
 if TYPE_CHECKING:
     from vigil.analyzers.misconf.scan import MisconfOptions
@@ -414,7 +414,8 @@ class _Walk:
                             siblings[name] = b
             related: dict[str, bytes] = {}
             if a.related is not None:
-                related = follow_related(rel, data, a.related, self.stored.get, MAX_RELATED_FILES)
+                related = follow_related(rel, data, a.related, self.stored.get, MAX_RELATED_FILES,
+                                         expand=lambda pattern: expand_in(self.stored, pattern))
             self.run(a, rel, data, siblings, related)
         self.deferred = []
 

@@ -108,8 +108,15 @@ def sort_vulns(vulns: list[Vulnerability]) -> tuple[Vulnerability, ...]:
 
 
 def _reported(app: Application, opts: DetectionOptions) -> list[Package]:
-    return [p for p in app.packages if (opts.include_dev_deps or not p.dev)
+    kept = [p for p in app.packages if (opts.include_dev_deps or not p.dev)
             and p.relationship in opts.pkg_relationships]
+    if len(kept) == len(app.packages):
+        return kept
+    # a package left out (dev, or a relationship not asked for) is not named in what the others depend on: a
+    # dependency graph must not point at packages the report does not hold
+    ids = {p.id for p in kept}
+    return [p if all(d in ids for d in p.depends_on) else
+            msgspec.structs.replace(p, depends_on=tuple(d for d in p.depends_on if d in ids)) for p in kept]
 
 
 def lang_results(inv: Inventory, opts: DetectionOptions, store: Store | None) -> tuple[list[Result], Metadata]:

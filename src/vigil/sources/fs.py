@@ -174,7 +174,54 @@ def read_related(
             memo[rel] = read_within(root, rel, max_size)
         return memo[rel]
 
-    return follow_related(rel_path, data, ask, lookup, max_files)
+    return follow_related(rel_path, data, ask, lookup, max_files,
+                          expand=lambda pattern: glob_within(root, pattern, max_files))
+
+
+# Directory entries one pattern may look at: a workspace glob over a huge directory stops here, not at the end.
+MAX_GLOB_ENTRIES = 10_000
+
+
+def glob_within(root: Path, pattern: str, max_matches: int) -> list[str]:
+    """The regular files under `root` that `pattern` (relative, `*`/`?`/`[…]` within one component, no `**`)
+    matches, as sorted relative paths. Symlinks are never entered or returned, so a match lives under the root;
+    at most `max_matches` paths and MAX_GLOB_ENTRIES directory entries."""
+    from fnmatch import fnmatchcase
+
+    from vigil.sources.related import valid_pattern
+
+    parts = valid_pattern(pattern)
+    if parts is None:
+        return []
+    level = [("", root)]
+    budget = MAX_GLOB_ENTRIES
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        nxt: list[tuple[str, Path]] = []
+        for rel, d in level:
+            if not any(c in part for c in "*?["):
+                p = d / part
+                ok = not p.is_symlink() and (p.is_file() if last else p.is_dir())
+                names = [part] if ok else []
+            else:
+                try:
+                    with os.scandir(d) as it:
+                        names = []
+                        for e in it:
+                            budget -= 1
+                            if budget < 0:
+                                break
+                            if fnmatchcase(e.name, part) and not e.is_symlink() and (
+                                    e.is_file(follow_symlinks=False) if last else e.is_dir(follow_symlinks=False)):
+                                names.append(e.name)
+                except OSError:
+                    names = []
+            nxt.extend((f"{rel}/{n}" if rel else n, d / n) for n in sorted(names))
+        level = nxt
+        if budget < 0:
+            log.debug("pattern %s: stopped after %d directory entries", pattern, MAX_GLOB_ENTRIES)
+            break
+    return [rel for rel, _ in level][:max_matches]
 
 
 def iter_chunks(path: Path, chunk_size: int = 1 << 20) -> Iterator[bytes]:

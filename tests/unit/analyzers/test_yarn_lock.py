@@ -351,3 +351,52 @@ def test_classic_member_workspace_named_without_glob(tmp_path: Path) -> None:
     pkgs = _scan_dir(tmp_path)
     assert pkgs["js-tokens@8.0.1"].relationship == "direct" and not pkgs["js-tokens@8.0.1"].dev
     assert pkgs["prop-types@15.8.1"].dev
+
+
+def test_classic_member_workspaces_named_by_glob(tmp_path: Path) -> None:
+    """`"workspaces": ["packages/*"]` (the usual monorepo layout): every matching member's package.json is read,
+    so a package only a member's devDependencies reach is dev, as Trivy's yarn analyzer decides."""
+    member = {"dependencies": {"js-tokens": "^8.0.1"}, "devDependencies": {"prop-types": "^15.8.1"}}
+    _write(tmp_path, {
+        "yarn.lock": CLASSIC_MEMBER_LOCK,
+        "package.json": json.dumps({"private": True, "workspaces": ["packages/*", "../outside/*"]}),
+        "packages/cli/package.json": json.dumps({"name": "cli", **member}),
+        "packages/README.md": "not a workspace",
+    })
+    pkgs = _scan_dir(tmp_path)
+    assert pkgs["js-tokens@8.0.1"].relationship == "direct" and not pkgs["js-tokens@8.0.1"].dev
+    assert pkgs["prop-types@15.8.1"].relationship == "direct" and pkgs["prop-types@15.8.1"].dev
+
+
+def test_workspace_globs_stay_inside_the_scan_root(tmp_path: Path) -> None:
+    """A member reached through a symlink (to a directory outside the scan root) or named by `../` is never read:
+    its package.json would otherwise decide what the scan reports."""
+    outside = tmp_path / "outside"
+    _write(outside, {"evil/package.json": json.dumps({"devDependencies": {"js-tokens": "^8.0.1"}})})
+    root = tmp_path / "repo"
+    _write(root, {
+        "yarn.lock": CLASSIC_MEMBER_LOCK,
+        "package.json": json.dumps({"private": True, "workspaces": ["packages/*", "../outside/*"]}),
+    })
+    (root / "packages").mkdir()
+    (root / "packages" / "evil").symlink_to(outside / "evil")
+    pkgs = _scan_dir(root)
+    assert not pkgs["js-tokens@8.0.1"].dev
+
+
+def test_glob_within_and_expand_in(tmp_path: Path) -> None:
+    from vigil.sources.fs import glob_within
+    from vigil.sources.related import expand_in
+
+    _write(tmp_path, {"packages/a/package.json": "{}", "packages/b/package.json": "{}",
+                      "packages/b/nested/c/package.json": "{}", "apps/x/package.json": "{}"})
+    assert glob_within(tmp_path, "packages/*/package.json", 10) == ["packages/a/package.json",
+                                                                   "packages/b/package.json"]
+    assert glob_within(tmp_path, "packages/*/package.json", 1) == ["packages/a/package.json"]
+    assert glob_within(tmp_path, "*/*/package.json", 10) == ["apps/x/package.json", "packages/a/package.json",
+                                                             "packages/b/package.json"]
+    for bad in ("../*/package.json", "/etc/*", "packages/**/package.json", "packages//package.json"):
+        assert glob_within(tmp_path, bad, 10) == []
+    kept = ["packages/a/package.json", "packages/b/nested/c/package.json", "apps/x/package.json"]
+    assert expand_in(kept, "packages/*/package.json") == ["packages/a/package.json"]  # `*` never crosses a `/`
+    assert expand_in(kept, "../packages/*/package.json") == []

@@ -374,6 +374,21 @@ def parse_yarn_lock(
             ],
             lines=e.lines,
         )
+    if not berry:
+        # a classic lockfile has no entry for a member workspace (yarn links it): its package.json names it, and
+        # it is listed as berry's members are (relationship "workspace", depending on what its manifest names)
+        for ws_path, doc in sorted(ws_docs.items()):
+            name, version = doc.get("name"), doc.get("version")
+            if ws_path == "." or not isinstance(name, str) or not name:
+                continue
+            deps = []
+            for fld in ("dependencies", "optionalDependencies", "peerDependencies", "devDependencies"):
+                for n, r in str_dict(doc.get(fld)).items():
+                    j = lookup(n, r)
+                    if j is not None and entries[j].report:
+                        deps.append(package_id(entries[j].name, entries[j].version))
+            pset.add(name, version if isinstance(version, str) else "", relationship="workspace",
+                     depends_on=dict.fromkeys(deps))
     return Application(type=APP_TYPE, file_path=path, packages=pset.build())
 
 
@@ -381,8 +396,9 @@ _BERRY_WORKSPACE = re.compile(r"@workspace:([^\"',\s]+)")
 
 
 def _workspace_dirs(doc: object) -> list[str]:
-    """The workspace directories a package.json names without wildcards (`workspaces` is a list or
-    {packages: [...]}). Glob patterns are left out: an analyzer cannot list directories."""
+    """The workspace directories a package.json names (`workspaces` is a list or {packages: [...]}), patterns
+    such as `packages/*` included: the source expands those within the scan root. Negations (`!`), brace sets and
+    `**` are left out (yarn classic's globbing has them; a monorepo's workspace list seldom does)."""
     if not isinstance(doc, dict):
         return []
     ws = doc.get("workspaces")
@@ -390,12 +406,13 @@ def _workspace_dirs(doc: object) -> list[str]:
         ws = ws.get("packages")
     if not isinstance(ws, list):
         return []
-    return [w for w in ws if isinstance(w, str) and w and not any(c in w for c in "*?[{!")]
+    return [w for w in ws if isinstance(w, str) and w and not any(c in w for c in "{!") and "**" not in w]
 
 
 def related(path: str, data: bytes) -> list[str]:
     """The member workspaces' package.json files: for a berry lockfile the `name@workspace:dir` entries name them;
-    for a classic one the root package.json's non-glob `workspaces` do (it is asked for first, then asked about)."""
+    for a classic one the root package.json's `workspaces` do (it is asked for first, then asked about); a
+    pattern there (`packages/*`) is returned as a pattern (`packages/*/package.json`) for the source to expand."""
     if in_node_modules(path):
         return []
     base_dir = posixpath.dirname(path)
