@@ -280,3 +280,28 @@ def test_deeply_nested_inputs(tmp_path: Path, fixture_db: Path) -> None:
     errs = {r["Target"]: r["Error"] for r in report["Results"] if r.get("Error")}
     assert set(errs) == {"a/pnpm-lock.yaml", "b/composer.lock"}, report
     assert "Traceback" not in p.stderr
+
+
+def test_depends_on_never_names_a_package_the_report_leaves_out(tmp_path: Path, fixture_db: Path) -> None:
+    """A yarn classic monorepo member (found through `"workspaces": ["packages/*"]`) depends on a production and a
+    dev package: without --include-dev-deps the dev one is not listed, so the member's DependsOn must not name it."""
+    (tmp_path / "packages" / "cli").mkdir(parents=True)
+    (tmp_path / "yarn.lock").write_text('# yarn lockfile v1\n\n\njs-tokens@^8.0.1:\n  version "8.0.1"\n\n'
+                                        'prop-types@^15.8.1:\n  version "15.8.1"\n')
+    (tmp_path / "package.json").write_text(json.dumps({"private": True, "workspaces": ["packages/*"]}))
+    (tmp_path / "packages" / "cli" / "package.json").write_text(json.dumps(
+        {"name": "cli", "version": "1.0.0", "dependencies": {"js-tokens": "^8.0.1"},
+         "devDependencies": {"prop-types": "^15.8.1"}}))
+
+    def packages(*extra: str) -> dict[str, dict[str, Any]]:
+        report, p = scan_json(tmp_path, fixture_db, "--list-all-pkgs", *extra)
+        assert p.returncode == 0, p.stderr
+        return {pkg["ID"]: pkg for r in report["Results"] for pkg in r.get("Packages", [])}
+
+    prod = packages()
+    assert set(prod) == {"cli@1.0.0", "js-tokens@8.0.1"}
+    assert prod["cli@1.0.0"]["Relationship"] == "workspace"
+    assert prod["cli@1.0.0"]["DependsOn"] == ["js-tokens@8.0.1"]
+    everything = packages("--include-dev-deps")
+    assert everything["cli@1.0.0"]["DependsOn"] == ["js-tokens@8.0.1", "prop-types@15.8.1"]
+    assert everything["prop-types@15.8.1"]["Dev"] is True
