@@ -94,14 +94,17 @@ def sbom_source(opts: ScanOptions) -> Source:
 
 
 def _parse_sbom(data: bytes, name: str) -> BlobInfo:
-    from vigil.analyzers.sbom import SBOMError, parse_sbom
+    from vigil.analyzers.sbom import SBOMError, parse_sbom_inventory
+    from vigil.findings.analysis import OSRelease
     from vigil.sources.fs import SourceError
 
     try:
-        apps = parse_sbom(data, name)
+        inv = parse_sbom_inventory(data, name)
     except SBOMError as e:
         raise SourceError(str(e)) from e
-    return BlobInfo(diff_id="", applications=tuple(apps))
+    # the OS the SBOM names stands in for the release file an image would have
+    releases = (OSRelease(file_path="etc/os-release", os=inv.os),) if inv.os is not None else ()
+    return BlobInfo(diff_id="", applications=inv.applications, os_releases=releases, package_dbs=inv.package_dbs)
 
 
 def analyze_only(source: Source, opts: ScanOptions) -> tuple[ArtifactInfo, list[str], list[BlobInfo]]:

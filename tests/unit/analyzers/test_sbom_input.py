@@ -99,3 +99,53 @@ def test_vigil_sbom_reads_back_the_same_packages(fmt: str) -> None:
     expected = {(r.target, r.type): r.packages for r in report.results if r.packages}
     got = {(a.file_path, a.type): a.packages for a in apps}
     assert got == expected
+
+
+def test_os_packages_of_a_foreign_cyclonedx_bom() -> None:
+    """A BOM from another tool: the OS from its operating-system component, versions from the purls (epoch in a
+    qualifier, rpm release after the last hyphen, dpkg revision likewise), no source-package properties (the
+    binary package stands in for its source), licences kept."""
+    from vigil.analyzers.sbom import parse_sbom_inventory
+
+    doc = {"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+        {"type": "operating-system", "name": "redhat", "version": "9.3"},
+        {"type": "library", "name": "openssl-libs", "purl":
+         "pkg:rpm/redhat/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=redhat-9.3&epoch=1",
+         "licenses": [{"license": {"id": "Apache-2.0"}}]},
+        {"type": "library", "name": "tzdata", "purl": "pkg:rpm/redhat/tzdata@2023c-1.el9?arch=noarch"},
+        {"type": "library", "name": "requests", "purl": "pkg:pypi/requests@2.31.0"},
+    ]}
+    inv = parse_sbom_inventory(json.dumps(doc).encode(), "bom.json")
+    assert inv.os is not None and (inv.os.family, inv.os.name) == ("redhat", "9.3")
+    (db,) = inv.package_dbs
+    assert db.type == "rpm"
+    ssl, tz = db.packages
+    assert (ssl.name, ssl.epoch, ssl.version, ssl.release, ssl.arch) == ("openssl-libs", 1, "3.0.7", "24.el9",
+                                                                           "x86_64")
+    assert ssl.full_version == "1:3.0.7-24.el9" and ssl.src_name == "openssl-libs" and ssl.src_epoch == 1
+    assert ssl.licenses == ("Apache-2.0",)
+    assert (tz.version, tz.release, tz.epoch) == ("2023c", "1.el9", 0)
+    assert [p.name for a in inv.applications for p in a.packages] == ["requests"]
+
+
+def test_os_from_the_distro_qualifier_and_deb_source_packages() -> None:
+    """No operating-system component: the purls' distro names the release. Trivy's SrcName/SrcVersion/SrcRelease
+    properties give the Debian source package, which is what Debian's advisories name."""
+    from vigil.analyzers.sbom import parse_sbom_inventory
+
+    doc = {"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+        {"type": "library", "name": "bsdutils",
+         "purl": "pkg:deb/debian/bsdutils@2.38.1-5%2Bdeb12u3?arch=amd64&distro=debian-12.15&epoch=1",
+         "properties": [{"name": "aquasecurity:trivy:SrcName", "value": "util-linux"},
+                        {"name": "aquasecurity:trivy:SrcVersion", "value": "2.38.1"},
+                        {"name": "aquasecurity:trivy:SrcRelease", "value": "5+deb12u3"},
+                        {"name": "aquasecurity:trivy:SrcEpoch", "value": "1"}]},
+    ]}
+    inv = parse_sbom_inventory(json.dumps(doc).encode(), "bom.json")
+    assert inv.os is not None and (inv.os.family, inv.os.name) == ("debian", "12.15")
+    (pkg,) = inv.package_dbs[0].packages
+    assert (pkg.version, pkg.release, pkg.epoch) == ("2.38.1", "5+deb12u3", 1)
+    assert (pkg.src_name, pkg.src_full_version) == ("util-linux", "1:2.38.1-5+deb12u3")
+    # an OS family Vigil cannot match is listed without an OS: nothing is matched against the wrong advisories
+    doc["components"][0]["purl"] = "pkg:deb/someos/bsdutils@1.0?distro=someos-1"  # type: ignore[index]
+    assert parse_sbom_inventory(json.dumps(doc).encode(), "bom.json").os is None

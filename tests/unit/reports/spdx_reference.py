@@ -89,6 +89,9 @@ def build_document(report: Report) -> Any:  # spdx_tools.spdx.model.Document (la
             if p.file_path:
                 note(sid, "FilePath", p.file_path)
             note(sid, "Type", res.type)
+            if p.src_name:  # OS packages: advisories name the source package (read back by `vigil sbom`)
+                note(sid, "SrcName", p.src_name)
+                note(sid, "SrcVersion", p.src_full_version)
             note(sid, "Relationship", p.relationship)
             if p.dev:
                 note(sid, "Dev", "true")

@@ -1,8 +1,11 @@
 """SBOM input for `vigil sbom` (pure: bytes in, Applications out): CycloneDX JSON and XML, SPDX 2.x JSON and
 tag-value.
 
-Every component/package with a purl of a known ecosystem becomes a Package; others are skipped (an SBOM lists
-files, OS packages and the like that Vigil cannot match yet). Packages are grouped into Applications by the
+Every component/package with a purl of a known ecosystem becomes a Package; others are skipped (files and the
+like). OS packages (`pkg:deb`, `pkg:apk`, `pkg:rpm`) become the package database of the OS the SBOM names (its
+operating-system component, else the purls' `distro` qualifier), split into version, release and epoch as the
+package managers record them, with their source package from the `SrcName`/`SrcVersion` properties Vigil and Trivy
+write (else the binary package's own), so an image's SBOM is matched as the image is. Packages are grouped into Applications by the
 properties/annotations Vigil writes (`vigil:Target`, `vigil:Type`; `vigil:FilePath`; Trivy's `aquasecurity:trivy:*` are read
 too), so an SBOM made by Vigil scans to the same targets; otherwise by ecosystem under the SBOM's file name.
 Dependency edges come from CycloneDX `dependencies` and SPDX `DEPENDS_ON` relationships.
@@ -19,7 +22,17 @@ from urllib.parse import unquote
 
 from vigil.analyzers.errors import number_too_large
 from vigil.errors import UserError
-from vigil.inventory.records import PURL_TYPES, Application, Location, Package, Relationship
+from vigil.inventory.records import (
+    OS_FAMILIES,
+    PURL_TYPES,
+    Application,
+    Location,
+    OSInfo,
+    Package,
+    Relationship,
+    join_evr,
+    split_deb_version,
+)
 
 _ECOSYSTEM_BY_PURL_TYPE = {v: k for k, v in PURL_TYPES.items()}
 _PREFIXES = ("vigil:", "aquasecurity:trivy:")
@@ -37,6 +50,7 @@ class _Item:
     name: str = ""
     version: str = ""
     props: dict[str, list[str]] = field(default_factory=dict)
+    licenses: tuple[str, ...] = ()
 
     def prop(self, key: str) -> str:
         for p in _PREFIXES:
@@ -66,6 +80,114 @@ def _full_name(eco: str, ns: str, name: str) -> str:
     if not ns:
         return name
     return f"{ns}:{name}" if eco == "maven" else f"{ns}/{name}"
+
+
+@dataclass(frozen=True)
+class SbomInventory:
+    """What an SBOM lists: language packages grouped as applications, and the OS with its package databases."""
+
+    applications: tuple[Application, ...] = ()
+    os: OSInfo | None = None
+    package_dbs: tuple[Application, ...] = ()
+
+
+# purl type of an OS package -> the package manager (and version scheme) of the OS analyzers
+_OS_PURL_TYPES = {"deb": "dpkg", "apk": "apk", "rpm": "rpm"}
+
+
+def _purl_parts(purl: str) -> tuple[str, str, str, str, dict[str, str]] | None:
+    """(type, namespace, name, version, qualifiers) of any purl, None for a non-purl."""
+    if not purl.startswith("pkg:"):
+        return None
+    body, _, query = purl[4:].split("#", 1)[0].partition("?")
+    ptype, _, rest = body.partition("/")
+    if not rest:
+        return None
+    version = ""
+    at = rest.rfind("@")
+    if at > rest.rfind("/"):
+        rest, version = rest[:at], unquote(rest[at + 1:])
+    ns, _, name = rest.rpartition("/")
+    quals = {}
+    for pair in query.split("&") if query else ():
+        k, _, v = pair.partition("=")
+        quals[k.lower()] = unquote(v)
+    return ptype.lower(), unquote(ns), unquote(name), version, quals
+
+
+def _epoch(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 10 else 0
+
+
+def _split_evr(fmt: str, full: str, epoch_hint: int = 0) -> tuple[int, str, str]:
+    """(epoch, version, release) of a dpkg or rpm version ("1:2.38.1-5+deb12u3"); apk versions stay whole."""
+    if fmt == "apk":
+        return 0, full, ""
+    epoch, sep, rest = full.partition(":")
+    if sep and epoch.isdigit():
+        e, full = _epoch(epoch), rest
+    else:
+        e = epoch_hint
+    if fmt == "dpkg":
+        _, up, rev = split_deb_version(full)
+        return e, up, rev
+    ver, sep, rel = full.rpartition("-")
+    return (e, ver, rel) if sep and ver else (e, full, "")
+
+
+def _os_inventory(items: list[_Item], os_hint: tuple[str, str] | None) -> tuple[OSInfo | None, tuple[Application, ...]]:
+    dbs: dict[tuple[str, str], list[Package]] = defaultdict(list)
+    distro: tuple[str, str] | None = None
+    for it in items:
+        parts = _purl_parts(it.purl)
+        if parts is None or parts[0] not in _OS_PURL_TYPES:
+            continue
+        ptype, family, pname, pver, quals = parts
+        fmt = _OS_PURL_TYPES[ptype]
+        name = pname or it.name
+        if not name:
+            continue
+        if distro is None and family:
+            d = quals.get("distro", "")
+            distro = (family.lower(), d[len(family) + 1:] if d.lower().startswith(family.lower() + "-") else d)
+        epoch, ver, rel = _split_evr(fmt, pver or it.version, _epoch(quals.get("epoch", "")))
+        src_name = it.prop("SrcName") or name
+        if it.prop("SrcRelease") or it.prop("SrcEpoch"):  # Trivy writes the source version's parts apart
+            src_epoch, src_ver, src_rel = _epoch(it.prop("SrcEpoch")), it.prop("SrcVersion"), it.prop("SrcRelease")
+        elif it.prop("SrcVersion"):  # Vigil writes the whole source version
+            src_epoch, src_ver, src_rel = _split_evr(fmt, it.prop("SrcVersion"))
+        else:
+            src_epoch, src_ver, src_rel = epoch, ver, rel
+        pkg = Package(ecosystem=fmt, name=name, version=ver, release=rel, epoch=epoch, arch=quals.get("arch", ""),
+                      id=it.prop("PkgID") or f"{name}@{join_evr(epoch, ver, rel)}", purl=it.purl,
+                      src_name=src_name, src_version=src_ver, src_release=src_rel, src_epoch=src_epoch,
+                      licenses=it.licenses, file_path=it.prop("FilePath"))
+        dbs[(fmt, pkg.file_path)].append(pkg)
+    if not dbs:
+        return None, ()
+    os_info: OSInfo | None = None
+    if os_hint is not None and os_hint[0].lower() in OS_FAMILIES:
+        os_info = OSInfo(family=os_hint[0].lower(), name=os_hint[1])
+    elif distro is not None and distro[0] in OS_FAMILIES:
+        os_info = OSInfo(family=distro[0], name=distro[1])
+    apps = tuple(Application(type=fmt, file_path=fp, packages=tuple(sorted(pkgs, key=lambda p: (p.name, p.id))))
+                 for (fmt, fp), pkgs in sorted(dbs.items()))
+    return os_info, apps
+
+
+def _licenses_cdx(raw: object) -> tuple[str, ...]:
+    out: list[str] = []
+    for entry in raw if isinstance(raw, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        lic = entry.get("license")
+        if isinstance(lic, dict):
+            val = lic.get("id") or lic.get("name")
+            if isinstance(val, str) and val:
+                out.append(val)
+        elif isinstance(entry.get("expression"), str) and entry["expression"]:
+            out.append(entry["expression"])
+    return tuple(dict.fromkeys(out))
 
 
 def _to_apps(items: list[_Item], deps: dict[str, list[str]], sbom_name: str) -> tuple[Application, ...]:
@@ -103,6 +225,7 @@ def _to_apps(items: list[_Item], deps: dict[str, list[str]], sbom_name: str) -> 
             depends_on=tuple(sorted({ids[d] for d in deps.get(it.ref, []) if d in ids and d in by_ref})),
             locations=tuple(locations),
             file_path=file_path,
+            licenses=it.licenses,
         )
         grouped[(app_type, it.prop("Target") or file_path or sbom_name)].append(pkg)
     return tuple(
@@ -111,8 +234,9 @@ def _to_apps(items: list[_Item], deps: dict[str, list[str]], sbom_name: str) -> 
     )
 
 
-def _cdx_json(doc: dict[str, object], sbom_name: str) -> tuple[Application, ...]:
+def _cdx_json(doc: dict[str, object], sbom_name: str) -> SbomInventory:
     items: list[_Item] = []
+    os_hint: list[tuple[str, str]] = []
 
     def walk(components: object) -> None:
         if not isinstance(components, list):
@@ -120,6 +244,8 @@ def _cdx_json(doc: dict[str, object], sbom_name: str) -> tuple[Application, ...]
         for c in components:
             if not isinstance(c, dict):
                 continue
+            if c.get("type") == "operating-system" and isinstance(c.get("name"), str):
+                os_hint.append((c["name"], str(c.get("version") or "")))
             props: dict[str, list[str]] = defaultdict(list)
             for p in c.get("properties") or []:
                 if isinstance(p, dict) and isinstance(p.get("name"), str):
@@ -131,7 +257,8 @@ def _cdx_json(doc: dict[str, object], sbom_name: str) -> tuple[Application, ...]
                 parts = _split_purl(purl)
                 full = _full_name(parts[0], group, name) if parts and name else name
                 items.append(_Item(ref=str(c.get("bom-ref") or purl), purl=purl, name=full,
-                                   version=str(c.get("version") or ""), props=dict(props)))
+                                   version=str(c.get("version") or ""), props=dict(props),
+                                   licenses=_licenses_cdx(c.get("licenses"))))
             walk(c.get("components"))
 
     walk(doc.get("components"))
@@ -139,10 +266,16 @@ def _cdx_json(doc: dict[str, object], sbom_name: str) -> tuple[Application, ...]
     for d in doc.get("dependencies") or []:  # type: ignore[attr-defined]
         if isinstance(d, dict) and isinstance(d.get("ref"), str):
             deps[d["ref"]] = [str(x) for x in d.get("dependsOn") or []]
-    return _to_apps(items, deps, sbom_name)
+    return _inventory(items, deps, sbom_name, os_hint[0] if os_hint else None)
 
 
-def _cdx_xml(data: bytes, sbom_name: str) -> tuple[Application, ...]:
+def _inventory(items: list[_Item], deps: dict[str, list[str]], sbom_name: str,
+               os_hint: tuple[str, str] | None) -> SbomInventory:
+    os_info, dbs = _os_inventory(items, os_hint)
+    return SbomInventory(applications=_to_apps(items, deps, sbom_name), os=os_info, package_dbs=dbs)
+
+
+def _cdx_xml(data: bytes, sbom_name: str) -> SbomInventory:
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise SBOMError("XML with a DTD or entities is refused")
     try:
@@ -153,7 +286,10 @@ def _cdx_xml(data: bytes, sbom_name: str) -> tuple[Application, ...]:
         raise SBOMError("not a CycloneDX XML document (root element is not <bom>)")
     ns = root.tag[: root.tag.index("}") + 1]
     items: list[_Item] = []
+    os_hint: tuple[str, str] | None = None
     for c in root.iter(ns + "component"):
+        if c.get("type") == "operating-system" and os_hint is None:
+            os_hint = (c.findtext(ns + "name") or "", c.findtext(ns + "version") or "")
         purl = c.findtext(ns + "purl")
         if not purl:
             continue
@@ -164,21 +300,28 @@ def _cdx_xml(data: bytes, sbom_name: str) -> tuple[Application, ...]:
         name = c.findtext(ns + "name") or ""
         parts = _split_purl(purl)
         full = _full_name(parts[0], group, name) if parts and name else name
+        lic = [x.text.strip() for x in c.findall(f"{ns}licenses/{ns}license/*")
+               if x.tag in (ns + "id", ns + "name") and x.text and x.text.strip()]
+        lic += [x.text.strip() for x in c.findall(f"{ns}licenses/{ns}expression") if x.text and x.text.strip()]
         items.append(_Item(ref=c.get("bom-ref") or purl, purl=purl.strip(), name=full,
-                           version=c.findtext(ns + "version") or "", props=dict(props)))
+                           version=c.findtext(ns + "version") or "", props=dict(props),
+                           licenses=tuple(dict.fromkeys(lic))))
     deps: dict[str, list[str]] = {}
     top = root.find(ns + "dependencies")
     if top is not None:
         for d in top.findall(ns + "dependency"):
             deps[d.get("ref", "")] = [x.get("ref", "") for x in d.findall(ns + "dependency")]
-    return _to_apps(items, deps, sbom_name)
+    return _inventory(items, deps, sbom_name, os_hint)
 
 
-def _spdx_json(doc: dict[str, object], sbom_name: str) -> tuple[Application, ...]:
+def _spdx_json(doc: dict[str, object], sbom_name: str) -> SbomInventory:
     items: list[_Item] = []
+    os_hint: tuple[str, str] | None = None
     for p in doc.get("packages") or []:  # type: ignore[attr-defined]
         if not isinstance(p, dict):
             continue
+        if p.get("primaryPackagePurpose") == "OPERATING-SYSTEM" and os_hint is None:
+            os_hint = (str(p.get("name") or ""), str(p.get("versionInfo") or ""))
         purl = next((str(r.get("referenceLocator")) for r in p.get("externalRefs") or []
                      if isinstance(r, dict) and r.get("referenceType") == "purl"), "")
         if not purl:
@@ -188,9 +331,21 @@ def _spdx_json(doc: dict[str, object], sbom_name: str) -> tuple[Application, ...
             comment = str(a.get("comment", "")) if isinstance(a, dict) else ""
             key, sep, value = comment.partition(": ")
             if sep:
-                props[key].append(value)
+                # Trivy's SPDX annotations carry bare keys ("PkgID: …"); its annotator names the tool
+                trivy = isinstance(a, dict) and str(a.get("annotator", "")).startswith("Tool: trivy")
+                props[("aquasecurity:trivy:" + key) if trivy and ":" not in key else key].append(value)
+        src = str(p.get("sourceInfo") or "")
+        if src.startswith("built package from: ") and not any(k.endswith("SrcName") for k in props):
+            # Trivy's form for an OS package's source package: "built package from: openssl 1.1.1o-r0"
+            src_name, _, src_version = src[len("built package from: "):].strip().partition(" ")
+            if src_name:
+                props["vigil:SrcName"] = [src_name]
+                props["vigil:SrcVersion"] = [src_version.strip()] if src_version.strip() else []
+        lic = [str(p[k]) for k in ("licenseConcluded", "licenseDeclared")
+               if isinstance(p.get(k), str) and p[k] not in ("", "NOASSERTION", "NONE")]
         items.append(_Item(ref=str(p.get("SPDXID") or purl), purl=purl, name=str(p.get("name") or ""),
-                           version=str(p.get("versionInfo") or ""), props=dict(props)))
+                           version=str(p.get("versionInfo") or ""), props=dict(props),
+                           licenses=tuple(dict.fromkeys(lic[:1]))))
     deps: dict[str, list[str]] = defaultdict(list)
     for r in doc.get("relationships") or []:  # type: ignore[attr-defined]
         if not isinstance(r, dict):
@@ -200,7 +355,7 @@ def _spdx_json(doc: dict[str, object], sbom_name: str) -> tuple[Application, ...
             deps[a].append(b)
         elif kind == "DEPENDENCY_OF":
             deps[b].append(a)
-    return _to_apps(items, deps, sbom_name)
+    return _inventory(items, deps, sbom_name, os_hint)
 
 
 def _tv_pairs(text: str) -> list[tuple[str, str]]:
@@ -231,7 +386,7 @@ def _items(d: dict[str, object], key: str) -> list[object]:
     return v
 
 
-def _spdx_tv(data: bytes, sbom_name: str) -> tuple[Application, ...]:
+def _spdx_tv(data: bytes, sbom_name: str) -> SbomInventory:
     """SPDX tag-value, turned into the JSON document shape and read like SPDX JSON."""
     try:
         text = data.decode("utf-8")
@@ -242,7 +397,8 @@ def _spdx_tv(data: bytes, sbom_name: str) -> tuple[Application, ...]:
     pending_ref = ""
     cur: dict[str, object] | None = None
     by_id: dict[str, dict[str, object]] = {}
-    late: list[tuple[str, str]] = []  # annotations naming their element (SPDXREF) before the element is known
+    annotator = ""
+    late: list[tuple[str, str, str]] = []  # annotations naming their element (SPDXREF) before it is known
     for tag, value in _tv_pairs(text):
         if tag == "PackageName":
             cur = {"name": value, "externalRefs": [], "annotations": []}
@@ -254,6 +410,12 @@ def _spdx_tv(data: bytes, sbom_name: str) -> tuple[Application, ...]:
             by_id[value] = cur
         elif tag == "PackageVersion" and cur is not None:
             cur["versionInfo"] = value
+        elif tag == "PackageSourceInfo" and cur is not None:
+            cur["sourceInfo"] = value
+        elif tag == "PrimaryPackagePurpose" and cur is not None:
+            cur["primaryPackagePurpose"] = value
+        elif tag in ("PackageLicenseConcluded", "PackageLicenseDeclared") and cur is not None:
+            cur["licenseConcluded" if tag == "PackageLicenseConcluded" else "licenseDeclared"] = value
         elif tag == "ExternalRef" and cur is not None:
             parts = value.split()
             if len(parts) >= 3:
@@ -264,15 +426,17 @@ def _spdx_tv(data: bytes, sbom_name: str) -> tuple[Application, ...]:
             if len(parts) >= 3:
                 relationships.append({"spdxElementId": parts[0], "relationshipType": parts[1],
                                       "relatedSpdxElement": parts[2]})
+        elif tag == "Annotator":
+            annotator = value
         elif tag == "SPDXREF":
             pending_ref = value
         elif tag == "AnnotationComment":
-            late.append((pending_ref, value))
-            pending_ref = ""
-    for ref, comment in late:
+            late.append((pending_ref, annotator, value))
+            pending_ref = annotator = ""
+    for ref, who, comment in late:
         target = by_id.get(ref)
         if target is not None:
-            _items(target, "annotations").append({"comment": comment})
+            _items(target, "annotations").append({"annotator": who, "comment": comment})
     return _spdx_json({"packages": packages, "relationships": relationships}, sbom_name)
 
 
@@ -298,6 +462,11 @@ def sbom_format(data: bytes) -> str:
 
 
 def parse_sbom(data: bytes, sbom_name: str = "sbom") -> tuple[Application, ...]:
+    """The SBOM's language packages (see parse_sbom_inventory for the OS too)."""
+    return parse_sbom_inventory(data, sbom_name).applications
+
+
+def parse_sbom_inventory(data: bytes, sbom_name: str = "sbom") -> SbomInventory:
     fmt = sbom_format(data)
     if fmt == "cyclonedx-xml":
         return _cdx_xml(data, sbom_name)
@@ -309,4 +478,4 @@ def parse_sbom(data: bytes, sbom_name: str = "sbom") -> tuple[Application, ...]:
     raise SBOMError("unrecognised SBOM (supported: CycloneDX JSON/XML, SPDX JSON and tag-value)")
 
 
-__all__ = ["SBOMError", "parse_sbom", "sbom_format"]
+__all__ = ["SBOMError", "SbomInventory", "parse_sbom", "parse_sbom_inventory", "sbom_format"]
