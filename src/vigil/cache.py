@@ -175,6 +175,23 @@ class MemoryCache:
         pass
 
 
+def is_fs_cache(path: Path) -> bool:
+    """True when `path` is an analysis cache FSCache wrote: a regular file, an SQLite DB whose `blobs` table has
+    FSCache's columns. Opened read-only, so a file that is not one is left exactly as it was (FSCache itself
+    would create its table in it)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            cols = [r[1] for r in db.execute("PRAGMA table_info(blobs)")]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return cols == ["key", "value", "created"]
+
+
 class FSCache:
     """SQLite-backed cache at <dir>/analysis.sqlite."""
 

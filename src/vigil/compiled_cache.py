@@ -65,19 +65,39 @@ class CompiledFiles:
                 except OSError:
                     pass
 
+    def _is_own(self, p: Path) -> bool:
+        """A file this class wrote: `<key>.bin` that starts with MAGIC, or a writer's `.<key>.<random>.tmp` (empty
+        or starting with MAGIC: a writer killed early left nothing more). The directory is `<cache-dir>/compiled`,
+        and `--cache-dir .` in a project must not delete or prune the project's own `compiled/*.bin`."""
+        name = p.name
+        if name.endswith(self.SUFFIX):
+            key, tmp = name[: -len(self.SUFFIX)], False
+        elif name.startswith(".") and name.endswith(".tmp"):
+            key, tmp = name[1:].split(".", 1)[0], True
+        else:
+            return False
+        if not key or not set(key) <= self._KEY or p.is_symlink():
+            return False
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(len(self.MAGIC))
+        except OSError:  # a directory, unreadable: not ours to delete
+            return False
+        return head == self.MAGIC or (tmp and head == b"")
+
     def _prune(self, keep: Path) -> None:
-        files = sorted((p for p in self.dir.glob("*" + self.SUFFIX) if p != keep),
+        files = sorted((p for p in self.dir.glob("*" + self.SUFFIX) if p != keep and self._is_own(p)),
                        key=lambda p: p.stat().st_mtime, reverse=True)
         for old in files[self.MAX_FILES - 1:]:
             old.unlink(missing_ok=True)
 
     def clear(self) -> int:
-        """Remove every compiled matcher (and a killed writer's temporary files); returns how many."""
+        """Remove every compiled matcher (and a killed writer's temporary files), nothing else; returns how many."""
         n = 0
         if not self.dir.is_dir():
             return 0
         for p in self.dir.iterdir():
-            if p.is_file() and (p.suffix == self.SUFFIX or p.name.endswith(".tmp")):
+            if self._is_own(p):
                 p.unlink(missing_ok=True)
                 n += 1
         return n

@@ -108,3 +108,20 @@ def test_store_keeps_a_bounded_number_of_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         store.get("../escape")
     assert store.clear() == CompiledFiles.MAX_FILES and not _files(tmp_path)
+
+
+def test_store_prunes_and_clears_only_its_own_files(tmp_path: Path) -> None:
+    """The directory is <cache-dir>/compiled: with `--cache-dir .` it is a project's own compiled/ folder, whose
+    .bin and .tmp files (firmware, build output) are neither pruned nor cleared. Vigil's files are told by MAGIC."""
+    theirs = {f"fw-{i}.bin": b"\x7fELF firmware" for i in range(CompiledFiles.MAX_FILES + 2)}
+    theirs |= {"build.tmp": b"partial", ".k-1.cafe.tmp": b"not ours either", "notes.txt": b"mine"}
+    for name, data in theirs.items():
+        (tmp_path / name).write_bytes(data)
+    store = CompiledFiles(tmp_path)
+    store.put("k-1", b"x")
+    killed = tmp_path / ".k-2.x1y2.tmp"  # a writer killed before its first byte
+    killed.write_bytes(b"")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in theirs} == theirs  # nothing pruned
+    assert store.clear() == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(theirs)
+    assert all((tmp_path / n).read_bytes() == d for n, d in theirs.items())

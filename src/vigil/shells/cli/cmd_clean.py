@@ -23,14 +23,18 @@ def clean_cmd(all_: bool, scan_cache: bool, vuln_db: bool, cache_backend: str | 
     values = resolve_or_exit("clean", kwargs)
     if not (all_ or scan_cache or vuln_db):
         fail("say what to remove: --all, --scan-cache or --vuln-db")
-    from vigil.cache import CacheError, open_cache
+    from vigil.cache import CACHE_FILENAME, CacheError, is_fs_cache, open_cache
     from vigil.settings import default_cache_dir
 
     cache_dir: Path = values.get("cache_dir") or default_cache_dir()
     if all_ or scan_cache:
         backend = cache_backend or "fs"
-        if backend == "fs" and not (cache_dir / "analysis").exists():
+        # `--cache-dir .` in a project: its own analysis/ folder is neither Vigil's to create files in nor to empty
+        own = cache_dir / "analysis" / CACHE_FILENAME
+        if backend in ("fs", "") and not own.exists():
             click.echo("analysis cache: nothing to remove", err=True)
+        elif backend in ("fs", "") and not is_fs_cache(own):
+            click.echo(f"analysis cache: {own} is not a Vigil analysis cache; nothing removed", err=True)
         else:
             try:
                 c = open_cache(backend, cache_dir)
