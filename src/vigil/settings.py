@@ -324,15 +324,14 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="misconfiguration.scanners",
            choices=("dockerfile", "kubernetes", "helm", "compose", "azure-arm", "cloudformation", "terraform",
                     "terraformplan-json", "terraformplan-snapshot", "ansible")),
-    Option("helm_set_string", "list", (), "Helm string values on the command line (key1=val1,…)", MISCONF,
-           yaml_key="misconfiguration.helm.set-string", metavar="KEY=VAL,…",
-           ignored="not passed to the Helm renderer; use --helm-set or --helm-values"),
-    Option("helm_set_file", "list", (), "Helm values read from files (key1=path1,…)", MISCONF,
-           yaml_key="misconfiguration.helm.set-file", metavar="KEY=PATH,…",
-           ignored="not passed to the Helm renderer; use --helm-values"),
-    Option("helm_api_versions", "list", (), "API versions Helm renders for (Capabilities.APIVersions)", MISCONF,
-           yaml_key="misconfiguration.helm.api-versions",
-           ignored="charts render with Helm's default Capabilities.APIVersions"),
+    Option("helm_set_string", "list", (), "Helm values on the command line kept as strings, like helm "
+           "--set-string (key1=val1,…; applied after --helm-set)", MISCONF,
+           yaml_key="misconfiguration.helm.set-string", metavar="KEY=VAL,…"),
+    Option("helm_set_file", "list", (), "Helm values read from files, like helm --set-file (key1=path1,…; "
+           "applied last)", MISCONF, yaml_key="misconfiguration.helm.set-file", metavar="KEY=PATH,…"),
+    Option("helm_api_versions", "list", (), "extra API versions Helm renders for (Capabilities.APIVersions, e.g. "
+           "policy/v1/PodDisruptionBudget)", MISCONF, yaml_key="misconfiguration.helm.api-versions",
+           metavar="GROUP/VERSION[/KIND],…"),
     Option("k8s_version", "str", "", "Kubernetes version to judge deprecated APIs against: only APIs removed in it "
            "or before are reported (default: every removed API)", ("config",), yaml_key="kubernetes.k8s-version"),
     Option("table_mode", "list", ("summary", "detailed"), "tables of the table format", REPORT,
@@ -910,6 +909,9 @@ class ScanOptions:
     helm_set: tuple[str, ...] = ()
     helm_kube_version: str = ""
     helm_skip_hooks: bool = False
+    helm_set_string: tuple[str, ...] = ()
+    helm_set_file: tuple[str, ...] = ()  # KEY=PATH expressions; the files are read with the other inputs
+    helm_api_versions: tuple[str, ...] = ()
     # where compiled matchers (the secret engine's hyperscan database) are kept between runs; None: compiled anew
     compiled_cache_dir: Path | None = None
     # report filters from Trivy: vulnerability statuses left out, a Rego policy deciding per finding
@@ -996,6 +998,9 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         helm_set=tuple(values.get("helm_set") or ()),
         helm_kube_version=str(values.get("helm_kube_version") or ""),
         helm_skip_hooks=bool(values.get("helm_skip_hooks")),
+        helm_set_string=tuple(values.get("helm_set_string") or ()),
+        helm_set_file=tuple(values.get("helm_set_file") or ()),
+        helm_api_versions=tuple(values.get("helm_api_versions") or ()),
         compiled_cache_dir=(Path(values["cache_dir"]) if values.get("cache_dir") else default_cache_dir()) / "compiled",
         ignore_status=tuple(values.get("ignore_status") or ()),
         misconfig_scanners=tuple(values.get("misconfig_scanners") or ()),

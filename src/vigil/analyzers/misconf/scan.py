@@ -142,6 +142,9 @@ class MisconfOptions:
     helm_set: tuple[str, ...] = ()
     helm_kube_version: str = ""
     helm_skip_hooks: bool = False  # drop Helm hooks and tests (helm.sh/hook), as Trivy does
+    helm_set_string: tuple[str, ...] = ()
+    helm_file_values: tuple[str, ...] = ()  # --helm-set-file expressions with their files read: JSON objects
+    helm_api_versions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -387,7 +390,10 @@ class _Scan:
         """Render a chart with Helm and check every rendered template as its own Result `<chart>/<template>`."""
         try:
             rendered = helm.scan_chart(files, values_files=self.opts.helm_values, set_values=self.opts.helm_set,
-                                       kube_version=self.opts.helm_kube_version, skip_hooks=self.opts.helm_skip_hooks)
+                                       kube_version=self.opts.helm_kube_version, skip_hooks=self.opts.helm_skip_hooks,
+                                       set_strings=self.opts.helm_set_string,
+                                       file_values=[json.loads(v) for v in self.opts.helm_file_values],
+                                       api_versions=self.opts.helm_api_versions)
         except ParseError as e:
             log.debug("%s: chart not scanned: %s", rel, e)
             self.warnings.append(f"{rel}: chart not scanned: {e}")
