@@ -315,10 +315,10 @@ OPTIONS: tuple[Option, ...] = (
            metavar="TYPE:REGEX,…"),
     Option("distro", "str", "", "the OS as FAMILY/VERSION (e.g. alpine/3.19) instead of the detected one",
            (*VULN,), yaml_key="scan.distro"),
-    Option("detection_priority", "str", "precise", "precise: fewer false positives; comprehensive: also match "
-           "packages whose version could not be read exactly", (*VULN,), yaml_key="scan.detection-priority",
-           choices=("precise", "comprehensive"),
-           ignored="Vigil reads exact versions only (the precise mode); comprehensive guesses are not made"),
+    Option("detection_priority", "str", "precise", "precise: fewer false positives; comprehensive: fewer false "
+           "negatives, as in Trivy (unpinned requirements.txt lines at their lowest allowed version, Go stdlib from "
+           "go.mod's go line, Dart SDK packages, and language packages an OS package installed)", (*VULN,),
+           yaml_key="scan.detection-priority", choices=("precise", "comprehensive")),
     Option("misconfig_scanners", "list", (), "config types to check (dockerfile, kubernetes, helm, compose; "
            "default all); Trivy's others are accepted and not scanned", MISCONF,
            yaml_key="misconfiguration.scanners",
@@ -923,6 +923,7 @@ class ScanOptions:
     k8s_version: str = ""
     distro: str = ""  # --distro FAMILY/VERSION
     file_patterns: tuple[str, ...] = ()  # --file-patterns TYPE:REGEX
+    detection_priority: str = "precise"  # --detection-priority: "comprehensive" reads versions Trivy's way too
 
 
 @dataclass(frozen=True)
@@ -1007,6 +1008,7 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         k8s_version=str(values.get("k8s_version") or ""),
         distro=_distro(values.get("distro")),
         file_patterns=tuple(values.get("file_patterns") or ()),
+        detection_priority=str(values.get("detection_priority") or "precise"),
         ignore_policy=values.get("ignore_policy"),
     )
 

@@ -78,6 +78,23 @@ def with_file_patterns(analyzers: tuple[Analyzer, ...], patterns: tuple[str, ...
                  for a in analyzers)
 
 
+def with_detection_priority(analyzers: tuple[Analyzer, ...], priority: str) -> tuple[Analyzer, ...]:
+    """--detection-priority comprehensive: the analyzers with a comprehensive reading (Trivy's: pip, gomod,
+    pubspec-lock) are swapped for it."""
+    if priority != "comprehensive":
+        return analyzers
+    import importlib
+
+    variants = {}
+    for mod in ("pip_requirements", "go_mod", "pubspec_lock"):
+        a: Analyzer = importlib.import_module(f"vigil.analyzers.lang.{mod}").COMPREHENSIVE
+        variants[a.name] = a
+    import dataclasses
+
+    return tuple(dataclasses.replace(variants[a.name], path_regexes=a.path_regexes) if a.name in variants else a
+                 for a in analyzers)
+
+
 def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     """What runs over the target's trees. Loads the secret rules and the custom checks, so a malformed one fails
     before any work."""
@@ -86,7 +103,8 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     scanners = set(opts.scanners)
     analyzers: tuple[Analyzer, ...] = ()
     if scanners & {"vuln", "license"} and target != "sbom":
-        analyzers = with_file_patterns(analyzers_of(opts.analyzer_kinds), opts.file_patterns)
+        analyzers = with_file_patterns(with_detection_priority(analyzers_of(opts.analyzer_kinds),
+                                                               opts.detection_priority), opts.file_patterns)
     misconf, misconf_digest = load_misconf_options(opts) if "misconfig" in scanners else (None, "")
     image = target == "container_image"
     secrets = "secret" in scanners and target != "sbom"

@@ -49,7 +49,9 @@ def detect(art: ArtifactInfo, blobs: Sequence[BlobInfo], opts: DetectionOptions,
     warnings: list[str] = []
     results, os_info = _os_results(merged, opts, art.name, warnings, store)
     owned = frozenset(f for p in merged.os_packages for f in p.installed_files)
-    inv = drop_os_owned(Inventory(applications=merged.applications, unknowns=merged.unknowns), owned)
+    inv = Inventory(applications=merged.applications, unknowns=merged.unknowns)
+    if opts.detection_priority != "comprehensive":  # comprehensive keeps them, duplicates and all (as Trivy)
+        inv = drop_os_owned(inv, owned)
     meta = Metadata()
     if "license" in opts.scanners and "os" in opts.pkg_types and merged.os_packages:
         results.extend(os_license_results(merged.os_packages, opts))

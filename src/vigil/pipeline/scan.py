@@ -38,6 +38,7 @@ def detection_options(opts: ScanOptions) -> DetectionOptions:
         ignored_licenses=tuple(opts.ignored_licenses),
         license_categories={k: tuple(v) for k, v in opts.license_categories.items()},
         distro=opts.distro,
+        detection_priority="comprehensive" if opts.detection_priority == "comprehensive" else "precise",
     )
 
 
