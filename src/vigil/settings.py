@@ -342,9 +342,10 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="image.docker.host"),
     Option("podman_host", "str", "", "Podman socket (unix:///path or a path)", ("image",),
            yaml_key="image.podman.host"),
-    Option("image_config_scanners", "list", (), "what to look for in the image's config (misconfig, secret)",
-           ("image",), yaml_key="image.image-config-scanners", choices=("misconfig", "secret"),
-           ignored="the image's config is checked with --scanners misconfig; its secrets are not scanned"),
+    Option("image_config_scanners", "list", (), "what to look for in the image's config: secret (its env, "
+           "labels and history; with the secret scanner on), misconfig (its history as a Dockerfile, also done by "
+           "--scanners misconfig)", ("image",), yaml_key="image.image-config-scanners",
+           choices=("misconfig", "secret")),
     Option("max_image_size", "str", "", "refuse an image whose layers are larger than this in all (e.g. 500MB, "
            "2GiB)", ("image",), yaml_key="image.max-size"),
     *(Option(name, kind, None if kind == "path" else False, text, TRIVY_ALL, yaml_key=f"cache.redis.{name[6:]}",
@@ -923,6 +924,7 @@ class ScanOptions:
     k8s_version: str = ""
     distro: str = ""  # --distro FAMILY/VERSION
     file_patterns: tuple[str, ...] = ()  # --file-patterns TYPE:REGEX
+    image_config_scanners: tuple[str, ...] = ()  # --image-config-scanners: secret, misconfig
     detection_priority: str = "precise"  # --detection-priority: "comprehensive" reads versions Trivy's way too
 
 
@@ -1009,6 +1011,7 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         distro=_distro(values.get("distro")),
         file_patterns=tuple(values.get("file_patterns") or ()),
         detection_priority=str(values.get("detection_priority") or "precise"),
+        image_config_scanners=tuple(values.get("image_config_scanners") or ()),
         ignore_policy=values.get("ignore_policy"),
     )
 

@@ -66,7 +66,7 @@ def detect(art: ArtifactInfo, blobs: Sequence[BlobInfo], opts: DetectionOptions,
     if "misconfig" in opts.scanners:
         results.extend(merged.config)
         if art.type == "container_image":
-            results.extend(_history_results(art))
+            results.extend(history_results(art))
     for w in warnings:
         log.warning("%s", w)
     meta = msgspec.structs.replace(meta, unknowns=tuple(inv.unknowns), suppressed=tuple(merged.suppressed),
@@ -248,15 +248,15 @@ def _with_layers(results: list[Result], apps: list[Application]) -> list[Result]
     return out
 
 
-def _history_results(art: ArtifactInfo) -> list[Result]:
+def history_results(art: ArtifactInfo) -> list[Result]:
     """Image config misconfigurations (Trivy's --image-config-scanners misconfig): the history's `created_by`
-    lines checked as a Dockerfile."""
+    lines checked as a Dockerfile, reported under the image's name as Trivy does (the config is no file)."""
     from vigil.analyzers.misconf.scan import scan_image_history
 
     hist = art.image_config.get("history")
     created_by = [str(h.get("created_by", "")) for h in hist if isinstance(h, dict)] if isinstance(hist, list) \
         else []
-    res = scan_image_history(created_by)
+    res = scan_image_history(created_by, target=art.name)
     return [res] if res is not None else []
 
 

@@ -536,16 +536,17 @@ def finalize(report: Report, severities: Iterable[str], include_non_failures: bo
     return msgspec.structs.replace(report, results=tuple(results))
 
 
-def scan_image_history(created_by: list[str]) -> Result | None:
+def scan_image_history(created_by: list[str], target: str = "Dockerfile") -> Result | None:
     """Image config misconfigurations (Trivy's --image-config-scanners misconfig): the history's `created_by`
-    lines become a one-stage Dockerfile and the built-in DS checks run on it. Target "Dockerfile" like Trivy.
+    lines become a one-stage Dockerfile and the built-in DS checks run on it. `target`: the image's name in a
+    report (Trivy's; the config is no file).
     Unfiltered like scan_files (the report stage's finalize() counts and drops PASS entries). None when the image
     has no history."""
     if not created_by:
         return None
     doc = from_image_history(created_by, "Dockerfile")
     lines = ["FROM scratch", *(c.replace("\n", " ") for c in created_by)]
-    fscan = _FileScan(rel="Dockerfile", type="dockerfile", lines=lines, docs=[doc])
+    fscan = _FileScan(rel=target, type="dockerfile", lines=lines, docs=[doc])
     ms = _run_checks(checks_for("dockerfile"), fscan, include_deprecated=False)
-    return Result(target="Dockerfile", class_="config", type="dockerfile", misconfigurations=_sort(ms),
+    return Result(target=target, class_="config", type="dockerfile", misconfigurations=_sort(ms),
                   misconf_summary=MisconfSummary())
