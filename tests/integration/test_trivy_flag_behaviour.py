@@ -144,9 +144,9 @@ def test_k8s_version_judges_deprecated_apis(tmp_path: Path) -> None:
 
 def test_flags_that_do_not_apply_to_a_command_say_so(demo: Path) -> None:
     p = run("fs", ".", "--scanners", "secret", "--cache-backend", "redis://127.0.0.1:1", "--username", "u",
-            "--detection-priority", "comprehensive", cwd=demo)
+            "--tf-vars", "prod.tfvars", cwd=demo)
     assert p.returncode == 0, p.stderr
-    for flag in ("--cache-backend", "--username", "--detection-priority"):
+    for flag in ("--cache-backend", "--username", "--tf-vars"):
         assert sum(flag in line for line in p.stderr.splitlines()) == 1, p.stderr
     # Trivy's own defaults are not worth a line
     p = run("config", ".", "--cache-backend", "memory", "--cache-ttl", "0s", cwd=demo)
