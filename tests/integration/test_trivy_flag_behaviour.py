@@ -190,5 +190,5 @@ def test_file_patterns(tmp_path: Path, fixture_db: Path) -> None:
     for bad, why in (("pip:(", "invalid regular expression"), ("nosuch:x", "unknown type"), ("pip", "TYPE:REGEX")):
         p = run(*args, "--file-patterns", bad, cwd=tmp_path)
         assert p.returncode == 2 and why in p.stderr and "Traceback" not in p.stderr, p.stderr
-    p = run(*args, "--file-patterns", "dockerfile:.*\\.docker", cwd=tmp_path)
-    assert p.returncode == 0 and "config files are found by their names only" in p.stderr
+    p = run(*args, "--file-patterns", "helm:.*\\.chart", cwd=tmp_path)  # config types: test_trivy_misconfig_selection
+    assert p.returncode == 0 and "helm files are found by their names only" in p.stderr

@@ -120,7 +120,7 @@ class AnalyzerSet:
             return False
         from vigil.analyzers.misconf.scan import wants
 
-        return wants(rel)
+        return wants(rel, self.misconf)
 
     def wants_secret(self, rel: str) -> bool:
         return (self.ruleset is not None and not self.skips_default_dirs("secret", rel)

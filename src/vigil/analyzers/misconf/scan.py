@@ -115,10 +115,18 @@ def _is_chart_support(rel: str) -> bool:
     return p.name in _CHART_NAMES or p.name.lower().endswith(".tpl") or "templates" in p.parts[:-1]
 
 
-def wants(rel: str) -> bool:
+def pattern_kind(rel: str, opts: MisconfOptions | None) -> str:
+    """The config type the first --file-patterns expression that matches `rel` names (searched in the path, as
+    Trivy does), or ""."""
+    if opts is None:
+        return ""
+    return next((kind for kind, rx in opts.file_patterns if re.search(rx, rel)), "")
+
+
+def wants(rel: str, opts: MisconfOptions | None = None) -> bool:
     """Whether the misconfiguration scan needs the file at relative posix path `rel` (decided from the path
     alone, so any walker — directory or image layers — can filter before reading)."""
-    return _is_config_path(rel) or _is_chart_support(rel)
+    return _is_config_path(rel) or _is_chart_support(rel) or bool(pattern_kind(rel, opts))
 
 
 def standalone(rel: str, data: bytes) -> bool:
@@ -134,6 +142,10 @@ def standalone(rel: str, data: bytes) -> bool:
 
 # --- options and output ----------------------------------------------------------------------------------------
 
+# The config types Vigil checks (--misconfig-scanners names them; Trivy's others match nothing here)
+SCANNED_TYPES = ("dockerfile", "kubernetes", "helm", "compose")
+
+
 @dataclass(frozen=True)
 class MisconfOptions:
     include_deprecated_checks: bool = False
@@ -145,6 +157,13 @@ class MisconfOptions:
     helm_set_string: tuple[str, ...] = ()
     helm_file_values: tuple[str, ...] = ()  # --helm-set-file expressions with their files read: JSON objects
     helm_api_versions: tuple[str, ...] = ()
+    # --misconfig-scanners: the types checked (empty: all); files of the others are not parsed. Custom checks of the
+    # plain yaml/json types run whatever it says (Trivy has no such types there).
+    types: tuple[str, ...] = ()
+    file_patterns: tuple[tuple[str, str], ...] = ()  # --file-patterns of config types: (type, regex)
+
+    def checks(self, kind: str) -> bool:
+        return not self.types or kind not in SCANNED_TYPES or kind in self.types
 
 
 @dataclass(frozen=True)
@@ -465,9 +484,12 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
     results: list[Result] = []
 
     for rel in paths:
-        if not _is_config_path(rel) or any(_rendered_by_chart(rel, d) for d in charts):
+        forced = pattern_kind(rel, opts)
+        if not (forced or _is_config_path(rel)) or any(_rendered_by_chart(rel, d) for d in charts):
             continue
-        if is_dockerfile(rel):
+        if forced:
+            kind = forced
+        elif is_dockerfile(rel):
             kind = "dockerfile"
         elif is_compose(rel):
             kind = "compose"
@@ -475,6 +497,8 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
             kind = "helm-archive"
         else:
             kind = ""
+        if kind and not opts.checks("helm" if kind == "helm-archive" else kind):
+            continue  # a type --misconfig-scanners left out: not read further, not parsed
         if rel in errors:
             if kind:
                 log.warning("%s: skipped: %s", rel, errors[rel])
@@ -491,7 +515,7 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
             results.extend(scan.chart(rel, chart_files))
             continue
         if not kind:
-            if looks_like_k8s(data, rel):
+            if opts.checks("kubernetes") and looks_like_k8s(data, rel):
                 kind = "kubernetes"
             elif is_yaml_or_json(rel) and ({"yaml", "json"} & custom_types):
                 kind = "json" if rel.lower().endswith(".json") else "yaml"
@@ -501,8 +525,9 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
                 continue
         results.extend(scan.file(rel, kind, data))
 
-    scan.warnings.extend(_kustomize_warnings(paths, files))
-    for d in charts:
+    if opts.checks("kubernetes"):
+        scan.warnings.extend(_kustomize_warnings(paths, files))
+    for d in charts if opts.checks("helm") else ():
         unreadable = next((e for p, e in errors.items() if _under(p, d)), None)
         if unreadable is not None:
             results.append(Result(target=d, class_="config", type="helm", error=unreadable))
