@@ -25,9 +25,10 @@ def layer_tar(files: Layer, mode: int = 0o644) -> bytes:
 
 
 def write_layout(dest: Path, layers: list[bytes], *, created_by: list[str] | None = None,
-                 compress: bool = True, ref: str = "") -> Path:
+                 compress: bool = True, ref: str = "", config: dict[str, object] | None = None) -> Path:
     """An OCI image layout at `dest` whose layers are the given uncompressed tar streams (gzip'd unless
-    `compress` is false; a pre-compressed stream can be passed with compress=False)."""
+    `compress` is false; a pre-compressed stream can be passed with compress=False). `config`: the image
+    config's `config` object (Env, Cmd, Labels…)."""
     blobs = dest / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
 
@@ -43,9 +44,9 @@ def write_layout(dest: Path, layers: list[bytes], *, created_by: list[str] | Non
         descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": put(blob),
                       "size": len(blob)})
     history = [{"created_by": c} for c in (created_by or [f"layer {i}" for i in range(len(layers))])]
-    config = {"architecture": "amd64", "os": "linux", "config": {},
+    image_config = {"architecture": "amd64", "os": "linux", "config": config or {},
               "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history}
-    cfg = json.dumps(config).encode()
+    cfg = json.dumps(image_config).encode()
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put(cfg),
                            "size": len(cfg)},

@@ -315,24 +315,23 @@ OPTIONS: tuple[Option, ...] = (
            metavar="TYPE:REGEX,…"),
     Option("distro", "str", "", "the OS as FAMILY/VERSION (e.g. alpine/3.19) instead of the detected one",
            (*VULN,), yaml_key="scan.distro"),
-    Option("detection_priority", "str", "precise", "precise: fewer false positives; comprehensive: also match "
-           "packages whose version could not be read exactly", (*VULN,), yaml_key="scan.detection-priority",
-           choices=("precise", "comprehensive"),
-           ignored="Vigil reads exact versions only (the precise mode); comprehensive guesses are not made"),
+    Option("detection_priority", "str", "precise", "precise: fewer false positives; comprehensive: fewer false "
+           "negatives, as in Trivy (unpinned requirements.txt lines at their lowest allowed version, Go stdlib from "
+           "go.mod's go line, Dart SDK packages, and language packages an OS package installed)", (*VULN,),
+           yaml_key="scan.detection-priority", choices=("precise", "comprehensive")),
     Option("misconfig_scanners", "list", (), "config types to check (dockerfile, kubernetes, helm, compose; "
            "default all); Trivy's others are accepted and not scanned", MISCONF,
            yaml_key="misconfiguration.scanners",
            choices=("dockerfile", "kubernetes", "helm", "compose", "azure-arm", "cloudformation", "terraform",
                     "terraformplan-json", "terraformplan-snapshot", "ansible")),
-    Option("helm_set_string", "list", (), "Helm string values on the command line (key1=val1,…)", MISCONF,
-           yaml_key="misconfiguration.helm.set-string", metavar="KEY=VAL,…",
-           ignored="not passed to the Helm renderer; use --helm-set or --helm-values"),
-    Option("helm_set_file", "list", (), "Helm values read from files (key1=path1,…)", MISCONF,
-           yaml_key="misconfiguration.helm.set-file", metavar="KEY=PATH,…",
-           ignored="not passed to the Helm renderer; use --helm-values"),
-    Option("helm_api_versions", "list", (), "API versions Helm renders for (Capabilities.APIVersions)", MISCONF,
-           yaml_key="misconfiguration.helm.api-versions",
-           ignored="charts render with Helm's default Capabilities.APIVersions"),
+    Option("helm_set_string", "list", (), "Helm values on the command line kept as strings, like helm "
+           "--set-string (key1=val1,…; applied after --helm-set)", MISCONF,
+           yaml_key="misconfiguration.helm.set-string", metavar="KEY=VAL,…"),
+    Option("helm_set_file", "list", (), "Helm values read from files, like helm --set-file (key1=path1,…; "
+           "applied last)", MISCONF, yaml_key="misconfiguration.helm.set-file", metavar="KEY=PATH,…"),
+    Option("helm_api_versions", "list", (), "extra API versions Helm renders for (Capabilities.APIVersions, e.g. "
+           "policy/v1/PodDisruptionBudget)", MISCONF, yaml_key="misconfiguration.helm.api-versions",
+           metavar="GROUP/VERSION[/KIND],…"),
     Option("k8s_version", "str", "", "Kubernetes version to judge deprecated APIs against: only APIs removed in it "
            "or before are reported (default: every removed API)", ("config",), yaml_key="kubernetes.k8s-version"),
     Option("table_mode", "list", ("summary", "detailed"), "tables of the table format", REPORT,
@@ -343,9 +342,10 @@ OPTIONS: tuple[Option, ...] = (
            yaml_key="image.docker.host"),
     Option("podman_host", "str", "", "Podman socket (unix:///path or a path)", ("image",),
            yaml_key="image.podman.host"),
-    Option("image_config_scanners", "list", (), "what to look for in the image's config (misconfig, secret)",
-           ("image",), yaml_key="image.image-config-scanners", choices=("misconfig", "secret"),
-           ignored="the image's config is checked with --scanners misconfig; its secrets are not scanned"),
+    Option("image_config_scanners", "list", (), "what to look for in the image's config: secret (its env, "
+           "labels and history; with the secret scanner on), misconfig (its history as a Dockerfile, also done by "
+           "--scanners misconfig)", ("image",), yaml_key="image.image-config-scanners",
+           choices=("misconfig", "secret")),
     Option("max_image_size", "str", "", "refuse an image whose layers are larger than this in all (e.g. 500MB, "
            "2GiB)", ("image",), yaml_key="image.max-size"),
     *(Option(name, kind, None if kind == "path" else False, text, TRIVY_ALL, yaml_key=f"cache.redis.{name[6:]}",
@@ -910,6 +910,9 @@ class ScanOptions:
     helm_set: tuple[str, ...] = ()
     helm_kube_version: str = ""
     helm_skip_hooks: bool = False
+    helm_set_string: tuple[str, ...] = ()
+    helm_set_file: tuple[str, ...] = ()  # KEY=PATH expressions; the files are read with the other inputs
+    helm_api_versions: tuple[str, ...] = ()
     # where compiled matchers (the secret engine's hyperscan database) are kept between runs; None: compiled anew
     compiled_cache_dir: Path | None = None
     # report filters from Trivy: vulnerability statuses left out, a Rego policy deciding per finding
@@ -921,6 +924,8 @@ class ScanOptions:
     k8s_version: str = ""
     distro: str = ""  # --distro FAMILY/VERSION
     file_patterns: tuple[str, ...] = ()  # --file-patterns TYPE:REGEX
+    image_config_scanners: tuple[str, ...] = ()  # --image-config-scanners: secret, misconfig
+    detection_priority: str = "precise"  # --detection-priority: "comprehensive" reads versions Trivy's way too
 
 
 @dataclass(frozen=True)
@@ -996,12 +1001,17 @@ def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
         helm_set=tuple(values.get("helm_set") or ()),
         helm_kube_version=str(values.get("helm_kube_version") or ""),
         helm_skip_hooks=bool(values.get("helm_skip_hooks")),
+        helm_set_string=tuple(values.get("helm_set_string") or ()),
+        helm_set_file=tuple(values.get("helm_set_file") or ()),
+        helm_api_versions=tuple(values.get("helm_api_versions") or ()),
         compiled_cache_dir=(Path(values["cache_dir"]) if values.get("cache_dir") else default_cache_dir()) / "compiled",
         ignore_status=tuple(values.get("ignore_status") or ()),
         misconfig_scanners=tuple(values.get("misconfig_scanners") or ()),
         k8s_version=str(values.get("k8s_version") or ""),
         distro=_distro(values.get("distro")),
         file_patterns=tuple(values.get("file_patterns") or ()),
+        detection_priority=str(values.get("detection_priority") or "precise"),
+        image_config_scanners=tuple(values.get("image_config_scanners") or ()),
         ignore_policy=values.get("ignore_policy"),
     )
 

@@ -144,9 +144,9 @@ def test_k8s_version_judges_deprecated_apis(tmp_path: Path) -> None:
 
 def test_flags_that_do_not_apply_to_a_command_say_so(demo: Path) -> None:
     p = run("fs", ".", "--scanners", "secret", "--cache-backend", "redis://127.0.0.1:1", "--username", "u",
-            "--detection-priority", "comprehensive", cwd=demo)
+            "--tf-vars", "prod.tfvars", cwd=demo)
     assert p.returncode == 0, p.stderr
-    for flag in ("--cache-backend", "--username", "--detection-priority"):
+    for flag in ("--cache-backend", "--username", "--tf-vars"):
         assert sum(flag in line for line in p.stderr.splitlines()) == 1, p.stderr
     # Trivy's own defaults are not worth a line
     p = run("config", ".", "--cache-backend", "memory", "--cache-ttl", "0s", cwd=demo)
@@ -190,5 +190,5 @@ def test_file_patterns(tmp_path: Path, fixture_db: Path) -> None:
     for bad, why in (("pip:(", "invalid regular expression"), ("nosuch:x", "unknown type"), ("pip", "TYPE:REGEX")):
         p = run(*args, "--file-patterns", bad, cwd=tmp_path)
         assert p.returncode == 2 and why in p.stderr and "Traceback" not in p.stderr, p.stderr
-    p = run(*args, "--file-patterns", "dockerfile:.*\\.docker", cwd=tmp_path)
-    assert p.returncode == 0 and "config files are found by their names only" in p.stderr
+    p = run(*args, "--file-patterns", "helm:.*\\.chart", cwd=tmp_path)  # config types: test_trivy_misconfig_selection
+    assert p.returncode == 0 and "helm files are found by their names only" in p.stderr

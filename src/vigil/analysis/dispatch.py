@@ -96,7 +96,8 @@ class AnalyzerSet:
 
     def cache_names(self) -> list[str]:
         """What an analysis depends on besides the bytes: part of every cache key."""
-        names = [f"{a.name}/{a.version}" + "".join(f"/{rx}" for rx in a.path_regexes) for a in self.analyzers]
+        names = [f"{a.name}/{a.version}" + (f"+{a.variant}" if a.variant else "")
+                 + "".join(f"/{rx}" for rx in a.path_regexes) for a in self.analyzers]
         names.append(f"image-layer/{ANALYSIS_VERSION}")
         if self.ruleset is not None:
             from vigil.analyzers.secrets.engine import NAME, VERSION
@@ -119,7 +120,7 @@ class AnalyzerSet:
             return False
         from vigil.analyzers.misconf.scan import wants
 
-        return wants(rel)
+        return wants(rel, self.misconf)
 
     def wants_secret(self, rel: str) -> bool:
         return (self.ruleset is not None and not self.skips_default_dirs("secret", rel)

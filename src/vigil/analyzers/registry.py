@@ -129,6 +129,9 @@ class Analyzer:
     # --file-patterns TYPE:REGEX: more files for this analyzer, by a regular expression searched in the path
     # relative to the scan root (Trivy's semantics)
     path_regexes: tuple[str, ...] = ()
+    # another reading of the same files (e.g. "comprehensive": --detection-priority comprehensive): part of the
+    # cache key, so a cached analysis of one reading is never taken for the other
+    variant: str = ""
 
     def matches(self, path: str) -> bool:
         base = path.rsplit("/", 1)[-1]

@@ -50,6 +50,9 @@ class DetectionOptions(Record, frozen=True, kw_only=True, forbid_unknown_fields=
     license_categories: dict[str, tuple[str, ...]] = {}
     # --distro FAMILY/VERSION: the OS packages are matched as this release's, whatever was detected
     distro: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    # --detection-priority: "comprehensive" also reports the language packages an OS package installed (Trivy's
+    # comprehensive mode turns its system-file filter off); left out of the request when "precise"
+    detection_priority: Literal["precise", "comprehensive"] = "precise"
 
 
 class ScanRequest(Record, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -42,20 +42,32 @@ class AnalyzeOptionsError(UserError):
     """An analysis option the user gave that cannot be used (exit 2)."""
 
 
-# Trivy's names for analyzers Vigil names otherwise; and the config types, found by their names only here
+# Trivy's names for analyzers Vigil names otherwise; and the config types: those --file-patterns applies to (the
+# misconfiguration scan reads the matching files as that type), and Trivy's others, which Vigil does not scan
 _TRIVY_ANALYZER_NAMES = {"pub": "pubspec-lock", "gradle": "gradle-lockfile", "sbt": "sbt-lockfile"}
+PATTERN_CONFIG_TYPES = frozenset({"dockerfile", "kubernetes", "compose"})
 _CONFIG_TYPES = frozenset({"dockerfile", "kubernetes", "helm", "compose", "yaml", "json", "terraform",
                            "cloudformation", "azure-arm", "ansible"})
 
 
-def with_file_patterns(analyzers: tuple[Analyzer, ...], patterns: tuple[str, ...]) -> tuple[Analyzer, ...]:
+@dataclass(frozen=True)
+class FilePatterns:
+    """--file-patterns TYPE:REGEX, parsed: more files for package analyzers, and for config types."""
+
+    analyzers: dict[str, tuple[str, ...]]
+    config: tuple[tuple[str, str], ...]  # (dockerfile|kubernetes|compose, regex), in the order given
+
+
+def parse_file_patterns(patterns: tuple[str, ...]) -> FilePatterns:
     """--file-patterns TYPE:REGEX (Trivy's): the analyzer named TYPE also reads the files whose path relative to
-    the scan root the regular expression matches (searched, not anchored, as in Trivy). An unknown TYPE or a bad
-    expression is the user's error; a config type is accepted with one warning (config files are found by name)."""
-    import dataclasses
+    the scan root the regular expression matches (searched, not anchored, as in Trivy); for a config type
+    (dockerfile, kubernetes, compose) the misconfiguration scan reads them as that type. An unknown TYPE or a bad
+    expression is the user's error; Helm and the config types Vigil does not scan are accepted with one warning
+    (charts are found by their Chart.yaml)."""
     import re
 
     extra: dict[str, list[str]] = {}
+    config: list[tuple[str, str]] = []
     for item in patterns:
         kind, sep, rx = item.partition(":")
         kind = _TRIVY_ANALYZER_NAMES.get(kind.strip(), kind.strip())
@@ -65,16 +77,46 @@ def with_file_patterns(analyzers: tuple[Analyzer, ...], patterns: tuple[str, ...
             re.compile(rx)
         except re.error as e:
             raise AnalyzeOptionsError(f"--file-patterns {item!r}: invalid regular expression: {e}") from None
+        if kind in PATTERN_CONFIG_TYPES:
+            config.append((kind, rx))
+            continue
         if kind in _CONFIG_TYPES:
-            log.warning("--file-patterns %s: config files are found by their names only; pattern not applied", item)
+            log.warning("--file-patterns %s: %s files are found by their names only; pattern not applied", item,
+                        kind)
             continue
         if kind not in {a.name for a in all_analyzers()}:
             raise AnalyzeOptionsError(f"--file-patterns {item!r}: unknown type {kind!r} (one of "
-                                      f"{', '.join(sorted(a.name for a in all_analyzers()))})")
+                                      f"{', '.join(sorted({a.name for a in all_analyzers()} | PATTERN_CONFIG_TYPES))})")
         extra.setdefault(kind, []).append(rx)
+    return FilePatterns({k: tuple(v) for k, v in extra.items()}, tuple(config))
+
+
+def with_file_patterns(analyzers: tuple[Analyzer, ...], patterns: tuple[str, ...] | FilePatterns
+                       ) -> tuple[Analyzer, ...]:
+    """The analyzers with the --file-patterns of their type added (see parse_file_patterns)."""
+    import dataclasses
+
+    extra = (patterns if isinstance(patterns, FilePatterns) else parse_file_patterns(patterns)).analyzers
     if not extra:
         return analyzers
     return tuple(dataclasses.replace(a, path_regexes=(*a.path_regexes, *extra[a.name])) if a.name in extra else a
+                 for a in analyzers)
+
+
+def with_detection_priority(analyzers: tuple[Analyzer, ...], priority: str) -> tuple[Analyzer, ...]:
+    """--detection-priority comprehensive: the analyzers with a comprehensive reading (Trivy's: pip, gomod,
+    pubspec-lock) are swapped for it."""
+    if priority != "comprehensive":
+        return analyzers
+    import importlib
+
+    variants = {}
+    for mod in ("pip_requirements", "go_mod", "pubspec_lock"):
+        a: Analyzer = importlib.import_module(f"vigil.analyzers.lang.{mod}").COMPREHENSIVE
+        variants[a.name] = a
+    import dataclasses
+
+    return tuple(dataclasses.replace(variants[a.name], path_regexes=a.path_regexes) if a.name in variants else a
                  for a in analyzers)
 
 
@@ -84,10 +126,12 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     from vigil.pipeline.inputs import load_misconf_options, load_secret_ruleset
 
     scanners = set(opts.scanners)
+    patterns = parse_file_patterns(opts.file_patterns)
     analyzers: tuple[Analyzer, ...] = ()
     if scanners & {"vuln", "license"} and target != "sbom":
-        analyzers = with_file_patterns(analyzers_of(opts.analyzer_kinds), opts.file_patterns)
-    misconf, misconf_digest = load_misconf_options(opts) if "misconfig" in scanners else (None, "")
+        analyzers = with_file_patterns(with_detection_priority(analyzers_of(opts.analyzer_kinds),
+                                                               opts.detection_priority), patterns)
+    misconf, misconf_digest = load_misconf_options(opts, patterns.config) if "misconfig" in scanners else (None, "")
     image = target == "container_image"
     secrets = "secret" in scanners and target != "sbom"
     compiled = None

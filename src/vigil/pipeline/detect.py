@@ -49,7 +49,9 @@ def detect(art: ArtifactInfo, blobs: Sequence[BlobInfo], opts: DetectionOptions,
     warnings: list[str] = []
     results, os_info = _os_results(merged, opts, art.name, warnings, store)
     owned = frozenset(f for p in merged.os_packages for f in p.installed_files)
-    inv = drop_os_owned(Inventory(applications=merged.applications, unknowns=merged.unknowns), owned)
+    inv = Inventory(applications=merged.applications, unknowns=merged.unknowns)
+    if opts.detection_priority != "comprehensive":  # comprehensive keeps them, duplicates and all (as Trivy)
+        inv = drop_os_owned(inv, owned)
     meta = Metadata()
     if "license" in opts.scanners and "os" in opts.pkg_types and merged.os_packages:
         results.extend(os_license_results(merged.os_packages, opts))
@@ -64,7 +66,7 @@ def detect(art: ArtifactInfo, blobs: Sequence[BlobInfo], opts: DetectionOptions,
     if "misconfig" in opts.scanners:
         results.extend(merged.config)
         if art.type == "container_image":
-            results.extend(_history_results(art))
+            results.extend(history_results(art))
     for w in warnings:
         log.warning("%s", w)
     meta = msgspec.structs.replace(meta, unknowns=tuple(inv.unknowns), suppressed=tuple(merged.suppressed),
@@ -253,15 +255,15 @@ def _with_layers(results: list[Result], apps: list[Application]) -> list[Result]
     return out
 
 
-def _history_results(art: ArtifactInfo) -> list[Result]:
+def history_results(art: ArtifactInfo) -> list[Result]:
     """Image config misconfigurations (Trivy's --image-config-scanners misconfig): the history's `created_by`
-    lines checked as a Dockerfile."""
+    lines checked as a Dockerfile, reported under the image's name as Trivy does (the config is no file)."""
     from vigil.analyzers.misconf.scan import scan_image_history
 
     hist = art.image_config.get("history")
     created_by = [str(h.get("created_by", "")) for h in hist if isinstance(h, dict)] if isinstance(hist, list) \
         else []
-    res = scan_image_history(created_by)
+    res = scan_image_history(created_by, target=art.name)
     return [res] if res is not None else []
 
 

@@ -66,23 +66,46 @@ def load_secret_ruleset(opts: ScanOptions) -> RuleSet:
     return effective(parse_config(data, str(path)))
 
 
-def load_misconf_options(opts: ScanOptions) -> tuple[MisconfOptions, str]:
+def load_misconf_options(opts: ScanOptions, file_patterns: tuple[tuple[str, str], ...] = ()
+                         ) -> tuple[MisconfOptions, str]:
     """The misconfiguration options with the custom checks compiled and the Helm values read, and a digest of
-    all of it (analysis cache keys include it)."""
-    from vigil.analyzers.misconf.scan import MisconfOptions
+    all of it (analysis cache keys include it). `file_patterns`: --file-patterns of config types, parsed."""
+    from vigil.analyzers.misconf.scan import SCANNED_TYPES, MisconfOptions
 
     custom, sources = load_custom_checks(opts)
     values = tuple(_read(p, "--helm-values", opts.max_file_size) for p in opts.helm_values)
+    file_values = tuple(_helm_file_values(e, opts.max_file_size) for e in opts.helm_set_file)
+    # --misconfig-scanners: the types not asked for are not parsed at all (none scanned: "none", matching nothing)
+    types = (tuple(t for t in opts.misconfig_scanners if t in SCANNED_TYPES) or ("none",)) \
+        if opts.misconfig_scanners else ()
     h = hashlib.sha256()
     parts: list[str | bytes] = [str(opts.include_deprecated_checks), *sorted(sources), *values, *opts.helm_set,
-                                opts.helm_kube_version, str(opts.helm_skip_hooks), *opts.check_namespaces]
+                                opts.helm_kube_version, str(opts.helm_skip_hooks), *opts.check_namespaces,
+                                "\0set-string", *opts.helm_set_string, "\0set-file", *file_values,
+                                "\0api-versions", *opts.helm_api_versions, "\0types", *types,
+                                "\0patterns", *(f"{k}:{rx}" for k, rx in file_patterns)]
     for part in parts:
         h.update(part.encode() if isinstance(part, str) else part)
         h.update(b"\0")
     mo = MisconfOptions(include_deprecated_checks=opts.include_deprecated_checks, custom_checks=custom,
                         helm_values=values, helm_set=opts.helm_set, helm_kube_version=opts.helm_kube_version,
-                        helm_skip_hooks=opts.helm_skip_hooks)
+                        helm_skip_hooks=opts.helm_skip_hooks, helm_set_string=opts.helm_set_string,
+                        helm_file_values=file_values, helm_api_versions=opts.helm_api_versions, types=types,
+                        file_patterns=file_patterns)
     return mo, h.hexdigest()
+
+
+def _helm_file_values(expr: str, cap: int) -> str:
+    """One --helm-set-file KEY=PATH expression with its files read (paths relative to the working directory, as
+    in Trivy), as the JSON object Helm merges last. A malformed expression or an unreadable file: one line, exit 2."""
+    from vigil.analyzers.errors import ParseError
+    from vigil.analyzers.misconf.helm import helm_file_values
+
+    try:
+        return json.dumps(helm_file_values(expr, lambda path: _read(Path(path), "--helm-set-file", cap)),
+                          sort_keys=True)
+    except ParseError as e:
+        raise InputError(str(e)) from None
 
 
 def _read(path: Path, what: str, cap: int) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vigil.analysis.dispatch import AnalyzerSet
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
@@ -38,6 +39,7 @@ def detection_options(opts: ScanOptions) -> DetectionOptions:
         ignored_licenses=tuple(opts.ignored_licenses),
         license_categories={k: tuple(v) for k, v in opts.license_categories.items()},
         distro=opts.distro,
+        detection_priority="comprehensive" if opts.detection_priority == "comprehensive" else "precise",
     )
 
 
@@ -54,12 +56,39 @@ def scan(source: Source, opts: ScanOptions, backend: Backend | None = None,
         try:
             keys = analyze(source, aset, be, opts, stats)
             report = be.scan(art, keys, detection_options(opts))
+            if art.type == "container_image":
+                report = _with_image_config(report, art, opts, aset)
         finally:
             if own:
                 be.close()
     finally:
         source.close()
     return apply_filters(report, filters)
+
+
+def _with_image_config(report: Report, art: ArtifactInfo, opts: ScanOptions, aset: AnalyzerSet) -> Report:
+    """The image's config as Trivy 0.76 scans it: for secrets whenever the secret scanner is on (Trivy's config
+    secret analyzer always runs, whatever --image-config-scanners says), and its history as a Dockerfile with
+    --image-config-scanners misconfig (Vigil: also with --scanners misconfig, in detection). Both are reported
+    under the image's name as Trivy does. Here, on the side that holds the user's secret rules (client mode
+    too)."""
+    import msgspec
+
+    from vigil.findings.records import Result
+
+    extra: list[Result] = []
+    scanner = aset.scanner
+    if scanner is not None:
+        from vigil.analyzers.secrets.image_config import CONFIG_PATH, trivy_config_json
+
+        found = scanner.scan(CONFIG_PATH, trivy_config_json(art.image_config))
+        if found:
+            extra.append(Result(target=art.name, class_="secret", secrets=tuple(found)))
+    if "misconfig" in opts.image_config_scanners and "misconfig" not in opts.scanners:
+        from vigil.pipeline.detect import history_results
+
+        extra.extend(history_results(art))
+    return msgspec.structs.replace(report, results=(*report.results, *extra)) if extra else report
 
 
 def _target_type(t: str) -> TargetType:

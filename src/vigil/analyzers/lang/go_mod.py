@@ -11,7 +11,9 @@ Format facts (https://go.dev/ref/mod#go-mod-file):
   version of `old` when `oldver` is omitted, otherwise to that version only); without one, `new` is a directory on
   disk (the module's code is the project's own: nothing to match against advisories, so it is dropped).
 - `toolchain goX.Y.Z` names the toolchain that builds the module: its standard library is reported as the package
-  `stdlib` (as Trivy does). The `go` line is only a minimum, so alone it adds no stdlib.
+  `stdlib` (as Trivy does). The `go` line is only a minimum, so alone it adds no stdlib, except with
+  `--detection-priority comprehensive` (as in Trivy): then a `go 1.21` line or later (`toolchain` exists from 1.21)
+  gives stdlib at that version (`1.22` as v1.22.0), the oldest toolchain that may build the module.
 
 go.sum (https://go.dev/ref/mod#go-sum-files): `path version[/go.mod] hash` lines, sorted by path and version. When
 the go directive is older than 1.17 (or absent, which means 1.16), modules that go.sum has content hashes for
@@ -24,6 +26,7 @@ requirements. Versions keep their leading "v".
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -185,7 +188,7 @@ def parse_go_sum(data: bytes) -> dict[str, str]:
     return out
 
 
-def parse_go_mod(data: bytes, path: str = "", go_sum: bytes | None = None) -> Application:
+def parse_go_mod(data: bytes, path: str = "", go_sum: bytes | None = None, min_version: bool = False) -> Application:
     mod = parse_go_mod_text(decode(data))
     requires, replaces = mod.requires, mod.replaces
     exact = {(r.old_path, r.old_version): r for r in replaces if r.old_version is not None}
@@ -219,6 +222,10 @@ def parse_go_mod(data: bytes, path: str = "", go_sum: bytes | None = None) -> Ap
                 pset.add(mod_path, version, relationship="indirect")
 
     std = stdlib_version(mod.toolchain) if mod.toolchain else None
+    if std is None and not mod.toolchain and min_version and mod.go:
+        m = _GO_VERSION.match(mod.go)
+        if m and (int(m.group(1)), int(m.group(2) or 0)) >= (1, 21):
+            std = stdlib_version("go" + mod.go)
     if std is not None:
         pset.add("stdlib", std, relationship="direct")
     direct_ids = [p.id for p in pset.build() if p.relationship == "direct"]
@@ -229,8 +236,8 @@ def parse_go_mod(data: bytes, path: str = "", go_sum: bytes | None = None) -> Ap
     return Application(type=APP_TYPE, file_path=path, packages=pset.build())
 
 
-def _analyze(inp: AnalysisInput) -> AnalysisResult:
-    app = parse_go_mod(inp.data, inp.path, go_sum=inp.siblings.get("go.sum"))
+def _analyze(inp: AnalysisInput, min_version: bool = False) -> AnalysisResult:
+    app = parse_go_mod(inp.data, inp.path, go_sum=inp.siblings.get("go.sum"), min_version=min_version)
     return AnalysisResult(applications=(app,) if app.packages else ())
 
 
@@ -241,3 +248,6 @@ ANALYZER = Analyzer(
     companions=("go.sum",),
     analyze=_analyze,
 )
+# --detection-priority comprehensive: stdlib from the `go` line too
+COMPREHENSIVE = dataclasses.replace(ANALYZER, analyze=lambda inp: _analyze(inp, min_version=True),
+                                    variant="comprehensive")

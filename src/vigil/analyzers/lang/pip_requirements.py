@@ -16,12 +16,17 @@ package is the base distribution). Everything else is not a package: it is recor
 reason (never a failure of the whole file). An unpinned requirement (`flask`, `flask>=2`) does become a package when a
 constraints file included with `-c` pins it. Every package is direct: a requirements file has no graph.
 
+With `--detection-priority comprehensive` (`min_version`), as in Trivy, a requirement with no single pin is reported
+at the lowest version it allows: the version of its `~=` clause, else of its `>=` clause, and `==1.2.*` as `1.2.0`.
+That version may not be the one installed: more advisories match, some of them false positives.
+
 The analyzer sees only this file and the siblings the source passes in `AnalysisInput.siblings` (keyed by base
 name), so includes are resolved when they name a file in the same directory; others are reported as skipped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import posixpath
 import re
@@ -145,7 +150,7 @@ class _Requirement:
     reason: str
 
 
-def _parse_requirement(line: str) -> _Requirement:
+def _parse_requirement(line: str, min_version: bool = False) -> _Requirement:
     line = _PER_REQUIREMENT_OPTION.split(line, maxsplit=1)[0]
     lowered = line.lower()
     if "://" in line or lowered.endswith(_ARCHIVE_SUFFIXES) or line.startswith((".", "/", "~")):
@@ -172,6 +177,8 @@ def _parse_requirement(line: str) -> _Requirement:
             wildcard = True
         elif op in ("==", "==="):
             pins.append((op, version))
+    if len(pins) != 1 and min_version and not pins:
+        pins = _lowest(rest)
     if len(pins) != 1:
         return _Requirement(name, None, WILDCARD if wildcard and not pins else UNPINNED)
     op, version = pins[0]
@@ -184,6 +191,20 @@ def _parse_requirement(line: str) -> _Requirement:
         except InvalidVersion:
             return _Requirement(name, None, INVALID_VERSION)
     return _Requirement(name, version, "")
+
+
+def _lowest(spec: str) -> list[tuple[str, str]]:
+    """The lowest version a requirement allows, as Trivy's comprehensive mode reads it: the `~=` clause's version,
+    else the `>=` clause's, else a `==X.Y.*` wildcard as X.Y.0; [] when none (an upper bound alone says nothing)."""
+    clauses = [c.groups() for c in map(_CLAUSE.match, spec.split(",")) if c is not None]
+    for want in ("~=", ">="):
+        for op, version in clauses:
+            if op == want:
+                return [("==", version)]
+    for op, version in clauses:
+        if op == "==" and version.endswith(".*") and "*" not in version[:-2]:
+            return [("==", version[:-1] + "0")]
+    return []
 
 
 @dataclass(slots=True)
@@ -199,6 +220,7 @@ class _Unpinned:
 class _Parser:
     path: str
     read_include: ReadInclude | None
+    min_version: bool = False
     packages: list[Package] = field(default_factory=list)
     seen: set[tuple[str, str]] = field(default_factory=set)
     skipped: list[Skipped] = field(default_factory=list)
@@ -221,7 +243,7 @@ class _Parser:
                 if line.startswith("-"):
                     self.option(line, first, rel, file_path, constraint)
                     continue
-                req = _parse_requirement(line)
+                req = _parse_requirement(line, self.min_version)
                 if constraint:
                     if req.version is not None:
                         self.constraints.setdefault(_normalize(req.name), req.version)
@@ -287,12 +309,12 @@ class _Parser:
 
 
 def parse_requirements(
-    data: bytes, path: str = "", read_include: ReadInclude | None = None
+    data: bytes, path: str = "", read_include: ReadInclude | None = None, min_version: bool = False
 ) -> tuple[Application, list[Skipped]]:
     """Parse a requirements file. `read_include(rel)` returns the bytes of an included file — `rel` is normalised
     and relative to this file's directory, e.g. "base.txt" or "../common/base.txt" — or None when unavailable.
     Returns the application (pinned requirements, all direct) and the lines that produced no package."""
-    parser = _Parser(path=path, read_include=read_include)
+    parser = _Parser(path=path, read_include=read_include, min_version=min_version)
     root = posixpath.basename(path) or "requirements.txt"
     parser.parse_file(_decode(data), root, path, constraint=False)
     if parser.constraints:
@@ -307,13 +329,13 @@ def parse_requirements(
     return Application(type=APP_TYPE, file_path=path, packages=tuple(packages)), parser.skipped
 
 
-def _analyze(inp: AnalysisInput) -> AnalysisResult:
+def _analyze(inp: AnalysisInput, min_version: bool = False) -> AnalysisResult:
     def read_include(rel: str) -> bytes | None:
         if "/" in rel:  # only files in the same directory are passed to us
             return None
         return inp.siblings.get(rel)
 
-    app, skipped = parse_requirements(inp.data, inp.path, read_include)
+    app, skipped = parse_requirements(inp.data, inp.path, read_include, min_version)
     unpinned = sum(1 for s in skipped if s.reason in REQUIREMENT_REASONS)
     if unpinned:
         log.info(
@@ -331,3 +353,6 @@ ANALYZER = Analyzer(
     companions=("*.txt",),
     analyze=_analyze,
 )
+# --detection-priority comprehensive: unpinned requirements at their lowest allowed version
+COMPREHENSIVE = dataclasses.replace(ANALYZER, analyze=lambda inp: _analyze(inp, min_version=True),
+                                    variant="comprehensive")

@@ -7,11 +7,14 @@ source, version}}` and `sdks: {dart: <constraint>, flutter: <constraint>}`. `dep
 Semantics: "direct main"/"direct overridden" → direct, "direct dev" → direct and dev, "transitive" → indirect (the
 lock has no edges, so a transitive package's dev-ness is unknown and it counts as production). Packages with
 `source: sdk` (flutter, flutter_test …) ship with the SDK and are locked as "0.0.0": not reported, rather than
-guessing an SDK version from the constraint.
+guessing an SDK version from the constraint. With `--detection-priority comprehensive` (`min_version`) they are
+reported, as in Trivy, at the lowest version of their SDK's constraint in `sdks` (`>=3.0.0 <4.0.0` or `^3.0.0`:
+3.0.0); a constraint without a lower bound still leaves them out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 
@@ -24,7 +27,19 @@ log = logging.getLogger(__name__)
 APP_TYPE = "pub"
 
 
-def parse_pubspec_lock(data: bytes, path: str = "") -> Application:
+def _sdk_min(sdks: object, description: object) -> str | None:
+    """The lowest version of the SDK constraint a `source: sdk` package names (its description is the SDK's name):
+    the first clause when it is `>=V` or `^V` (Dart's only lower bounds), else None."""
+    if not isinstance(sdks, dict) or not isinstance(description, str):
+        return None
+    constraint = sdks.get(description)
+    if not isinstance(constraint, str):
+        return None
+    m = re.match(r"\s*(?:>=|\^)\s*v?(\d+(?:\.\d+){0,2}(?:[-+][0-9A-Za-z.+-]*)?)(?:\s|,|$)", constraint)
+    return m.group(1) if m else None
+
+
+def parse_pubspec_lock(data: bytes, path: str = "", min_version: bool = False) -> Application:
     doc = load_yaml(data)
     if doc is None:
         return Application(type=APP_TYPE, file_path=path)
@@ -39,7 +54,12 @@ def parse_pubspec_lock(data: bytes, path: str = "") -> Application:
         if not isinstance(name, str) or not isinstance(spec, dict):
             continue
         version = spec.get("version")
-        if not isinstance(version, str) or not version or spec.get("source") == "sdk":
+        if spec.get("source") == "sdk":
+            if not min_version:
+                continue
+            if version in ("0.0.0", None, ""):
+                version = _sdk_min(doc.get("sdks"), spec.get("description"))
+        if not isinstance(version, str) or not version:
             continue
         kind = spec.get("dependency")
         relationship: Relationship = "unknown"
@@ -68,9 +88,12 @@ def parse_pubspec_lock(data: bytes, path: str = "") -> Application:
     return Application(type=APP_TYPE, file_path=path, packages=tuple(packages))
 
 
-def _analyze(inp: AnalysisInput) -> AnalysisResult:
-    app = parse_pubspec_lock(inp.data, inp.path)
+def _analyze(inp: AnalysisInput, min_version: bool = False) -> AnalysisResult:
+    app = parse_pubspec_lock(inp.data, inp.path, min_version)
     return AnalysisResult(applications=(app,) if app.packages else ())
 
 
 ANALYZER = Analyzer(name="pubspec-lock", version=1, filenames=("pubspec.lock",), analyze=_analyze)
+# --detection-priority comprehensive: SDK packages at their SDK constraint's lowest version
+COMPREHENSIVE = dataclasses.replace(ANALYZER, analyze=lambda inp: _analyze(inp, min_version=True),
+                                    variant="comprehensive")

@@ -7,8 +7,10 @@ returns nothing). The chart is handed over as an in-memory .tgz, so this module 
 `load_chart_archive()` on a packaged chart.
 
 As in Trivy (`pkg/iac/scanners/helm/parser`): release name = chart name, client-side dry run, values from
-`values.yaml` overridden by each `values_files` entry then by each `--set` expression; `kube_version` sets
-`.Capabilities.KubeVersion`. Findings point at lines of the rendered manifest of each template, counted per
+`values.yaml` overridden by each `values_files` entry, then each `--set` expression, each `--set-string` one (values
+kept as strings) and last each `--set-file` one (already read: `file_values`, see helm_file_values);
+`kube_version` sets `.Capabilities.KubeVersion` and `api_versions` are added to Helm's default
+`.Capabilities.APIVersions`. Findings point at lines of the rendered manifest of each template, counted per
 YAML document as in the release manifest (Helm keeps no source map from rendered output to template lines).
 `.Release.Namespace` renders as the placeholder `<release-namespace>`: the chart does not choose it, whoever
 installs it does (`helm install -n`), so checks about the namespace (KSV-0110 "default namespace") judge only
@@ -23,7 +25,7 @@ import logging
 import posixpath
 import re
 import tarfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -111,7 +113,32 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _values(values_files: Sequence[bytes], set_values: Sequence[str], helm: Any) -> dict[str, Any]:
+def helm_file_values(expr: str, read: Callable[[str], bytes]) -> dict[str, Any]:
+    """A `--set-file key=path` expression as values: Helm's own parser gives the key paths (dots, list indexes,
+    escapes), `read` the bytes of each file named, which become the value as text (like helm and Trivy). A
+    malformed expression -> ParseError; `read` raises what it raises for a file it cannot read."""
+    import helm_python as helm
+
+    try:
+        paths = helm.parse_set_string_values(expr)
+    except helm.HelmError as e:
+        raise ParseError(f"invalid --helm-set-file value {expr!r}: {e}") from e
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: fill(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fill(v) for v in node]
+        if isinstance(node, str):
+            return read(node).decode("utf-8", "replace")
+        return node
+
+    filled: dict[str, Any] = fill(paths)
+    return filled
+
+
+def _values(values_files: Sequence[bytes], set_values: Sequence[str], helm: Any,
+            set_strings: Sequence[str] = (), file_values: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for i, raw in enumerate(values_files):
         try:
@@ -130,6 +157,13 @@ def _values(values_files: Sequence[bytes], set_values: Sequence[str], helm: Any)
             merged = _merge(merged, helm.parse_set_string(expr))
         except helm.HelmError as e:
             raise ParseError(f"invalid --helm-set value {expr!r}: {e}") from e
+    for expr in set_strings:
+        try:
+            merged = _merge(merged, helm.parse_set_string_values(expr))
+        except helm.HelmError as e:
+            raise ParseError(f"invalid --helm-set-string value {expr!r}: {e}") from e
+    for fv in file_values:
+        merged = _merge(merged, fv)
     return merged
 
 
@@ -168,6 +202,9 @@ def render_chart(
     values_files: Sequence[bytes] = (),
     set_values: Sequence[str] = (),
     kube_version: str = "",
+    set_strings: Sequence[str] = (),
+    file_values: Sequence[Mapping[str, Any]] = (),
+    api_versions: Sequence[str] = (),
 ) -> dict[str, str]:
     """Render the chart with Helm: {template path relative to the chart root: rendered text}, e.g.
     "templates/deployment.yaml", "charts/redis/templates/master.yaml". Every template is included (NOTES.txt
@@ -180,11 +217,13 @@ def render_chart(
 
     root = _chart_root(chart_files)
     name = _chart_name(chart_files, root)
-    values = _values(values_files, set_values, helm)
+    values = _values(values_files, set_values, helm, set_strings, file_values)
     archive = _archive(chart_files, root, name)
     opts: dict[str, Any] = {"name": name, "namespace": RELEASE_NAMESPACE, "is_install": True}
     if kube_version:
         opts["kube_version"] = kube_version if kube_version.startswith("v") else "v" + kube_version
+    if api_versions:  # added to Helm's default set, as `helm template --api-versions` does
+        opts["api_versions"] = list(api_versions)
     try:
         with helm.Chart.load_archive(archive) as chart:
             # Chart.render() has no kube_version parameter; the native call takes the option as JSON.
@@ -227,6 +266,9 @@ def scan_chart(
     set_values: Sequence[str] = (),
     kube_version: str = "",
     skip_hooks: bool = False,
+    set_strings: Sequence[str] = (),
+    file_values: Sequence[Mapping[str, Any]] = (),
+    api_versions: Sequence[str] = (),
 ) -> list[tuple[str, list[tuple[K8sResource, list[str]]]]]:
     """Render the chart with Helm and parse each rendered template: [(template path, [(resource, its document's
     lines)])], template paths relative to the chart root (e.g. "templates/deployment.yaml",
@@ -237,7 +279,8 @@ def scan_chart(
     reports): line 1 is the `# Source: <chart>/<template>` comment, the document follows. Findings therefore carry
     line numbers and code snippets of the rendered document. Hooks and tests are kept unless `skip_hooks` (they
     run in the cluster too)."""
-    rendered = render_chart(chart_files, values_files=values_files, set_values=set_values, kube_version=kube_version)
+    rendered = render_chart(chart_files, values_files=values_files, set_values=set_values, kube_version=kube_version,
+                            set_strings=set_strings, file_values=file_values, api_versions=api_versions)
     name = _chart_name(chart_files, _chart_root(chart_files))
     out: list[tuple[str, list[tuple[K8sResource, list[str]]]]] = []
     for rel in sorted(rendered):

@@ -115,10 +115,18 @@ def _is_chart_support(rel: str) -> bool:
     return p.name in _CHART_NAMES or p.name.lower().endswith(".tpl") or "templates" in p.parts[:-1]
 
 
-def wants(rel: str) -> bool:
+def pattern_kind(rel: str, opts: MisconfOptions | None) -> str:
+    """The config type the first --file-patterns expression that matches `rel` names (searched in the path, as
+    Trivy does), or ""."""
+    if opts is None:
+        return ""
+    return next((kind for kind, rx in opts.file_patterns if re.search(rx, rel)), "")
+
+
+def wants(rel: str, opts: MisconfOptions | None = None) -> bool:
     """Whether the misconfiguration scan needs the file at relative posix path `rel` (decided from the path
     alone, so any walker — directory or image layers — can filter before reading)."""
-    return _is_config_path(rel) or _is_chart_support(rel)
+    return _is_config_path(rel) or _is_chart_support(rel) or bool(pattern_kind(rel, opts))
 
 
 def standalone(rel: str, data: bytes) -> bool:
@@ -134,6 +142,10 @@ def standalone(rel: str, data: bytes) -> bool:
 
 # --- options and output ----------------------------------------------------------------------------------------
 
+# The config types Vigil checks (--misconfig-scanners names them; Trivy's others match nothing here)
+SCANNED_TYPES = ("dockerfile", "kubernetes", "helm", "compose")
+
+
 @dataclass(frozen=True)
 class MisconfOptions:
     include_deprecated_checks: bool = False
@@ -142,6 +154,16 @@ class MisconfOptions:
     helm_set: tuple[str, ...] = ()
     helm_kube_version: str = ""
     helm_skip_hooks: bool = False  # drop Helm hooks and tests (helm.sh/hook), as Trivy does
+    helm_set_string: tuple[str, ...] = ()
+    helm_file_values: tuple[str, ...] = ()  # --helm-set-file expressions with their files read: JSON objects
+    helm_api_versions: tuple[str, ...] = ()
+    # --misconfig-scanners: the types checked (empty: all); files of the others are not parsed. Custom checks of the
+    # plain yaml/json types run whatever it says (Trivy has no such types there).
+    types: tuple[str, ...] = ()
+    file_patterns: tuple[tuple[str, str], ...] = ()  # --file-patterns of config types: (type, regex)
+
+    def checks(self, kind: str) -> bool:
+        return not self.types or kind not in SCANNED_TYPES or kind in self.types
 
 
 @dataclass(frozen=True)
@@ -387,7 +409,10 @@ class _Scan:
         """Render a chart with Helm and check every rendered template as its own Result `<chart>/<template>`."""
         try:
             rendered = helm.scan_chart(files, values_files=self.opts.helm_values, set_values=self.opts.helm_set,
-                                       kube_version=self.opts.helm_kube_version, skip_hooks=self.opts.helm_skip_hooks)
+                                       kube_version=self.opts.helm_kube_version, skip_hooks=self.opts.helm_skip_hooks,
+                                       set_strings=self.opts.helm_set_string,
+                                       file_values=[json.loads(v) for v in self.opts.helm_file_values],
+                                       api_versions=self.opts.helm_api_versions)
         except ParseError as e:
             log.debug("%s: chart not scanned: %s", rel, e)
             self.warnings.append(f"{rel}: chart not scanned: {e}")
@@ -459,9 +484,12 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
     results: list[Result] = []
 
     for rel in paths:
-        if not _is_config_path(rel) or any(_rendered_by_chart(rel, d) for d in charts):
+        forced = pattern_kind(rel, opts)
+        if not (forced or _is_config_path(rel)) or any(_rendered_by_chart(rel, d) for d in charts):
             continue
-        if is_dockerfile(rel):
+        if forced:
+            kind = forced
+        elif is_dockerfile(rel):
             kind = "dockerfile"
         elif is_compose(rel):
             kind = "compose"
@@ -469,6 +497,8 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
             kind = "helm-archive"
         else:
             kind = ""
+        if kind and not opts.checks("helm" if kind == "helm-archive" else kind):
+            continue  # a type --misconfig-scanners left out: not read further, not parsed
         if rel in errors:
             if kind:
                 log.warning("%s: skipped: %s", rel, errors[rel])
@@ -485,7 +515,7 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
             results.extend(scan.chart(rel, chart_files))
             continue
         if not kind:
-            if looks_like_k8s(data, rel):
+            if opts.checks("kubernetes") and looks_like_k8s(data, rel):
                 kind = "kubernetes"
             elif is_yaml_or_json(rel) and ({"yaml", "json"} & custom_types):
                 kind = "json" if rel.lower().endswith(".json") else "yaml"
@@ -495,8 +525,9 @@ def scan_files(files: Mapping[str, bytes], opts: MisconfOptions,
                 continue
         results.extend(scan.file(rel, kind, data))
 
-    scan.warnings.extend(_kustomize_warnings(paths, files))
-    for d in charts:
+    if opts.checks("kubernetes"):
+        scan.warnings.extend(_kustomize_warnings(paths, files))
+    for d in charts if opts.checks("helm") else ():
         unreadable = next((e for p, e in errors.items() if _under(p, d)), None)
         if unreadable is not None:
             results.append(Result(target=d, class_="config", type="helm", error=unreadable))
@@ -530,16 +561,17 @@ def finalize(report: Report, severities: Iterable[str], include_non_failures: bo
     return msgspec.structs.replace(report, results=tuple(results))
 
 
-def scan_image_history(created_by: list[str]) -> Result | None:
+def scan_image_history(created_by: list[str], target: str = "Dockerfile") -> Result | None:
     """Image config misconfigurations (Trivy's --image-config-scanners misconfig): the history's `created_by`
-    lines become a one-stage Dockerfile and the built-in DS checks run on it. Target "Dockerfile" like Trivy.
+    lines become a one-stage Dockerfile and the built-in DS checks run on it. `target`: the image's name in a
+    report (Trivy's; the config is no file).
     Unfiltered like scan_files (the report stage's finalize() counts and drops PASS entries). None when the image
     has no history."""
     if not created_by:
         return None
     doc = from_image_history(created_by, "Dockerfile")
     lines = ["FROM scratch", *(c.replace("\n", " ") for c in created_by)]
-    fscan = _FileScan(rel="Dockerfile", type="dockerfile", lines=lines, docs=[doc])
+    fscan = _FileScan(rel=target, type="dockerfile", lines=lines, docs=[doc])
     ms = _run_checks(checks_for("dockerfile"), fscan, include_deprecated=False)
-    return Result(target="Dockerfile", class_="config", type="dockerfile", misconfigurations=_sort(ms),
+    return Result(target=target, class_="config", type="dockerfile", misconfigurations=_sort(ms),
                   misconf_summary=MisconfSummary())
