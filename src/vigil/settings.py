@@ -88,7 +88,7 @@ CLIENT = ("fs", "rootfs", "repo", "sbom", "image", "k8s")  # commands that can d
 PUBLISH = ("fs", "image", "config", "sbom", "repo", "rootfs")  # commands that can send their report to a store
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 TRIVY_ALL = (*SCAN, "server")  # Trivy's global flags (registry, TLS, cache, timeout) on every scan command and server
-NOT_IMAGE = ("fs", "rootfs", "repo", "config", "sbom", "server")  # where registry credentials are not used
+NO_REGISTRY = ("config",)  # registry credentials serve image pulls and oci:// DB downloads: config needs neither
 NOT_CACHED = ("fs", "rootfs", "repo", "config", "sbom")  # commands whose analyses are not cached
 SBOM_PKG = (*PKG, "sbom")  # package filters and scanners that `sbom` takes too (its packages are given, not found)
 
@@ -226,19 +226,19 @@ OPTIONS: tuple[Option, ...] = (
            "machine's arch>)", ("image", "k8s"), yaml_key="image.platform"),
     Option("username", "str", "", "registry user name (else docker config.json credentials, else anonymous); "
            "image pulls and oci:// DB downloads", TRIVY_ALL, yaml_key="registry.username",
-           ignored="registry credentials apply to image pulls (an oci:// DB download reads VIGIL_USERNAME, VIGIL_PASSWORD or the TRIVY_* ones)",
-           ignored_in=NOT_IMAGE),
+           ignored="registry credentials apply to image pulls and oci:// DB downloads, and config needs neither",
+           ignored_in=NO_REGISTRY),
     Option("password", "str", "", "registry password or token (TRIVY_PASSWORD/VIGIL_PASSWORD or --password-stdin "
            "keep it out of `ps`)", TRIVY_ALL, yaml_key="registry.password",
-           ignored="registry credentials apply to image pulls (an oci:// DB download reads VIGIL_USERNAME, VIGIL_PASSWORD or the TRIVY_* ones)",
-           ignored_in=NOT_IMAGE),
+           ignored="registry credentials apply to image pulls and oci:// DB downloads, and config needs neither",
+           ignored_in=NO_REGISTRY),
     Option("password_stdin", "bool", False, "read the registry password from standard input", TRIVY_ALL,
            yaml_key="registry.password-stdin",
-           ignored="registry credentials apply to image pulls (an oci:// DB download reads VIGIL_USERNAME, VIGIL_PASSWORD or the TRIVY_* ones)",
-           ignored_in=NOT_IMAGE),
+           ignored="registry credentials apply to image pulls and oci:// DB downloads, and config needs neither",
+           ignored_in=NO_REGISTRY),
     Option("registry_token", "str", "", "registry bearer token", TRIVY_ALL, yaml_key="registry.token",
-           ignored="registry credentials apply to image pulls (an oci:// DB download reads VIGIL_USERNAME, VIGIL_PASSWORD or the TRIVY_* ones)",
-           ignored_in=NOT_IMAGE),
+           ignored="registry credentials apply to image pulls and oci:// DB downloads, and config needs neither",
+           ignored_in=NO_REGISTRY),
     Option("insecure", "bool", False, "allow plain-HTTP registries and skip TLS verification (image pulls, DB "
            "downloads, the vigil server in client mode)", TRIVY_ALL, yaml_key="registry.insecure"),
     Option("cacert", "path", None, "CA bundle (PEM) for TLS: registries, DB downloads, the vigil server in client "
@@ -929,6 +929,24 @@ class ScanOptions:
 
 
 @dataclass(frozen=True)
+class RegistryAuth:
+    """How to reach the registry or mirror a DB is downloaded from: the flags (--username, --password,
+    --registry-token, --insecure, --cacert); what they leave empty comes from the VIGIL_*/TRIVY_* variables."""
+
+    username: str = ""
+    password: str = ""
+    token: str = ""
+    insecure: bool = False
+    cacert: str = ""
+
+
+def registry_auth(values: Mapping[str, Any]) -> RegistryAuth:
+    return RegistryAuth(username=str(values.get("username") or ""), password=str(values.get("password") or ""),
+                        token=str(values.get("registry_token") or ""), insecure=bool(values.get("insecure")),
+                        cacert=str(values.get("cacert") or ""))
+
+
+@dataclass(frozen=True)
 class DBOptions:
     """Where the DB is and how a scan may update it."""
 
@@ -939,6 +957,7 @@ class DBOptions:
     download_only: bool = False
     needed: bool = True  # False in client mode (the server matches) or without the vuln scanner
     progress: bool = False
+    registry: RegistryAuth = field(default_factory=RegistryAuth)
 
 
 def db_path_of(values: Mapping[str, Any]) -> Path:
@@ -965,6 +984,7 @@ def db_options(values: Mapping[str, Any], *, progress: bool = False) -> DBOption
         download_only=bool(values.get("download_db_only")),
         needed=not values.get("server") and (scanners is None or "vuln" in scanners),
         progress=progress,
+        registry=registry_auth(values),
     )
 
 

@@ -146,8 +146,11 @@ def test_flags_that_do_not_apply_to_a_command_say_so(demo: Path) -> None:
     p = run("fs", ".", "--scanners", "secret", "--cache-backend", "redis://127.0.0.1:1", "--username", "u",
             "--tf-vars", "prod.tfvars", cwd=demo)
     assert p.returncode == 0, p.stderr
-    for flag in ("--cache-backend", "--username", "--tf-vars"):
+    for flag in ("--cache-backend", "--tf-vars"):
         assert sum(flag in line for line in p.stderr.splitlines()) == 1, p.stderr
+    assert "--username" not in p.stderr  # on fs it serves an oci:// DB download
+    p = run("config", ".", "--username", "u", cwd=demo)  # config downloads nothing
+    assert p.returncode == 0 and sum("--username" in line for line in p.stderr.splitlines()) == 1, p.stderr
     # Trivy's own defaults are not worth a line
     p = run("config", ".", "--cache-backend", "memory", "--cache-ttl", "0s", cwd=demo)
     assert p.returncode == 0 and not p.stderr.strip(), p.stderr

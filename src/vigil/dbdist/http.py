@@ -29,12 +29,25 @@ TIMEOUT = 30.0
 
 
 class HTTPRepository:
-    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+    def __init__(self, url: str, timeout: float = TIMEOUT, *, insecure: bool = False, cacert: str = "") -> None:
+        """`insecure`: no TLS verification (--insecure); `cacert`: a CA bundle trusted besides the system's."""
+        import ssl
+
         import httpx
 
         self.url = url
         self.base = url if url.endswith("/") else url + "/"
+        verify: ssl.SSLContext | bool = True
+        if insecure:
+            verify = False
+        elif cacert:
+            try:
+                verify = ssl.create_default_context()
+                verify.load_verify_locations(cafile=cacert)
+            except (OSError, ssl.SSLError) as e:
+                raise RepoError(f"{url}: cannot load the CA bundle {cacert}: {e}") from e
         self.client = httpx.Client(
+            verify=verify,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=True,
             trust_env=True,

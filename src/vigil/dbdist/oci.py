@@ -40,6 +40,7 @@ from vigil.dbdist.artifact import (
     pack,
 )
 from vigil.dbdist.source import CHUNK, Progress, RepoError
+from vigil.settings import RegistryAuth
 from vigil.sources.image import ImageError, RegistryOptions
 from vigil.sources.image.reference import Reference, parse_reference
 from vigil.sources.image.registry import MT_OCI_MANIFEST, RegistryClient, error_detail, read_capped
@@ -62,18 +63,20 @@ def _truthy(v: str) -> bool:
 
 
 def registry_options(env: Mapping[str, str] | None = None, *, progress: bool = False,
-                     retries: int = PULL_RETRIES) -> RegistryOptions:
+                     retries: int = PULL_RETRIES, auth: RegistryAuth | None = None) -> RegistryOptions:
+    """The command's flags (`auth`) first, then VIGIL_*, then Trivy's variables of the same name."""
     e = os.environ if env is None else env
+    a = auth or RegistryAuth()
 
     def get(name: str) -> str:  # VIGIL_*, else Trivy's variable of the same name
         return e.get("VIGIL_" + name) or e.get("TRIVY_" + name, "")
 
     return RegistryOptions(
-        username=get("USERNAME"),
-        password=get("PASSWORD"),
-        registry_token=get("REGISTRY_TOKEN"),
-        insecure=_truthy(get("INSECURE")),
-        ca_file=get("CACERT"),
+        username=a.username or get("USERNAME"),
+        password=a.password or get("PASSWORD"),
+        registry_token=a.token or get("REGISTRY_TOKEN"),
+        insecure=a.insecure or _truthy(get("INSECURE")),
+        ca_file=a.cacert or get("CACERT"),
         retries=retries,
         timeout=60.0,
         progress=progress,

@@ -34,7 +34,7 @@ def prepare_db(opts: DBOptions) -> Path | None:
 
     try:
         res = ensure_db(opts.db_path, list(opts.repositories), skip_update=skip, offline=opts.offline,
-                        force=opts.download_only, progress=opts.progress)
+                        force=opts.download_only, progress=opts.progress, registry=opts.registry)
     except DBError as e:
         raise DBPrepareError(str(e)) from e
     except OSError as e:

@@ -43,6 +43,7 @@ from vigil.vulndb.store import DBError
 if TYPE_CHECKING:
     from vigil.dbdist.artifact import ArtifactMetadata
     from vigil.dbdist.source import Repository
+    from vigil.settings import RegistryAuth
 
 log = logging.getLogger(__name__)
 
@@ -274,11 +275,13 @@ def installed_source(db_path: Path) -> str:
 # --------------------------------------------------------------------------------------------- entry point
 
 
-def open_repository(url: str) -> Repository:
+def open_repository(url: str, registry: RegistryAuth | None = None) -> Repository:
+    """`registry`: the command's --username/--password/--registry-token/--insecure/--cacert (what they leave empty
+    comes from the environment)."""
     if url.startswith("oci://"):
-        from vigil.dbdist.oci import OCIRepository
+        from vigil.dbdist.oci import OCIRepository, registry_options
 
-        return OCIRepository(url)
+        return OCIRepository(url, registry_options(auth=registry))
     if url.startswith(("https://", "http://")):
         from vigil.dbdist.http import HTTPRepository
 
@@ -287,7 +290,8 @@ def open_repository(url: str) -> Repository:
             # on the path can serve another DB with matching digests (a loopback mirror has no path to attack)
             _warn_once("http", url, f"DB repository {url} is plain HTTP: the DB and the digests that verify it "
                                     "can be replaced in transit; use https:// or oci:// (registries use TLS)")
-        return HTTPRepository(url)
+        return HTTPRepository(url, insecure=bool(registry and registry.insecure),
+                              cacert=registry.cacert if registry else "")
     raise UpdateError(f"unsupported DB repository {url!r}: use oci://HOST/REPO:TAG or https://HOST/DIR/")
 
 
@@ -318,6 +322,7 @@ def ensure_db(
     force: bool = False,
     progress: bool = False,
     now: dt.datetime | None = None,
+    registry: RegistryAuth | None = None,
 ) -> UpdateResult:
     """Make sure a usable DB is at `db_path` (see the module doc for the rules). Raises UpdateError."""
     for url in repositories:
@@ -347,7 +352,7 @@ def ensure_db(
                                 message="update attempted less than an hour ago")
     db_dir = db_path.parent
     try:
-        return _locked_update(db_path, repositories, local, force, progress, now)
+        return _locked_update(db_path, repositories, local, force, progress, now, registry)
     except OSError as e:  # a read-only DB dir (shared, mounted): scan with what is there
         if not usable:
             raise UpdateError(f"cannot update the DB in {db_dir}: {e.strerror or e}") from e
@@ -358,7 +363,7 @@ def ensure_db(
 
 
 def _locked_update(db_path: Path, repositories: list[str], local: _Local | None, force: bool, progress: bool,
-                   now: dt.datetime) -> UpdateResult:
+                   now: dt.datetime, registry: RegistryAuth | None) -> UpdateResult:
     db_dir = db_path.parent
     with db_lock(db_dir):
         fresh = _local(db_path)
@@ -368,7 +373,7 @@ def _locked_update(db_path: Path, repositories: list[str], local: _Local | None,
         ):
             # Someone else installed a DB (or tried) while we waited for the lock: theirs is as fresh as ours.
             return UpdateResult(db_path, source=installed_source(db_path), message="updated by another process")
-        return _update_locked(db_path, repositories, fresh, progress, now)
+        return _update_locked(db_path, repositories, fresh, progress, now, registry)
 
 
 def _recently_attempted(state: dict[str, Any], now: dt.datetime) -> bool:
@@ -377,7 +382,8 @@ def _recently_attempted(state: dict[str, Any], now: dt.datetime) -> bool:
 
 
 def _update_locked(
-    db_path: Path, repositories: list[str], local: _Local | None, progress: bool, now: dt.datetime
+    db_path: Path, repositories: list[str], local: _Local | None, progress: bool, now: dt.datetime,
+    registry: RegistryAuth | None = None,
 ) -> UpdateResult:
     from vigil.dbdist.artifact import ArtifactError
     from vigil.vulndb.tempfiles import remove_stale
@@ -391,7 +397,7 @@ def _update_locked(
     errors: list[str] = []
     for url in repositories:
         try:
-            repo = open_repository(url)
+            repo = open_repository(url, registry)
         except (ArtifactError, UpdateError) as e:
             errors.append(str(e))
             continue

@@ -90,7 +90,7 @@ def server_cmd(**kwargs: Any) -> None:
 
         db_ready(values)
         return
-    from vigil.settings import SettingsError, default_cache_dir, parse_duration, parse_size
+    from vigil.settings import SettingsError, default_cache_dir, parse_duration, parse_size, registry_auth
     from vigil.shells.server.state import MAX_BLOB_BYTES
 
     try:
@@ -144,6 +144,7 @@ def server_cmd(**kwargs: Any) -> None:
                         store_service=store_service,
                         token_header=header,
                         db_repositories=tuple(values.get("db_repository") or ()),
+                        db_registry=registry_auth(values),
                         skip_db_update=bool(values.get("skip_db_update")), update_interval=interval)
     if state.db_info() is None:  # missing, damaged or of another schema: download one (as a scan would)
         state.refresh_db(force=True)

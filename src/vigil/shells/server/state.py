@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vigil.findings.analysis import BlobInfo
 from vigil.findings.wire import DBInfo
+from vigil.settings import RegistryAuth
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -167,6 +168,7 @@ class ServerState:
     more_tokens: tuple[str, ...] = ()  # further accepted tokens: each is a tenant of its own
     token_header: str = DEFAULT_TOKEN_HEADER
     db_repositories: tuple[str, ...] = ()
+    db_registry: RegistryAuth | None = None  # --username/--password/--registry-token/--insecure/--cacert
     skip_db_update: bool = False
     update_interval: float = 3600.0
     max_blob_bytes: int = MAX_BLOB_BYTES
@@ -292,7 +294,8 @@ class ServerState:
             log.warning("DB updates are not available in this build; serving the DB on disk")
             return False
         try:
-            res = ensure_db(self.db_path, list(self.db_repositories), skip_update=False, offline=False, force=force)
+            res = ensure_db(self.db_path, list(self.db_repositories), skip_update=False, offline=False, force=force,
+                            registry=self.db_registry)
         except Exception as e:  # network, registry, disk: log, count, keep the current DB
             self.metrics.db_refresh_errors.inc()
             log.warning("scheduled DB update failed: %s", e)
