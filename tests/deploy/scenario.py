@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from tests.k8s.conftest import Images
 from tests.k8s_helpers import KCluster, pod_for
 from tests.operator.conftest import Kubelet, kubelet_env, objects
 
@@ -84,7 +83,11 @@ class Scenario:
         raise AssertionError(f"{what} never happened: {self.log.read_text()[-3000:]}")
 
     def scrape(self) -> str:
-        text = httpx.get(self.metrics_url).text
+        """The /metrics exposition ("" while the operator has not started serving it)."""
+        try:
+            text = httpx.get(self.metrics_url).text
+        except httpx.TransportError:
+            return ""
         self.scrapes.append(text)
         return text
 
@@ -102,17 +105,30 @@ class Scenario:
         return out
 
 
+def chart_config(server_url: str, values: dict[str, Any] | None = None) -> str:
+    """The operator config file the chart renders for `values`, pointed at the test's vigil server. The scan Jobs get
+    no token Secret: the kubelet stand-in passes plain env values only, and the test server wants no token."""
+    import yaml
+
+    from tests.deploy.chart import find, objects, render
+
+    cfg = yaml.safe_load(find(objects(render(values)), "ConfigMap", "-config")["data"]["operator.yaml"])
+    cfg.update({"server": server_url, "serverTokenSecret": ""})
+    return str(yaml.safe_dump(cfg))
+
+
 @contextmanager
-def operator_running(kc: KCluster, server: Any, tmp: Path, config: str = "",
-                     extra_args: tuple[str, ...] = ()) -> Iterator[Scenario]:
-    kubelet = Kubelet(kc, "vigil-system", tmp, kubelet_env(tmp))
-    port = free_port()
-    log = tmp / "operator.log"
-    (tmp / "op.yaml").write_text(config or "excludeNamespaces: [kube-*, trivy-*, default]\n")
+def operator_running(kc: KCluster, server: Any, tmp: Path, config: str, kubelet: Kubelet | None = None,
+                     port: int = 0) -> Iterator[Scenario]:
+    kubelet = kubelet or Kubelet(kc, "vigil-system", tmp, kubelet_env(tmp))
+    port = port or free_port()
+    n = len(list(tmp.glob("operator-*.log")))
+    log = tmp / f"operator-{n}.log"
+    (tmp / "op.yaml").write_text(config)
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "vigil.shells.cli.main", "operator", "--api-server", kc.url,
-                                 "--server", server.url, "--config", str(tmp / "op.yaml"),
-                                 "--metrics-listen", f"127.0.0.1:{port}", "--interval", "1", *extra_args],
+                                 "--config", str(tmp / "op.yaml"), "--metrics-listen", f"127.0.0.1:{port}",
+                                 "--interval", "1"],
                                 stdout=out, stderr=subprocess.STDOUT, env=kubelet_env(tmp))
     try:
         yield Scenario(kc, kubelet, f"http://127.0.0.1:{port}/metrics", log, proc)
@@ -125,21 +141,46 @@ def operator_running(kc: KCluster, server: Any, tmp: Path, config: str = "",
             proc.wait()
 
 
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """The value of the first sample of `name` with `labels` in an exposition, or None."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for fam in text_string_to_metric_families(text):
+        for sample in fam.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
+
+
 def scan_everything(s: Scenario) -> None:
-    """Run every scan Job the operator creates until the shop namespace has its reports and no Job is left."""
+    """Run every scan Job the operator creates until reports exist and no Job is left."""
     def settled() -> bool:
         s.kubelet.run_all()
         return bool(objects(s.kc, "vulnerabilityreports")) and not objects(s.kc, "jobs", "vigil-system")
 
-    s.wait_for(settled, "reports for the shop namespace")
+    s.wait_for(settled, "reports, and no scan Job left")
 
 
-def deploy_vulnerable(s: Scenario, images: Images, namespace: str = "shop", name: str = "late") -> None:
-    """A new workload on a vulnerable image (alpine with known CVEs in the fixture DB) appears in `namespace`."""
+@dataclass(frozen=True)
+class Pushed:
+    ref: str  # as a pod spec names it (a tag)
+    image_id: str  # as containerd reports it (repo@digest)
+
+
+def deploy(s: Scenario, image: Pushed, name: str, namespace: str = "shop", pull_secret: str = "regcred") -> None:
+    """A new workload (a ReplicaSet and its pod) on `image` appears; its scan Jobs run until its metrics show."""
+    spec: dict[str, Any] = {"containers": [{"name": "app", "image": image.ref}]}
+    if pull_secret:
+        spec["imagePullSecrets"] = [{"name": pull_secret}]
     owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
              "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}"},
-             "spec": {"template": {"spec": {"containers": [{"name": "app", "image": images.alpine}]}}}}
+             "spec": {"template": {"spec": spec}}}
     s.kc.add(owner)
     httpx.post(f"{s.kc.url}/api/v1/namespaces/{namespace}/pods", json=pod_for(
-        owner, "ReplicaSet", f"{name}-0", {images.alpine: (images.alpine_id, "")})).raise_for_status()
-    s.wait_for(lambda: f'resource_name="{name}"' in s.scrape(), f"the {name} workload's metrics")
+        owner, "ReplicaSet", f"{name}-0", {image.ref: (image.image_id, "")})).raise_for_status()
+
+    def shown() -> bool:
+        s.kubelet.run_all()
+        return f'resource_name="{name}"' in s.scrape()
+
+    s.wait_for(shown, f"the {name} workload's metrics")
