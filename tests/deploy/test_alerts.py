@@ -95,3 +95,15 @@ def test_a_changed_rule_fails_the_tests(name: str, tmp_path: Path) -> None:
     proc = promtool_test(rules, alert, tmp_path)
     assert proc.returncode != 0, f"{name}: promtool still passes"
     assert "FAILED" in proc.stdout + proc.stderr
+
+
+def test_every_alert_has_a_runbook_section() -> None:
+    """runbook_url points at a heading of docs/operator.md (GitHub's anchor: the heading in lower case)."""
+    docs = (CHART.parents[2] / "docs" / "operator.md").read_text()
+    headings = {line.removeprefix("#### ").strip().lower() for line in docs.splitlines() if line.startswith("#### ")}
+    for g in yaml.safe_load(RULES.read_text())["groups"]:
+        for r in g["rules"]:
+            anchor = r["annotations"]["runbook_url"].rpartition("#")[2]
+            assert anchor == r["alert"].lower() and anchor in headings, r["alert"]
+            assert r["labels"]["severity"] in ("critical", "warning") and r["annotations"]["summary"]
+            assert r["annotations"]["description"]

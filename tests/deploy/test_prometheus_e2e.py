@@ -21,7 +21,15 @@ import pytest
 import yaml
 
 from tests.deploy.chart import CHART
-from tests.deploy.scenario import Pushed, Scenario, chart_config, deploy, free_port, operator_running, scan_everything
+from tests.deploy.scenario import (
+    Pushed,
+    Scenario,
+    chart_config,
+    deploy,
+    free_port,
+    operator_running,
+    scan_everything,
+)
 from tests.k8s_helpers import KCluster
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -172,6 +180,5 @@ def test_prometheus_scrapes_the_operator_and_the_criticals_alert_fires(
 
 def test_a_broken_panel_query_fails(tmp_path: Path) -> None:
     """The panel check bites: Prometheus answers a query that does not parse with an error."""
-    with prometheus(tmp_path, {}) as prom:
-        with pytest.raises(AssertionError, match="bad_data"):
-            query(prom, grafana('sum by (namespace) (vigil_image_vulnerabilities{cluster=~"$cluster"}'))
+    with prometheus(tmp_path, {}) as prom, pytest.raises(AssertionError, match="bad_data"):
+        query(prom, grafana('sum by (namespace) (vigil_image_vulnerabilities{cluster=~"$cluster"}'))
