@@ -132,3 +132,22 @@ def test_the_checks_catch_a_missing_and_an_extra_grant() -> None:
     # a RoleBinding's grant does not reach other namespaces nor the cluster scope
     role = [g for g in gs if g.scope == NAMESPACE and g.resource == "jobs" and g.verb == "create"]
     assert role and not allowed(role, ApiCall("create", "batch", "jobs", "shop"))
+
+
+def test_list_of_namespaces_mode_stays_in_its_namespaces(op_cluster: KCluster, vigil_server: Any,
+                                                          tmp_path: Path) -> None:
+    """ListOfNamespaces: kopf watches per namespace, the reconciler lists per namespace; every call is allowed by
+    the RoleBindings in the named namespaces and the small cluster role, and the workloads are scanned."""
+    values = {"operator": {"installMode": "ListOfNamespaces", "targetNamespaces": ["shop"]},
+              "privateRegistry": {"readPullSecrets": True}}
+    with operator_running(op_cluster, vigil_server, tmp_path, chart_config(vigil_server.url, values)) as s:
+        scan_everything(s)
+        calls = s.calls()
+    assert {o["metadata"]["namespace"] for o in cluster_objects(op_cluster, "vulnerabilityreports")} == {"shop"}
+    gs = grants(objects(render(values)), RELEASE, NAMESPACE)
+    denied = sorted({c for c in calls if not allowed(gs, c)}, key=str)
+    assert not denied, "\n".join(map(str, denied))
+    # nothing namespaced was read across the cluster
+    assert not [c for c in calls if c.verb in ("list", "watch") and not c.namespace
+                and c.resource not in ("namespaces", "customresourcedefinitions", "clusterroles",
+                                       "clusterrolebindings")]
