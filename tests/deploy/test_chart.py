@@ -315,3 +315,91 @@ def test_every_value_is_documented() -> None:
     # and the check catches a key without a comment
     bad = text.replace("  # -- Seconds between reconcile passes", "  # Seconds between reconcile passes")
     assert undocumented(yaml.safe_load(bad), documented(bad)) == ["operator.interval"]
+
+
+@pytest.mark.parametrize("case", ["default", "metrics-options"])
+def test_rendered_prometheus_rule_passes_promtool(case: str, tmp_path: Path) -> None:
+    """What the PrometheusRule carries (after the values changed it) is a valid rules file."""
+    import shutil
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool (Debian prometheus) not installed")
+    spec = find(objects(render(MATRIX.get(case, {}))), "PrometheusRule")["spec"]
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(spec))
+    proc = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yaml")], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# The ServiceMonitor fields the chart writes, as the Prometheus Operator's monitoring.coreos.com/v1 API defines
+# them (a subset: an unknown or misspelt field fails, as the CRD's structural schema would prune or reject it).
+_SERVICE_MONITOR = {
+    "type": "object", "additionalProperties": False, "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"}, "kind": {"const": "ServiceMonitor"},
+        "metadata": {"type": "object"},
+        "spec": {"type": "object", "additionalProperties": False, "required": ["selector", "endpoints"], "properties": {
+            "jobLabel": {"type": "string"},
+            "selector": {"type": "object", "additionalProperties": False, "properties": {
+                "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}}}},
+            "namespaceSelector": {"type": "object", "additionalProperties": False, "properties": {
+                "matchNames": {"type": "array", "items": {"type": "string"}}}},
+            "endpoints": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "additionalProperties": False, "required": ["port"], "properties": {
+                    "port": {"type": "string"}, "path": {"type": "string"},
+                    "interval": {"type": "string", "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?"
+                                                              "(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"},
+                    "relabelings": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False, "properties": {
+                            "targetLabel": {"type": "string"}, "replacement": {"type": "string"},
+                            "sourceLabels": {"type": "array"}, "action": {"type": "string"}}}}}}}}}}}
+
+
+def test_service_monitor_fields() -> None:
+    import jsonschema
+
+    for case in ("default", "metrics-options", "external-server"):
+        sm = find(objects(render(MATRIX.get(case, {}))), "ServiceMonitor")
+        jsonschema.validate(sm, _SERVICE_MONITOR)
+    sm["spec"]["endpoints"][0]["scrapeInterval"] = "30s"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(sm, _SERVICE_MONITOR)
+
+
+def test_dashboard_shape() -> None:
+    """Grafana's dashboard model: current schema version, the data source as a variable used by every panel and
+    query, the cluster/namespace/severity variables, unique panel ids on a grid without overlaps."""
+    board = json.loads((CHART / "files" / "vigil-dashboard.json").read_text())
+    assert board["schemaVersion"] >= 39 and board["uid"] and board["title"]
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert list(variables) == ["datasource", "cluster", "namespace", "severity"]
+    assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+    for name in ("cluster", "namespace", "severity"):
+        assert variables[name]["multi"] and variables[name]["includeAll"] and variables[name]["allValue"] == ".*"
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+    cells: set[tuple[int, int]] = set()
+    titles = set()
+    for p in board["panels"]:
+        g = p["gridPos"]
+        assert 0 <= g["x"] and g["x"] + g["w"] <= 24, p["title"]
+        mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        assert not mine & cells, f"{p['title']} overlaps another panel"
+        cells |= mine
+        if p["type"] == "row":
+            continue
+        titles.add(p["title"])
+        assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, p["title"]
+        assert p["targets"] and all(t["datasource"] == p["datasource"] and t["expr"] for t in p["targets"])
+        assert p["type"] in ("stat", "timeseries", "table"), p["type"]
+    # what the dashboard is for
+    for needed in ("Critical vulnerabilities", "Criticals now and 24 hours ago", "Top vulnerable images",
+                   "Top vulnerable workloads", "Workloads with exposed secrets", "Config audit failures by severity",
+                   "Queue and running Jobs", "Scan Jobs and failures", "Scan duration"):
+        assert needed in titles, needed
+    # every finding query follows the namespace and cluster variables
+    for p in board["panels"]:
+        for t in p.get("targets", ()):
+            if "vigil_image_" in t["expr"] or "vigil_resource_" in t["expr"] or "vigil_role_" in t["expr"]:
+                assert 'namespace=~"$namespace"' in t["expr"] and 'cluster=~"$cluster"' in t["expr"], t["expr"]
