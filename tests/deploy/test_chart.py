@@ -40,6 +40,9 @@ MATRIX: dict[str, dict[str, Any]] = {
         "resources": {"limits": {"cpu": "2", "memory": "2Gi"}}, "priorityClassName": "low",
         "concurrentLimit": 3, "timeoutSeconds": 900, "retries": 5, "retryBackoffSeconds": 60}},
     "private-registries": {"privateRegistry": {"readPullSecrets": True, "secretNames": ["regcred"]}},
+    "standalone-schedule": {"scanJob": {"mode": "Standalone"}, "reports": {"rescanSchedule": "0 3 * * *"},
+                            "server": {"dbRepositories": ["oci://mirror.internal/vigil/db:1"]},
+                            "metrics": {"vulnerabilityIdInfo": True}},
     "metrics-options": {"metrics": {"trivyMetricNames": True,
                                     "serviceMonitor": {"labels": {"release": "kube-prometheus"}},
                                     "prometheusRule": {"labels": {"release": "kube-prometheus"},
@@ -142,9 +145,25 @@ def _operator_config(objs: list[dict[str, Any]]) -> Any:
 
     text = find(objs, "ConfigMap", "-config")["data"]["operator.yaml"]
     data = yaml.safe_load(text)
-    if "metricsVulnIdEnabled" in data and "metrics_vuln_id_enabled" not in OperatorConfig.__struct_fields__:
-        data.pop("metricsVulnIdEnabled")  # the per-CVE info metric's switch, not in this operator version yet
+    for key, field in NEWER_OPERATOR_KEYS.items():
+        if key in data and field not in OperatorConfig.__struct_fields__:
+            data.pop(key)  # not in this operator version yet: the chart writes it only when the value is set
     return load_config(yaml.safe_dump(data).encode(), {})
+
+
+# config keys of operator features the chart can switch on (written only when set): camelCase -> field name
+NEWER_OPERATOR_KEYS = {"metricsVulnId": "metrics_vuln_id", "mode": "mode", "dbRepository": "db_repository",
+                       "rescanSchedule": "rescan_schedule"}
+
+
+def test_newer_operator_keys_only_when_set() -> None:
+    default = yaml.safe_load(find(objects(render()), "ConfigMap", "-config")["data"]["operator.yaml"])
+    assert not set(default) & set(NEWER_OPERATOR_KEYS)
+    data = yaml.safe_load(find(objects(render(MATRIX["standalone-schedule"])), "ConfigMap", "-config")["data"][
+        "operator.yaml"])
+    assert {k: data[k] for k in NEWER_OPERATOR_KEYS} == {
+        "metricsVulnId": True, "mode": "Standalone", "dbRepository": "oci://mirror.internal/vigil/db:1",
+        "rescanSchedule": "0 3 * * *"}
 
 
 def test_operator_config_follows_the_values() -> None:
