@@ -24,6 +24,7 @@ from tests.deploy.scenario import (
     operator_running,
     scan_everything,
 )
+from tests.k8s.conftest import Images
 from tests.k8s_helpers import KCluster
 from tests.operator.conftest import objects as cluster_objects
 
@@ -39,11 +40,14 @@ NOT_EXERCISED = {
 }
 
 
-def _run_scenario(kc: KCluster, server: Any, critical: Pushed, tmp: Path) -> tuple[list[ApiCall], str]:
+def _run_scenario(kc: KCluster, server: Any, critical: Pushed, images: Images,
+                  tmp: Path) -> tuple[list[ApiCall], str]:
     config = chart_config(server.url, VALUES)
     with operator_running(kc, server, tmp, config) as s:
         scan_everything(s)
         deploy(s, critical, "critical-app")
+        # a new workload on a digest already scanned: reports from the known result, no Job
+        deploy(s, Pushed(images.alpine, images.alpine_id), "late-app")
         exposition = s.scrape()
         kubelet = s.kubelet
     # a restarted operator finds its reports in place: it patches them (create answers 409)
@@ -55,8 +59,8 @@ def _run_scenario(kc: KCluster, server: Any, critical: Pushed, tmp: Path) -> tup
 
 
 def test_every_api_call_is_allowed_and_every_grant_used(op_cluster: KCluster, vigil_server: Any,
-                                                         critical: Pushed, tmp_path: Path) -> None:
-    calls, exposition = _run_scenario(op_cluster, vigil_server, critical, tmp_path)
+                                                         critical: Pushed, images: Images, tmp_path: Path) -> None:
+    calls, exposition = _run_scenario(op_cluster, vigil_server, critical, images, tmp_path)
     assert any(o["metadata"]["name"].startswith("replicaset-critical-app")
                for o in cluster_objects(op_cluster, "vulnerabilityreports"))
     kinds = Counter((c.verb, c.resource) for c in calls)
