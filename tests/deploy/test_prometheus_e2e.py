@@ -171,6 +171,16 @@ def test_prometheus_scrapes_the_operator_and_the_criticals_alert_fires(
         assert [float(r["value"][1]) for r in crit] == [1.0]
 
         results = dashboard_queries(prom)
+        # a panel over metrics the operator exports shows data (its labels and selectors match the series), unless
+        # it filters (> 0) and nothing passes
+        exported = {line.split("{")[0].split(" ")[0] for line in s.scrape().splitlines()
+                    if line and not line.startswith("#")} | {"up"}
+        board = json.loads((CHART / "files" / "vigil-dashboard.json").read_text())
+        for panel in board["panels"]:
+            exprs = [t["expr"] for t in panel.get("targets", ())]
+            names = {n for e in exprs for n in re.findall(r"\b(vigil_[a-z_]+|up)\b", e)}
+            if names and names <= exported and not any("> 0" in e for e in exprs):
+                assert results[panel["title"]], (panel["title"], exprs)
         assert float(results["Critical vulnerabilities"][0]["value"][1]) == 1
         assert float(results["Workloads with criticals"][0]["value"][1]) == 1
         assert any(r["metric"].get("image_repository") == "shop/critical" for r in results["Top vulnerable images"])
