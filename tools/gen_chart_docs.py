@@ -1,8 +1,12 @@
-"""The values table of the vigil-operator chart's README, from the `# -- description` comments in values.yaml.
+"""The values table of the vigil-operator chart's README and its values.schema.json, from values.yaml and its
+`# -- description` comments.
 
 A key documented by a `# --` comment on the line(s) above it is one row (its default is the whole value below it,
-e.g. a resources block); a mapping without such a comment is documented through its keys. `--check` exits 1 when
-README.md is not current or a value is documented nowhere (tests run it).
+e.g. a resources block); a mapping without such a comment is documented through its keys. The JSON schema (which
+Helm checks values against on install, upgrade, template and lint) takes each key's type from its default, the
+descriptions from the comments, and refuses unknown keys except inside free-form maps (resources, selectors,
+labels, ...). `--check` exits 1 when README.md or values.schema.json is not current, or a value is documented
+nowhere (tests run it).
 """
 
 from __future__ import annotations
@@ -87,6 +91,59 @@ def table() -> str:
     return "\n".join(rows)
 
 
+ENUMS = {"operator.installMode": ["AllNamespaces", "ListOfNamespaces", "OwnNamespace"],
+         "scanJob.mode": ["ClientServer", "Standalone"],
+         "image.pullPolicy": ["Always", "IfNotPresent", "Never"]}
+STRING_LISTS = {"imagePullSecrets", "operator.targetNamespaces", "operator.excludeNamespaces",
+                "server.dbRepositories", "privateRegistry.secretNames", "metrics.prometheusRule.disabled"}
+NUMBERS = {"scanJob.retryBackoffSeconds", "operator.interval"}  # integers in values.yaml, fractions allowed
+POSITIVE = {"scanJob.concurrentLimit", "scanJob.timeoutSeconds", "reports.ttlSeconds", "reports.maxFindings",
+            "reports.maxBytes", "server.port", "operator.metricsPort", "server.storeRetentionDays"}
+
+
+def _schema(value: Any, path: str, docs: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if path in docs:
+        out["description"] = docs[path]
+    known = set(docs) | _prefixes(docs)
+    if isinstance(value, dict) and any(f"{path}.{k}" in known for k in value):
+        out.update({"type": "object", "additionalProperties": False, "properties": {
+            k: _schema(v, f"{path}.{k}" if path else k, docs) for k, v in value.items()}})
+    elif isinstance(value, dict):
+        out["type"] = "object"  # free-form: resources, selectors, affinity, labels, annotations
+    elif isinstance(value, list):
+        out.update({"type": "array"})
+        if path in STRING_LISTS:
+            out["items"] = {"type": "string"}
+    elif isinstance(value, bool):
+        out["type"] = "boolean"
+    elif isinstance(value, int):
+        out["type"] = "number" if path in NUMBERS else "integer"
+        if path in POSITIVE:
+            out["minimum"] = 1
+    elif isinstance(value, float):
+        out["type"] = "number"
+    else:
+        out["type"] = "string"
+        if path in ENUMS:
+            out["enum"] = ENUMS[path]
+    return out
+
+
+def _prefixes(docs: dict[str, str]) -> set[str]:
+    return {".".join(k.split(".")[:i]) for k in docs for i in range(1, k.count(".") + 1)}
+
+
+def schema() -> str:
+    text = (CHART / "values.yaml").read_text()
+    docs = documented(text)
+    values = yaml.safe_load(text)
+    root = {"$schema": "http://json-schema.org/draft-07/schema#", "title": "vigil-operator values",
+            "type": "object", "additionalProperties": False,
+            "properties": {k: _schema(v, k, docs) for k, v in values.items()}}
+    return json.dumps(root, indent=2) + "\n"
+
+
 def readme(current: str) -> str:
     head, _, rest = current.partition(BEGIN)
     _, _, tail = rest.partition(END)
@@ -102,16 +159,21 @@ def main(argv: list[str]) -> int:
         print(f"{path}: no {BEGIN} ... {END} markers", file=sys.stderr)
         return 1
     new = readme(current)
+    schema_path = CHART / "values.schema.json"
+    new_schema = schema()
     if "--check" in argv:
         for key in missing:
             print(f"values.yaml: {key} has no '# --' comment", file=sys.stderr)
-        if new != current:
-            print("deploy/helm/vigil-operator/README.md is not current: run python tools/gen_chart_docs.py",
+        stale = [p.name for p, text in ((path, new), (schema_path, new_schema))
+                 if not p.is_file() or p.read_text() != text]
+        for name in stale:
+            print(f"deploy/helm/vigil-operator/{name} is not current: run python tools/gen_chart_docs.py",
                   file=sys.stderr)
-        return 1 if missing or new != current else 0
+        return 1 if missing or stale else 0
     for key in missing:
         print(f"values.yaml: {key} has no '# --' comment", file=sys.stderr)
     path.write_text(new)
+    schema_path.write_text(new_schema)
     return 1 if missing else 0
 
 

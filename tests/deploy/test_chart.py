@@ -118,6 +118,15 @@ def test_bad_values_are_one_line_errors() -> None:
         render({"operator": {"installMode": "ListOfNamespaces", "targetNamespaces": ["team-*"]}})
     with pytest.raises(helm.HelmError, match=r"externalServer\.url is required"):
         render({"server": {"enabled": False}})
+    # values.schema.json: Helm checks types, enums and key names before rendering
+    for values, says in (({"operator": {"installMode": "All"}}, "installMode"),
+                         ({"scanJob": {"concurrentLimit": 0}}, "concurrentLimit"),
+                         ({"scanJob": {"timeoutSeconds": "5m"}}, "timeoutSeconds"),
+                         ({"operater": {"installMode": "AllNamespaces"}}, "operater"),
+                         ({"metrics": {"serviceMonitor": {"enable": True}}}, "enable")):
+        with pytest.raises(helm.HelmError, match=says) as err:
+            render(values)
+        assert "schema" in str(err.value), err.value
 
 
 def test_helm_lint() -> None:
@@ -331,6 +340,13 @@ def test_every_value_is_documented() -> None:
 
     text = (CHART / "values.yaml").read_text()
     assert undocumented(yaml.safe_load(text), documented(text)) == []
+    # the schema's hand-given facts name real keys of the right kinds
+    from tools.gen_chart_docs import ENUMS, NUMBERS, POSITIVE, STRING_LISTS, _get
+
+    values = yaml.safe_load(text)
+    assert all(isinstance(_get(values, k), list) for k in STRING_LISTS)
+    assert all(isinstance(_get(values, k), int) for k in NUMBERS | POSITIVE)
+    assert all(_get(values, k) in allowed for k, allowed in ENUMS.items())
     # and the check catches a key without a comment
     bad = text.replace("  # -- Seconds between reconcile passes", "  # Seconds between reconcile passes")
     assert undocumented(yaml.safe_load(bad), documented(bad)) == ["operator.interval"]
