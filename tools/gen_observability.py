@@ -255,13 +255,16 @@ def dashboard() -> dict[str, Any]:
     lay.row("Configuration audit")
     lay.add(_timeseries("Config audit failures by severity", "Failed configuration checks of the workloads.",
                         [_target(f"sum by (severity) (vigil_resource_configaudits{{{SEL}, {SEV}}})",
-                                 "{{severity}}")], stack=True), 8, 8)
+                                 "{{severity}}")], stack=True), 6, 8)
     lay.add(_table("Config audit failures by workload", "Failed checks per audited object.",
                    f"topk(15, sum by (namespace, resource_kind, resource_name) "
-                   f"(vigil_resource_configaudits{{{SEL}, {SEV}}}) > 0)"), 8, 8)
+                   f"(vigil_resource_configaudits{{{SEL}, {SEV}}}) > 0)"), 6, 8)
     lay.add(_table("RBAC assessment failures by role", "Failed RBAC checks per Role.",
                    f"topk(15, sum by (namespace, resource_kind, resource_name) "
-                   f"(vigil_role_rbacassessments{{{SEL}, {SEV}}}) > 0)"), 8, 8)
+                   f"(vigil_role_rbacassessments{{{SEL}, {SEV}}}) > 0)"), 6, 8)
+    lay.add(_table("RBAC assessment failures by cluster role", "Failed RBAC checks per ClusterRole.",
+                   f"topk(15, sum by (resource_name) "
+                   f'(vigil_clusterrole_clusterrbacassessments{{cluster=~"$cluster", {SEV}}}) > 0)'), 6, 8)
 
     lay.row("Scan pipeline health")
     op = 'cluster=~"$cluster"'
