@@ -1,4 +1,7 @@
-"""Write the report CRDs (vigil.operator.crds) to deploy/crds/, one YAML file per kind."""
+"""Write the report CRDs (vigil.operator.crds) to deploy/crds/ and to the Helm chart's crds/, one YAML file per kind.
+
+The two copies are the same bytes (a test checks): deploy/crds for `kubectl apply`, the chart's crds/ because Helm
+reads CRDs only from inside the chart."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ import yaml
 
 from vigil.operator.crds import KINDS, crd
 
-OUT = Path(__file__).resolve().parents[1] / "deploy" / "crds"
+ROOT = Path(__file__).resolve().parents[1]
+OUTS = (ROOT / "deploy" / "crds", ROOT / "deploy" / "helm" / "vigil-operator" / "crds")
 
 
 def render(kind: str) -> str:
@@ -17,10 +21,15 @@ def render(kind: str) -> str:
     return head + yaml.safe_dump(crd(kind), sort_keys=True, default_flow_style=False, width=120)
 
 
+def file_name(kind: str) -> str:
+    return f"aquasecurity.github.io_{kind.lower()}s.yaml"
+
+
 def main() -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for kind in KINDS:
-        (OUT / f"aquasecurity.github.io_{kind.lower()}s.yaml").write_text(render(kind))
+    for out in OUTS:
+        out.mkdir(parents=True, exist_ok=True)
+        for kind in KINDS:
+            (out / file_name(kind)).write_text(render(kind))
     return 0
 
 
