@@ -74,6 +74,11 @@ def test_vigil_operator_under_kopf(op_cluster: KCluster, vigil_server: Any, imag
         assert line.startswith("vigil_image_vulnerabilities{"), line
         assert 'namespace="shop"' in line and 'container_name="app"' in line and "image_digest=" in line
         assert "vigil_operator_running_jobs 0.0" in metrics
+        from tests.operator.test_operator_metrics import promtool_check
+
+        assert promtool_check(metrics) == ""
+        assert "vigil_db_updated_timestamp_seconds " in metrics and "vigil_operator_scan_jobs_created_total 2.0" \
+            in metrics
     finally:
         proc.terminate()
         try:

@@ -47,7 +47,7 @@ def run(cfg: OperatorConfig, opts: RunOptions) -> None:
     from vigil.sources.k8s.kubeconfig import KubeconfigOptions, load_config
 
     registry = kopf.OperatorRegistry()
-    metrics = Metrics(trivy_names=cfg.trivy_metric_names)
+    metrics = Metrics(trivy_names=cfg.trivy_metric_names, vuln_id=cfg.metrics_vuln_id)
     seen: dict[str, str] = {}
     current: dict[str, Reconciler] = {}
 
