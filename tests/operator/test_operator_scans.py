@@ -208,3 +208,37 @@ def test_ttl_expiry_rescans_each_digest_once(op_cluster: KCluster, vigil_server:
     run(go())
     assert Counter(r["args"][1] for r in kubelet.ran) == {images.alpine_id: 2, images.rhel_id: 2}
     assert not objects(op_cluster, "configauditreports")  # config audit off
+
+
+def test_sbom_reports_are_small_and_link_every_component(op_cluster: KCluster, vigil_server: Any, images: Images,
+                                                         tmp_path: Path) -> None:
+    import httpx
+    import jsonschema
+
+    from vigil.operator.crds import crd
+
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    rec, client = make(op_cluster, vigil_server, config_audit=False, report_max_components=5)
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            await rec.store.close()
+
+    run(go())
+    sboms = objects(op_cluster, "sbomreports")
+    # one per (workload, container), beside its VulnerabilityReport, owned by the same workload
+    assert {o["metadata"]["name"] for o in sboms} == {o["metadata"]["name"] for o in vuln_reports(op_cluster).values()}
+    schema = crd("SbomReport")["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for o in sboms:
+        jsonschema.validate(o, schema)
+        rep = o["report"]
+        full = httpx.get(rep["fullReport"]).json()  # the store's report: every package
+        packages = [p for r in full["Results"] if r["Class"] in ("os-pkgs", "lang-pkgs") for p in r.get("Packages") or ()]
+        assert rep["summary"]["componentsCount"] == len(packages) > 5
+        bom = rep["components"]
+        assert bom["bomFormat"] == "CycloneDX" and len(bom["components"]) == 5
+        assert rep["truncated"]["omitted"] == len(packages) - 5
+        assert {c["name"] for c in bom["components"]} <= {p["Name"] for p in packages}
+        assert rep["artifact"]["digest"] in (images.alpine_digest, images.rhel_digest)
+        assert o["metadata"]["ownerReferences"][0]["uid"]

@@ -138,3 +138,22 @@ def test_install_modes_and_exclusions() -> None:
     own = load_config(b"installMode: OwnNamespace\nnamespace: ops\n", {})
     assert own.watched("ops") and not own.watched("default") and own.include_globs == ("ops",)
     assert load_config(None, {"excludeNamespaces": ["kube-*"]}).watched("default")
+
+
+@pytest.mark.parametrize("embed", [False, True])
+def test_sbom_report_for_20000_components_stays_under_the_cap(embed: bool) -> None:
+    cfg = OperatorConfig(embed_full_reports=embed)
+    rep = {"ArtifactName": REF, "Metadata": {"OS": {"Family": "debian", "Name": "12.5"}}, "Results": [
+        {"Target": "app (debian 12.5)", "Class": "os-pkgs", "Packages": [
+            {"ID": f"pkg{i}@1.0-{i}", "Name": f"pkg{i:05d}", "Version": "1.0", "Release": str(i),
+             "PURL": f"pkg:deb/debian/pkg{i:05d}@1.0-{i}", "DependsOn": [f"pkg{i + 1}@1.0-{i + 1}"],
+             "Licenses": ["GPL-2.0-or-later"]} for i in range(20000)]}]}
+    cr = reports.sbom_report(cfg, rep, owner=OWNER, container="app", ref=REF, digest=DIGEST,
+                             full_report_url="http://vigil/v1/scans/1/report", now="2026-01-01T00:00:00Z")
+    assert len(json.dumps(cr)) < cfg.report_max_bytes
+    assert cr["report"]["summary"] == {"componentsCount": 20000, "dependenciesCount": 20000}
+    kept = cr["report"]["components"]["components"]
+    assert len(kept) == 200 if not embed else len(kept) > 200
+    assert cr["report"]["truncated"]["omitted"] == 20000 - len(kept)
+    assert kept[0]["name"] == "pkg00000" and kept[0]["version"] == "1.0-0"
+    jsonschema.validate(cr, crd("SbomReport")["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
