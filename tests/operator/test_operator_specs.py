@@ -50,8 +50,12 @@ def test_job_spec_is_valid_kubernetes_and_carries_the_settings() -> None:
     assert {e["name"] for e in c["env"]} >= {"VIGIL_TOKEN", "VIGIL_PUBLISH_TOKEN", "DOCKER_CONFIG"}
 
 
-def test_vigil_config_finds_nothing_high_in_the_job_spec(tmp_path: Path) -> None:
-    (tmp_path / "job.yaml").write_text(yaml.safe_dump(full_job()))
+@pytest.mark.parametrize("mode", ["ClientServer", "Standalone"])
+def test_vigil_config_finds_nothing_high_in_the_job_spec(tmp_path: Path, mode: str) -> None:
+    job = full_job(mode=mode, db_repository="registry.example.com/vigil/db:1")
+    kubernetes_validate.validate(job, "1.30.0", strict=True)
+    assert bool(job["spec"]["template"]["spec"].get("initContainers")) == (mode == "Standalone")
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(job))
     p = subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", "config", str(tmp_path), "--format", "json",
                         "--cache-dir", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
