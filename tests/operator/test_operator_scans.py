@@ -242,3 +242,56 @@ def test_sbom_reports_are_small_and_link_every_component(op_cluster: KCluster, v
         assert {c["name"] for c in bom["components"]} <= {p["Name"] for p in packages}
         assert rep["artifact"]["digest"] in (images.alpine_digest, images.rhel_digest)
         assert o["metadata"]["ownerReferences"][0]["uid"]
+
+
+def test_new_pod_on_known_digest_gets_reports_without_listing_the_cluster(
+        op_cluster: KCluster, vigil_server: Any, images: Images, tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    rec, client = make(op_cluster, vigil_server, config_audit=False)
+    ids = {images.alpine: (images.alpine_id, ""), images.rhel: (images.rhel_id, "")}
+
+    def new_rs(name: str, image: str, owner: dict[str, Any] | None = None) -> dict[str, Any]:
+        rs: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                              "metadata": {"name": name, "namespace": "shop", "uid": f"uid-{name}"},
+                              "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}}
+        if owner is not None:
+            rs["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment", "controller": True,
+                                                  "name": owner["metadata"]["name"],
+                                                  "uid": owner["metadata"]["uid"]}]
+            rs["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
+        op_cluster.add(rs)
+        return rs
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            lists, jobs_before = op_cluster.lists, len(kubelet.ran)
+            # a bare ReplicaSet's pod, and a Deployment's (current revision) pod, on scanned digests
+            late = new_rs("late", images.alpine)
+            dep = {"apiVersion": "apps/v1", "kind": "Deployment",
+                   "metadata": {"name": "web2", "namespace": "shop", "uid": "uid-web2",
+                                "annotations": {"deployment.kubernetes.io/revision": "1"}},
+                   "spec": {"template": {"spec": {"containers": [{"name": "app", "image": images.rhel}]}}}}
+            op_cluster.add(dep)
+            web2 = new_rs("web2-abc", images.rhel, dep)
+            # a pod of a workload labelled to be skipped
+            quiet = new_rs("quiet", images.alpine)
+            quiet["metadata"]["labels"] = {"vigil.dev/skip": "true"}
+            op_cluster.add(quiet)
+            assert await rec.on_pod(pod_for(late, "ReplicaSet", "late-0", ids))
+            assert await rec.on_pod(pod_for(web2, "ReplicaSet", "web2-abc-0", ids))
+            assert await rec.on_pod(pod_for(quiet, "ReplicaSet", "quiet-0", ids))
+            # a digest nobody scanned: the fast path declines (a pass will queue its Job)
+            unknown = dict(ids)
+            unknown[images.alpine] = (images.alpine_id.rsplit("@", 1)[0] + "@sha256:" + "0" * 64, "")
+            assert not await rec.on_pod(pod_for(new_rs("fresh", images.alpine), "ReplicaSet", "fresh-0", unknown))
+            assert op_cluster.lists == lists and len(kubelet.ran) == jobs_before  # no LIST, no Job
+            await rec.store.close()
+
+    run(go())
+    reps = vuln_reports(op_cluster)
+    assert ("shop", "replicaset-late-app") in reps and ("shop", "deployment-web2-app") in reps
+    assert reps[("shop", "deployment-web2-app")]["report"]["artifact"]["digest"] == images.rhel_digest
+    assert not [n for _, n in reps if "quiet" in n or "fresh" in n]
+    assert ("shop", "replicaset-late-app") in {(o["metadata"]["namespace"], o["metadata"]["name"])
+                                               for o in objects(op_cluster, "sbomreports")}

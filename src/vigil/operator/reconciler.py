@@ -32,8 +32,20 @@ import msgspec
 from vigil.operator import jobs, reports
 from vigil.operator.config import OperatorConfig
 from vigil.sources.k8s.client import ClusterClient, Conflict, Kind
-from vigil.sources.k8s.images import parse_image_id
-from vigil.sources.k8s.inventory import JOBS, NAMESPACES, SECRETS, InventoryOptions, collect_inventory
+from vigil.sources.k8s.images import parse_image_id, resolve
+from vigil.sources.k8s.inventory import (
+    CRONJOBS,
+    DAEMONSETS,
+    DEPLOYMENTS,
+    JOBS,
+    NAMESPACES,
+    REPLICASETS,
+    REPLICATIONCONTROLLERS,
+    SECRETS,
+    STATEFULSETS,
+    InventoryOptions,
+    collect_inventory,
+)
 from vigil.sources.k8s.model import ContainerImage, Inventory, Workload
 
 log = logging.getLogger(__name__)
@@ -592,6 +604,76 @@ class Reconciler:
         present |= {(r.namespace, r.kind, r.name) for r in inv.resources}
         for key in [k for k in self.audits if (k[1], k[2], k[3]) not in present]:
             del self.audits[key]
+
+    # -- one pod, without a pass ----------------------------------------------------------------------------------
+    async def on_pod(self, pod: dict[str, Any]) -> bool:
+        """Write the reports of a pod's workload straight from the known results, reading only the pod's chain of
+        controllers (a GET each), not the cluster: a new pod of an already-scanned digest gets its reports at
+        once. False when it needs a full pass (a digest without a fresh result, an old ReplicaSet revision, a
+        controller that cannot be read): then nothing was written."""
+        meta = pod.get("metadata") or {}
+        ns = str(meta.get("namespace", ""))
+        if not self.cfg.watched(ns) or ns in self.skipped_namespaces:
+            return True  # nothing to do, and no pass either
+        spec, status = pod.get("spec") or {}, pod.get("status") or {}
+        used: list[tuple[str, ContainerImage]] = []
+        for key, status_key, ctype in (("containers", "containerStatuses", "container"),
+                                       ("initContainers", "initContainerStatuses", "init")):
+            statuses = {str(st.get("name")): st for st in status.get(status_key) or ()}
+            for c in spec.get(key) or ():
+                image_id = str((statuses.get(str(c.get("name"))) or {}).get("imageID") or "")
+                digest, pull_ref = resolve(str(c.get("image") or ""), image_id)
+                if not digest:
+                    if ctype == "container":
+                        return False  # not running yet: the pass after its next event
+                    continue
+                res = self.results.get(digest)
+                if res is None or self.clock() - res.scanned_at >= self.cfg.report_ttl_seconds or (
+                        self.db is not None and res.db_built_at and res.db_built_at != self.db.built_at):
+                    return False
+                used.append((digest, ContainerImage(container=str(c.get("name")), container_type=ctype,  # type: ignore[arg-type]
+                                                    spec_image=str(c.get("image") or ""), image_id=image_id,
+                                                    digest=digest, pull_ref=pull_ref)))
+        if not used:
+            return False
+        w = await self._top_controller(pod)
+        if w is None:
+            return False
+        if not isinstance(w, Workload):  # labelled "skip"
+            return True
+        for digest, c in used:
+            await self._write_reports(digest, [(w, c)], self.results[digest])
+        return True
+
+    async def _top_controller(self, pod: dict[str, Any]) -> Workload | str | None:
+        """The workload the pod is reported under (its highest controller, as the inventory groups pods), "skip"
+        when it is labelled so, None when it is not the current revision or cannot be read."""
+        kinds = {"ReplicaSet": REPLICASETS, "Deployment": DEPLOYMENTS, "StatefulSet": STATEFULSETS,
+                 "DaemonSet": DAEMONSETS, "Job": JOBS, "CronJob": CRONJOBS,
+                 "ReplicationController": REPLICATIONCONTROLLERS}
+        ns = str((pod.get("metadata") or {}).get("namespace", ""))
+        chain: list[tuple[str, dict[str, Any]]] = [("Pod", pod)]
+        for _ in range(4):
+            refs = [r for r in (chain[-1][1].get("metadata") or {}).get("ownerReferences") or ()
+                    if r.get("controller")]
+            if not refs or refs[0].get("kind") not in kinds:
+                break
+            try:
+                obj = await self.client.get(kinds[str(refs[0]["kind"])], str(refs[0]["name"]), ns)
+            except Exception:  # gone, or not readable: an inventory would not see it as the controller either
+                break
+            chain.append((str(refs[0]["kind"]), obj))
+        kind, top = chain[-1]
+        if kind == "Deployment":
+            rs = chain[-2][1]
+            rev = "deployment.kubernetes.io/revision"
+            if ((rs.get("metadata") or {}).get("annotations") or {}).get(rev) != \
+                    ((top.get("metadata") or {}).get("annotations") or {}).get(rev):
+                return None  # perhaps an old revision still terminating: the pass decides
+        if any(self._skip_labels((o.get("metadata") or {}).get("labels") or {}) for _, o in chain[1:]):
+            return "skip"
+        m = top.get("metadata") or {}
+        return Workload(kind=kind, namespace=ns, name=str(m.get("name", "")), uid=str(m.get("uid", "")))
 
     # -- the loop --------------------------------------------------------------------------------------------------
     async def run(self, interval: float = 30.0, debounce: float = 0.2) -> None:

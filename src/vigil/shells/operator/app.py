@@ -1,7 +1,9 @@
 """kopf wiring of the operator.
 
 - Event handlers on Pods and the workload kinds only compare `trigger_key` (pod template, running digests) with the
-  last one seen and wake the reconciler when it changed: status heartbeats and label edits do no work. Events of
+  last one seen and wake the reconciler when it changed: status heartbeats and label edits do no work. A pod
+  whose digests all have a current result gets its workload's reports at once (`Reconciler.on_pod`: a GET per
+  controller above it, no re-list of the cluster, no pass). Events of
   the operator's own scan Jobs wake it too (a Job ended).
 - The reconcile loop runs as a kopf daemon on the operator's own Namespace object. kopf stops daemons while the
   operator is paused by peering (another replica with a higher priority is alive), so with `--peering` two
@@ -66,6 +68,10 @@ def run(cfg: OperatorConfig, opts: RunOptions) -> None:
         k = trigger_key(dict(body))
         if seen.get(key) != k:
             seen[key] = k
+            rec = current.get("leader")
+            # a pod of known digests: its reports from the results at hand, without re-listing the cluster
+            if body.get("kind") == "Pod" and rec is not None and await rec.on_pod(dict(body)):
+                return
             wake()
 
     for group, version, plural in WATCHED:
