@@ -295,3 +295,52 @@ def test_new_pod_on_known_digest_gets_reports_without_listing_the_cluster(
     assert not [n for _, n in reps if "quiet" in n or "fresh" in n]
     assert ("shop", "replicaset-late-app") in {(o["metadata"]["namespace"], o["metadata"]["name"])
                                                for o in objects(op_cluster, "sbomreports")}
+
+
+def test_rescan_schedule_scans_each_digest_again_when_it_fires(op_cluster: KCluster, vigil_server: Any,
+                                                               images: Images, tmp_path: Path) -> None:
+    import datetime as dt
+
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    clock = Clock()
+    clock.t = (clock.t // 60) * 60 + 5  # hh:mm:05
+    fire = dt.datetime.fromtimestamp(clock.t + 180, dt.UTC)  # three minutes on: a daily cron at that minute
+    rec, client = make(op_cluster, vigil_server, clock, config_audit=False,
+                       rescan_schedule=f"{fire.minute} {fire.hour} * * *")
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 2
+            clock.t += 120  # before the scheduled minute: nothing
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 2
+            clock.t += 120  # past it: each digest once more
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 4
+            clock.t += 3600  # the next firing is a day later
+            await passes(rec, kubelet)
+            await rec.store.close()
+
+    run(go())
+    assert Counter(r["args"][1] for r in kubelet.ran) == {images.alpine_id: 2, images.rhel_id: 2}
+
+
+def test_cron_expressions() -> None:
+    import datetime as dt
+
+    import pytest
+
+    from vigil.errors import UserError
+    from vigil.operator.schedule import Cron
+
+    c = Cron.parse("*/15 2-4 * * 1-5")
+    t = dt.datetime(2026, 12, 7, 3, 30, tzinfo=dt.UTC)  # a Monday
+    assert c.matches(t) and not c.matches(t.replace(minute=31)) and not c.matches(t.replace(day=6))  # Sunday
+    assert Cron.parse("0 0 1 * 0").matches(dt.datetime(2026, 12, 6, tzinfo=dt.UTC))  # day or weekday
+    day = dt.datetime(2026, 12, 7, tzinfo=dt.UTC).timestamp()
+    assert Cron.parse("0 3 * * *").fired(day, day + 3 * 3600) and not Cron.parse("0 3 * * *").fired(
+        day + 3 * 3600, day + 4 * 3600)
+    for bad in ("* * * *", "61 * * * *", "a * * * *", "*/0 * * * *"):
+        with pytest.raises(UserError):
+            Cron.parse(bad)

@@ -129,6 +129,8 @@ def test_crd_printer_columns_read_like_trivy_operators() -> None:
     (b"scanJobsConcurentLimit: 3\n", "unknown field"),
     (b"reportMaxBytes: 2000000\n", "etcd"),
     (b"[1, 2", "not YAML"),
+    (b"rescanSchedule: '0 3 * *'\n", "rescanSchedule"),
+    (b"mode: Remote\n", "mode"),
 ])
 def test_config_errors_are_one_line(text: bytes, msg: str) -> None:
     with pytest.raises(UserError) as e:

@@ -67,6 +67,7 @@ class OperatorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     # reports
     config_audit: bool = True  # ConfigAuditReports and RBAC assessments, in-process (no Jobs)
     report_ttl_seconds: int = 86400  # a digest's scan is redone after this long
+    rescan_schedule: str = ""  # cron (5 fields, UTC): every digest scanned again by a Job when it fires
     report_max_findings: int = 100  # findings kept in a custom resource; the full report is in the store
     embed_full_reports: bool = False  # keep every finding in the CR, up to report_max_bytes
     report_max_bytes: int = 512 * 1024  # well under etcd's 1.5 MiB object limit
@@ -80,6 +81,13 @@ class OperatorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
             raise UserError("operator config: installMode ListOfNamespaces needs targetNamespaces")
         if self.scan_jobs_concurrent_limit < 1:
             raise UserError("operator config: scanJobsConcurrentLimit must be at least 1")
+        if self.rescan_schedule:
+            from vigil.operator.schedule import Cron
+
+            try:
+                Cron.parse(self.rescan_schedule)
+            except UserError as e:
+                raise UserError(f"operator config: rescanSchedule: {e}") from None
         if self.db_poll_seconds <= 0:
             raise UserError("operator config: dbPollSeconds must be positive")
         if self.report_max_bytes > 1_400_000:

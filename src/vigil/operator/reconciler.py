@@ -242,6 +242,7 @@ class Reconciler:
         self.audits: dict[tuple[str, str, str, str], dict[str, int]] = {}  # (CR kind, ns, kind, name) → summary
         self.db: DBVersion | None = None  # the server's DB, as last read
         self.job_started: dict[str, float] = {}  # digest → when this operator created its Job
+        self.schedule_checked: float | None = None  # the rescan schedule was looked at up to this time
         self.stats = Stats()
         self.metrics: Any = None  # vigil.operator.metrics.Metrics, when exported
         self.wake = asyncio.Event()
@@ -318,6 +319,7 @@ class Reconciler:
                     for j in await self.client.list_all(JOBS, self.cfg.namespace)
                     if ((j.get("metadata") or {}).get("labels") or {}).get(jobs.LABEL_MANAGED) == jobs.MANAGED_BY}
         now = self.clock()
+        self._scheduled_rescan(now)
         unchecked = [d for d in uses if d not in self.results and d not in self.checked_store and d not in our_jobs]
         known = await self.store.all_latest() if unchecked else {}
         queue: list[str] = []
@@ -363,6 +365,20 @@ class Reconciler:
         if self.metrics is not None:
             self.metrics.update(self, uses)
         return self.stats
+
+    def _scheduled_rescan(self, now: float) -> None:
+        """When the rescan schedule fired since the last pass, every known result is due: each digest in use gets
+        a Job (within the concurrency limit), as when its TTL expires. The first pass only starts the clock."""
+        if not self.cfg.rescan_schedule:
+            return
+        from vigil.operator.schedule import Cron
+
+        if self.schedule_checked is not None and Cron.parse(self.cfg.rescan_schedule).fired(
+                self.schedule_checked, now):
+            log.info("rescan schedule %r fired: %d digests due", self.cfg.rescan_schedule, len(self.results))
+            for res in self.results.values():
+                res.scanned_at = -float("inf")
+        self.schedule_checked = now
 
     # -- Jobs ------------------------------------------------------------------------------------------------------
     async def _create_job(self, digest: str, used: list[tuple[Workload, ContainerImage]], inv: Inventory) -> None:
