@@ -344,3 +344,44 @@ def test_cron_expressions() -> None:
     for bad in ("* * * *", "61 * * * *", "a * * * *", "*/0 * * * *"):
         with pytest.raises(UserError):
             Cron.parse(bad)
+
+
+TEAM_CHECK = (Path(__file__).resolve().parents[2] / "examples" / "checks" / "kubernetes_team_label.rego").read_text()
+
+
+def test_custom_checks_from_a_configmap_are_reevaluated_when_it_changes(op_cluster: KCluster, vigil_server: Any,
+                                                                         tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    rec, client = make(op_cluster, vigil_server)
+    op_cluster.add({"kind": "ConfigMap", "metadata": {"name": "vigil-policies", "namespace": "vigil-system"},
+                    "data": {"policy.team_label.rego": TEAM_CHECK}})
+
+    def custom(name: str) -> list[dict[str, Any]]:
+        audit = next(o for o in objects(op_cluster, "configauditreports") if o["metadata"]["name"] == name)
+        return [c for c in audit["report"]["checks"] if c["checkID"] == "USR-K8S-0001"]
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            # the guestbook Deployments carry no 'team' label: the custom check fails on them
+            [check] = custom("deployment-frontend")
+            assert check["severity"] == "MEDIUM" and "has no 'team' label" in check["messages"][0]
+            written = rec.stats.reports_written
+            # the check changes (its severity), no workload does: every object is audited again
+            key = next(k for k in op_cluster.km.objects if k[0].plural == "configmaps" and k[2] == "vigil-policies")
+            op_cluster.km.objects[key].patch({"data": {"policy.team_label.rego":
+                                                       TEAM_CHECK.replace("severity: MEDIUM", "severity: HIGH")}})
+            await rec.reconcile_once()
+            [check] = custom("deployment-frontend")
+            assert check["severity"] == "HIGH"
+            changed = rec.stats.reports_written - written
+            # only the reports whose result changed (workloads without a team label) were rewritten
+            assert 0 < changed < len(objects(op_cluster, "configauditreports")) + len(
+                objects(op_cluster, "rbacassessmentreports"))
+            # a check that does not load leaves the reports as they are
+            op_cluster.km.objects[key].patch({"data": {"policy.team_label.rego": "package user.x\ndeny[msg] {\n"}})
+            await rec.reconcile_once()
+            assert custom("deployment-frontend")[0]["severity"] == "HIGH" and rec.policy_error
+            await rec.store.close()
+
+    run(go())

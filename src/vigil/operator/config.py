@@ -66,6 +66,10 @@ class OperatorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     scan_job_retry_backoff_seconds: float = 30.0  # doubled after each failure
     # reports
     config_audit: bool = True  # ConfigAuditReports and RBAC assessments, in-process (no Jobs)
+    # custom Rego checks (keys *.rego; *.json / *.yaml: their data) in this ConfigMap of `namespace`, beside the
+    # built-in ones; a change re-evaluates every object (only reports whose result changed are rewritten)
+    policies_config_map: str = "vigil-policies"
+    check_namespaces: list[str] = msgspec.field(default_factory=lambda: ["user"])
     report_ttl_seconds: int = 86400  # a digest's scan is redone after this long
     rescan_schedule: str = ""  # cron (5 fields, UTC): every digest scanned again by a Job when it fires
     report_max_findings: int = 100  # findings kept in a custom resource; the full report is in the store

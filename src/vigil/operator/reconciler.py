@@ -21,9 +21,11 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +36,7 @@ from vigil.operator.config import OperatorConfig
 from vigil.sources.k8s.client import ClusterClient, Conflict, Kind
 from vigil.sources.k8s.images import parse_image_id, resolve
 from vigil.sources.k8s.inventory import (
+    CONFIGMAPS,
     CRONJOBS,
     DAEMONSETS,
     DEPLOYMENTS,
@@ -243,6 +246,9 @@ class Reconciler:
         self.db: DBVersion | None = None  # the server's DB, as last read
         self.job_started: dict[str, float] = {}  # digest → when this operator created its Job
         self.schedule_checked: float | None = None  # the rescan schedule was looked at up to this time
+        self.policies: dict[str, str] = {}  # the custom checks' ConfigMap data, as last read
+        self.policy_dir: Path | None = None  # where they are written for the checks loader
+        self.policy_error = ""  # why the current custom checks could not be used (logged once)
         self.stats = Stats()
         self.metrics: Any = None  # vigil.operator.metrics.Metrics, when exported
         self.wake = asyncio.Event()
@@ -306,6 +312,7 @@ class Reconciler:
         self.skipped_namespaces = await self._read_skipped_namespaces()
         await self._read_db()
         if self.cfg.config_audit:
+            await self._read_policies()
             await self._audit(inv)
             self.forget_gone(inv)
         uses: dict[str, list[tuple[Workload, ContainerImage]]] = {}
@@ -555,11 +562,35 @@ class Reconciler:
                 await self._apply(SBOMREPORTS, sbom, ("sbom", w.namespace, w.kind, w.name, c.container),
                                   f"{digest}:{res.keys['sbom']}")
 
+    async def _read_policies(self) -> None:
+        """The custom checks' ConfigMap: when its data changed, written to the checks directory and every object
+        audited again."""
+        try:
+            cm = await self.client.get(CONFIGMAPS, self.cfg.policies_config_map, self.cfg.namespace)
+            data = {str(k): str(v) for k, v in (cm.get("data") or {}).items()}
+        except Exception as e:  # absent (no custom checks), forbidden or unreachable (keep the ones in use)
+            if "answered 404" not in str(e):
+                log.warning("cannot read the checks ConfigMap %s: %s", self.cfg.policies_config_map, e)
+                return  # keep the checks in use
+            data = {}
+        if data == self.policies:
+            return
+        self.policies = data
+        self.policy_error = ""
+        if self.policy_dir is None:
+            self.policy_dir = Path(tempfile.mkdtemp(prefix="vigil-operator-checks-"))
+        for old in self.policy_dir.iterdir():
+            old.unlink()
+        for key, text in data.items():
+            if key.endswith((".rego", ".json", ".yaml", ".yml")) and "/" not in key and not key.startswith("."):
+                (self.policy_dir / key).write_text(text, encoding="utf-8")
+        log.info("custom checks changed (%d keys): auditing every object again", len(data))
+        self.audited.clear()
+
     async def _audit(self, inv: Inventory) -> None:
         """Config audit and RBAC assessment in-process (no Jobs): only objects whose manifest changed since they
-        were last audited are checked again."""
-        from pathlib import Path
-
+        were last audited are checked again (all of them when the custom checks changed)."""
+        from vigil.errors import UserError
         from vigil.pipeline.k8s import ClusterScanOptions, audit_inventory
         from vigil.pipeline.report import ReportFilters
         from vigil.settings import ScanOptions
@@ -580,9 +611,20 @@ class Reconciler:
                                         {(o[0], o[1], o[2]) for o in todo}),
                         resources=tuple(r for r in inv.resources if (r.kind, r.namespace, r.name) in
                                         {(o[0], o[1], o[2]) for o in todo}))
+        checks = [p for p in self.policy_dir.iterdir()] if self.policy_dir is not None else []
         opts = ClusterScanOptions(scanners=frozenset({"misconfig", "rbac"}), scan=ScanOptions(
-            target=Path(inv.cluster_name), db_path=Path(inv.cluster_name), scanners=("misconfig",)))
-        results = await asyncio.to_thread(audit_inventory, sub, opts, ReportFilters(severities=reports.SEVERITIES))
+            target=Path(inv.cluster_name), db_path=Path(inv.cluster_name), scanners=("misconfig",),
+            config_check=tuple(p for p in checks if p.suffix == ".rego"),
+            config_data=tuple(p for p in checks if p.suffix != ".rego"),
+            check_namespaces=tuple(self.cfg.check_namespaces)))
+        try:
+            results = await asyncio.to_thread(audit_inventory, sub, opts,
+                                              ReportFilters(severities=reports.SEVERITIES))
+        except UserError as e:  # a custom check that does not load: the reports stay as they are until fixed
+            if str(e) != self.policy_error:
+                self.policy_error = str(e)
+                log.error("custom checks in ConfigMap %s: %s", self.cfg.policies_config_map, e)
+            return
         uids = {(r.kind, r.namespace, r.name): self._uid(r.manifest) for r in sub.resources}
         for kind, ns, name, uid, manifest, api_version in todo:
             res = results.get((ns, kind, name))
@@ -594,7 +636,10 @@ class Reconciler:
                                  else ("ConfigAuditReport", CONFIGAUDITREPORTS))
             digest = hashlib.sha256(manifest).hexdigest()
             cr = reports.audit_report(self.cfg, cr_kind, misconf, owner=owner, spec_hash=digest[:16], now=self._now())
-            await self._apply(k8s_kind, cr, (cr_kind, ns, kind, name, ""), digest)
+            content = {k: v for k, v in cr["report"].items() if k != "updateTimestamp"}
+            version = hashlib.sha256(json.dumps([cr["metadata"].get("labels"), content],
+                                                sort_keys=True).encode()).hexdigest()
+            await self._apply(k8s_kind, cr, (cr_kind, ns, kind, name, ""), version)
             self.audited[(kind, ns, name)] = digest
             self.audits[(cr_kind, ns, kind, name)] = dict(cr["report"]["summary"])
 
