@@ -99,7 +99,7 @@ def run(cfg: OperatorConfig, opts: RunOptions) -> None:
             return kopf.ConnectionInfo(server=opts.api_server, insecure=True)
 
     @kopf.daemon("", "v1", "namespaces", registry=registry,
-                 when=lambda name, **_: name == cfg.namespace)  # type: ignore[arg-type]
+                 when=lambda name, **_: name == cfg.namespace)
     async def leader(stopped: kopf.DaemonStopped, **_: Any) -> None:
         kc = load_config(KubeconfigOptions(kubeconfig=opts.kubeconfig, context=opts.context,
                                            server=opts.api_server))
