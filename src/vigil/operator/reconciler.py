@@ -8,7 +8,10 @@ replica taking over the lease) continues from what the cluster and the store hol
   down) → reports written for every (workload, container) running it, at once, no Job;
 - a digest with a Job: Complete → read the report from the store, write the reports, delete the Job; Failed →
   delete it, retry after a backoff that doubles, and after `scan_job_retries` failures write a failure report;
-- a digest with neither → queued; Jobs are created while fewer than `scan_jobs_concurrent_limit` run.
+- a digest with neither → queued; Jobs are created while fewer than `scan_jobs_concurrent_limit` run;
+- a result matched against another DB than the server's (its report's Metadata.DbBuiltAt vs GET /version) → its
+  packages matched again on the server and the result published to the store (no Job); only reports whose content
+  changed are written, here and everywhere (the operator keeps the content digest of each report it wrote).
 
 Events (kopf) only wake the loop; `trigger_key` tells which changes are worth a pass: a pod template or the
 digests the pods run, nothing else.
