@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import os
 import shutil
 import subprocess
@@ -72,6 +73,7 @@ class Kubelet:
     work: Path
     env: dict[str, str]
     fail_refs: set[str] = field(default_factory=set)  # image refs whose scan "fails" (ImagePullBackOff-like)
+    extra_args: tuple[str, ...] = ("--insecure",)  # the test registry is plain HTTP
     ran: list[dict[str, Any]] = field(default_factory=list)
 
     def pending(self) -> list[dict[str, Any]]:
@@ -86,6 +88,8 @@ class Kubelet:
         return n
 
     def run(self, job: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        """The pod's init containers in order, then its one container, sharing the pod's volumes (as a node runs
+        them); the Job fails when any of them does."""
         meta = job["metadata"]
         pod = job["spec"]["template"]["spec"]
         (c,) = pod["containers"]
@@ -100,6 +104,31 @@ class Kubelet:
                 for item in v["secret"].get("items") or [{"key": k, "path": k} for k in secret["data"]]:
                     (d / item["path"]).write_bytes(base64.b64decode(secret["data"][item["key"]]))
             paths[v["name"]] = d
+        self.ran.append({"name": meta["name"], "args": c["args"], "env": c.get("env", []), "job": copy.deepcopy(job),
+                         "init": [i["args"] for i in pod.get("initContainers") or ()]})
+        ref = c["args"][1]
+        proc: subprocess.CompletedProcess[str] = subprocess.CompletedProcess([], 0, "", "")
+        for container in [*(pod.get("initContainers") or ()), c]:
+            if container is c and ref in self.fail_refs:
+                proc = subprocess.CompletedProcess([], 1, "", "simulated pull failure")
+            else:
+                proc = self._exec(container, paths)
+            if proc.returncode != 0:
+                break
+        status: dict[str, Any] = {"conditions": [
+            {"type": "Complete" if proc.returncode == 0 else "Failed", "status": "True",
+             "reason": "Completed" if proc.returncode == 0 else "BackoffLimitExceeded"}]}
+        status["succeeded" if proc.returncode == 0 else "failed"] = 1
+        # written over HTTP, as the Job controller writes it
+        resp = httpx.patch(f"{self.kc.url}/apis/batch/v1/namespaces/{meta['namespace']}/jobs/{meta['name']}",
+                           json={"status": status}, headers={"Content-Type": "application/merge-patch+json"})
+        resp.raise_for_status()
+        shutil.rmtree(root, ignore_errors=True)
+        self.last = proc
+        self.ran[-1]["returncode"] = proc.returncode
+        return proc
+
+    def _exec(self, c: dict[str, Any], paths: dict[str, Path]) -> subprocess.CompletedProcess[str]:
         mounts = {m["mountPath"]: paths[m["name"]] for m in c.get("volumeMounts", [])}
 
         def local(value: str) -> str:
@@ -114,25 +143,8 @@ class Kubelet:
             env[e["name"]] = local(e["value"])
         assert c["command"] == ["vigil"]
         args = [local(a) for a in c["args"]]
-        self.ran.append({"name": meta["name"], "args": c["args"], "env": c.get("env", [])})
-        ref = c["args"][1]
-        if ref in self.fail_refs:
-            proc = subprocess.CompletedProcess(args, 1, "", "simulated pull failure")
-        else:
-            proc = subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", *args, "--insecure"],
-                                  capture_output=True, text=True, env=env, timeout=600)
-        status: dict[str, Any] = {"conditions": [
-            {"type": "Complete" if proc.returncode == 0 else "Failed", "status": "True",
-             "reason": "Completed" if proc.returncode == 0 else "BackoffLimitExceeded"}]}
-        status["succeeded" if proc.returncode == 0 else "failed"] = 1
-        # written over HTTP, as the Job controller writes it
-        resp = httpx.patch(f"{self.kc.url}/apis/batch/v1/namespaces/{meta['namespace']}/jobs/{meta['name']}",
-                           json={"status": status}, headers={"Content-Type": "application/merge-patch+json"})
-        resp.raise_for_status()
-        shutil.rmtree(root, ignore_errors=True)
-        self.last = proc
-        self.ran[-1]["returncode"] = proc.returncode
-        return proc
+        return subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", *args, *self.extra_args],
+                              capture_output=True, text=True, env=env, timeout=600)
 
 
 @pytest.fixture

@@ -38,11 +38,12 @@ def test_vigil_operator_under_kopf(op_cluster: KCluster, vigil_server: Any, imag
     kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
     port = _port()
     log = tmp_path / "operator.log"
-    (tmp_path / "op.yaml").write_text("excludeNamespaces: [kube-*, trivy-*, default]\nscanJobsConcurrentLimit: 1\n")
+    (tmp_path / "op.yaml").write_text("excludeNamespaces: [kube-*, trivy-*, default]\nscanJobsConcurrentLimit: 1\n"
+                                      "dbPollSeconds: 1\n")
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "vigil.shells.cli.main", "operator", "--api-server",
                                  op_cluster.url, "--server", vigil_server.url, "--config", str(tmp_path / "op.yaml"),
-                                 "--metrics-listen", f"127.0.0.1:{port}", "--interval", "1"],
+                                 "--metrics-listen", f"127.0.0.1:{port}", "--interval", "3"],
                                 stdout=out, stderr=subprocess.STDOUT, env=kubelet_env(tmp_path))
     try:
         # the concurrency limit: one Job at a time, the second only after the first ended
@@ -74,6 +75,35 @@ def test_vigil_operator_under_kopf(op_cluster: KCluster, vigil_server: Any, imag
         assert line.startswith("vigil_image_vulnerabilities{"), line
         assert 'namespace="shop"' in line and 'container_name="app"' in line and "image_digest=" in line
         assert "vigil_operator_running_jobs 0.0" in metrics
+        from tests.operator.test_operator_metrics import promtool_check
+
+        assert promtool_check(metrics) == ""
+        assert "vigil_db_updated_timestamp_seconds " in metrics and "vigil_operator_scan_jobs_created_total 2.0" \
+            in metrics
+        # the server gets a new DB with an advisory for an alpine package: the running operator notices (it polls
+        # the server's DB version) and re-matches, no Job; the alpine reports list it
+        from tests.operator.test_operator_rescan import NEW_CVE, db_with_advisory
+
+        alpine = next(o for o in objects(op_cluster, "vulnerabilityreports")
+                      if o["report"]["artifact"]["digest"] == images.alpine_digest)
+        stored = httpx.get(alpine["report"]["fullReport"]).json()
+        os_pkgs = next(r for r in stored["Results"] if r["Class"] == "os-pkgs")
+        pkg = os_pkgs["Packages"][0]
+        new_db = db_with_advisory(tmp_path / "new", stored["Metadata"]["OS"]["Name"], pkg.get("SrcName") or pkg["Name"],
+                                  pkg.get("SrcVersion") or pkg["Version"])
+        staged = vigil_server.db.with_name("vigil.db.new")
+        staged.write_bytes(new_db.read_bytes())
+        staged.replace(vigil_server.db)
+
+        def has_new_cve() -> bool:
+            return all(NEW_CVE in {v["vulnerabilityID"] for v in o["report"]["vulnerabilities"]}
+                       for o in objects(op_cluster, "vulnerabilityreports")
+                       if o["report"]["artifact"]["digest"] == images.alpine_digest)
+
+        wait_for(has_new_cve, proc, log, "the new advisory in the alpine reports")
+        assert len(kubelet.ran) == 2 and not kubelet.pending()
+        wait_for(lambda: 'vigil_operator_rematches_total{result="changed"} 1.0' in scrape(), proc, log,
+                 "the re-match metric")
     finally:
         proc.terminate()
         try:

@@ -208,3 +208,180 @@ def test_ttl_expiry_rescans_each_digest_once(op_cluster: KCluster, vigil_server:
     run(go())
     assert Counter(r["args"][1] for r in kubelet.ran) == {images.alpine_id: 2, images.rhel_id: 2}
     assert not objects(op_cluster, "configauditreports")  # config audit off
+
+
+def test_sbom_reports_are_small_and_link_every_component(op_cluster: KCluster, vigil_server: Any, images: Images,
+                                                         tmp_path: Path) -> None:
+    import httpx
+    import jsonschema
+
+    from vigil.operator.crds import crd
+
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    rec, client = make(op_cluster, vigil_server, config_audit=False, report_max_components=5)
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            await rec.store.close()
+
+    run(go())
+    sboms = objects(op_cluster, "sbomreports")
+    # one per (workload, container), beside its VulnerabilityReport, owned by the same workload
+    assert {o["metadata"]["name"] for o in sboms} == {o["metadata"]["name"] for o in vuln_reports(op_cluster).values()}
+    schema = crd("SbomReport")["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for o in sboms:
+        jsonschema.validate(o, schema)
+        rep = o["report"]
+        full = httpx.get(rep["fullReport"]).json()  # the store's report: every package
+        packages = [p for r in full["Results"] if r["Class"] in ("os-pkgs", "lang-pkgs") for p in r.get("Packages") or ()]
+        assert rep["summary"]["componentsCount"] == len(packages) > 5
+        bom = rep["components"]
+        assert bom["bomFormat"] == "CycloneDX" and len(bom["components"]) == 5
+        assert rep["truncated"]["omitted"] == len(packages) - 5
+        assert {c["name"] for c in bom["components"]} <= {p["Name"] for p in packages}
+        assert rep["artifact"]["digest"] in (images.alpine_digest, images.rhel_digest)
+        assert o["metadata"]["ownerReferences"][0]["uid"]
+
+
+def test_new_pod_on_known_digest_gets_reports_without_listing_the_cluster(
+        op_cluster: KCluster, vigil_server: Any, images: Images, tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    rec, client = make(op_cluster, vigil_server, config_audit=False)
+    ids = {images.alpine: (images.alpine_id, ""), images.rhel: (images.rhel_id, "")}
+
+    def new_rs(name: str, image: str, owner: dict[str, Any] | None = None) -> dict[str, Any]:
+        rs: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                              "metadata": {"name": name, "namespace": "shop", "uid": f"uid-{name}"},
+                              "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}}
+        if owner is not None:
+            rs["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment", "controller": True,
+                                                  "name": owner["metadata"]["name"],
+                                                  "uid": owner["metadata"]["uid"]}]
+            rs["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
+        op_cluster.add(rs)
+        return rs
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            lists, jobs_before = op_cluster.lists, len(kubelet.ran)
+            # a bare ReplicaSet's pod, and a Deployment's (current revision) pod, on scanned digests
+            late = new_rs("late", images.alpine)
+            dep = {"apiVersion": "apps/v1", "kind": "Deployment",
+                   "metadata": {"name": "web2", "namespace": "shop", "uid": "uid-web2",
+                                "annotations": {"deployment.kubernetes.io/revision": "1"}},
+                   "spec": {"template": {"spec": {"containers": [{"name": "app", "image": images.rhel}]}}}}
+            op_cluster.add(dep)
+            web2 = new_rs("web2-abc", images.rhel, dep)
+            # a pod of a workload labelled to be skipped
+            quiet = new_rs("quiet", images.alpine)
+            quiet["metadata"]["labels"] = {"vigil.dev/skip": "true"}
+            op_cluster.add(quiet)
+            assert await rec.on_pod(pod_for(late, "ReplicaSet", "late-0", ids))
+            assert await rec.on_pod(pod_for(web2, "ReplicaSet", "web2-abc-0", ids))
+            assert await rec.on_pod(pod_for(quiet, "ReplicaSet", "quiet-0", ids))
+            # a digest nobody scanned: the fast path declines (a pass will queue its Job)
+            unknown = dict(ids)
+            unknown[images.alpine] = (images.alpine_id.rsplit("@", 1)[0] + "@sha256:" + "0" * 64, "")
+            assert not await rec.on_pod(pod_for(new_rs("fresh", images.alpine), "ReplicaSet", "fresh-0", unknown))
+            assert op_cluster.lists == lists and len(kubelet.ran) == jobs_before  # no LIST, no Job
+            await rec.store.close()
+
+    run(go())
+    reps = vuln_reports(op_cluster)
+    assert ("shop", "replicaset-late-app") in reps and ("shop", "deployment-web2-app") in reps
+    assert reps[("shop", "deployment-web2-app")]["report"]["artifact"]["digest"] == images.rhel_digest
+    assert not [n for _, n in reps if "quiet" in n or "fresh" in n]
+    assert ("shop", "replicaset-late-app") in {(o["metadata"]["namespace"], o["metadata"]["name"])
+                                               for o in objects(op_cluster, "sbomreports")}
+
+
+def test_rescan_schedule_scans_each_digest_again_when_it_fires(op_cluster: KCluster, vigil_server: Any,
+                                                               images: Images, tmp_path: Path) -> None:
+    import datetime as dt
+
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    clock = Clock()
+    clock.t = (clock.t // 60) * 60 + 5  # hh:mm:05
+    fire = dt.datetime.fromtimestamp(clock.t + 180, dt.UTC)  # three minutes on: a daily cron at that minute
+    rec, client = make(op_cluster, vigil_server, clock, config_audit=False,
+                       rescan_schedule=f"{fire.minute} {fire.hour} * * *")
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 2
+            clock.t += 120  # before the scheduled minute: nothing
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 2
+            clock.t += 120  # past it: each digest once more
+            await passes(rec, kubelet)
+            assert len(kubelet.ran) == 4
+            clock.t += 3600  # the next firing is a day later
+            await passes(rec, kubelet)
+            await rec.store.close()
+
+    run(go())
+    assert Counter(r["args"][1] for r in kubelet.ran) == {images.alpine_id: 2, images.rhel_id: 2}
+
+
+def test_cron_expressions() -> None:
+    import datetime as dt
+
+    import pytest
+
+    from vigil.errors import UserError
+    from vigil.operator.schedule import Cron
+
+    c = Cron.parse("*/15 2-4 * * 1-5")
+    t = dt.datetime(2026, 12, 7, 3, 30, tzinfo=dt.UTC)  # a Monday
+    assert c.matches(t) and not c.matches(t.replace(minute=31)) and not c.matches(t.replace(day=6))  # Sunday
+    assert Cron.parse("0 0 1 * 0").matches(dt.datetime(2026, 12, 6, tzinfo=dt.UTC))  # day or weekday
+    day = dt.datetime(2026, 12, 7, tzinfo=dt.UTC).timestamp()
+    assert Cron.parse("0 3 * * *").fired(day, day + 3 * 3600) and not Cron.parse("0 3 * * *").fired(
+        day + 3 * 3600, day + 4 * 3600)
+    for bad in ("* * * *", "61 * * * *", "a * * * *", "*/0 * * * *"):
+        with pytest.raises(UserError):
+            Cron.parse(bad)
+
+
+TEAM_CHECK = (Path(__file__).resolve().parents[2] / "examples" / "checks" / "kubernetes_team_label.rego").read_text()
+
+
+def test_custom_checks_from_a_configmap_are_reevaluated_when_it_changes(op_cluster: KCluster, vigil_server: Any,
+                                                                         tmp_path: Path) -> None:
+    kubelet = Kubelet(op_cluster, "vigil-system", tmp_path, kubelet_env(tmp_path))
+    rec, client = make(op_cluster, vigil_server)
+    op_cluster.add({"kind": "ConfigMap", "metadata": {"name": "vigil-policies", "namespace": "vigil-system"},
+                    "data": {"policy.team_label.rego": TEAM_CHECK}})
+
+    def custom(name: str) -> list[dict[str, Any]]:
+        audit = next(o for o in objects(op_cluster, "configauditreports") if o["metadata"]["name"] == name)
+        return [c for c in audit["report"]["checks"] if c["checkID"] == "USR-K8S-0001"]
+
+    async def go() -> None:
+        async with client:
+            await passes(rec, kubelet)
+            # the guestbook Deployments carry no 'team' label: the custom check fails on them
+            [check] = custom("deployment-frontend")
+            assert check["severity"] == "MEDIUM" and "has no 'team' label" in check["messages"][0]
+            written = rec.stats.reports_written
+            # the check changes (its severity), no workload does: every object is audited again
+            key = next(k for k in op_cluster.km.objects if k[0].plural == "configmaps" and k[2] == "vigil-policies")
+            op_cluster.km.objects[key].patch({"data": {"policy.team_label.rego":
+                                                       TEAM_CHECK.replace("severity: MEDIUM", "severity: HIGH")}})
+            await rec.reconcile_once()
+            [check] = custom("deployment-frontend")
+            assert check["severity"] == "HIGH"
+            changed = rec.stats.reports_written - written
+            # only the reports whose result changed (workloads without a team label) were rewritten
+            assert 0 < changed < len(objects(op_cluster, "configauditreports")) + len(
+                objects(op_cluster, "rbacassessmentreports"))
+            # a check that does not load leaves the reports as they are
+            op_cluster.km.objects[key].patch({"data": {"policy.team_label.rego": "package user.x\ndeny[msg] {\n"}})
+            await rec.reconcile_once()
+            assert custom("deployment-frontend")[0]["severity"] == "HIGH" and rec.policy_error
+            await rec.store.close()
+
+    run(go())

@@ -50,8 +50,12 @@ def test_job_spec_is_valid_kubernetes_and_carries_the_settings() -> None:
     assert {e["name"] for e in c["env"]} >= {"VIGIL_TOKEN", "VIGIL_PUBLISH_TOKEN", "DOCKER_CONFIG"}
 
 
-def test_vigil_config_finds_nothing_high_in_the_job_spec(tmp_path: Path) -> None:
-    (tmp_path / "job.yaml").write_text(yaml.safe_dump(full_job()))
+@pytest.mark.parametrize("mode", ["ClientServer", "Standalone"])
+def test_vigil_config_finds_nothing_high_in_the_job_spec(tmp_path: Path, mode: str) -> None:
+    job = full_job(mode=mode, db_repository="registry.example.com/vigil/db:1")
+    kubernetes_validate.validate(job, "1.30.0", strict=True)
+    assert bool(job["spec"]["template"]["spec"].get("initContainers")) == (mode == "Standalone")
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(job))
     p = subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", "config", str(tmp_path), "--format", "json",
                         "--cache-dir", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
@@ -125,6 +129,8 @@ def test_crd_printer_columns_read_like_trivy_operators() -> None:
     (b"scanJobsConcurentLimit: 3\n", "unknown field"),
     (b"reportMaxBytes: 2000000\n", "etcd"),
     (b"[1, 2", "not YAML"),
+    (b"rescanSchedule: '0 3 * *'\n", "rescanSchedule"),
+    (b"mode: Remote\n", "mode"),
 ])
 def test_config_errors_are_one_line(text: bytes, msg: str) -> None:
     with pytest.raises(UserError) as e:
@@ -138,3 +144,22 @@ def test_install_modes_and_exclusions() -> None:
     own = load_config(b"installMode: OwnNamespace\nnamespace: ops\n", {})
     assert own.watched("ops") and not own.watched("default") and own.include_globs == ("ops",)
     assert load_config(None, {"excludeNamespaces": ["kube-*"]}).watched("default")
+
+
+@pytest.mark.parametrize("embed", [False, True])
+def test_sbom_report_for_20000_components_stays_under_the_cap(embed: bool) -> None:
+    cfg = OperatorConfig(embed_full_reports=embed)
+    rep = {"ArtifactName": REF, "Metadata": {"OS": {"Family": "debian", "Name": "12.5"}}, "Results": [
+        {"Target": "app (debian 12.5)", "Class": "os-pkgs", "Packages": [
+            {"ID": f"pkg{i}@1.0-{i}", "Name": f"pkg{i:05d}", "Version": "1.0", "Release": str(i),
+             "PURL": f"pkg:deb/debian/pkg{i:05d}@1.0-{i}", "DependsOn": [f"pkg{i + 1}@1.0-{i + 1}"],
+             "Licenses": ["GPL-2.0-or-later"]} for i in range(20000)]}]}
+    cr = reports.sbom_report(cfg, rep, owner=OWNER, container="app", ref=REF, digest=DIGEST,
+                             full_report_url="http://vigil/v1/scans/1/report", now="2026-01-01T00:00:00Z")
+    assert len(json.dumps(cr)) < cfg.report_max_bytes
+    assert cr["report"]["summary"] == {"componentsCount": 20000, "dependenciesCount": 20000}
+    kept = cr["report"]["components"]["components"]
+    assert len(kept) == 200 if not embed else len(kept) > 200
+    assert cr["report"]["truncated"]["omitted"] == 20000 - len(kept)
+    assert kept[0]["name"] == "pkg00000" and kept[0]["version"] == "1.0-0"
+    jsonschema.validate(cr, crd("SbomReport")["spec"]["versions"][0]["schema"]["openAPIV3Schema"])

@@ -15,6 +15,7 @@ import msgspec
 from vigil.errors import UserError
 
 InstallMode = Literal["AllNamespaces", "ListOfNamespaces", "OwnNamespace"]
+ScanMode = Literal["ClientServer", "Standalone"]
 
 # What a scan Job's containers run with unless the config says otherwise: no root, nothing writable but the
 # emptyDir volumes, no capabilities, the runtime's default seccomp profile (the restricted Pod Security Standard).
@@ -36,11 +37,20 @@ class OperatorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     target_namespaces: list[str] = []  # ListOfNamespaces
     exclude_namespaces: list[str] = []  # globs, in every mode
     skip_label: str = "vigil.dev/skip"  # a workload or namespace labelled <skip_label>=true is not scanned
+    # Trivy Operator's skipResourceByLabels: a workload or namespace carrying any of these label keys (whatever
+    # the value) is not scanned
+    skip_resource_by_labels: list[str] = []
     cluster_name: str = "cluster"
     # the vigil server: shared DB, layer cache and report store
     server: str = "http://vigil-server.vigil-system:4954"
     server_token_secret: str = ""  # Secret in `namespace` with key "token": sent to the server by the scan Jobs
-    # scan Jobs
+    # how often the server's DB version is read: a new DB re-matches every scanned digest's packages (no Job)
+    db_poll_seconds: float = 30.0
+    # scan Jobs. ClientServer: detection on the server, no DB in the Job. Standalone: an init container downloads
+    # the DB (from db_repository) into an emptyDir the scan then reads, as Trivy Operator's Standalone mode does;
+    # the report still goes to the server's store.
+    mode: ScanMode = "ClientServer"
+    db_repository: str = ""  # Standalone: where the init container pulls the DB from ("": vigil's default)
     scanner_image: str = "ghcr.io/vigil-scanner/vigil:latest"
     scan_job_node_selector: dict[str, str] = {}
     scan_job_tolerations: list[dict[str, Any]] = []
@@ -56,17 +66,34 @@ class OperatorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     scan_job_retry_backoff_seconds: float = 30.0  # doubled after each failure
     # reports
     config_audit: bool = True  # ConfigAuditReports and RBAC assessments, in-process (no Jobs)
+    # custom Rego checks (keys *.rego; *.json / *.yaml: their data) in this ConfigMap of `namespace`, beside the
+    # built-in ones; a change re-evaluates every object (only reports whose result changed are rewritten)
+    policies_config_map: str = "vigil-policies"
+    check_namespaces: list[str] = msgspec.field(default_factory=lambda: ["user"])
     report_ttl_seconds: int = 86400  # a digest's scan is redone after this long
+    rescan_schedule: str = ""  # cron (5 fields, UTC): every digest scanned again by a Job when it fires
     report_max_findings: int = 100  # findings kept in a custom resource; the full report is in the store
     embed_full_reports: bool = False  # keep every finding in the CR, up to report_max_bytes
     report_max_bytes: int = 512 * 1024  # well under etcd's 1.5 MiB object limit
+    sbom_reports: bool = True  # SbomReports: the first report_max_components components; every one in the store
+    report_max_components: int = 200
     trivy_metric_names: bool = False  # also export Trivy Operator's metric names
+    metrics_vuln_id: bool = False  # vigil_vulnerability_id_info: one series per (container, vulnerability)
 
     def __post_init__(self) -> None:
         if self.install_mode == "ListOfNamespaces" and not self.target_namespaces:
             raise UserError("operator config: installMode ListOfNamespaces needs targetNamespaces")
         if self.scan_jobs_concurrent_limit < 1:
             raise UserError("operator config: scanJobsConcurrentLimit must be at least 1")
+        if self.rescan_schedule:
+            from vigil.operator.schedule import Cron
+
+            try:
+                Cron.parse(self.rescan_schedule)
+            except UserError as e:
+                raise UserError(f"operator config: rescanSchedule: {e}") from None
+        if self.db_poll_seconds <= 0:
+            raise UserError("operator config: dbPollSeconds must be positive")
         if self.report_max_bytes > 1_400_000:
             raise UserError("operator config: reportMaxBytes must stay under etcd's 1.5 MiB object limit "
                             "(at most 1400000)")

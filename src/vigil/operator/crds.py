@@ -74,7 +74,7 @@ _REPORTS: dict[str, dict[str, Any]] = {
                    "registry": {"type": "object", "properties": {"server": _STR}}, "artifact": _ARTIFACT,
                    "summary": _summary("componentsCount", "dependenciesCount"),
                    "components": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                   "fullReport": _FULL}},
+                   "fullReport": _FULL, "truncated": _TRUNCATED}},
 }
 
 

@@ -1,7 +1,9 @@
 """The scan Job for one image digest, and the Secret that carries its pull credentials.
 
-ClientServer: the Job's one container runs `vigil image <repo@digest> --server S --publish S`: detection on the
-vigil server (its DB, no per-Job download; its layer cache), the report sent to the server's store over HTTP. The
+ClientServer (the default): the Job's one container runs `vigil image <repo@digest> --server S --publish S`:
+detection on the vigil server (its DB, no per-Job download; its layer cache), the report sent to the server's store
+over HTTP. Standalone: as Trivy Operator's, an init container downloads the DB into the emptyDir the scan then
+reads (`--skip-db-update`); the report still goes to the store. The
 operator learns that the Job ended from its status and reads the report from the store; nothing is read from pod
 logs. One Job per digest, named after it, so a restarted operator finds the Job it created before instead of
 creating another. The workload's pull credentials (the first of its imagePullSecrets with an entry for the image's
@@ -42,11 +44,19 @@ def pull_secret_name(digest: str) -> str:
 
 
 def scan_args(cfg: OperatorConfig, ref: str, digest: str) -> list[str]:
-    """The scanner's command line (without the program name)."""
+    """The scanner's command line (without the program name). ClientServer: detection on the server. Standalone:
+    with the DB the init container put in the cache directory, never updated by the scan itself."""
     server = cfg.server.rstrip("/")
-    return ["image", ref, "--server", server, "--publish", server, "--publish-required", "--publish-name", ref,
+    detect = ["--server", server] if cfg.mode == "ClientServer" else ["--skip-db-update"]
+    return ["image", ref, *detect, "--publish", server, "--publish-required", "--publish-name", ref,
             "--publish-label", f"{STORE_LABEL}={digest}", "--scanners", "vuln,secret",
             "--cache-dir", CACHE_DIR, "--format", "json", "--output", f"{CACHE_DIR}/report.json", "--quiet"]
+
+
+def db_download_args(cfg: OperatorConfig) -> list[str]:
+    """Standalone mode's init container: the DB into the cache directory (the emptyDir the scan reads)."""
+    repo = ["--db-repository", cfg.db_repository] if cfg.db_repository else []
+    return ["image", "--download-db-only", "--cache-dir", CACHE_DIR, *repo, "--quiet"]
 
 
 def scan_job(cfg: OperatorConfig, digest: str, ref: str, *, attempt: int = 0, pull_config: bytes | None = None,
@@ -81,6 +91,15 @@ def scan_job(cfg: OperatorConfig, digest: str, ref: str, *, attempt: int = 0, pu
             "volumeMounts": mounts}],
         "volumes": volumes,
     }
+    if cfg.mode == "Standalone":
+        main = pod_spec["containers"][0]
+        pod_spec["initContainers"] = [{
+            "name": "download-db", "image": cfg.scanner_image, "imagePullPolicy": "IfNotPresent",
+            "command": ["vigil"], "args": db_download_args(cfg),
+            "env": [e for e in env if e["name"] == "HOME"],  # no pull credentials, no server token
+            "resources": copy.deepcopy(cfg.scan_job_resources),
+            "securityContext": copy.deepcopy(cfg.scan_job_container_security_context),
+            "volumeMounts": [m for m in main["volumeMounts"] if m["name"] == "tmp"]}]
     if cfg.scan_job_node_selector:
         pod_spec["nodeSelector"] = dict(cfg.scan_job_node_selector)
     if cfg.scan_job_tolerations:

@@ -204,3 +204,82 @@ def audit_report(cfg: OperatorConfig, cr_kind: str, misconfigurations: list[dict
     if cr_kind == "ClusterRbacAssessmentReport":
         meta.pop("namespace", None)
     return {"apiVersion": API_VERSION, "kind": cr_kind, "metadata": meta, "report": body}
+
+
+def _component(p: dict[str, Any], target: str) -> dict[str, Any]:
+    ref = str(p.get("PURL") or p.get("ID") or f"{p.get('Name', '')}@{p.get('Version', '')}")
+    c: dict[str, Any] = {"bom-ref": ref, "type": "library", "name": p.get("Name", ""),
+                         "version": _pkg_version(p)}
+    if p.get("PURL"):
+        c["purl"] = p["PURL"]
+    if p.get("Licenses"):
+        c["licenses"] = [{"license": {"name": str(x)}} for x in p["Licenses"]]
+    c["properties"] = [{"name": "vigil:Target", "value": target}]
+    return c
+
+
+def _pkg_version(p: dict[str, Any]) -> str:
+    v = str(p.get("Version", ""))
+    if p.get("Release"):
+        v = f"{v}-{p['Release']}"
+    if p.get("Epoch"):
+        v = f"{p['Epoch']}:{v}"
+    return v
+
+
+def sbom_report(cfg: OperatorConfig, report: dict[str, Any], *, owner: dict[str, str], container: str, ref: str,
+                digest: str, full_report_url: str, now: str) -> dict[str, Any]:
+    """An SbomReport: the image's components as an embedded CycloneDX BOM (Trivy Operator's shape). The summary
+    counts every component; the BOM keeps the first `report_max_components` (by name) unless `embed_full_reports`,
+    within the byte budget; the full list is the store's report (`report.fullReport`)."""
+    comps: list[dict[str, Any]] = []
+    deps: list[dict[str, Any]] = []
+    ids: dict[str, str] = {}
+    for res in report.get("Results") or ():
+        if res.get("Class") not in ("os-pkgs", "lang-pkgs"):
+            continue
+        for p in res.get("Packages") or ():
+            c = _component(p, str(res.get("Target", "")))
+            comps.append(c)
+            if p.get("ID"):
+                ids[str(p["ID"])] = c["bom-ref"]
+    for res in report.get("Results") or ():
+        for p in res.get("Packages") or ():
+            if p.get("DependsOn") and p.get("ID") in ids:
+                deps.append({"ref": ids[p["ID"]], "dependsOn": [ids.get(d, d) for d in p["DependsOn"]]})
+    comps.sort(key=lambda c: (str(c["name"]), str(c["version"])))
+    limit = len(comps) if cfg.embed_full_reports else cfg.report_max_components
+    budget = cfg.report_max_bytes - 16 * 1024
+    kept: list[dict[str, Any]] = []
+    size = 0
+    for c in comps[:limit]:
+        size += len(json.dumps(c)) + 2
+        if size > budget:
+            break
+        kept.append(c)
+    kept_refs = {c["bom-ref"] for c in kept}
+    kept_deps = [d for d in deps if d["ref"] in kept_refs]
+    dep_size = sum(len(json.dumps(d)) + 2 for d in kept_deps)
+    if size + dep_size > budget:
+        kept_deps = []
+    registry, repository, tag = split_ref(ref)
+    os_info = (report.get("Metadata") or {}).get("OS") or {}
+    meta_component: dict[str, Any] = {"bom-ref": ref, "type": "container", "name": f"{registry}/{repository}",
+                                      "version": digest}
+    bom: dict[str, Any] = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                           "metadata": {"timestamp": now, "component": meta_component},
+                           "components": kept, "dependencies": kept_deps}
+    if os_info.get("Family"):
+        bom["metadata"]["component"]["properties"] = [
+            {"name": "vigil:OS", "value": f"{os_info.get('Family')} {os_info.get('Name', '')}".strip()}]
+    body: dict[str, Any] = {
+        "updateTimestamp": now, "scanner": SCANNER, "registry": {"server": registry},
+        "artifact": {"repository": repository, "digest": digest, "tag": tag},
+        "summary": {"componentsCount": len(comps), "dependenciesCount": len(deps)},
+        "components": bom, "fullReport": full_report_url}
+    if len(kept) < len(comps) or len(kept_deps) < len(deps):
+        body["truncated"] = {"omitted": len(comps) - len(kept),
+                             "reason": "kept the first components by name; every component is in the full report"}
+    meta = _meta(owner["kind"], "SbomReport", owner, container, "")
+    meta.setdefault("annotations", {})[ANN_DIGEST] = digest
+    return {"apiVersion": API_VERSION, "kind": "SbomReport", "metadata": meta, "report": body}

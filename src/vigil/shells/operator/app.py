@@ -1,7 +1,9 @@
 """kopf wiring of the operator.
 
 - Event handlers on Pods and the workload kinds only compare `trigger_key` (pod template, running digests) with the
-  last one seen and wake the reconciler when it changed: status heartbeats and label edits do no work. Events of
+  last one seen and wake the reconciler when it changed: status heartbeats and label edits do no work. A pod
+  whose digests all have a current result gets its workload's reports at once (`Reconciler.on_pod`: a GET per
+  controller above it, no re-list of the cluster, no pass). Events of
   the operator's own scan Jobs wake it too (a Job ended).
 - The reconcile loop runs as a kopf daemon on the operator's own Namespace object. kopf stops daemons while the
   operator is paused by peering (another replica with a higher priority is alive), so with `--peering` two
@@ -47,7 +49,7 @@ def run(cfg: OperatorConfig, opts: RunOptions) -> None:
     from vigil.sources.k8s.kubeconfig import KubeconfigOptions, load_config
 
     registry = kopf.OperatorRegistry()
-    metrics = Metrics(trivy_names=cfg.trivy_metric_names)
+    metrics = Metrics(trivy_names=cfg.trivy_metric_names, vuln_id=cfg.metrics_vuln_id)
     seen: dict[str, str] = {}
     current: dict[str, Reconciler] = {}
 
@@ -66,6 +68,10 @@ def run(cfg: OperatorConfig, opts: RunOptions) -> None:
         k = trigger_key(dict(body))
         if seen.get(key) != k:
             seen[key] = k
+            rec = current.get("leader")
+            # a pod of known digests: its reports from the results at hand, without re-listing the cluster
+            if body.get("kind") == "Pod" and rec is not None and await rec.on_pod(dict(body)):
+                return
             wake()
 
     for group, version, plural in WATCHED:
@@ -93,7 +99,7 @@ def run(cfg: OperatorConfig, opts: RunOptions) -> None:
             return kopf.ConnectionInfo(server=opts.api_server, insecure=True)
 
     @kopf.daemon("", "v1", "namespaces", registry=registry,
-                 when=lambda name, **_: name == cfg.namespace)  # type: ignore[arg-type]
+                 when=lambda name, **_: name == cfg.namespace)
     async def leader(stopped: kopf.DaemonStopped, **_: Any) -> None:
         kc = load_config(KubeconfigOptions(kubeconfig=opts.kubeconfig, context=opts.context,
                                            server=opts.api_server))
