@@ -399,12 +399,24 @@ class Store:
         return len(old)
 
     def prune(self, now: dt.datetime | None = None) -> int:
-        """Apply the retention to every target (publishing applies it to the target it writes)."""
+        """Apply the retention to every target (publishing applies it to the target it writes): the full reports
+        and finding lists of scans past it are dropped; scan rows, findings (first seen, fixed at) and roll-ups
+        stay. One short transaction per target that has something to drop, its row locked first as a publish
+        locks it, so a prune running beside publishes (or on another replica) neither blocks them long nor
+        deadlocks with them. Returns the number of scans whose report was dropped."""
         at = _naive_utc(now) if now else utcnow()
-        n = 0
-        with self.writer.begin() as c:
-            for (tid,) in c.execute(select(targets.c.id)).all():
-                n += self._prune_target(c, tid, at)
+        cutoff = at - dt.timedelta(days=self.retention_days)
+        try:
+            with self.reader.connect() as c:
+                due = [tid for (tid,) in c.execute(select(scans.c.target_id).distinct().where(
+                    scans.c.scanned_at < cutoff, scans.c.report.is_not(None)).order_by(scans.c.target_id))]
+            n = 0
+            for tid in due:
+                with self.writer.begin() as c:
+                    c.execute(select(targets.c.id).where(targets.c.id == tid).with_for_update())
+                    n += self._prune_target(c, tid, at)
+        except SQLAlchemyError as e:
+            raise StoreError(f"the report store failed: {e}") from e
         return n
 
     # --- reading ---------------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ import csv
 import datetime as dt
 import hmac
 import io
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -52,6 +54,7 @@ from vigil.store.records import (
     Trend,
 )
 
+log = logging.getLogger(__name__)
 JSON = "application/json"
 MAX_REPORT_BYTES = 64 << 20  # one published report (an image with every finding is a few MB)
 STORE_PREFIXES = ("/v1/reports", "/v1/targets", "/v1/scans", "/v1/findings", "/v1/diff", "/v1/where",
@@ -94,8 +97,35 @@ class StoreService:
     proxy_write_groups: frozenset[str] = frozenset()
     secret: bytes = field(default_factory=lambda: __import__("os").urandom(32))  # signs the UI's CSRF tokens
     notifier: Any = None  # notify.Notifier when webhooks are configured
+    prune_interval: float = 3600.0  # seconds between retention passes over every target; 0: none
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _pruner: threading.Thread | None = field(default=None, init=False)
+
+    def start_pruning(self) -> None:
+        """Apply the report retention every prune_interval. A publish prunes only the target it writes, so the
+        reports of a target nobody publishes to any more (a deleted workload, a retired branch) would be kept
+        for ever without this pass. A failing pass (the database away) is logged and retried next time."""
+        if self.prune_interval <= 0 or self._pruner is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self.prune_interval):
+                try:
+                    n = self.store.prune()
+                except StoreError as e:
+                    log.warning("report retention pass failed: %s", e)
+                    continue
+                if n:
+                    log.info("report retention: dropped the full reports of %d scans older than %d days", n,
+                             self.store.retention_days)
+
+        self._pruner = threading.Thread(target=loop, name="vigil-store-prune", daemon=True)
+        self._pruner.start()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._pruner is not None:
+            self._pruner.join(10)
         if self.notifier is not None:
             self.notifier.close()
         self.store.close()
