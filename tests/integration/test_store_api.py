@@ -28,14 +28,18 @@ def body(report: Any, **kw: Any) -> bytes:
     return msgspec.json.encode(PublishRequest(report=report, **kw))
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, fixture_db: Path) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        fixture_db: Path) -> Iterator[Server]:
+    """One server per store backend: every API test runs against SQLite and a real PostgreSQL."""
     tmp = tmp_path_factory.mktemp("store-api")
+    url = (f"sqlite:///{tmp / 'store.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres").new_database())
     shutil.copy2(fixture_db, tmp / "vigil.db")
     (tmp / "w").write_text(WRITE + "\n")
     (tmp / "r").write_text(READ + "\n")
     s = start_server(tmp, tmp / "vigil.db", "--token-file", str(tmp / "w"), "--read-only-token-file",
-                     str(tmp / "r"), "--cache-backend", "memory", "--store", f"sqlite:///{tmp / 'store.db'}",
+                     str(tmp / "r"), "--cache-backend", "memory", "--store", url,
                      "--auth-proxy-user-header", "X-Forwarded-User", "--auth-proxy-read-groups", "viewers",
                      "--auth-proxy-write-groups", "ci")
     yield s

@@ -19,7 +19,7 @@ import msgspec
 import pytest
 from playwright.sync_api import expect
 from tests.integration.test_server import Server, start_server
-from tests.store_helpers import DEMO_REPORT, XSS_PKG, XSS_TARGET, XSS_TITLE, seed
+from tests.store_helpers import DEMO_REPORT, XSS_PKG, XSS_TARGET, XSS_TITLE, postgres, seed  # noqa: F401
 
 from vigil.findings.records import Report
 from vigil.store import PublishRequest, Store
@@ -30,13 +30,17 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--no-first-run", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory, fixture_db: Path) -> Iterator[tuple[Server, dict[str, Any]]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ui(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+       fixture_db: Path) -> Iterator[tuple[Server, dict[str, Any]]]:
+    """A server per store backend, each seeded alike: every page is checked against SQLite and a real
+    PostgreSQL."""
     tmp = tmp_path_factory.mktemp("ui")
     shutil.copy2(fixture_db, tmp / "vigil.db")
     (tmp / "w").write_text(WRITE)
     (tmp / "r").write_text(READ)
-    url = f"sqlite:///{tmp / 'store.db'}"
+    url = (f"sqlite:///{tmp / 'store.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres").new_database())
     store = Store(url)
     try:
         facts = seed(store, targets=24, days=40, every=2, end=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
