@@ -93,6 +93,17 @@ def test_each_resource_lands_on_its_workload_target(cluster: KCluster, images: I
     fixed = get(store_server, "/v1/findings", target_id=fe["id"], status="fixed", limit=1000)["items"]
     assert fixed and {f["kind"] for f in fixed} == {"misconfiguration"}
 
+    # --publish-name names the cluster: each resource keeps its own target under it
+    p = k8s(cluster, tmp_path, fixture_db, "--scanners", "misconfig", "--publish", store_server.url,
+            "--publish-name", "prod-eu", "--include-kinds", "Deployment", env={"VIGIL_PUBLISH_TOKEN": TOKEN})
+    assert p.returncode == 0, p.stderr
+    named = get(store_server, "/v1/targets", q="prod-eu/", limit=1000)["items"]
+    assert sorted(t["name"] for t in named) == ["prod-eu/shop/Deployment/frontend",
+                                                "prod-eu/shop/Deployment/redis-master",
+                                                "prod-eu/shop/Deployment/redis-replica",
+                                                "prod-eu/trivy-system/Deployment/trivy-operator"]
+    assert {t["cluster"] for t in named} == {"prod-eu"}
+
 
 def test_a_store_that_is_down_is_one_warning(cluster: KCluster, fixture_db: Path, tmp_path: Path) -> None:
     down = f"http://127.0.0.1:{free_port()}"

@@ -146,9 +146,9 @@ def publish_report(report: Report, values: dict[str, Any], *, scanned: Path | No
     _problem(problem, bool(values.get("publish_required")))
 
 
-def resource_reports(cluster: Any) -> list[tuple[Report, Any]]:
+def resource_reports(cluster: Any, cluster_name: str = "") -> list[tuple[Report, Any]]:
     """A cluster scan (vigil.findings.cluster.ClusterReport) as one report per resource, each with its target:
-    the workload cluster/namespace/Kind/name. Every resource is sent, those without findings too: a finding gone
+    the workload cluster/namespace/Kind/name (`cluster_name` in place of the kubeconfig's). Every resource is sent, those without findings too: a finding gone
     from a workload must be marked fixed in its history. The images a workload runs give the report's digests and
     tags, so "where does the image with this digest run" finds the workload."""
     from vigil.findings.records import Metadata
@@ -164,7 +164,7 @@ def resource_reports(cluster: Any) -> list[tuple[Report, Any]]:
                         artifact_type="container_image" if r.images else "filesystem",
                         metadata=Metadata(repo_digests=digests, repo_tags=tags, warnings=warnings),
                         results=r.results)
-        out.append((report, TargetSpec(cluster=cluster.cluster_name, namespace=r.namespace,
+        out.append((report, TargetSpec(cluster=cluster_name or cluster.cluster_name, namespace=r.namespace,
                                        workload=f"{r.kind}/{r.name}")))
     return out
 
@@ -178,7 +178,11 @@ def publish_cluster(cluster: Any, values: dict[str, Any]) -> None:
         return
     ci = detect(os.environ, None)
     pub = _Publisher(url, values, ci)
-    items = resource_reports(cluster)
+    # --publish-name names the cluster (a kubeconfig's cluster is often an API server URL): each resource keeps
+    # its own name under it, and the same name from every run (or from the operator) lands on the same targets
+    cluster_name = pub.name
+    pub.name = ""
+    items = resource_reports(cluster, cluster_name)
     done = 0
     problems: list[str] = []
     try:
@@ -194,7 +198,8 @@ def publish_cluster(cluster: Any, values: dict[str, Any]) -> None:
         pub.close()
     if not problems:
         if not values.get("quiet"):
-            click.echo(f"published {done} resources of {cluster.cluster_name} to {_shown(url)}", err=True)
+            click.echo(f"published {done} resources of {cluster_name or cluster.cluster_name} to {_shown(url)}",
+                       err=True)
         return
     first = problems[0]
     more = f" ({len(problems) - 1} more refused)" if len(problems) > 1 else ""
