@@ -59,7 +59,9 @@ def facts(url: str) -> dict[str, Any]:
         n["risky_open"] = s.findings(target_id=risky.id, limit=1).total
         sc = s.scans(risky.id, limit=2).items
         n["diff"] = (sc[1].id, sc[0].id)
-        common = s.findings(severity=("CRITICAL",), kind="vulnerability", limit=1).items[0]
+        crit = s.findings(severity=("CRITICAL",), kind="vulnerability", limit=1)
+        n["open_critical"] = crit.total
+        common = crit.items[0]
         n["vuln"] = common.finding_id
         n["finding"] = common.id
     finally:
@@ -67,11 +69,37 @@ def facts(url: str) -> dict[str, Any]:
     return n
 
 
+def add_rules(url: str, n: int) -> list[int]:
+    """n suppressions of distinct open finding IDs, a third each for every target, one package, one target."""
+    import datetime as dt
+    import random
+
+    from vigil.store import Store
+    from vigil.store.records import IgnoreRuleIn
+
+    s = Store(url, migrate=False)
+    rng = random.Random(3)
+    try:
+        pool = s.findings(kind="vulnerability", sort="id", limit=1000).items
+        picks = rng.sample(pool, k=min(n, len(pool)))
+        out = []
+        for i, x in enumerate(picks):
+            rule = IgnoreRuleIn(finding_id=x.finding_id, statement="bench", pkg_name=x.pkg_name if i % 3 else "",
+                                target_id=x.target_id if i % 3 == 2 else None,
+                                expires=dt.date.today() + dt.timedelta(days=rng.randint(-30, 90)))
+            out.append(s.add_ignore_rule(rule, author="bench").id)
+        return out
+    finally:
+        s.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--no-chromium", action="store_true")
+    ap.add_argument("--rules", type=int, default=0,
+                    help="first add this many server-side suppressions (of open findings' IDs; removed at the end)")
     ap.add_argument("--serve-port", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_port:
@@ -79,7 +107,9 @@ def main() -> None:
         return
     from tests.store_helpers import free_port
 
+    rule_ids = add_rules(args.url, args.rules) if args.rules else []
     f = facts(args.url)
+    f["rules"] = len(rule_ids)
     print(json.dumps(f), flush=True)
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--url", args.url, "--serve-port", str(port)])
@@ -107,7 +137,8 @@ def main() -> None:
             ("API targets (risk)", "/v1/targets?sort=risk&desc=true&limit=50"),
             ("API findings of a target", f"/v1/findings?target_id={t}&limit=50"),
             ("API findings, CRITICAL of every target", "/v1/findings?severity=CRITICAL&limit=50"),
-            ("API findings, CRITICAL, offset 2,000", "/v1/findings?severity=CRITICAL&limit=50&offset=2000"),
+            (f"API findings, CRITICAL, offset {f['open_critical'] // 2:,}",
+             f"/v1/findings?severity=CRITICAL&limit=50&offset={f['open_critical'] // 2}"),
             ("API where", f"/v1/where?id={f['vuln']}"),
             ("API trends, 365 days", "/v1/trends?days=365"),
             ("API target trend, 365 days", f"/v1/targets/{t}/trend?days=365"),
@@ -150,6 +181,13 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+        if rule_ids:
+            from vigil.store import Store
+
+            st = Store(args.url, migrate=False)
+            for rid in rule_ids:
+                st.delete_ignore_rule(rid)
+            st.close()
     print("\n| page | p50 / p95 | response |\n|---|---:|---:|")
     for label, path, m, p, size in rows:
         print(f"| {label} (`{path.split('?')[0]}`) | {m * 1000:.0f} / {p * 1000:.0f} ms | {size / 1024:.0f} KiB |")
