@@ -85,7 +85,7 @@ REPORT = ("fs", "rootfs", "repo", "config", "sbom", "convert", "image", "k8s")  
 PKG = ("fs", "rootfs", "repo", "image")  # commands that inventory packages themselves
 MISCONF = ("fs", "rootfs", "repo", "config", "image", "k8s")  # commands that can check config files
 CLIENT = ("fs", "rootfs", "repo", "sbom", "image", "k8s")  # commands that can detect on a vigil server
-PUBLISH = ("fs", "image", "config", "sbom", "repo", "rootfs")  # commands that can send their report to a store
+PUBLISH = ("fs", "image", "config", "sbom", "repo", "rootfs", "k8s")  # commands that can send their report to a store
 SEVERITY_NAMES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 TRIVY_ALL = (*SCAN, "server")  # Trivy's global flags (registry, TLS, cache, timeout) on every scan command and server
 NO_REGISTRY = ("config",)  # registry credentials serve image pulls and oci:// DB downloads: config needs neither
@@ -381,6 +381,9 @@ OPTIONS: tuple[Option, ...] = (
            "SQLite at <cache-dir>/store/store.db; 'none': keep no reports)", ("server",), yaml_key="store.url"),
     Option("store_retention_days", "int", 90, "server: days the store keeps full reports (findings history and "
            "daily roll-ups are kept for ever)", ("server",), yaml_key="store.retention-days"),
+    Option("store_prune_interval", "str", "1h", "server: how often to drop the full reports past the retention "
+           "from every target (e.g. 1h, 30m; 0: only when a target is published to)", ("server",),
+           yaml_key="store.prune-interval"),
     Option("webhook", "list", (), "server: POST a JSON message here when a scan brings a target a CRITICAL, "
            "known-exploited or secret finding (repeatable)", ("server",), yaml_key="store.webhooks", metavar="URL"),
     Option("slack_webhook", "list", (), "server: the same, as a Slack incoming-webhook message (repeatable)",

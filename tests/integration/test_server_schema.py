@@ -23,7 +23,9 @@ SPEC = ROOT / "docs" / "openapi.json"
 TOKEN = "schema-test-token"
 STORE_PATHS = {"/v1/reports", "/v1/targets", "/v1/targets/{target_id}", "/v1/targets/{target_id}/scans",
                "/v1/targets/{target_id}/trend", "/v1/scans/{scan_id}", "/v1/scans/{scan_id}/report", "/v1/findings",
-               "/v1/findings/export", "/v1/diff", "/v1/where", "/v1/trends", "/v1/suppressions"}
+               "/v1/findings/export", "/v1/diff", "/v1/where", "/v1/trends", "/v1/suppressions",
+               "/v1/ignore-rules", "/v1/ignore-rules/{rule_id}", "/v1/targets/{target_id}/remediation",
+               "/v1/scans/{scan_id}/layers"}
 
 schema = schemathesis.openapi.from_path(SPEC)
 

@@ -28,14 +28,18 @@ def body(report: Any, **kw: Any) -> bytes:
     return msgspec.json.encode(PublishRequest(report=report, **kw))
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, fixture_db: Path) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        fixture_db: Path) -> Iterator[Server]:
+    """One server per store backend: every API test runs against SQLite and a real PostgreSQL."""
     tmp = tmp_path_factory.mktemp("store-api")
+    url = (f"sqlite:///{tmp / 'store.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres").new_database())
     shutil.copy2(fixture_db, tmp / "vigil.db")
     (tmp / "w").write_text(WRITE + "\n")
     (tmp / "r").write_text(READ + "\n")
     s = start_server(tmp, tmp / "vigil.db", "--token-file", str(tmp / "w"), "--read-only-token-file",
-                     str(tmp / "r"), "--cache-backend", "memory", "--store", f"sqlite:///{tmp / 'store.db'}",
+                     str(tmp / "r"), "--cache-backend", "memory", "--store", url,
                      "--auth-proxy-user-header", "X-Forwarded-User", "--auth-proxy-read-groups", "viewers",
                      "--auth-proxy-write-groups", "ci")
     yield s
@@ -256,3 +260,52 @@ def test_webhooks_on_new_critical_kev_and_secrets_once(tmp_path: Path, fixture_d
     finally:
         s.stop()
         rx.close()
+
+
+def test_ignore_rules_hide_findings_until_they_expire(api: Server) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    vulns = [V("CVE-2026-1001", "openssl", "3.0.1", "CRITICAL", "3.0.9"), V("CVE-2026-1002", "zlib", "1.2", "HIGH")]
+    pub = call(api, "POST", "/v1/reports", content=body(make_report(vulns, when=T0, name="rules-a"))).json()
+    other = call(api, "POST", "/v1/reports", content=body(make_report(vulns, when=T0, name="rules-b"))).json()
+    tid = pub["target_id"]
+    rule = {"finding_id": "CVE-2026-1001", "statement": "mitigated by the WAF", "pkg_name": "openssl",
+            "target_id": tid, "expires": (today + dt.timedelta(days=10)).isoformat()}
+    assert call(api, "POST", "/v1/ignore-rules", READ, json=rule).status_code == 403
+    assert call(api, "POST", "/v1/ignore-rules", None, json=rule).status_code == 401
+    r = call(api, "POST", "/v1/ignore-rules", json=rule)
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert (got["active"], got["hides"], got["target_name"], got["author"]) == (True, 1, "rules-a",
+                                                                                 got["updated_by"])
+    rid = got["id"]
+
+    def ids(**params: Any) -> list[str]:
+        items = call(api, "GET", "/v1/findings", READ, params={"limit": 1000, **params}).json()["items"]
+        return sorted(f["finding_id"] for f in items)
+
+    assert ids(target_id=tid) == ["CVE-2026-1002"]
+    assert ids(target_id=tid, suppressed="only") == ["CVE-2026-1001"]
+    assert ids(target_id=tid, suppressed="all") == ["CVE-2026-1001", "CVE-2026-1002"]
+    assert ids(target_id=other["target_id"]) == ["CVE-2026-1001", "CVE-2026-1002"]  # another target: not hidden
+    where = call(api, "GET", "/v1/where", READ, params={"id": "CVE-2026-1001"}).json()["items"]
+    assert [f["target_name"] for f in where] == ["rules-b"]
+    exp = call(api, "GET", "/v1/findings/export", READ, params={"format": "json", "target_id": tid}).json()
+    assert [f["finding_id"] for f in exp] == ["CVE-2026-1002"]
+    # expired (its expiry is the first day it no longer applies): everything shows again
+    r = call(api, "PUT", f"/v1/ignore-rules/{rid}", json={**rule, "expires": today.isoformat()})
+    assert r.status_code == 200 and r.json()["active"] is False and r.json()["hides"] == 0
+    assert ids(target_id=tid) == ["CVE-2026-1001", "CVE-2026-1002"]
+    # for every target and any package: hides it everywhere
+    r = call(api, "PUT", f"/v1/ignore-rules/{rid}", json={"finding_id": "CVE-2026-1001", "statement": "accepted"})
+    assert r.json()["target_id"] is None and r.json()["hides"] == 2
+    assert call(api, "GET", "/v1/where", READ, params={"id": "CVE-2026-1001"}).json()["total"] == 0
+    assert call(api, "GET", "/v1/ignore-rules", READ, params={"active": "true"}).json()["total"] == 1
+    # bad input: a clean 4xx
+    assert call(api, "POST", "/v1/ignore-rules", json={"finding_id": " ", "statement": "x"}).status_code == 422
+    assert call(api, "POST", "/v1/ignore-rules", json={"finding_id": "X", "statement": "x",
+                                                       "target_id": 999999}).status_code == 404
+    assert call(api, "PUT", "/v1/ignore-rules/999999", json=rule).status_code == 404
+    assert call(api, "DELETE", f"/v1/ignore-rules/{rid}", READ).status_code == 403
+    assert call(api, "DELETE", f"/v1/ignore-rules/{rid}").status_code == 204
+    assert call(api, "GET", f"/v1/ignore-rules/{rid}", READ).status_code == 404
+    assert ids(target_id=tid) == ["CVE-2026-1001", "CVE-2026-1002"]

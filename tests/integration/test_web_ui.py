@@ -18,11 +18,13 @@ import httpx
 import msgspec
 import pytest
 from playwright.sync_api import expect
+from tests.cli_helpers import run
 from tests.integration.test_server import Server, start_server
-from tests.store_helpers import DEMO_REPORT, XSS_PKG, XSS_TARGET, XSS_TITLE, seed
+from tests.registry_helpers import IMAGES
+from tests.store_helpers import DEMO_REPORT, XSS_PKG, XSS_TARGET, XSS_TITLE, postgres, seed  # noqa: F401
 
 from vigil.findings.records import Report
-from vigil.store import PublishRequest, Store
+from vigil.store import PublishRequest, Store, TargetSpec
 
 CHROMIUM = Path("/usr/bin/chromium")
 WRITE, READ = "ui-writer", "ui-reader"
@@ -30,13 +32,17 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--no-first-run", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory, fixture_db: Path) -> Iterator[tuple[Server, dict[str, Any]]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ui(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+       fixture_db: Path) -> Iterator[tuple[Server, dict[str, Any]]]:
+    """A server per store backend, each seeded alike: every page is checked against SQLite and a real
+    PostgreSQL."""
     tmp = tmp_path_factory.mktemp("ui")
     shutil.copy2(fixture_db, tmp / "vigil.db")
     (tmp / "w").write_text(WRITE)
     (tmp / "r").write_text(READ)
-    url = f"sqlite:///{tmp / 'store.db'}"
+    url = (f"sqlite:///{tmp / 'store.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres").new_database())
     store = Store(url)
     try:
         facts = seed(store, targets=24, days=40, every=2, end=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
@@ -50,6 +56,16 @@ def ui(tmp_path_factory: pytest.TempPathFactory, fixture_db: Path) -> Iterator[t
             "Reason": f".vigilignore.yaml:vulnerabilities[0]: CVE-2021-23337 (until {soon}): {XSS_TITLE}"})
         facts["demo"] = store.publish(PublishRequest(report=msgspec.json.decode(json.dumps(demo), type=Report))
                                       ).target_id
+        # real image scans (layers, OS packages, remediations): the alpine-like image's OS is end-of-life
+        for key, tar in (("alpine", "alpine-like.docker.tar"), ("debian", "debian-vuln.oci.tar")):
+            if not (IMAGES / tar).is_file():
+                pytest.skip("../shared/data/images not present")
+            p = run("image", "--input", str(IMAGES / tar), "--db-path", str(fixture_db), "--skip-db-update",
+                    "--format", "json", "--quiet", "--cache-dir", str(tmp / "scan-cache"))
+            assert p.returncode == 0, p.stderr
+            facts[key] = store.publish(PublishRequest(report=msgspec.json.decode(p.stdout, type=Report),
+                                                      target=TargetSpec(name=f"registry.example.com/{key}:1"))
+                                       ).target_id
     finally:
         store.close()
     s = start_server(tmp, tmp / "vigil.db", "--token-file", str(tmp / "w"), "--read-only-token-file",
@@ -95,21 +111,31 @@ class Watch:
         page.on("pageerror", lambda e: self.errors.append(str(e)))
 
 
-@pytest.fixture
-def page(ui: tuple[Server, dict[str, Any]], browser: Any) -> Iterator[tuple[Any, Watch]]:
-    server, _ = ui
+def signed_in(server: Server, browser: Any, token: str) -> Iterator[tuple[Any, Watch]]:
     ctx = browser.new_context(viewport={"width": 1300, "height": 900})
     pg = ctx.new_page()
     watch = Watch(pg)
     pg.goto(server.url + "/")
     assert "/ui/login" in pg.url  # no session: the sign-in page
-    pg.fill("#token", READ)
+    pg.fill("#token", token)
     pg.click("button:has-text('Sign in')")
     pg.wait_for_url(server.url + "/")
     yield pg, watch
     ctx.close()
     assert watch.dialogs == []
     assert watch.errors == []
+
+
+@pytest.fixture
+def page(ui: tuple[Server, dict[str, Any]], browser: Any) -> Iterator[tuple[Any, Watch]]:
+    """A browser session signed in with the read-only token."""
+    yield from signed_in(ui[0], browser, READ)
+
+
+@pytest.fixture
+def writer(ui: tuple[Server, dict[str, Any]], browser: Any) -> Iterator[tuple[Any, Watch]]:
+    """A browser session signed in with a token that may write."""
+    yield from signed_in(ui[0], browser, WRITE)
 
 
 def test_overview_numbers_are_the_apis(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch],
@@ -301,10 +327,154 @@ def test_suppressions_page_highlights_expiring_entries(ui: tuple[Server, dict[st
     pg.goto(server.url + "/ui/suppressions")
     want = api(server, "/v1/suppressions")["total"]
     assert (pg.text_content("[data-count=suppressions]") or "").startswith(f"{want} ")
-    rows = pg.locator("main tbody tr")
+    rows = pg.locator("#scanned tbody tr")
     assert rows.count() == want == 2  # the demo report's VEX statement and the ignore entry added to it
     first = rows.first  # soonest expiry first: the ignore entry, highlighted
     assert "CVE-2021-23337" in (first.text_content() or "") and first.get_attribute("class") == "expiring"
     assert "expires in" in (first.locator("[data-expiring]").text_content() or "")
     assert XSS_TITLE in (first.text_content() or "")  # the statement is text
     assert rows.nth(1).get_attribute("class") is None
+
+
+def test_suppression_created_edited_expired_and_removed(ui: tuple[Server, dict[str, Any]],
+                                                       writer: tuple[Any, Watch], artifacts: Path) -> None:
+    server, facts = ui
+    pg, watch = writer
+    tid = facts["demo"]
+    before = api(server, "/v1/findings", target_id=tid)["total"]
+    assert api(server, "/v1/findings", target_id=tid, id="CVE-2019-19844")["total"] == 1
+    where = {f["target_name"] for f in api(server, "/v1/where", id="CVE-2019-19844", limit=1000)["items"]}
+    assert "demo-project" in where
+    pg.goto(f"{server.url}/ui/targets/{tid}")
+    row = pg.locator("#findings-table tbody tr", has=pg.locator("a:text-is('CVE-2019-19844')"))
+    row.locator("a[data-suppress]").click()
+    pg.wait_for_url("**/ui/suppressions/new?**")
+    assert pg.input_value("#finding_id") == "CVE-2019-19844" and pg.input_value("#pkg_name") == "Django"
+    assert pg.input_value("#target_id") == str(tid) and pg.text_content("[data-target-name]") == "demo-project"
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date()
+    pg.fill("#statement", f"not reachable from the web: {XSS_TITLE}")
+    pg.fill("#expires", until.isoformat())
+    pg.click("button:has-text('Save')")
+    pg.wait_for_url("**/ui/suppressions")
+    rules = api(server, "/v1/ignore-rules")["items"]
+    assert [(r["finding_id"], r["pkg_name"], r["target_id"], r["expires"], r["active"], r["hides"])
+            for r in rules] == [("CVE-2019-19844", "Django", tid, until.isoformat(), True, 1)]
+    rule = rules[0]
+    assert rule["author"].startswith("token:") and rule["statement"].endswith(XSS_TITLE)
+    shown = pg.locator(f"#rules tr[data-rule='{rule['id']}']")
+    assert XSS_TITLE in (shown.text_content() or "") and shown.locator("[data-hides]").text_content() == "1"
+    pg.screenshot(path=str(artifacts / "suppressions.png"), full_page=True)
+    # applied: gone from the findings (API and page), listed when asked for the suppressed ones
+    assert api(server, "/v1/findings", target_id=tid)["total"] == before - 1
+    assert api(server, "/v1/findings", target_id=tid, id="CVE-2019-19844")["total"] == 0
+    assert api(server, "/v1/findings", target_id=tid, suppressed="only")["total"] == 1
+    # the rule names one target: the others that have it still show
+    assert {f["target_name"] for f in api(server, "/v1/where", id="CVE-2019-19844", limit=1000)["items"]
+            } == where - {"demo-project"}
+    pg.goto(f"{server.url}/ui/targets/{tid}")
+    assert (pg.text_content("[data-count=findings]") or "").startswith(f"{before - 1} ")
+    pg.select_option("select[name=suppressed]", "only")
+    expect(pg.locator("[data-count=findings]")).to_have_text(re.compile("^1 finding hidden by suppressions"))
+    # edited to an expiry in the past: it no longer applies
+    pg.goto(f"{server.url}/ui/suppressions/rules/{rule['id']}")
+    assert pg.input_value("#expires") == until.isoformat()
+    pg.fill("#expires", (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date().isoformat())
+    pg.click("button:has-text('Save')")
+    pg.wait_for_url("**/ui/suppressions")
+    assert pg.locator(f"#rules tr[data-rule='{rule['id']}']").get_attribute("class") == "expired"
+    assert api(server, f"/v1/ignore-rules/{rule['id']}")["active"] is False
+    assert api(server, "/v1/findings", target_id=tid)["total"] == before
+    # a form with a bad date is one message on the form, nothing stored
+    pg.goto(f"{server.url}/ui/suppressions/rules/{rule['id']}")
+    pg.evaluate("() => { const e = document.getElementById('expires'); e.type = 'text'; e.value = 'soon'; }")
+    pg.click("button:has-text('Save')")
+    assert "The expiry must be a date" in (pg.text_content("[role=alert]") or "")
+    watch.errors.clear()  # the 400 answer was logged as a failed load: wanted
+    # a forged form (no CSRF token) is refused even for a writer
+    forged = pg.evaluate(f"""() => fetch('/ui/suppressions/rules/{rule['id']}', {{method: 'POST',
+        body: 'action=delete', headers: {{'Content-Type': 'application/x-www-form-urlencoded'}}}}).then(r => r.status)""")
+    assert forged == 403
+    watch.errors.clear()
+    pg.goto(f"{server.url}/ui/suppressions/rules/{rule['id']}")
+    pg.click("button:has-text('Remove')")
+    pg.wait_for_url("**/ui/suppressions")
+    assert api(server, "/v1/ignore-rules")["total"] == 0
+
+
+def test_read_only_cannot_suppress(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch]) -> None:
+    server, facts = ui
+    pg, watch = page
+    pg.goto(f"{server.url}/ui/targets/{facts['demo']}")
+    assert pg.locator("a[data-suppress]").count() == 0
+    resp = pg.goto(f"{server.url}/ui/suppressions/new?id=CVE-2019-19844")
+    assert resp.status == 403 and "may only read" in (pg.text_content("main") or "")
+    pg.goto(f"{server.url}/ui/suppressions")
+    assert pg.locator("a:text-is('New suppression')").count() == 0
+    csrf = pg.get_attribute("input[name=csrf]", "value")  # a valid token of this session: still refused
+    status = pg.evaluate("""csrf => fetch('/ui/suppressions/new', {method: 'POST',
+        body: 'finding_id=CVE-1&statement=x&csrf=' + csrf,
+        headers: {'Content-Type': 'application/x-www-form-urlencoded'}}).then(r => r.status)""", csrf)
+    assert status == 403
+    status = pg.evaluate("""() => fetch('/v1/ignore-rules', {method: 'POST', headers: {'Content-Type':
+        'application/json'}, body: JSON.stringify({finding_id: 'CVE-1', statement: 'x'})}).then(r => r.status)""")
+    assert status == 403
+    watch.errors.clear()  # the refusals were logged as failed loads: wanted
+    assert api(server, "/v1/ignore-rules")["total"] == 0
+
+
+def test_target_page_layers_and_remediation_plan(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch],
+                                                 artifacts: Path) -> None:
+    server, facts = ui
+    pg, _ = page
+    # the end-of-life alpine image: advice on the base image, numbers as the API gives them
+    alpine = facts["alpine"]
+    plan = api(server, f"/v1/targets/{alpine}/remediation")
+    base = plan["base_image"]
+    assert base["eosl"] is True and base["os"] == "alpine 3.16.0" and base["total"] > 0
+    pg.goto(f"{server.url}/ui/targets/{alpine}")
+    text = pg.text_content("[data-plan=base]") or ""
+    assert "alpine 3.16.0 is end-of-life" in text and f"of {base['total']} OS package findings" in text
+    if base["fixable"]:
+        assert pg.text_content("[data-plan-count=base-fixes]") == str(base["fixable"])
+    # the layer filter: the findings of one layer, as the API counts them
+    scan = api(server, f"/v1/targets/{alpine}")["last_scan_id"]
+    layers = api(server, f"/v1/scans/{scan}/layers")
+    assert len(layers) == 2 and all(x["diff_id"].startswith("sha256:") for x in layers)
+    for x in layers:
+        want = api(server, "/v1/findings", target_id=alpine, layer=x["diff_id"])["total"]
+        pg.select_option("select[name=layer]", x["diff_id"])
+        expect(pg.locator("[data-count=findings]")).to_have_text(re.compile(f"^{want} "))
+    pg.select_option("select[name=layer]", "")
+    total = api(server, "/v1/findings", target_id=alpine)["total"]
+    expect(pg.locator("[data-count=findings]")).to_have_text(re.compile(f"^{total} "))
+    assert pg.locator("#findings-table td.layer").first.text_content().startswith("#")  # type: ignore[union-attr]
+    # the application image: the package upgrades, most critical first
+    debian = facts["debian"]
+    plan = api(server, f"/v1/targets/{debian}/remediation")
+    assert plan["n_packages"] > 0 and plan["fixes"] >= plan["n_packages"]
+    pg.goto(f"{server.url}/ui/targets/{debian}")
+    assert pg.text_content("[data-plan-count=packages]") == str(plan["n_packages"])
+    assert pg.text_content("[data-plan-count=fixes]") == str(plan["fixes"])
+    rows = pg.locator("[data-plan=packages] tbody tr td:first-child").all_text_contents()
+    assert rows == [u["pkg_name"] for u in plan["packages"]]
+    pg.screenshot(path=str(artifacts / "target-remediation.png"), full_page=True)
+
+
+def test_no_serious_accessibility_violations_on_write_pages(ui: tuple[Server, dict[str, Any]],
+                                                           writer: tuple[Any, Watch]) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    server, facts = ui
+    pg, _ = writer
+    r = httpx.post(server.url + "/v1/ignore-rules", headers={"Vigil-Token": WRITE}, timeout=30, json={
+        "finding_id": "CVE-2026-66666", "statement": "a test rule", "expires": "2000-01-01"})
+    assert r.status_code == 201, r.text
+    try:
+        for path in (f"/ui/targets/{facts['alpine']}", f"/ui/targets/{facts['debian']}", "/ui/suppressions",
+                     "/ui/suppressions/new", f"/ui/suppressions/rules/{r.json()['id']}"):
+            pg.goto(server.url + path)
+            res = Axe().run(pg)
+            bad = [v for v in res.response["violations"] if v.get("impact") in ("serious", "critical")]
+            assert bad == [], (path, res.generate_report())
+    finally:
+        httpx.delete(f"{server.url}/v1/ignore-rules/{r.json()['id']}", headers={"Vigil-Token": WRITE}, timeout=30)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.findings.records import SEVERITY_RANK, Report, Result
+from vigil.store.records import BaseImageAdvice, PackageUpgrade, RemediationPlan
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class FindingRow:
     title: str
     fixable: bool
     kev: bool
+    layer: str = ""  # DiffID of the image layer that brought it
 
 
 # column widths (schema.py): values beyond are cut, so a hostile report cannot fail an insert on PostgreSQL
@@ -64,7 +66,8 @@ def findings_of(report: Report) -> list[FindingRow]:
                 pkg_name=_cut(v.pkg_name, "pkg_name"), pkg_version=_cut(v.installed_version, "pkg_version"),
                 location=_cut(loc, "location"), severity=v.severity,
                 fixed_version=_cut(v.fixed_version, "fixed_version"), title=_cut(v.title, "title"),
-                fixable=bool(v.fixed_version), kev=v.known_exploited))
+                fixable=bool(v.fixed_version), kev=v.known_exploited,
+                layer=v.layer.diff_id[:80] if v.layer is not None else ""))
         for m in r.misconfigurations:
             if m.status != "FAIL":
                 continue
@@ -79,8 +82,49 @@ def findings_of(report: Report) -> list[FindingRow]:
             add(FindingRow(
                 key=stable_key("secret", s.rule_id, r.target), kind="secret", finding_id=_cut(s.rule_id, "finding_id"),
                 pkg_name="", pkg_version="", location=_cut(r.target, "location"), severity=s.severity,
-                fixed_version="", title=_cut(s.title, "title"), fixable=False, kev=False))
+                fixed_version="", title=_cut(s.title, "title"), fixable=False, kev=False,
+                layer=s.layer.diff_id[:80] if s.layer is not None else ""))
     return list(out.values())
+
+
+MAX_LAYERS = 256
+
+
+def layers_of(report: Report) -> list[list[str]]:
+    """The image's layers as [DiffID, the instruction that made it] (the layer filter's choices)."""
+    return [[layer.diff_id[:80], layer.created_by[:512]] for layer in report.metadata.layers[:MAX_LAYERS]]
+
+
+def remediation_plan(report: Report, scan_id: int) -> RemediationPlan:
+    """The whole report's upgrades (each Result's Remediations, most CRITICAL findings fixed first) and, for an
+    image with OS packages, what updating its base image would fix."""
+    ups: dict[tuple[str, str, str], tuple[int, int, int]] = {}
+    os_total = os_fixable = os_critical = 0
+    for r in report.results:
+        sev = {(v.vulnerability_id, v.pkg_name): v.severity for v in r.vulnerabilities}
+        for m in r.remediations:
+            if not m.upgrade_to or not m.fixes:
+                continue
+            fixed = [sev.get((i, m.pkg_name), "UNKNOWN") for i in m.fixes]
+            # one package at one version in several places (a lockfile and node_modules): one upgrade
+            k = (m.pkg_name[:512], m.installed_version[:256], m.upgrade_to[:256])
+            n, c, h = ups.get(k, (0, 0, 0))
+            ups[k] = (n + len(fixed), c + fixed.count("CRITICAL"), h + fixed.count("HIGH"))
+        if r.class_ == "os-pkgs":
+            os_total += len(r.vulnerabilities)
+            fix = [v for v in r.vulnerabilities if v.fixed_version]
+            os_fixable += len(fix)
+            os_critical += sum(1 for v in fix if v.severity == "CRITICAL")
+    plan = sorted((PackageUpgrade(pkg_name=p, installed_version=v, upgrade_to=to, fixes=n, critical=c, high=h)
+                   for (p, v, to), (n, c, h) in ups.items()), key=lambda u: (-u.critical, -u.high, -u.fixes, u.pkg_name))
+    base = None
+    os_info = report.metadata.os
+    if report.artifact_type == "container_image" and (os_total or (os_info is not None and os_info.eosl)):
+        name = f"{os_info.family} {os_info.name}".strip() if os_info is not None else ""
+        base = BaseImageAdvice(os=name[:200], eosl=bool(os_info is not None and os_info.eosl), fixable=os_fixable,
+                               critical=os_critical, total=os_total)
+    return RemediationPlan(scan_id=scan_id, n_packages=len(plan), fixes=sum(u.fixes for u in plan),
+                           critical=sum(u.critical for u in plan), packages=plan[:20], base_image=base)
 
 
 def locate(report: Report, key: str) -> tuple[Result, Any] | None:

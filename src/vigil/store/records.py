@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -116,6 +116,7 @@ class FindingOut(msgspec.Struct, frozen=True, kw_only=True):
     first_seen: dt.datetime
     last_seen: dt.datetime
     fixed_at: dt.datetime | None
+    layer: str = ""  # image scans: the DiffID of the layer that brought it
 
 
 class FindingPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,3 +164,74 @@ class SuppressionOut(msgspec.Struct, frozen=True, kw_only=True):
 class SuppressionPage(msgspec.Struct, frozen=True, kw_only=True):
     total: int
     items: list[SuppressionOut]
+
+
+class IgnoreRuleIn(msgspec.Struct, frozen=True, kw_only=True):
+    """A suppression kept on the server (set in the web UI or the API): it hides the open findings with this ID
+    (of this package, when given; of one target, when given) from the findings lists, exports and alerts, from
+    now until `expires` (the first day it no longer applies, as an ignore file's expiry; none: until removed).
+    `statement` says why (as a VEX statement would)."""
+
+    finding_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=r"\S")]
+    statement: Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"\S")]
+    pkg_name: Annotated[str, msgspec.Meta(max_length=512)] = ""
+    target_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
+    expires: dt.date | None = None
+
+
+class IgnoreRuleOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    finding_id: str
+    pkg_name: str
+    target_id: int | None
+    target_name: str  # "" for every target
+    statement: str
+    author: str
+    created_at: dt.datetime
+    updated_by: str
+    updated_at: dt.datetime
+    expires: dt.date | None
+    active: bool  # not expired
+    hides: int  # open findings it hides now
+
+
+class IgnoreRulePage(msgspec.Struct, frozen=True, kw_only=True):
+    total: int
+    items: list[IgnoreRuleOut]
+
+
+class PackageUpgrade(msgspec.Struct, frozen=True, kw_only=True):
+    pkg_name: str
+    installed_version: str
+    upgrade_to: str
+    fixes: int  # findings the upgrade removes
+    critical: int  # of which CRITICAL
+    high: int
+
+
+class BaseImageAdvice(msgspec.Struct, frozen=True, kw_only=True):
+    """An image's OS packages (what its base image brings): updating the base image (or its OS packages) removes
+    `fixable` findings, `critical` of them CRITICAL; `eosl`: the OS release is past its end of life."""
+
+    os: str
+    eosl: bool
+    fixable: int
+    critical: int
+    total: int  # OS package findings
+
+
+class RemediationPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """What fixes the most of one scan, for the whole target: the package upgrades (most CRITICAL findings fixed
+    first; `packages` lists at most 20, `n_packages` counts them all) and, for an image, its base image."""
+
+    scan_id: int
+    n_packages: int = 0
+    fixes: int = 0
+    critical: int = 0
+    packages: list[PackageUpgrade] = []
+    base_image: BaseImageAdvice | None = None
+
+
+class LayerOut(msgspec.Struct, frozen=True, kw_only=True):
+    diff_id: str
+    created_by: str

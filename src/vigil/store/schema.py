@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0004"  # alembic head; bump with every new migration
+SCHEMA_REVISION = "0005"  # alembic head; bump with every new migration
 
 metadata = MetaData()
 
@@ -81,6 +81,10 @@ scans = Table(
     Column("n_low", Integer, nullable=False, server_default="0"),
     Column("n_unknown", Integer, nullable=False, server_default="0"),
     Column("report", LargeBinary),  # zlib-compressed JSON report; NULL once past the retention
+    # revision 0005, both kept past the retention (small): the image's layers as [[DiffID, created by], ...]
+    # (the target page's layer filter) and the scan's RemediationPlan as JSON
+    Column("layers", Text, nullable=False, server_default="[]"),
+    Column("remediation", Text, nullable=False, server_default="{}"),
     Index("ix_scans_target_time", "target_id", "scanned_at"),
     Index("ix_scans_scanned_at", "scanned_at"),
 )
@@ -107,6 +111,7 @@ findings = Table(
     Column("fixed_at", DateTime),
     Column("first_scan_id", Integer, nullable=False),
     Column("last_scan_id", Integer, nullable=False),
+    Column("layer", String(80), nullable=False, server_default=""),  # DiffID of the layer that brought it (0005)
     UniqueConstraint("target_id", "key", name="uq_findings_target_key"),
     Index("ix_findings_target_open", "target_id", "fixed_at"),
     Index("ix_findings_finding_id", "finding_id"),
@@ -167,4 +172,23 @@ suppressions = Table(
     Column("expires", Date),
     Index("ix_suppressions_target", "target_id"),
     Index("ix_suppressions_expires", "expires"),
+)
+
+# Suppressions kept on the server (revision 0005), set in the web UI or through the API: they hide the open
+# findings with this ID (and package, when not ""; of one target, when target_id is set) from the findings lists,
+# exports and alerts until `expires`, the first day the rule no longer applies (NULL: until removed).
+ignore_rules = Table(
+    "ignore_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("finding_id", String(256), nullable=False),
+    Column("pkg_name", String(512), nullable=False, server_default=""),
+    Column("target_id", Integer, ForeignKey("targets.id", ondelete="CASCADE")),
+    Column("statement", String(2048), nullable=False),
+    Column("author", String(256), nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_by", String(256), nullable=False, server_default=""),
+    Column("updated_at", DateTime, nullable=False),
+    Column("expires", Date),
+    Index("ix_ignore_rules_finding", "finding_id"),
 )

@@ -37,12 +37,17 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from vigil.findings.records import SEVERITIES as SEVERITY_LEVELS
 from vigil.findings.records import Report
 from vigil.store.engine import Gone, NotFound, StoreError, create_engines, upgrade
-from vigil.store.extract import FindingRow, findings_of, locate, stable_key
+from vigil.store.extract import FindingRow, findings_of, layers_of, locate, remediation_plan, stable_key
 from vigil.store.records import (
     FindingOut,
     FindingPage,
+    IgnoreRuleIn,
+    IgnoreRuleOut,
+    IgnoreRulePage,
+    LayerOut,
     PublishRequest,
     PublishResult,
+    RemediationPlan,
     ScanDiff,
     ScanOut,
     ScanPage,
@@ -55,7 +60,16 @@ from vigil.store.records import (
     Trend,
     TrendPoint,
 )
-from vigil.store.schema import findings, rollup_totals, rollups, scan_findings, scans, suppressions, targets
+from vigil.store.schema import (
+    findings,
+    ignore_rules,
+    rollup_totals,
+    rollups,
+    scan_findings,
+    scans,
+    suppressions,
+    targets,
+)
 
 _T = TypeVar("_T")
 SEVERITIES: tuple[str, ...] = SEVERITY_LEVELS
@@ -68,6 +82,12 @@ _SEV_ORDER = tuple(reversed(SEVERITIES))  # CRITICAL first
 _SEV_RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=findings.c.severity, else_=0)
 TARGET_SORTS = ("name", "last_scan", "critical", "high", "risk")
 FINDING_SORTS = ("severity", "first_seen", "last_seen", "id", "package")
+SUPPRESSED = ("hide", "only", "all")  # findings lists: what the server's active suppressions hide
+MAX_IGNORE_RULES = 10000
+# the columns a publish compares with what the scan says (and updates when they changed)
+_TRACKED = (findings.c.id, findings.c.key, findings.c.fixed_at, findings.c.first_seen, findings.c.severity,
+            findings.c.fixed_version, findings.c.title, findings.c.kev, findings.c.fixable, findings.c.layer)
+_PLAN = msgspec.json.Decoder(RemediationPlan)
 
 
 def utcnow() -> dt.datetime:
@@ -216,11 +236,10 @@ class Store:
             artifact_type=report.artifact_type, vigil_version=report.vigil_version[:64],
             image_digest=ident.image_digest, commit=req.commit[:64], pipeline_url=req.pipeline_url[:2048],
             source=req.source[:32], publisher=publisher, report=zlib.compress(msgspec.json.encode(report), 6),
+            layers=json.dumps(layers_of(report)),
+            remediation=msgspec.json.encode(remediation_plan(report, 0)).decode(),
             **_n_columns(scan_counts)).returning(scans.c.id)).scalar_one()
-        existing = {r.key: r for r in c.execute(select(
-            findings.c.id, findings.c.key, findings.c.fixed_at, findings.c.first_seen, findings.c.severity,
-            findings.c.fixed_version, findings.c.title, findings.c.kev, findings.c.fixable)
-            .where(findings.c.target_id == tid))}
+        existing = {r.key: r for r in c.execute(select(*_TRACKED).where(findings.c.target_id == tid))}
         latest = t.last_scan_at is None or when >= t.last_scan_at
         new = fixed = 0
         if latest:
@@ -273,13 +292,11 @@ class Store:
             "pkg_version": r.pkg_version, "location": r.location, "severity": r.severity,
             "fixed_version": r.fixed_version, "title": r.title, "fixable": r.fixable, "kev": r.kev,
             "first_seen": when, "last_seen": when, "fixed_at": fixed_at, "first_scan_id": sid, "last_scan_id": sid,
+            "layer": r.layer,
         } for r in rows])
         keys = {r.key for r in rows}
         for chunk in _chunks(sorted(keys)):
-            for row in c.execute(select(findings.c.id, findings.c.key, findings.c.fixed_at, findings.c.first_seen,
-                                        findings.c.severity, findings.c.fixed_version, findings.c.title,
-                                        findings.c.kev, findings.c.fixable)
-                                 .where(findings.c.target_id == tid, findings.c.key.in_(chunk))):
+            for row in c.execute(select(*_TRACKED).where(findings.c.target_id == tid, findings.c.key.in_(chunk))):
                 existing[row.key] = row
 
     def _advance(self, c: Connection, tid: int, sid: int, when: dt.datetime, rows: list[FindingRow],
@@ -289,11 +306,11 @@ class Store:
         gone = [r.id for k, r in existing.items() if r.fixed_at is None and k not in present]
         reopened = [existing[k].id for k in present if k in existing and existing[k].fixed_at is not None]
         changed = [{"fid": existing[r.key].id, "severity": r.severity, "fixed_version": r.fixed_version,
-                    "title": r.title, "kev": r.kev, "fixable": r.fixable}
+                    "title": r.title, "kev": r.kev, "fixable": r.fixable, "layer": r.layer}
                    for r in rows if r.key in existing and (
                        existing[r.key].severity, existing[r.key].fixed_version, existing[r.key].title,
-                       bool(existing[r.key].kev), bool(existing[r.key].fixable))
-                   != (r.severity, r.fixed_version, r.title, r.kev, r.fixable)]
+                       bool(existing[r.key].kev), bool(existing[r.key].fixable), existing[r.key].layer)
+                   != (r.severity, r.fixed_version, r.title, r.kev, r.fixable, r.layer)]
         for chunk in _chunks(gone):
             c.execute(update(findings).where(findings.c.id.in_(chunk)).values(fixed_at=when))
         for chunk in _chunks(reopened):
@@ -303,7 +320,7 @@ class Store:
 
             c.execute(update(findings).where(findings.c.id == bindparam("fid")).values(
                 severity=bindparam("severity"), fixed_version=bindparam("fixed_version"), title=bindparam("title"),
-                kev=bindparam("kev"), fixable=bindparam("fixable")), changed)
+                kev=bindparam("kev"), fixable=bindparam("fixable"), layer=bindparam("layer")), changed)
         # every finding open now is one this scan saw: one statement instead of one per finding
         c.execute(update(findings).where(findings.c.target_id == tid, findings.c.fixed_at.is_(None))
                   .values(last_seen=when, last_scan_id=sid))
@@ -399,12 +416,24 @@ class Store:
         return len(old)
 
     def prune(self, now: dt.datetime | None = None) -> int:
-        """Apply the retention to every target (publishing applies it to the target it writes)."""
+        """Apply the retention to every target (publishing applies it to the target it writes): the full reports
+        and finding lists of scans past it are dropped; scan rows, findings (first seen, fixed at) and roll-ups
+        stay. One short transaction per target that has something to drop, its row locked first as a publish
+        locks it, so a prune running beside publishes (or on another replica) neither blocks them long nor
+        deadlocks with them. Returns the number of scans whose report was dropped."""
         at = _naive_utc(now) if now else utcnow()
-        n = 0
-        with self.writer.begin() as c:
-            for (tid,) in c.execute(select(targets.c.id)).all():
-                n += self._prune_target(c, tid, at)
+        cutoff = at - dt.timedelta(days=self.retention_days)
+        try:
+            with self.reader.connect() as c:
+                due = [tid for (tid,) in c.execute(select(scans.c.target_id).distinct().where(
+                    scans.c.scanned_at < cutoff, scans.c.report.is_not(None)).order_by(scans.c.target_id))]
+            n = 0
+            for tid in due:
+                with self.writer.begin() as c:
+                    c.execute(select(targets.c.id).where(targets.c.id == tid).with_for_update())
+                    n += self._prune_target(c, tid, at)
+        except SQLAlchemyError as e:
+            raise StoreError(f"the report store failed: {e}") from e
         return n
 
     # --- reading ---------------------------------------------------------------------------------------------
@@ -467,7 +496,7 @@ class Store:
         (target, finding) once, so a finding present in every later scan never alerts again) that are CRITICAL,
         known exploited, or an exposed secret."""
         f = findings.c
-        stmt = self._finding_query(status="all").where(
+        stmt = self._finding_query(status="all", suppressed="hide").where(
             f.first_scan_id == scan_id, or_(f.severity == "CRITICAL", f.kev.is_(True), f.kind == "secret"))
         with self.reader.connect() as c:
             return [self._finding_out(r) for r in c.execute(stmt.order_by(f.id).limit(MAX_PAGE))]
@@ -519,7 +548,8 @@ class Store:
                        counts=_row_counts(r), report_kept=r.report_kept)
 
     def _scan_cols(self) -> list[Any]:
-        return [c for c in scans.c if c.name != "report"] + [scans.c.report.is_not(None).label("report_kept")]
+        return [c for c in scans.c if c.name not in ("report", "layers", "remediation")] + [
+            scans.c.report.is_not(None).label("report_kept")]
 
     def scans(self, target_id: int, *, limit: int = 50, offset: int = 0) -> ScanPage:
         with self.reader.connect() as c:
@@ -544,7 +574,8 @@ class Store:
     def _finding_query(self, *, target_id: int | None = None, scan_id: int | None = None,
                        severity: Sequence[str] = (), status: str = "open", fixable: bool | None = None,
                        package: str = "", version: str = "", finding_id: str = "", kind: str = "",
-                       since: dt.datetime | None = None, kev: bool | None = None, q: str = "") -> Select[Any]:
+                       since: dt.datetime | None = None, kev: bool | None = None, q: str = "", layer: str = "",
+                       suppressed: str = "all", today: dt.date | None = None) -> Select[Any]:
         f = findings.c
         stmt = select(findings, targets.c.name.label("target_name")).join(targets, targets.c.id == f.target_id)
         if scan_id is not None:
@@ -579,7 +610,24 @@ class Store:
             stmt = stmt.where(or_(func.lower(f.finding_id).contains(ql, autoescape=True),
                                   func.lower(f.pkg_name).contains(ql, autoescape=True),
                                   func.lower(f.title).contains(ql, autoescape=True)))
+        if layer:
+            stmt = stmt.where(f.layer == layer)
+        if suppressed not in SUPPRESSED:
+            raise StoreError(f"unknown suppressed {suppressed!r} (hide, only or all)")
+        if suppressed != "all":
+            hidden = self._suppressed(today)
+            stmt = stmt.where(hidden if suppressed == "only" else ~hidden)
         return stmt
+
+    @staticmethod
+    def _suppressed(today: dt.date | None = None) -> ColumnElement[bool]:
+        """A finding that one of the server's active suppressions (not expired today) hides."""
+        ir, f = ignore_rules.c, findings.c
+        day = today or utcnow().date()
+        return select(ir.id).where(
+            ir.finding_id == f.finding_id, or_(ir.pkg_name == "", ir.pkg_name == f.pkg_name),
+            or_(ir.target_id.is_(None), ir.target_id == f.target_id),
+            or_(ir.expires.is_(None), ir.expires > day)).exists()
 
     @staticmethod
     def _finding_out(r: Any) -> FindingOut:
@@ -588,11 +636,11 @@ class Store:
                           location=r.location, severity=r.severity, fixed_version=r.fixed_version, title=r.title,
                           fixable=bool(r.fixable), kev=bool(r.kev), status="fixed" if r.fixed_at else "open",
                           first_seen=_aware(r.first_seen) or r.first_seen,
-                          last_seen=_aware(r.last_seen) or r.last_seen, fixed_at=_aware(r.fixed_at))
+                          last_seen=_aware(r.last_seen) or r.last_seen, fixed_at=_aware(r.fixed_at), layer=r.layer)
 
     def findings(self, *, sort: str = "severity", desc: bool = True, limit: int = 50, offset: int = 0,
                  **filters: Any) -> FindingPage:
-        stmt = self._finding_query(**filters)
+        stmt = self._finding_query(**{"suppressed": "hide", **filters})
         f = findings.c
         key = {"severity": _SEV_RANK, "first_seen": f.first_seen, "last_seen": f.last_seen, "id": f.finding_id,
                "package": f.pkg_name}.get(sort)
@@ -606,7 +654,7 @@ class Store:
 
     def iter_findings(self, **filters: Any) -> Iterator[FindingOut]:
         """Every matching finding, in id order, read in pages (exports)."""
-        stmt = self._finding_query(**filters).order_by(findings.c.id)
+        stmt = self._finding_query(**{"suppressed": "hide", **filters}).order_by(findings.c.id)
         last = 0
         while True:
             with self.reader.connect() as c:
@@ -668,3 +716,127 @@ class Store:
                                      fixed=_counts({s: v[2] for s, v in got.items()})))
             day += dt.timedelta(days=1)
         return Trend(points=points)
+
+    # --- the target page's extras ------------------------------------------------------------------------------
+
+    def remediation(self, scan_id: int) -> RemediationPlan | None:
+        """The scan's remediation plan (kept past the retention); None for no such scan."""
+        with self.reader.connect() as c:
+            raw = c.execute(select(scans.c.remediation).where(scans.c.id == scan_id)).scalar()
+        if raw is None:
+            return None
+        try:
+            plan = _PLAN.decode(raw)
+        except msgspec.ValidationError:  # stored before revision 0005: "{}"
+            return RemediationPlan(scan_id=scan_id)
+        return msgspec.structs.replace(plan, scan_id=scan_id)
+
+    def layers(self, scan_id: int) -> list[LayerOut]:
+        with self.reader.connect() as c:
+            raw = c.execute(select(scans.c.layers).where(scans.c.id == scan_id)).scalar()
+        return [LayerOut(diff_id=str(d), created_by=str(b)) for d, b in json.loads(raw or "[]")]
+
+    # --- suppressions kept on the server ---------------------------------------------------------------------
+
+    def _rule_query(self, today: dt.date) -> Select[Any]:
+        ir, f = ignore_rules.c, findings.c
+        hides = (select(func.count()).select_from(findings).where(
+            f.fixed_at.is_(None), f.finding_id == ir.finding_id, or_(ir.pkg_name == "", f.pkg_name == ir.pkg_name),
+            or_(ir.target_id.is_(None), f.target_id == ir.target_id)).scalar_subquery())
+        return (select(ignore_rules, func.coalesce(targets.c.name, "").label("target_name"), hides.label("hides"),
+                       or_(ir.expires.is_(None), ir.expires > today).label("active"))
+                .outerjoin(targets, targets.c.id == ir.target_id))
+
+    @staticmethod
+    def _rule_out(r: Any) -> IgnoreRuleOut:
+        return IgnoreRuleOut(id=r.id, finding_id=r.finding_id, pkg_name=r.pkg_name, target_id=r.target_id,
+                             target_name=r.target_name, statement=r.statement, author=r.author,
+                             created_at=_aware(r.created_at) or r.created_at, updated_by=r.updated_by,
+                             updated_at=_aware(r.updated_at) or r.updated_at, expires=r.expires,
+                             active=bool(r.active), hides=int(r.hides or 0) if r.active else 0)
+
+    def ignore_rules(self, *, q: str = "", active: bool | None = None, limit: int = 50, offset: int = 0,
+                     today: dt.date | None = None) -> IgnoreRulePage:
+        """The server's suppressions, active ones first, soonest expiry first (no expiry last)."""
+        day = today or utcnow().date()
+        ir = ignore_rules.c
+        conds: list[ColumnElement[bool]] = []
+        if q:
+            ql = q.lower()
+            conds.append(or_(func.lower(ir.finding_id).contains(ql, autoescape=True),
+                             func.lower(ir.pkg_name).contains(ql, autoescape=True),
+                             func.lower(ir.statement).contains(ql, autoescape=True)))
+        is_active = or_(ir.expires.is_(None), ir.expires > day)
+        if active is not None:
+            conds.append(is_active if active else ~is_active)
+        with self.reader.connect() as c:
+            total = c.execute(select(func.count()).select_from(ignore_rules).where(*conds)).scalar_one()
+            rows = c.execute(self._rule_query(day).where(*conds)
+                             .order_by(case((is_active, 0), else_=1), ir.expires.is_(None), ir.expires, ir.id)
+                             .limit(min(limit, MAX_PAGE)).offset(max(offset, 0))).all()
+        return IgnoreRulePage(total=total, items=[self._rule_out(r) for r in rows])
+
+    def ignore_rule(self, rule_id: int, *, today: dt.date | None = None) -> IgnoreRuleOut | None:
+        with self.reader.connect() as c:
+            r = c.execute(self._rule_query(today or utcnow().date()).where(ignore_rules.c.id == rule_id)).first()
+        return self._rule_out(r) if r is not None else None
+
+    @staticmethod
+    def _rule_values(rule: IgnoreRuleIn) -> dict[str, Any]:
+        fid, statement = rule.finding_id.strip(), rule.statement.strip()
+        if not fid or len(fid) > 256:
+            raise StoreError("a suppression needs a finding ID (CVE, check or secret rule ID) of at most 256 "
+                             "characters")
+        if not statement or len(statement) > 2048:
+            raise StoreError("a suppression needs a statement (why it is suppressed) of at most 2048 characters")
+        if len(rule.pkg_name) > 512:
+            raise StoreError("package name over 512 characters")
+        return {"finding_id": fid, "pkg_name": rule.pkg_name.strip(), "target_id": rule.target_id,
+                "statement": statement, "expires": rule.expires}
+
+    def add_ignore_rule(self, rule: IgnoreRuleIn, *, author: str, now: dt.datetime | None = None) -> IgnoreRuleOut:
+        values = self._rule_values(rule)
+        at = _naive_utc(now) if now else utcnow()
+        try:
+            with self.writer.begin() as c:
+                if values["target_id"] is not None and c.execute(select(targets.c.id).where(
+                        targets.c.id == values["target_id"])).first() is None:
+                    raise NotFound(f"no target {values['target_id']}")
+                if c.execute(select(func.count()).select_from(ignore_rules)).scalar_one() >= MAX_IGNORE_RULES:
+                    raise StoreError(f"the store keeps at most {MAX_IGNORE_RULES} suppressions: remove some first")
+                rid = c.execute(insert(ignore_rules).values(
+                    **values, author=author[:256], created_at=at, updated_by=author[:256], updated_at=at)
+                    .returning(ignore_rules.c.id)).scalar_one()
+        except SQLAlchemyError as e:
+            raise StoreError(f"the report store failed: {e}") from e
+        got = self.ignore_rule(rid, today=at.date())
+        assert got is not None
+        return got
+
+    def update_ignore_rule(self, rule_id: int, rule: IgnoreRuleIn, *, author: str,
+                           now: dt.datetime | None = None) -> IgnoreRuleOut:
+        values = self._rule_values(rule)
+        at = _naive_utc(now) if now else utcnow()
+        try:
+            with self.writer.begin() as c:
+                if values["target_id"] is not None and c.execute(select(targets.c.id).where(
+                        targets.c.id == values["target_id"])).first() is None:
+                    raise NotFound(f"no target {values['target_id']}")
+                n = c.execute(update(ignore_rules).where(ignore_rules.c.id == rule_id).values(
+                    **values, updated_by=author[:256], updated_at=at)).rowcount
+        except SQLAlchemyError as e:
+            raise StoreError(f"the report store failed: {e}") from e
+        if not n:
+            raise NotFound(f"no suppression {rule_id}")
+        got = self.ignore_rule(rule_id, today=at.date())
+        assert got is not None
+        return got
+
+    def delete_ignore_rule(self, rule_id: int) -> None:
+        try:
+            with self.writer.begin() as c:
+                n = c.execute(delete(ignore_rules).where(ignore_rules.c.id == rule_id)).rowcount
+        except SQLAlchemyError as e:
+            raise StoreError(f"the report store failed: {e}") from e
+        if not n:
+            raise NotFound(f"no suppression {rule_id}")

@@ -141,6 +141,10 @@ def _run(values: dict[str, Any], kubeconfig: tuple[str, ...], context: str, api_
         report = scan_cluster(inv, cso, lambda: _backend(values, opts, True), on_image=advance, times=times)
     t2 = time.perf_counter()
     _emit(report, values, report_mode)
+    if values.get("publish"):
+        from vigil.shells.cli.publish import publish_cluster
+
+        publish_cluster(report, values)
     log.debug("k8s: list %.2fs, scan %.2fs (%d image scans), audit %.2fs, render %.2fs", t1 - t0, times.scan,
               report.stats.images_scanned + report.stats.images_failed, times.audit, time.perf_counter() - t2)
     if values.get("exit_code") and report.findings_count() > 0:

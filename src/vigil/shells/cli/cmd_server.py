@@ -50,6 +50,14 @@ def open_store_service(values: dict[str, Any], cache_dir: Path, tokens: tuple[st
     retention = int(values.get("store_retention_days") or 90)
     if retention < 1:
         fail("--store-retention-days must be 1 or more")
+    from vigil.settings import SettingsError, parse_duration
+
+    try:
+        prune_interval = parse_duration(str(values.get("store_prune_interval") or "1h"))
+    except (ValueError, SettingsError) as e:
+        fail(f"--store-prune-interval: {e}")
+    if prune_interval < 0:
+        fail("--store-prune-interval must be 0 or more")
     user_header = str(values.get("auth_proxy_user_header") or "")
     groups_header = str(values.get("auth_proxy_groups_header") or "X-Forwarded-Groups")
     for h in (user_header, groups_header):
@@ -72,7 +80,7 @@ def open_store_service(values: dict[str, Any], cache_dir: Path, tokens: tuple[st
     return StoreService(store=store, write_tokens=tokens, read_tokens=read_tokens, token_header=header,
                         proxy_user_header=user_header, proxy_groups_header=groups_header if user_header else "",
                         proxy_read_groups=read_groups, proxy_write_groups=write_groups,
-                        notifier=Notifier(store, hooks) if hooks else None)
+                        notifier=Notifier(store, hooks) if hooks else None, prune_interval=prune_interval)
 
 
 def read_tokens_of(values: dict[str, Any]) -> tuple[str, ...]:
@@ -183,6 +191,8 @@ def server_cmd(**kwargs: Any) -> None:
         state.close()
         fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
     state.start_refresh()
+    if store_service is not None:
+        store_service.start_pruning()
     scheme = "https" if cert else "http"
     if not values.get("quiet"):
         click.echo(f"vigil server listening on {scheme}://{host}:{port} (DB {db_path}, cache {backend.split('@')[-1]})",

@@ -502,6 +502,19 @@ def create_app(state: ServerState) -> FastAPI:
     async def on_http(request: Request, exc: HTTPException) -> Response:  # routing's 404 and 405: ErrorBody too
         resp = _error(exc.status_code, str(exc.detail))
         resp.headers.update(exc.headers or {})
+        if exc.status_code == 405 and is_store_path(request.url.path):
+            # Starlette names the methods of the first route that matched the path; a store path served by
+            # several routes (one per method: GET and POST /v1/ignore-rules) allows all of theirs
+            from starlette.routing import Match
+
+            allowed: set[str] = set()
+            for route in app.router.routes:
+                methods = getattr(route, "methods", None)
+                if methods and route.matches({"type": "http", "path": request.url.path,
+                                              "method": ""})[0] != Match.NONE:
+                    allowed |= set(methods)
+            if allowed:
+                resp.headers["Allow"] = ", ".join(sorted(allowed))
         return resp
 
     from fastapi.exceptions import RequestValidationError

@@ -13,6 +13,11 @@
     GET  /v1/where?id=CVE-X | package=P&version=V   the targets where it is open now               read
     GET  /v1/trends                         every target's daily history summed                        read
     GET  /v1/suppressions                   what the newest scans suppressed, soonest expiry first     read
+    GET  /v1/ignore-rules                   the suppressions kept on the server                        read
+    POST /v1/ignore-rules                   add one (IgnoreRuleIn)                                     write
+    GET|PUT|DELETE /v1/ignore-rules/{id}    one of them: read, change, remove                          r/w
+    GET  /v1/targets/{id}/remediation       the newest scan's remediation plan                         read
+    GET  /v1/scans/{id}/layers              the scanned image's layers                                 read
 
 Access: the server's tokens (--token-file) may read and publish; read-only tokens (--read-only-token-file) may
 only read. Behind an authenticating proxy (oauth2-proxy and the like), --auth-proxy-user-header names the header
@@ -28,6 +33,8 @@ import csv
 import datetime as dt
 import hmac
 import io
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -42,7 +49,12 @@ from vigil.findings.wire import ErrorBody
 from vigil.store import Gone, NotFound, PublishRequest, Store, StoreError
 from vigil.store.records import (
     FindingPage,
+    IgnoreRuleIn,
+    IgnoreRuleOut,
+    IgnoreRulePage,
+    LayerOut,
     PublishResult,
+    RemediationPlan,
     ScanDiff,
     ScanOut,
     ScanPage,
@@ -52,14 +64,18 @@ from vigil.store.records import (
     Trend,
 )
 
+log = logging.getLogger(__name__)
 JSON = "application/json"
 MAX_REPORT_BYTES = 64 << 20  # one published report (an image with every finding is a few MB)
 STORE_PREFIXES = ("/v1/reports", "/v1/targets", "/v1/scans", "/v1/findings", "/v1/diff", "/v1/where",
-                  "/v1/trends", "/v1/suppressions", "/ui", "/static")
+                  "/v1/trends", "/v1/suppressions", "/v1/ignore-rules", "/ui", "/static")
 SCHEMA_TYPES: tuple[type, ...] = (PublishRequest, PublishResult, TargetPage, TargetOut, ScanPage, ScanOut,
-                                  FindingPage, ScanDiff, Trend, SuppressionPage)
+                                  FindingPage, ScanDiff, Trend, SuppressionPage, IgnoreRuleIn, IgnoreRuleOut,
+                                  IgnoreRulePage, RemediationPlan, LayerOut)
 Access = Literal["read", "write"]
 _DECODER = msgspec.json.Decoder(PublishRequest)
+_RULE_DECODER = msgspec.json.Decoder(IgnoreRuleIn)
+MAX_RULE_BYTES = 64 << 10
 # ids and offsets: the store's integer columns are 32-bit on PostgreSQL (a larger bound value is an error there)
 MAX_ID = 2**31 - 1
 # parameter types at module level: FastAPI resolves the (string) annotations in this module's namespace
@@ -70,6 +86,9 @@ Sort = Literal["name", "last_scan", "critical", "high", "risk"]
 Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
 Status = Literal["open", "fixed", "all"]
 Kind = Literal["", "vulnerability", "misconfiguration", "secret"]
+# what the server's active suppressions hide: hidden (the default), only the hidden ones, or everything
+Suppressed = Literal["hide", "only", "all"]
+_Layer = Annotated[str, Query(max_length=80, description="the DiffID of the image layer that brought the finding")]
 # dates as strings in a format: pydantic's date types would also take a number as a Unix time, which the
 # document does not say; msgspec parses them (RFC 3339, like every time the API returns)
 _Date = Annotated[str | None, Query(max_length=10, json_schema_extra={"format": "date"})]
@@ -94,8 +113,35 @@ class StoreService:
     proxy_write_groups: frozenset[str] = frozenset()
     secret: bytes = field(default_factory=lambda: __import__("os").urandom(32))  # signs the UI's CSRF tokens
     notifier: Any = None  # notify.Notifier when webhooks are configured
+    prune_interval: float = 3600.0  # seconds between retention passes over every target; 0: none
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _pruner: threading.Thread | None = field(default=None, init=False)
+
+    def start_pruning(self) -> None:
+        """Apply the report retention every prune_interval. A publish prunes only the target it writes, so the
+        reports of a target nobody publishes to any more (a deleted workload, a retired branch) would be kept
+        for ever without this pass. A failing pass (the database away) is logged and retried next time."""
+        if self.prune_interval <= 0 or self._pruner is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self.prune_interval):
+                try:
+                    n = self.store.prune()
+                except StoreError as e:
+                    log.warning("report retention pass failed: %s", e)
+                    continue
+                if n:
+                    log.info("report retention: dropped the full reports of %d scans older than %d days", n,
+                             self.store.retention_days)
+
+        self._pruner = threading.Thread(target=loop, name="vigil-store-prune", daemon=True)
+        self._pruner.start()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._pruner is not None:
+            self._pruner.join(10)
         if self.notifier is not None:
             self.notifier.close()
         self.store.close()
@@ -149,9 +195,9 @@ def _content(t: type) -> dict[str, Any]:
 
 
 _TEXT = {400: "Bad request (a parameter out of range or of the wrong form)", 401: "Missing or wrong token",
-         403: "This token or user may only read", 404: "No such target or scan",
+         403: "This token or user may only read", 404: "No such target, scan or suppression",
          410: "The scan is older than the report retention: its findings list is gone",
-         413: "Report over the size limit", 422: "Body does not decode as a PublishRequest",
+         413: "Report over the size limit", 422: "Body does not decode as the record this endpoint takes",
          500: "Internal error (a bug; the traceback is in the server log)",
          503: "This server keeps no report store, or the store is unreachable"}
 
@@ -343,10 +389,10 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
 
     def filters(target_id: int | None, scan_id: int | None, severity: list[Severity] | None, status: str,
                 fixable: bool | None, kev: bool | None, package: str, version: str, id_: str, kind: str,
-                since: str | None, q: str) -> dict[str, Any]:
+                since: str | None, q: str, layer: str = "", suppressed: str = "hide") -> dict[str, Any]:
         return {"target_id": target_id, "scan_id": scan_id, "severity": tuple(severity or ()), "status": status,
                 "fixable": fixable, "kev": kev, "package": package, "version": version, "finding_id": id_,
-                "kind": kind, "since": _time(since), "q": q}
+                "kind": kind, "since": _time(since), "q": q, "layer": layer, "suppressed": suppressed}
 
     @app.get("/v1/findings", summary="Findings, filtered, sorted and paged", response_class=Response,
              responses={**_ok(FindingPage, "A page of findings"), **_errors(*_READ_ERRORS)})
@@ -354,12 +400,13 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
                             severity: Annotated[list[Severity] | None, Query()] = None, status: Status = "open",
                             fixable: bool | None = None, kev: bool | None = None, package: _Str = "",
                             version: _Str = "", id: _Str = "", kind: Kind = "",
-                            since: _Since = None, q: _Str = "",
+                            since: _Since = None, q: _Str = "", layer: _Layer = "", suppressed: Suppressed = "hide",
                             sort: Literal["severity", "first_seen", "last_seen", "id", "package"] = "severity",
                             desc: bool = True, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                             offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         s = need(request, "read")
-        f = filters(target_id, scan_id, severity, status, fixable, kev, package, version, id, kind, since, q)
+        f = filters(target_id, scan_id, severity, status, fixable, kev, package, version, id, kind, since, q,
+                    layer, suppressed)
         return _json(await call(s.store.findings, sort=sort, desc=desc, limit=limit, offset=offset, **f))
 
     @app.get("/v1/findings/export", summary="Findings as CSV or JSON (every match, no paging)",
@@ -374,9 +421,11 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
                               scan_id: _OptID = None, severity: Annotated[list[Severity] | None, Query()] = None,
                               status: Status = "open", fixable: bool | None = None, kev: bool | None = None,
                               package: _Str = "", version: _Str = "", id: _Str = "", kind: Kind = "",
-                              since: _Since = None, q: _Str = "") -> Response:
+                              since: _Since = None, q: _Str = "", layer: _Layer = "",
+                              suppressed: Suppressed = "hide") -> Response:
         s = need(request, "read")
-        f = filters(target_id, scan_id, severity, status, fixable, kev, package, version, id, kind, since, q)
+        f = filters(target_id, scan_id, severity, status, fixable, kev, package, version, id, kind, since, q,
+                    layer, suppressed)
 
         def rows() -> Iterator[bytes]:
             if format == "json":
@@ -438,6 +487,83 @@ def install(app: FastAPI, service_of: Callable[[], StoreService | None]) -> None
         s = need(request, "read")
         return _json(await call(s.store.suppressions, target_id=target_id, q=q, expiring_within=expiring_within,
                                 limit=limit, offset=offset))
+
+    @app.get("/v1/targets/{target_id}/remediation", summary="The remediation plan of a target's newest scan",
+             response_class=Response,
+             responses={**_ok(RemediationPlan, "Package upgrades, most CRITICAL findings fixed first, and the base "
+                                               "image"), **_errors(*_READ_ERRORS, 404)})
+    async def target_remediation(request: Request, target_id: _ID) -> Response:
+        s = need(request, "read")
+        t = await call(s.store.target, target_id)
+        plan = await call(s.store.remediation, t.last_scan_id) if t is not None and t.last_scan_id else None
+        if plan is None:
+            raise _Fail(404, f"no target {target_id}, or it has no scan")
+        return _json(plan)
+
+    @app.get("/v1/scans/{scan_id}/layers", summary="The layers of a scanned image", response_class=Response,
+             responses={200: {"description": "The image's layers, base first (empty for other scans)",
+                              "content": {JSON: {"schema": {"type": "array", "items": {
+                                  "$ref": "#/components/schemas/LayerOut"}}}}},
+                        **_errors(*_READ_ERRORS, 404)})
+    async def scan_layers(request: Request, scan_id: _ID) -> Response:
+        s = need(request, "read")
+        if await call(s.store.scan, scan_id) is None:
+            raise _Fail(404, f"no scan {scan_id}")
+        return _json(await call(s.store.layers, scan_id))
+
+    async def rule_body(request: Request) -> IgnoreRuleIn:
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_RULE_BYTES:
+                raise _Fail(413, f"body over the {MAX_RULE_BYTES}-byte limit")
+        try:
+            return _RULE_DECODER.decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            raise _Fail(422, f"invalid IgnoreRuleIn: {e}") from e
+
+    _RULE_BODY = {"requestBody": {"required": True, "description": "The suppression", **_content(IgnoreRuleIn)}}
+
+    @app.get("/v1/ignore-rules", summary="The suppressions kept on the server", response_class=Response,
+             responses={**_ok(IgnoreRulePage, "Active first, soonest expiry first"), **_errors(*_READ_ERRORS)})
+    async def list_rules(request: Request, q: _Str = "", active: bool | None = None,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                         offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
+        s = need(request, "read")
+        return _json(await call(s.store.ignore_rules, q=q, active=active, limit=limit, offset=offset))
+
+    @app.post("/v1/ignore-rules", summary="Add a suppression", status_code=201, response_class=Response,
+              openapi_extra=_RULE_BODY, responses={201: {"description": "Added", **_content(IgnoreRuleOut)},
+                                                   **_errors(400, 401, 403, 404, 413, 422, 500, 503)})
+    async def add_rule(request: Request) -> Response:
+        s = need(request, "write")
+        rule = await rule_body(request)
+        return _json(await call(s.store.add_ignore_rule, rule, author=request.state.store_identity), 201)
+
+    @app.get("/v1/ignore-rules/{rule_id}", summary="One suppression", response_class=Response,
+             responses={**_ok(IgnoreRuleOut, "The suppression"), **_errors(*_READ_ERRORS, 404)})
+    async def get_rule(request: Request, rule_id: _ID) -> Response:
+        s = need(request, "read")
+        got = await call(s.store.ignore_rule, rule_id)
+        if got is None:
+            raise _Fail(404, f"no suppression {rule_id}")
+        return _json(got)
+
+    @app.put("/v1/ignore-rules/{rule_id}", summary="Change a suppression", response_class=Response,
+             openapi_extra=_RULE_BODY, responses={**_ok(IgnoreRuleOut, "Changed"),
+                                                  **_errors(400, 401, 403, 404, 413, 422, 500, 503)})
+    async def put_rule(request: Request, rule_id: _ID) -> Response:
+        s = need(request, "write")
+        rule = await rule_body(request)
+        return _json(await call(s.store.update_ignore_rule, rule_id, rule, author=request.state.store_identity))
+
+    @app.delete("/v1/ignore-rules/{rule_id}", summary="Remove a suppression", status_code=204,
+                response_class=Response, responses={204: {"description": "Removed"},
+                                                    **_errors(400, 401, 403, 404, 500, 503)})
+    async def delete_rule(request: Request, rule_id: _ID) -> Response:
+        s = need(request, "write")
+        await call(s.store.delete_ignore_rule, rule_id)
+        return Response(status_code=204)
 
     from vigil.shells.server.ui import install_ui
 

@@ -6,8 +6,9 @@ Every value is escaped by Jinja2's autoescape (package names and titles come fro
 travels as JSON in <script type="application/json"> (`tojson` escapes <, > and &, so a `</script>` in a title stays
 text). The Content-Security-Policy allows scripts, styles and connections to this server only and no inline script.
 Access follows the store API's rules (store_api.StoreService.access); a browser without a proxy signs in with a
-token, kept in an HttpOnly, SameSite=Strict cookie. The write actions (sign in, sign out) carry a CSRF token bound
-to the session.
+token, kept in an HttpOnly, SameSite=Strict cookie. The write actions (sign in, sign out, adding, changing and
+removing the server's suppressions) carry a CSRF token bound to the session; the suppression forms also need a
+token or proxy group that may write (a read-only one gets 403).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from vigil.findings.records import Misconfiguration, SecretFinding
 from vigil.shells.server.store_api import StoreService
 from vigil.store import Gone, NotFound, StoreError
-from vigil.store.records import FindingPage, SeverityCounts, Trend
+from vigil.store.records import FindingPage, IgnoreRuleIn, SeverityCounts, Trend
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -44,7 +45,7 @@ SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 COLORS = {"CRITICAL": "#a4001d", "HIGH": "#d35400", "MEDIUM": "#c9a100", "LOW": "#1f77b4", "UNKNOWN": "#7f8c8d"}
 PAGE = 50
 EXPIRY_SOON_DAYS = 14  # suppressions expiring within this many days are highlighted
-MAX_FORM = 8192
+MAX_FORM = 16384  # a suppression's statement is up to 2048 characters, url-encoded up to 3 bytes each
 
 
 def _env() -> Any:
@@ -86,15 +87,20 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         session = request.cookies.get(COOKIE, "") or "anonymous"
         return hmac.new(s.secret, b"csrf\0" + session.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
 
+    def can_write(s: StoreService | None, request: Request) -> bool:
+        return s is not None and s.access(request.headers, request.cookies.get(COOKIE, ""))[0] == "write"
+
     def page(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
         s = service_of()
         ctx.setdefault("title", "Vigil")
         ctx["logged_in"] = bool(request.cookies.get(COOKIE))
+        ctx["can_write"] = can_write(s, request)
         ctx["csrf"] = csrf_for(s, request) if s is not None else ""
         html = env.get_template(name).render(**ctx)
         return Response(html, status_code=status, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
     def fragment(request: Request, name: str, **ctx: Any) -> Response:
+        ctx["can_write"] = can_write(service_of(), request)
         html = env.get_template(name).render(**ctx)
         return Response(html, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
@@ -187,7 +193,10 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
     def finding_filters(request: Request) -> dict[str, str]:
         qp = request.query_params
         f = {k: qp.get(k, "")[:512] for k in ("severity", "status", "kind", "fixable", "package", "q", "sort",
-                                               "order")}
+                                               "order", "layer", "suppressed")}
+        f["layer"] = f["layer"][:80]
+        if f["suppressed"] not in ("only", "all"):
+            f["suppressed"] = ""  # hidden: the default, left out of the links
         if f["severity"] not in SEVERITIES:
             f["severity"] = ""
         if f["status"] not in ("open", "fixed", "all"):
@@ -208,7 +217,8 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         pg: FindingPage = await run(
             s.store.findings, target_id=target_id, severity=(f["severity"],) if f["severity"] else (),
             status=f["status"], kind=f["kind"], fixable=None if not f["fixable"] else f["fixable"] == "true",
-            package=f["package"], q=f["q"], sort=f["sort"], desc=f["order"] == "desc", limit=PAGE, offset=offset)
+            package=f["package"], q=f["q"], layer=f["layer"], suppressed=f["suppressed"] or "hide", sort=f["sort"],
+            desc=f["order"] == "desc", limit=PAGE, offset=offset)
         path = f"/ui/targets/{target_id}/findings"
 
         def sort_url(key: str) -> str:
@@ -216,7 +226,12 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
             params = {k: v for k, v in f.items() if v}
             return path + "?" + urlencode({**params, "sort": key, "order": order})
 
-        return {"page": pg, "f": f, "sort_url": sort_url, **pager(request, pg.total, offset, "findings-table", path)}
+        t = await run(s.store.target, target_id)
+        layers = await run(s.store.layers, t.last_scan_id) if t is not None and t.last_scan_id else []
+        # a finding's layer shown as the instruction that made it, numbered from the base
+        layer_names = {x.diff_id: f"#{i} {x.created_by or x.diff_id[:19]}" for i, x in enumerate(layers, 1)}
+        return {"page": pg, "f": f, "sort_url": sort_url, "layer_names": layer_names, "target_id": target_id,
+                **pager(request, pg.total, offset, "findings-table", path)}
 
     def target_id_of(raw: str) -> int | None:
         return int(raw) if raw.isdigit() and len(raw) < 11 and int(raw) < 2**31 else None
@@ -232,7 +247,10 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
             return error(request, 404, "No such target.")
         days = 90
         trend = await run(s.store.trend, days=days, target_id=tid)
+        layers = await run(s.store.layers, t.last_scan_id) if t.last_scan_id else []
+        plan = await run(s.store.remediation, t.last_scan_id) if t.last_scan_id else None
         return page(request, "target.html", title=t.name, target=t, days=days, severities=SEVERITIES,
+                    layers=layers, plan=plan,
                     history_chart=stacked_chart(trend), scans=await run(s.store.scans, tid, limit=100),
                     **await findings_ctx(request, s, tid))
 
@@ -297,9 +315,112 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         q = request.query_params.get("q", "")[:200]
         offset = qint(request, "offset", 0)
         pg = await run(s.store.suppressions, q=q, limit=PAGE, offset=offset)
+        rules = await run(s.store.ignore_rules, q=q, limit=1000)
         today = dt.datetime.now(dt.UTC).date()
         return page(request, "suppressions.html", title="Suppressions", q=q, today=today, soon=EXPIRY_SOON_DAYS,
-                    **{"page": pg, **pager(request, pg.total, offset, "main")})
+                    rules=rules, **{"page": pg, **pager(request, pg.total, offset, "main")})
+
+    def writer(request: Request) -> StoreService | Response:
+        """The store when this request may change it (a token or proxy group that may write), else the page
+        that says why."""
+        s = gate(request)
+        if isinstance(s, Response):
+            return s
+        if not can_write(s, request):
+            return error(request, 403, "This token or user may only read: suppressions need a token that may "
+                                       "write.")
+        return s
+
+    def rule_form(request: Request, status: int = 200, *, rule: dict[str, str], rule_id: int | None = None,
+                  message: str = "", target_name: str = "") -> Response:
+        return page(request, "suppression_form.html", status, title="Edit suppression" if rule_id else
+                    "New suppression", rule=rule, rule_id=rule_id, message=message, target_name=target_name)
+
+    def parse_rule(fields: dict[str, str]) -> IgnoreRuleIn | str:
+        """The form as an IgnoreRuleIn, or what is wrong with it (one line for the user)."""
+        raw_target, raw_expires = fields.get("target_id", "").strip(), fields.get("expires", "").strip()
+        target_id = None
+        if raw_target:
+            target_id = target_id_of(raw_target)
+            if target_id is None:
+                return "The target must be a target number (or empty for every target)."
+        expires = None
+        if raw_expires:
+            try:
+                expires = dt.date.fromisoformat(raw_expires)
+            except ValueError:
+                return "The expiry must be a date (YYYY-MM-DD), or empty for none."
+        fid, statement = fields.get("finding_id", "").strip(), fields.get("statement", "").strip()
+        if not fid or len(fid) > 256:
+            return "Give the finding ID (CVE, check or secret rule ID), at most 256 characters."
+        if not statement or len(statement) > 2048:
+            return "Give a statement: why is it suppressed (at most 2048 characters)?"
+        if len(fields.get("pkg_name", "")) > 512:
+            return "The package name is over 512 characters."
+        return IgnoreRuleIn(finding_id=fid, statement=statement, pkg_name=fields.get("pkg_name", "").strip(),
+                            target_id=target_id, expires=expires)
+
+    @app.get("/ui/suppressions/new", include_in_schema=False)
+    async def new_rule(request: Request) -> Response:
+        s = writer(request)
+        if isinstance(s, Response):
+            return s
+        qp = request.query_params
+        rule = {"finding_id": qp.get("id", "")[:256], "pkg_name": qp.get("package", "")[:512],
+                "target_id": qp.get("target_id", "")[:11], "statement": "", "expires": ""}
+        tid = target_id_of(rule["target_id"])
+        t = await run(s.store.target, tid) if tid is not None else None
+        return rule_form(request, rule=rule, target_name=t.name if t is not None else "")
+
+    async def save_rule(request: Request, rule_id: int | None) -> Response:
+        s = writer(request)
+        if isinstance(s, Response):
+            return s
+        fields = await form(request)
+        if not csrf_ok(s, request, fields):
+            return error(request, 403, "The form expired or came from another site: reload the page.")
+        who = s.access(request.headers, request.cookies.get(COOKIE, ""))[1]
+        try:
+            if rule_id is not None and fields.get("action") == "delete":
+                await run(s.store.delete_ignore_rule, rule_id)
+            else:
+                rule = parse_rule(fields)
+                if isinstance(rule, str):
+                    return rule_form(request, 400, rule=fields, rule_id=rule_id, message=rule)
+                if rule_id is None:
+                    await run(s.store.add_ignore_rule, rule, author=who)
+                else:
+                    await run(s.store.update_ignore_rule, rule_id, rule, author=who)
+        except NotFound as e:
+            return rule_form(request, 404, rule=fields, rule_id=rule_id, message=str(e))
+        except StoreError as e:
+            return rule_form(request, 400, rule=fields, rule_id=rule_id, message=str(e))
+        return Response(status_code=303, headers={"Location": "/ui/suppressions", **SECURITY_HEADERS})
+
+    @app.post("/ui/suppressions/new", include_in_schema=False)
+    async def create_rule(request: Request) -> Response:
+        return await save_rule(request, None)
+
+    @app.get("/ui/suppressions/rules/{raw_id}", include_in_schema=False)
+    async def edit_rule(request: Request, raw_id: str) -> Response:
+        s = writer(request)
+        if isinstance(s, Response):
+            return s
+        rid = target_id_of(raw_id)
+        r = await run(s.store.ignore_rule, rid) if rid is not None else None
+        if r is None or rid is None:
+            return error(request, 404, "No such suppression.")
+        rule = {"finding_id": r.finding_id, "pkg_name": r.pkg_name,
+                "target_id": str(r.target_id) if r.target_id is not None else "", "statement": r.statement,
+                "expires": r.expires.isoformat() if r.expires else ""}
+        return rule_form(request, rule=rule, rule_id=rid, target_name=r.target_name)
+
+    @app.post("/ui/suppressions/rules/{raw_id}", include_in_schema=False)
+    async def update_rule(request: Request, raw_id: str) -> Response:
+        rid = target_id_of(raw_id)
+        if rid is None:
+            return error(request, 404, "No such suppression.")
+        return await save_rule(request, rid)
 
     @app.get("/ui/vuln", include_in_schema=False)
     async def vuln(request: Request) -> Response:
