@@ -61,19 +61,12 @@ class _Item:
 
 def _split_purl(purl: str) -> tuple[str, str, str, str] | None:
     """(ecosystem, namespace, name, version) or None for a non-purl or an ecosystem Vigil does not know."""
-    if not purl.startswith("pkg:"):
+    parts = _purl_parts(purl)
+    if parts is None:
         return None
-    body = purl[4:].split("#", 1)[0].split("?", 1)[0]
-    ptype, _, rest = body.partition("/")
-    eco = _ECOSYSTEM_BY_PURL_TYPE.get(ptype.lower())
-    if eco is None or not rest:
-        return None
-    version = ""
-    at = rest.rfind("@")
-    if at > rest.rfind("/"):
-        rest, version = rest[:at], unquote(rest[at + 1 :])
-    ns, _, name = rest.rpartition("/")
-    return eco, unquote(ns), unquote(name), version
+    ptype, ns, name, version, _ = parts
+    eco = _ECOSYSTEM_BY_PURL_TYPE.get(ptype)
+    return None if eco is None else (eco, ns, name, version)
 
 
 def _full_name(eco: str, ns: str, name: str) -> str:
