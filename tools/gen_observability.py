@@ -133,195 +133,178 @@ def render_rules() -> str:
 
 
 # -- the dashboard --------------------------------------------------------------------------------------------------
+# Built with Grafana's own generator (grafana-foundation-sdk, a dev dependency: only this tool and the tests need it),
+# so the model follows Grafana's schema for the SDK's Grafana version; its builders lay the panels out left to right
+# on the 24-column grid, starting a new line when a line is full.
 
-DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'cluster=~"$cluster", namespace=~"$namespace"'
 SEV = 'severity=~"$severity"'
+SEVERITIES = ["Critical", "High", "Medium", "Low", "Unknown"]
 
 
-class Layout:
-    """Panels left to right, top to bottom on Grafana's 24-column grid, with increasing ids."""
+def dashboard() -> Any:
+    """The dashboard model (grafana_foundation_sdk.models.dashboard.Dashboard)."""
+    from grafana_foundation_sdk.builders import common as cb
+    from grafana_foundation_sdk.builders import dashboard as db
+    from grafana_foundation_sdk.builders import prometheus, stat, table, timeseries
+    from grafana_foundation_sdk.models import common as cm
+    from grafana_foundation_sdk.models import dashboard as dm
+    from grafana_foundation_sdk.models import prometheus as pm
 
-    def __init__(self) -> None:
-        self.panels: list[dict[str, Any]] = []
-        self.x = self.y = self.row_h = 0
+    ds = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
+    ids = iter(range(1, 1000))
 
-    def row(self, title: str) -> None:
-        self.newline()
-        self.panels.append({"type": "row", "title": title, "id": len(self.panels) + 1, "collapsed": False,
-                            "gridPos": {"x": 0, "y": self.y, "w": 24, "h": 1}, "panels": []})
-        self.y += 1
+    def target(expr: str, legend: str = "", instant: bool = False) -> Any:
+        q = prometheus.Dataquery().datasource(ds).expr(" ".join(expr.split())).legend_format(legend)
+        return q.instant().format(pm.PromQueryFormat.TABLE) if instant else q
 
-    def newline(self) -> None:
-        if self.x:
-            self.y += self.row_h
-        self.x = self.row_h = 0
+    def panel(builder: Any, title: str, description: str, targets: list[Any], w: int, h: int) -> Any:
+        builder.id(next(ids)).title(title).description(description).datasource(ds).span(w).height(h)
+        for ref, t in zip("ABCDEFGH", targets, strict=False):
+            builder.with_target(t.ref_id(ref))
+        return builder
 
-    def add(self, panel: dict[str, Any], w: int, h: int) -> None:
-        if self.x + w > 24:
-            self.newline()
-        panel["id"] = len(self.panels) + 1
-        panel["gridPos"] = {"x": self.x, "y": self.y, "w": w, "h": h}
-        self.panels.append(panel)
-        self.x += w
-        self.row_h = max(self.row_h, h)
+    def stat_(title: str, description: str, expr: str, w: int, h: int, color: str = "red") -> Any:
+        return panel(stat.Panel(), title, description, [target(expr)], w, h).unit("short") \
+            .color_scheme(db.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS)) \
+            .thresholds(db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(
+                [dm.Threshold(value=None, color="green"), dm.Threshold(value=1, color=color)])) \
+            .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False)) \
+            .color_mode(cm.BigValueColorMode.BACKGROUND).graph_mode(cm.BigValueGraphMode.AREA) \
+            .text_mode(cm.BigValueTextMode.AUTO)
 
+    def series(title: str, description: str, targets: list[Any], w: int, h: int, unit: str = "short",
+               stack: bool = False) -> Any:
+        return panel(timeseries.Panel(), title, description, targets, w, h).unit(unit) \
+            .draw_style(cm.GraphDrawStyle.LINE).line_width(1).fill_opacity(20 if stack else 0) \
+            .stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL if stack else cm.StackingMode.NONE)
+                      .group("A")) \
+            .legend(cb.VizLegendOptions().display_mode(cm.LegendDisplayMode.TABLE)
+                    .placement(cm.LegendPlacement.RIGHT).show_legend(True).calcs(["lastNotNull"])) \
+            .tooltip(cb.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING))
 
-def _target(expr: str, legend: str = "", instant: bool = False, ref: str = "A") -> dict[str, Any]:
-    t: dict[str, Any] = {"datasource": DS, "refId": ref, "expr": " ".join(expr.split()), "legendFormat": legend}
-    if instant:
-        t.update({"instant": True, "range": False, "format": "table"})
-    return t
+    def table_(title: str, description: str, expr: str, w: int, h: int) -> Any:
+        return panel(table.Panel(), title, description, [target(expr, instant=True)], w, h) \
+            .show_header(True).sort_by([cb.TableSortByFieldState().display_name("Value").desc(True)]) \
+            .with_transformation(dm.DataTransformerConfig(id_val="organize", options={
+                "excludeByName": {"Time": True}, "renameByName": {"Value": "count"}}))
 
+    def row(title: str) -> Any:
+        return db.Row(title).id(next(ids))
 
-def _panel(kind: str, title: str, description: str, targets: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    refs = "ABCDEFGH"
-    for i, t in enumerate(targets):
-        t["refId"] = refs[i]
-    return {"type": kind, "title": title, "description": description, "datasource": DS, "targets": targets,
-            **extra}
-
-
-def _stat(title: str, description: str, expr: str, color: str = "red") -> dict[str, Any]:
-    return _panel("stat", title, description, [_target(expr)], fieldConfig={"defaults": {
-        "unit": "short", "color": {"mode": "thresholds"},
-        "thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None},
-                                                    {"color": color, "value": 1}]}}, "overrides": []},
-        options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                 "colorMode": "background", "graphMode": "area", "textMode": "auto"})
-
-
-def _timeseries(title: str, description: str, targets: list[dict[str, Any]], unit: str = "short",
-                stack: bool = False) -> dict[str, Any]:
-    custom: dict[str, Any] = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 20 if stack else 0,
-                              "stacking": {"mode": "normal" if stack else "none", "group": "A"}}
-    return _panel("timeseries", title, description, targets,
-                  fieldConfig={"defaults": {"unit": unit, "custom": custom}, "overrides": []},
-                  options={"legend": {"displayMode": "table", "placement": "right", "calcs": ["lastNotNull"]},
-                           "tooltip": {"mode": "multi", "sort": "desc"}})
-
-
-def _table(title: str, description: str, expr: str, hide: tuple[str, ...] = ("Time",)) -> dict[str, Any]:
-    return _panel("table", title, description, [_target(expr, instant=True)],
-                  fieldConfig={"defaults": {"custom": {"align": "auto"}}, "overrides": []},
-                  options={"showHeader": True, "sortBy": [{"displayName": "Value", "desc": True}]},
-                  transformations=[{"id": "organize", "options": {
-                      "excludeByName": dict.fromkeys(hide, True), "renameByName": {"Value": "count"}}}])
-
-
-def dashboard() -> dict[str, Any]:
-    lay = Layout()
     vulns = f"vigil_image_vulnerabilities{{{SEL}, {SEV}}}"
     crit = f'vigil_image_vulnerabilities{{{SEL}, severity="Critical"}}'
     secrets = f"vigil_image_exposedsecrets{{{SEL}}}"
     # one digest counts once per image, however many workloads run it
     per_image = f"max by (cluster, image_registry, image_repository, image_tag, image_digest, severity) ({vulns})"
-
-    lay.row("Cluster overview")
-    lay.add(_stat("Critical vulnerabilities", "Critical findings summed over every running workload container.",
-                  f"sum({crit})"), 4, 4)
-    lay.add(_stat("High vulnerabilities", "High findings summed over every running workload container.",
-                  f'sum(vigil_image_vulnerabilities{{{SEL}, severity="High"}})', "orange"), 4, 4)
-    lay.add(_stat("Exposed secrets", "Secrets found in the images the workloads run.", f"sum({secrets})"), 4, 4)
-    lay.add(_stat("Workloads with criticals", "Workloads running at least one image with a critical finding.",
-                  f"count(sum by (cluster, namespace, resource_kind, resource_name) ({crit}) > 0)"), 4, 4)
-    lay.add(_stat("Workloads reported", "Workloads with a vulnerability report.",
-                  f"count(count by (cluster, namespace, resource_kind, resource_name) "
-                  f"(vigil_image_vulnerabilities{{{SEL}}}))", "blue"), 4, 4)
-    lay.add(_stat("Image digests scanned", "Digests with a current scan result in the operator.",
-                  'sum(vigil_operator_scanned_digests{cluster=~"$cluster"})', "blue"), 4, 4)
-
-    lay.row("Vulnerabilities over time")
-    lay.add(_timeseries("Vulnerabilities by severity", "Findings of the running workloads, by severity.",
-                        [_target(f"sum by (severity) ({vulns})", "{{severity}}")], stack=True), 12, 8)
-    lay.add(_timeseries("Criticals now and 24 hours ago",
-                        "What the 'more criticals than yesterday' alerts compare.",
-                        [_target(f"sum({crit})", "now"), _target(f"sum({crit} offset 1d)", "24 hours ago")]),
-            12, 8)
-    lay.add(_timeseries("Criticals by namespace", "Critical findings per namespace.",
-                        [_target(f"sum by (namespace) ({crit})", "{{namespace}}")], stack=True), 24, 8)
-
-    lay.row("Top vulnerable images and workloads")
-    lay.add(_table("Top vulnerable images", "Images by findings of the chosen severities (each digest once).",
-                   f"topk(15, sum by (image_registry, image_repository, image_tag) ({per_image}))"), 12, 9)
-    lay.add(_table("Top vulnerable workloads", "Workloads by findings of the chosen severities.",
-                   f"topk(15, sum by (namespace, resource_kind, resource_name) ({vulns}))"), 12, 9)
-
-    lay.row("Exposed secrets")
-    lay.add(_table("Workloads with exposed secrets", "Every workload container whose image holds a secret.",
-                   f"sum by (namespace, resource_kind, resource_name, container_name, image_repository, image_tag) "
-                   f"({secrets}) > 0"), 24, 8)
-
-    lay.row("Configuration audit")
-    lay.add(_timeseries("Config audit failures by severity", "Failed configuration checks of the workloads.",
-                        [_target(f"sum by (severity) (vigil_resource_configaudits{{{SEL}, {SEV}}})",
-                                 "{{severity}}")], stack=True), 6, 8)
-    lay.add(_table("Config audit failures by workload", "Failed checks per audited object.",
-                   f"topk(15, sum by (namespace, resource_kind, resource_name) "
-                   f"(vigil_resource_configaudits{{{SEL}, {SEV}}}) > 0)"), 6, 8)
-    lay.add(_table("RBAC assessment failures by role", "Failed RBAC checks per Role.",
-                   f"topk(15, sum by (namespace, resource_kind, resource_name) "
-                   f"(vigil_role_rbacassessments{{{SEL}, {SEV}}}) > 0)"), 6, 8)
-    lay.add(_table("RBAC assessment failures by cluster role", "Failed RBAC checks per ClusterRole.",
-                   f"topk(15, sum by (resource_name) "
-                   f'(vigil_clusterrole_clusterrbacassessments{{cluster=~"$cluster", {SEV}}}) > 0)'), 6, 8)
-
-    lay.row("Scan pipeline health")
     op = 'cluster=~"$cluster"'
-    lay.add(_stat("Operator up", "Whether Prometheus scrapes the operator.",
-                  f'sum(up{{job="{OPERATOR_JOB}", {op}}})', "green"), 4, 5)
-    lay.add(_stat("DB age", "Time since the vulnerability DB the scans use was built.",
-                  f"time() - max(vigil_db_updated_timestamp_seconds{{{op}}})", "orange"), 4, 5)
-    lay.add(_timeseries("Queue and running Jobs", "Digests waiting for a Job slot, and Jobs running.",
-                        [_target(f"sum(vigil_operator_queue_length{{{op}}})", "queued"),
-                         _target(f"sum(vigil_operator_running_jobs{{{op}}})", "running")]), 8, 5)
-    lay.add(_timeseries("Scan Jobs and failures", "Scan Jobs created and failed per hour, failures by reason.",
-                        [_target(f"sum(increase(vigil_operator_scan_jobs_created_total{{{op}}}[1h]))", "created"),
-                         _target(f"sum by (reason) (increase(vigil_operator_scan_failures_total{{{op}}}[1h]))",
-                                 "failed: {{reason}}")]), 8, 5)
-    lay.add(_timeseries("Scan duration", "Scan Job duration, median and 95th percentile.",
-                        [_target("histogram_quantile(0.5, sum by (le) "
-                                 f"(rate(vigil_operator_scan_duration_seconds_bucket{{{op}}}[$__rate_interval])))",
-                                 "p50"),
-                         _target("histogram_quantile(0.95, sum by (le) "
-                                 f"(rate(vigil_operator_scan_duration_seconds_bucket{{{op}}}[$__rate_interval])))",
-                                 "p95")], unit="s"), 12, 7)
-    lay.add(_timeseries("Reports written", "Report custom resources created or updated per minute.",
-                        [_target(f"sum(rate(vigil_operator_reports_written_total{{{op}}}[$__rate_interval])) * 60",
-                                 "reports/min")]), 12, 7)
+    everything = "All"
+    all_current = dm.VariableOption(selected=True, text=[everything], value=["$__all"])
 
-    def var_query(name: str, label: str, query: str, depends: str = "") -> dict[str, Any]:
-        return {"name": name, "label": label, "type": "query", "datasource": DS,
-                "query": {"query": query, "refId": f"{name}-var"}, "definition": query, "refresh": 2,
-                "includeAll": True, "multi": True, "allValue": ".*", "sort": 1,
-                "current": {"selected": True, "text": ["All"], "value": ["$__all"]}}
+    board = db.Dashboard("Vigil Operator").uid("vigil-operator").description(
+        "Vulnerabilities, exposed secrets and configuration audits of the workloads the Vigil operator scans, "
+        "and the health of its scan pipeline.").tags(["vigil", "security", "kubernetes"]).version(1).editable() \
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR).timezone("browser").refresh("1m").time("now-7d", "now") \
+        .links([]).annotation(db.AnnotationQuery().name("Annotations & Alerts").built_in(1).enable(True).hide(True)
+                    .datasource(dm.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
+                    .icon_color("rgba(0, 211, 255, 1)").type("dashboard"))
+    board.with_variable(db.DatasourceVariable("datasource").label("Data source").type("prometheus"))
+    for name, label, query in (
+            ("cluster", "Cluster", "label_values(vigil_operator_running_jobs, cluster)"),
+            ("namespace", "Namespace", 'label_values(vigil_image_vulnerabilities{cluster=~"$cluster"}, namespace)')):
+        board.with_variable(db.QueryVariable(name).label(label).datasource(ds)
+                            .query({"query": query, "refId": f"{name}-var"})
+                            .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC)
+                            .multi(True).include_all(True).all_value(".*").current(all_current))
+    board.with_variable(db.CustomVariable("severity").label("Severity").values(",".join(SEVERITIES))
+                        .multi(True).include_all(True).all_value(".*").current(all_current)
+                        .options([dm.VariableOption(selected=False, text=s, value=s) for s in SEVERITIES]))
 
-    sevs = ["Critical", "High", "Medium", "Low", "Unknown"]
-    templating = [
-        {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
-         "current": {}, "refresh": 1, "hide": 0},
-        var_query("cluster", "Cluster", "label_values(vigil_operator_running_jobs, cluster)"),
-        var_query("namespace", "Namespace", 'label_values(vigil_image_vulnerabilities{cluster=~"$cluster"}, namespace)'),
-        {"name": "severity", "label": "Severity", "type": "custom", "query": ",".join(sevs),
-         "includeAll": True, "multi": True, "allValue": ".*",
-         "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-         "options": [{"selected": False, "text": s, "value": s} for s in sevs]},
-    ]
-    return {
-        "uid": "vigil-operator", "title": "Vigil Operator", "description":
-            "Vulnerabilities, exposed secrets and configuration audits of the workloads the Vigil operator scans, "
-            "and the health of its scan pipeline.",
-        "tags": ["vigil", "security", "kubernetes"], "schemaVersion": 39, "version": 1, "editable": True,
-        "graphTooltip": 1, "timezone": "browser", "refresh": "1m", "time": {"from": "now-7d", "to": "now"},
-        "annotations": {"list": [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-                                  "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
-                                  "name": "Annotations & Alerts", "type": "dashboard"}]},
-        "links": [], "templating": {"list": templating}, "panels": lay.panels,
-    }
+    board.with_row(row("Cluster overview"))
+    board.with_panel(stat_("Critical vulnerabilities", "Critical findings summed over every running workload "
+                           "container.", f"sum({crit})", 4, 4))
+    board.with_panel(stat_("High vulnerabilities", "High findings summed over every running workload container.",
+                           f'sum(vigil_image_vulnerabilities{{{SEL}, severity="High"}})', 4, 4, "orange"))
+    board.with_panel(stat_("Exposed secrets", "Secrets found in the images the workloads run.", f"sum({secrets})",
+                           4, 4))
+    board.with_panel(stat_("Workloads with criticals", "Workloads running at least one image with a critical "
+                           "finding.", f"count(sum by (cluster, namespace, resource_kind, resource_name) ({crit}) > 0)",
+                           4, 4))
+    board.with_panel(stat_("Workloads reported", "Workloads with a vulnerability report.",
+                           f"count(count by (cluster, namespace, resource_kind, resource_name) "
+                           f"(vigil_image_vulnerabilities{{{SEL}}}))", 4, 4, "blue"))
+    board.with_panel(stat_("Image digests scanned", "Digests with a current scan result in the operator.",
+                           f"sum(vigil_operator_scanned_digests{{{op}}})", 4, 4, "blue"))
+
+    board.with_row(row("Vulnerabilities over time"))
+    board.with_panel(series("Vulnerabilities by severity", "Findings of the running workloads, by severity.",
+                            [target(f"sum by (severity) ({vulns})", "{{severity}}")], 12, 8, stack=True))
+    board.with_panel(series("Criticals now and 24 hours ago", "What the 'more criticals than yesterday' alerts "
+                            "compare.", [target(f"sum({crit})", "now"),
+                                         target(f"sum({crit} offset 1d)", "24 hours ago")], 12, 8))
+    board.with_panel(series("Criticals by namespace", "Critical findings per namespace.",
+                            [target(f"sum by (namespace) ({crit})", "{{namespace}}")], 24, 8, stack=True))
+
+    board.with_row(row("Top vulnerable images and workloads"))
+    board.with_panel(table_("Top vulnerable images", "Images by findings of the chosen severities (each digest "
+                            "once).", f"topk(15, sum by (image_registry, image_repository, image_tag) ({per_image}))",
+                            12, 9))
+    board.with_panel(table_("Top vulnerable workloads", "Workloads by findings of the chosen severities.",
+                            f"topk(15, sum by (namespace, resource_kind, resource_name) ({vulns}))", 12, 9))
+
+    board.with_row(row("Exposed secrets"))
+    board.with_panel(table_("Workloads with exposed secrets", "Every workload container whose image holds a secret.",
+                            f"sum by (namespace, resource_kind, resource_name, container_name, image_repository, "
+                            f"image_tag) ({secrets}) > 0", 24, 8))
+
+    board.with_row(row("Configuration audit"))
+    board.with_panel(series("Config audit failures by severity", "Failed configuration checks of the workloads.",
+                            [target(f"sum by (severity) (vigil_resource_configaudits{{{SEL}, {SEV}}})",
+                                    "{{severity}}")], 12, 8, stack=True))
+    board.with_panel(table_("Config audit failures by check", "The checks most resources fail, with the number of "
+                            "resources failing each.",
+                            f"topk(15, sum by (check_id, severity) "
+                            f"(vigil_configaudit_check_failures{{{SEL}, {SEV}}}))", 12, 8))
+    board.with_panel(table_("Config audit failures by workload", "Failed checks per audited object.",
+                            f"topk(15, sum by (namespace, resource_kind, resource_name) "
+                            f"(vigil_resource_configaudits{{{SEL}, {SEV}}}) > 0)", 8, 8))
+    board.with_panel(table_("RBAC assessment failures by role", "Failed RBAC checks per Role.",
+                            f"topk(15, sum by (namespace, resource_kind, resource_name) "
+                            f"(vigil_role_rbacassessments{{{SEL}, {SEV}}}) > 0)", 8, 8))
+    board.with_panel(table_("RBAC assessment failures by cluster role", "Failed RBAC checks per ClusterRole.",
+                            f"topk(15, sum by (resource_name) "
+                            f'(vigil_clusterrole_clusterrbacassessments{{cluster=~"$cluster", {SEV}}}) > 0)', 8, 8))
+
+    board.with_row(row("Scan pipeline health"))
+    board.with_panel(stat_("Operator up", "Whether Prometheus scrapes the operator.",
+                           f'sum(up{{job="{OPERATOR_JOB}", {op}}})', 4, 5, "green"))
+    board.with_panel(stat_("DB age", "Time since the vulnerability DB the scans use was built.",
+                           f"time() - max(vigil_db_updated_timestamp_seconds{{{op}}})", 4, 5, "orange"))
+    board.with_panel(series("Queue and running Jobs", "Digests waiting for a Job slot, and Jobs running.",
+                            [target(f"sum(vigil_operator_queue_length{{{op}}})", "queued"),
+                             target(f"sum(vigil_operator_running_jobs{{{op}}})", "running")], 8, 5))
+    board.with_panel(series("Scan Jobs and failures", "Scan Jobs created and failed per hour, failures by reason.",
+                            [target(f"sum(increase(vigil_operator_scan_jobs_created_total{{{op}}}[1h]))", "created"),
+                             target(f"sum by (reason) (increase(vigil_operator_scan_failures_total{{{op}}}[1h]))",
+                                    "failed: {{reason}}")], 8, 5))
+    board.with_panel(series("Scan duration", "Scan Job duration, median and 95th percentile.",
+                            [target("histogram_quantile(0.5, sum by (le) "
+                                    f"(rate(vigil_operator_scan_duration_seconds_bucket{{{op}}}[$__rate_interval])))",
+                                    "p50"),
+                             target("histogram_quantile(0.95, sum by (le) "
+                                    f"(rate(vigil_operator_scan_duration_seconds_bucket{{{op}}}[$__rate_interval])))",
+                                    "p95")], 12, 7, unit="s"))
+    board.with_panel(series("Reports written", "Report custom resources created or updated per minute.",
+                            [target(f"sum(rate(vigil_operator_reports_written_total{{{op}}}[$__rate_interval])) * 60",
+                                    "reports/min")], 12, 7))
+    return board.build()
 
 
 def render_dashboard() -> str:
-    return json.dumps(dashboard(), indent=2, sort_keys=False) + "\n"
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+
+    # sorted keys: the file does not depend on the order the SDK's models emit their fields in
+    return json.dumps(dashboard(), cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
 
 
 def outputs() -> dict[Path, str]:

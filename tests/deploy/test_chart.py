@@ -431,10 +431,11 @@ def test_dashboard_shape() -> None:
     # what the dashboard is for
     for needed in ("Critical vulnerabilities", "Criticals now and 24 hours ago", "Top vulnerable images",
                    "Top vulnerable workloads", "Workloads with exposed secrets", "Config audit failures by severity",
+                   "Config audit failures by check",
                    "Queue and running Jobs", "Scan Jobs and failures", "Scan duration"):
         assert needed in titles, needed
     # every finding query follows the namespace and cluster variables
     for p in board["panels"]:
         for t in p.get("targets", ()):
-            if "vigil_image_" in t["expr"] or "vigil_resource_" in t["expr"] or "vigil_role_" in t["expr"]:
+            if any(m in t["expr"] for m in ("vigil_image_", "vigil_resource_", "vigil_role_", "vigil_configaudit_")):
                 assert 'namespace=~"$namespace"' in t["expr"] and 'cluster=~"$cluster"' in t["expr"], t["expr"]

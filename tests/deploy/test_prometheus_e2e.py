@@ -186,6 +186,9 @@ def test_prometheus_scrapes_the_operator_and_the_criticals_alert_fires(
         assert any(r["metric"].get("image_repository") == "shop/critical" for r in results["Top vulnerable images"])
         assert [r["metric"]["resource_name"] for r in results["Workloads with exposed secrets"]] == ["critical-app"]
         assert float(results["Operator up"][0]["value"][1]) == 1
+        # the checks the cluster's workloads fail, each with the number of workloads failing it
+        by_check = results["Config audit failures by check"]
+        assert by_check and all(r["metric"]["check_id"] and float(r["value"][1]) >= 1 for r in by_check)
 
 
 def test_a_broken_panel_query_fails(tmp_path: Path) -> None:

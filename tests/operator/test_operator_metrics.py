@@ -106,6 +106,17 @@ def test_metrics_families_values_and_promtool(op_cluster: KCluster, vigil_server
     ca = [v for labels, v in samples(text, "vigil_resource_configaudits")
           if labels["resource_name"] == "frontend" and labels["resource_kind"] == "Deployment"]
     assert len(ca) == 4 and sum(ca) == sum(audit["report"]["summary"].values()) > 0
+    # failing workloads per namespace and check, as the ConfigAuditReports list them; no resource label
+    expected: dict[tuple[str, str, str], float] = {}
+    for cr in objects(op_cluster, "configauditreports"):
+        for check in {(c["checkID"], c["severity"].title()) for c in cr["report"]["checks"] if not c["success"]}:
+            key = (cr["metadata"]["namespace"], *check)
+            expected[key] = expected.get(key, 0) + 1
+    by_check = {(labels["namespace"], labels["check_id"], labels["severity"]): v
+                for labels, v in samples(text, "vigil_configaudit_check_failures")}
+    assert by_check == expected and len(expected) > 1
+    assert {k for labels, _ in samples(text, "vigil_configaudit_check_failures") for k in labels} == \
+        {"namespace", "check_id", "severity"}
     assert samples(text, "vigil_role_rbacassessments")
     times = samples(text, "vigil_workload_report_timestamp_seconds")
     assert times and all(v > built for _, v in times)

@@ -6,6 +6,9 @@ Operator exports them):
   container_name, image_registry, image_repository, image_tag, image_digest, severity}`
 - `vigil_resource_configaudits` / `vigil_role_rbacassessments{namespace, resource_kind, resource_name, severity}`
   (`vigil_clusterrole_clusterrbacassessments{resource_kind, resource_name, severity}` for ClusterRoles)
+- `vigil_configaudit_check_failures{namespace, check_id, severity}`: workloads of the namespace failing the
+  configuration check; no resource label, so it is bounded by namespaces times checks (built-in and custom), however
+  many workloads run
 - opt-in (`metricsVulnId`): `vigil_vulnerability_id_info{namespace, resource_kind, resource_name, container_name,
   image_repository, image_digest, vuln_id, severity}` = 1, one series per distinct label set (never a duplicate:
   Trivy Operator's duplicate series made its whole scrape fail)
@@ -47,6 +50,7 @@ IMAGE_LABELS = ["namespace", "resource_kind", "resource_name", "container_name",
                 "image_repository", "image_tag", "image_digest", "severity"]
 RESOURCE_LABELS = ["namespace", "resource_kind", "resource_name", "severity"]
 CLUSTER_LABELS = ["resource_kind", "resource_name", "severity"]
+CHECK_LABELS = ["namespace", "check_id", "severity"]
 VULN_ID_LABELS = ["namespace", "resource_kind", "resource_name", "container_name", "image_repository",
                   "image_digest", "vuln_id", "severity"]
 _SEVERITY_KEYS = (("Critical", "criticalCount"), ("High", "highCount"), ("Medium", "mediumCount"),
@@ -68,6 +72,7 @@ class Metrics(Collector):
         self._secrets: list[tuple[list[str], float, str]] = []
         self._audits: dict[str, list[tuple[list[str], float, str]]] = {}
         self._vuln_ids: list[tuple[list[str], str]] = []
+        self._check_failures: Series = []
         self._report_times: Series = []
         self._reports: dict[str, int] = {}
         self._stats: dict[str, Any] = {}
@@ -117,6 +122,13 @@ class Metrics(Collector):
             for sev, key in _SEVERITY_KEYS[:4]:
                 labels = [kind, obj, sev] if cr_kind == "ClusterRbacAssessmentReport" else [ns, kind, obj, sev]
                 audits.setdefault(cr_kind, []).append((labels, float(summary.get(key, 0)), name))
+        checks: dict[tuple[str, str, str], int] = {}
+        for (cr_kind, ns, _kind, _obj), failing in rec.audit_failures.items():
+            if cr_kind == "ConfigAuditReport":
+                for check_id, sev in failing:
+                    check = (ns, check_id, _TITLE.get(sev, "Unknown"))
+                    checks[check] = checks.get(check, 0) + 1
+        self._check_failures = [(list(k), float(n)) for k, n in sorted(checks.items())]
         self._vulns, self._secrets, self._audits = vulns, secrets, audits
         self._vuln_ids = [(list(k), n) for k, n in sorted(ids.items())]
         self._report_times = [([ns, kind, name], t) for (ns, kind, name), t in sorted(times.items())]
@@ -152,6 +164,11 @@ class Metrics(Collector):
                 info = "vigil_vulnerability_id_info" if prefix == "vigil" else "trivy_vulnerability_id"
                 yield _family(info, "One series per vulnerability of the image a workload's container runs (1)",
                               VULN_ID_LABELS, [(labels, 1.0, n) for labels, n in self._vuln_ids], with_name)
+        cf = GaugeMetricFamily("vigil_configaudit_check_failures",
+                               "Workloads failing a configuration check, by namespace and check", labels=CHECK_LABELS)
+        for labels, value in self._check_failures:
+            cf.add_metric(labels, value)
+        yield cf
         t = GaugeMetricFamily("vigil_workload_report_timestamp_seconds",
                               "When the findings of the workload's current reports were produced (scan or "
                               "re-match against a newer DB), Unix time",

@@ -246,6 +246,8 @@ class Reconciler:
         self._skip_cache: dict[tuple[str, str, str, str], bool] = {}  # (kind, ns, name) → manifest hash
         self.skipped_namespaces: frozenset[str] = frozenset()  # labelled so (read at each pass)
         self.audits: dict[tuple[str, str, str, str], dict[str, int]] = {}  # (CR kind, ns, kind, name) → summary
+        # (CR kind, ns, kind, name) → the (check ID, severity) pairs the object fails, each once
+        self.audit_failures: dict[tuple[str, str, str, str], frozenset[tuple[str, str]]] = {}
         self.db: DBVersion | None = None  # the server's DB, as last read
         self.job_started: dict[str, float] = {}  # digest → when this operator created its Job
         self.schedule_checked: float | None = None  # the rescan schedule was looked at up to this time
@@ -645,6 +647,9 @@ class Reconciler:
             await self._apply(k8s_kind, cr, (cr_kind, ns, kind, name, ""), version)
             self.audited[(kind, ns, name)] = digest
             self.audits[(cr_kind, ns, kind, name)] = dict(cr["report"]["summary"])
+            # every failed check, also those a bounded report leaves out
+            self.audit_failures[(cr_kind, ns, kind, name)] = frozenset(
+                (str(m.get("ID", "")), str(m.get("Severity", "UNKNOWN"))) for m in misconf if m.get("Status") == "FAIL")
 
     @staticmethod
     def _uid(manifest: bytes) -> str:
@@ -668,6 +673,7 @@ class Reconciler:
         present |= {(r.namespace, r.kind, r.name) for r in inv.resources}
         for key in [k for k in self.audits if (k[1], k[2], k[3]) not in present]:
             del self.audits[key]
+            self.audit_failures.pop(key, None)
 
     # -- one pod, without a pass ----------------------------------------------------------------------------------
     async def on_pod(self, pod: dict[str, Any]) -> bool:
