@@ -243,3 +243,37 @@ def test_two_replicas_with_the_charts_peering_arguments(op_cluster: KCluster, vi
     # without peering the chart grants none of it
     plain = grants(objects(render(VALUES)), RELEASE, NAMESPACE)
     assert {c.resource for c in calls if not allowed(plain, c) and c.group == "kopf.dev"} == {"clusterkopfpeerings"}
+
+
+def test_peering_in_a_namespaced_mode_stays_in_its_namespaces(op_cluster: KCluster, vigil_server: Any,
+                                                               tmp_path: Path) -> None:
+    """ListOfNamespaces with peering: kopf keeps alive in the chart's KopfPeering of each namespace it serves; every
+    call is allowed by the chart's RBAC and none reaches a peering object elsewhere."""
+    values = {"operator": {"installMode": "ListOfNamespaces", "targetNamespaces": ["shop"],
+                           "peering": {"enabled": True}},
+              "privateRegistry": {"readPullSecrets": True}}
+    objs = objects(render(values))
+    args = tuple(a for a in find(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+                 if a.startswith(("--peering", "--priority")))
+    resource = kmock.resource("kopf.dev", "v1", "kopfpeerings")
+    op_cluster.km.resources[resource] = kmock.ResourceInfo(kind="KopfPeering", namespaced=True,
+                                                           singular="kopfpeering", verbs=set(ALL_VERBS))
+    for o in objs:
+        if o["kind"] == "KopfPeering":
+            op_cluster.km.objects[resource, o["metadata"]["namespace"], o["metadata"]["name"]] = o
+
+    def alive() -> set[str]:
+        return {o["metadata"]["namespace"] for o in cluster_objects(op_cluster, "kopfpeerings") if o.get("status")}
+
+    with operator_running(op_cluster, vigil_server, tmp_path, chart_config(vigil_server.url, values),
+                          args=args) as s:
+        s.wait_for(lambda: alive() == {"shop", NAMESPACE}, "the keep-alives in both namespaces")
+        scan_everything(s)
+        calls = s.calls()
+    gs = grants(objs, RELEASE, NAMESPACE)
+    denied = sorted({c for c in calls if not allowed(gs, c)}, key=str)
+    assert not denied, "\n".join(map(str, denied))
+    peering_calls = {(c.verb, c.namespace) for c in calls if c.group == "kopf.dev"}
+    assert {ns for _, ns in peering_calls} == {"shop", NAMESPACE}
+    assert {v for v, _ in peering_calls} == {"list", "watch", "patch"}
+    assert all(any(allowed([g], c) for c in calls) for g in gs if g.role == PEERING_ROLE)
