@@ -119,7 +119,8 @@ def chart_config(server_url: str, values: dict[str, Any] | None = None) -> str:
 
 @contextmanager
 def operator_running(kc: KCluster, server: Any, tmp: Path, config: str, kubelet: Kubelet | None = None,
-                     port: int = 0) -> Iterator[Scenario]:
+                     port: int = 0, args: tuple[str, ...] = ()) -> Iterator[Scenario]:
+    """`args`: more arguments of `vigil operator` (e.g. the peering ones of the chart's Deployment)."""
     kubelet = kubelet or Kubelet(kc, "vigil-system", tmp, kubelet_env(tmp))
     port = port or free_port()
     n = len(list(tmp.glob("operator-*.log")))
@@ -128,7 +129,7 @@ def operator_running(kc: KCluster, server: Any, tmp: Path, config: str, kubelet:
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "vigil.shells.cli.main", "operator", "--api-server", kc.url,
                                  "--config", str(tmp / "op.yaml"), "--metrics-listen", f"127.0.0.1:{port}",
-                                 "--interval", "1"],
+                                 "--interval", "1", *args],
                                 stdout=out, stderr=subprocess.STDOUT, env=kubelet_env(tmp))
     try:
         yield Scenario(kc, kubelet, f"http://127.0.0.1:{port}/metrics", log, proc)

@@ -54,6 +54,8 @@ MATRIX: dict[str, dict[str, Any]] = {
     "ingress": {"server": {"ingress": {"enabled": True, "className": "nginx", "host": "vigil.example.com",
                                        "tlsSecretName": "vigil-tls",
                                        "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"}}}},
+    "two-replicas": {"operator": {"replicas": 2}},
+    "peering-own-namespace": {"operator": {"installMode": "OwnNamespace", "peering": {"enabled": True}}},
     "no-monitoring": {"metrics": {"serviceMonitor": {"enabled": False}, "prometheusRule": {"enabled": False},
                                   "grafanaDashboard": {"enabled": False}}},
 }
@@ -66,13 +68,14 @@ def _validate(obj: dict[str, Any], version: str) -> None:
 
 
 PROMETHEUS_OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+KOPF_PEERING_KINDS = {"ClusterKopfPeering", "KopfPeering"}  # checked against their CRDs by test_peering_objects
 
 
 def _check_all(objs: list[dict[str, Any]]) -> None:
     for version in KUBE_VERSIONS:
         for obj in objs:
-            if obj["kind"] in PROMETHEUS_OPERATOR_KINDS:
-                continue  # not Kubernetes' own kinds: checked by test_monitoring_objects
+            if obj["kind"] in PROMETHEUS_OPERATOR_KINDS | KOPF_PEERING_KINDS:
+                continue  # not Kubernetes' own kinds: checked by test_monitoring_objects, test_peering_objects
             try:
                 _validate(obj, version)
             except Exception as e:  # the validator's message names the field
@@ -306,7 +309,10 @@ def _vigil_config(sets: list[str], tmp: Path) -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize("sets", [[], ["privateRegistry.readPullSecrets=true", "server.ingress.enabled=true",
                                        "operator.installMode=ListOfNamespaces", "operator.targetNamespaces={shop}"],
                                   ["server.enabled=false", "externalServer.url=https://vigil.example.com",
-                                   "metrics.serviceMonitor.force=true", "metrics.prometheusRule.force=true"]])
+                                   "metrics.serviceMonitor.force=true", "metrics.prometheusRule.force=true"],
+                                  ["operator.replicas=2"],
+                                  ["operator.installMode=ListOfNamespaces", "operator.targetNamespaces={shop}",
+                                   "operator.peering.enabled=true"]])
 def test_vigil_config_finds_nothing_high_on_the_chart(sets: list[str], tmp_path: Path) -> None:
     """Dogfooding: `vigil config` on the chart (rendered by its Helm engine) reports no HIGH or CRITICAL."""
     assert _vigil_config(sets, tmp_path) == []
@@ -328,7 +334,8 @@ def test_generated_files_are_current() -> None:
         committed = (CHART / "crds" / file_name(kind)).read_text()
         assert committed == (REPO / "deploy" / "crds" / file_name(kind)).read_text() == render_crd(kind), \
             f"{kind}: run tools/gen_crds.py"
-    assert len(list((CHART / "crds").glob("*.yaml"))) == len(KINDS)
+    # besides them only kopf's two peering CRDs
+    assert len(list((CHART / "crds").glob("*.yaml"))) == len(KINDS) + 2
     for tool in ("gen_observability.py", "gen_chart_docs.py"):
         proc = subprocess.run([sys.executable, str(REPO / "tools" / tool), "--check"], capture_output=True,
                               text=True, timeout=120)
@@ -439,3 +446,61 @@ def test_dashboard_shape() -> None:
         for t in p.get("targets", ()):
             if any(m in t["expr"] for m in ("vigil_image_", "vigil_resource_", "vigil_role_", "vigil_configaudit_")):
                 assert 'namespace=~"$namespace"' in t["expr"] and 'cluster=~"$cluster"' in t["expr"], t["expr"]
+
+
+def _peering_args(objs: list[dict[str, Any]]) -> list[str]:
+    args = find(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    return [a for a in args if a.startswith(("--peering", "--priority"))]
+
+
+def test_two_replicas_elect_a_leader_through_peering() -> None:
+    """replicas > 1 turns kopf peering on: the pods share a peering name and each draws its own priority (kopf
+    pauses every replica when two alive ones have the same)."""
+    default = objects(render())
+    assert find(default, "Deployment")["spec"]["replicas"] == 1 and _peering_args(default) == []
+    objs = objects(render({"operator": {"replicas": 2}}))
+    assert find(objs, "Deployment")["spec"]["replicas"] == 2
+    args = _peering_args(objs)
+    assert args == ["--peering=vigil-operator", "--priority=random"]
+    # the operator's CLI accepts them, and two pods started with the same arguments get different priorities
+    from vigil.shells.cli.main import cli
+
+    cmd = cli.get_command(None, "operator")  # type: ignore[arg-type]
+    params = [cmd.make_context("operator", list(args), resilient_parsing=True).params for _ in range(2)]
+    assert params[0]["peering"] == params[1]["peering"] == "vigil-operator"
+    assert isinstance(params[0]["priority"], int) and params[0]["priority"] != params[1]["priority"]
+    assert cmd.make_context("operator", ["--priority=7"]).params["priority"] == 7
+    # one replica with peering asked for: the same arguments
+    assert _peering_args(objects(render({"operator": {"peering": {"enabled": True}}}))) == args
+
+
+def test_bad_priority_is_a_one_line_error() -> None:
+    proc = subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", "operator", "--peering=x",
+                           "--priority=high"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "'high' is neither an integer nor 'random'" in proc.stderr
+
+
+def test_peering_objects() -> None:
+    """The peering object of each install mode, valid against kopf's CRD that the chart ships in crds/."""
+    import jsonschema
+
+    defs = {c["spec"]["names"]["kind"]: c for c in crds() if c["spec"]["group"] == "kopf.dev"}
+    assert set(defs) == KOPF_PEERING_KINDS
+    assert defs["ClusterKopfPeering"]["spec"]["scope"] == "Cluster"
+    assert defs["KopfPeering"]["spec"]["scope"] == "Namespaced"
+    assert not [o for o in objects(render()) if o["kind"] in KOPF_PEERING_KINDS]
+    for values, expected in (({"operator": {"replicas": 2}}, {("ClusterKopfPeering", None)}),
+                             (MATRIX["peering-own-namespace"], {("KopfPeering", NAMESPACE)}),
+                             ({"operator": {"installMode": "ListOfNamespaces", "targetNamespaces": ["shop", "web"],
+                                            "replicas": 3}},
+                              {("KopfPeering", NAMESPACE), ("KopfPeering", "shop"), ("KopfPeering", "web")})):
+        peerings = [o for o in objects(render(values)) if o["kind"] in KOPF_PEERING_KINDS]
+        assert {(o["kind"], o["metadata"].get("namespace")) for o in peerings} == expected
+        for o in peerings:
+            # the name the Deployment passes to --peering
+            assert o["metadata"]["name"] == "vigil-operator"
+            crd = defs[o["kind"]]
+            assert o["apiVersion"] == f"{crd['spec']['group']}/{crd['spec']['versions'][0]['name']}"
+            jsonschema.validate(o, crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+            assert set(o) == {"apiVersion", "kind", "metadata"}  # kopf writes only its status

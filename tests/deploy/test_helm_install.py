@@ -104,3 +104,29 @@ def test_without_lookup_the_upgrade_would_change_the_token(helm_cluster: KCluste
     tpl.write_text(text.replace('lookup "v1" "Secret" .Release.Namespace $name', "dict"))
     first, second = _install_upgrade(helm_cluster, chart)
     assert first != second
+
+
+def test_install_with_two_replicas_creates_the_peering(helm_cluster: KCluster) -> None:
+    """`helm install` with operator.replicas=2: kopf's peering CRDs come from crds/ (here the test API server serves
+    their kinds, as a real one does once they are established), the ClusterKopfPeering and its RBAC from the
+    templates; `helm uninstall` removes the peering object with the release."""
+    import helm_python as helm
+
+    for kind, plural, namespaced in (("ClusterKopfPeering", "clusterkopfpeerings", False),
+                                     ("KopfPeering", "kopfpeerings", True)):
+        helm_cluster.km.resources[kmock.resource("kopf.dev", "v1", plural)] = kmock.ResourceInfo(
+            kind=kind, namespaced=namespaced, singular=kind.lower(), verbs=set(ALL_VERBS))
+    kubeconfig = (f"apiVersion: v1\nkind: Config\nclusters: [{{name: k, cluster: {{server: '{helm_cluster.url}'}}}}]\n"
+                  f"users: [{{name: u, user: {{}}}}]\n"
+                  f"contexts: [{{name: c, context: {{cluster: k, user: u, namespace: {NAMESPACE}}}}}]\n"
+                  f"current-context: c\n")
+    with helm.Config(kubeconfig_content=kubeconfig, namespace=NAMESPACE, storage_driver="memory") as cfg:
+        cfg.install(str(CHART), RELEASE, {"operator": {"replicas": 2}}, namespace=NAMESPACE)
+        crds = {o["metadata"]["name"] for o in objects(helm_cluster, "customresourcedefinitions")}
+        assert {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"} <= crds
+        assert [o["metadata"]["name"] for o in objects(helm_cluster, "clusterkopfpeerings")] == [RELEASE]
+        (dep,) = objects(helm_cluster, "deployments", NAMESPACE)
+        assert dep["spec"]["replicas"] == 2
+        assert f"{RELEASE}-peering" in {o["metadata"]["name"] for o in objects(helm_cluster, "clusterroles")}
+        cfg.uninstall(RELEASE)
+    assert not objects(helm_cluster, "clusterkopfpeerings")

@@ -11,9 +11,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import kmock
 import pytest
 
-from tests.deploy.chart import NAMESPACE, RELEASE, objects, render
+from tests.deploy.chart import NAMESPACE, RELEASE, crds, find, objects, render
 from tests.deploy.rbac import Grant, allowed, grants
 from tests.deploy.scenario import (
     ApiCall,
@@ -26,6 +27,7 @@ from tests.deploy.scenario import (
 )
 from tests.k8s.conftest import Images
 from tests.k8s_helpers import KCluster
+from tests.operator.conftest import ALL_VERBS, Kubelet, kubelet_env
 from tests.operator.conftest import objects as cluster_objects
 
 VALUES = {"privateRegistry": {"readPullSecrets": True}}  # the scenario's workloads pull from a private registry
@@ -168,3 +170,110 @@ def test_list_of_namespaces_mode_stays_in_its_namespaces(op_cluster: KCluster, v
     assert not [c for c in calls if c.verb in ("list", "watch") and not c.namespace
                 and c.resource not in ("namespaces", "customresourcedefinitions", "clusterroles",
                                        "clusterrolebindings")]
+
+
+PEERING_ROLE = f"ClusterRole/{RELEASE}-peering"
+
+
+def test_peering_grants_only_with_peering() -> None:
+    """kopf's peering objects: list and watch them, patch only the release's own; nothing without peering."""
+    for values in ({}, VALUES, {"operator": {"installMode": "OwnNamespace"}}):
+        gs = grants(objects(render(values)), RELEASE, NAMESPACE)
+        assert not [g for g in gs if g.group == "kopf.dev"]
+    gs = grants(objects(render({"operator": {"replicas": 2}})), RELEASE, NAMESPACE)
+    assert sorted((g.verb, g.resource, g.scope, g.names) for g in gs if g.group == "kopf.dev") == [
+        ("list", "clusterkopfpeerings", "*", ()), ("patch", "clusterkopfpeerings", "*", (RELEASE,)),
+        ("watch", "clusterkopfpeerings", "*", ())]
+    assert allowed(gs, ApiCall("patch", "kopf.dev", "clusterkopfpeerings", "", RELEASE))
+    assert not allowed(gs, ApiCall("patch", "kopf.dev", "clusterkopfpeerings", "", "other-operator"))
+    assert not allowed(gs, ApiCall("get", "kopf.dev", "clusterkopfpeerings", "", RELEASE))
+    assert not allowed(gs, ApiCall("list", "kopf.dev", "kopfpeerings", "shop"))
+    # the namespaced modes: KopfPeerings in the namespaces the operator serves, and only there
+    values = {"operator": {"installMode": "ListOfNamespaces", "targetNamespaces": ["shop"],
+                           "peering": {"enabled": True}}}
+    gs = grants(objects(render(values)), RELEASE, NAMESPACE)
+    for ns in ("shop", NAMESPACE):
+        assert allowed(gs, ApiCall("watch", "kopf.dev", "kopfpeerings", ns))
+        assert allowed(gs, ApiCall("patch", "kopf.dev", "kopfpeerings", ns, RELEASE))
+    assert not allowed(gs, ApiCall("watch", "kopf.dev", "kopfpeerings", "web"))
+    assert not allowed(gs, ApiCall("watch", "kopf.dev", "kopfpeerings", ""))
+    assert not allowed(gs, ApiCall("list", "kopf.dev", "clusterkopfpeerings", ""))
+
+
+def test_two_replicas_with_the_charts_peering_arguments(op_cluster: KCluster, vigil_server: Any,
+                                                       tmp_path: Path) -> None:
+    """Two operators started as the chart's two-replica Deployment starts its pods (the same arguments, hence the
+    same peering and `--priority=random`): both keep alive in the chart's ClusterKopfPeering with different
+    priorities, so one leads and the cluster is scanned (equal priorities would pause both); every API call of
+    both is allowed by the chart's RBAC, and each peering grant is used."""
+    values = {**VALUES, "operator": {"replicas": 2}}
+    objs = objects(render(values))
+    args = tuple(a for a in find(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+                 if a.startswith(("--peering", "--priority")))
+    assert args == (f"--peering={RELEASE}", "--priority=random")
+    # the cluster has the chart's CRD and peering object
+    crd = next(c for c in crds() if c["spec"]["names"]["kind"] == "ClusterKopfPeering")
+    resource = kmock.resource(crd["spec"]["group"], "v1", crd["spec"]["names"]["plural"])
+    op_cluster.km.resources[resource] = kmock.ResourceInfo(kind="ClusterKopfPeering", namespaced=False,
+                                                           singular="clusterkopfpeering", verbs=set(ALL_VERBS))
+    peering = find(objs, "ClusterKopfPeering")
+    op_cluster.km.objects[resource, None, peering["metadata"]["name"]] = peering
+
+    def peers() -> dict[str, Any]:
+        [obj] = cluster_objects(op_cluster, "clusterkopfpeerings")
+        return dict(obj.get("status") or {})
+
+    config = chart_config(vigil_server.url, values)
+    kubelet = Kubelet(op_cluster, NAMESPACE, tmp_path, kubelet_env(tmp_path))
+    with operator_running(op_cluster, vigil_server, tmp_path, config, kubelet=kubelet, args=args) as first, \
+            operator_running(op_cluster, vigil_server, tmp_path, config, kubelet=kubelet, args=args) as second:
+        first.wait_for(lambda: len(peers()) == 2, "both replicas' peering records")
+        priorities = [p["priority"] for p in peers().values()]
+        assert len(set(priorities)) == 2, priorities
+        scan_everything(first)
+        assert second.proc.poll() is None
+        calls = first.calls()
+    assert cluster_objects(op_cluster, "vulnerabilityreports")
+
+    gs = grants(objs, RELEASE, NAMESPACE)
+    denied = sorted({c for c in calls if not allowed(gs, c)}, key=str)
+    assert not denied, "\n".join(map(str, denied))
+    peering_grants = [g for g in gs if g.role == PEERING_ROLE]
+    assert peering_grants and all(any(allowed([g], c) for c in calls) for g in peering_grants)
+    # without peering the chart grants none of it
+    plain = grants(objects(render(VALUES)), RELEASE, NAMESPACE)
+    assert {c.resource for c in calls if not allowed(plain, c) and c.group == "kopf.dev"} == {"clusterkopfpeerings"}
+
+
+def test_peering_in_a_namespaced_mode_stays_in_its_namespaces(op_cluster: KCluster, vigil_server: Any,
+                                                               tmp_path: Path) -> None:
+    """ListOfNamespaces with peering: kopf keeps alive in the chart's KopfPeering of each namespace it serves; every
+    call is allowed by the chart's RBAC and none reaches a peering object elsewhere."""
+    values = {"operator": {"installMode": "ListOfNamespaces", "targetNamespaces": ["shop"],
+                           "peering": {"enabled": True}},
+              "privateRegistry": {"readPullSecrets": True}}
+    objs = objects(render(values))
+    args = tuple(a for a in find(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+                 if a.startswith(("--peering", "--priority")))
+    resource = kmock.resource("kopf.dev", "v1", "kopfpeerings")
+    op_cluster.km.resources[resource] = kmock.ResourceInfo(kind="KopfPeering", namespaced=True,
+                                                           singular="kopfpeering", verbs=set(ALL_VERBS))
+    for o in objs:
+        if o["kind"] == "KopfPeering":
+            op_cluster.km.objects[resource, o["metadata"]["namespace"], o["metadata"]["name"]] = o
+
+    def alive() -> set[str]:
+        return {o["metadata"]["namespace"] for o in cluster_objects(op_cluster, "kopfpeerings") if o.get("status")}
+
+    with operator_running(op_cluster, vigil_server, tmp_path, chart_config(vigil_server.url, values),
+                          args=args) as s:
+        s.wait_for(lambda: alive() == {"shop", NAMESPACE}, "the keep-alives in both namespaces")
+        scan_everything(s)
+        calls = s.calls()
+    gs = grants(objs, RELEASE, NAMESPACE)
+    denied = sorted({c for c in calls if not allowed(gs, c)}, key=str)
+    assert not denied, "\n".join(map(str, denied))
+    peering_calls = {(c.verb, c.namespace) for c in calls if c.group == "kopf.dev"}
+    assert {ns for _, ns in peering_calls} == {"shop", NAMESPACE}
+    assert {v for v, _ in peering_calls} == {"list", "watch", "patch"}
+    assert all(any(allowed([g], c) for c in calls) for g in gs if g.role == PEERING_ROLE)

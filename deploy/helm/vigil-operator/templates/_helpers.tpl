@@ -82,3 +82,8 @@ seccompProfile:
 {{- define "vigil.monitoringApi" -}}
 {{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" -}}true{{- end -}}
 {{- end -}}
+
+{{/* Leader election through kopf peering: asked for, or needed because more than one operator pod runs. */}}
+{{- define "vigil.peering" -}}
+{{- if or .Values.operator.peering.enabled (gt (int .Values.operator.replicas) 1) }}true{{ end -}}
+{{- end -}}

@@ -10,6 +10,26 @@ import click
 from vigil.shells.cli.common import fail
 
 
+class _Priority(click.ParamType[int]):
+    """An integer, or `random`: kopf pauses every replica when two alive peers have the same priority, so the pods
+    of one Deployment (which share their arguments) each draw their own; two collide with probability 1 in 2**31."""
+
+    name = "integer|random"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text == "random":
+            import secrets
+
+            return secrets.randbelow(2**31 - 1) + 1
+        try:
+            return int(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither an integer nor 'random'", param, ctx)
+
+
 @click.command("operator")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="operator settings (YAML; Trivy Operator-style names: installMode, excludeNamespaces, "
@@ -21,8 +41,11 @@ from vigil.shells.cli.common import fail
 @click.option("--kubeconfig", multiple=True, help="kubeconfig file (default: in-cluster, $KUBECONFIG, ~/.kube)")
 @click.option("--context", default="", help="kubeconfig context")
 @click.option("--peering", default="", help="kopf peering name: replicas with the same name elect one leader "
-                                            "(needs the ClusterKopfPeering CRD); default: standalone")
-@click.option("--priority", default=0, type=int, help="peering priority: the highest alive replica acts")
+                                            "(needs kopf's ClusterKopfPeering CRD in AllNamespaces mode, KopfPeering "
+                                            "in the namespaced modes); default: standalone")
+@click.option("--priority", default=0, type=_Priority(),
+              help="peering priority: the highest alive replica acts; replicas with equal priorities all pause, so "
+                   "give each its own, or `random` to draw one")
 @click.option("--metrics-listen", default="", help="serve Prometheus /metrics on HOST:PORT")
 @click.option("--interval", default=30.0, type=float, help="seconds between reconcile passes without events")
 @click.option("--server-token", envvar="VIGIL_TOKEN", default="", help="token for the vigil server (VIGIL_TOKEN)")
