@@ -29,8 +29,9 @@ TRIVY_ONLY = {
     "Results[].Packages[].Repository", "Results[].Packages[].Repository.Class",
     "Results[].Packages[].BuildInfo", "Results[].Packages[].BuildInfo.ContentSets", "Results[].Packages[].Digest",
     "Results[].Packages[].DependsOn", "Results[].Packages[].Identifier.BOMRef",
-    # read from package metadata, but not from an SBOM given to `vigil sbom`; an empty license Link is left out
-    "Results[].Packages[].Licenses", "Results[].Licenses",
+    # licence findings are not made from an SBOM given to `vigil sbom` (its packages carry their licences); an
+    # empty license Link is left out
+    "Results[].Licenses",
     *(f"Results[].Licenses[].{k}" for k in ("Category", "Confidence", "FilePath", "Link", "Name", "PkgName",
                                             "Severity", "Text")),
 }
