@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -14,3 +15,15 @@ def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", *args], capture_output=True, text=True,
                           cwd=cwd, env=e, timeout=timeout, input=input)
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """Stop a process a test started (a server, an operator, Prometheus): SIGTERM, then SIGKILL after 20 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

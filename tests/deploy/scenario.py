@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from tests.cli_helpers import stop_process
 from tests.k8s_helpers import KCluster, pod_for
 from tests.operator.conftest import Kubelet, kubelet_env, objects
 
@@ -134,12 +135,7 @@ def operator_running(kc: KCluster, server: Any, tmp: Path, config: str, kubelet:
     try:
         yield Scenario(kc, kubelet, f"http://127.0.0.1:{port}/metrics", log, proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.cli_helpers import stop_process
 from tests.deploy.chart import CHART
 from tests.deploy.scenario import (
     Pushed,
@@ -73,12 +74,7 @@ def prometheus(tmp: Path, targets: dict[str, str]) -> Iterator[str]:
             raise AssertionError(f"prometheus never ready: {log.read_text()[-3000:]}")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def api(url: str, path: str, **params: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tests.cli_helpers import stop_process
 from tests.k8s.conftest import Images
 from tests.k8s_helpers import KCluster, pod_for
 from tests.operator.conftest import Kubelet, kubelet_env, objects
@@ -105,9 +106,4 @@ def test_vigil_operator_under_kopf(op_cluster: KCluster, vigil_server: Any, imag
         wait_for(lambda: 'vigil_operator_rematches_total{result="changed"} 1.0' in scrape(), proc, log,
                  "the re-match metric")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import kmock
 
+from tests.cli_helpers import stop_process
 from tests.k8s.conftest import Images
 from tests.k8s_helpers import KCluster, pod_for
 from tests.operator.conftest import ALL_VERBS, Kubelet, kubelet_env, objects
@@ -84,10 +85,4 @@ def test_two_replicas_never_both_act(op_cluster: KCluster, vigil_server: Any, im
         assert digests(low_port) == 2 and created(low_port) == 0 and len(kubelet.ran) == 2
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)

@@ -799,9 +799,7 @@ class Store:
         at = _naive_utc(now) if now else utcnow()
         try:
             with self.writer.begin() as c:
-                if values["target_id"] is not None and c.execute(select(targets.c.id).where(
-                        targets.c.id == values["target_id"])).first() is None:
-                    raise NotFound(f"no target {values['target_id']}")
+                _need_target(c, values["target_id"])
                 if c.execute(select(func.count()).select_from(ignore_rules)).scalar_one() >= MAX_IGNORE_RULES:
                     raise StoreError(f"the store keeps at most {MAX_IGNORE_RULES} suppressions: remove some first")
                 rid = c.execute(insert(ignore_rules).values(
@@ -819,9 +817,7 @@ class Store:
         at = _naive_utc(now) if now else utcnow()
         try:
             with self.writer.begin() as c:
-                if values["target_id"] is not None and c.execute(select(targets.c.id).where(
-                        targets.c.id == values["target_id"])).first() is None:
-                    raise NotFound(f"no target {values['target_id']}")
+                _need_target(c, values["target_id"])
                 n = c.execute(update(ignore_rules).where(ignore_rules.c.id == rule_id).values(
                     **values, updated_by=author[:256], updated_at=at)).rowcount
         except SQLAlchemyError as e:
@@ -840,3 +836,9 @@ class Store:
             raise StoreError(f"the report store failed: {e}") from e
         if not n:
             raise NotFound(f"no suppression {rule_id}")
+
+
+def _need_target(c: Connection, target_id: int | None) -> None:
+    """A suppression may name a target: it must exist (NotFound, a 404, otherwise)."""
+    if target_id is not None and c.execute(select(targets.c.id).where(targets.c.id == target_id)).first() is None:
+        raise NotFound(f"no target {target_id}")

@@ -180,19 +180,7 @@ class _progress:
 
 
 def _emit(report: Any, values: dict[str, Any], report_mode: str) -> None:
-    import os
-
     from vigil.reporters.k8s import renderer
+    from vigil.shells.cli.output import write_report
 
-    render = renderer(values.get("format") or "table", report_mode)
-    out_path: Path | None = values.get("output")
-    try:
-        if out_path is not None:
-            with open(out_path, "w", encoding="utf-8") as fh:
-                render(report, fh)
-        else:
-            render(report, sys.stdout)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except OSError as e:
-        fail(f"cannot write {out_path or 'stdout'}: {e.strerror or e}")
+    write_report(renderer(values.get("format") or "table", report_mode), report, values.get("output"))

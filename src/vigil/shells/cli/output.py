@@ -6,12 +6,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from vigil.findings.records import Report
 from vigil.shells.cli.common import cache_backend_url, client_token, fail, printable, show_progress
+
+R = TypeVar("R")
 
 if TYPE_CHECKING:
     from vigil.pipeline.backend import LocalBackend, RemoteBackend
@@ -53,23 +55,29 @@ def emit(report: Report, values: dict[str, Any]) -> None:
                          dependency_tree=bool(values.get("dependency_tree")),
                          table_mode=tuple(values.get("table_mode") or ("summary", "detailed")))
     render = get(fmt, opts)
-    out_path: Path | None = values.get("output")
     try:
-        if out_path is not None:
-            with open(out_path, "w", encoding="utf-8") as fh:
-                render(report, fh)
-        else:
-            render(report, sys.stdout)
-    except BrokenPipeError:  # `vigil … | head`: the reader left; not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except OSError as e:
-        fail(f"cannot write {out_path or 'stdout'}: {e.strerror or e}")
+        write_report(render, report, values.get("output"))
     except ValueError as e:  # a template error: the user's input
         fail(str(e))
     if values.get("show_suppressed") and fmt not in ("table", "json") and report.metadata.suppressed:
         click.echo(f"{len(report.metadata.suppressed)} finding(s) suppressed:", err=True)
         for s in report.metadata.suppressed:
             click.echo(printable(f"  {s.target}: {s.kind} {s.vulnerability_id} {s.pkg_name}: {s.reason}"), err=True)
+
+
+def write_report(render: Callable[[R, IO[str]], None], report: R, out_path: Path | None) -> None:
+    """Render to --output or stdout. A reader that leaves (`vigil … | head`) is not an error; a file that cannot be
+    written is one line, exit 2."""
+    try:
+        if out_path is not None:
+            with open(out_path, "w", encoding="utf-8") as fh:
+                render(report, fh)
+        else:
+            render(report, sys.stdout)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as e:
+        fail(f"cannot write {out_path or 'stdout'}: {e.strerror or e}")
 
 
 def db_ready(values: dict[str, Any]) -> bool:

@@ -233,7 +233,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         return {"page": pg, "f": f, "sort_url": sort_url, "layer_names": layer_names, "target_id": target_id,
                 **pager(request, pg.total, offset, "findings-table", path)}
 
-    def target_id_of(raw: str) -> int | None:
+    def id_of(raw: str) -> int | None:
         return int(raw) if raw.isdigit() and len(raw) < 11 and int(raw) < 2**31 else None
 
     @app.get("/ui/targets/{raw_id}", include_in_schema=False)
@@ -241,7 +241,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         s = gate(request)
         if isinstance(s, Response):
             return s
-        tid = target_id_of(raw_id)
+        tid = id_of(raw_id)
         t = await run(s.store.target, tid) if tid is not None else None
         if t is None or tid is None:
             return error(request, 404, "No such target.")
@@ -259,7 +259,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         s = gate(request)
         if isinstance(s, Response):
             return s
-        tid = target_id_of(raw_id)
+        tid = id_of(raw_id)
         if tid is None:
             return error(request, 404, "No such target.")
         ctx = await findings_ctx(request, s, tid)
@@ -273,7 +273,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         s = gate(request)
         if isinstance(s, Response):
             return s
-        fid = target_id_of(raw_id)
+        fid = id_of(raw_id)
         got = await run(s.store.finding, fid) if fid is not None else None
         if got is None:
             return error(request, 404, "No such finding.")
@@ -341,7 +341,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         raw_target, raw_expires = fields.get("target_id", "").strip(), fields.get("expires", "").strip()
         target_id = None
         if raw_target:
-            target_id = target_id_of(raw_target)
+            target_id = id_of(raw_target)
             if target_id is None:
                 return "The target must be a target number (or empty for every target)."
         expires = None
@@ -368,7 +368,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         qp = request.query_params
         rule = {"finding_id": qp.get("id", "")[:256], "pkg_name": qp.get("package", "")[:512],
                 "target_id": qp.get("target_id", "")[:11], "statement": "", "expires": ""}
-        tid = target_id_of(rule["target_id"])
+        tid = id_of(rule["target_id"])
         t = await run(s.store.target, tid) if tid is not None else None
         return rule_form(request, rule=rule, target_name=t.name if t is not None else "")
 
@@ -406,7 +406,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
         s = writer(request)
         if isinstance(s, Response):
             return s
-        rid = target_id_of(raw_id)
+        rid = id_of(raw_id)
         r = await run(s.store.ignore_rule, rid) if rid is not None else None
         if r is None or rid is None:
             return error(request, 404, "No such suppression.")
@@ -417,7 +417,7 @@ def install_ui(app: FastAPI, service_of: Callable[[], StoreService | None]) -> N
 
     @app.post("/ui/suppressions/rules/{raw_id}", include_in_schema=False)
     async def update_rule(request: Request, raw_id: str) -> Response:
-        rid = target_id_of(raw_id)
+        rid = id_of(raw_id)
         if rid is None:
             return error(request, 404, "No such suppression.")
         return await save_rule(request, rid)
