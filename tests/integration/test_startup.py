@@ -58,6 +58,9 @@ def test_version_imports_neither_the_pipeline_nor_the_records(tmp_path: Path) ->
     assert not _heavy(mods)
     assert not {m for m in mods if m.startswith(("vigil.pipeline", "vigil.findings", "vigil.analyzers", "msgspec",
                                                  "sqlite3", "vigil.shells.cli.cmd_"))}
+    # nor the option table and the helpers of the commands (main imports them only to report an error), nor pathlib
+    assert not mods & {"vigil.settings", "vigil.shells.cli.common", "vigil.reporters", "pathlib"}
+    assert "click" in mods  # the check would pass vacuously if the CLI had not run
 
 
 @pytest.mark.parametrize("scanners", ["secret", "vuln"])
@@ -68,6 +71,8 @@ def test_empty_directory_json_scan_imports_nothing_heavy(tmp_path: Path, fixture
                      "--skip-db-update", "--db-path", str(fixture_db))
     assert not _heavy(mods)
     assert "vigil.pipeline.scan" in mods  # the check would pass vacuously if the scan had not run
+    # no ignore file, no VEX document, no finding: the filters are not loaded
+    assert not {m for m in mods if m.startswith(("vigil.findings.suppress", "vigil.findings.vex"))}
     if scanners == "vuln":
         assert "vigil.analyzers.lang.pnpm_lock" in mods  # every lockfile analyzer, but not their parsers' imports
         assert not {m for m in mods if m.startswith(("vigil.analyzers.secrets", "vigil.analyzers.os"))}
