@@ -71,8 +71,9 @@ def test_empty_directory_json_scan_imports_nothing_heavy(tmp_path: Path, fixture
                      "--skip-db-update", "--db-path", str(fixture_db))
     assert not _heavy(mods)
     assert "vigil.pipeline.scan" in mods  # the check would pass vacuously if the scan had not run
-    # no ignore file, no VEX document, no finding: the filters are not loaded
-    assert not {m for m in mods if m.startswith(("vigil.findings.suppress", "vigil.findings.vex"))}
+    # no ignore file, no VEX document, no finding: neither the filters nor remediation are loaded
+    assert not {m for m in mods if m.startswith(("vigil.findings.suppress", "vigil.findings.vex",
+                                                 "vigil.detectors.remediation"))}
     if scanners == "vuln":
         assert "vigil.analyzers.lang.pnpm_lock" in mods  # every lockfile analyzer, but not their parsers' imports
         assert not {m for m in mods if m.startswith(("vigil.analyzers.secrets", "vigil.analyzers.os"))}

@@ -12,9 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import msgspec
 
@@ -36,8 +35,7 @@ class ReportError(UserError):
     """An ignore file, VEX document or saved report that cannot be read."""
 
 
-@dataclass(frozen=True)
-class ReportFilters:
+class ReportFilters(NamedTuple):  # a NamedTuple: defined on every scan, for a tenth of a dataclass's cost
     severities: tuple[str, ...]
     ignore_unfixed: bool = False
     ignores: tuple[suppress.IgnoreEntry, ...] = ()
@@ -188,8 +186,6 @@ def load_vex(opts: ScanOptions) -> tuple[VexStatement, ...]:
 
 
 def apply_filters(report: Report, f: ReportFilters) -> Report:
-    from vigil.detectors import remediation
-
     for w in f.warnings:
         log.warning("%s", w)
     if f.warnings:
@@ -202,12 +198,14 @@ def apply_filters(report: Report, f: ReportFilters) -> Report:
     if f.config_types:
         report = msgspec.structs.replace(report, results=tuple(
             r for r in report.results if r.class_ != "config" or r.type in f.config_types))
-    if report.results:  # with none, the filters have nothing to remove or to record as suppressed
-        from vigil.findings import suppress
+    if not report.results:  # the filters, the misconfiguration summary and remediation would leave it as it is
+        return report
+    from vigil.detectors import remediation
+    from vigil.findings import suppress
 
-        report = suppress.apply(report, suppress.Filters(
-            severities=f.severities, ignore_unfixed=f.ignore_unfixed, ignores=f.ignores, vex=f.vex,
-            ignore_status=f.ignore_status, policy=f.policy, policy_name=f.policy.name if f.policy else ""))
+    report = suppress.apply(report, suppress.Filters(
+        severities=f.severities, ignore_unfixed=f.ignore_unfixed, ignores=f.ignores, vex=f.vex,
+        ignore_status=f.ignore_status, policy=f.policy, policy_name=f.policy.name if f.policy else ""))
     if any(r.class_ == "config" for r in report.results):  # the misconfiguration stack only when it has work
         from vigil.analyzers.misconf.scan import finalize
 

@@ -14,8 +14,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -174,8 +173,7 @@ def security_severity(v: Vulnerability) -> float:
     return s if s is not None else SEVERITY_SCORE[v.severity]
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     start: int
     end: int
 

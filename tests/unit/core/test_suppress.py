@@ -69,7 +69,8 @@ def test_expiry_edges(exp: str, suppressed: bool) -> None:
 
 
 def test_report_stage_leaves_a_report_without_results_as_the_filters_would() -> None:
-    # pipeline.report skips the filters (and does not import them) when there is no result: what they would give
+    # pipeline.report skips the filters and remediation (and does not import them) when there is no result: what
+    # they would give
     from vigil.detectors import remediation
     from vigil.findings.records import Metadata, SuppressedFinding
     from vigil.findings.suppress import IgnoreEntry
@@ -83,3 +84,5 @@ def test_report_stage_leaves_a_report_without_results_as_the_filters_would() -> 
                                     ignore_status=("affected",)))
     assert apply_filters(empty, f) == remediation.annotate(filtered)
     assert apply_filters(empty, f).metadata.suppressed == (kept,)
+    # the ignore file's warnings still reach the report
+    assert apply_filters(empty, f._replace(warnings=("soon",))).metadata.warnings == ("soon",)
