@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -35,7 +36,8 @@ class ReportError(UserError):
     """An ignore file, VEX document or saved report that cannot be read."""
 
 
-class ReportFilters(NamedTuple):  # a NamedTuple: defined on every scan, for a tenth of a dataclass's cost
+@dataclass(frozen=True)
+class ReportFilters:
     severities: tuple[str, ...]
     ignore_unfixed: bool = False
     ignores: tuple[suppress.IgnoreEntry, ...] = ()
