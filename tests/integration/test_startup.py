@@ -78,9 +78,10 @@ def test_empty_directory_json_scan_imports_nothing_heavy(tmp_path: Path, fixture
         assert "vigil.analyzers.lang.pnpm_lock" in mods  # every lockfile analyzer, but not their parsers' imports
         assert not {m for m in mods if m.startswith(("vigil.analyzers.secrets", "vigil.analyzers.os"))}
         assert "vigil.analyzers.lang.jar" not in mods  # installed-package analyzers: rootfs and images only
-    else:  # no DB, no analyzer, no analysis cache: a secret scan needs none of them
+    else:  # no DB, no analyzer, no analysis cache: a secret scan needs none of them; nor, with no file, the rules
         assert not {m for m in mods if m.startswith(("vigil.dbdist.update", "vigil.vulndb", "sqlite3", "vigil.cache",
-                                                     "vigil.analyzers.lang", "vigil.analyzers.os"))}
+                                                     "vigil.analyzers.lang", "vigil.analyzers.os",
+                                                     "vigil.analyzers.secrets"))}
 
 
 def _secret_scan(tmp_path: Path, target: Path) -> dict[str, object]:
