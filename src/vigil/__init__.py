@@ -16,13 +16,14 @@ Imports are lazy so that `vigil --version` stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pathlib too: `vigil --version` does not need it
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from vigil.findings.records import Report
     from vigil.settings import ScanOptions
 
@@ -32,6 +33,8 @@ _SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 def _options(target: Path, db_path: str | Path | None, scanners: Sequence[str], severity: Sequence[str],
              ignore_unfixed: bool, include_dev_deps: bool, list_all_pkgs: bool,
              ignorefile: str | Path | None, kinds: tuple[str, ...]) -> ScanOptions:
+    from pathlib import Path
+
     from vigil.settings import ScanOptions, default_cache_dir
 
     return ScanOptions(
@@ -48,6 +51,8 @@ def scan(target: str | Path, *, db_path: str | Path | None = None, scanners: Seq
          list_all_pkgs: bool = False, ignorefile: str | Path | None = None, installed: bool = False) -> Report:
     """Scan a directory or a lockfile (`vigil fs`; `installed=True`: `vigil rootfs`). `db_path` defaults to the
     CLI's DB (<cache dir>/db/vigil.db); it is used as it is, never downloaded."""
+    from pathlib import Path
+
     from vigil.pipeline.scan import fs_source
     from vigil.pipeline.scan import scan as run
 
@@ -63,6 +68,8 @@ def scan_image(image: str | Path, *, db_path: str | Path | None = None,
                ignorefile: str | Path | None = None) -> Report:
     """Scan a container image: an existing path is a docker-archive or OCI layout, anything else a reference
     (daemon, then registry). No analysis cache."""
+    from pathlib import Path
+
     from vigil.pipeline.scan import scan as run
     from vigil.sources.image.source import ImageSource, ImageSourceOptions
 

@@ -22,7 +22,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from vigil.errors import UserError
 
@@ -38,8 +38,7 @@ class SettingsError(UserError):
     """A user error in flags, environment or config file (exit code 2)."""
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):  # a NamedTuple, not a dataclass: defining the class costs a tenth (every CLI run loads it)
     name: str  # attribute name, also derives flag/env/yaml key
     kind: Kind
     default: Any
@@ -931,8 +930,7 @@ class ScanOptions:
     detection_priority: str = "precise"  # --detection-priority: "comprehensive" reads versions Trivy's way too
 
 
-@dataclass(frozen=True)
-class RegistryAuth:
+class RegistryAuth(NamedTuple):  # NamedTuples: cheaper to define than dataclasses (see Option)
     """How to reach the registry or mirror a DB is downloaded from: the flags (--username, --password,
     --registry-token, --insecure, --cacert); what they leave empty comes from the VIGIL_*/TRIVY_* variables."""
 
@@ -949,8 +947,7 @@ def registry_auth(values: Mapping[str, Any]) -> RegistryAuth:
                         cacert=str(values.get("cacert") or ""))
 
 
-@dataclass(frozen=True)
-class DBOptions:
+class DBOptions(NamedTuple):
     """Where the DB is and how a scan may update it."""
 
     db_path: Path
@@ -960,7 +957,7 @@ class DBOptions:
     download_only: bool = False
     needed: bool = True  # False in client mode (the server matches) or without the vuln scanner
     progress: bool = False
-    registry: RegistryAuth = field(default_factory=RegistryAuth)
+    registry: RegistryAuth = RegistryAuth()
 
 
 def db_path_of(values: Mapping[str, Any]) -> Path:

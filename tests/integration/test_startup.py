@@ -58,6 +58,9 @@ def test_version_imports_neither_the_pipeline_nor_the_records(tmp_path: Path) ->
     assert not _heavy(mods)
     assert not {m for m in mods if m.startswith(("vigil.pipeline", "vigil.findings", "vigil.analyzers", "msgspec",
                                                  "sqlite3", "vigil.shells.cli.cmd_"))}
+    # nor the option table and the helpers of the commands (main imports them only to report an error), nor pathlib
+    assert not mods & {"vigil.settings", "vigil.shells.cli.common", "vigil.reporters", "pathlib"}
+    assert "click" in mods  # the check would pass vacuously if the CLI had not run
 
 
 @pytest.mark.parametrize("scanners", ["secret", "vuln"])
@@ -68,13 +71,17 @@ def test_empty_directory_json_scan_imports_nothing_heavy(tmp_path: Path, fixture
                      "--skip-db-update", "--db-path", str(fixture_db))
     assert not _heavy(mods)
     assert "vigil.pipeline.scan" in mods  # the check would pass vacuously if the scan had not run
+    # no ignore file, no VEX document, no finding: neither the filters nor remediation are loaded
+    assert not {m for m in mods if m.startswith(("vigil.findings.suppress", "vigil.findings.vex",
+                                                 "vigil.detectors.remediation"))}
     if scanners == "vuln":
         assert "vigil.analyzers.lang.pnpm_lock" in mods  # every lockfile analyzer, but not their parsers' imports
         assert not {m for m in mods if m.startswith(("vigil.analyzers.secrets", "vigil.analyzers.os"))}
         assert "vigil.analyzers.lang.jar" not in mods  # installed-package analyzers: rootfs and images only
-    else:  # no DB, no analyzer, no analysis cache: a secret scan needs none of them
+    else:  # no DB, no analyzer, no analysis cache: a secret scan needs none of them; nor, with no file, the rules
         assert not {m for m in mods if m.startswith(("vigil.dbdist.update", "vigil.vulndb", "sqlite3", "vigil.cache",
-                                                     "vigil.analyzers.lang", "vigil.analyzers.os"))}
+                                                     "vigil.analyzers.lang", "vigil.analyzers.os",
+                                                     "vigil.analyzers.secrets"))}
 
 
 def _secret_scan(tmp_path: Path, target: Path) -> dict[str, object]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -71,6 +71,9 @@ class AnalyzerSet:
 
     analyzers: tuple[Analyzer, ...] = ()
     ruleset: RuleSet | None = None  # secret rules when secrets are scanned
+    # instead of `ruleset`: how to load them (the packaged rules, which need no checking before the scan), called
+    # when they are first needed, so that a tree with no file never loads them
+    load_ruleset: Callable[[], RuleSet] | None = None
     misconf: MisconfOptions | None = None  # misconfiguration options when misconfigurations are scanned
     max_file_size: int = 256 << 20
     default_skip_scanners: frozenset[str] = frozenset({"lockfile"})
@@ -86,12 +89,21 @@ class AnalyzerSet:
         self.companion_globs = tuple(sorted({c for a in self.analyzers for c in a.companions}))
 
     @property
+    def secrets(self) -> bool:
+        return self.ruleset is not None or self.load_ruleset is not None
+
+    def _rules(self) -> RuleSet | None:
+        if self.ruleset is None and self.load_ruleset is not None:
+            self.ruleset = self.load_ruleset()
+        return self.ruleset
+
+    @property
     def scanner(self) -> SecretScanner | None:
         """The secret engine, compiled on first use: a warm rescan reads no file and must not pay the compile."""
-        if self.ruleset is not None and self._scanner is None:
+        if self._scanner is None and (rules := self._rules()) is not None:
             from vigil.analyzers.secrets.engine import SecretScanner
 
-            self._scanner = SecretScanner(self.ruleset, store=self.compiled)
+            self._scanner = SecretScanner(rules, store=self.compiled)
         return self._scanner
 
     def cache_names(self) -> list[str]:
@@ -99,10 +111,10 @@ class AnalyzerSet:
         names = [f"{a.name}/{a.version}" + (f"+{a.variant}" if a.variant else "")
                  + "".join(f"/{rx}" for rx in a.path_regexes) for a in self.analyzers]
         names.append(f"image-layer/{ANALYSIS_VERSION}")
-        if self.ruleset is not None:
+        if (rules := self._rules()) is not None:
             from vigil.analyzers.secrets.engine import NAME, VERSION
 
-            names.append(f"{NAME}/{VERSION}/{self.ruleset.digest()}")
+            names.append(f"{NAME}/{VERSION}/{rules.digest()}")
         if self.misconf is not None:
             names.append(f"misconfig/{self.misconf_digest}")
         return names
@@ -123,7 +135,7 @@ class AnalyzerSet:
         return wants(rel, self.misconf)
 
     def wants_secret(self, rel: str) -> bool:
-        return (self.ruleset is not None and not self.skips_default_dirs("secret", rel)
+        return (self.secrets and not self.skips_default_dirs("secret", rel)
                 and self.scanner is not None and self.scanner.wants(rel))
 
     def wants(self, rel: str) -> bool:

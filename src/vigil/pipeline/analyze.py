@@ -123,7 +123,12 @@ def with_detection_priority(analyzers: tuple[Analyzer, ...], priority: str) -> t
 def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     """What runs over the target's trees. Loads the secret rules and the custom checks, so a malformed one fails
     before any work."""
-    from vigil.pipeline.inputs import load_misconf_options, load_secret_ruleset
+    from vigil.pipeline.inputs import (
+        load_misconf_options,
+        load_secret_ruleset,
+        packaged_secret_rules,
+        packaged_secret_rules_only,
+    )
 
     scanners = set(opts.scanners)
     patterns = parse_file_patterns(opts.file_patterns)
@@ -134,6 +139,7 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     misconf, misconf_digest = load_misconf_options(opts, patterns.config) if "misconfig" in scanners else (None, "")
     image = target == "container_image"
     secrets = "secret" in scanners and target != "sbom"
+    lazy_rules = secrets and packaged_secret_rules_only(opts)
     compiled = None
     if secrets and opts.compiled_cache_dir is not None:
         from vigil.compiled_cache import CompiledFiles
@@ -141,7 +147,8 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
         compiled = CompiledFiles(opts.compiled_cache_dir)
     return AnalyzerSet(
         analyzers=analyzers,
-        ruleset=load_secret_ruleset(opts) if secrets else None,
+        ruleset=load_secret_ruleset(opts) if secrets and not lazy_rules else None,
+        load_ruleset=packaged_secret_rules if lazy_rules else None,
         compiled=compiled,
         misconf=misconf if target != "sbom" else None,
         misconf_digest=misconf_digest,
@@ -204,7 +211,7 @@ def _analyze_known(source: Source, specs: Sequence[BlobSpec], aset: AnalyzerSet,
     stats.analysed = len(todo)
     if not todo:
         return keys
-    if aset.ruleset is not None:
+    if aset.secrets:
         _ = aset.scanner  # compile once here: forked workers inherit it
     workers = workers_for(opts.parallel)
     if workers > 1 and len(todo) > 1:
@@ -236,7 +243,7 @@ def _analyze_directory(tree: FileTree, aset: AnalyzerSet, workers: int) -> BlobI
         part = analyze_tree(tree, aset, entries)
         part.unknowns.extend(gaps)
         return to_blob(part, aset)
-    if aset.ruleset is not None:
+    if aset.secrets:
         _ = aset.scanner  # compile once here: forked workers inherit it
     n = max(1, min(64, len(entries) // (workers * 8)))
     batches = [entries[i : i + n] for i in range(0, len(entries), n)]

@@ -32,14 +32,33 @@ class InputError(UserError):
 _DEFAULT_SECRET_CONFIGS = (Path("vigil-secret.yaml"), Path("trivy-secret.yaml"))
 
 
+def _secret_config_path(opts: ScanOptions) -> Path | None:
+    path = opts.secret_config
+    if path == Path("vigil-secret.yaml") and not os.path.lexists(path) and os.path.lexists("trivy-secret.yaml"):
+        path = Path("trivy-secret.yaml")  # Trivy's default name: a project moving from Trivy keeps its rules
+    return path
+
+
+def packaged_secret_rules_only(opts: ScanOptions) -> bool:
+    """Whether the scan has no secret config to read (none named, no file of a default name): its rules are then
+    the packaged ones, which cannot fail to load, so they are loaded by the first file scanned (an empty tree: never;
+    see packaged_secret_rules)."""
+    path = _secret_config_path(opts)
+    return path is None or (path in _DEFAULT_SECRET_CONFIGS and not os.path.lexists(path))
+
+
+def packaged_secret_rules() -> RuleSet:
+    from vigil.analyzers.secrets.rules import effective
+
+    return effective(None)
+
+
 def load_secret_ruleset(opts: ScanOptions) -> RuleSet:
     """Built-in rules adjusted by vigil-secret.yaml (--secret-config). A missing default file is fine; a missing
     file the user named is an error (exit 2), as is a malformed one."""
     from vigil.analyzers.secrets.rules import SecretConfigError, effective, parse_config
 
-    path = opts.secret_config
-    if path == Path("vigil-secret.yaml") and not os.path.lexists(path) and os.path.lexists("trivy-secret.yaml"):
-        path = Path("trivy-secret.yaml")  # Trivy's default name: a project moving from Trivy keeps its rules
+    path = _secret_config_path(opts)
     if path is not None and "secret_config" in opts.untrusted_files:
         notes: list[str] = []
         data = read_untrusted(path, "secret config", notes)

@@ -14,14 +14,20 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from vigil.errors import UserError
-from vigil.findings import suppress
 from vigil.findings.records import Report
-from vigil.findings.vex import VexStatement, parse_vex
 from vigil.settings import ScanOptions, is_parse_error, read_untrusted, yaml_error_position
+
+if TYPE_CHECKING:
+    from vigil.findings import suppress
+    from vigil.findings.vex import VexStatement
+
+# vigil.findings.suppress and .vex are imported when there is an ignore file, a VEX document or a finding to filter:
+# a scan of a tree with nothing in it needs neither
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +147,15 @@ def load_ignores(opts: ScanOptions) -> tuple[tuple[suppress.IgnoreEntry, ...], l
             return (), []
         else:
             text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ReportError(f"cannot read ignore file {path}: {e}") from e
+    from vigil.findings import suppress
+
+    try:
         if suppress.is_yaml_ignorefile(path.name):
             entries = suppress.parse_ignore_yaml(text, str(path))
         else:
             entries = suppress.parse_ignorefile(text, str(path))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ReportError(f"cannot read ignore file {path}: {e}") from e
     except suppress.IgnoreFileError as e:
         if "ignorefile" in opts.untrusted_files and is_parse_error(e.__cause__):  # its message quotes the text
             raise ReportError(f"ignore file {path}: {yaml_error_position(e.__cause__)}") from None
@@ -164,6 +173,10 @@ def _decode_untrusted(data: bytes, path: object) -> str:
 
 
 def load_vex(opts: ScanOptions) -> tuple[VexStatement, ...]:
+    if not opts.vex:
+        return ()
+    from vigil.findings.vex import parse_vex
+
     out: list[VexStatement] = []
     for path in opts.vex:
         try:
@@ -175,8 +188,6 @@ def load_vex(opts: ScanOptions) -> tuple[VexStatement, ...]:
 
 
 def apply_filters(report: Report, f: ReportFilters) -> Report:
-    from vigil.detectors import remediation
-
     for w in f.warnings:
         log.warning("%s", w)
     if f.warnings:
@@ -189,9 +200,14 @@ def apply_filters(report: Report, f: ReportFilters) -> Report:
     if f.config_types:
         report = msgspec.structs.replace(report, results=tuple(
             r for r in report.results if r.class_ != "config" or r.type in f.config_types))
-    report = suppress.apply(report, suppress.Filters(severities=f.severities, ignore_unfixed=f.ignore_unfixed,
-                                                     ignores=f.ignores, vex=f.vex, ignore_status=f.ignore_status,
-                                                     policy=f.policy, policy_name=f.policy.name if f.policy else ""))
+    if not report.results:  # the filters, the misconfiguration summary and remediation would leave it as it is
+        return report
+    from vigil.detectors import remediation
+    from vigil.findings import suppress
+
+    report = suppress.apply(report, suppress.Filters(
+        severities=f.severities, ignore_unfixed=f.ignore_unfixed, ignores=f.ignores, vex=f.vex,
+        ignore_status=f.ignore_status, policy=f.policy, policy_name=f.policy.name if f.policy else ""))
     if any(r.class_ == "config" for r in report.results):  # the misconfiguration stack only when it has work
         from vigil.analyzers.misconf.scan import finalize
 

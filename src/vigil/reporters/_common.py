@@ -8,13 +8,13 @@ convert`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -32,7 +32,12 @@ SEVERITY_SCORE = {"CRITICAL": 9.5, "HIGH": 8.0, "MEDIUM": 5.5, "LOW": 2.0, "UNKN
 # \x9b), line and paragraph separators, bidirectional overrides (text shown in another order than it is stored) and
 # lone surrogates (undecodable bytes of a file name). File names, package names and advisory text are data: written
 # as such they could clear the screen, recolour it or forge lines of the report.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Compiled on first use (a millisecond each, for these character classes; a run printing nothing needs neither).
+@functools.cache
+def _control() -> re.Pattern[str]:
+    return re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -48,18 +53,20 @@ def printable(text: str, *, tabs: bool = False) -> str:
     """`text` with every control character written as a Python-style escape (`\\n`, `\\x1b`, `\\u202e`), for
     output a human reads on a terminal. `tabs`: keep tabs (code lines of a finding)."""
     if tabs:
-        return _CONTROL.sub(lambda m: m.group() if m.group() == "\t" else _escape_char(m), text)
-    return _CONTROL.sub(_escape_char, text)
+        return _control().sub(lambda m: m.group() if m.group() == "\t" else _escape_char(m), text)
+    return _control().sub(_escape_char, text)
 
 
 # XML 1.0 cannot represent these at all, not even as character references: a document holding one is not
 # well-formed (parsers stop at it).
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+@functools.cache
+def _xml_invalid() -> re.Pattern[str]:
+    return re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:
     """`text` with the characters XML 1.0 cannot carry written as escapes (see printable); others unchanged."""
-    return _XML_INVALID.sub(_escape_char, text)
+    return _xml_invalid().sub(_escape_char, text)
 
 
 def map_strings(report: Report, fn: Callable[[str], str]) -> Report:
@@ -166,8 +173,7 @@ def security_severity(v: Vulnerability) -> float:
     return s if s is not None else SEVERITY_SCORE[v.severity]
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     start: int
     end: int
 

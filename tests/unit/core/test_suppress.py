@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -66,3 +67,23 @@ def test_expiry_edges(exp: str, suppressed: bool) -> None:
     assert bool(warnings) is (not suppressed)
     if warnings:
         assert "CVE-1" in warnings[0] and exp in warnings[0]
+
+
+def test_report_stage_leaves_a_report_without_results_as_the_filters_would() -> None:
+    # pipeline.report skips the filters and remediation (and does not import them) when there is no result: what
+    # they would give
+    from vigil.detectors import remediation
+    from vigil.findings.records import Metadata, SuppressedFinding
+    from vigil.findings.suppress import IgnoreEntry
+    from vigil.pipeline.report import ReportFilters, apply_filters
+
+    kept = SuppressedFinding(target="req.txt", vulnerability_id="CVE-9", reason="from the server")
+    empty = Report(artifact_name="x", artifact_type="filesystem", metadata=Metadata(suppressed=(kept,)))
+    ignores = (IgnoreEntry(id="CVE-1", line=1),)
+    f = ReportFilters(severities=("HIGH",), ignore_unfixed=True, ignores=ignores, ignore_status=("affected",))
+    filtered = apply(empty, Filters(severities=("HIGH",), ignore_unfixed=True, ignores=ignores,
+                                    ignore_status=("affected",)))
+    assert apply_filters(empty, f) == remediation.annotate(filtered)
+    assert apply_filters(empty, f).metadata.suppressed == (kept,)
+    # the ignore file's warnings still reach the report
+    assert apply_filters(empty, dataclasses.replace(f, warnings=("soon",))).metadata.warnings == ("soon",)

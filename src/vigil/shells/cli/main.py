@@ -15,7 +15,6 @@ import click
 
 from vigil import __version__
 from vigil.errors import UserError
-from vigil.shells.cli.common import EXIT_INTERNAL, EXIT_USAGE, ScanTimeout, printable
 
 # subcommand -> "module:attribute" (add one line per command module)
 COMMANDS: dict[str, str] = {
@@ -87,14 +86,19 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except ScanTimeout as e:  # --timeout: what was running is abandoned (temporary files removed on the way out)
-        click.echo(f"Error: the scan did not finish within --timeout {e} (give a longer --timeout)", err=True)
-        sys.exit(EXIT_USAGE)
-    except UserError as e:  # bad input: one line, exit 2; the chain of causes with --debug
-        logging.getLogger("vigil").debug("error", exc_info=True)
-        click.echo(f"Error: {printable(str(e))}", err=True)
-        sys.exit(e.exit_code)
-    except Exception as e:  # a bug: one line for the user, the traceback with --debug
+    except BaseException as e:  # sorted here: the CLI helpers (settings, reporters) are imported only for an error
+        from vigil.shells.cli.common import EXIT_INTERNAL, EXIT_USAGE, ScanTimeout, printable
+
+        if isinstance(e, ScanTimeout):  # --timeout: what was running is abandoned (temporary files removed)
+            click.echo(f"Error: the scan did not finish within --timeout {e} (give a longer --timeout)", err=True)
+            sys.exit(EXIT_USAGE)
+        if isinstance(e, UserError):  # bad input: one line, exit 2; the chain of causes with --debug
+            logging.getLogger("vigil").debug("error", exc_info=True)
+            click.echo(f"Error: {printable(str(e))}", err=True)
+            sys.exit(e.exit_code)
+        if not isinstance(e, Exception):
+            raise
+        # a bug: one line for the user, the traceback with --debug
         if logging.getLogger("vigil").isEnabledFor(logging.DEBUG):
             raise
         click.echo(f"Internal error: {type(e).__name__}: {printable(str(e))} (rerun with --debug for details)",
