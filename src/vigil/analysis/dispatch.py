@@ -22,6 +22,7 @@ import logging
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from vigil.analyzers.registry import (
@@ -30,6 +31,8 @@ from vigil.analyzers.registry import (
     AnalysisInput,
     AnalysisResult,
     Analyzer,
+    AnalyzerRef,
+    PathIndex,
     run_guarded,
 )
 from vigil.findings.analysis import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
@@ -64,26 +67,47 @@ ANALYSIS_VERSION = 3
 _MAX_REPLACED = 200_000
 
 
-@dataclass
 class AnalyzerSet:
     """What runs over every tree of one scan. Built once per scan from the options; handed to worker processes
-    through the pool's initializer (the compiled secret engine is not picklable)."""
+    through the pool's initializer (the compiled secret engine is not picklable).
 
-    analyzers: tuple[Analyzer, ...] = ()
-    ruleset: RuleSet | None = None  # secret rules when secrets are scanned
-    misconf: MisconfOptions | None = None  # misconfiguration options when misconfigurations are scanned
-    max_file_size: int = 256 << 20
-    default_skip_scanners: frozenset[str] = frozenset({"lockfile"})
-    elf_only: bool = False  # executables: only ELF files reach the binary analyzers (Linux image layers)
-    misconf_digest: str = ""  # what the misconfiguration options and custom checks are (part of cache keys)
-    compiled: CompiledStore | None = None  # where the compiled secret matcher is kept between runs
-    binaries: tuple[Analyzer, ...] = field(init=False)
-    companion_globs: tuple[str, ...] = field(init=False)
-    _scanner: SecretScanner | None = field(default=None, init=False, repr=False)
+    The analyzers may be given by reference (`refs`): they are imported on first use, so a scan whose blobs are all
+    in the cache (a warm rescan of an image) computes its cache keys without importing any analyzer."""
 
-    def __post_init__(self) -> None:
-        self.binaries = tuple(a for a in self.analyzers if a.executables)
-        self.companion_globs = tuple(sorted({c for a in self.analyzers for c in a.companions}))
+    def __init__(self, analyzers: tuple[Analyzer, ...] = (), ruleset: RuleSet | None = None,
+                 misconf: MisconfOptions | None = None, max_file_size: int = 256 << 20,
+                 default_skip_scanners: frozenset[str] = frozenset({"lockfile"}), elf_only: bool = False,
+                 misconf_digest: str = "", compiled: CompiledStore | None = None,
+                 refs: tuple[AnalyzerRef, ...] | None = None) -> None:
+        self._analyzers = None if refs is not None else tuple(analyzers)
+        self.refs = refs
+        self.ruleset = ruleset  # secret rules when secrets are scanned
+        self.misconf = misconf  # misconfiguration options when misconfigurations are scanned
+        self.max_file_size = max_file_size
+        self.default_skip_scanners = default_skip_scanners
+        self.elf_only = elf_only  # executables: only ELF files reach the binary analyzers (Linux image layers)
+        self.misconf_digest = misconf_digest  # the misconfiguration options and custom checks (part of cache keys)
+        self.compiled = compiled  # where the compiled secret matcher is kept between runs
+        self._scanner: SecretScanner | None = None
+        self._names: list[str] | None = None
+
+    @property
+    def analyzers(self) -> tuple[Analyzer, ...]:
+        if self._analyzers is None:
+            self._analyzers = tuple(r.load() for r in self.refs or ())
+        return self._analyzers
+
+    @cached_property
+    def binaries(self) -> tuple[Analyzer, ...]:
+        return tuple(a for a in self.analyzers if a.executables)
+
+    @cached_property
+    def companion_globs(self) -> tuple[str, ...]:
+        return tuple(sorted({c for a in self.analyzers for c in a.companions}))
+
+    @cached_property
+    def _index(self) -> PathIndex:
+        return PathIndex(self.analyzers)
 
     @property
     def scanner(self) -> SecretScanner | None:
@@ -94,13 +118,25 @@ class AnalyzerSet:
             self._scanner = SecretScanner(self.ruleset, store=self.compiled)
         return self._scanner
 
+    def plan_secrets(self, nbytes: int | None) -> None:
+        """Ready the secret engine (when secrets are scanned) for about `nbytes` of input (None: unknown): the
+        backend is chosen and compiled here, before worker processes are forked, so they inherit it."""
+        scanner = self.scanner
+        if scanner is not None:
+            scanner.plan(nbytes)
+
     def cache_names(self) -> list[str]:
         """What an analysis depends on besides the bytes: part of every cache key."""
-        names = [f"{a.name}/{a.version}" + (f"+{a.variant}" if a.variant else "")
-                 + "".join(f"/{rx}" for rx in a.path_regexes) for a in self.analyzers]
+        if self._names is None:
+            self._names = self._cache_names()
+        return list(self._names)
+
+    def _cache_names(self) -> list[str]:
+        names = [r.cache_name for r in self.refs] if self.refs is not None else \
+            [a.cache_name for a in self.analyzers]
         names.append(f"image-layer/{ANALYSIS_VERSION}")
         if self.ruleset is not None:
-            from vigil.analyzers.secrets.engine import NAME, VERSION
+            from vigil.analyzers.secrets.rules import NAME, VERSION
 
             names.append(f"{NAME}/{VERSION}/{self.ruleset.digest()}")
         if self.misconf is not None:
@@ -115,6 +151,11 @@ class AnalyzerSet:
     def runs(self, a: Analyzer, rel: str) -> bool:
         return a.matches(rel) and not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))
 
+    def chosen(self, rel: str) -> list[Analyzer]:
+        """The analyzers that run on this path (`runs`), in the set's order."""
+        return [a for a in self._index.matching(rel)
+                if not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))]
+
     def wants_config(self, rel: str) -> bool:
         if self.misconf is None or self.skips_default_dirs("config", rel):
             return False
@@ -128,7 +169,7 @@ class AnalyzerSet:
 
     def wants(self, rel: str) -> bool:
         """Whether any part of the set may need this path (what a directory walk yields)."""
-        return (any(self.runs(a, rel) for a in self.analyzers) or self.wants_secret(rel)
+        return (bool(self.chosen(rel)) or self.wants_secret(rel)
                 or self.wants_config(rel))
 
     def cap_for(self, a: Analyzer) -> int:
@@ -223,7 +264,7 @@ class _Walk:
         if e.kind not in ("file", "hardlink"):
             return
         aset, rel = self.aset, e.path
-        chosen = [a for a in aset.analyzers if aset.runs(a, rel)]
+        chosen = aset.chosen(rel)
         want_config = aset.wants_config(rel)
         if self.tree.layered:
             # A lower layer's result for this path, or under it when it was a directory there, is replaced even
