@@ -20,6 +20,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import posixpath
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -104,6 +105,16 @@ class AnalyzerSet:
     @cached_property
     def companion_globs(self) -> tuple[str, ...]:
         return tuple(sorted({c for a in self.analyzers for c in a.companions}))
+
+    @cached_property
+    def _companion_rx(self) -> re.Pattern[str] | None:
+        globs = self.companion_globs
+        return re.compile("|".join(fnmatch.translate(g) for g in globs)) if globs else None
+
+    def is_companion(self, base: str) -> bool:
+        """Whether a file of this base name is a companion some analyzer asks for (any of companion_globs)."""
+        rx = self._companion_rx
+        return rx is not None and rx.match(base) is not None
 
     @cached_property
     def _index(self) -> PathIndex:
@@ -275,8 +286,7 @@ class _Walk:
                 self.replaced += 1
                 self.out.whiteouts.append(rel)
         base = rel.rsplit("/", 1)[-1]
-        companion = (not self.tree.random_access and bool(aset.companion_globs)
-                     and any(fnmatch.fnmatchcase(base, g) for g in aset.companion_globs))
+        companion = not self.tree.random_access and aset.is_companion(base)
         exe = bool(aset.binaries) and bool(e.mode & 0o111) and (not aset.elf_only or e.size >= 64)
         want_secret = rel not in self.tree.own_files and aset.wants_secret(rel)
         if not (chosen or companion or exe or want_secret or want_config):
@@ -320,8 +330,8 @@ class _Walk:
         """An OS package database that is a symbolic link is not followed: its target may be in any layer, and
         layers are analysed (and cached) one by one. It becomes an Unknown, so the OS packages are not silently
         missing (Trivy misses such a database without a word)."""
-        for a in self.aset.analyzers:
-            if a.name in PACKAGE_DB_ANALYZERS and self.aset.runs(a, e.path):
+        for a in self.aset.chosen(e.path):
+            if a.name in PACKAGE_DB_ANALYZERS:
                 target = getattr(e, "linkname", "") or "?"
                 reason = f"symbolic link to {target}: not followed (an OS package database must be a regular file)"
                 self._note(e.path, "unknowns", len(self.out.unknowns))

@@ -158,7 +158,12 @@ class PathIndex:
         self.analyzers = tuple(analyzers)
         self._names = frozenset(n for a in self.analyzers for n in a.filenames)
         self._base = _any_glob(g for a in self.analyzers for g in a.globs)
-        self._path = _any_glob(g for a in self.analyzers for g in a.path_globs)
+        # a path glob ending in a literal name ("*/vendor/composer/installed.json") can match only paths that end
+        # with it: a suffix test; the others ("*/conda-meta/*.json") in one regex
+        path_globs = {g for a in self.analyzers for g in a.path_globs}
+        literal = {g for g in path_globs if "/" in g and not _WILD.search(g.rpartition("/")[2])}
+        self._suffixes = tuple(sorted({"/" + g.rpartition("/")[2] for g in literal}))
+        self._path = _any_glob(path_globs - literal)
         # --file-patterns regexes are searched, not matched: with any, every analyzer is asked (a rare option)
         self._regexes = any(a.path_regexes for a in self.analyzers)
 
@@ -167,13 +172,18 @@ class PathIndex:
         if self._regexes:
             return True
         base = path.rsplit("/", 1)[-1]
+        full = "/" + path
         return (base in self._names or (self._base is not None and self._base.match(base) is not None)
-                or (self._path is not None and self._path.match("/" + path) is not None))
+                or full.endswith(self._suffixes)
+                or (self._path is not None and self._path.match(full) is not None))
 
     def matching(self, path: str) -> list[Analyzer]:
         if not self.maybe(path):
             return []
         return [a for a in self.analyzers if a.matches(path)]
+
+
+_WILD = re.compile(r"[*?\[]")
 
 
 def _any_glob(globs: Iterable[str]) -> re.Pattern[str] | None:

@@ -55,6 +55,9 @@ _PRINTABLE = re.compile(rb"[\x20-\x7e\t]{5,}")
 _REPLACEMENTS = re.compile("\ufffd{2,}")
 
 
+_ANY_DIR = "(?:.*/)?"
+
+
 def _glob_to_regex(pattern: str) -> str:
     p = pattern.strip().replace("\\", "/")
     out: list[str] = []
@@ -81,10 +84,14 @@ def _glob_to_regex(pattern: str) -> str:
 
 def compile_globs(patterns: Iterable[str], linear: bool = False) -> re.Pattern[str] | LinearPattern | None:
     parts = [_glob_to_regex(p) for p in patterns if p.strip()]
-    # `**/x/**` must also match files directly below `x`; `(?:/.*)?` lets a directory pattern skip its subtree.
-    rx = "(?:" + "|".join(parts) + r")(?:/.*)?\Z"
     if not parts:
         return None
+    # `**/x/**` must also match files directly below `x`; `(?:/.*)?` lets a directory pattern skip its subtree.
+    rx = "(?:" + "|".join(parts) + r")(?:/.*)?\Z"
+    if not linear and all(p.startswith(_ANY_DIR) for p in parts):
+        # the same language with the leading `(?:.*/)?` said once: `re` then tries each directory of a path once,
+        # not once per pattern (the packaged skip patterns are all `**/…`; a tenth of a root filesystem's scan)
+        rx = _ANY_DIR + "(?:" + "|".join(p[len(_ANY_DIR):] for p in parts) + r")(?:/.*)?\Z"
     # a glob such as **/a/**/a/**/a/**/b backtracks polynomially in `re`; the user's globs run linearly
     return LinearPattern(rx) if linear else re.compile(rx)
 
@@ -445,8 +452,8 @@ class SecretScanner:
         """Choose the backend (with backend="auto", before first use) for about `nbytes` of input (None: unknown).
         Below HYPERSCAN_MIN_BYTES the re backend is used unless the store already holds the compiled database:
         compiling it costs more than scanning that little with re. Both backends find the same secrets."""
-        if self._backend is not None or self._choice != "auto":
-            return
+        if self._backend is not None or self._choice != "auto" or nbytes == 0:
+            return  # nothing to scan: nothing to build (an empty directory does not even import hyperscan)
         if nbytes is not None and nbytes < HYPERSCAN_MIN_BYTES:
             if hyperscan_available() and self._store is not None:
                 hs = HyperscanBackend(self.rules, self._store, compile=False)
