@@ -129,6 +129,12 @@ class AnalyzerSet:
             self._scanner = SecretScanner(self.ruleset, store=self.compiled)
         return self._scanner
 
+    def prepare(self, nbytes: int | None) -> None:
+        """Import the analyzers, build the path matchers and ready the secret engine for about `nbytes` of input:
+        before worker processes are forked, so that they inherit all of it instead of each importing its own."""
+        _ = self._index, self.binaries, self._companion_rx
+        self.plan_secrets(nbytes)
+
     def plan_secrets(self, nbytes: int | None) -> None:
         """Ready the secret engine (when secrets are scanned) for about `nbytes` of input (None: unknown): the
         backend is chosen and compiled here, before worker processes are forked, so they inherit it."""

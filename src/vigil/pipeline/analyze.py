@@ -28,6 +28,7 @@ from vigil.sources.base import BlobSpec, FileTree, Source, TreeEntry
 
 TargetType = Literal["filesystem", "container_image", "sbom", "repository"]
 _PARALLEL_MIN_FILES = 256  # below this, worker start-up costs more than splitting a directory saves
+_PARALLEL_MIN_BYTES = 2 << 20  # compressed layer bytes besides the biggest layer, below which layers run here
 
 
 @dataclass
@@ -235,12 +236,15 @@ def _analyze_known(source: Source, specs: Sequence[BlobSpec], aset: AnalyzerSet,
     stats.analysed = len(todo)
     if not todo:
         return keys
-    # compile once here (forked workers inherit it), for the compressed size of the layers to read (unknown when
-    # a source does not know a layer's size)
-    sizes = [specs[i].size for i in todo]
-    aset.plan_secrets(sum(sizes) if all(sizes) else None)
+    # once here (forked workers inherit it), for the compressed size of the layers to read (unknown when a source
+    # does not know a layer's size)
+    sizes = sorted((specs[i].size for i in todo), reverse=True)
+    known = all(sizes)
+    aset.prepare(sum(sizes) if known else None)
     workers = workers_for(opts.parallel)
-    if workers > 1 and len(todo) > 1:
+    # Worker processes pay off only when the layers besides the biggest hold real work: starting a pool (and
+    # sending results back) costs more than analysing a few small layers here.
+    if workers > 1 and len(todo) > 1 and not (known and sum(sizes[1:]) < _PARALLEL_MIN_BYTES):
         source.prefetch(todo)  # a forked worker must not share the parent's HTTP client
         order = sorted(todo, key=lambda i: -specs[i].size)  # biggest first, so the pool's tail is short
         for i, raw in zip(order, fork_map(_layer, order, (specs, aset), workers), strict=True):
