@@ -183,7 +183,8 @@ def image_config_secrets(art: ArtifactInfo, aset: AnalyzerSet, backend: Backend,
     rescan then neither compiles nor loads the secret engine. A server is not asked: the user's rules are here."""
     from vigil.pipeline.backend import LocalBackend
 
-    local = backend if isinstance(backend, LocalBackend) and backend.blobs is not None else None
+    # an image without an ID (none of the sources makes one, but the key would then be every such image's)
+    local = backend if isinstance(backend, LocalBackend) and backend.blobs is not None and art.image_id else None
     key = ""
     if local is not None:
         from vigil.cache import blob_key
