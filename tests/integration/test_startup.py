@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tests.cli_helpers import run
 
-from vigil.analyzers.secrets.engine import hyperscan_available
+from vigil.analyzers.secrets.engine import HYPERSCAN_MIN_BYTES, hyperscan_available
 
 # Never needed to print a version or a JSON report of an empty directory.
 HEAVY = {"rich", "yaml", "_yaml", "hyperscan", "multiprocessing", "concurrent", "email", "tempfile", "jinja2",
@@ -98,6 +98,8 @@ def test_compiled_rules_are_kept_reused_and_rebuilt_when_damaged(tmp_path: Path)
     target = tmp_path / "src"
     target.mkdir()
     (target / "app.env").write_text("GITHUB_TOKEN=ghp_" + "Zq8xY2wV" * 4 + "AbCd\n")
+    # enough bytes that the engine compiles hyperscan's database (a smaller scan uses re: SecretScanner.plan)
+    (target / "filler.txt").write_bytes(b"nothing secret here\n" * (HYPERSCAN_MIN_BYTES // 20 + 1))
     first = _secret_scan(tmp_path, target)
     [cached] = (tmp_path / "cache" / "vigil" / "compiled").glob("hyperscan-*.bin")
     stamp = cached.stat().st_mtime_ns

@@ -95,3 +95,29 @@ def test_batched_directory_equals_one_pass(tmp_path: Path) -> None:
     batched = analyze_dir(dataclasses.replace(opts, parallel=2))
     assert one.os_releases and one.package_dbs and one.applications and one.secrets
     assert batched == one
+
+
+def test_files_no_analyzer_wants_cost_no_per_analyzer_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A root filesystem is mostly files no analyzer reads: each is rejected by the set's path index without
+    trying the analyzers' globs one by one (that was half of a Debian rootfs scan). Counted, not timed."""
+    from vigil.analyzers.registry import Analyzer
+
+    root = tmp_path / "rootfs"
+    for i in range(300):
+        (root / "usr/share/misc" / f"d{i % 7}").mkdir(parents=True, exist_ok=True)
+        (root / "usr/share/misc" / f"d{i % 7}" / f"file{i}.txt").write_bytes(b"nothing to see\n")
+    (root / "etc").mkdir()
+    (root / "etc/os-release").write_bytes(b"ID=debian\nVERSION_ID=12\n")
+    calls: list[str] = []
+    real = Analyzer.matches
+
+    def counting(self: Analyzer, path: str) -> bool:
+        calls.append(path)
+        return real(self, path)
+
+    monkeypatch.setattr(Analyzer, "matches", counting)
+    opts = ScanOptions(target=root, db_path=root / "none.db", scanners=("vuln",),
+                       analyzer_kinds=("lockfile", "installed", "os"))
+    blob = to_blob(analyze_tree(FsTree(root), analyzer_set(opts, "filesystem")), analyzer_set(opts, "filesystem"))
+    assert [r.os.family for r in blob.os_releases] == ["debian"]  # the wanted file was found and read
+    assert set(calls) == {"etc/os-release"}  # only the wanted path reached the analyzers' own matching

@@ -20,8 +20,10 @@ from __future__ import annotations
 import fnmatch
 import logging
 import posixpath
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from vigil.analyzers.registry import (
@@ -30,6 +32,8 @@ from vigil.analyzers.registry import (
     AnalysisInput,
     AnalysisResult,
     Analyzer,
+    AnalyzerRef,
+    PathIndex,
     run_guarded,
 )
 from vigil.findings.analysis import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
@@ -64,29 +68,61 @@ ANALYSIS_VERSION = 3
 _MAX_REPLACED = 200_000
 
 
-@dataclass
 class AnalyzerSet:
     """What runs over every tree of one scan. Built once per scan from the options; handed to worker processes
-    through the pool's initializer (the compiled secret engine is not picklable)."""
+    through the pool's initializer (the compiled secret engine is not picklable).
 
-    analyzers: tuple[Analyzer, ...] = ()
-    ruleset: RuleSet | None = None  # secret rules when secrets are scanned
-    # instead of `ruleset`: how to load them (the packaged rules, which need no checking before the scan), called
-    # when they are first needed, so that a tree with no file never loads them
-    load_ruleset: Callable[[], RuleSet] | None = None
-    misconf: MisconfOptions | None = None  # misconfiguration options when misconfigurations are scanned
-    max_file_size: int = 256 << 20
-    default_skip_scanners: frozenset[str] = frozenset({"lockfile"})
-    elf_only: bool = False  # executables: only ELF files reach the binary analyzers (Linux image layers)
-    misconf_digest: str = ""  # what the misconfiguration options and custom checks are (part of cache keys)
-    compiled: CompiledStore | None = None  # where the compiled secret matcher is kept between runs
-    binaries: tuple[Analyzer, ...] = field(init=False)
-    companion_globs: tuple[str, ...] = field(init=False)
-    _scanner: SecretScanner | None = field(default=None, init=False, repr=False)
+    The analyzers may be given by reference (`refs`): they are imported on first use, so a scan whose blobs are all
+    in the cache (a warm rescan of an image) computes its cache keys without importing any analyzer."""
 
-    def __post_init__(self) -> None:
-        self.binaries = tuple(a for a in self.analyzers if a.executables)
-        self.companion_globs = tuple(sorted({c for a in self.analyzers for c in a.companions}))
+    def __init__(self, analyzers: tuple[Analyzer, ...] = (), ruleset: RuleSet | None = None,
+                 misconf: MisconfOptions | None = None, max_file_size: int = 256 << 20,
+                 default_skip_scanners: frozenset[str] = frozenset({"lockfile"}), elf_only: bool = False,
+                 misconf_digest: str = "", compiled: CompiledStore | None = None,
+                 refs: tuple[AnalyzerRef, ...] | None = None,
+                 load_ruleset: Callable[[], RuleSet] | None = None) -> None:
+        self._analyzers = None if refs is not None else tuple(analyzers)
+        self.refs = refs
+        self.ruleset = ruleset  # secret rules when secrets are scanned
+        # instead of `ruleset`: how to load them (the packaged rules, which need no checking before the scan), called
+        # when they are first needed, so that a tree with no file never loads them
+        self.load_ruleset = load_ruleset
+        self.misconf = misconf  # misconfiguration options when misconfigurations are scanned
+        self.max_file_size = max_file_size
+        self.default_skip_scanners = default_skip_scanners
+        self.elf_only = elf_only  # executables: only ELF files reach the binary analyzers (Linux image layers)
+        self.misconf_digest = misconf_digest  # the misconfiguration options and custom checks (part of cache keys)
+        self.compiled = compiled  # where the compiled secret matcher is kept between runs
+        self._scanner: SecretScanner | None = None
+        self._names: list[str] | None = None
+
+    @property
+    def analyzers(self) -> tuple[Analyzer, ...]:
+        if self._analyzers is None:
+            self._analyzers = tuple(r.load() for r in self.refs or ())
+        return self._analyzers
+
+    @cached_property
+    def binaries(self) -> tuple[Analyzer, ...]:
+        return tuple(a for a in self.analyzers if a.executables)
+
+    @cached_property
+    def companion_globs(self) -> tuple[str, ...]:
+        return tuple(sorted({c for a in self.analyzers for c in a.companions}))
+
+    @cached_property
+    def _companion_rx(self) -> re.Pattern[str] | None:
+        globs = self.companion_globs
+        return re.compile("|".join(fnmatch.translate(g) for g in globs)) if globs else None
+
+    def is_companion(self, base: str) -> bool:
+        """Whether a file of this base name is a companion some analyzer asks for (any of companion_globs)."""
+        rx = self._companion_rx
+        return rx is not None and rx.match(base) is not None
+
+    @cached_property
+    def _index(self) -> PathIndex:
+        return PathIndex(self.analyzers)
 
     @property
     def secrets(self) -> bool:
@@ -106,13 +142,31 @@ class AnalyzerSet:
             self._scanner = SecretScanner(rules, store=self.compiled)
         return self._scanner
 
+    def prepare(self, nbytes: int | None) -> None:
+        """Import the analyzers, build the path matchers and ready the secret engine for about `nbytes` of input:
+        before worker processes are forked, so that they inherit all of it instead of each importing its own."""
+        _ = self._index, self.binaries, self._companion_rx
+        self.plan_secrets(nbytes)
+
+    def plan_secrets(self, nbytes: int | None) -> None:
+        """Ready the secret engine (when secrets are scanned) for about `nbytes` of input (None: unknown): the
+        backend is chosen and compiled here, before worker processes are forked, so they inherit it."""
+        scanner = self.scanner
+        if scanner is not None:
+            scanner.plan(nbytes)
+
     def cache_names(self) -> list[str]:
         """What an analysis depends on besides the bytes: part of every cache key."""
-        names = [f"{a.name}/{a.version}" + (f"+{a.variant}" if a.variant else "")
-                 + "".join(f"/{rx}" for rx in a.path_regexes) for a in self.analyzers]
+        if self._names is None:
+            self._names = self._cache_names()
+        return list(self._names)
+
+    def _cache_names(self) -> list[str]:
+        names = [r.cache_name for r in self.refs] if self.refs is not None else \
+            [a.cache_name for a in self.analyzers]
         names.append(f"image-layer/{ANALYSIS_VERSION}")
         if (rules := self._rules()) is not None:
-            from vigil.analyzers.secrets.engine import NAME, VERSION
+            from vigil.analyzers.secrets.rules import NAME, VERSION
 
             names.append(f"{NAME}/{VERSION}/{rules.digest()}")
         if self.misconf is not None:
@@ -127,6 +181,11 @@ class AnalyzerSet:
     def runs(self, a: Analyzer, rel: str) -> bool:
         return a.matches(rel) and not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))
 
+    def chosen(self, rel: str) -> list[Analyzer]:
+        """The analyzers that run on this path (`runs`), in the set's order."""
+        return [a for a in self._index.matching(rel)
+                if not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))]
+
     def wants_config(self, rel: str) -> bool:
         if self.misconf is None or self.skips_default_dirs("config", rel):
             return False
@@ -140,7 +199,7 @@ class AnalyzerSet:
 
     def wants(self, rel: str) -> bool:
         """Whether any part of the set may need this path (what a directory walk yields)."""
-        return (any(self.runs(a, rel) for a in self.analyzers) or self.wants_secret(rel)
+        return (bool(self.chosen(rel)) or self.wants_secret(rel)
                 or self.wants_config(rel))
 
     def cap_for(self, a: Analyzer) -> int:
@@ -235,7 +294,7 @@ class _Walk:
         if e.kind not in ("file", "hardlink"):
             return
         aset, rel = self.aset, e.path
-        chosen = [a for a in aset.analyzers if aset.runs(a, rel)]
+        chosen = aset.chosen(rel)
         want_config = aset.wants_config(rel)
         if self.tree.layered:
             # A lower layer's result for this path, or under it when it was a directory there, is replaced even
@@ -246,8 +305,7 @@ class _Walk:
                 self.replaced += 1
                 self.out.whiteouts.append(rel)
         base = rel.rsplit("/", 1)[-1]
-        companion = (not self.tree.random_access and bool(aset.companion_globs)
-                     and any(fnmatch.fnmatchcase(base, g) for g in aset.companion_globs))
+        companion = not self.tree.random_access and aset.is_companion(base)
         exe = bool(aset.binaries) and bool(e.mode & 0o111) and (not aset.elf_only or e.size >= 64)
         want_secret = rel not in self.tree.own_files and aset.wants_secret(rel)
         if not (chosen or companion or exe or want_secret or want_config):
@@ -291,8 +349,8 @@ class _Walk:
         """An OS package database that is a symbolic link is not followed: its target may be in any layer, and
         layers are analysed (and cached) one by one. It becomes an Unknown, so the OS packages are not silently
         missing (Trivy misses such a database without a word)."""
-        for a in self.aset.analyzers:
-            if a.name in PACKAGE_DB_ANALYZERS and self.aset.runs(a, e.path):
+        for a in self.aset.chosen(e.path):
+            if a.name in PACKAGE_DB_ANALYZERS:
                 target = getattr(e, "linkname", "") or "?"
                 reason = f"symbolic link to {target}: not followed (an OS package database must be a regular file)"
                 self._note(e.path, "unknowns", len(self.out.unknowns))

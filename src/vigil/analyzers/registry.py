@@ -11,7 +11,7 @@ import fnmatch
 import importlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
@@ -133,6 +133,11 @@ class Analyzer:
     # cache key, so a cached analysis of one reading is never taken for the other
     variant: str = ""
 
+    @property
+    def cache_name(self) -> str:
+        """What identifies this analyzer in a cache key (AnalyzerRef.cache_name says the same without importing)."""
+        return cache_name(self.name, self.version, self.variant, self.path_regexes)
+
     def matches(self, path: str) -> bool:
         base = path.rsplit("/", 1)[-1]
         if base in self.filenames:
@@ -144,12 +149,160 @@ class Analyzer:
         return any(fnmatch.fnmatchcase("/" + path, g) for g in self.path_globs)
 
 
+class PathIndex:
+    """Which of a list of analyzers want a path, answered with one dict lookup and two regex matches for the paths
+    no analyzer wants (nearly every file of a root filesystem), instead of each analyzer's globs tried in turn.
+    `matching(path)` is exactly `[a for a in analyzers if a.matches(path)]`."""
+
+    def __init__(self, analyzers: Sequence[Analyzer]) -> None:
+        self.analyzers = tuple(analyzers)
+        self._names = frozenset(n for a in self.analyzers for n in a.filenames)
+        self._base = _any_glob(g for a in self.analyzers for g in a.globs)
+        # a path glob ending in a literal name ("*/vendor/composer/installed.json") can match only paths that end
+        # with it: a suffix test; the others ("*/conda-meta/*.json") in one regex
+        path_globs = {g for a in self.analyzers for g in a.path_globs}
+        literal = {g for g in path_globs if "/" in g and not _WILD.search(g.rpartition("/")[2])}
+        self._suffixes = tuple(sorted({"/" + g.rpartition("/")[2] for g in literal}))
+        self._path = _any_glob(path_globs - literal)
+        # --file-patterns regexes are searched, not matched: with any, every analyzer is asked (a rare option)
+        self._regexes = any(a.path_regexes for a in self.analyzers)
+
+    def maybe(self, path: str) -> bool:
+        """False when no analyzer wants the path (True may still mean none does)."""
+        if self._regexes:
+            return True
+        base = path.rsplit("/", 1)[-1]
+        full = "/" + path
+        return (base in self._names or (self._base is not None and self._base.match(base) is not None)
+                or full.endswith(self._suffixes)
+                or (self._path is not None and self._path.match(full) is not None))
+
+    def matching(self, path: str) -> list[Analyzer]:
+        if not self.maybe(path):
+            return []
+        return [a for a in self.analyzers if a.matches(path)]
+
+
+_WILD = re.compile(r"[*?\[]")
+
+
+def _any_glob(globs: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex matching what any of the fnmatch patterns matches (fnmatchcase: the translations, alternated)."""
+    unique = sorted(set(globs))
+    return re.compile("|".join(fnmatch.translate(g) for g in unique)) if unique else None
+
+
 # The analyzers of OS package databases: when one of these cannot read its file, the OS packages of the target are
 # unknown, which a scan must not pass over silently (the report counts it as a failure for --exit-code).
 PACKAGE_DB_ANALYZERS = frozenset({"apk", "dpkg", "rpm"})
 
 # Upper bound on the files one analysis may pull in through `related` (a big reactor's parents and modules).
 MAX_RELATED_FILES = 64
+
+
+def cache_name(name: str, version: int, variant: str = "", path_regexes: Sequence[str] = ()) -> str:
+    return f"{name}/{version}" + (f"+{variant}" if variant else "") + "".join(f"/{rx}" for rx in path_regexes)
+
+
+# The name and version of every module's ANALYZER, declared here so that a scan computes its cache keys without
+# importing the analyzers: a warm rescan of an image needs only its keys, and importing the analyzers (with their
+# dataclasses and regexes) was most of its time. tests/unit/core/test_registry.py checks each against its module:
+# bump a version here with the module's.
+ANALYZER_IDS: dict[str, tuple[str, int]] = {
+    "vigil.analyzers.lang.npm_lock": ("npm", 1),
+    "vigil.analyzers.lang.yarn_lock": ("yarn", 2),
+    "vigil.analyzers.lang.pnpm_lock": ("pnpm", 2),
+    "vigil.analyzers.lang.bun_lock": ("bun", 1),
+    "vigil.analyzers.lang.pip_requirements": ("pip", 1),
+    "vigil.analyzers.lang.pipenv_lock": ("pipenv", 1),
+    "vigil.analyzers.lang.poetry_lock": ("poetry", 1),
+    "vigil.analyzers.lang.uv_lock": ("uv", 1),
+    "vigil.analyzers.lang.go_mod": ("gomod", 2),
+    "vigil.analyzers.lang.cargo_lock": ("cargo", 1),
+    "vigil.analyzers.lang.gemfile_lock": ("bundler", 1),
+    "vigil.analyzers.lang.composer_lock": ("composer", 1),
+    "vigil.analyzers.lang.python_pkg": ("python-pkg", 1),
+    "vigil.analyzers.lang.node_pkg": ("node-pkg", 1),
+    "vigil.analyzers.lang.gemspec": ("gemspec", 1),
+    "vigil.analyzers.lang.composer_vendor": ("composer-vendor", 1),
+    "vigil.analyzers.lang.conda_meta": ("conda-pkg", 1),
+    "vigil.analyzers.lang.jar": ("jar", 2),
+    "vigil.analyzers.lang.gobinary": ("gobinary", 2),
+    "vigil.analyzers.lang.rustbinary": ("rustbinary", 2),
+    "vigil.analyzers.lang.nuget_lock": ("nuget", 1),
+    "vigil.analyzers.lang.nuget_config": ("nuget-config", 1),
+    "vigil.analyzers.lang.dotnet_deps": ("dotnet-core", 2),
+    "vigil.analyzers.lang.pom_xml": ("pom", 2),
+    "vigil.analyzers.lang.gradle_lockfile": ("gradle-lockfile", 1),
+    "vigil.analyzers.lang.mix_lock": ("mix-lock", 1),
+    "vigil.analyzers.lang.pubspec_lock": ("pubspec-lock", 1),
+    "vigil.analyzers.lang.swift_resolved": ("swift", 2),
+    "vigil.analyzers.lang.podfile_lock": ("cocoapods", 1),
+    "vigil.analyzers.lang.conan_lock": ("conan-lock", 1),
+    "vigil.analyzers.lang.pdm_lock": ("pdm", 1),
+    "vigil.analyzers.lang.pylock_toml": ("pylock", 1),
+    "vigil.analyzers.lang.julia_manifest": ("julia", 2),
+    "vigil.analyzers.lang.conda_environment": ("conda-environment", 2),
+    "vigil.analyzers.lang.packages_props": ("packages-props", 1),
+    "vigil.analyzers.lang.sbt_lock": ("sbt-lockfile", 1),
+    "vigil.analyzers.os.os_release": ("os-release", 1),
+    "vigil.analyzers.os.dpkg": ("dpkg", 2),
+    "vigil.analyzers.os.dpkg_files": ("dpkg-files", 2),
+    "vigil.analyzers.os.dpkg_copyright": ("dpkg-license", 1),
+    "vigil.analyzers.os.apk": ("apk", 2),
+    "vigil.analyzers.os.rpm": ("rpm", 2),
+}
+# --detection-priority comprehensive: the modules with another reading, its attribute, version and variant
+COMPREHENSIVE_IDS: dict[str, tuple[str, int, str]] = {
+    "vigil.analyzers.lang.pip_requirements": ("COMPREHENSIVE", 1, "comprehensive"),
+    "vigil.analyzers.lang.go_mod": ("COMPREHENSIVE", 2, "comprehensive"),
+    "vigil.analyzers.lang.pubspec_lock": ("COMPREHENSIVE", 1, "comprehensive"),
+}
+
+
+@dataclass(frozen=True)
+class AnalyzerRef:
+    """An analyzer known by its module before the module is imported: enough for a cache key (`cache_name`);
+    `load()` imports it (with the --file-patterns regexes added)."""
+
+    module: str
+    name: str
+    version: int
+    attr: str = "ANALYZER"
+    variant: str = ""
+    path_regexes: tuple[str, ...] = ()
+
+    @property
+    def cache_name(self) -> str:
+        return cache_name(self.name, self.version, self.variant, self.path_regexes)
+
+    def load(self) -> Analyzer:
+        a: Analyzer = getattr(importlib.import_module(self.module), self.attr)
+        if self.path_regexes:
+            import dataclasses
+
+            a = dataclasses.replace(a, path_regexes=(*a.path_regexes, *self.path_regexes))
+        return a
+
+
+def refs_of(kinds: Sequence[str], comprehensive: bool = False,
+            path_regexes: Mapping[str, Sequence[str]] | None = None) -> tuple[AnalyzerRef, ...]:
+    """What analyzers_of(kinds) gives, by reference (nothing imported); with `comprehensive`, the comprehensive
+    readings where there are (with_detection_priority); `path_regexes` by analyzer name (with_file_patterns)."""
+    out = []
+    for mod_name in ANALYZER_MODULES:
+        if module_kind(mod_name) not in kinds:
+            continue
+        name, version = ANALYZER_IDS[mod_name]
+        ref = AnalyzerRef(mod_name, name, version)
+        if comprehensive and mod_name in COMPREHENSIVE_IDS:
+            attr, version, variant = COMPREHENSIVE_IDS[mod_name]
+            ref = AnalyzerRef(mod_name, name, version, attr, variant)
+        extra = (path_regexes or {}).get(name)
+        if extra:
+            ref = AnalyzerRef(ref.module, ref.name, ref.version, ref.attr, ref.variant, tuple(extra))
+        out.append(ref)
+    return tuple(out)
 
 
 @cache

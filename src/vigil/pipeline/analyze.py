@@ -18,15 +18,17 @@ import msgspec
 
 from vigil.analysis.dispatch import AnalyzerSet, analyze_tree, coverage_gaps, join_batches, to_blob
 from vigil.analysis.parallel import fork_map, workers_for
-from vigil.analyzers.registry import Analyzer, all_analyzers, analyzers_of
+from vigil.analyzers.registry import Analyzer, AnalyzerRef, all_analyzers, refs_of
 from vigil.errors import UserError
-from vigil.findings.analysis import BlobInfo, content_key
+from vigil.findings.analysis import ArtifactInfo, BlobInfo, SecretsInFile, content_key
+from vigil.findings.records import SecretFinding
 from vigil.pipeline.backend import Backend
 from vigil.settings import ScanOptions
 from vigil.sources.base import BlobSpec, FileTree, Source, TreeEntry
 
 TargetType = Literal["filesystem", "container_image", "sbom", "repository"]
 _PARALLEL_MIN_FILES = 256  # below this, worker start-up costs more than splitting a directory saves
+_PARALLEL_MIN_BYTES = 2 << 20  # compressed layer bytes besides the biggest layer, below which layers run here
 
 
 @dataclass
@@ -132,10 +134,11 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
 
     scanners = set(opts.scanners)
     patterns = parse_file_patterns(opts.file_patterns)
-    analyzers: tuple[Analyzer, ...] = ()
+    refs: tuple[AnalyzerRef, ...] = ()
     if scanners & {"vuln", "license"} and target != "sbom":
-        analyzers = with_file_patterns(with_detection_priority(analyzers_of(opts.analyzer_kinds),
-                                                               opts.detection_priority), patterns)
+        # by reference: imported only when a file is analysed (what with_file_patterns(with_detection_priority(
+        # analyzers_of(kinds))) gives, without the imports)
+        refs = refs_of(opts.analyzer_kinds, opts.detection_priority == "comprehensive", patterns.analyzers)
     misconf, misconf_digest = load_misconf_options(opts, patterns.config) if "misconfig" in scanners else (None, "")
     image = target == "container_image"
     secrets = "secret" in scanners and target != "sbom"
@@ -146,7 +149,7 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
 
         compiled = CompiledFiles(opts.compiled_cache_dir)
     return AnalyzerSet(
-        analyzers=analyzers,
+        refs=refs,
         ruleset=load_secret_ruleset(opts) if secrets and not lazy_rules else None,
         load_ruleset=packaged_secret_rules if lazy_rules else None,
         compiled=compiled,
@@ -180,6 +183,36 @@ def blob_keys(specs: Sequence[BlobSpec], aset: AnalyzerSet, opts: ScanOptions) -
     return [blob_key(s.content_id, names, options) for s in specs]
 
 
+def image_config_secrets(art: ArtifactInfo, aset: AnalyzerSet, backend: Backend, opts: ScanOptions
+                         ) -> tuple[SecretFinding, ...]:
+    """The secrets in an image's config (as Trivy scans it, see vigil.analyzers.secrets.image_config). Kept in the
+    local analysis cache beside the layers, under the key a blob named "image-config/<ImageID>" would have: a warm
+    rescan then neither compiles nor loads the secret engine. A server is not asked: the user's rules are here."""
+    from vigil.pipeline.backend import LocalBackend
+
+    # an image without an ID (none of the sources makes one, but the key would then be every such image's)
+    local = backend if isinstance(backend, LocalBackend) and backend.blobs is not None and art.image_id else None
+    key = ""
+    if local is not None:
+        from vigil.cache import blob_key
+
+        key = blob_key(f"image-config/{art.image_id}", aset.cache_names(), cache_options(opts))
+        if not local.missing([key]):
+            (blob,) = local.gather([key])
+            return blob.secrets[0].secrets if blob.secrets else ()
+    from vigil.analyzers.secrets.image_config import CONFIG_PATH, trivy_config_json
+
+    text = trivy_config_json(art.image_config)
+    aset.plan_secrets(len(text))
+    scanner = aset.scanner
+    assert scanner is not None
+    found = tuple(scanner.scan(CONFIG_PATH, text))
+    if local is not None:
+        local.put(key, BlobInfo(diff_id="", secrets=(SecretsInFile(file_path=CONFIG_PATH, secrets=found),)
+                                  if found else ()))
+    return found
+
+
 def analyze(source: Source, aset: AnalyzerSet, backend: Backend, opts: ScanOptions,
             stats: ScanStats | None = None) -> list[str]:
     """Every blob of the source into the backend; returns the blob keys in order."""
@@ -211,10 +244,15 @@ def _analyze_known(source: Source, specs: Sequence[BlobSpec], aset: AnalyzerSet,
     stats.analysed = len(todo)
     if not todo:
         return keys
-    if aset.secrets:
-        _ = aset.scanner  # compile once here: forked workers inherit it
+    # once here (forked workers inherit it), for the compressed size of the layers to read (unknown when a source
+    # does not know a layer's size)
+    sizes = sorted((specs[i].size for i in todo), reverse=True)
+    known = all(sizes)
+    aset.prepare(sum(sizes) if known else None)
     workers = workers_for(opts.parallel)
-    if workers > 1 and len(todo) > 1:
+    # Worker processes pay off only when the layers besides the biggest hold real work: starting a pool (and
+    # sending results back) costs more than analysing a few small layers here.
+    if workers > 1 and len(todo) > 1 and not (known and sum(sizes[1:]) < _PARALLEL_MIN_BYTES):
         source.prefetch(todo)  # a forked worker must not share the parent's HTTP client
         order = sorted(todo, key=lambda i: -specs[i].size)  # biggest first, so the pool's tail is short
         for i, raw in zip(order, fork_map(_layer, order, (specs, aset), workers), strict=True):
@@ -239,16 +277,38 @@ def _analyze_one(spec: BlobSpec, aset: AnalyzerSet, workers: int) -> BlobInfo:
 def _analyze_directory(tree: FileTree, aset: AnalyzerSet, workers: int) -> BlobInfo:
     entries: list[TreeEntry] = list(tree.entries(aset.wants, bool(aset.binaries)))
     gaps = coverage_gaps(tree)  # directories the walk could not list
+    if aset.secrets and entries:
+        from vigil.analyzers.secrets.engine import HYPERSCAN_MIN_BYTES
+
+        aset.plan_secrets(_bytes_at_least(entries, HYPERSCAN_MIN_BYTES))
     if workers <= 1 or len(entries) < _PARALLEL_MIN_FILES:
         part = analyze_tree(tree, aset, entries)
         part.unknowns.extend(gaps)
         return to_blob(part, aset)
-    if aset.secrets:
-        _ = aset.scanner  # compile once here: forked workers inherit it
     n = max(1, min(64, len(entries) // (workers * 8)))
     batches = [entries[i : i + n] for i in range(0, len(entries), n)]
     return join_batches((msgspec.msgpack.decode(raw, type=_BATCH) for raw in
                          fork_map(_batch, batches, (tree, aset), workers)), aset, gaps)
+
+
+def _bytes_at_least(entries: Sequence[TreeEntry], enough: int) -> int | None:
+    """The bytes of a directory's files, counted until `enough` (then `enough`); None when an entry's size cannot
+    be known."""
+    import os
+
+    from vigil.sources.fs import FsEntry
+
+    total = 0
+    for e in entries:
+        if not isinstance(e, FsEntry):
+            return None
+        try:
+            total += os.stat(e.abs_path, follow_symlinks=False).st_size
+        except OSError:
+            continue
+        if total >= enough:
+            return enough
+    return total
 
 
 # A batch's analysis travels back as msgpack: records decoded by msgspec compare (and are omitted as defaults in
@@ -267,4 +327,4 @@ def _layer(state: tuple[Sequence[BlobSpec], AnalyzerSet], i: int) -> bytes:
     return msgspec.msgpack.encode(_analyze_one(specs[i], aset, 1))
 
 
-__all__ = ["ScanStats", "analyze", "analyzer_set", "blob_keys"]
+__all__ = ["ScanStats", "analyze", "analyzer_set", "blob_keys", "image_config_secrets"]

@@ -57,7 +57,7 @@ def scan(source: Source, opts: ScanOptions, backend: Backend | None = None,
             keys = analyze(source, aset, be, opts, stats)
             report = be.scan(art, keys, detection_options(opts))
             if art.type == "container_image":
-                report = _with_image_config(report, art, opts, aset)
+                report = _with_image_config(report, art, opts, aset, be)
         finally:
             if own:
                 be.close()
@@ -66,7 +66,8 @@ def scan(source: Source, opts: ScanOptions, backend: Backend | None = None,
     return apply_filters(report, filters)
 
 
-def _with_image_config(report: Report, art: ArtifactInfo, opts: ScanOptions, aset: AnalyzerSet) -> Report:
+def _with_image_config(report: Report, art: ArtifactInfo, opts: ScanOptions, aset: AnalyzerSet,
+                       backend: Backend) -> Report:
     """The image's config as Trivy 0.76 scans it: for secrets whenever the secret scanner is on (Trivy's config
     secret analyzer always runs, whatever --image-config-scanners says), and its history as a Dockerfile with
     --image-config-scanners misconfig (Vigil: also with --scanners misconfig, in detection). Both are reported
@@ -77,11 +78,10 @@ def _with_image_config(report: Report, art: ArtifactInfo, opts: ScanOptions, ase
     from vigil.findings.records import Result
 
     extra: list[Result] = []
-    scanner = aset.scanner
-    if scanner is not None:
-        from vigil.analyzers.secrets.image_config import CONFIG_PATH, trivy_config_json
+    if aset.secrets:
+        from vigil.pipeline.analyze import image_config_secrets
 
-        found = scanner.scan(CONFIG_PATH, trivy_config_json(art.image_config))
+        found = image_config_secrets(art, aset, backend, opts)
         if found:
             extra.append(Result(target=art.name, class_="secret", secrets=tuple(found)))
     if "misconfig" in opts.image_config_scanners and "misconfig" not in opts.scanners:

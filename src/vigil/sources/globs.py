@@ -54,4 +54,12 @@ def glob_match(pattern: str, rel_path: str) -> bool:
 
 
 def any_match(patterns: tuple[str, ...], rel_path: str) -> bool:
-    return any(glob_match(p, rel_path) for p in patterns)
+    """Whether any of the patterns matches: one regex for all of them (a walk asks this of every entry)."""
+    if not patterns:
+        return False
+    return _compile_any(patterns).fullmatch(rel_path) is not None
+
+
+@cache
+def _compile_any(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{_compile(p).pattern})" for p in patterns))

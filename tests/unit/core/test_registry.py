@@ -59,3 +59,75 @@ def test_guard_turns_errors_into_unknowns() -> None:
         res = run_guarded(_boom(kind), AnalysisInput(path="dir/x", data=b""))
         (u,) = res.unknowns
         assert u.file_path == "dir/x" and reason in u.reason and u.analyzer == "boom"
+
+
+def test_declared_ids_are_the_modules_analyzers() -> None:
+    """Cache keys are made from ANALYZER_IDS without importing the analyzers: a version bumped in a module but
+    not here would let a warm scan reuse an analysis made by the old version."""
+    import importlib
+
+    from vigil.analyzers.registry import ANALYZER_IDS, COMPREHENSIVE_IDS, Analyzer
+
+    assert set(ANALYZER_IDS) == set(ANALYZER_MODULES)
+    others = set()
+    for mod_name in ANALYZER_MODULES:
+        mod = importlib.import_module(mod_name)
+        assert ANALYZER_IDS[mod_name] == (mod.ANALYZER.name, mod.ANALYZER.version), mod_name
+        for attr, value in vars(mod).items():
+            if isinstance(value, Analyzer) and attr != "ANALYZER" and attr.isupper():
+                others.add(mod_name)
+                assert COMPREHENSIVE_IDS[mod_name] == (attr, value.version, value.variant), mod_name
+                assert value.name == mod.ANALYZER.name
+    assert others == set(COMPREHENSIVE_IDS)
+
+
+def test_refs_load_what_the_option_transforms_give_and_name_them_alike() -> None:
+    from itertools import combinations
+
+    from vigil.analyzers.registry import analyzers_of, refs_of
+    from vigil.pipeline.analyze import FilePatterns, with_detection_priority, with_file_patterns
+
+    kinds = ("lockfile", "installed", "os")
+    for n in (1, 2, 3):
+        for chosen in combinations(kinds, n):
+            for comprehensive in (False, True):
+                for patterns in ({}, {"pip": ("reqs/.*\\.txt",), "dpkg": ("x", "y"), "gomod": ("go\\.work",)}):
+                    want = with_file_patterns(
+                        with_detection_priority(analyzers_of(chosen), "comprehensive" if comprehensive else "precise"),
+                        FilePatterns(patterns, ()))
+                    refs = refs_of(chosen, comprehensive, patterns)
+                    assert tuple(r.load() for r in refs) == want
+                    assert [r.cache_name for r in refs] == [a.cache_name for a in want]
+
+
+def test_path_index_picks_exactly_what_each_analyzer_would() -> None:
+    from vigil.analyzers.registry import PathIndex
+
+    analyzers = all_analyzers()
+    paths = {"a", "x/y/z.txt", "etc/os-release", "x/etc/os-release", "usr/lib/os-release", "var/lib/dpkg/status",
+             "var/lib/dpkg/status.d/base", "var/lib/dpkg/status.d/base.md5sums", "var/lib/dpkg/info/libc6.list",
+             "usr/share/doc/libc6/copyright", "usr/share/doc/copyright", "opt/conda/conda-meta/x.json",
+             "conda-meta/x.json", "app/node_modules/lodash/package.json", "node_modules/package.json",
+             "usr/lib/python3/dist-packages/a-1.dist-info/METADATA", "x.egg-info/PKG-INFO", "EGG-INFO/PKG-INFO",
+             "app/vendor/composer/installed.json", "gems/specifications/rack.gemspec", "lib/apk/db/installed",
+             "var/lib/rpm/Packages", "var/lib/rpm/rpmdb.sqlite", "app/x.jar", "app/x.JAR", "requirements-dev.txt",
+             "deep/dir/requirements.txt", "deps/go.mod", "Cargo.lock", "a/METADATA", "METADATA"}
+    for a in analyzers:  # every declared name, also under a directory
+        paths.update(a.filenames)
+        paths.update(f"some/dir/{f}" for f in a.filenames)
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    paths.update(p.relative_to(fixtures).as_posix() for p in fixtures.rglob("*") if p.is_file())
+    assert len(paths) > 200
+    index = PathIndex(analyzers)
+    hits = 0
+    for p in sorted(paths):
+        want = [a for a in analyzers if a.matches(p)]
+        assert index.matching(p) == want, p
+        hits += bool(want)
+    assert hits > 50  # the check compares real matches, not only empty lists
+    # --file-patterns regexes (searched anywhere in the path) are honoured too
+    import dataclasses
+
+    extra = tuple(dataclasses.replace(a, path_regexes=("custom/.*\\.lst",)) if a.name == "pip" else a
+                  for a in analyzers)
+    assert [a.name for a in PathIndex(extra).matching("x/custom/deps.lst")] == ["pip"]

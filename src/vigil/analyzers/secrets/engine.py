@@ -39,17 +39,23 @@ from vigil.findings.records import Code, CodeLine, SecretFinding, Severity
 
 log = logging.getLogger(__name__)
 
-NAME = "secret"
-VERSION = 2  # bump when matching semantics change (cache keys include it with the rule-set digest)
+# bump VERSION (in rules.py, which cache keys read without importing this engine) when matching semantics change
 CHUNK_SIZE = 1 << 20
 OVERLAP = 16 << 10  # larger than any secret we match (an RSA-4096 PEM body is ~3.2 KiB)
 MIN_SIZE = 10  # Trivy skips files smaller than this
+# Compiling the hyperscan database of the packaged rules costs about 0.25 s of CPU; it then scans at ~7 ms/MiB where
+# the re backend's keyword search takes ~30 ms/MiB (a Debian root filesystem's files). Below this many bytes to scan,
+# re is done before hyperscan would have compiled (SecretScanner.plan), unless a compiled database is kept.
+HYPERSCAN_MIN_BYTES = 8 << 20
 BINARY_PROBE = 1024  # a NUL byte in the first KiB means binary
 CONTEXT_LINES = 2
 MAX_LINE = 100  # longer lines (minified code) are cut around the secret, as Trivy cuts them
 _NOT_NEWLINE = re.compile(rb"[^\r\n]")
 _PRINTABLE = re.compile(rb"[\x20-\x7e\t]{5,}")
 _REPLACEMENTS = re.compile("\ufffd{2,}")
+
+
+_ANY_DIR = "(?:.*/)?"
 
 
 def _glob_to_regex(pattern: str) -> str:
@@ -78,10 +84,14 @@ def _glob_to_regex(pattern: str) -> str:
 
 def compile_globs(patterns: Iterable[str], linear: bool = False) -> re.Pattern[str] | LinearPattern | None:
     parts = [_glob_to_regex(p) for p in patterns if p.strip()]
-    # `**/x/**` must also match files directly below `x`; `(?:/.*)?` lets a directory pattern skip its subtree.
-    rx = "(?:" + "|".join(parts) + r")(?:/.*)?\Z"
     if not parts:
         return None
+    # `**/x/**` must also match files directly below `x`; `(?:/.*)?` lets a directory pattern skip its subtree.
+    rx = "(?:" + "|".join(parts) + r")(?:/.*)?\Z"
+    if not linear and all(p.startswith(_ANY_DIR) for p in parts):
+        # the same language with the leading `(?:.*/)?` said once: `re` then tries each directory of a path once,
+        # not once per pattern (the packaged skip patterns are all `**/…`; a tenth of a root filesystem's scan)
+        rx = _ANY_DIR + "(?:" + "|".join(p[len(_ANY_DIR):] for p in parts) + r")(?:/.*)?\Z"
     # a glob such as **/a/**/a/**/a/**/b backtracks polynomially in `re`; the user's globs run linearly
     return LinearPattern(rx) if linear else re.compile(rx)
 
@@ -233,8 +243,11 @@ class HyperscanBackend:
 
     name = "hyperscan"
 
-    def __init__(self, rules: list[_RuleC], store: CompiledStore | None = None) -> None:
+    def __init__(self, rules: list[_RuleC], store: CompiledStore | None = None, compile: bool = True) -> None:
+        """`compile=False`: only load the database the store holds; `ready` says whether there was one."""
         import hyperscan
+
+        self.ready = True
 
         self.n = len(rules)
         self.kw_rules: list[list[int]] = []
@@ -269,6 +282,9 @@ class HyperscanBackend:
         key = _store_key(hyperscan, rule_exprs, kw_exprs, base, lit) if store is not None and (
             rule_exprs or kw_exprs) else ""
         if key and store is not None and self._load(hyperscan, store, key):
+            return
+        if not compile:
+            self.ready = False
             return
         try:
             build(set())
@@ -396,10 +412,9 @@ class SecretScanner:
         self.rules = _compile_rules(ruleset)
         self.chunk_size = chunk_size
         self.overlap = overlap
-        if backend == "auto":
-            backend = "hyperscan" if hyperscan_available() else "re"
-        self.backend: Backend = (HyperscanBackend(self.rules, store) if backend == "hyperscan"
-                                 else ReBackend(self.rules))
+        self._choice = backend
+        self._store = store
+        self._backend: Backend | None = None  # built on first use, or by plan()
         base = builtin()
         self.skip = compile_globs(ruleset.skip_patterns, linear=ruleset.skip_patterns != base.skip_patterns)
         packaged_allows = set(base.allow_rules)
@@ -422,6 +437,30 @@ class SecretScanner:
         self.exclude = tuple(_exclude_c(x, True) for b in ruleset.exclude_blocks for x in b.regexes)
         self.path_dependent = [r for r in self.rules if r.path is not None or any(a.path for a in r.allows)]
         self._blocked_now: set[int] = set()
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            choice = self._choice
+            if choice == "auto":
+                choice = "hyperscan" if hyperscan_available() else "re"
+            self._backend = (HyperscanBackend(self.rules, self._store) if choice == "hyperscan"
+                             else ReBackend(self.rules))
+        return self._backend
+
+    def plan(self, nbytes: int | None) -> None:
+        """Choose the backend (with backend="auto", before first use) for about `nbytes` of input (None: unknown).
+        Below HYPERSCAN_MIN_BYTES the re backend is used unless the store already holds the compiled database:
+        compiling it costs more than scanning that little with re. Both backends find the same secrets."""
+        if self._backend is not None or self._choice != "auto" or nbytes == 0:
+            return  # nothing to scan: nothing to build (an empty directory does not even import hyperscan)
+        if nbytes is not None and nbytes < HYPERSCAN_MIN_BYTES:
+            if hyperscan_available() and self._store is not None:
+                hs = HyperscanBackend(self.rules, self._store, compile=False)
+                self._backend = hs if hs.ready else ReBackend(self.rules)
+            else:
+                self._backend = ReBackend(self.rules)
+        _ = self.backend
 
     def wants(self, path: str) -> bool:
         """False for files the secret scanner never reads (skip-patterns; paths allowed by a path-only rule)."""

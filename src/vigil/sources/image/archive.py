@@ -33,8 +33,6 @@ import logging
 import os
 import re
 import stat
-import tarfile
-import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -175,6 +173,8 @@ class _CappedReads:
 
 class _TarStore:
     def __init__(self, path: Path, label: str) -> None:
+        import tarfile  # here: an OCI layout directory (or a warm scan of one) never needs it
+
         self.path = path
         self.label = label
         self._members: dict[str, _Member] = {}
@@ -510,6 +510,8 @@ class _CompressedStore:
         if not todo:
             return
         if self._tmp is None:
+            import tempfile
+
             fd, name = tempfile.mkstemp(prefix="vigil-archive-", suffix=".tar", dir=self._tmp_dir)
             os.close(fd)
             self._tmp = Path(name)

@@ -1,0 +1,86 @@
+"""A warm rescan of an image is a cache lookup: every layer and the config's secret scan are in the analysis cache,
+so the run imports no analyzer, no secret engine and no hyperscan, and reports exactly what the cold scan did.
+Checked by the modules a run loaded (never by wall-clock time) and by what the cache holds."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.oci_builder import layer_tar, write_layout
+
+TOKEN = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"  # github-pat shape (fake)
+APK = b"""C:Q1abc=
+P:zlib
+V:1.2.12-r0
+A:x86_64
+o:zlib
+L:Zlib
+
+"""
+
+# Writes every loaded module's name to a file at exit (importlib.import_module'd analyzers included).
+_PROBE = """
+import atexit, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
+sys.argv[0] = "vigil"
+from vigil.shells.cli.main import main
+main()
+"""
+
+# What a warm rescan of an OCI layout directory has no use for: the analyzers and their parsers, the secret engine
+# and its matchers, archive readers, worker pools.
+ANALYSIS = ("vigil.analyzers.lang", "vigil.analyzers.os", "vigil.analyzers.secrets.engine",
+            "vigil.analyzers.secrets.linear", "vigil.analyzers.secrets.image_config", "hyperscan", "zipfile", "tarfile",
+            "vigil.analyzers.misconf", "multiprocessing", "concurrent")
+
+
+def _scan(tmp_path: Path, layout: Path, db: Path, name: str, *extra: str) -> tuple[dict[str, object], set[str]]:
+    out, mods = tmp_path / f"{name}.json", tmp_path / f"{name}.modules"
+    cmd = [sys.executable, "-c", _PROBE, str(mods), "image", "--input", str(layout), "--scanners", "vuln,secret",
+           "--list-all-pkgs", "--format", "json", "-o", str(out), "-q", "--skip-db-update", "--db-path", str(db),
+           "--cache-dir", str(tmp_path / "cache"), *extra]
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    doc: dict[str, object] = json.loads(out.read_text())
+    doc.pop("CreatedAt")
+    doc.pop("ReportID", None)
+    return doc, set(mods.read_text().split())
+
+
+def _loaded(mods: set[str], prefixes: tuple[str, ...]) -> set[str]:
+    return {m for m in mods if m.startswith(prefixes) and any(m == p or m.startswith(p + ".") for p in prefixes)}
+
+
+def test_warm_rescan_imports_no_analyzer_and_reports_the_same(tmp_path: Path, fixture_db: Path) -> None:
+    base = layer_tar({"etc/os-release": b'ID=alpine\nVERSION_ID=3.16.0\n', "lib/apk/db/installed": APK})
+    app = layer_tar({"app/.env": f"GITHUB_TOKEN={TOKEN}\n".encode(),
+                     "usr/lib/python3.11/site-packages/requests-2.19.0.dist-info/METADATA":
+                         b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n"})
+    layout = write_layout(tmp_path / "img", [base, app], config={"Env": [f"GITHUB_TOKEN={TOKEN}"]})
+
+    # in this process (no worker processes): its modules show the analyzers and the secret engine ran, so the warm
+    # check below is not vacuous
+    cold, cold_mods = _scan(tmp_path, layout, fixture_db, "cold", "--parallel", "1")
+    assert {"vigil.analyzers.os.apk", "vigil.analyzers.lang.python_pkg",
+            "vigil.analyzers.secrets.engine"} <= cold_mods
+    results = {(r.get("Class"), r.get("Target")): r for r in cold["Results"]}  # type: ignore[attr-defined]
+    assert any(r.get("Class") == "secret" and r.get("Target") == str(layout) for r in results.values())  # config
+    assert any(r.get("Class") == "secret" and r.get("Target") == "app/.env" for r in results.values())  # a layer
+    assert any(r.get("Class") == "os-pkgs" for r in results.values())
+
+    warm, warm_mods = _scan(tmp_path, layout, fixture_db, "warm")
+    assert warm == cold
+    assert not _loaded(warm_mods, ANALYSIS), sorted(_loaded(warm_mods, ANALYSIS))
+    assert "vigil.pipeline.scan" in warm_mods  # the scan did run
+
+    # the cache holds the two layers and the config's secrets: three entries, nothing was analysed again
+    db = sqlite3.connect(tmp_path / "cache" / "analysis" / "analysis.sqlite")
+    try:
+        assert db.execute("SELECT count(*) FROM blobs").fetchone()[0] == 3
+    finally:
+        db.close()
