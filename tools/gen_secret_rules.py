@@ -10,6 +10,7 @@ import yaml
 DIR = Path(__file__).resolve().parent.parent / "src" / "vigil" / "analyzers" / "secrets"
 SRC = DIR / "builtin-rules.yaml"
 OUT = DIR / "builtin-rules.json"
+DIGEST = DIR / "builtin-rules.sha256"  # the rule set's digest, for cache keys made without loading the rules
 
 
 def render() -> str:
@@ -17,6 +18,17 @@ def render() -> str:
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
+def digest() -> str:
+    """RuleSet.digest() of the packaged rules as builtin() reads them from the JSON twin (in a fresh process, so that
+    a JSON twin just written is the one read)."""
+    import subprocess
+    import sys
+
+    code = "from vigil.analyzers.secrets.rules import builtin; print(builtin().digest())"
+    return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+
+
 if __name__ == "__main__":
     OUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUT}")
+    DIGEST.write_text(digest(), encoding="ascii")
+    print(f"wrote {OUT} and {DIGEST}")

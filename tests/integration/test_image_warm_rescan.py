@@ -32,9 +32,10 @@ from vigil.shells.cli.main import main
 main()
 """
 
-# What a warm rescan of an OCI layout directory has no use for: the analyzers and their parsers, the secret engine
-# and its matchers, archive readers, worker pools.
+# What a warm rescan of an OCI layout directory has no use for: the analyzers and their parsers, the secret rules
+# (their digest is read, not computed), the secret engine and its matchers, archive readers, worker pools.
 ANALYSIS = ("vigil.analyzers.lang", "vigil.analyzers.os", "vigil.analyzers.secrets.engine",
+            "vigil.analyzers.secrets.rules",
             "vigil.analyzers.secrets.linear", "vigil.analyzers.secrets.image_config", "hyperscan", "zipfile", "tarfile",
             "vigil.analyzers.misconf", "multiprocessing", "concurrent")
 

@@ -80,13 +80,14 @@ class AnalyzerSet:
                  default_skip_scanners: frozenset[str] = frozenset({"lockfile"}), elf_only: bool = False,
                  misconf_digest: str = "", compiled: CompiledStore | None = None,
                  refs: tuple[AnalyzerRef, ...] | None = None,
-                 load_ruleset: Callable[[], RuleSet] | None = None) -> None:
+                 load_ruleset: Callable[[], RuleSet] | None = None, ruleset_digest: str | None = None) -> None:
         self._analyzers = None if refs is not None else tuple(analyzers)
         self.refs = refs
         self.ruleset = ruleset  # secret rules when secrets are scanned
         # instead of `ruleset`: how to load them (the packaged rules, which need no checking before the scan), called
         # when they are first needed, so that a tree with no file never loads them
         self.load_ruleset = load_ruleset
+        self.ruleset_digest = ruleset_digest  # what load_ruleset's rules digest to, when known without loading them
         self.misconf = misconf  # misconfiguration options when misconfigurations are scanned
         self.max_file_size = max_file_size
         self.default_skip_scanners = default_skip_scanners
@@ -165,10 +166,16 @@ class AnalyzerSet:
         names = [r.cache_name for r in self.refs] if self.refs is not None else \
             [a.cache_name for a in self.analyzers]
         names.append(f"image-layer/{ANALYSIS_VERSION}")
-        if (rules := self._rules()) is not None:
-            from vigil.analyzers.secrets.rules import NAME, VERSION
+        if self.secrets:
+            from vigil.analyzers.secrets import NAME, VERSION
 
-            names.append(f"{NAME}/{VERSION}/{rules.digest()}")
+            # a scan whose blobs are all cached (a warm rescan) never loads lazily loaded rules
+            digest = self.ruleset_digest if self.ruleset is None and self.ruleset_digest else None
+            if digest is None:
+                rules = self._rules()
+                assert rules is not None
+                digest = rules.digest()
+            names.append(f"{NAME}/{VERSION}/{digest}")
         if self.misconf is not None:
             names.append(f"misconfig/{self.misconf_digest}")
         return names

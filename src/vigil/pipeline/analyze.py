@@ -143,6 +143,11 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
     image = target == "container_image"
     secrets = "secret" in scanners and target != "sbom"
     lazy_rules = secrets and packaged_secret_rules_only(opts)
+    digest = None
+    if lazy_rules:
+        from vigil.analyzers.secrets import packaged_rules_digest
+
+        digest = packaged_rules_digest()
     compiled = None
     if secrets and opts.compiled_cache_dir is not None:
         from vigil.compiled_cache import CompiledFiles
@@ -152,6 +157,7 @@ def analyzer_set(opts: ScanOptions, target: TargetType) -> AnalyzerSet:
         refs=refs,
         ruleset=load_secret_ruleset(opts) if secrets and not lazy_rules else None,
         load_ruleset=packaged_secret_rules if lazy_rules else None,
+        ruleset_digest=digest,
         compiled=compiled,
         misconf=misconf if target != "sbom" else None,
         misconf_digest=misconf_digest,

@@ -150,6 +150,15 @@ def test_builtin_rules_json_twin_is_current() -> None:
     assert gen.OUT.read_text(encoding="utf-8") == gen.render(), "regenerate it with `make secret-rules`"
 
 
+def test_packaged_rules_digest_is_current() -> None:
+    """Cache keys of scans with the packaged rules use the digest written beside them, not one computed from the
+    rules: the two are the same, or a rule change would reuse analyses made with the old rules."""
+    from vigil.analyzers.secrets import packaged_rules_digest
+    from vigil.analyzers.secrets.rules import builtin
+
+    assert packaged_rules_digest() == builtin().digest(), "regenerate it with `make secret-rules`"
+
+
 def test_packaged_regexes_are_valid() -> None:
     """builtin() skips the per-regex check a user's config gets (it cost more than a scan of an empty directory):
     every packaged regex passes that check here instead, once."""

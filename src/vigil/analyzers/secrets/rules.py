@@ -18,10 +18,6 @@ from typing import Any
 
 from vigil.errors import UserError
 
-# The engine's name and version in cache keys (with the rule-set digest): VERSION is bumped when the engine's matching
-# semantics change. Here, not in engine.py, so a cache key is made without importing the engine.
-NAME = "secret"
-VERSION = 2
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 
