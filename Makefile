@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FEEDS ?= ../shared/data/advisories
 DEMO_TARGET ?= examples/demo-project
 
-.PHONY: setup lock demo db test lint unit bench bench-image bench-server bench-delta bench-trivy clean schema openapi secret-rules
+.PHONY: setup lock demo db test lint unit bench bench-image bench-server bench-delta bench-trivy clean schema openapi secret-rules analyzer-paths
 
 # Installs exactly what requirements.lock pins (runtime + dev, each file checked against its sha256), then Vigil
 # itself without resolving anything: two machines that run `make setup` get the same packages. The build backend
@@ -87,6 +87,10 @@ schema: setup
 
 secret-rules: setup
 	$(BIN)/python tools/gen_secret_rules.py
+
+# Which files each analyzer wants (src/vigil/analyzers/paths.py), after changing an analyzer's file patterns.
+analyzer-paths: setup
+	$(BIN)/python tools/gen_analyzer_paths.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -69,6 +69,10 @@ def test_warm_rescan_imports_no_analyzer_and_reports_the_same(tmp_path: Path, fi
     cold, cold_mods = _scan(tmp_path, layout, fixture_db, "cold", "--parallel", "1")
     assert {"vigil.analyzers.os.apk", "vigil.analyzers.lang.python_pkg",
             "vigil.analyzers.secrets.engine"} <= cold_mods
+    # and only the analyzers its files want: no lockfile, Java, .NET or other OS's analyzer is imported
+    assert not _loaded(cold_mods, ("vigil.analyzers.lang.npm_lock", "vigil.analyzers.lang.pom_xml",
+                                   "vigil.analyzers.lang.jar", "vigil.analyzers.lang.dotnet_deps",
+                                   "vigil.analyzers.os.dpkg", "vigil.analyzers.os.rpm")), sorted(cold_mods)
     results = {(r.get("Class"), r.get("Target")): r for r in cold["Results"]}  # type: ignore[attr-defined]
     assert any(r.get("Class") == "secret" and r.get("Target") == str(layout) for r in results.values())  # config
     assert any(r.get("Class") == "secret" and r.get("Target") == "app/.env" for r in results.values())  # a layer

@@ -75,9 +75,11 @@ def test_empty_directory_json_scan_imports_nothing_heavy(tmp_path: Path, fixture
     assert not {m for m in mods if m.startswith(("vigil.findings.suppress", "vigil.findings.vex",
                                                  "vigil.detectors.remediation"))}
     if scanners == "vuln":
-        assert "vigil.analyzers.lang.pnpm_lock" in mods  # every lockfile analyzer, but not their parsers' imports
-        assert not {m for m in mods if m.startswith(("vigil.analyzers.secrets", "vigil.analyzers.os"))}
-        assert "vigil.analyzers.lang.jar" not in mods  # installed-package analyzers: rootfs and images only
+        # analyzers are imported when a file needs them: with no file, none (nor the table of which files they want
+        # is skipped: the scan did decide, from it, that nothing was wanted)
+        assert "vigil.analyzers.paths" in mods
+        assert not {m for m in mods if m.startswith(("vigil.analyzers.secrets", "vigil.analyzers.os",
+                                                     "vigil.analyzers.lang"))}
     else:  # no DB, no analyzer, no analysis cache: a secret scan needs none of them; nor, with no file, the rules
         # (the secrets package itself only names the engine and reads the packaged rules' digest)
         assert not {m for m in mods if m.startswith(("vigil.dbdist.update", "vigil.vulndb", "sqlite3", "vigil.cache",

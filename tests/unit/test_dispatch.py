@@ -100,7 +100,7 @@ def test_batched_directory_equals_one_pass(tmp_path: Path) -> None:
 def test_files_no_analyzer_wants_cost_no_per_analyzer_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A root filesystem is mostly files no analyzer reads: each is rejected by the set's path index without
     trying the analyzers' globs one by one (that was half of a Debian rootfs scan). Counted, not timed."""
-    from vigil.analyzers.registry import Analyzer
+    import vigil.analyzers.registry as registry
 
     root = tmp_path / "rootfs"
     for i in range(300):
@@ -109,13 +109,13 @@ def test_files_no_analyzer_wants_cost_no_per_analyzer_match(tmp_path: Path, monk
     (root / "etc").mkdir()
     (root / "etc/os-release").write_bytes(b"ID=debian\nVERSION_ID=12\n")
     calls: list[str] = []
-    real = Analyzer.matches
+    real = registry.wants_path
 
-    def counting(self: Analyzer, path: str) -> bool:
+    def counting(a: registry.PathSpec, path: str) -> bool:
         calls.append(path)
-        return real(self, path)
+        return real(a, path)
 
-    monkeypatch.setattr(Analyzer, "matches", counting)
+    monkeypatch.setattr(registry, "wants_path", counting)
     opts = ScanOptions(target=root, db_path=root / "none.db", scanners=("vuln",),
                        analyzer_kinds=("lockfile", "installed", "os"))
     blob = to_blob(analyze_tree(FsTree(root), analyzer_set(opts, "filesystem")), analyzer_set(opts, "filesystem"))

@@ -96,20 +96,41 @@ class AnalyzerSet:
         self.compiled = compiled  # where the compiled secret matcher is kept between runs
         self._scanner: SecretScanner | None = None
         self._names: list[str] | None = None
+        self._loaded: dict[AnalyzerRef, Analyzer] = {}
 
     @property
     def analyzers(self) -> tuple[Analyzer, ...]:
+        """Every analyzer of the set, imported (before forking workers, or for a set built from analyzers)."""
         if self._analyzers is None:
-            self._analyzers = tuple(r.load() for r in self.refs or ())
+            self._analyzers = tuple(self._load(r) for r in self.refs or ())
         return self._analyzers
+
+    def _load(self, ref: AnalyzerRef) -> Analyzer:
+        """The analyzer a reference names, imported on first use: a scan imports the analyzers its files need, not
+        all of them (importing every analyzer module cost more than the rest of a small image's scan)."""
+        a = self._loaded.get(ref)
+        if a is None:
+            a = self._loaded[ref] = ref.load()
+        return a
+
+    @property
+    def _specs(self) -> tuple[Analyzer, ...] | tuple[AnalyzerRef, ...]:
+        return self.refs if self.refs is not None and self._analyzers is None else self.analyzers
+
+    @cached_property
+    def has_binaries(self) -> bool:
+        """Whether executables go to binary analyzers (known without importing them)."""
+        return any(a.executables for a in self._specs)
 
     @cached_property
     def binaries(self) -> tuple[Analyzer, ...]:
+        if self.refs is not None:
+            return tuple(self._load(r) for r in self.refs if r.executables)
         return tuple(a for a in self.analyzers if a.executables)
 
     @cached_property
     def companion_globs(self) -> tuple[str, ...]:
-        return tuple(sorted({c for a in self.analyzers for c in a.companions}))
+        return tuple(sorted({c for a in self._specs for c in a.companions}))
 
     @cached_property
     def _companion_rx(self) -> re.Pattern[str] | None:
@@ -122,7 +143,9 @@ class AnalyzerSet:
         return rx is not None and rx.match(base) is not None
 
     @cached_property
-    def _index(self) -> PathIndex:
+    def _index(self) -> PathIndex[Analyzer] | PathIndex[AnalyzerRef]:
+        if self.refs is not None:
+            return PathIndex(self.refs)
         return PathIndex(self.analyzers)
 
     @property
@@ -143,10 +166,13 @@ class AnalyzerSet:
             self._scanner = SecretScanner(rules, store=self.compiled)
         return self._scanner
 
-    def prepare(self, nbytes: int | None) -> None:
-        """Import the analyzers, build the path matchers and ready the secret engine for about `nbytes` of input:
-        before worker processes are forked, so that they inherit all of it instead of each importing its own."""
-        _ = self._index, self.binaries, self._companion_rx
+    def prepare(self, nbytes: int | None, forking: bool = False) -> None:
+        """Build the path matchers and ready the secret engine for about `nbytes` of input; with `forking`, import
+        every analyzer too: before worker processes are forked, so that they inherit all of it instead of each
+        importing its own."""
+        if forking:
+            _ = self.analyzers
+        _ = self._index, self._companion_rx
         self.plan_secrets(nbytes)
 
     def plan_secrets(self, nbytes: int | None) -> None:
@@ -189,9 +215,10 @@ class AnalyzerSet:
         return a.matches(rel) and not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))
 
     def chosen(self, rel: str) -> list[Analyzer]:
-        """The analyzers that run on this path (`runs`), in the set's order."""
-        return [a for a in self._index.matching(rel)
-                if not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))]
+        """The analyzers that run on this path (`runs`), in the set's order (imported now if they were not)."""
+        found = [a for a in self._index.matching(rel)
+                 if not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))]
+        return [self._load(a) if isinstance(a, AnalyzerRef) else a for a in found]
 
     def wants_config(self, rel: str) -> bool:
         if self.misconf is None or self.skips_default_dirs("config", rel):
@@ -231,7 +258,7 @@ def analyze_tree(tree: FileTree, aset: AnalyzerSet, entries: Iterable[TreeEntry]
     """One pass over the tree (or over `entries`, a batch of a random-access tree's entries; the caller then adds
     the walk's coverage_gaps)."""
     walk = _Walk(tree, aset)
-    for e in entries if entries is not None else tree.entries(aset.wants, bool(aset.binaries)):
+    for e in entries if entries is not None else tree.entries(aset.wants, aset.has_binaries):
         walk.entry(e)
     walk.drop_forgotten()
     walk.run_deferred()
@@ -313,7 +340,7 @@ class _Walk:
                 self.out.whiteouts.append(rel)
         base = rel.rsplit("/", 1)[-1]
         companion = not self.tree.random_access and aset.is_companion(base)
-        exe = bool(aset.binaries) and bool(e.mode & 0o111) and (not aset.elf_only or e.size >= 64)
+        exe = aset.has_binaries and bool(e.mode & 0o111) and (not aset.elf_only or e.size >= 64)
         want_secret = rel not in self.tree.own_files and aset.wants_secret(rel)
         if not (chosen or companion or exe or want_secret or want_config):
             return

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal
+from typing import Generic, Literal, Protocol, TypeVar
 
 from vigil.analyzers.errors import ParseError, number_too_large
 from vigil.inventory.records import Application, OSInfo, Package, Unknown
@@ -139,22 +139,42 @@ class Analyzer:
         return cache_name(self.name, self.version, self.variant, self.path_regexes)
 
     def matches(self, path: str) -> bool:
-        base = path.rsplit("/", 1)[-1]
-        if base in self.filenames:
-            return True
-        if any(fnmatch.fnmatchcase(base, g) for g in self.globs):
-            return True
-        if any(re.search(rx, path) for rx in self.path_regexes):
-            return True
-        return any(fnmatch.fnmatchcase("/" + path, g) for g in self.path_globs)
+        return wants_path(self, path)
 
 
-class PathIndex:
-    """Which of a list of analyzers want a path, answered with one dict lookup and two regex matches for the paths
-    no analyzer wants (nearly every file of a root filesystem), instead of each analyzer's globs tried in turn.
-    `matching(path)` is exactly `[a for a in analyzers if a.matches(path)]`."""
+class PathSpec(Protocol):
+    """What decides whether an analyzer wants a file: an Analyzer, or an AnalyzerRef before its module is imported."""
 
-    def __init__(self, analyzers: Sequence[Analyzer]) -> None:
+    @property
+    def filenames(self) -> tuple[str, ...]: ...
+    @property
+    def globs(self) -> tuple[str, ...]: ...
+    @property
+    def path_globs(self) -> tuple[str, ...]: ...
+    @property
+    def path_regexes(self) -> tuple[str, ...]: ...
+
+
+def wants_path(a: PathSpec, path: str) -> bool:
+    base = path.rsplit("/", 1)[-1]
+    if base in a.filenames:
+        return True
+    if any(fnmatch.fnmatchcase(base, g) for g in a.globs):
+        return True
+    if any(re.search(rx, path) for rx in a.path_regexes):
+        return True
+    return any(fnmatch.fnmatchcase("/" + path, g) for g in a.path_globs)
+
+
+S = TypeVar("S", bound=PathSpec)
+
+
+class PathIndex(Generic[S]):
+    """Which of a list of analyzers (or references to them) want a path, answered with one dict lookup and two
+    regex matches for the paths no analyzer wants (nearly every file of a root filesystem), instead of each
+    analyzer's globs tried in turn. `matching(path)` is exactly `[a for a in analyzers if wants_path(a, path)]`."""
+
+    def __init__(self, analyzers: Sequence[S]) -> None:
         self.analyzers = tuple(analyzers)
         self._names = frozenset(n for a in self.analyzers for n in a.filenames)
         self._base = _any_glob(g for a in self.analyzers for g in a.globs)
@@ -177,10 +197,10 @@ class PathIndex:
                 or full.endswith(self._suffixes)
                 or (self._path is not None and self._path.match(full) is not None))
 
-    def matching(self, path: str) -> list[Analyzer]:
+    def matching(self, path: str) -> list[S]:
         if not self.maybe(path):
             return []
-        return [a for a in self.analyzers if a.matches(path)]
+        return [a for a in self.analyzers if wants_path(a, path)]
 
 
 _WILD = re.compile(r"[*?\[]")
@@ -262,8 +282,9 @@ COMPREHENSIVE_IDS: dict[str, tuple[str, int, str]] = {
 
 @dataclass(frozen=True)
 class AnalyzerRef:
-    """An analyzer known by its module before the module is imported: enough for a cache key (`cache_name`);
-    `load()` imports it (with the --file-patterns regexes added)."""
+    """An analyzer known by its module before the module is imported: enough for a cache key (`cache_name`) and to
+    tell which files it wants (the fields of paths.WANTS); `load()` imports it (with the --file-patterns regexes
+    added)."""
 
     module: str
     name: str
@@ -271,10 +292,19 @@ class AnalyzerRef:
     attr: str = "ANALYZER"
     variant: str = ""
     path_regexes: tuple[str, ...] = ()
+    kind: AnalyzerKind = "lockfile"
+    filenames: tuple[str, ...] = ()
+    globs: tuple[str, ...] = ()
+    path_globs: tuple[str, ...] = ()
+    companions: tuple[str, ...] = ()
+    executables: bool = False
 
     @property
     def cache_name(self) -> str:
         return cache_name(self.name, self.version, self.variant, self.path_regexes)
+
+    def matches(self, path: str) -> bool:
+        return wants_path(self, path)
 
     def load(self) -> Analyzer:
         a: Analyzer = getattr(importlib.import_module(self.module), self.attr)
@@ -289,19 +319,20 @@ def refs_of(kinds: Sequence[str], comprehensive: bool = False,
             path_regexes: Mapping[str, Sequence[str]] | None = None) -> tuple[AnalyzerRef, ...]:
     """What analyzers_of(kinds) gives, by reference (nothing imported); with `comprehensive`, the comprehensive
     readings where there are (with_detection_priority); `path_regexes` by analyzer name (with_file_patterns)."""
+    from vigil.analyzers.paths import WANTS
+
     out = []
     for mod_name in ANALYZER_MODULES:
-        if module_kind(mod_name) not in kinds:
+        kind = module_kind(mod_name)
+        if kind not in kinds:
             continue
         name, version = ANALYZER_IDS[mod_name]
-        ref = AnalyzerRef(mod_name, name, version)
+        attr, variant = "ANALYZER", ""
         if comprehensive and mod_name in COMPREHENSIVE_IDS:
             attr, version, variant = COMPREHENSIVE_IDS[mod_name]
-            ref = AnalyzerRef(mod_name, name, version, attr, variant)
-        extra = (path_regexes or {}).get(name)
-        if extra:
-            ref = AnalyzerRef(ref.module, ref.name, ref.version, ref.attr, ref.variant, tuple(extra))
-        out.append(ref)
+        filenames, globs, path_globs, companions, executables = WANTS[mod_name]
+        out.append(AnalyzerRef(mod_name, name, version, attr, variant, tuple((path_regexes or {}).get(name) or ()),
+                               kind, filenames, globs, path_globs, companions, executables))
     return tuple(out)
 
 

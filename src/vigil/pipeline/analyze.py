@@ -254,11 +254,12 @@ def _analyze_known(source: Source, specs: Sequence[BlobSpec], aset: AnalyzerSet,
     # does not know a layer's size)
     sizes = sorted((specs[i].size for i in todo), reverse=True)
     known = all(sizes)
-    aset.prepare(sum(sizes) if known else None)
     workers = workers_for(opts.parallel)
     # Worker processes pay off only when the layers besides the biggest hold real work: starting a pool (and
     # sending results back) costs more than analysing a few small layers here.
-    if workers > 1 and len(todo) > 1 and not (known and sum(sizes[1:]) < _PARALLEL_MIN_BYTES):
+    forking = workers > 1 and len(todo) > 1 and not (known and sum(sizes[1:]) < _PARALLEL_MIN_BYTES)
+    aset.prepare(sum(sizes) if known else None, forking)
+    if forking:
         source.prefetch(todo)  # a forked worker must not share the parent's HTTP client
         order = sorted(todo, key=lambda i: -specs[i].size)  # biggest first, so the pool's tail is short
         for i, raw in zip(order, fork_map(_layer, order, (specs, aset), workers), strict=True):
@@ -281,7 +282,7 @@ def _analyze_one(spec: BlobSpec, aset: AnalyzerSet, workers: int) -> BlobInfo:
 
 
 def _analyze_directory(tree: FileTree, aset: AnalyzerSet, workers: int) -> BlobInfo:
-    entries: list[TreeEntry] = list(tree.entries(aset.wants, bool(aset.binaries)))
+    entries: list[TreeEntry] = list(tree.entries(aset.wants, aset.has_binaries))
     gaps = coverage_gaps(tree)  # directories the walk could not list
     if aset.secrets and entries:
         from vigil.analyzers.secrets.engine import HYPERSCAN_MIN_BYTES
@@ -291,6 +292,7 @@ def _analyze_directory(tree: FileTree, aset: AnalyzerSet, workers: int) -> BlobI
         part = analyze_tree(tree, aset, entries)
         part.unknowns.extend(gaps)
         return to_blob(part, aset)
+    aset.prepare(None, forking=True)  # the workers inherit the analyzers (the secret engine is ready already)
     n = max(1, min(64, len(entries) // (workers * 8)))
     batches = [entries[i : i + n] for i in range(0, len(entries), n)]
     return join_batches((msgspec.msgpack.decode(raw, type=_BATCH) for raw in

@@ -81,6 +81,36 @@ def test_declared_ids_are_the_modules_analyzers() -> None:
     assert others == set(COMPREHENSIVE_IDS)
 
 
+def test_declared_paths_are_current() -> None:
+    """A scan picks the analyzers a file needs from analyzers/paths.py before importing any: the file says what
+    each module's ANALYZER wants, or a changed pattern would send files to the wrong analyzer."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[3] / "tools" / "gen_analyzer_paths.py"
+    spec = importlib.util.spec_from_file_location("gen_analyzer_paths", path)
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.OUT.read_text(encoding="utf-8") == gen.render(), "regenerate it with `make analyzer-paths`"
+
+
+def test_refs_want_the_paths_their_analyzers_want() -> None:
+    from vigil.analyzers.registry import PathIndex, analyzers_of, refs_of
+
+    kinds = ("lockfile", "installed", "os")
+    refs, analyzers = refs_of(kinds), analyzers_of(kinds)
+    paths = ["package-lock.json", "a/b/requirements-dev.txt", "usr/lib/python3.11/site-packages/x.dist-info/METADATA",
+             "var/lib/dpkg/status", "lib/apk/db/installed", "opt/conda/conda-meta/x-1.json", "app/x.deps.json",
+             "vendor/composer/installed.json", "etc/os-release", "README.md", "bin/ls", "a/pom.xml"]
+    for p in paths:
+        want = [a.name for a in analyzers if a.matches(p)]
+        assert [r.name for r in PathIndex(refs).matching(p)] == want, p
+        assert [r.name for r in refs if r.matches(p)] == want, p
+    assert [r.kind for r in refs] == [a.kind for a in analyzers]
+    assert [r.companions for r in refs] == [a.companions for a in analyzers]
+    assert [r.executables for r in refs] == [a.executables for a in analyzers]
+
+
 def test_refs_load_what_the_option_transforms_give_and_name_them_alike() -> None:
     from itertools import combinations
 
