@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from vigil.findings.records import Report, Result, Vulnerability
+from vigil.inventory.purl import quote_all
 from vigil.inventory.records import Package
 from vigil.reporters._common import TOOL_NAME, created, indented_json, report_uuids, result_packages
 
@@ -58,7 +59,7 @@ def _ref_namer(report: Report) -> Callable[[Result, Package], str]:
         if p.purl and purl_count[p.purl] == 1:
             return p.purl
         base = p.purl or f"vigil:{quote(p.id or p.name + '@' + p.full_version)}"
-        return f"{base}{'&' if '?' in base else '?'}file_path={quote(p.file_path or res.target, safe='')}"
+        return f"{base}{'&' if '?' in base else '?'}file_path={quote_all(p.file_path or res.target)}"
 
     return ref_of
 
@@ -415,10 +416,10 @@ def build_json(report: Report) -> dict[str, Any]:
         else:
             app = _component("application", res.target, app_ref, res_props)
         components.setdefault(app_ref, app)
-        ids = {(p.id or f"{p.name}@{p.full_version}"): ref_of(res, p) for p in pkgs}
+        refs = [ref_of(res, p) for p in pkgs]  # once per package: a qualified ref costs two quotes
+        ids = {(p.id or f"{p.name}@{p.full_version}"): ref for p, ref in zip(pkgs, refs, strict=True)}
         refs_by_result[res.target] = ids
-        for p in pkgs:
-            ref = ref_of(res, p)
+        for p, ref in zip(pkgs, refs, strict=True):
             purl = None
             if p.purl:
                 purl = purls.get(p.purl)
@@ -429,8 +430,8 @@ def build_json(report: Report) -> dict[str, Any]:
                                                   licenses=_licenses(p.licenses)))
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]
         graph.setdefault(app_ref, set()).update(ids[p.id or f"{p.name}@{p.full_version}"] for p in direct or pkgs)
-        for p in pkgs:
-            graph.setdefault(ref_of(res, p), set()).update(ids[d] for d in p.depends_on if d in ids)
+        for p, ref in zip(pkgs, refs, strict=True):
+            graph.setdefault(ref, set()).update(ids[d] for d in p.depends_on if d in ids)
     graph.setdefault(root_ref, set()).update(app_refs)
     for deps in list(graph.values()):  # every ref depended on has its own entry
         for d in deps:
