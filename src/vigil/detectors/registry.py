@@ -9,6 +9,7 @@ OS matcher bound to the detected release (distro advisories first, then NVD). A 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from vigil.findings.records import Vulnerability
@@ -51,6 +52,15 @@ def language_matchers(store: Store) -> tuple[Matcher, ...]:
 
 def os_matchers(matcher: OSMatcher, os: OSInfo) -> tuple[Matcher, ...]:
     return (OSReleaseMatcher(matcher, os),)
+
+
+def prepare(matchers: tuple[Matcher, ...], pkgs: Sequence[Package]) -> None:
+    """Before matching these packages one by one: a matcher that can read what it needs for all of them at once
+    (the generic matcher's DB rows) does so. Optional: a matcher without `prepare` reads as it matches."""
+    for m in matchers:
+        prep = getattr(m, "prepare", None)
+        if prep is not None:
+            prep(pkgs)
 
 
 def match(matchers: tuple[Matcher, ...], pkg: Package) -> list[Vulnerability]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from urllib.parse import quote
 
 from vigil.inventory.records import (
@@ -17,9 +19,23 @@ from vigil.inventory.records import (
     Package,
 )
 
+# Characters quote() never escapes. Most names and versions consist of nothing else, and quote() is pure Python
+# (it encodes, then walks the bytes): a regex check and a memo of the rest make a lockfile corpus's 20,000 purls
+# (and a BOM's 30,000 bom-refs) cost a fraction of what they did. quote(s, safe="") either way.
+_ALWAYS_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
 
-def _q(s: str) -> str:
+
+@lru_cache(maxsize=1 << 16)
+def _quote_all(s: str) -> str:
     return quote(s, safe="")
+
+
+def quote_all(s: str) -> str:
+    """`urllib.parse.quote(s, safe="")`: every character but letters, digits and `_.-~` percent-encoded."""
+    return s if _ALWAYS_SAFE.fullmatch(s) else _quote_all(s)
+
+
+_q = quote_all
 
 
 def make_purl(ecosystem: str, name: str, version: str) -> str:

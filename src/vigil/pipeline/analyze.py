@@ -293,6 +293,10 @@ def _analyze_directory(tree: FileTree, aset: AnalyzerSet, workers: int) -> BlobI
         part.unknowns.extend(gaps)
         return to_blob(part, aset)
     aset.prepare(None, forking=True)  # the workers inherit the analyzers (the secret engine is ready already)
+    if any(a.kind == "lockfile" for a in aset.analyzers):
+        from vigil.analyzers.lang._common import warm_parsers
+
+        warm_parsers()  # imported once here, not once per worker
     n = max(1, min(64, len(entries) // (workers * 8)))
     batches = [entries[i : i + n] for i in range(0, len(entries), n)]
     return join_batches((msgspec.msgpack.decode(raw, type=_BATCH) for raw in

@@ -124,7 +124,7 @@ def _reported(app: Application, opts: DetectionOptions) -> list[Package]:
 def lang_results(inv: Inventory, opts: DetectionOptions, store: Store | None) -> tuple[list[Result], Metadata]:
     """Language packages: one lang-pkgs Result per application, license results, unparsable files."""
     from vigil.analyzers.registry import PACKAGE_DB_ANALYZERS
-    from vigil.detectors.registry import language_matchers, match
+    from vigil.detectors.registry import language_matchers, match, prepare
 
     meta = Metadata()
     if store is not None:
@@ -133,8 +133,10 @@ def lang_results(inv: Inventory, opts: DetectionOptions, store: Store | None) ->
     matchers = language_matchers(store) if store is not None and "vuln" in opts.scanners else ()
     results: list[Result] = []
     libraries = "library" in opts.pkg_types  # --pkg-types os: language packages are not reported at all
-    for app in sorted(inv.applications, key=lambda a: (a.file_path, a.type)) if libraries else ():
-        pkgs = _reported(app, opts)
+    reported = [(app, _reported(app, opts))
+                for app in (sorted(inv.applications, key=lambda a: (a.file_path, a.type)) if libraries else ())]
+    prepare(matchers, [p for _, pkgs in reported for p in pkgs])
+    for app, pkgs in reported:
         vulns = [v for p in pkgs for v in match(matchers, p)]
         results.append(Result(target=app.file_path, class_="lang-pkgs", type=app.type,
                               packages=tuple(pkgs) if opts.list_all_pkgs or opts.dependency_tree else (),

@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 from urllib.parse import unquote
 
 from vigil.analyzers.errors import number_too_large
@@ -88,8 +90,10 @@ class SbomInventory:
 _OS_PURL_TYPES = {"deb": "dpkg", "apk": "apk", "rpm": "rpm"}
 
 
-def _purl_parts(purl: str) -> tuple[str, str, str, str, dict[str, str]] | None:
-    """(type, namespace, name, version, qualifiers) of any purl, None for a non-purl."""
+@lru_cache(maxsize=1 << 16)
+def _purl_parts(purl: str) -> tuple[str, str, str, str, Mapping[str, str]] | None:
+    """(type, namespace, name, version, qualifiers) of any purl, None for a non-purl. Memoised: each component's
+    purl is read by the walk, the OS inventory and the application grouping; the qualifiers are read-only."""
     if not purl.startswith("pkg:"):
         return None
     body, _, query = purl[4:].split("#", 1)[0].partition("?")
@@ -435,23 +439,29 @@ def _spdx_tv(data: bytes, sbom_name: str) -> SbomInventory:
 
 def sbom_format(data: bytes) -> str:
     """'cyclonedx-json' | 'cyclonedx-xml' | 'spdx-json' | 'spdx-tv' | '' (unknown)."""
+    return _sniff(data)[0]
+
+
+def _sniff(data: bytes) -> tuple[str, Any]:
+    """The format and, for the JSON formats, the decoded document (decoding a large BOM is a good part of reading
+    it: parse_sbom_inventory uses this one rather than decoding the text again)."""
     if b"SPDXVersion:" in data[:4096]:
-        return "spdx-tv"
+        return "spdx-tv", None
     head = data.lstrip()[:1]
     if head == b"<":
-        return "cyclonedx-xml" if b"cyclonedx.org/schema/bom" in data[:4096] else ""
+        return ("cyclonedx-xml" if b"cyclonedx.org/schema/bom" in data[:4096] else ""), None
     if head == b"{":
         try:
             doc = json.loads(data)
         except ValueError as e:
             if too_large := number_too_large(e):  # valid JSON, just a number Python will not read
                 raise SBOMError(too_large) from e
-            return ""
+            return "", None
         if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
-            return "cyclonedx-json"
+            return "cyclonedx-json", doc
         if isinstance(doc, dict) and str(doc.get("spdxVersion", "")).startswith("SPDX-"):
-            return "spdx-json"
-    return ""
+            return "spdx-json", doc
+    return "", None
 
 
 def parse_sbom(data: bytes, sbom_name: str = "sbom") -> tuple[Application, ...]:
@@ -460,13 +470,12 @@ def parse_sbom(data: bytes, sbom_name: str = "sbom") -> tuple[Application, ...]:
 
 
 def parse_sbom_inventory(data: bytes, sbom_name: str = "sbom") -> SbomInventory:
-    fmt = sbom_format(data)
+    fmt, doc = _sniff(data)
     if fmt == "cyclonedx-xml":
         return _cdx_xml(data, sbom_name)
     if fmt == "spdx-tv":
         return _spdx_tv(data, sbom_name)
     if fmt in ("cyclonedx-json", "spdx-json"):
-        doc = json.loads(data)
         return _cdx_json(doc, sbom_name) if fmt == "cyclonedx-json" else _spdx_json(doc, sbom_name)
     raise SBOMError("unrecognised SBOM (supported: CycloneDX JSON/XML, SPDX JSON and tag-value)")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 
 from vigil.detectors.versions import InvalidVersion, Scheme, scheme_for
@@ -145,6 +145,16 @@ class GenericMatcher:
 
     def handles(self, pkg: Package) -> bool:
         return pkg.ecosystem in LANGUAGE_ECOSYSTEMS and bool(pkg.version)
+
+    def prepare(self, pkgs: Iterable[Package]) -> None:
+        """Read the advisories of every package this matcher will be asked about, a query per ecosystem and
+        chunk of names (see Store.prefetch_advisories)."""
+        names: dict[str, set[str]] = defaultdict(set)
+        for pkg in pkgs:
+            if self.handles(pkg):
+                names[pkg.ecosystem].add(normalize(pkg.ecosystem, pkg.name))
+        for ecosystem in sorted(names):
+            self.store.prefetch_advisories(ecosystem, names[ecosystem])
 
     @cache  # noqa: B019 - one matcher per scan; the cache is the point
     def _data_source(self, source: str) -> DataSource:
