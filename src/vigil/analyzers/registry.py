@@ -186,6 +186,13 @@ class PathIndex(Generic[S]):
         self._path = _any_glob(path_globs - literal)
         # --file-patterns regexes are searched, not matched: with any, every analyzer is asked (a rare option)
         self._regexes = any(a.path_regexes for a in self.analyzers)
+        # a wanted path is asked of the analyzers that name its base name exactly and of those with patterns, not
+        # of all of them: most analyzers only name files, and a lockfile corpus has hundreds of wanted paths
+        self._by_name: dict[str, list[int]] = {}
+        for i, a in enumerate(self.analyzers):
+            for n in set(a.filenames):
+                self._by_name.setdefault(n, []).append(i)
+        self._patterned = [i for i, a in enumerate(self.analyzers) if a.globs or a.path_globs or a.path_regexes]
 
     def maybe(self, path: str) -> bool:
         """False when no analyzer wants the path (True may still mean none does)."""
@@ -200,7 +207,11 @@ class PathIndex(Generic[S]):
     def matching(self, path: str) -> list[S]:
         if not self.maybe(path):
             return []
-        return [a for a in self.analyzers if wants_path(a, path)]
+        named = self._by_name.get(path.rsplit("/", 1)[-1], ())
+        patterned = [i for i in self._patterned if wants_path(self.analyzers[i], path)]
+        if not patterned:
+            return [self.analyzers[i] for i in named]
+        return [self.analyzers[i] for i in sorted({*named, *patterned})]
 
 
 _WILD = re.compile(r"[*?\[]")
