@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FEEDS ?= ../shared/data/advisories
 DEMO_TARGET ?= examples/demo-project
 
-.PHONY: setup lock demo db test lint unit bench bench-image bench-server bench-delta bench-trivy clean schema openapi secret-rules analyzer-paths
+.PHONY: setup lock demo db test lint unit bench bench-image bench-server bench-delta bench-trivy clean schema openapi secret-rules analyzer-paths spdx-ids
 
 # Installs exactly what requirements.lock pins (runtime + dev, each file checked against its sha256), then Vigil
 # itself without resolving anything: two machines that run `make setup` get the same packages. The build backend
@@ -87,6 +87,11 @@ schema: setup
 
 secret-rules: setup
 	$(BIN)/python tools/gen_secret_rules.py
+
+# The SPDX license IDs scans normalise declared licenses to (src/vigil/data/spdx_ids.json), after moving
+# license-expression in the lock.
+spdx-ids: setup
+	$(BIN)/python tools/gen_spdx_ids.py
 
 # Which files each analyzer wants (src/vigil/analyzers/paths.py), after changing an analyzer's file patterns.
 analyzer-paths: setup

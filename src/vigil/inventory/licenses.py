@@ -13,8 +13,10 @@ Pure functions, no I/O: analyzers call them.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
+from pathlib import Path
 
 # SPDX IDs that take "-only"/"-or-later" instead of "+" (SPDX 3.x deprecates the bare and "+" forms).
 _GNU = frozenset({
@@ -74,19 +76,12 @@ _TEXT_MARKERS = ("http://", "https://", "(c)", "as-is", ";", "hereby", "permissi
 @cache
 def _spdx_ids() -> dict[str, str]:
     """Lower-cased SPDX license IDs (current and deprecated) -> the ID as SPDX spells it. A deprecated ID stays
-    itself ("BSD-2-Clause-NetBSD"): which current license it became is a judgement the metadata did not make."""
-    from license_expression import get_license_index  # type: ignore[import-untyped]  # lazy: ~0.1 s
-
-    out: dict[str, str] = {}
-    for entry in get_license_index():
-        spdx = entry.get("spdx_license_key")
-        if not spdx or entry.get("is_exception") or spdx.startswith("LicenseRef-"):
-            continue
-        out.setdefault(spdx.lower(), spdx)
-        for other in entry.get("other_spdx_license_keys") or ():
-            if not other.startswith("LicenseRef-"):
-                out.setdefault(other.lower(), other)
-    return out
+    itself ("BSD-2-Clause-NetBSD"): which current license it became is a judgement the metadata did not make.
+    Read from data/spdx_ids.json, which tools/gen_spdx_ids.py derives from license-expression's license index
+    (importing that library and walking its index cost more than the rest of a small image's analysis)."""
+    doc = json.loads((Path(__file__).resolve().parent.parent / "data" / "spdx_ids.json").read_bytes())
+    ids: dict[str, str] = doc["ids"]
+    return ids
 
 
 def _key(name: str) -> tuple[str, bool]:
