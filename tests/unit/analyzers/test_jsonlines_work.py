@@ -144,3 +144,60 @@ def test_a_failure_stops_all_later_skipping(monkeypatch: pytest.MonkeyPatch) -> 
     decodes.clear()
     jl.json_value_spans(text, 2)
     assert len(decodes) == 1
+
+
+@pytest.mark.parametrize("text", ["", "\n", "a", "a\n", "a\nb", "\n\n\r\nx\u2028y\rz\n", "x" * 100 + "\n" * 50])
+def test_line_index_is_the_newline_count_without_a_match_per_line(monkeypatch: pytest.MonkeyPatch,
+                                                                  text: str) -> None:
+    from vigil.analyzers.lang import _common
+
+    calls = 0
+    real = re.finditer
+
+    def counting(*a: Any, **kw: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(*a, **kw)
+
+    monkeypatch.setattr(re, "finditer", counting)
+    idx = _common.LineIndex(text)
+    for offset in range(len(text) + 1):
+        assert idx.line_of(offset) == text.count("\n", 0, offset) + 1
+    assert calls == 0
+
+
+def _split_reference(s: str) -> list[str]:
+    """yarn_lock's header split as a character-by-character walk (what the regex scan must equal)."""
+    from vigil.analyzers.lang.yarn_lock import _QUOTED
+
+    parts: list[str] = []
+    pos = start = 0
+    while pos < len(s):
+        m = _QUOTED.match(s, pos) if s[pos] == '"' else None
+        if m:
+            pos = m.end()
+        elif s[pos] == ",":
+            parts.append(s[start:pos])
+            pos += 1
+            start = pos
+        else:
+            pos += 1
+    parts.append(s[start:])
+    return parts
+
+
+def test_yarn_header_split_equals_the_character_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    import itertools
+
+    from vigil.analyzers.lang import yarn_lock
+
+    for n in range(8):
+        for chars in itertools.product('"\\,a', repeat=n):
+            s = "".join(chars)
+            assert yarn_lock._split_outside_quotes(s) == _split_reference(s), s
+    # one regex match per comma or quoted string, not one Python step per character
+    pattern = _CountingPattern(yarn_lock._QUOTED_OR_COMMA)
+    monkeypatch.setattr(yarn_lock, "_QUOTED_OR_COMMA", pattern)
+    header = ", ".join(f'"@scope/pkg-{i}@^{i}.0.0"' for i in range(50))
+    assert len(yarn_lock._split_outside_quotes(header)) == 50
+    assert pattern.tokens == 50 + 49

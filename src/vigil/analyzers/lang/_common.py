@@ -110,7 +110,10 @@ def _plain_construct(root: Any, bool_values: dict[str, bool]) -> Any:
             for k, v in node.value:
                 if type(k) is not scalar_node:
                     raise _NotPlain  # unhashable key: PyYAML's constructor says so
-                out[build(k)] = build(v)
+                # plain strings (most keys and values) inline: what build() returns for them, without a call each
+                out[k.value if k.tag == _STR else build(k)] = (
+                    v.value if type(v) is scalar_node and v.tag == _STR else build(v)
+                )
             return out
         if node.tag == _SEQ and type(node) is yaml.SequenceNode:
             seq: list[Any] = []
@@ -205,7 +208,13 @@ class LineIndex:
         import bisect
 
         if self._starts is None:
-            self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+            # line i starts after lines 0..i-1 and their newlines; split/accumulate run in C, with no match object
+            # per line (what a finditer over the newlines cost)
+            from itertools import accumulate
+
+            lines = self.text.split("\n")
+            lines.pop()
+            self._starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))
         return bisect.bisect_right(self._starts, offset)
 
 
