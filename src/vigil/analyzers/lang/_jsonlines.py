@@ -19,9 +19,7 @@ from vigil.analyzers.lang._common import LineIndex
 
 # One token per JSON string (unrolled loop: linear, no backtracking blow-up), structural character, or JSONC
 # comment. Numbers and literals produce no token: they do not affect structure.
-# Which alternative matched is told by m.lastindex (1 string, 2 opening, 3 closing, 4 colon, None comment), so a
-# string's text is only taken when a colon makes it a key.
-_CONTAINER_TOKEN = re.compile(r'(")[^"\\]*(?:\\.[^"\\]*)*"|([{\[])|([}\]])|(:)|//[^\n]*|/\*.*?\*/', re.S)
+_CONTAINER_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:]|//[^\n]*|/\*.*?\*/', re.S)
 
 JsonKeyPath = tuple[str | None, ...]
 
@@ -57,21 +55,22 @@ def json_container_spans(
     starts: list[int] = []
     raw: dict[JsonKeyPath, tuple[int, int]] = {}
     key: str | None = None
-    last_string: re.Match[str] | None = None
+    last_string = ""
     after_colon = False
     pos = 0
     while True:
         for m in _CONTAINER_TOKEN.finditer(text, pos):
-            kind = m.lastindex
-            if kind == 1:
+            tok = m.group()
+            c = tok[0]
+            if c == '"':
                 if after_colon:  # a string value: the pending key is consumed
                     key = None
                     after_colon = False
-                last_string = m
-            elif kind == 4:
-                key = json_string(last_string.group()) if last_string is not None else ""
+                last_string = tok
+            elif c == ":":
+                key = json_string(last_string)
                 after_colon = True
-            elif kind == 2:
+            elif c in "{[":
                 start = m.start()
                 if descend is not None and starts:
                     path = [*keys[1:], key]
@@ -89,7 +88,7 @@ def json_container_spans(
                 starts.append(start)
                 key = None
                 after_colon = False
-            elif kind == 3:
+            elif c in "}]":
                 if starts:
                     path = keys[1:]
                     if want(path):
