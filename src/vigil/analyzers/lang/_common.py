@@ -208,13 +208,7 @@ class LineIndex:
         import bisect
 
         if self._starts is None:
-            # line i starts after lines 0..i-1 and their newlines; split/accumulate run in C, with no match object
-            # per line (what a finditer over the newlines cost)
-            from itertools import accumulate
-
-            lines = self.text.split("\n")
-            lines.pop()
-            self._starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))
+            self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         return bisect.bisect_right(self._starts, offset)
 
 

@@ -279,11 +279,6 @@ def _want_v1(p: list[str | None]) -> bool:
     return all(p[i] == "dependencies" for i in range(0, n, 2))
 
 
-def _descend_v1(p: list[str | None]) -> bool:
-    """Whether a container may hold a `_want_v1` one: every even step of its path is `dependencies`."""
-    return all(p[i] == "dependencies" for i in range(0, len(p), 2))
-
-
 @dataclass(slots=True)
 class _Scope:
     level: dict[str, Any]
@@ -291,7 +286,7 @@ class _Scope:
 
 
 def _parse_v1(top: dict[Any, Any], text: str, manifest: dict[str, Any] | None, pset: PackageSet) -> None:
-    spans = json_container_spans(text, _want_v1, _descend_v1)
+    spans = json_container_spans(text, _want_v1)
     declared: set[str] | None = None
     if manifest is not None:
         prod, dev = manifest_deps(manifest)
