@@ -110,7 +110,10 @@ def _plain_construct(root: Any, bool_values: dict[str, bool]) -> Any:
             for k, v in node.value:
                 if type(k) is not scalar_node:
                     raise _NotPlain  # unhashable key: PyYAML's constructor says so
-                out[build(k)] = build(v)
+                # plain strings (most keys and values) inline: what build() returns for them, without a call each
+                out[k.value if k.tag == _STR else build(k)] = (
+                    v.value if type(v) is scalar_node and v.tag == _STR else build(v)
+                )
             return out
         if node.tag == _SEQ and type(node) is yaml.SequenceNode:
             seq: list[Any] = []

@@ -104,6 +104,11 @@ def _want_v2(p: list[str | None]) -> bool:
     return len(p) == 2 and p[0] == "packages"
 
 
+def _descend_v2(p: list[str | None]) -> bool:
+    """Whether a container may hold a `_want_v2` one: only the root's `packages` does."""
+    return len(p) == 1 and p[0] == "packages"
+
+
 # npm writes lockfiles with JSON.stringify(…, 2) (other tools use 4 spaces or tabs): each `packages` member starts
 # on a line `<indent*2>"key": {` and ends on a line `<indent*2>}`. Finding those with two regex scans is several
 # times faster than tokenizing the whole text; any other layout falls back to json_container_spans.
@@ -124,7 +129,7 @@ def _indented_regexes(
 
 def _v2_spans(text: str, entries: Mapping[str, object]) -> dict[JsonKeyPath, tuple[int, int]]:
     fast = _indented_v2_spans(text, entries)
-    return fast if fast is not None else json_container_spans(text, _want_v2)
+    return fast if fast is not None else json_container_spans(text, _want_v2, _descend_v2)
 
 
 def _indented_v2_spans(text: str, entries: Mapping[str, object]) -> dict[JsonKeyPath, tuple[int, int]] | None:

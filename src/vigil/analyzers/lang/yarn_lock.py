@@ -50,6 +50,7 @@ APP_TYPE = "yarn"
 
 _PROTOCOL = re.compile(r"([a-z][a-z0-9+.-]*):")
 _QUOTED = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
+_QUOTED_OR_COMMA = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|,')
 _FIELD_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"|(\S+)')
 _BERRY_MARKER = re.compile(r"^__metadata:", re.M)
 _KEEP_PROTOCOLS = frozenset({"", "npm", "http", "https"})
@@ -112,19 +113,16 @@ def _split_header(header: str) -> list[str]:
 
 
 def _split_outside_quotes(s: str) -> list[str]:
+    """`s` split at the commas outside complete double-quoted strings (an unterminated quote is an ordinary
+    character). The scan runs in the regex engine: at each position a quoted string, else a comma, else move on."""
+    if '"' not in s:
+        return s.split(",")
     parts: list[str] = []
-    pos = 0
     start = 0
-    while pos < len(s):
-        m = _QUOTED.match(s, pos) if s[pos] == '"' else None
-        if m:
-            pos = m.end()
-        elif s[pos] == ",":
-            parts.append(s[start:pos])
-            pos += 1
-            start = pos
-        else:
-            pos += 1
+    for m in _QUOTED_OR_COMMA.finditer(s):
+        if s[m.start()] == ",":
+            parts.append(s[start : m.start()])
+            start = m.end()
     parts.append(s[start:])
     return parts
 
