@@ -68,13 +68,8 @@ def test_normalize_list_drops_empties_and_repeats() -> None:
 def test_spdx_id_table_is_current() -> None:
     """Declared licenses are normalised with data/spdx_ids.json instead of importing license-expression at scan
     time: the table says what the pinned license-expression's index says."""
-    import importlib.util
-    from pathlib import Path
+    from tests.tool_helpers import load_tool
 
-    path = Path(__file__).resolve().parents[3] / "tools" / "gen_spdx_ids.py"
-    spec = importlib.util.spec_from_file_location("gen_spdx_ids", path)
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_tool("gen_spdx_ids")
     assert gen.OUT.read_text(encoding="utf-8") == gen.render(), "regenerate it with `make spdx-ids`"
     assert len(gen.ids()) > 600  # the index was read, not an empty table compared with an empty table

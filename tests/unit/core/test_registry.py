@@ -84,13 +84,9 @@ def test_declared_ids_are_the_modules_analyzers() -> None:
 def test_declared_paths_are_current() -> None:
     """A scan picks the analyzers a file needs from analyzers/paths.py before importing any: the file says what
     each module's ANALYZER wants, or a changed pattern would send files to the wrong analyzer."""
-    import importlib.util
+    from tests.tool_helpers import load_tool
 
-    path = Path(__file__).resolve().parents[3] / "tools" / "gen_analyzer_paths.py"
-    spec = importlib.util.spec_from_file_location("gen_analyzer_paths", path)
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_tool("gen_analyzer_paths")
     assert gen.OUT.read_text(encoding="utf-8") == gen.render(), "regenerate it with `make analyzer-paths`"
 
 

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import msgspec
-import pytest
 
 from vigil.analyzers.secrets import engine, rules
 from vigil.analyzers.secrets.engine import (
@@ -23,19 +22,6 @@ from vigil.compiled_cache import CompiledFiles
 TOKEN = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"  # github-pat shape (fake)
 DATA = f"GITHUB={TOKEN}\nplain text\n".encode()
 FAST = "hyperscan" if hyperscan_available() else "re"
-
-
-@pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real = engine._compile_database
-
-    def counting(db: object, exprs: list[bytes], ids: list[int], flags: list[int]) -> None:
-        calls.append(len(exprs))
-        real(db, exprs, ids, flags)
-
-    monkeypatch.setattr(engine, "_compile_database", counting)
-    return calls
 
 
 def _planned(nbytes: int | None, store: CompiledFiles | None) -> SecretScanner:

@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from vigil.analyzers.secrets import engine, rules
+from vigil.analyzers.secrets import rules
 from vigil.analyzers.secrets.engine import SecretScanner, hyperscan_available
 from vigil.compiled_cache import CompiledFiles
 
@@ -17,19 +17,6 @@ pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="no hyperscan"
 TOKEN = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"  # github-pat shape (fake)
 AKID = "AKIA" + "QZ7W3RT5YP2M6N4K"
 DATA = f"GITHUB={TOKEN}\nAWS={AKID}\nplain text\n".encode()
-
-
-@pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real = engine._compile_database
-
-    def counting(db: object, exprs: list[bytes], ids: list[int], flags: list[int]) -> None:
-        calls.append(len(exprs))
-        real(db, exprs, ids, flags)
-
-    monkeypatch.setattr(engine, "_compile_database", counting)
-    return calls
 
 
 def _scan(store: CompiledFiles | None) -> bytes:

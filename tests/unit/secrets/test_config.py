@@ -134,14 +134,9 @@ def test_engine_digest_follows_the_config_file(tmp_path: Path) -> None:
 
 
 def _rules_generator():  # type: ignore[no-untyped-def]
-    import importlib.util
+    from tests.tool_helpers import load_tool
 
-    path = Path(__file__).resolve().parents[3] / "tools" / "gen_secret_rules.py"
-    spec = importlib.util.spec_from_file_location("gen_secret_rules", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("gen_secret_rules")
 
 
 def test_builtin_rules_json_twin_is_current() -> None:
