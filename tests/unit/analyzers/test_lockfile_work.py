@@ -89,16 +89,22 @@ def test_lockfile_yaml_leaves_other_tags_to_pyyaml(text: str) -> None:
     assert _load(text, _yaml_loaders()[1]) == _load(text, _pyyaml_lock_loader())
 
 
-def test_purls_quote_each_distinct_string_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    quoted: list[str] = []
+@pytest.fixture
+def quoted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every string purls percent-encode during the test (the memo cleared first)."""
+    calls: list[str] = []
     real = purl_mod.quote
 
     def counting(s: str, safe: str = "/") -> str:
-        quoted.append(s)
+        calls.append(s)
         return real(s, safe=safe)
 
     monkeypatch.setattr(purl_mod, "quote", counting)
     purl_mod._quote_all.cache_clear()
+    return calls
+
+
+def test_purls_quote_each_distinct_string_once(quoted: list[str]) -> None:
     for i in range(500):
         make_purl("npm", "@scope/name", f"1.0.{i}")  # the namespace needs escaping, the versions do not
     assert quoted == ["@scope"]
@@ -117,16 +123,7 @@ def _two_targets(n: int) -> Report:
                   vigil_version="0.1.0", results=tuple(results))
 
 
-def test_cyclonedx_quotes_each_target_path_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    quoted: list[str] = []
-    real = purl_mod.quote
-
-    def counting(s: str, safe: str = "/") -> str:
-        quoted.append(s)
-        return real(s, safe=safe)
-
-    monkeypatch.setattr(purl_mod, "quote", counting)
-    purl_mod._quote_all.cache_clear()
+def test_cyclonedx_quotes_each_target_path_once(quoted: list[str]) -> None:
     buf = io.StringIO()
     get("cyclonedx", RenderOptions())(_two_targets(300), buf)
     refs = [c["bom-ref"] for c in json.loads(buf.getvalue())["components"] if c["type"] == "library"]
