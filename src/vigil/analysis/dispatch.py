@@ -115,7 +115,7 @@ class AnalyzerSet:
 
     @property
     def _specs(self) -> tuple[Analyzer, ...] | tuple[AnalyzerRef, ...]:
-        return self.refs if self.refs is not None and self._analyzers is None else self.analyzers
+        return self.refs if self.refs is not None else self.analyzers
 
     @cached_property
     def has_binaries(self) -> bool:
@@ -196,12 +196,8 @@ class AnalyzerSet:
             from vigil.analyzers.secrets import NAME, VERSION
 
             # a scan whose blobs are all cached (a warm rescan) never loads lazily loaded rules
-            digest = self.ruleset_digest if self.ruleset is None and self.ruleset_digest else None
-            if digest is None:
-                rules = self._rules()
-                assert rules is not None
-                digest = rules.digest()
-            names.append(f"{NAME}/{VERSION}/{digest}")
+            rules = None if self.ruleset_digest else self._rules()
+            names.append(f"{NAME}/{VERSION}/{self.ruleset_digest or (rules.digest() if rules else '')}")
         if self.misconf is not None:
             names.append(f"misconfig/{self.misconf_digest}")
         return names
@@ -211,11 +207,9 @@ class AnalyzerSet:
             return False
         return any(part in DEFAULT_SKIP_DIRS for part in rel.split("/")[:-1])
 
-    def runs(self, a: Analyzer, rel: str) -> bool:
-        return a.matches(rel) and not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))
-
     def chosen(self, rel: str) -> list[Analyzer]:
-        """The analyzers that run on this path (`runs`), in the set's order (imported now if they were not)."""
+        """The analyzers that run on this path (those that want it, lockfile analyzers not in the default skipped
+        directories), in the set's order (imported now if they were not)."""
         found = [a for a in self._index.matching(rel)
                  if not (a.kind == "lockfile" and self.skips_default_dirs("lockfile", rel))]
         return [self._load(a) if isinstance(a, AnalyzerRef) else a for a in found]

@@ -18,7 +18,7 @@ import msgspec
 
 from vigil.analysis.dispatch import AnalyzerSet, analyze_tree, coverage_gaps, join_batches, to_blob
 from vigil.analysis.parallel import fork_map, workers_for
-from vigil.analyzers.registry import Analyzer, AnalyzerRef, all_analyzers, refs_of
+from vigil.analyzers.registry import ANALYZER_IDS, Analyzer, AnalyzerRef, refs_of
 from vigil.errors import UserError
 from vigil.findings.analysis import ArtifactInfo, BlobInfo, SecretsInFile, content_key
 from vigil.findings.records import SecretFinding
@@ -86,9 +86,10 @@ def parse_file_patterns(patterns: tuple[str, ...]) -> FilePatterns:
             log.warning("--file-patterns %s: %s files are found by their names only; pattern not applied", item,
                         kind)
             continue
-        if kind not in {a.name for a in all_analyzers()}:
+        names = {name for name, _ in ANALYZER_IDS.values()}  # the declared names: no analyzer imported to check
+        if kind not in names:
             raise AnalyzeOptionsError(f"--file-patterns {item!r}: unknown type {kind!r} (one of "
-                                      f"{', '.join(sorted({a.name for a in all_analyzers()} | PATTERN_CONFIG_TYPES))})")
+                                      f"{', '.join(sorted(names | PATTERN_CONFIG_TYPES))})")
         extra.setdefault(kind, []).append(rx)
     return FilePatterns({k: tuple(v) for k, v in extra.items()}, tuple(config))
 
