@@ -16,7 +16,8 @@ A corrupt or undecodable value is treated as a miss (and overwritten), never an 
 
 `put` replaces an entry (the local cache: the scanner trusts its own analysis); `add` stores only where no live
 entry is (the server's per-token entries, which it cannot check: a second upload never replaces the first).
-`get_raw` gives the stored encoding, so a caller can weigh a blob before paying for its decoding.
+`get_raw` gives the stored encoding, so a caller can weigh a blob before paying for its decoding. The local
+backends (fs, memory) also keep detection's reports under `report_key`s (`put_raw`, see pipeline.backend).
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ class MemoryCache:
     def put(self, key: str, blob: BlobInfo) -> None:
         self._store(key, _ENCODER.encode(blob))
 
+    def put_raw(self, key: str, raw: bytes) -> None:
+        self._store(key, raw)
+
     def _store(self, key: str, raw: bytes) -> bool:
         self.delete(key)
         if len(raw) > self.max_bytes:
@@ -238,9 +242,12 @@ class FSCache:
         return time.time() - self.ttl if self.ttl else 0.0
 
     def put(self, key: str, blob: BlobInfo) -> None:
+        self.put_raw(key, _ENCODER.encode(blob))
+
+    def put_raw(self, key: str, raw: bytes) -> None:
         try:
             self._db.execute("INSERT OR REPLACE INTO blobs (key, value, created) VALUES (?, ?, ?)",
-                             (key, _ENCODER.encode(blob), time.time()))
+                             (key, raw, time.time()))
         except sqlite3.Error as e:  # a full disk or a locked file must not fail the scan
             log.warning("analysis cache write failed: %s", e)
 

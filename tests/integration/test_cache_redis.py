@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tests.cli_helpers import run
 
-from vigil.cache import CacheError, RedisCache, open_cache
+from vigil.cache import CacheError, FSCache, RedisCache, open_cache
 from vigil.findings.analysis import BlobInfo
 
 BLOB = BlobInfo(diff_id="sha256:" + "b" * 64, whiteouts=("etc/motd",))
@@ -86,3 +86,28 @@ def test_clean_command_clears_redis(redis_url: str, tmp_path: Path) -> None:
     c.close()
     p = run("clean", "--cache-dir", str(tmp_path))
     assert p.returncode == 2 and "--all" in p.stderr
+
+
+def test_reports_are_not_kept_in_a_shared_cache(redis_url: str, tmp_path: Path, fixture_db: Path) -> None:
+    """Runners sharing a Redis cache share layer analyses, never whole reports (one runner's entry would stand for
+    another's whole result); the same scan with the local fs cache keeps its report."""
+    from tests.oci_builder import layer_tar, write_layout
+
+    layout = write_layout(tmp_path / "img", [layer_tar({"etc/os-release": b"ID=alpine\nVERSION_ID=3.16.0\n"})])
+    c = RedisCache(redis_url)
+    c.clear()
+    for backend in (redis_url, "fs"):
+        for _ in range(2):
+            p = run("image", "--input", str(layout), "--scanners", "vuln", "-q", "--skip-db-update", "--db-path",
+                    str(fixture_db), "--cache-backend", backend, "--cache-dir", str(tmp_path / "cache"))
+            assert p.returncode == 0, p.stderr
+    keys = [k.decode() for k in c._r.scan_iter(match="*")]  # type: ignore[union-attr]
+    assert keys and not [k for k in keys if "report:" in k], keys
+    local = open_cache("fs", tmp_path / "cache")
+    assert isinstance(local, FSCache)
+    try:
+        assert local._db.execute("SELECT count(*) FROM blobs WHERE key LIKE 'report:%'").fetchone()[0] == 1
+    finally:
+        local.close()
+        c.clear()
+        c.close()

@@ -1,10 +1,12 @@
-"""A warm rescan of an image is a cache lookup: every layer and the config's secret scan are in the analysis cache,
-so the run imports no analyzer, no secret engine and no hyperscan, and reports exactly what the cold scan did.
-Checked by the modules a run loaded (never by wall-clock time) and by what the cache holds."""
+"""A warm rescan of an image is a cache lookup: every layer, the config's secret scan and the report detection made
+of them are in the analysis cache, so the run imports no analyzer, no secret engine, no hyperscan, and neither
+opens the vulnerability DB nor matches, and reports exactly what the cold scan did. Checked by the modules a run
+loaded (never by wall-clock time) and by what the cache holds."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +40,9 @@ ANALYSIS = ("vigil.analyzers.lang", "vigil.analyzers.os", "vigil.analyzers.secre
             "vigil.analyzers.secrets.rules",
             "vigil.analyzers.secrets.linear", "vigil.analyzers.secrets.image_config", "hyperscan", "zipfile", "tarfile",
             "vigil.analyzers.misconf", "multiprocessing", "concurrent")
+# What a rescan with the report kept has no use for: the matchers (the DB's metadata is still read, by the step
+# that checks the DB is there and current).
+DETECTION = ("vigil.detectors.vuln", "vigil.detectors.registry")
 
 
 def _scan(tmp_path: Path, layout: Path, db: Path, name: str, *extra: str) -> tuple[dict[str, object], set[str]]:
@@ -85,10 +90,20 @@ def test_warm_rescan_imports_no_analyzer_and_reports_the_same(tmp_path: Path, fi
     assert warm == cold
     assert not _loaded(warm_mods, ANALYSIS), sorted(_loaded(warm_mods, ANALYSIS))
     assert "vigil.pipeline.scan" in warm_mods  # the scan did run
+    assert set(DETECTION) <= cold_mods  # the cold scan matched…
+    assert not _loaded(warm_mods, DETECTION), sorted(_loaded(warm_mods, DETECTION))  # … the warm one read its report
 
-    # the cache holds the two layers and the config's secrets: three entries, nothing was analysed again
+    # the cache holds the two layers, the config's secrets and the report: nothing was analysed again
     db = sqlite3.connect(tmp_path / "cache" / "analysis" / "analysis.sqlite")
     try:
-        assert db.execute("SELECT count(*) FROM blobs").fetchone()[0] == 3
+        assert db.execute("SELECT count(*) FROM blobs WHERE key NOT LIKE 'report:%'").fetchone()[0] == 3
+        assert db.execute("SELECT count(*) FROM blobs WHERE key LIKE 'report:%'").fetchone()[0] == 1
     finally:
         db.close()
+
+    # a new DB file (what an update installs) is matched again, and reports the same here
+    fresh = tmp_path / "fresh.db"
+    shutil.copyfile(fixture_db, fresh)
+    again, again_mods = _scan(tmp_path, layout, fresh, "fresh")
+    assert again == cold
+    assert set(DETECTION) <= again_mods

@@ -5,14 +5,22 @@ Report of the artifact. `LocalBackend` keeps blobs in the analysis cache (or in 
 DB; `RemoteBackend` uploads them to a server, whose scan endpoint runs a LocalBackend. Both take the same typed
 `DetectionOptions` — the object that travels on the wire is the one the local path uses, so no option can be
 forgotten in a hand-written conversion.
+
+A LocalBackend given a `reports` store also keeps the reports it detects, keyed by everything detection reads (see
+`report_key`): a rescan of an image whose layers are cached and whose DB has not changed since is a cache lookup,
+with no DB opened and nothing matched — the case of an operator or a CI fleet scanning the same image for every
+workload or pipeline.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
+
+import msgspec
 
 from vigil.errors import UserError
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
@@ -45,6 +53,14 @@ class BlobStore(Protocol):
     def close(self) -> None: ...
 
 
+class ReportStore(Protocol):
+    """Where a LocalBackend keeps the reports it detected: the local analysis cache (fs or memory)."""
+
+    def get_raw(self, key: str) -> bytes | None: ...
+
+    def put_raw(self, key: str, raw: bytes) -> None: ...
+
+
 class Backend(Protocol):
     def missing(self, keys: Sequence[str]) -> list[str]: ...
 
@@ -72,10 +88,12 @@ class LocalBackend:
     """Blobs in `blobs` (the analysis cache; None: this scan's memory only), detection with the DB at db_path.
     Blobs this scan put or read are kept decoded, so nothing is decoded twice."""
 
-    def __init__(self, db_path: Path, blobs: BlobStore | None = None, *, close_blobs: bool = True) -> None:
+    def __init__(self, db_path: Path, blobs: BlobStore | None = None, *, close_blobs: bool = True,
+                 reports: ReportStore | None = None) -> None:
         self.db_path = db_path
         self.blobs = blobs
         self.close_blobs = close_blobs  # False when the store outlives this backend (a server's cache)
+        self.reports = reports
         self._held: dict[str, BlobInfo] = {}
 
     def missing(self, keys: Sequence[str]) -> list[str]:
@@ -103,6 +121,18 @@ class LocalBackend:
 
     def scan(self, art: ArtifactInfo, keys: Sequence[str], options: DetectionOptions) -> Report:
         blobs = self.gather(keys)
+        reports = self.reports
+        rkey = report_key(art, keys, options, self.db_path) if reports is not None else None
+        if reports is None or rkey is None:
+            return self._detect(art, blobs, options)
+        kept = _kept_report(reports, rkey)
+        if kept is not None:
+            return kept
+        report = self._detect(art, blobs, options)
+        reports.put_raw(rkey, msgspec.msgpack.encode(report))
+        return report
+
+    def _detect(self, art: ArtifactInfo, blobs: list[BlobInfo], options: DetectionOptions) -> Report:
         store = open_store(self.db_path, options)
         if store is None:  # vulnerabilities not scanned: no DB to read, nor its module to import
             return detect(art, blobs, options, None)
@@ -128,6 +158,53 @@ class LocalBackend:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+# Bumped whenever detection reports differently for the same blobs, options and DB (a matcher's rule, a field
+# of the report): every kept report then misses, as bumping an analyzer's version does for its blobs.
+REPORT_CACHE_VERSION = 1
+
+
+def report_key(art: ArtifactInfo, keys: Sequence[str], options: DetectionOptions, db_path: Path,
+               today: dt.date | None = None) -> str | None:
+    """The key of the report detection makes of these blobs: the artifact as described, the blob keys (which
+    already name the analyzers, their versions and the analysis options), the detection options, the DB file's
+    identity (device, inode, size, modification time: an update installs a new file, a rebuild rewrites it) and
+    today's date (an OS release's end of life is judged against it). None when the DB file cannot be looked at:
+    nothing is kept, and detection reports the DB as it always does."""
+    import hashlib
+    import os
+
+    from vigil import __version__
+
+    db = "-"
+    if "vuln" in options.scanners:
+        try:
+            st = os.stat(db_path)
+        except OSError:
+            return None
+        db = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+    h = hashlib.sha256(f"report/{REPORT_CACHE_VERSION}/{__version__}\n{db}\n"
+                       f"{(today or dt.datetime.now(dt.UTC).date()).isoformat()}\n".encode())
+    h.update(msgspec.msgpack.encode((art, tuple(keys), options)))
+    return "report:sha256:" + h.hexdigest()
+
+
+def _kept_report(reports: ReportStore, key: str) -> Report | None:
+    """A kept report, dated now and with its warnings said again as detection said them; None for none or an
+    undecodable one (a miss, then overwritten)."""
+    import logging
+
+    raw = reports.get_raw(key)
+    if raw is None:
+        return None
+    try:
+        report = msgspec.msgpack.decode(raw, type=Report)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    for w in report.metadata.warnings:
+        logging.getLogger("vigil.pipeline.detect").warning("%s", w)
+    return msgspec.structs.replace(report, created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 class RemoteBackend:

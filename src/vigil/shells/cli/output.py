@@ -133,9 +133,13 @@ def _backend(values: dict[str, Any], opts: ScanOptions, cache: bool) -> LocalBac
     backend_name = cache_backend_url(values)
     if not cache or backend_name == "none":
         return LocalBackend(opts.db_path)
-    from vigil.cache import open_cache
+    from vigil.cache import FSCache, MemoryCache, open_cache
     from vigil.settings import default_cache_dir, parse_duration
 
     ttl = parse_duration(str(values.get("cache_ttl") or "0"))
     cache_dir: Path = values.get("cache_dir") or default_cache_dir()
-    return LocalBackend(opts.db_path, open_cache(backend_name, cache_dir, ttl))
+    blobs = open_cache(backend_name, cache_dir, ttl)
+    # Reports are kept only in a cache this machine alone writes: in a shared Redis, another runner's entry would
+    # be trusted as this scan's whole result, where a blob only stands for one layer's analysis.
+    reports = blobs if isinstance(blobs, FSCache | MemoryCache) else None
+    return LocalBackend(opts.db_path, blobs, reports=reports)
