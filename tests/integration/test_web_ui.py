@@ -213,6 +213,39 @@ def test_target_page_filters_paginates_and_diffs(ui: tuple[Server, dict[str, Any
     assert int(pg.text_content("[data-count=removed]") or -1) == len(d["removed"])
 
 
+def test_a_late_answer_to_an_older_filter_is_not_shown(ui: tuple[Server, dict[str, Any]],
+                                                       page: tuple[Any, Watch]) -> None:
+    """Two filter changes in a row send two requests whose answers may come back in either order (a busy server,
+    a slow store): the page shows the newest one's findings, never the older filter's under the newer form."""
+    server, _ = ui
+    pg, _ = page
+    tid = api(server, "/v1/targets", sort="risk", desc="true", limit=1)["items"][0]["id"]
+    older = api(server, "/v1/findings", target_id=tid, severity="CRITICAL")["total"]
+    newest = api(server, "/v1/findings", target_id=tid)["total"]
+    assert older != newest  # otherwise the two answers could not be told apart
+    pg.goto(f"{server.url}/ui/targets/{tid}")
+    held: list[Any] = []
+
+    def hold_first(route: Any) -> None:
+        if route.request.headers.get("x-partial") and not held:
+            held.append(route)  # the first filter change's answer: released after the second one's
+        else:
+            route.continue_()
+
+    pg.route(re.compile(r"/ui/targets/"), hold_first)
+    pg.select_option("select[name=severity]", "CRITICAL")
+    pg.select_option("select[name=severity]", "")
+    expect(pg.locator("[data-count=findings]")).to_have_text(re.compile(f"^{newest} "))
+    assert len(held) == 1 and "severity=CRITICAL" in held[0].request.url
+    with pg.expect_response(lambda r: "severity=CRITICAL" in r.url) as late:
+        held[0].continue_()
+    late.value.finished()
+    # one more round trip from the page: the late answer, fully received above, has been handled by then
+    assert pg.evaluate("() => fetch('/healthz').then(r => r.status)") in (200, 503)
+    assert (pg.text_content("[data-count=findings]") or "").startswith(f"{newest} ")
+    assert "severity=CRITICAL" not in pg.url
+
+
 def test_where_does_it_run(ui: tuple[Server, dict[str, Any]], page: tuple[Any, Watch]) -> None:
     server, _ = ui
     pg, _ = page

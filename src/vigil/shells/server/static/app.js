@@ -5,19 +5,27 @@
 (function () {
   "use strict";
 
+  // The newest request per target: two filter changes in a row send two requests, and their answers may come back
+  // in either order. Only the newest one's may be shown, or the page would show the older filter's findings under
+  // the newer filter's form.
+  var newest = {};
+
   function load(url, targetId) {
     var target = document.getElementById(targetId);
     if (!target) { window.location.assign(url); return; }
+    var seq = (newest[targetId] || 0) + 1;
+    newest[targetId] = seq;
     target.setAttribute("aria-busy", "true");
     fetch(url, { headers: { "X-Partial": "1" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
       .then(function (html) {
+        if (newest[targetId] !== seq) { return; } // superseded while it was on its way
         target.innerHTML = html; // a fragment rendered by the server, every value escaped by Jinja2
         target.removeAttribute("aria-busy");
         history.replaceState(null, "", url);
         bind(target);
       })
-      .catch(function () { window.location.assign(url); });
+      .catch(function () { if (newest[targetId] === seq) { window.location.assign(url); } });
   }
 
   function formUrl(form) {
