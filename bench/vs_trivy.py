@@ -456,8 +456,10 @@ class Bench:
                 # Vigil's --cache-dir also holds the default DB; --db-path (in vigil()) points at the real one
                 t = self.tside("image", *common, "--scanners", "secret", "-o", str(to), cache=tc, before=tb,
                                count=count_report(to), prime=warm)
+                what = ("Vigil vuln+secret, its kept report read (same layers, options and DB: no matching)"
+                        if warm else "Vigil vuln+secret (matches)")
                 rows.append(Row(f"7{name[0]}-{temp}", f"`image --input` {name}, {temp} cache", v, t,
-                                "Vigil vuln+secret (matches); Trivy secret + inventory (no DB); jars skipped on both"))
+                                f"{what}; Trivy secret + inventory (no DB); jars skipped on both"))
         return rows
 
     def row_rootfs(self) -> list[Row]:
