@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from vigil.analysis.gcpause import paused
 from vigil.analyzers.registry import (
     MAX_RELATED_FILES,
     PACKAGE_DB_ANALYZERS,
@@ -291,7 +292,8 @@ class _Walk:
 
     def run(self, a: Analyzer, path: str, data: bytes, siblings: dict[str, bytes] | None = None,
             related: dict[str, bytes] | None = None) -> None:
-        res = run_guarded(a, AnalysisInput(path=path, data=data, siblings=siblings or {}, related=related or {}))
+        with paused():  # the parse's short-lived tree must not drive full collections (see gcpause)
+            res = run_guarded(a, AnalysisInput(path=path, data=data, siblings=siblings or {}, related=related or {}))
         self._note(path, "results", len(self.out.results))
         self.out.results.append((a, path, res))
 
