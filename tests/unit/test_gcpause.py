@@ -114,3 +114,42 @@ def test_pool_workers_leave_the_parents_objects_out_of_their_collections() -> No
     counts = list(fork_map(_freeze_count, [1, 2, 3], None, 2))
     assert all(c > 0 for c in counts)  # inherited objects are frozen in each worker
     assert gc.get_freeze_count() == 0  # and collectable again in the parent
+
+
+class _CountingBackend:
+    """A backend whose detection allocates like matching does (containers kept until the report) and records the
+    collections that ran meanwhile."""
+
+    def __init__(self, collections: list[int]) -> None:
+        self.collections = collections
+        self.during = -1
+        self.blobs: dict[str, object] = {}
+
+    def missing(self, keys: object) -> list[str]:
+        return list(keys)  # type: ignore[call-overload]
+
+    def put(self, key: str, blob: object) -> None:
+        self.blobs[key] = blob
+
+    def scan(self, art: object, keys: object, options: object) -> object:
+        from vigil.findings.records import Report
+
+        before = len(self.collections)
+        kept = [{"finding": i} for i in range(20_000)]
+        self.during = len(self.collections) - before
+        return Report(artifact_name=str(len(kept)), artifact_type="filesystem")
+
+    def close(self) -> None:
+        pass
+
+
+def test_no_collection_runs_while_a_scan_matches(tmp_path: Path, collections: list[int]) -> None:
+    from vigil.pipeline.scan import fs_source, scan
+
+    _big_lock(tmp_path, 10)
+    opts = ScanOptions(target=tmp_path, db_path=tmp_path / "none.db", scanners=("vuln",), parallel=1)
+    backend = _CountingBackend(collections)
+    report = scan(fs_source(opts), opts, backend)  # type: ignore[arg-type]
+    assert report.artifact_name == "20000"  # the allocations happened ...
+    assert backend.during == 0  # ... with no collection among them
+    assert gc.isenabled()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vigil.analysis.dispatch import AnalyzerSet
+from vigil.analysis.gcpause import paused
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
@@ -55,7 +56,10 @@ def scan(source: Source, opts: ScanOptions, backend: Backend | None = None,
         be: Backend = LocalBackend(opts.db_path) if backend is None else backend
         try:
             keys = analyze(source, aset, be, opts, stats)
-            report = be.scan(art, keys, detection_options(opts))
+            # Matching allocates the DB's advisories and the findings, all kept until the report: with the
+            # collector on, that growth set off a full collection walking the whole analysis (see gcpause).
+            with paused():
+                report = be.scan(art, keys, detection_options(opts))
             if art.type == "container_image":
                 report = _with_image_config(report, art, opts, aset, be)
         finally:
