@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.analysis import gcpause
+from vigil import gcpause
 from vigil.analysis.dispatch import analyze_tree, to_blob
 from vigil.analysis.parallel import fork_map
 from vigil.analyzers import registry
@@ -152,4 +152,21 @@ def test_no_collection_runs_while_a_scan_matches(tmp_path: Path, collections: li
     report = scan(fs_source(opts), opts, backend)  # type: ignore[arg-type]
     assert report.artifact_name == "20000"  # the allocations happened ...
     assert backend.during == 0  # ... with no collection among them
+    assert gc.isenabled()
+
+
+def test_no_collection_runs_while_a_report_is_written(tmp_path: Path, collections: list[int]) -> None:
+    from vigil.shells.cli.output import write_report
+
+    during: list[int] = []
+
+    def render(report: int, out: object) -> None:
+        before = len(collections)
+        doc = [{"component": i} for i in range(report)]  # a reporter builds its document whole
+        during.append(len(collections) - before)
+        out.write(str(len(doc)))  # type: ignore[attr-defined]
+
+    write_report(render, 20_000, tmp_path / "out")
+    assert (tmp_path / "out").read_text() == "20000"
+    assert during == [0]
     assert gc.isenabled()

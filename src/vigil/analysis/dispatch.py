@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from vigil.analysis.gcpause import paused
 from vigil.analyzers.registry import (
     MAX_RELATED_FILES,
     PACKAGE_DB_ANALYZERS,
@@ -38,6 +37,7 @@ from vigil.analyzers.registry import (
     run_guarded,
 )
 from vigil.findings.analysis import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
+from vigil.gcpause import paused
 from vigil.inventory.records import Application, Unknown
 from vigil.sources.base import FileTree, TreeEntry
 from vigil.sources.fs import DEFAULT_SKIP_DIRS, FileTooLarge

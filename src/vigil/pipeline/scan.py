@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vigil.analysis.dispatch import AnalyzerSet
-from vigil.analysis.gcpause import paused
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
+from vigil.gcpause import paused
 from vigil.pipeline.analyze import ScanStats, TargetType, analyze, analyzer_set
 from vigil.pipeline.backend import Backend, LocalBackend
 from vigil.pipeline.report import apply_filters, load_filters
