@@ -58,6 +58,19 @@ def _yaml_loaders() -> tuple[Any, Any]:
 
     from vigil.yaml_safe import CSafeLoader
 
+    implicit = {
+        first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    # The composer asks the resolver about every node, through three Python calls (~80,000 of each on the lockfile
+    # corpus). With no path resolvers and no wildcard implicit resolver (checked here, else PyYAML's own methods
+    # stay), most answers need no regex: BaseResolver.resolve tries only the resolvers registered for a plain
+    # scalar's first character, and answers the default tag for the rest (and for every quoted scalar).
+    direct = not yaml.SafeLoader.yaml_path_resolvers and None not in implicit
+    typed_first = frozenset(first for first, resolvers in implicit.items() if resolvers)
+    scalar_node = yaml.ScalarNode
+    collection_tags = {yaml.SequenceNode: _SEQ, yaml.MappingNode: _MAP}  # BaseResolver's defaults for them
+
     class _LockfileYamlLoader(CSafeLoader):  # type: ignore[misc, valid-type]
         def construct_document(self, node: Any) -> Any:
             try:
@@ -65,10 +78,20 @@ def _yaml_loaders() -> tuple[Any, Any]:
             except (_NotPlain, RecursionError):
                 return super().construct_document(node)
 
-    _LockfileYamlLoader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool")]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
+        if direct:
+            def resolve(self, kind: Any, value: Any, implicit: tuple[bool, bool]) -> Any:
+                if kind is scalar_node:
+                    if not implicit[0] or (value and value[0] not in typed_first):
+                        return _STR  # what BaseResolver.resolve returns for them, without its lookups
+                    return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                return collection_tags.get(kind) or super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+            # Without path resolvers, descending and ascending track nothing (BaseResolver's return at once). C
+            # builtins taking the same arguments cost the composer no Python frame per node.
+            descend_resolver = staticmethod(slice)  # type: ignore[assignment]  # (parent, index)
+            ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]  # ()
+
+    _LockfileYamlLoader.yaml_implicit_resolvers = implicit
     return CSafeLoader, _LockfileYamlLoader
 
 
