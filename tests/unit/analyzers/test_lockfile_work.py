@@ -204,3 +204,34 @@ def test_sbom_is_decoded_once_and_each_purl_parsed_once(monkeypatch: pytest.Monk
     info = sbom_mod._purl_parts.cache_info()
     assert info.misses == 200  # distinct purls; the walk, the OS pass and the grouping read each one
     assert info.hits >= 400
+
+
+def _naive_line(text: str, offset: int) -> int:
+    return 0 if offset < 0 else 1 + text[:max(offset, 0)].count("\n")
+
+
+def test_line_numbers_in_document_order_cost_no_object_per_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+    import re
+
+    from vigil.analyzers.lang import _common
+
+    text = "".join(f"line {i}\n" * (i % 3) + "x" * (i % 5) for i in range(10_000))
+    listed = 0
+    real = re.finditer
+
+    def counting(pattern: Any, string: str, flags: int = 0) -> Any:
+        nonlocal listed
+        listed += 1
+        return real(pattern, string, flags)
+
+    monkeypatch.setattr(_common.re, "finditer", counting)
+    rng = random.Random(7)
+    ordered = sorted(rng.randrange(len(text) + 5) for _ in range(2000))
+    index = _common.LineIndex(text)
+    assert [index.line_of(o) for o in ordered] == [_naive_line(text, o) for o in ordered]
+    assert listed == 0  # counted between successive offsets, no list of the text's line starts
+    shuffled = [*ordered, -1, 0, len(text) + 10]
+    rng.shuffle(shuffled)
+    assert [index.line_of(o) for o in shuffled] == [_naive_line(text, o) for o in shuffled]
+    assert listed == 1  # out of order: the line starts are listed once
