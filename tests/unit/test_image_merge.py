@@ -134,3 +134,12 @@ def test_detect_os_prefers_the_family_release_file() -> None:
 def test_release_file_deleted_in_upper_layer_is_not_used() -> None:
     blobs = [_blob(0, os_releases=DEB), _blob(1, whiteouts=("etc/debian_version",))]
     assert merge([_layer(0), _layer(1)], blobs).os == OSInfo(family="debian", name="12")
+
+
+def test_a_directory_keeps_its_applications_as_analysed() -> None:
+    # no layers to attribute packages to: the merged applications are the analysed records, not copies of them
+    apps = (_app("a/package-lock.json", ("x", "1"), ("y", "2")), _app("b/package-lock.json", ("z", "3")))
+    m = merge([], [BlobInfo(diff_id="", applications=apps)])
+    assert [a.file_path for a in m.applications] == ["a/package-lock.json", "b/package-lock.json"]
+    assert all(got is want for got, want in zip(m.applications, apps, strict=True))
+    assert all(p.layer is None for a in m.applications for p in a.packages)

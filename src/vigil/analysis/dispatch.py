@@ -37,6 +37,7 @@ from vigil.analyzers.registry import (
     run_guarded,
 )
 from vigil.findings.analysis import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
+from vigil.gcpause import paused
 from vigil.inventory.records import Application, Unknown
 from vigil.sources.base import FileTree, TreeEntry
 from vigil.sources.fs import DEFAULT_SKIP_DIRS, FileTooLarge
@@ -291,7 +292,8 @@ class _Walk:
 
     def run(self, a: Analyzer, path: str, data: bytes, siblings: dict[str, bytes] | None = None,
             related: dict[str, bytes] | None = None) -> None:
-        res = run_guarded(a, AnalysisInput(path=path, data=data, siblings=siblings or {}, related=related or {}))
+        with paused():  # the parse's short-lived tree must not drive full collections (see gcpause)
+            res = run_guarded(a, AnalysisInput(path=path, data=data, siblings=siblings or {}, related=related or {}))
         self._note(path, "results", len(self.out.results))
         self.out.results.append((a, path, res))
 

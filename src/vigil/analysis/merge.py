@@ -113,8 +113,9 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
                 first_os.setdefault((p.name, p.full_version, p.arch), i)
         for app in blob.applications:
             apps[(app.file_path, app.type)] = (app, i)
-            for p in app.packages:
-                first_lang.setdefault((app.file_path, p.name, p.version), i)
+            if layers:  # which layer a package came from: nothing to say without layers (a directory)
+                for p in app.packages:
+                    first_lang.setdefault((app.file_path, p.name, p.version), i)
         for u in blob.unknowns:
             unknowns[(u.file_path, u.analyzer)] = u
         refs = _layer_ref(layers[i]) if i < len(layers) else None
@@ -138,6 +139,9 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
     out.os_packages = _os_packages(dbs, first_os, out.os, ref)
     for k in sorted(apps):
         app, idx = apps[k]
+        if not refs_by_idx and all(p.layer is None for p in app.packages):
+            out.applications.append(app)  # no layer to attribute: the records stand as they are, not rebuilt
+            continue
         out.applications.append(msgspec.structs.replace(app, packages=tuple(
             msgspec.structs.replace(p, layer=ref(first_lang.get((app.file_path, p.name, p.version), idx)))
             for p in app.packages)))

@@ -43,9 +43,18 @@ def fork_map(fn: Callable[[S, T], R], items: Sequence[T], state: S, workers: int
         return
     # imported here: the pool machinery (multiprocessing, concurrent.futures) is a tenth of a small scan's
     # start-up, and most scans of a small directory never fork
+    import gc
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork"), initializer=_init,
-                             initargs=(state,)) as pool:
-        yield from pool.map(_call, [fn] * len(items), items)
+    # The workers inherit every object of this process. Frozen, those are left out of the workers' collections:
+    # a full collection in a worker would otherwise walk all of them, writing to each one's header and so copying
+    # the page it sits on (CPU time that grew with the parent's heap, not with the worker's work). Unfrozen once the
+    # pool is done, they are collectable here again.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork"), initializer=_init,
+                                 initargs=(state,)) as pool:
+            yield from pool.map(_call, [fn] * len(items), items)
+    finally:
+        gc.unfreeze()

@@ -17,6 +17,7 @@ from vigil.analysis.dispatch import AnalyzerSet
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
+from vigil.gcpause import paused
 from vigil.pipeline.analyze import ScanStats, TargetType, analyze, analyzer_set
 from vigil.pipeline.backend import Backend, LocalBackend
 from vigil.pipeline.report import apply_filters, load_filters
@@ -55,7 +56,10 @@ def scan(source: Source, opts: ScanOptions, backend: Backend | None = None,
         be: Backend = LocalBackend(opts.db_path) if backend is None else backend
         try:
             keys = analyze(source, aset, be, opts, stats)
-            report = be.scan(art, keys, detection_options(opts))
+            # Matching allocates the DB's advisories and the findings, all kept until the report: with the
+            # collector on, that growth set off a full collection walking the whole analysis (see gcpause).
+            with paused():
+                report = be.scan(art, keys, detection_options(opts))
             if art.type == "container_image":
                 report = _with_image_config(report, art, opts, aset, be)
         finally:

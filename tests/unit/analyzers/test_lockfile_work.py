@@ -89,6 +89,59 @@ def test_lockfile_yaml_leaves_other_tags_to_pyyaml(text: str) -> None:
     assert _load(text, _yaml_loaders()[1]) == _load(text, _pyyaml_lock_loader())
 
 
+def _pyyaml_resolving_loader() -> Any:
+    """The lockfile loader with PyYAML's own resolver methods (what the short-cut resolution must equal)."""
+    loader = _yaml_loaders()[1]
+
+    class Reference(loader):  # type: ignore[misc, valid-type]
+        resolve = yaml.resolver.BaseResolver.resolve
+        descend_resolver = yaml.resolver.BaseResolver.descend_resolver
+        ascend_resolver = yaml.resolver.BaseResolver.ascend_resolver
+
+    return Reference
+
+
+# every implicit type of YAML 1.1 and the strings that look like one, plain, quoted and with explicit tags
+SCALARS = ["~", "null", "Null", "NULL", "", "nul", "nulls", "yes", "Yes", "YES", "y", "n", "no", "No", "NO", "on",
+           "On", "ON", "off", "Off", "OFF", "true", "True", "TRUE", "false", "FALSE", "tru", "1", "1.10", "0x1F",
+           "0o17", "1_000", "1e3", ".inf", "-.Inf", ".nan", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "12:30",
+           "=", "<<", "^4.17.21", "npm:1.0.0", "/@scope/pkg@1.0.0", "file:../x", "~1.2", "x >=0.10"]
+
+
+def test_lockfile_yaml_resolves_scalars_as_pyyaml_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = []
+    for i, v in enumerate(SCALARS):
+        lines += [f"p{i}: {v}", f"q{i}: '{v}'", f'r{i}: "{v}"', f"s{i}: [{v or '~'}, {{k: {v or '~'}}}]",
+                  f"t{i}: ! {v or '~'}", f"u{i}: !!str {v or '~'}"]
+    text = "\n".join(lines) + "\nv: |\n  null\nw: >\n  yes\nx: null\n\n  yes\n" + PNPM.replace("lockfileVersion", "lfv")
+    got, reference = _load(text, _yaml_loaders()[1]), _load(text, _pyyaml_resolving_loader())
+    assert got[0] == "ok" and got == reference and repr(got) == repr(reference)  # repr: True is not 1
+
+
+def test_lockfile_yaml_asks_pyyaml_to_resolve_only_what_may_be_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1,000 packages of 4 collections and 9 scalars: one scalar ("node") starts with a letter a null or bool
+    # resolver is registered for; the others, versions, names and hashes, are strings whatever follows
+    text = "packages:\n" + "".join(
+        f"  /pkg-{i}@1.{i}.0:\n    resolution: {{integrity: sha512-{i:064x}}}\n    cpu: [x64]\n"
+        f"    engines: {{node: '>=16'}}\n    version: 1.{i}.0\n" for i in range(1000))
+    reference = _load(text, _pyyaml_resolving_loader())
+    calls = 0
+    real = yaml.resolver.BaseResolver.resolve
+
+    def counting(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(self, kind, value, implicit)
+
+    monkeypatch.setattr(yaml.resolver.BaseResolver, "resolve", counting)
+    got = _load(text, _yaml_loaders()[1])
+    assert got == reference and repr(got) == repr(reference)  # repr: True is not 1, "1" is not 1
+    assert got[1]["packages"]["/pkg-7@1.7.0"]["engines"] == {"node": ">=16"}
+    # PyYAML's resolver sees only the plain scalars whose first character a null or bool resolver is registered
+    # for (~, n, N, y, Y, t, T, f, F, o, O, or none), not the 13,000 nodes
+    assert calls == 1000
+
+
 @pytest.fixture
 def quoted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every string purls percent-encode during the test (the memo cleared first)."""
@@ -151,3 +204,34 @@ def test_sbom_is_decoded_once_and_each_purl_parsed_once(monkeypatch: pytest.Monk
     info = sbom_mod._purl_parts.cache_info()
     assert info.misses == 200  # distinct purls; the walk, the OS pass and the grouping read each one
     assert info.hits >= 400
+
+
+def _naive_line(text: str, offset: int) -> int:
+    return 0 if offset < 0 else 1 + text[:max(offset, 0)].count("\n")
+
+
+def test_line_numbers_in_document_order_cost_no_object_per_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+    import re
+
+    from vigil.analyzers.lang import _common
+
+    text = "".join(f"line {i}\n" * (i % 3) + "x" * (i % 5) for i in range(10_000))
+    listed = 0
+    real = re.finditer
+
+    def counting(pattern: Any, string: str, flags: int = 0) -> Any:
+        nonlocal listed
+        listed += 1
+        return real(pattern, string, flags)
+
+    monkeypatch.setattr(_common.re, "finditer", counting)
+    rng = random.Random(7)
+    ordered = sorted(rng.randrange(len(text) + 5) for _ in range(2000))
+    index = _common.LineIndex(text)
+    assert [index.line_of(o) for o in ordered] == [_naive_line(text, o) for o in ordered]
+    assert listed == 0  # counted between successive offsets, no list of the text's line starts
+    shuffled = [*ordered, -1, 0, len(text) + 10]
+    rng.shuffle(shuffled)
+    assert [index.line_of(o) for o in shuffled] == [_naive_line(text, o) for o in shuffled]
+    assert listed == 1  # out of order: the line starts are listed once

@@ -58,6 +58,19 @@ def _yaml_loaders() -> tuple[Any, Any]:
 
     from vigil.yaml_safe import CSafeLoader
 
+    implicit = {
+        first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    # The composer asks the resolver about every node, through three Python calls (~80,000 of each on the lockfile
+    # corpus). With no path resolvers and no wildcard implicit resolver (checked here, else PyYAML's own methods
+    # stay), most answers need no regex: BaseResolver.resolve tries only the resolvers registered for a plain
+    # scalar's first character, and answers the default tag for the rest (and for every quoted scalar).
+    direct = not yaml.SafeLoader.yaml_path_resolvers and None not in implicit
+    typed_first = frozenset(first for first, resolvers in implicit.items() if resolvers)
+    scalar_node = yaml.ScalarNode
+    collection_tags = {yaml.SequenceNode: _SEQ, yaml.MappingNode: _MAP}  # BaseResolver's defaults for them
+
     class _LockfileYamlLoader(CSafeLoader):  # type: ignore[misc, valid-type]
         def construct_document(self, node: Any) -> Any:
             try:
@@ -65,10 +78,20 @@ def _yaml_loaders() -> tuple[Any, Any]:
             except (_NotPlain, RecursionError):
                 return super().construct_document(node)
 
-    _LockfileYamlLoader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool")]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
+        if direct:
+            def resolve(self, kind: Any, value: Any, implicit: tuple[bool, bool]) -> Any:
+                if kind is scalar_node:
+                    if not implicit[0] or (value and value[0] not in typed_first):
+                        return _STR  # what BaseResolver.resolve returns for them, without its lookups
+                    return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                return collection_tags.get(kind) or super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+            # Without path resolvers, descending and ascending track nothing (BaseResolver's return at once). C
+            # builtins taking the same arguments cost the composer no Python frame per node.
+            descend_resolver = staticmethod(slice)  # type: ignore[assignment]  # (parent, index)
+            ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]  # ()
+
+    _LockfileYamlLoader.yaml_implicit_resolvers = implicit
     return CSafeLoader, _LockfileYamlLoader
 
 
@@ -198,17 +221,27 @@ def expect(cond: bool, reason: str) -> None:
 
 
 class LineIndex:
-    """Finds 1-based line numbers of regex matches in a text, computed lazily once."""
+    """Finds 1-based line numbers of offsets in a text (1 + the line breaks before the offset).
+
+    Parsers ask in document order: each answer then counts the line breaks since the previous one (str.count, in
+    C), so a lockfile of 30,000 lines costs no object per line. Asked about an earlier offset, the index lists
+    every line start once and bisects from then on."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._starts: list[int] | None = None
+        self._at = 0  # the last offset answered in order, and its line
+        self._line = 1
 
     def line_of(self, offset: int) -> int:
+        if self._starts is None:
+            if offset >= self._at:
+                self._line += self.text.count("\n", self._at, offset)
+                self._at = offset
+                return self._line
+            self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         import bisect
 
-        if self._starts is None:
-            self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         return bisect.bisect_right(self._starts, offset)
 
 

@@ -103,7 +103,9 @@ def json_container_spans(
     if not raw:
         return {}
     idx = LineIndex(text)
-    return {k: (idx.line_of(s), idx.line_of(e)) for k, (s, e) in raw.items()}
+    # asked in document order (a container is recorded when it closes, after those inside it): see LineIndex
+    line = {o: idx.line_of(o) for o in sorted({o for span in raw.values() for o in span})}
+    return {k: (line[s], line[e]) for k, (s, e) in raw.items()}
 
 
 def json_string(tok: str) -> str:

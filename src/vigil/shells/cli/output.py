@@ -68,12 +68,16 @@ def emit(report: Report, values: dict[str, Any]) -> None:
 def write_report(render: Callable[[R, IO[str]], None], report: R, out_path: Path | None) -> None:
     """Render to --output or stdout. A reader that leaves (`vigil … | head`) is not an error; a file that cannot be
     written is one line, exit 2."""
+    from vigil.gcpause import paused
+
     try:
-        if out_path is not None:
-            with open(out_path, "w", encoding="utf-8") as fh:
-                render(report, fh)
-        else:
-            render(report, sys.stdout)
+        # a report is built whole (a document of as many containers as the scan found) before it is written
+        with paused():
+            if out_path is not None:
+                with open(out_path, "w", encoding="utf-8") as fh:
+                    render(report, fh)
+            else:
+                render(report, sys.stdout)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except OSError as e:
