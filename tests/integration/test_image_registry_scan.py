@@ -3,11 +3,11 @@ the archive, registry metadata in the report, and a warm rescan that downloads n
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from tests.cli_helpers import run
 from tests.image_helpers import scan_image
@@ -81,7 +81,7 @@ def test_warm_rescan_downloads_no_layer(pushed: str, registry_basic: Registry, f
                 opened.append(layer.digest)
                 return layer.open()
 
-            return dataclasses.replace(layer, open=opener)
+            return msgspec.structs.replace(layer, open=opener)
 
         image.layers = [wrap(la) for la in image.layers]
 

@@ -22,9 +22,10 @@ import logging
 import posixpath
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from vigil.analyzers.registry import (
     MAX_RELATED_FILES,
@@ -235,18 +236,17 @@ class AnalyzerSet:
         return max(self.max_file_size, MAX_PKGDB_SIZE) if a.kind == "os" else self.max_file_size
 
 
-@dataclass
-class Partial:
+class Partial(msgspec.Struct):
     """What the dispatcher found in one tree, or in one batch of a directory's files."""
 
-    results: list[tuple[Analyzer, str, AnalysisResult]] = field(default_factory=list)
-    unknowns: list[Unknown] = field(default_factory=list)
-    secrets: list[SecretsInFile] = field(default_factory=list)
-    whiteouts: list[str] = field(default_factory=list)
-    dirs: list[str] = field(default_factory=list)  # directories this tree writes (over any lower file there)
-    opaque: list[str] = field(default_factory=list)
-    config_files: dict[str, bytes] = field(default_factory=dict)
-    config_errors: dict[str, str] = field(default_factory=dict)
+    results: list[tuple[Analyzer, str, AnalysisResult]] = msgspec.field(default_factory=list)
+    unknowns: list[Unknown] = msgspec.field(default_factory=list)
+    secrets: list[SecretsInFile] = msgspec.field(default_factory=list)
+    whiteouts: list[str] = msgspec.field(default_factory=list)
+    dirs: list[str] = msgspec.field(default_factory=list)  # directories this tree writes (over any lower file there)
+    opaque: list[str] = msgspec.field(default_factory=list)
+    config_files: dict[str, bytes] = msgspec.field(default_factory=dict)
+    config_errors: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def analyze_tree(tree: FileTree, aset: AnalyzerSet, entries: Iterable[TreeEntry] | None = None) -> Partial:

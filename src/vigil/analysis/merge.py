@@ -10,7 +10,6 @@ nothing but the order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
@@ -30,16 +29,15 @@ class _Layer(Protocol):
     def created_by(self) -> str: ...
 
 
-@dataclass
-class Merged:
+class Merged(msgspec.Struct):
     os: OSInfo | None = None
-    os_packages: list[Package] = field(default_factory=list)
-    applications: list[Application] = field(default_factory=list)
-    unknowns: list[Unknown] = field(default_factory=list)
-    secrets: list[SecretsInFile] = field(default_factory=list)
-    config: list[Result] = field(default_factory=list)  # misconfiguration results, one per config file
-    suppressed: list[SuppressedFinding] = field(default_factory=list)  # inline-comment suppressions
-    warnings: list[str] = field(default_factory=list)
+    os_packages: list[Package] = msgspec.field(default_factory=list)
+    applications: list[Application] = msgspec.field(default_factory=list)
+    unknowns: list[Unknown] = msgspec.field(default_factory=list)
+    secrets: list[SecretsInFile] = msgspec.field(default_factory=list)
+    config: list[Result] = msgspec.field(default_factory=list)  # misconfiguration results, one per config file
+    suppressed: list[SuppressedFinding] = msgspec.field(default_factory=list)  # inline-comment suppressions
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 def _nested_under(key: str, pre: str) -> bool:

@@ -12,9 +12,11 @@ import importlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Generic, Literal, Protocol, TypeVar
+
+import msgspec
 
 from vigil.analyzers.errors import ParseError, number_too_large
 from vigil.inventory.records import Application, OSInfo, Package, Unknown
@@ -75,22 +77,20 @@ ANALYZER_MODULES: tuple[str, ...] = (
 AnalyzerKind = Literal["lockfile", "installed", "os"]
 
 
-@dataclass(frozen=True)
-class AnalysisInput:
+class AnalysisInput(msgspec.Struct, frozen=True):
     """What a source hands an analyzer: the file's path relative to the scan root, its bytes (already
     size-capped by the source), and the bytes of the sibling files the analyzer asked for (`companions`) that
     exist next to it (e.g. pyproject.toml beside poetry.lock)."""
 
     path: str
     data: bytes
-    siblings: Mapping[str, bytes] = field(default_factory=dict)
+    siblings: Mapping[str, bytes] = msgspec.field(default_factory=dict)
     # files elsewhere in the scanned tree that the analyzer's `related` asked for, keyed by their path relative to
     # the scan root (e.g. a parent pom.xml two directories up)
-    related: Mapping[str, bytes] = field(default_factory=dict)
+    related: Mapping[str, bytes] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class AnalysisResult:
+class AnalysisResult(msgspec.Struct, frozen=True):
     applications: tuple[Application, ...] = ()
     unknowns: tuple[Unknown, ...] = ()
     # kind="os" analyzers: the OS a release file names, and the packages a package database lists
@@ -291,8 +291,7 @@ COMPREHENSIVE_IDS: dict[str, tuple[str, int, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class AnalyzerRef:
+class AnalyzerRef(msgspec.Struct, frozen=True):
     """An analyzer known by its module before the module is imported: enough for a cache key (`cache_name`) and to
     tell which files it wants (the fields of paths.WANTS); `load()` imports it (with the --file-patterns regexes
     added)."""

@@ -30,9 +30,10 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from vigil.vulndb.schema import DB_FILENAME, METADATA_FILENAME, SCHEMA_VERSION
 from vigil.vulndb.store import DBError
@@ -67,8 +68,7 @@ class SchemaTooNew(UpdateError):
     """A repository serves a DB schema newer than this Vigil understands."""
 
 
-@dataclass(frozen=True)
-class UpdateResult:
+class UpdateResult(msgspec.Struct, frozen=True):
     db_path: Path
     updated: bool = False  # a new DB was installed
     checked: bool = False  # a repository was asked
@@ -76,7 +76,7 @@ class UpdateResult:
     delta: bool = False  # installed from an incremental delta
     downloaded: int = 0  # bytes fetched for the DB itself
     message: str = ""
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------- lock
@@ -164,8 +164,7 @@ def remove_db_files(db_dir: Path) -> tuple[int, list[str]]:
 # --------------------------------------------------------------------------------------------- local state
 
 
-@dataclass(frozen=True)
-class _Local:
+class _Local(msgspec.Struct, frozen=True):
     schema_version: int
     built_at: str
     next_update: str

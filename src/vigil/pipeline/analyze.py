@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
@@ -31,8 +30,7 @@ _PARALLEL_MIN_FILES = 256  # below this, worker start-up costs more than splitti
 _PARALLEL_MIN_BYTES = 2 << 20  # compressed layer bytes besides the biggest layer, below which layers run here
 
 
-@dataclass
-class ScanStats:
+class ScanStats(msgspec.Struct):
     layers: int = 0
     analysed: int = 0  # blobs analysed here (not found in the cache or on the server)
 
@@ -52,8 +50,7 @@ _CONFIG_TYPES = frozenset({"dockerfile", "kubernetes", "helm", "compose", "yaml"
                            "cloudformation", "azure-arm", "ansible"})
 
 
-@dataclass(frozen=True)
-class FilePatterns:
+class FilePatterns(msgspec.Struct, frozen=True):
     """--file-patterns TYPE:REGEX, parsed: more files for package analyzers, and for config types."""
 
     analyzers: dict[str, tuple[str, ...]]

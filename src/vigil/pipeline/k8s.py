@@ -122,9 +122,9 @@ def _scan_images(inv: Inventory, opts: ClusterScanOptions, backend_factory: Call
             uses = groups[key]
             ref = uses[0][1].pull_ref
             user, password = credentials_for(ref, _pull_secrets_for(uses, inv), Path(tmp))
-            reg = dataclasses.replace(opts.registry, username=user or opts.registry.username,
-                                      password=password or opts.registry.password, progress=False,
-                                      platform=uses[0][1].platform or opts.registry.platform)
+            reg = msgspec.structs.replace(opts.registry, username=user or opts.registry.username,
+                                          password=password or opts.registry.password, progress=False,
+                                          platform=uses[0][1].platform or opts.registry.platform)
             io = ImageSourceOptions(reference=ref, image_src=("remote",), registry=reg)
             so = dataclasses.replace(base, target=Path(ref), artifact_name=ref)
             try:
@@ -233,7 +233,7 @@ def _component_vulns(inv: Inventory, opts: ClusterScanOptions, backend_factory: 
         report = be.scan(ArtifactInfo(name=inv.cluster_name, type="sbom"), [key], detection_options(so))
     finally:
         be.close()
-    report = apply_filters(report, dataclasses.replace(filters, warnings=()))
+    report = apply_filters(report, msgspec.structs.replace(filters, warnings=()))
     out: dict[tuple[str, str], list[Result]] = {}
     for res in report.results:
         kind, _, rest = res.target.partition("/")
@@ -246,7 +246,7 @@ def _filtered(results: tuple[Result, ...], name: str, filters: ReportFilters) ->
     if not results:
         return ()
     report = Report(artifact_name=name, artifact_type="filesystem", results=results)
-    return apply_filters(report, dataclasses.replace(filters, warnings=())).results
+    return apply_filters(report, msgspec.structs.replace(filters, warnings=())).results
 
 
 def scan_cluster(inv: Inventory, opts: ClusterScanOptions, backend_factory: Callable[[], Backend],

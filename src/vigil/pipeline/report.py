@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,8 +35,7 @@ class ReportError(UserError):
     """An ignore file, VEX document or saved report that cannot be read."""
 
 
-@dataclass(frozen=True)
-class ReportFilters:
+class ReportFilters(msgspec.Struct, frozen=True):
     severities: tuple[str, ...]
     ignore_unfixed: bool = False
     ignores: tuple[suppress.IgnoreEntry, ...] = ()

@@ -18,8 +18,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Literal, Protocol
+
+import msgspec
 
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
 
@@ -76,8 +77,7 @@ class FileTree(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class BlobSpec:
+class BlobSpec(msgspec.Struct, frozen=True):
     """One blob of an artifact. `content_id` identifies its bytes before any analysis (an image layer's diff_id):
     the analysis cache is looked up with it, so a known layer is never read again. "" when only the analysis can
     name the blob (a directory: its key is the digest of its analysis)."""

@@ -6,9 +6,10 @@ import fnmatch
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+import msgspec
 
 from vigil.errors import UserError, VigilError
 from vigil.sources.globs import any_match
@@ -27,8 +28,7 @@ class SourceError(UserError):
     """The target cannot be read at all (missing path, permission denied on the root)."""
 
 
-@dataclass(frozen=True)
-class FileRef:
+class FileRef(msgspec.Struct, frozen=True):
     rel_path: str  # posix, relative to the scan root (the file name itself when the target is a file)
     abs_path: Path
     executable: bool = False  # set only when walk(executables=True) yields it for its exec bits
@@ -239,8 +239,7 @@ def iter_chunks(path: Path, chunk_size: int = 1 << 20) -> Iterator[bytes]:
 INSTALLED_SKIP_DIRS = (".git", ".hg", ".svn", "__pycache__")
 
 
-@dataclass(frozen=True)
-class FsEntry:
+class FsEntry(msgspec.Struct, frozen=True):
     """A regular file of a directory tree, read on demand (the TreeEntry of vigil.sources.base)."""
 
     path: str

@@ -15,8 +15,9 @@ Errors: `ImageError` (and subclasses) carry a one-line message for the user (exi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import BinaryIO
+
+import msgspec
 
 from vigil.errors import UserError
 
@@ -44,8 +45,7 @@ def check_layer_count(n: int, what: str) -> None:
         raise ImageError(f"{what}: {n} layers, more than the {MAX_LAYERS} an image may have (refused)")
 
 
-@dataclass(frozen=True)
-class LayerBlob:
+class LayerBlob(msgspec.Struct, frozen=True):
     digest: str  # compressed blob digest as the manifest names it ("sha256:…"); for docker-archive, the diff_id
     diff_id: str  # uncompressed digest (config rootfs.diff_ids[i]); the analysis cache key
     media_type: str  # e.g. application/vnd.oci.image.layer.v1.tar+gzip, …+zstd, docker …tar.gzip, plain tar
@@ -54,14 +54,13 @@ class LayerBlob:
     open: Callable[[], BinaryIO]  # a fresh stream of the (compressed) blob; caller closes it
 
 
-@dataclass
-class Image:
+class Image(msgspec.Struct):
     name: str  # what the user asked for (reference or archive path)
     config_digest: str  # "sha256:…" of the config blob: Trivy's ImageID
     config: dict[str, object]  # the OCI/docker image config JSON
     layers: list[LayerBlob]
-    repo_tags: list[str] = field(default_factory=list)
-    repo_digests: list[str] = field(default_factory=list)  # "repo@sha256:<manifest digest>" for registry pulls
+    repo_tags: list[str] = msgspec.field(default_factory=list)
+    repo_digests: list[str] = msgspec.field(default_factory=list)  # "repo@sha256:<manifest digest>" for registry pulls
     manifest_digest: str = ""
     cleanup: Callable[[], None] | None = None  # removes temp files (downloaded blobs, daemon save stream)
 
@@ -71,8 +70,7 @@ class Image:
             self.cleanup = None
 
 
-@dataclass(frozen=True)
-class RegistryOptions:
+class RegistryOptions(msgspec.Struct, frozen=True):
     """How to talk to registries (flags --username/--password/--insecure/--platform, docker config.json)."""
 
     username: str = ""

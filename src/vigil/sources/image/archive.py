@@ -35,9 +35,10 @@ import re
 import stat
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
+
+import msgspec
 
 from vigil.sources.image import Image, ImageError, LayerBlob, NotFound, check_layer_count
 from vigil.sources.image.layers import Entry, LayerError, LayerLimits, iter_layer
@@ -139,8 +140,7 @@ class _Section(io.RawIOBase):
         super().close()
 
 
-@dataclass(frozen=True)
-class _Member:
+class _Member(msgspec.Struct, frozen=True):
     offset: int
     size: int
     kind: str  # "file" | "link" (symlink or hardlink, resolved on lookup)

@@ -33,8 +33,9 @@ import struct
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, BinaryIO, Literal, cast
+
+import msgspec
 
 from vigil.sources.fs import FileTooLarge
 from vigil.sources.image import ImageError
@@ -77,8 +78,7 @@ class HardlinkUnavailable(LayerError, FileTooLarge):
     also a FileTooLarge so that consumers which skip unreadable files (and record an Unknown) keep going."""
 
 
-@dataclass(frozen=True)
-class LayerLimits:
+class LayerLimits(msgspec.Struct, frozen=True):
     max_file_size: int = 512 << 20  # Entry.read()/chunks() refuse larger files (size from the header)
     max_layer_bytes: int = 32 << 30  # decompressed bytes of one layer
     max_ratio: int = 1000  # refused once decompressed > 1 GiB and decompressed/compressed > ratio
@@ -314,8 +314,7 @@ class Entry:
         yield from self._r.content(self, size)
 
 
-@dataclass
-class _Sparse:
+class _Sparse(msgspec.Struct):
     """Where the stored pieces of a sparse file go. `segments` is None for PAX 1.0 (the map heads the data)."""
 
     segments: list[tuple[int, int]] | None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from vigil.findings.analysis import ArtifactInfo
 from vigil.findings.records import LayerInfo
@@ -19,15 +20,14 @@ from vigil.sources.image import Image, ImageError, RegistryOptions
 from vigil.sources.image.tree import LayerTree
 
 
-@dataclass(frozen=True)
-class ImageSourceOptions:
+class ImageSourceOptions(msgspec.Struct, frozen=True):
     """Where the image comes from (the `vigil image` flags that choose and fetch it)."""
 
     reference: str = ""  # registry/daemon reference, or "" with `input`
     input: Path | None = None  # docker-archive / OCI layout (dir or tar)
     input_ref: str = ""  # tag inside the archive/layout ("./layout:tag")
     image_src: tuple[str, ...] = ("docker", "podman", "remote")
-    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    registry: RegistryOptions = msgspec.field(default_factory=RegistryOptions)
     docker_host: str = ""  # --docker-host / --podman-host: the daemon's socket (default: found as before)
     podman_host: str = ""
     max_size: int = 0  # --max-image-size: refuse an image whose layers are larger in all (bytes; 0: no limit)

@@ -13,8 +13,9 @@ same path (or a non-directory above it) drops it, as extraction would.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from types import TracebackType
+
+import msgspec
 
 from vigil.sources.base import EntryKind
 from vigil.sources.fs import FileTooLarge
@@ -137,8 +138,7 @@ def _drop_replaced(held: dict[str, tuple[int, str, int]], path: str, kind: str) 
             del held[p]
 
 
-@dataclass(frozen=True)
-class Linked:
+class Linked(msgspec.Struct, frozen=True):
     """A hardlink resolved by the second pass: its target's bytes at its own path (None: still unavailable)."""
 
     path: str
