@@ -24,14 +24,17 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from vigil.errors import UserError
 from vigil.findings.records import Report, Result, SuppressedFinding, Vulnerability
-from vigil.findings.vex import VexStatement, purl_matches
+
+# vigil.findings.vex (the VEX parsers and purl matching) is imported where a VEX statement or an ignore entry's
+# purls are matched: a scan without --vex and without `purls:` in its ignore file needs none of it
+if TYPE_CHECKING:
+    from vigil.findings.vex import VexStatement
 
 # Entries expiring within this many days are announced so nobody is surprised by findings coming back.
 EXPIRY_NOTICE_DAYS = 14
@@ -46,8 +49,7 @@ class IgnoreFileError(UserError):
     """Malformed ignore file (user error)."""
 
 
-@dataclass(frozen=True)
-class IgnoreEntry:
+class IgnoreEntry(msgspec.Struct, frozen=True):
     id: str
     line: int  # line in a plain file; 1-based position in its section for YAML
     expires: dt.date | None = None
@@ -73,7 +75,11 @@ class IgnoreEntry:
             return False
         if self.paths and not any(glob_match(p, target) for p in self.paths):
             return False
-        return not self.purls or any(purl_matches(p, purl) for p in self.purls)
+        if not self.purls:
+            return True
+        from vigil.findings.vex import purl_matches
+
+        return any(purl_matches(p, purl) for p in self.purls)
 
 
 @functools.cache
@@ -184,8 +190,7 @@ def parse_ignorefile(text: str, name: str = ".vigilignore") -> list[IgnoreEntry]
     return out
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(msgspec.Struct, frozen=True):
     severities: tuple[str, ...]
     ignore_unfixed: bool = False
     ignores: tuple[IgnoreEntry, ...] = ()
@@ -237,6 +242,10 @@ def _vex_reason(st: VexStatement) -> str:
 
 
 def _vex_hit(vex: tuple[VexStatement, ...], v: Vulnerability) -> VexStatement | None:
+    if not vex:
+        return None
+    from vigil.findings.vex import purl_matches
+
     ids = {v.vulnerability_id, *v.aliases}
     for st in vex:
         if not st.suppresses() or not ({st.vulnerability_id, *st.aliases} & ids):

@@ -1,6 +1,6 @@
-import dataclasses
 import datetime as dt
 
+import msgspec
 import pytest
 
 from vigil.findings.records import Report, Result, Vulnerability
@@ -86,4 +86,4 @@ def test_report_stage_leaves_a_report_without_results_as_the_filters_would() -> 
     assert apply_filters(empty, f) == remediation.annotate(filtered)
     assert apply_filters(empty, f).metadata.suppressed == (kept,)
     # the ignore file's warnings still reach the report
-    assert apply_filters(empty, dataclasses.replace(f, warnings=("soon",))).metadata.warnings == ("soon",)
+    assert apply_filters(empty, msgspec.structs.replace(f, warnings=("soon",))).metadata.warnings == ("soon",)
