@@ -29,9 +29,10 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
+
+import msgspec
 
 from vigil.analyzers.secrets.linear import BudgetExceeded, LinearPattern
 from vigil.analyzers.secrets.rules import DUP_GROUP, AllowRule, RuleSet, builtin
@@ -100,8 +101,7 @@ PathRx = re.Pattern[str] | LinearPattern
 BytesRx = re.Pattern[bytes] | LinearPattern
 
 
-@dataclass(frozen=True)
-class _AllowC:
+class _AllowC(msgspec.Struct, frozen=True):
     path: PathRx | None
     regex: BytesRx | None
     # What the regex judges: a user's allow rule the whole match (Trivy's semantics: the context, e.g. a variable
@@ -117,8 +117,7 @@ def _allow_c(a: AllowRule, linear: bool) -> _AllowC:
     )
 
 
-@dataclass(frozen=True)
-class _RuleC:
+class _RuleC(msgspec.Struct, frozen=True, dict=True):  # dict: room for the cached_property values
     index: int
     id: str
     category: str
@@ -370,8 +369,7 @@ def hyperscan_available() -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class _Raw:
+class _Raw(msgspec.Struct, frozen=True):
     rule: _RuleC
     start: int  # match span in the window
     end: int

@@ -29,8 +29,9 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 _parser: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
@@ -215,8 +216,7 @@ def _assert_ok(kind: int, buf: bytes, i: int) -> bool:
     return (before != after) if kind == _WORDB else (before == after and n > 0)
 
 
-@dataclass(frozen=True)
-class LinearMatch:
+class LinearMatch(msgspec.Struct, frozen=True):
     """The part of re.Match the secret engine uses."""
 
     caps: tuple[int, ...]
