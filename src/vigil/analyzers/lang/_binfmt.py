@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
+
+import msgspec
 
 from vigil.analyzers.errors import ParseError
 
 ELF_MAGIC = b"\x7fELF"
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(msgspec.Struct, frozen=True):
     name: str
     addr: int
     offset: int
