@@ -37,6 +37,7 @@ PUB — Dart's pub_semver (https://pub.dev/packages/pub_semver), `Version.compar
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from vigil.detectors.versions._base import Key, KeyedScheme, invalid
 
@@ -53,17 +54,28 @@ _STRICT = re.compile(
     rf"(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:-({_IDENTS}))?(?:\+({_IDENTS}))?)?)?",
     re.ASCII,
 )
-_PUB = re.compile(
-    rf"([0-9]+)(?:\.([0-9]+)(?:\.([0-9]+)(?:-({_IDENTS}))?(?:\+({_IDENTS}))?)?)?",
-    re.ASCII,
-)
-# node-semver LOOSE: prefix [v=\s]*, leading zeros allowed, optional "-" before the pre-release.
-_NPM = re.compile(
-    rf"[v=\s]*([0-9]+)(?:\.([0-9]+)(?:\.([0-9]+))?)?(?:-?({_IDENTS}))?(?:\+({_IDENTS}))?",
-    re.ASCII,
-)
+
+# The npm and pub patterns are compiled on first use: this module is also imported for the Go scheme alone (which
+# shares _STRICT), and compiling the others cost about as much as the rest of the module.
+
+
+@cache
+def _pub() -> re.Pattern[str]:
+    return re.compile(rf"([0-9]+)(?:\.([0-9]+)(?:\.([0-9]+)(?:-({_IDENTS}))?(?:\+({_IDENTS}))?)?)?", re.ASCII)
+
+
+@cache
+def _npm() -> re.Pattern[str]:
+    # node-semver LOOSE: prefix [v=\s]*, leading zeros allowed, optional "-" before the pre-release.
+    return re.compile(rf"[v=\s]*([0-9]+)(?:\.([0-9]+)(?:\.([0-9]+))?)?(?:-?({_IDENTS}))?(?:\+({_IDENTS}))?", re.ASCII)
+
+
+@cache
+def _dart_int() -> re.Pattern[str]:
+    return re.compile(r"[+-]?(?:0[xX][0-9A-Fa-f]+|[0-9]+)", re.ASCII)
+
+
 _NPM_MAX = 2**53 - 1  # node-semver: Number.MAX_SAFE_INTEGER
-_DART_INT = re.compile(r"[+-]?(?:0[xX][0-9A-Fa-f]+|[0-9]+)", re.ASCII)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -86,7 +98,7 @@ def _loose_idents(text: str) -> tuple[Ident, ...]:
 def _dart_idents(text: str) -> tuple[Ident, ...]:
     out: list[Ident] = []
     for part in text.split("."):
-        if _DART_INT.fullmatch(part):
+        if _dart_int().fullmatch(part):
             sign = -1 if part[0] == "-" else 1
             digits = part.lstrip("+-")
             n = sign * (int(digits[2:], 16) if digits[:2] in ("0x", "0X") else int(digits))
@@ -117,7 +129,7 @@ def parse_hex(version: str) -> Key:
 
 def parse_npm(version: str) -> Key:
     body = version.strip()
-    m = _NPM.fullmatch(body)
+    m = _npm().fullmatch(body)
     if m is None:
         raise invalid(version, "npm")
     major, minor, patch, pre, _build = m.groups()
@@ -133,7 +145,7 @@ def parse_npm(version: str) -> Key:
 
 
 def parse_pub(version: str) -> Key:
-    m = _PUB.fullmatch(version.strip())
+    m = _pub().fullmatch(version.strip())
     if m is None:
         raise invalid(version, "pub")
     major, minor, patch, pre, build = m.groups()
