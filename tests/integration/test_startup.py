@@ -111,8 +111,8 @@ def test_empty_directory_json_scan_imports_nothing_heavy(tmp_path: Path, fixture
 
 def test_image_scan_with_findings_loads_vex_only_for_a_vex_document(tmp_path: Path, fixture_db: Path) -> None:
     """Findings are filtered (vigil.findings.suppress), but the VEX parsers and matcher are loaded only with --vex;
-    and the scan, cold (the secret engine and its rules loaded) or warm, defines no dataclass beyond
-    SCAN_DATACLASSES."""
+    the warm rescan (its report kept) does not load the DB's query API; and the scan, cold (the secret engine and
+    its rules loaded) or warm, defines no dataclass beyond SCAN_DATACLASSES."""
     from tests.oci_builder import layer_tar, write_layout
 
     token = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"  # github-pat shape (fake)
@@ -128,6 +128,9 @@ def test_image_scan_with_findings_loads_vex_only_for_a_vex_document(tmp_path: Pa
         assert _dataclasses(mods) <= SCAN_DATACLASSES, sorted(_dataclasses(mods) - SCAN_DATACLASSES)
         if run_ == "cold":
             assert "vigil.analyzers.secrets.engine" in mods
+            assert "vigil.vulndb.store" in mods  # detection queried the DB…
+        else:  # … the rescan read the report kept, and only checked the DB is there (no query API loaded)
+            assert "vigil.vulndb.store" not in mods
     vex = tmp_path / "vex.json"
     vex.write_text(json.dumps({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex-1",
                                "author": "test", "timestamp": "2026-01-01T00:00:00Z", "version": 1,

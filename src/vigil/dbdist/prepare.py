@@ -30,7 +30,7 @@ def prepare_db(opts: DBOptions) -> Path | None:
         return opts.db_path  # client mode (the server matches) or no vulnerability scanning: no local DB needed
     # imported past the return above: a scan without the vulnerability scanner needs none of it
     from vigil.dbdist.update import ensure_db
-    from vigil.vulndb.store import DBError
+    from vigil.vulndb.errors import DBError
 
     try:
         res = ensure_db(opts.db_path, list(opts.repositories), skip_update=skip, offline=opts.offline,

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from vigil.vulndb.errors import DBError
 from vigil.vulndb.schema import DB_FILENAME, METADATA_FILENAME, SCHEMA_VERSION
-from vigil.vulndb.store import DBError
 
 # The download machinery (artifact checks, repositories, deltas, temporary files) is imported by the functions
 # that download: every scan checks the installed DB through this module, and with --skip-db-update or a current DB

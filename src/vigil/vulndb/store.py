@@ -10,13 +10,9 @@ from pathlib import Path
 
 import msgspec
 
-from vigil.errors import UserError
+from vigil.vulndb.errors import DBError as DBError  # raised by the queries; named here for their callers
 from vigil.vulndb.records import AffectedPackage, DBMetadata, VulnDetail
 from vigil.vulndb.schema import SCHEMA_VERSION
-
-
-class DBError(UserError):
-    """The DB is missing, corrupt or of an unsupported schema. The message tells the user what to do."""
 
 
 class DBDamaged(DBError):
