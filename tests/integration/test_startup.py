@@ -111,8 +111,9 @@ def test_empty_directory_json_scan_imports_nothing_heavy(tmp_path: Path, fixture
 
 def test_image_scan_with_findings_loads_vex_only_for_a_vex_document(tmp_path: Path, fixture_db: Path) -> None:
     """Findings are filtered (vigil.findings.suppress), but the VEX parsers and matcher are loaded only with --vex;
-    the warm rescan (its report kept) does not load the DB's query API; and the scan, cold (the secret engine and
-    its rules loaded) or warm, defines no dataclass beyond SCAN_DATACLASSES."""
+    the warm rescan (its report kept) does not load the DB's query API; and the scan of this layout directory, cold
+    (the secret engine and its rules loaded) or warm, makes no temporary directory and defines no dataclass beyond
+    SCAN_DATACLASSES."""
     from tests.oci_builder import layer_tar, write_layout
 
     token = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"  # github-pat shape (fake)
@@ -126,6 +127,8 @@ def test_image_scan_with_findings_loads_vex_only_for_a_vex_document(tmp_path: Pa
         assert "vigil.findings.suppress" in mods
         assert "vigil.findings.vex" not in mods  # … without the VEX module
         assert _dataclasses(mods) <= SCAN_DATACLASSES, sorted(_dataclasses(mods) - SCAN_DATACLASSES)
+        # a layout directory is read in place: no temporary directory, nor the tempfile module and what it loads
+        assert not {"tempfile", "shutil", "bz2", "lzma"} & mods, sorted({"tempfile", "shutil", "bz2", "lzma"} & mods)
         if run_ == "cold":
             assert "vigil.analyzers.secrets.engine" in mods
             assert "vigil.vulndb.store" in mods  # detection queried the DB…

@@ -320,9 +320,10 @@ def _json(data: bytes, what: str) -> object:
 # entry point
 
 
-def open_archive(path: Path, tmp_dir: Path, ref: str = "", platform: str = "") -> Image:
+def open_archive(path: Path, tmp_dir: Path | None, ref: str = "", platform: str = "") -> Image:
     """Open a docker-archive, an OCI layout (dir or tar) or a gzip/zstd-compressed archive. `ref` selects a tag
-    (see the module doc); `platform` ("os/arch[/variant]", default linux/amd64) selects from image indexes."""
+    (see the module doc); `platform` ("os/arch[/variant]", default linux/amd64) selects from image indexes.
+    `tmp_dir` is where a compressed archive's layers are written; None for a directory, which needs none."""
     label = str(path)
     if not path.exists():
         raise NotFound(f"{label}: no such file or directory")
@@ -337,6 +338,8 @@ def open_archive(path: Path, tmp_dir: Path, ref: str = "", platform: str = "") -
         except OSError as e:
             raise ImageError(f"{label}: {e.strerror or e}") from e
         if magic[:2] == _GZIP or magic == _ZSTD:
+            if tmp_dir is None:  # the caller saw a directory here: it was replaced while being opened
+                raise ImageError(f"{label}: changed while being opened")
             packed = _CompressedStore(path, tmp_dir, label, zstd=magic == _ZSTD)
             store, cleanup = packed, packed.close
         else:

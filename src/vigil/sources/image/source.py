@@ -1,15 +1,16 @@
 """A container image as a source: its config and layers from an archive, an OCI layout, a daemon or a registry.
 
 Each layer is one blob, known by its diff_id before it is read, so the analysis cache (or a server) is asked first
-and only unknown layers are downloaded and read. The image's temp files (downloaded blobs, a daemon's save stream)
-live in a temp dir removed by close().
+and only unknown layers are downloaded and read. The image's temp files (downloaded blobs, a daemon's save stream,
+a compressed archive's layers) live in a temp dir removed by close(); an OCI layout directory is read in place, with
+no temp dir (nor the tempfile module, which loads shutil and the compression modules).
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -18,6 +19,9 @@ from vigil.findings.records import LayerInfo
 from vigil.sources.base import BlobSpec, held
 from vigil.sources.image import Image, ImageError, RegistryOptions
 from vigil.sources.image.tree import LayerTree
+
+if TYPE_CHECKING:
+    import tempfile
 
 
 class ImageSourceOptions(msgspec.Struct, frozen=True):
@@ -37,9 +41,10 @@ class ImageSourceOptions(msgspec.Struct, frozen=True):
         return str(self.input) if self.input is not None else self.reference
 
 
-def open_image(io: ImageSourceOptions, tmp_dir: Path) -> Image:
+def open_image(io: ImageSourceOptions, tmp_dir: Path | None) -> Image:
     """The image from --input, else from the first source of --image-src that has it (daemon, then registry);
-    refused when its layers together exceed --max-image-size."""
+    refused when its layers together exceed --max-image-size. `tmp_dir` (for downloads, a daemon's save stream, a
+    compressed archive) may be None for an --input that is a directory."""
     img = _open_image(io, tmp_dir)
     total = sum(la.size for la in img.layers)
     if io.max_size and total > io.max_size:
@@ -58,13 +63,15 @@ def _socket(host: str) -> str | None:
     return host
 
 
-def _open_image(io: ImageSourceOptions, tmp_dir: Path) -> Image:
+def _open_image(io: ImageSourceOptions, tmp_dir: Path | None) -> Image:
     if io.input is not None:
         from vigil.sources.image.archive import open_archive
 
         if not io.input.exists():
             raise ImageError(f"{io.input}: no such file or directory")
         return open_archive(io.input, tmp_dir, io.input_ref, platform=io.registry.platform)
+    if tmp_dir is None:
+        raise ValueError("a daemon or registry image needs a temporary directory")
     errors: list[str] = []
     for src in io.image_src:
         if src in ("docker", "podman"):
@@ -105,11 +112,17 @@ def artifact_info(image: Image, name: str = "") -> ArtifactInfo:
 class ImageSource:
     def __init__(self, io: ImageSourceOptions, name: str = "", skip_dirs: tuple[str, ...] = (),
                  skip_files: tuple[str, ...] = ()) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="vigil-image-")
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        tmp_dir = None
+        if io.input is None or not io.input.is_dir():
+            import tempfile
+
+            self._tmp = tempfile.TemporaryDirectory(prefix="vigil-image-")
+            tmp_dir = Path(self._tmp.name)
         try:
-            self.image = open_image(io, Path(self._tmp.name))
+            self.image = open_image(io, tmp_dir)
         except BaseException:
-            self._tmp.cleanup()
+            self._remove_tmp()
             raise
         self.name = name or io.artifact
         self.skip_dirs = skip_dirs
@@ -135,4 +148,8 @@ class ImageSource:
         try:
             self.image.close()
         finally:
+            self._remove_tmp()
+
+    def _remove_tmp(self) -> None:
+        if self._tmp is not None:
             self._tmp.cleanup()
