@@ -134,6 +134,18 @@ def test_image_scan_with_findings_loads_vex_only_for_a_vex_document(tmp_path: Pa
             assert "vigil.vulndb.store" in mods  # detection queried the DB…
         else:  # … the rescan read the report kept, and only checked the DB is there (no query API loaded)
             assert "vigil.vulndb.store" not in mods
+    # the same image as an OCI archive (a plain tar): read in place as well, with no temporary directory
+    import tarfile
+
+    archive = tmp_path / "img.tar"
+    with tarfile.open(archive, "w") as tf:
+        for p in sorted(layout.rglob("*")):
+            tf.add(p, arcname=str(p.relative_to(layout)), recursive=False)
+    tar_args = ("image", "--input", str(archive), *args[3:-2], "--cache-dir", str(tmp_path / "tar-cache"))
+    mods = _imported(tmp_path, *tar_args, "-o", str(tmp_path / "tar.json"))
+    assert "vigil.sources.image.archive" in mods and "tarfile" in mods  # the archive was read as a tar…
+    assert not {"tempfile", "random"} & mods, sorted({"tempfile", "random"} & mods)  # … in place
+    assert json.loads((tmp_path / "tar.json").read_text())["Results"]
     vex = tmp_path / "vex.json"
     vex.write_text(json.dumps({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex-1",
                                "author": "test", "timestamp": "2026-01-01T00:00:00Z", "version": 1,

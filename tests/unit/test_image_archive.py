@@ -215,6 +215,31 @@ def test_compressed_docker_archive_is_unpacked_once_and_cleaned_up(tmp_path: Pat
     assert list(work.iterdir()) == []  # the partial unpack was removed
 
 
+def test_compressed_archive_without_a_temp_dir_makes_its_own_and_removes_it(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """open_archive(tmp_dir=None) (what an --input scan passes: a layout directory or a plain tar needs none) makes
+    a temporary directory for a compressed archive's layers, and the image's cleanup removes it, as does a failure."""
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    packed = _gzip_docker_archive(tmp_path / "small.tar.gz", 0)
+    img = open_archive(packed, None)
+    try:
+        [own] = list(temp.iterdir())
+        assert own.name.startswith("vigil-image-") and len(list(own.iterdir())) == 1  # the unpacked layers
+        assert [_sha256(x.open) for x in img.layers] == [x.diff_id for x in img.layers]
+    finally:
+        img.close()
+    assert list(temp.iterdir()) == []
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(packed.read_bytes()[:200])
+    with pytest.raises(ImageError):
+        open_archive(truncated, None)
+    assert list(temp.iterdir()) == []
+
+
 def test_compressed_archive_bomb_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(archive, "_MAX_UNPACKED", 8 << 20)  # the real limit is 64 GiB: too slow to reach here
     bomb = tmp_path / "bomb.tar.gz"

@@ -323,7 +323,8 @@ def _json(data: bytes, what: str) -> object:
 def open_archive(path: Path, tmp_dir: Path | None, ref: str = "", platform: str = "") -> Image:
     """Open a docker-archive, an OCI layout (dir or tar) or a gzip/zstd-compressed archive. `ref` selects a tag
     (see the module doc); `platform` ("os/arch[/variant]", default linux/amd64) selects from image indexes.
-    `tmp_dir` is where a compressed archive's layers are written; None for a directory, which needs none."""
+    `tmp_dir` is where a compressed archive's layers are written; None: a temporary directory is made for them
+    (removed by the image's cleanup), and none for anything else (nor is the tempfile module loaded)."""
     label = str(path)
     if not path.exists():
         raise NotFound(f"{label}: no such file or directory")
@@ -338,10 +339,25 @@ def open_archive(path: Path, tmp_dir: Path | None, ref: str = "", platform: str 
         except OSError as e:
             raise ImageError(f"{label}: {e.strerror or e}") from e
         if magic[:2] == _GZIP or magic == _ZSTD:
-            if tmp_dir is None:  # the caller saw a directory here: it was replaced while being opened
-                raise ImageError(f"{label}: changed while being opened")
-            packed = _CompressedStore(path, tmp_dir, label, zstd=magic == _ZSTD)
-            store, cleanup = packed, packed.close
+            if tmp_dir is None:
+                import tempfile
+
+                own = tempfile.TemporaryDirectory(prefix="vigil-image-")
+                try:
+                    packed = _CompressedStore(path, Path(own.name), label, zstd=magic == _ZSTD)
+                except BaseException:
+                    own.cleanup()
+                    raise
+
+                def cleanup() -> None:
+                    try:
+                        packed.close()
+                    finally:
+                        own.cleanup()
+            else:
+                packed = _CompressedStore(path, tmp_dir, label, zstd=magic == _ZSTD)
+                cleanup = packed.close
+            store = packed
         else:
             store = _TarStore(path, label)
     try:

@@ -1,9 +1,10 @@
 """A container image as a source: its config and layers from an archive, an OCI layout, a daemon or a registry.
 
 Each layer is one blob, known by its diff_id before it is read, so the analysis cache (or a server) is asked first
-and only unknown layers are downloaded and read. The image's temp files (downloaded blobs, a daemon's save stream,
-a compressed archive's layers) live in a temp dir removed by close(); an OCI layout directory is read in place, with
-no temp dir (nor the tempfile module, which loads shutil and the compression modules).
+and only unknown layers are downloaded and read. The image's temp files (downloaded blobs, a daemon's save stream)
+live in a temp dir removed by close(); an --input archive makes one only when it is compressed (see open_archive),
+so scanning a layout directory or a plain tar loads no tempfile module (which loads shutil, the compression modules
+and random).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class ImageSourceOptions(msgspec.Struct, frozen=True):
 
 def open_image(io: ImageSourceOptions, tmp_dir: Path | None) -> Image:
     """The image from --input, else from the first source of --image-src that has it (daemon, then registry);
-    refused when its layers together exceed --max-image-size. `tmp_dir` (for downloads, a daemon's save stream, a
-    compressed archive) may be None for an --input that is a directory."""
+    refused when its layers together exceed --max-image-size. `tmp_dir` (for downloads, a daemon's save stream) may
+    be None for an --input archive."""
     img = _open_image(io, tmp_dir)
     total = sum(la.size for la in img.layers)
     if io.max_size and total > io.max_size:
@@ -114,7 +115,7 @@ class ImageSource:
                  skip_files: tuple[str, ...] = ()) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         tmp_dir = None
-        if io.input is None or not io.input.is_dir():
+        if io.input is None:
             import tempfile
 
             self._tmp = tempfile.TemporaryDirectory(prefix="vigil-image-")
