@@ -159,11 +159,21 @@ def wants_path(a: PathSpec, path: str) -> bool:
     base = path.rsplit("/", 1)[-1]
     if base in a.filenames:
         return True
-    if any(fnmatch.fnmatchcase(base, g) for g in a.globs):
+    if any(glob_matches(base, g) for g in a.globs):
         return True
     if any(re.search(rx, path) for rx in a.path_regexes):
         return True
-    return any(fnmatch.fnmatchcase("/" + path, g) for g in a.path_globs)
+    return any(glob_matches("/" + path, g) for g in a.path_globs)
+
+
+_WILD = re.compile(r"[*?\[]")
+
+
+def glob_matches(name: str, glob: str) -> bool:
+    """fnmatchcase(name, glob), without compiling a regex for a glob that has no wildcard: such a glob matches only
+    itself, and most path globs are literal paths (/etc/os-release, /var/lib/dpkg/status…), each of which fnmatch
+    would compile on a scan's first wanted path."""
+    return fnmatch.fnmatchcase(name, glob) if _WILD.search(glob) else name == glob
 
 
 S = TypeVar("S", bound=PathSpec)
@@ -212,9 +222,6 @@ class PathIndex(Generic[S]):
         if not patterned:
             return [self.analyzers[i] for i in named]
         return [self.analyzers[i] for i in sorted({*named, *patterned})]
-
-
-_WILD = re.compile(r"[*?\[]")
 
 
 def _any_glob(globs: Iterable[str]) -> re.Pattern[str] | None:

@@ -3,6 +3,8 @@
 import pkgutil
 from pathlib import Path
 
+import pytest
+
 import vigil.analyzers.lang as lang
 import vigil.analyzers.os as os_analyzers
 from vigil.analyzers.errors import ParseError
@@ -157,3 +159,35 @@ def test_path_index_picks_exactly_what_each_analyzer_would() -> None:
     extra = tuple(dataclasses.replace(a, path_regexes=("custom/.*\\.lst",)) if a.name == "pip" else a
                   for a in analyzers)
     assert [a.name for a in PathIndex(extra).matching("x/custom/deps.lst")] == ["pip"]
+
+
+def test_glob_matches_is_fnmatchcase_without_compiling_literal_globs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fnmatch
+
+    from vigil.analyzers.paths import WANTS
+    from vigil.analyzers.registry import PathIndex, glob_matches, refs_of
+
+    globs = {g for (_, base, full, _, _) in WANTS.values() for g in (*base, *full)}
+    globs |= {"a?c", "[ab]c", "a[!b]", "plain", "with]bracket", "back\\slash", "*"}
+    names = ({"abc", "ac", "bc", "a", "axc", "plain", "with]bracket", "back\\slash", "", "/etc/os-release",
+              "/x/etc/os-release", "a.jar", "A.JAR", "requirements.txt", "/usr/share/doc/libc6/copyright"}
+             | globs | {"/" + g for g in globs} | {g + "x" for g in globs} | {g.replace("*", "x") for g in globs})
+    for g in globs:
+        for n in names:
+            assert glob_matches(n, g) == fnmatch.fnmatchcase(n, g), (n, g)
+
+    # the literal path globs (most of the OS analyzers') are compared, never handed to fnmatch to compile
+    asked: list[str] = []
+    real = fnmatch.fnmatchcase
+
+    def counting(name: str, pat: str) -> bool:
+        asked.append(pat)
+        return real(name, pat)
+
+    monkeypatch.setattr(fnmatch, "fnmatchcase", counting)
+    index = PathIndex(refs_of(("lockfile", "installed", "os")))
+    for p in ("etc/os-release", "var/lib/dpkg/status", "lib/apk/db/installed", "app/x.jar",
+              "usr/lib/python3.11/site-packages/x.dist-info/METADATA"):
+        assert index.matching(p), p
+    assert asked  # the globs with wildcards still go through fnmatch
+    assert [g for g in asked if not any(c in g for c in "*?[")] == []
