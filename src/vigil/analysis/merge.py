@@ -137,7 +137,7 @@ def merge(layers: Sequence[_Layer], blobs: list[BlobInfo]) -> Merged:
     out.os_packages = _os_packages(dbs, first_os, out.os, ref)
     for k in sorted(apps):
         app, idx = apps[k]
-        if not refs_by_idx and all(p.layer is None for p in app.packages):
+        if not layers and all(p.layer is None for p in app.packages):
             out.applications.append(app)  # no layer to attribute: the records stand as they are, not rebuilt
             continue
         out.applications.append(msgspec.structs.replace(app, packages=tuple(

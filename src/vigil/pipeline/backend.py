@@ -26,7 +26,8 @@ from vigil.errors import UserError
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
-from vigil.pipeline.detect import detect
+from vigil.pipeline.detect import created_now, detect
+from vigil.pipeline.detect import log as detect_log
 
 if TYPE_CHECKING:
     from vigil.server_client import RemoteClient, ServerOptions
@@ -193,8 +194,6 @@ def report_key(art: ArtifactInfo, keys: Sequence[str], options: DetectionOptions
 def _kept_report(reports: ReportStore, key: str) -> Report | None:
     """A kept report, dated now and with its warnings said again as detection said them; None for none or an
     undecodable one (a miss, then overwritten)."""
-    import logging
-
     raw = reports.get_raw(key)
     if raw is None:
         return None
@@ -203,8 +202,8 @@ def _kept_report(reports: ReportStore, key: str) -> Report | None:
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
     for w in report.metadata.warnings:
-        logging.getLogger("vigil.pipeline.detect").warning("%s", w)
-    return msgspec.structs.replace(report, created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        detect_log.warning("%s", w)
+    return msgspec.structs.replace(report, created_at=created_now())
 
 
 class RemoteBackend:

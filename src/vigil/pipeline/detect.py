@@ -34,6 +34,11 @@ class Inventory:
     unknowns: list[Unknown] = field(default_factory=list)
 
 
+def created_now() -> str:
+    """A report's CreatedAt for a report made (or read from the cache) now."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def version() -> str:
     from vigil import __version__
 
@@ -74,7 +79,7 @@ def detect(art: ArtifactInfo, blobs: Sequence[BlobInfo], opts: DetectionOptions,
     meta = _with_artifact(meta, art, os_info)
     return Report(
         vigil_version=version(),
-        created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created_at=created_now(),
         artifact_name=art.name,
         artifact_type=art.type,
         metadata=meta,
