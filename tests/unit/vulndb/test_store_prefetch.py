@@ -4,9 +4,12 @@ exactly what per-package reads find (counted with SQLite's trace callback, never
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import msgspec
+import pytest
 
+from vigil.findings.records import Result
 from vigil.findings.wire import DetectionOptions
 from vigil.inventory.records import Application, Package
 from vigil.pipeline.detect import Inventory, lang_results
@@ -49,3 +52,55 @@ def test_prefetched_rows_match_as_per_package_reads_do(fixture_db: Path) -> None
     batched_q, batched = _scan(fixture_db, inv, prefetch=True)
     assert per_package_q == 52 and batched_q == 1
     assert batched == per_package
+
+
+def _detail_queries(db: Path, inv: Inventory, *, prefetch: bool) -> tuple[int, int, bytes]:
+    store = Store(db)
+    if not prefetch:
+        store.prefetch_details = lambda *_a: None  # type: ignore[method-assign]
+    queries: list[str] = []
+    store._conn.set_trace_callback(lambda sql: queries.append(sql) if "FROM vulnerabilities" in sql else None)
+    try:
+        results, _ = lang_results(inv, DetectionOptions(scanners=("vuln",)), store)
+    finally:
+        store.close()
+    findings = sum(len(r.vulnerabilities) for r in results)
+    return len(queries), findings, msgspec.json.encode(results)
+
+
+def test_details_of_the_findings_are_read_in_one_query(fixture_db: Path) -> None:
+    inv = _inventory(10)
+    one_by_one_q, findings, one_by_one = _detail_queries(fixture_db, inv, prefetch=False)
+    batched_q, batched_findings, batched = _detail_queries(fixture_db, inv, prefetch=True)
+    distinct = len({v.vulnerability_id for r in msgspec.json.decode(one_by_one, type=list[Result])
+                    for v in r.vulnerabilities})
+    assert findings == batched_findings and distinct >= 3  # lodash and ws have several advisories each
+    assert one_by_one_q == distinct  # a query per vulnerability without the prefetch
+    assert batched_q == 1
+    assert batched == one_by_one
+
+
+def test_a_package_in_many_lockfiles_is_compared_with_its_advisories_once(
+        fixture_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vigil.detectors.vuln import generic
+
+    calls: list[str] = []
+    real = generic.is_vulnerable
+
+    def counting(scheme: Any, version: str, affected: Any) -> Any:
+        calls.append(version)
+        return real(scheme, version, affected)
+
+    monkeypatch.setattr(generic, "is_vulnerable", counting)
+    lodash = Package(ecosystem="npm", name="lodash", version="4.17.15", id="lodash@4.17.15")
+    apps = [Application(type="npm", file_path=f"{i}/package-lock.json", packages=(lodash,)) for i in range(5)]
+    store = Store(fixture_db)
+    try:
+        results, _ = lang_results(Inventory(applications=[apps[0]]), DetectionOptions(scanners=("vuln",)), store)
+        once = len(calls)
+        calls.clear()
+        many, _ = lang_results(Inventory(applications=apps), DetectionOptions(scanners=("vuln",)), store)
+    finally:
+        store.close()
+    assert once >= 1 and len(calls) == once
+    assert all(r.vulnerabilities == results[0].vulnerabilities for r in many)  # each lockfile still has its findings

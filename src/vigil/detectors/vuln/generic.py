@@ -135,6 +135,10 @@ def make_finding(
     )
 
 
+# a package version's matching advisory rows, by vulnerability ID, each with the range it matched
+_Hits = dict[str, list[tuple[AdvisoryRow, str]]]
+
+
 class GenericMatcher:
     name = "generic"
 
@@ -142,19 +146,50 @@ class GenericMatcher:
         self.store = store
         self._feed_titles = {str(f["name"]): (str(f["title"]), str(f["url"])) for f in store.feeds()}
         self.unparsable_versions = 0
+        self._seen: dict[tuple[str, str, str], _Hits | None] = {}
 
     def handles(self, pkg: Package) -> bool:
         return pkg.ecosystem in LANGUAGE_ECOSYSTEMS and bool(pkg.version)
 
     def prepare(self, pkgs: Iterable[Package]) -> None:
-        """Read the advisories of every package this matcher will be asked about, a query per ecosystem and
-        chunk of names (see Store.prefetch_advisories)."""
+        """Read what matching these packages needs, in bulk: the advisories of every package this matcher will be
+        asked about (a query per ecosystem and chunk of names, see Store.prefetch_advisories), then the details
+        of every vulnerability they match (Store.prefetch_details) instead of a query per finding."""
         names: dict[str, set[str]] = defaultdict(set)
-        for pkg in pkgs:
-            if self.handles(pkg):
-                names[pkg.ecosystem].add(normalize(pkg.ecosystem, pkg.name))
+        handled = [p for p in pkgs if self.handles(p)]
+        for pkg in handled:
+            names[pkg.ecosystem].add(normalize(pkg.ecosystem, pkg.name))
         for ecosystem in sorted(names):
             self.store.prefetch_advisories(ecosystem, names[ecosystem])
+        matched: set[str] = set()
+        for pkg in handled:
+            matched.update(self._hits(pkg.ecosystem, normalize(pkg.ecosystem, pkg.name), pkg.version) or ())
+        self.store.prefetch_details(matched)
+
+    def _hits(self, ecosystem: str, name: str, version: str) -> _Hits | None:
+        """The advisory rows matching one version of a package, by vulnerability (each with the range it
+        matched); None when the version is not valid in the ecosystem's scheme. A package found in many lockfiles
+        is compared with its advisories once (kept on the matcher, which lives for one scan)."""
+        key = (ecosystem, name, version)
+        if key in self._seen:
+            return self._seen[key]
+        hits: _Hits | None = {}
+        rows = self.store.advisories(ecosystem, name)
+        if rows:
+            scheme = scheme_for(ecosystem)
+            try:
+                scheme.key(version)
+            except InvalidVersion:
+                hits = None
+            else:
+                found: _Hits = defaultdict(list)
+                for row in rows:
+                    ok, interval = is_vulnerable(scheme, version, row.affected)
+                    if ok:
+                        found[row.vuln_id].append((row, interval.describe() if interval is not None else "*"))
+                hits = found
+        self._seen[key] = hits
+        return hits
 
     @cache  # noqa: B019 - one matcher per scan; the cache is the point
     def _data_source(self, source: str) -> DataSource:
@@ -162,25 +197,13 @@ class GenericMatcher:
         return DataSource(id=source, name=title, url=url)
 
     def match(self, pkg: Package) -> list[Vulnerability]:
-        rows = self.store.advisories(pkg.ecosystem, normalize(pkg.ecosystem, pkg.name))
-        if not rows:
-            return []
-        scheme = scheme_for(pkg.ecosystem)
-        try:
-            scheme.key(pkg.version)
-        except InvalidVersion:
+        hits = self._hits(pkg.ecosystem, normalize(pkg.ecosystem, pkg.name), pkg.version)
+        if hits is None:
             self.unparsable_versions += 1
-            log.debug("%s: version %r is not a valid %s version; not matched", pkg.name, pkg.version, scheme.name)
+            log.debug("%s: version %r is not a valid %s version; not matched", pkg.name, pkg.version,
+                      scheme_for(pkg.ecosystem).name)
             return []
-        hits: dict[str, list[tuple[AdvisoryRow, str]]] = defaultdict(list)
-        for row in rows:
-            ok, interval = is_vulnerable(scheme, pkg.version, row.affected)
-            if ok:
-                hits[row.vuln_id].append((row, interval.describe() if interval is not None else "*"))
-        out = []
-        for vuln_id, matched in hits.items():
-            out.append(self._finding(pkg, vuln_id, matched))
-        return out
+        return [self._finding(pkg, vuln_id, matched) for vuln_id, matched in hits.items()]
 
     def _finding(self, pkg: Package, vuln_id: str, matched: list[tuple[AdvisoryRow, str]]) -> Vulnerability:
         return make_finding(
