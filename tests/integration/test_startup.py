@@ -18,7 +18,8 @@ from vigil.analyzers.secrets.engine import HYPERSCAN_MIN_BYTES, hyperscan_availa
 HEAVY = {"rich", "yaml", "_yaml", "hyperscan", "multiprocessing", "concurrent", "email", "tempfile", "jinja2",
          "httpx", "fastapi", "uvicorn", "redis", "regopy", "zstandard", "vigil.analyzers.misconf",
          "vigil.dbdist.artifact", "vigil.dbdist.source", "vigil.vulndb.delta", "vigil.sources.image",
-         "vigil.reporters.table", "importlib.resources"}
+         "vigil.reporters.table", "importlib.resources",
+         "json"}  # the standard library's: msgspec encodes and decodes; json serves misconfiguration and slow paths
 
 
 # Runs the CLI's entry point and, at exit, writes every loaded module's name to a file: exact, unlike parsing

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import logging
 import os
 import sqlite3
@@ -185,7 +184,7 @@ def _local(db_path: Path) -> _Local | None:
             row = conn.execute("SELECT value FROM metadata WHERE key = 'metadata'").fetchone()
         finally:
             conn.close()
-        doc = json.loads(row[0])
+        doc = msgspec.json.decode(row[0])  # DecodeError is a ValueError
         return _Local(int(doc["schema_version"]), str(doc.get("built_at", "")), str(doc.get("next_update", "")),
                       ident)
     except (OSError, sqlite3.DatabaseError, TypeError, ValueError, KeyError):
@@ -240,13 +239,15 @@ def _check_built_at(db_path: Path, built_at: str, now: dt.datetime) -> None:
 
 def read_state(db_dir: Path) -> dict[str, Any]:
     try:
-        doc = json.loads((db_dir / STATE_FILENAME).read_bytes())
+        doc = msgspec.json.decode((db_dir / STATE_FILENAME).read_bytes())
     except (OSError, ValueError):
         return {}
     return doc if isinstance(doc, dict) else {}
 
 
 def _write_state(db_dir: Path, state: dict[str, Any]) -> None:
+    import json  # the standard library's sorted, indented text (a scan that updates nothing never loads it)
+
     tmp = db_dir / f".{STATE_FILENAME}.{os.getpid()}.tmp"
     try:
         tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")

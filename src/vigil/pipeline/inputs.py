@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import sys
@@ -117,6 +116,8 @@ def load_misconf_options(opts: ScanOptions, file_patterns: tuple[tuple[str, str]
 def _helm_file_values(expr: str, cap: int) -> str:
     """One --helm-set-file KEY=PATH expression with its files read (paths relative to the working directory, as
     in Trivy), as the JSON object Helm merges last. A malformed expression or an unreadable file: one line, exit 2."""
+    import json  # imported where used (here and below): only misconfiguration inputs need it
+
     from vigil.analyzers.errors import ParseError
     from vigil.analyzers.misconf.helm import helm_file_values
 
@@ -170,6 +171,8 @@ def load_custom_checks(opts: ScanOptions) -> tuple[tuple[Check, ...], list[str]]
             checks = rego.load_checks(sources, data_docs, opts.check_namespaces, rego_input)
     except rego.RegoLoadError as e:
         raise InputError(f"custom check: {e}") from e
+    import json
+
     return tuple(checks), [f"{p}\0{src}" for p, src in sorted(sources.items())] + [
         json.dumps(d, sort_keys=True, default=str) for d in data_docs]
 
@@ -191,6 +194,8 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 
 def _load_data(path: str, blob: bytes) -> Any:
+    import json
+
     import yaml
 
     from vigil.yaml_safe import safe_load

@@ -11,7 +11,6 @@ import codecs
 import datetime as dt
 import functools
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import Callable
@@ -117,6 +116,8 @@ def indented_json(obj: Any, indent: int = 2) -> str:
     encoder is pure Python (~40 % of writing a large SBOM), so the compact C encoder writes the text and msgspec
     indents it, copying strings and numbers verbatim. A lone surrogate escape (from an undecodable file name),
     which msgspec refuses, takes the slow path."""
+    import json  # here, not at the top: only this and the slow paths need it, and most reports take neither
+
     try:
         return msgspec.json.format(json.dumps(obj), indent=indent)
     except msgspec.DecodeError:
@@ -153,6 +154,8 @@ def ascii_indented_json(obj: Any, indent: int) -> str:
         if not data.isascii():
             data = data.decode().encode("ascii", "vigil-json-ascii")
     except (msgspec.EncodeError, UnicodeEncodeError):
+        import json
+
         return json.dumps(obj, indent=indent)
     if b"\x7f" in data:
         data = data.replace(b"\x7f", b"\\u007f")
