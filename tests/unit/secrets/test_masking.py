@@ -98,3 +98,66 @@ def test_long_secrets_are_masked_to_their_last_character() -> None:
     for secret in (body, token[4:]):
         pieces = {secret[i:i + 8] for i in range(0, len(secret) - 8)}
         assert not [p for p in pieces if p in shown]
+
+
+def test_log_lines_of_the_planted_files_are_masked_as_by_every_rule(planted: tuple[Path, list[str]]) -> None:
+    """Rules are tried on a text only when it holds one of their required literals. On every line of the planted
+    corpus (its 130+ secrets with the text around them), each rule that matches the line is among those tried, so
+    the mask is what the combined regex of every built-in rule makes of it (leaving out alternatives that match
+    nowhere does not change a leftmost-first alternation); and so it is on the whole corpus as one text."""
+    import re
+
+    from vigil.analyzers.secrets import mask
+
+    root, values = planted
+    lines = [ln for p in sorted(root.rglob("*")) if p.is_file()
+             for ln in p.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    chosen = [set(mask.chosen_rules(ln)) for ln in lines]
+    matched = 0
+    for i, (_, rx) in enumerate(mask._rules()):
+        one = re.compile(mask._scoped(rx), re.MULTILINE)
+        hits = [k for k, ln in enumerate(lines) if one.search(ln)]
+        matched += bool(hits)
+        assert [lines[k] for k in hits if i not in chosen[k]] == [], mask._rules()[i]
+    assert matched > 100  # the corpus does exercise the rules
+    whole = "\n".join(lines)
+    every_rule = mask._combined(tuple(range(len(mask._rules()))))
+    assert mask_text(whole) == every_rule.sub(mask.MASK, whole)
+    assert [v for v in values if v in mask_text(whole)] == []
+
+
+def test_an_ordinary_log_line_tries_a_few_rules() -> None:
+    """An ordinary warning compiles the rules that have no literal (one packaged rule) and the few whose short
+    literals it happens to hold, not the 127: compiling all of them was ~30 ms of a scan that logged one line."""
+    from vigil.analyzers.secrets import mask
+
+    always = tuple(i for i, (lits, _) in enumerate(mask._rules()) if lits is None)
+    assert len(always) <= 2 and len(mask._rules()) > 100
+    line = "debian 12.15: no advisories for this OS release in the DB; OS packages are not matched"
+    assert set(always) <= set(mask.chosen_rules(line)) and len(mask.chosen_rules(line)) < 5
+    assert mask_text(line) == line
+    token = "ghp_" + "Zq8xY2wV" * 4 + "AbCd"
+    chosen = mask.chosen_rules(f"bad {token}")
+    assert token not in mask_text(f"bad {token}") and len(chosen) < 10
+
+
+def test_required_literals_of_regexes() -> None:
+    """The generator's literals: sound for sequences, groups, branches, repeats and lookarounds; none where a
+    match may hold no fixed text."""
+    from tests.tool_helpers import load_tool
+
+    req = load_tool("gen_secret_rules").required_literals
+    assert req(r"ghp_[0-9a-zA-Z]{36}") == ["ghp_"]
+    assert req(r"(?i)(?:Token|KEY)\s*=\s*\w+") == ["key", "token"]
+    assert req(r"(?:abc|[0-9]+)x") == ["x"]  # one alternative requires nothing: the sequence's other literal
+    assert req(r"(?:xoxb|xoxp)-\d+") in (["xox"], ["xoxb", "xoxp"])  # any one requirement is sound
+    assert req(r"(?=.*SECRET)[A-Z]{8}") == ["secret"]
+    assert req(r"(?:prefix)?[a-z]{4}") is None and req(r"[A-Za-z0-9/+]{40}") is None
+    assert req(r"(?!abc)[a-z]+") is None and req(r"(a)\1") == ["a"]
+
+
+def test_literals_file_is_current() -> None:
+    from tests.tool_helpers import load_tool
+
+    gen = load_tool("gen_secret_rules")
+    assert gen.LITERALS.read_text(encoding="utf-8") == gen.render_literals(), "regenerate it with `make secret-rules`"
