@@ -337,3 +337,32 @@ def test_alpine_edge_release_uses_the_edge_advisories(matcher: OSMatcher) -> Non
     assert matcher.is_eol(edge, dt.date(2099, 1, 1)) is False
     # a released branch is not edge
     assert matcher.match(OSInfo(family="alpine", name="3.16.2"), pkg) == []
+
+
+def test_prepared_matching_reads_in_bulk_and_finds_the_same(fixture_db: Path) -> None:
+    """prepare() reads the advisories of every package and the details of every finding with a query per 500
+    names or IDs; matching then finds exactly what one query per package and per finding found (counted with
+    SQLite's trace callback on the rhel9-like image's packages)."""
+    from vigil.analyzers.os.rpm import parse_rpmdb
+
+    packages = parse_rpmdb(_image_file("rhel9-like.docker.tar", "var/lib/rpm/rpmdb.sqlite")).os_packages
+    os = OSInfo(family="redhat", name="9.0")
+
+    def run(prepared: bool) -> tuple[list[str], list[object]]:
+        store = Store(fixture_db)
+        m = OSMatcher(store)
+        m.ecosystem(os.family, os.name)  # the stand-in lookup's own queries are not what is counted
+        queries: list[str] = []
+        store._conn.set_trace_callback(lambda sql: queries.append(sql.split(" WHERE")[0]))
+        if prepared:
+            m.prepare(os, packages)
+        found = [v for p in packages for v in m.match(os, p)]
+        store.close()
+        return queries, found
+
+    one_by_one_q, one_by_one = run(prepared=False)
+    bulk_q, bulk = run(prepared=True)
+    assert bulk == one_by_one and len(bulk) >= 10
+    details = "SELECT data FROM vulnerabilities"
+    assert one_by_one_q.count(details) == len({v.vulnerability_id for v in bulk})  # type: ignore[attr-defined]
+    assert len(bulk_q) == 2  # one for the advisories of every name, one for the details of every finding

@@ -40,6 +40,9 @@ class OSReleaseMatcher:
     def handles(self, pkg: Package) -> bool:
         return True
 
+    def prepare(self, pkgs: Sequence[Package]) -> None:
+        self.matcher.prepare(self.os, pkgs)
+
     def match(self, pkg: Package) -> list[Vulnerability]:
         return self.matcher.match(self.os, pkg)
 
@@ -56,7 +59,7 @@ def os_matchers(matcher: OSMatcher, os: OSInfo) -> tuple[Matcher, ...]:
 
 def prepare(matchers: tuple[Matcher, ...], pkgs: Sequence[Package]) -> None:
     """Before matching these packages one by one: a matcher that can read what it needs for all of them at once
-    (the generic matcher's DB rows) does so. Optional: a matcher without `prepare` reads as it matches."""
+    (the DB rows and vulnerability details of the language and OS matchers) does so. Optional: a matcher without `prepare` reads as it matches."""
     for m in matchers:
         prep = getattr(m, "prepare", None)
         if prep is not None:

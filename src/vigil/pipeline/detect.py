@@ -200,7 +200,7 @@ def _os_results(merged: Merged, opts: DetectionOptions, artifact: str, warnings:
             return [], os_info
         return [Result(target=f"{artifact} ({os_info.family} {os_info.name})", class_="os-pkgs",
                        type=os_info.family, packages=tuple(merged.os_packages))], os_info
-    from vigil.detectors.registry import match, os_matchers
+    from vigil.detectors.registry import match, os_matchers, prepare
     from vigil.detectors.vuln.ospkg import OSMatcher
 
     matcher = OSMatcher(store)
@@ -212,6 +212,7 @@ def _os_results(merged: Merged, opts: DetectionOptions, artifact: str, warnings:
     vulns: list[Vulnerability] = []
     if matcher.supported(os_info):
         matchers = os_matchers(matcher, os_info)
+        prepare(matchers, merged.os_packages)
         for p in merged.os_packages:
             vulns.extend(msgspec.structs.replace(v, layer=p.layer) for v in match(matchers, p))
     else:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from functools import cache
 
 import msgspec
@@ -76,6 +77,10 @@ def _is_modular(version: str) -> bool:
     return ".module+" in version or ".module_" in version
 
 
+# a package's matching advisory rows by vulnerability, the version each was compared with, versions unparsable
+_Hits = tuple[dict[str, list[tuple[AdvisoryRow, str]]], dict[str, str], int]
+
+
 class OSMatcher:
     name = "ospkg"
 
@@ -83,6 +88,7 @@ class OSMatcher:
         self.store = store
         self._feed_titles = {str(f["name"]): (str(f["title"]), str(f["url"])) for f in store.feeds()}
         self.unparsable_versions = 0
+        self._seen: dict[tuple[str, ...], _Hits] = {}
 
     @cache  # noqa: B019 - one matcher per scan; the cache is the point
     def _data_source(self, source: str) -> DataSource:
@@ -134,6 +140,21 @@ class OSMatcher:
             return [source, (pkg.name, pkg.full_version)]
         return [source]
 
+    def prepare(self, os: OSInfo, pkgs: Sequence[Package]) -> None:
+        """Read what matching these packages needs, in bulk: their advisories (a query per chunk of names, see
+        Store.prefetch_advisories), then the details of every vulnerability they match (Store.prefetch_details)
+        instead of a query per finding."""
+        ecosystem = self.ecosystem(os.family, os.name) if os.family in OS_PKG_FORMAT else None
+        if ecosystem is None:
+            return
+        self.store.prefetch_advisories(ecosystem, {normalize(ecosystem, name) for p in pkgs if p.version
+                                                   for name, _ in self._lookups(os.family, p)})
+        matched: set[str] = set()
+        for p in pkgs:
+            if p.version:
+                matched.update(self._hits(os, ecosystem, p)[0])
+        self.store.prefetch_details(matched)
+
     def match(self, os: OSInfo, pkg: Package) -> list[Vulnerability]:
         family = os.family
         if family not in OS_PKG_FORMAT or not pkg.version:
@@ -141,14 +162,44 @@ class OSMatcher:
         ecosystem = self.ecosystem(family, os.name)
         if ecosystem is None:
             return []
+        hits, compared, unparsable = self._hits(os, ecosystem, pkg)
+        self.unparsable_versions += unparsable
+        if not hits:
+            return []
+        scheme = scheme_for(_SCHEME_NAME[OS_PKG_FORMAT[family]])
+        if not pkg.id:
+            pkg = msgspec.structs.replace(pkg, id=f"{pkg.name}@{pkg.full_version}")
+        purl = pkg.purl or os_purl(os, pkg)
+        return [
+            make_finding(
+                self.store, pkg, vuln_id, matched, scheme=scheme, installed_version=compared[vuln_id],
+                data_source=self._data_source, purl=purl, fallback=(NVD,),
+            )
+            for vuln_id, matched in hits.items()
+        ]
+
+    def _hits(self, os: OSInfo, ecosystem: str, pkg: Package) -> _Hits:
+        """The advisory rows matching a package, by vulnerability (each with the range it matched), the version
+        each vulnerability's rows were compared with, and how many of its versions did not parse. It depends
+        only on the release and the package's names and versions: kept for the scan (prepare() computes it to
+        know which details to read, match() then reuses it)."""
+        key = (os.family, ecosystem, pkg.name, pkg.full_version, pkg.src_name, pkg.src_full_version)
+        found = self._seen.get(key)
+        if found is not None:
+            return found
+        family = os.family
         scheme = scheme_for(_SCHEME_NAME[OS_PKG_FORMAT[family]])
         rpm = OS_PKG_FORMAT[family] == "rpm"
         hits: dict[str, list[tuple[AdvisoryRow, str]]] = defaultdict(list)
         compared: dict[str, str] = {}  # vuln id -> the version its matching rows were compared with
         decided: set[str] = set()  # vulnerabilities an earlier lookup had rows for: that lookup decides them
+        unparsable = 0
         for name, version in self._lookups(family, pkg):
             rows = self.store.advisories(ecosystem, normalize(ecosystem, name))
-            if not rows or not self._parses(scheme, pkg, version):
+            if not rows:
+                continue
+            if not self._parses(scheme, pkg, version):
+                unparsable += 1
                 continue
             this_lookup: set[str] = set()
             for row in rows:
@@ -162,24 +213,14 @@ class OSMatcher:
                     hits[row.vuln_id].append((row, interval.describe() if interval is not None else "*"))
                     compared[row.vuln_id] = version
             decided |= this_lookup
-        if not hits:
-            return []
-        if not pkg.id:
-            pkg = msgspec.structs.replace(pkg, id=f"{pkg.name}@{pkg.full_version}")
-        purl = pkg.purl or os_purl(os, pkg)
-        return [
-            make_finding(
-                self.store, pkg, vuln_id, matched, scheme=scheme, installed_version=compared[vuln_id],
-                data_source=self._data_source, purl=purl, fallback=(NVD,),
-            )
-            for vuln_id, matched in hits.items()
-        ]
+        found = self._seen[key] = (hits, compared, unparsable)
+        return found
 
-    def _parses(self, scheme: Scheme, pkg: Package, version: str) -> bool:
+    @staticmethod
+    def _parses(scheme: Scheme, pkg: Package, version: str) -> bool:
         try:
             scheme.key(version)
         except InvalidVersion:
-            self.unparsable_versions += 1
             log.debug("%s: version %r is not a valid %s version; not matched", pkg.name, version, scheme.name)
             return False
         return True
