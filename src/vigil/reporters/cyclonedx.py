@@ -236,6 +236,9 @@ _SEVERITY = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": 
 _BAD_URI = re.compile(r"%(?![0-9A-F]{2})|#.*#", re.IGNORECASE | re.MULTILINE)
 _URI_ESCAPES = str.maketrans({" ": "%20", '"': "%22", "'": "%27", "[": "%5B", "]": "%5D", "<": "%3C", ">": "%3E",
                               "{": "%7B", "}": "%7D"})
+# A URL with none of the characters the two above look at is kept as it is (most are): one C scan instead of a
+# translation and a search (a lockfile corpus's findings hold 8,000 reference URLs).
+_URI_SPECIAL = re.compile(r"""[ "'\[\]<>{}%#]""")
 # A rating's vector without its scheme prefix ("CVSS:3.1/"): the method says it.
 _VECTOR_SCHEME = {v: re.compile(rf"^CVSS:{v}\.\d/?") for v in ("2", "3", "4")}
 # A purl of this shape is already in packageurl's canonical form (nothing to lower-case, decode, re-encode or
@@ -244,6 +247,8 @@ _CANONICAL_PURL = re.compile(r"pkg:[a-z]+/[a-z0-9][a-z0-9.\-]*(?:/[a-z0-9][a-z0-
 
 
 def _uri(url: str) -> str | None:
+    if not _URI_SPECIAL.search(url):
+        return url
     return None if _BAD_URI.search(url) else url.translate(_URI_ESCAPES)
 
 
