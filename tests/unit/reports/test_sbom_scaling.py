@@ -307,3 +307,17 @@ def test_cyclonedx_licenses_and_full_os_versions() -> None:
         {"license": {"name": "GPL-2+ with Texinfo exception"}}, {"license": {"name": "public-domain"}}]
     assert (by_name["libc6"]["version"], by_name["zlib1g"]["version"]) == ("2.36-9", "1:1.2.13")
     assert "licenses" not in by_name["PyYAML"]
+
+
+def test_cyclonedx_spdx_ids_are_the_librarys() -> None:
+    """The SPDX IDs read from cyclonedx-python-lib's schema file are the ones its is_supported_id knows (its
+    module, imported here, builds license-expression's index: the reporter no longer imports it)."""
+    from cyclonedx import spdx
+
+    from vigil.reporters.cyclonedx import spdx_ids
+
+    ids = spdx_ids()
+    assert len(ids) > 500 and "MIT" in ids and "Apache-2.0" in ids
+    assert ids == vars(spdx)["__IDS"]
+    assert all(spdx.is_supported_id(i) for i in ids)
+    assert not any(i in ids for i in ("mit", "GPL-2+", "Apache 2.0", "MIT OR Apache-2.0", ""))
