@@ -27,6 +27,14 @@ def test_lockfile_with_huge_integer_is_a_parse_error(path: str, text: str) -> No
 
 
 def test_sbom_with_huge_integer_says_so() -> None:
-    doc = f'{{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": {HUGE}, "components": []}}'
+    """In a field Vigil reads (a component's version) the number is an error of the SBOM; a CycloneDX document is
+    read by the fields Vigil uses, as Trivy reads it, so one in a field it does not read is not (nor is it read)."""
+    doc = (f'{{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": '
+           f'[{{"type": "library", "name": "a", "version": {HUGE}, "purl": "pkg:npm/a@1"}}]}}')
     with pytest.raises(SBOMError, match="number too large"):
         parse_sbom(doc.encode())
+    unread = f'{{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": {HUGE}, "components": []}}'
+    assert parse_sbom(unread.encode()) == ()
+    spdx = f'{{"spdxVersion": "SPDX-2.3", "x": {HUGE}, "packages": []}}'  # read whole: the error is said
+    with pytest.raises(SBOMError, match="number too large"):
+        parse_sbom(spdx.encode())

@@ -196,7 +196,17 @@ def test_sbom_is_decoded_once_and_each_purl_parsed_once(monkeypatch: pytest.Monk
         decodes += 1
         return real_loads(s, *a, **k)
 
+    class CountingDecoder:  # the CycloneDX records' decoder, counted too
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def decode(self, b: bytes) -> Any:
+            nonlocal decodes
+            decodes += 1
+            return self.real.decode(b)
+
     monkeypatch.setattr(sbom_mod.json, "loads", counting_loads)
+    monkeypatch.setattr(sbom_mod, "_cdx_decoder", lambda real=sbom_mod._cdx_decoder(): CountingDecoder(real))
     sbom_mod._purl_parts.cache_clear()
     inv = sbom_mod.parse_sbom_inventory(data, "bom.json")
     assert sum(len(a.packages) for a in inv.applications) == 400

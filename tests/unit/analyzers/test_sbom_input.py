@@ -149,3 +149,74 @@ def test_os_from_the_distro_qualifier_and_deb_source_packages() -> None:
     # an OS family Vigil cannot match is listed without an OS: nothing is matched against the wrong advisories
     doc["components"][0]["purl"] = "pkg:deb/someos/bsdutils@1.0?distro=someos-1"  # type: ignore[index]
     assert parse_sbom_inventory(json.dumps(doc).encode(), "bom.json").os is None
+
+
+EDGE_CDX = {
+    "bomFormat": "CycloneDX", "specVersion": "1.6",
+    "components": [
+        {"type": "operating-system", "name": "debian", "version": "12.5"},
+        {"type": "operating-system", "name": "alpine", "version": "3.19"},  # the first one names the OS
+        {"type": "library", "name": 7, "version": 1.5, "group": None, "purl": "pkg:npm/seven@1.5",
+         "properties": [{"name": "vigil:Target", "value": 3}, {"name": "vigil:Dev"}, {"name": 4, "value": "x"},
+                        {"name": "vigil:Location", "value": "3-9"}, {"name": "vigil:Location", "value": None}],
+         "licenses": [{"license": {"id": "MIT"}}, {"expression": "MIT OR Apache-2.0"}, "junk", {"license": 5}]},
+        {"type": "library", "name": "nopurl", "components": [
+            {"name": "deep", "version": "2", "purl": "pkg:npm/deep@2", "bom-ref": "deep",
+             "components": [{"name": "deeper", "purl": "pkg:pypi/deeper@1.0", "properties": None}]}]},
+        {"type": "library", "name": "libc6", "version": "2.36-9", "purl": "pkg:deb/debian/libc6@2.36-9?distro=debian-12",
+         "properties": [{"name": "aquasecurity:trivy:SrcName", "value": "glibc"}], "components": None},
+        {"type": "library", "name": "dup", "purl": "pkg:npm/dup@1", "bom-ref": "dup"},
+        {"type": "library", "name": "dup", "purl": "pkg:npm/dup@1", "bom-ref": "dup"},
+        {"purl": 42, "name": "not a purl"},
+        {"purl": "not-a-purl", "name": "x"},
+    ],
+    "dependencies": [{"ref": "deep", "dependsOn": ["dup", 5, "missing"]}, {"ref": 3, "dependsOn": ["x"]},
+                     {"ref": "dup", "dependsOn": None}, {"ref": "dup"}],
+    "vulnerabilities": [{"id": "CVE-1", "ratings": [{"score": 1e300}]}],
+}
+
+
+@pytest.mark.parametrize("name", ["edge", "foreign", "vigil"])
+def test_cyclonedx_records_read_as_the_dict_path_reads(name: str) -> None:
+    """CycloneDX JSON is read into records of the fields Vigil uses (the rest is skipped by the decoder): the
+    inventory is the one the whole-document path makes of the same text, on odd values and nesting too."""
+    from vigil.analyzers import sbom as sbom_mod
+
+    if name == "vigil":
+        report = msgspec.json.decode(FIXTURE.read_bytes(), type=Report)
+        buf = io.StringIO()
+        get("cyclonedx")(report, buf)
+        data = buf.getvalue().encode()
+    else:
+        data = json.dumps(EDGE_CDX if name == "edge" else FOREIGN_CDX).encode()
+    records = sbom_mod._cdx_decoder().decode(data)
+    via_records = sbom_mod._cdx_records(records, "bom.json")
+    assert via_records == sbom_mod._cdx_json(json.loads(data), "bom.json")
+    assert via_records == sbom_mod.parse_sbom_inventory(data, "bom.json")
+    assert via_records.applications or via_records.package_dbs
+
+
+@pytest.mark.parametrize("doc", [
+    {"bomFormat": "CycloneDX", "components": ["a string"]},
+    {"bomFormat": "CycloneDX", "components": [{"purl": "pkg:npm/a@1", "properties": ["not an object"]}]},
+    {"bomFormat": "CycloneDX", "components": {"not": "a list"}},
+    {"bomFormat": "CycloneDX", "components": [{"purl": "pkg:npm/a@1", "properties": {"name": "x"}}],
+     "dependencies": "none"},
+])
+def test_cyclonedx_shapes_the_records_do_not_hold_are_read_whole(doc: dict[str, object]) -> None:
+    """A document these records cannot hold (an element of the wrong kind) is read as a whole document, which
+    skips what it cannot use: the same inventory as before there were records."""
+    from vigil.analyzers import sbom as sbom_mod
+
+    data = json.dumps(doc).encode()
+    with pytest.raises(msgspec.ValidationError):
+        sbom_mod._cdx_decoder().decode(data)
+    assert sbom_mod.parse_sbom_inventory(data, "b.json") == sbom_mod._cdx_json(doc, "b.json")
+
+
+def test_deeply_nested_sbom_is_a_user_error() -> None:
+    from vigil.analyzers.sbom import parse_sbom_inventory
+
+    doc = b'{"bomFormat":"CycloneDX","components":' + b'[{"components":' * 5000 + b"[]" + b"}]" * 5000 + b"}"
+    with pytest.raises(SBOMError, match="nested too deeply"):
+        parse_sbom_inventory(doc)

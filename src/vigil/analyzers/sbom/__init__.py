@@ -22,6 +22,8 @@ from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import unquote
 
+import msgspec
+
 from vigil.analyzers.errors import number_too_large
 from vigil.errors import UserError
 from vigil.inventory.records import (
@@ -231,6 +233,15 @@ def _to_apps(items: list[_Item], deps: dict[str, list[str]], sbom_name: str) -> 
     )
 
 
+def _cdx_item(purl: str, group: object, name: object, version: object, ref: object, props: dict[str, list[str]],
+              licenses: object) -> _Item:
+    group, name = str(group or ""), str(name or "")
+    parts = _split_purl(purl)
+    full = _full_name(parts[0], group, name) if parts and name else name
+    return _Item(ref=str(ref or purl), purl=purl, name=full, version=str(version or ""), props=props,
+                 licenses=_licenses_cdx(licenses))
+
+
 def _cdx_json(doc: dict[str, object], sbom_name: str) -> SbomInventory:
     items: list[_Item] = []
     os_hint: list[tuple[str, str]] = []
@@ -249,13 +260,8 @@ def _cdx_json(doc: dict[str, object], sbom_name: str) -> SbomInventory:
                     props[p["name"]].append(str(p.get("value", "")))
             purl = c.get("purl")
             if isinstance(purl, str):
-                group = str(c.get("group") or "")
-                name = str(c.get("name") or "")
-                parts = _split_purl(purl)
-                full = _full_name(parts[0], group, name) if parts and name else name
-                items.append(_Item(ref=str(c.get("bom-ref") or purl), purl=purl, name=full,
-                                   version=str(c.get("version") or ""), props=dict(props),
-                                   licenses=_licenses_cdx(c.get("licenses"))))
+                items.append(_cdx_item(purl, c.get("group"), c.get("name"), c.get("version"), c.get("bom-ref"),
+                                       dict(props), c.get("licenses")))
             walk(c.get("components"))
 
     walk(doc.get("components"))
@@ -263,6 +269,71 @@ def _cdx_json(doc: dict[str, object], sbom_name: str) -> SbomInventory:
     for d in doc.get("dependencies") or []:  # type: ignore[attr-defined]
         if isinstance(d, dict) and isinstance(d.get("ref"), str):
             deps[d["ref"]] = [str(x) for x in d.get("dependsOn") or []]
+    return _inventory(items, deps, sbom_name, os_hint[0] if os_hint else None)
+
+
+# CycloneDX JSON read into records of only the fields this module reads: the C decoder skips everything else (the
+# vulnerabilities, hashes, external references…) without building it, which was most of reading a large BOM. Field
+# values stay untyped, checked by the walk as the dict path checks them; a document whose shape these records do
+# not hold (a component or a property that is not an object, properties that are not a list…) is read by the dict
+# path instead, so both read every document alike.
+class _CdxProperty(msgspec.Struct):
+    name: Any = None
+    value: Any = ""
+
+
+class _CdxComponent(msgspec.Struct, rename={"bom_ref": "bom-ref"}):
+    type: Any = None
+    name: Any = None
+    version: Any = None
+    group: Any = None
+    purl: Any = None
+    bom_ref: Any = None
+    properties: list[_CdxProperty] | None = None
+    licenses: Any = None
+    components: list[_CdxComponent] | None = None
+
+
+class _CdxDependency(msgspec.Struct):
+    ref: Any = None
+    dependsOn: Any = None
+
+
+class _CdxDocument(msgspec.Struct):
+    bomFormat: Any = None
+    components: list[_CdxComponent] | None = None
+    dependencies: list[_CdxDependency] | None = None
+
+
+@lru_cache(maxsize=1)
+def _cdx_decoder() -> msgspec.json.Decoder[_CdxDocument]:
+    return msgspec.json.Decoder(_CdxDocument)
+
+
+def _cdx_records(doc: _CdxDocument, sbom_name: str) -> SbomInventory:
+    """_cdx_json over the records of a decoded CycloneDX document (the same checks, in the same order)."""
+    items: list[_Item] = []
+    os_hint: list[tuple[str, str]] = []
+    stack = [iter(doc.components or ())]
+    while stack:  # depth first, in document order, as _cdx_json's recursion
+        c = next(stack[-1], None)
+        if c is None:
+            stack.pop()
+            continue
+        if c.type == "operating-system" and isinstance(c.name, str):
+            os_hint.append((c.name, str(c.version or "")))
+        props: dict[str, list[str]] = defaultdict(list)
+        for p in c.properties or ():
+            if isinstance(p.name, str):
+                props[p.name].append(str(p.value))
+        if isinstance(c.purl, str):
+            items.append(_cdx_item(c.purl, c.group, c.name, c.version, c.bom_ref, dict(props), c.licenses))
+        if c.components:
+            stack.append(iter(c.components))
+    deps: dict[str, list[str]] = {}
+    for d in doc.dependencies or ():
+        if isinstance(d.ref, str):
+            deps[d.ref] = [str(x) for x in d.dependsOn or []]
     return _inventory(items, deps, sbom_name, os_hint[0] if os_hint else None)
 
 
@@ -453,6 +524,8 @@ def _sniff(data: bytes) -> tuple[str, Any]:
     if head == b"{":
         try:
             doc = json.loads(data)
+        except RecursionError:  # a hostile document's nesting: a user error, not a crash
+            raise SBOMError("the document is nested too deeply to read") from None
         except ValueError as e:
             if too_large := number_too_large(e):  # valid JSON, just a number Python will not read
                 raise SBOMError(too_large) from e
@@ -470,6 +543,15 @@ def parse_sbom(data: bytes, sbom_name: str = "sbom") -> tuple[Application, ...]:
 
 
 def parse_sbom_inventory(data: bytes, sbom_name: str = "sbom") -> SbomInventory:
+    if data.lstrip()[:1] == b"{" and b"SPDXVersion:" not in data[:4096]:
+        try:
+            records = _cdx_decoder().decode(data)
+            if records.bomFormat == "CycloneDX":
+                return _cdx_records(records, sbom_name)
+        except (msgspec.MsgspecError, RecursionError, ValueError):
+            # not what these records hold (or a number too long for Python to write out as a version): the dict
+            # path reads it, or says what is wrong with it
+            pass
     fmt, doc = _sniff(data)
     if fmt == "cyclonedx-xml":
         return _cdx_xml(data, sbom_name)
