@@ -104,3 +104,23 @@ def test_a_package_in_many_lockfiles_is_compared_with_its_advisories_once(
         store.close()
     assert once >= 1 and len(calls) == once
     assert all(r.vulnerabilities == results[0].vulnerabilities for r in many)  # each lockfile still has its findings
+
+
+def test_a_finding_shared_by_lockfiles_keeps_each_packages_own_fields(fixture_db: Path) -> None:
+    """The vulnerability's part of a finding is made once per package version; each lockfile's finding still
+    names its own package entry (ID, purl, dev flag), exactly as if it had been made alone."""
+    a = Package(ecosystem="npm", name="lodash", version="4.17.15", id="lodash@4.17.15", purl="pkg:npm/lodash@4.17.15")
+    b = msgspec.structs.replace(a, id="node_modules/lodash", dev=True, purl="pkg:npm/lodash@4.17.15?x=1")
+    apps = [Application(type="npm", file_path="a/package-lock.json", packages=(a,)),
+            Application(type="npm", file_path="b/package-lock.json", packages=(b,))]
+    opts = DetectionOptions(scanners=("vuln",), include_dev_deps=True)
+    store = Store(fixture_db)
+    try:
+        together, _ = lang_results(Inventory(applications=apps), opts, store)
+        alone_b, _ = lang_results(Inventory(applications=apps[1:]), opts, store)
+    finally:
+        store.close()
+    assert together[1].vulnerabilities == alone_b[0].vulnerabilities
+    assert together[1].vulnerabilities and all(v.pkg_id == "node_modules/lodash" and v.dev
+                                              and v.purl.endswith("?x=1") for v in together[1].vulnerabilities)
+    assert all(v.pkg_id == "lodash@4.17.15" and not v.dev for v in together[0].vulnerabilities)

@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import cache
 
+import msgspec
+
 from vigil.detectors.versions import InvalidVersion, Scheme, scheme_for
 from vigil.detectors.versions.interval import is_vulnerable, smallest_fix_above
 from vigil.findings.records import (
@@ -147,6 +149,7 @@ class GenericMatcher:
         self._feed_titles = {str(f["name"]): (str(f["title"]), str(f["url"])) for f in store.feeds()}
         self.unparsable_versions = 0
         self._seen: dict[tuple[str, str, str], _Hits | None] = {}
+        self._findings: dict[tuple[str, int], Vulnerability] = {}
 
     def handles(self, pkg: Package) -> bool:
         return pkg.ecosystem in LANGUAGE_ECOSYSTEMS and bool(pkg.version)
@@ -206,7 +209,16 @@ class GenericMatcher:
         return [self._finding(pkg, vuln_id, matched) for vuln_id, matched in hits.items()]
 
     def _finding(self, pkg: Package, vuln_id: str, matched: list[tuple[AdvisoryRow, str]]) -> Vulnerability:
-        return make_finding(
+        # The same package version in many lockfiles shares its hits (see _hits): what the finding says of the
+        # vulnerability (fix, severity, details, sources, ranges) is made once and only the package's own fields
+        # are set for the others.
+        key = (vuln_id, id(matched))  # `matched` is kept alive by self._seen for as long as this cache
+        made = self._findings.get(key)
+        if made is not None:
+            return msgspec.structs.replace(made, pkg_id=pkg.id, pkg_name=pkg.name, purl=pkg.purl,
+                                           installed_version=pkg.full_version, dev=pkg.dev, layer=pkg.layer)
+        made = self._findings[key] = make_finding(
             self.store, pkg, vuln_id, matched, scheme=scheme_for(pkg.ecosystem), installed_version=pkg.version,
             data_source=self._data_source, purl=pkg.purl,
         )
+        return made
