@@ -205,7 +205,7 @@ def test_sbom_is_decoded_once_and_each_purl_parsed_once(monkeypatch: pytest.Monk
             decodes += 1
             return self.real.decode(b)
 
-    monkeypatch.setattr(sbom_mod.json, "loads", counting_loads)
+    monkeypatch.setattr(json, "loads", counting_loads)
     monkeypatch.setattr(sbom_mod, "_cdx_decoder", lambda real=sbom_mod._cdx_decoder(): CountingDecoder(real))
     sbom_mod._purl_parts.cache_clear()
     inv = sbom_mod.parse_sbom_inventory(data, "bom.json")

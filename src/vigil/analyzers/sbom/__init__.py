@@ -13,11 +13,8 @@ Dependency edges come from CycloneDX `dependencies` and SPDX `DEPENDS_ON` relati
 
 from __future__ import annotations
 
-import json
-import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import unquote
@@ -47,20 +44,27 @@ class SBOMError(UserError):
     """Not a readable SBOM (user error)."""
 
 
-@dataclass
-class _Item:
+class _Item(msgspec.Struct):  # a Struct, not a dataclass: made once per component of a BOM of thousands
     ref: str
     purl: str
     name: str = ""
     version: str = ""
-    props: dict[str, list[str]] = field(default_factory=dict)
+    props: dict[str, list[str]] = msgspec.field(default_factory=dict)
     licenses: tuple[str, ...] = ()
 
     def prop(self, key: str) -> str:
-        for p in _PREFIXES:
-            if self.props.get(p + key):
-                return self.props[p + key][0]
+        props = self.props
+        if props:
+            for name in _prefixed(key):
+                found = props.get(name)
+                if found:
+                    return found[0]
         return ""
+
+
+@lru_cache(maxsize=64)
+def _prefixed(key: str) -> tuple[str, ...]:
+    return tuple(p + key for p in _PREFIXES)
 
 
 def _split_purl(purl: str) -> tuple[str, str, str, str] | None:
@@ -79,8 +83,7 @@ def _full_name(eco: str, ns: str, name: str) -> str:
     return f"{ns}:{name}" if eco == "maven" else f"{ns}/{name}"
 
 
-@dataclass(frozen=True)
-class SbomInventory:
+class SbomInventory(msgspec.Struct, frozen=True):
     """What an SBOM lists: language packages grouped as applications, and the OS with its package databases."""
 
     applications: tuple[Application, ...] = ()
@@ -344,6 +347,8 @@ def _inventory(items: list[_Item], deps: dict[str, list[str]], sbom_name: str,
 
 
 def _cdx_xml(data: bytes, sbom_name: str) -> SbomInventory:
+    import xml.etree.ElementTree as ET  # imported for XML only (the JSON formats are the common case)
+
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise SBOMError("XML with a DTD or entities is refused")
     try:
@@ -522,6 +527,8 @@ def _sniff(data: bytes) -> tuple[str, Any]:
     if head == b"<":
         return ("cyclonedx-xml" if b"cyclonedx.org/schema/bom" in data[:4096] else ""), None
     if head == b"{":
+        import json  # the whole-document path (SPDX JSON, and CycloneDX the records cannot hold)
+
         try:
             doc = json.loads(data)
         except RecursionError:  # a hostile document's nesting: a user error, not a crash
