@@ -87,7 +87,7 @@ def fill(kc: KCluster, images: list[tuple[str, str]], deployments: int, pods: in
 
 
 def phases(url: str, db: Path, cache: Path) -> dict[str, float]:
-    import dataclasses
+    import msgspec
 
     from vigil.cache import open_cache
     from vigil.pipeline.backend import LocalBackend
@@ -117,7 +117,7 @@ def phases(url: str, db: Path, cache: Path) -> dict[str, float]:
     out["containers"] = sum(len(w.containers) for w in inv.workloads)
     opts = ScanOptions(target=Path("bench"), db_path=db, compiled_cache_dir=cache / "compiled")
     cso = ClusterScanOptions(scanners=frozenset({"vuln", "secret", "misconfig", "rbac"}),
-                             scan=dataclasses.replace(opts, scanners=("vuln", "secret")),
+                             scan=msgspec.structs.replace(opts, scanners=("vuln", "secret")),
                              registry=RegistryOptions(insecure=True), parallel=5)
     times = PhaseTimes()
     report = scan_cluster(inv, cso, lambda: LocalBackend(db, open_cache("fs", cache)), times=times)

@@ -86,7 +86,6 @@ def rebuilt_copy(db: Path, dest: Path, built_at: str) -> None:
 
 def workloads(db: Path, url: str) -> list[Workload]:
     """Analyse each input as a client does, upload its blobs, and pre-encode the two requests of a warm scan."""
-    import dataclasses
 
     from vigil.findings.analysis import ArtifactInfo
     from vigil.findings.wire import DetectionOptions, MissingBlobsRequest, ScanRequest
@@ -113,7 +112,7 @@ def workloads(db: Path, url: str) -> list[Workload]:
                       ("image debian-vuln (5 layers)", SHARED / "images" / "debian-vuln.oci.tar")]:
         if not tar.exists():
             continue
-        opts = dataclasses.replace(ScanOptions(target=tar, db_path=db, scanners=("vuln", "secret")),
+        opts = msgspec.structs.replace(ScanOptions(target=tar, db_path=db, scanners=("vuln", "secret")),
                                    analyzer_kinds=("lockfile", "installed", "os"))
         art, keys, blobs = analyze_only(ImageSource(ImageSourceOptions(input=tar), str(tar)), opts)
         for k, b in zip(keys, blobs, strict=True):

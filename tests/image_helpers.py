@@ -118,7 +118,7 @@ def gnu_sparse_header(name: str, real_size: int, segments: list[tuple[int, int]]
 def analyze_image(layout: Path, opts: object, cache: object = None) -> tuple[list[object], list[object], int]:
     """The pipeline's analyze stage on an image archive/layout, one worker: (layers, blobs in layer order,
     layers analysed). `cache`: an analysis cache (vigil.cache) or None."""
-    import dataclasses
+    import msgspec
 
     from vigil.pipeline.analyze import ScanStats, analyze, analyzer_set
     from vigil.pipeline.backend import LocalBackend
@@ -126,7 +126,7 @@ def analyze_image(layout: Path, opts: object, cache: object = None) -> tuple[lis
     from vigil.sources.image.source import ImageSource, ImageSourceOptions
 
     assert isinstance(opts, ScanOptions)
-    opts = dataclasses.replace(opts, parallel=1)
+    opts = msgspec.structs.replace(opts, parallel=1)
     src = ImageSource(ImageSourceOptions(input=layout), skip_dirs=opts.skip_dirs, skip_files=opts.skip_files)
     stats = ScanStats()
     try:

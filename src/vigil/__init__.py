@@ -10,7 +10,8 @@ Python API (the same Report the CLI prints; no environment variables or vigil.ya
 
     report = vigil.scan_image("app.tar", scanners=("vuln", "secret", "misconfig"))
 
-Anything else: build a `vigil.settings.ScanOptions` and a source, and call `vigil.pipeline.scan.scan`.
+Anything else: build a `vigil.settings.ScanOptions` (a frozen msgspec Struct: `msgspec.structs.replace` copies it
+with changes) and a source, and call `vigil.pipeline.scan.scan`.
 Imports are lazy so that `vigil --version` stays fast.
 """
 

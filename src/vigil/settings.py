@@ -20,11 +20,13 @@ import logging
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from vigil.errors import UserError
+
+if TYPE_CHECKING:
+    from vigil.scan_options import ScanOptions as ScanOptions  # named here; defined there (see __getattr__)
 
 # The --format values (vigil.reporters.FORMATS maps each to its module; a test keeps the two lists equal). Declared
 # here so that settings stays a leaf every layer may import.
@@ -871,65 +873,6 @@ def resolve(command: str, cli: Mapping[str, Any], env: Mapping[str, str] | None 
     return values
 
 
-@dataclass(frozen=True)
-class ScanOptions:
-    """What the engine needs for one scan; nothing CLI-specific."""
-
-    target: Path
-    db_path: Path
-    scanners: tuple[str, ...] = ("vuln",)
-    severities: tuple[str, ...] = SEVERITY_NAMES
-    ignore_unfixed: bool = False
-    include_dev_deps: bool = False
-    skip_dirs: tuple[str, ...] = ()
-    skip_files: tuple[str, ...] = ()
-    ignorefile: Path | None = None
-    list_all_pkgs: bool = False
-    max_file_size: int = 256 * 1024 * 1024
-    artifact_name: str = ""
-    # which analyzer kinds run ("lockfile" for fs; + "installed" for rootfs; + "os" for images), package filters,
-    # licenses, dependency tree
-    analyzer_kinds: tuple[str, ...] = ("lockfile",)
-    pkg_types: tuple[str, ...] = ("os", "library")
-    pkg_relationships: tuple[str, ...] = ("unknown", "root", "workspace", "direct", "indirect")
-    dependency_tree: bool = False
-    ignored_licenses: tuple[str, ...] = ()
-    license_categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    vex: tuple[Path, ...] = ()
-    # secret scanner config file (None or missing default: built-in rules) and worker processes
-    secret_config: Path | None = None
-    parallel: int = 0
-    # which of "ignorefile" and "secret_config" came from an untrusted place (their default name in the working
-    # directory, or an implicit vigil.yaml): read with read_untrusted
-    untrusted_files: frozenset[str] = frozenset()
-    # misconfiguration: PASS entries, deprecated checks, custom Rego checks and their data, Helm rendering
-    include_non_failures: bool = False
-    include_deprecated_checks: bool = False
-    config_check: tuple[Path, ...] = ()
-    config_data: tuple[Path, ...] = ()
-    check_namespaces: tuple[str, ...] = ("user",)
-    helm_values: tuple[Path, ...] = ()
-    helm_set: tuple[str, ...] = ()
-    helm_kube_version: str = ""
-    helm_skip_hooks: bool = False
-    helm_set_string: tuple[str, ...] = ()
-    helm_set_file: tuple[str, ...] = ()  # KEY=PATH expressions; the files are read with the other inputs
-    helm_api_versions: tuple[str, ...] = ()
-    # where compiled matchers (the secret engine's hyperscan database) are kept between runs; None: compiled anew
-    compiled_cache_dir: Path | None = None
-    # report filters from Trivy: vulnerability statuses left out, a Rego policy deciding per finding
-    ignore_status: tuple[str, ...] = ()
-    ignore_policy: Path | None = None
-    # --misconfig-scanners: the config types reported (empty: all); --k8s-version: the cluster the deprecated-API
-    # check judges against ("": every removed API is reported)
-    misconfig_scanners: tuple[str, ...] = ()
-    k8s_version: str = ""
-    distro: str = ""  # --distro FAMILY/VERSION
-    file_patterns: tuple[str, ...] = ()  # --file-patterns TYPE:REGEX
-    image_config_scanners: tuple[str, ...] = ()  # --image-config-scanners: secret, misconfig
-    detection_priority: str = "precise"  # --detection-priority: "comprehensive" reads versions Trivy's way too
-
-
 class RegistryAuth(NamedTuple):  # NamedTuples: cheaper to define than dataclasses (see Option)
     """How to reach the registry or mirror a DB is downloaded from: the flags (--username, --password,
     --registry-token, --insecure, --cacert); what they leave empty comes from the VIGIL_*/TRIVY_* variables."""
@@ -989,6 +932,8 @@ def db_options(values: Mapping[str, Any], *, progress: bool = False) -> DBOption
 
 
 def scan_options(target: Path, values: Mapping[str, Any]) -> ScanOptions:
+    from vigil.scan_options import ScanOptions
+
     return ScanOptions(
         target=target,
         db_path=db_path_of(values),
@@ -1046,3 +991,13 @@ def _distro(value: Any) -> str:
 
 def _paths(value: Any) -> tuple[Path, ...]:
     return tuple(Path(p).expanduser() for p in value or ())
+
+
+def __getattr__(name: str) -> Any:
+    """`vigil.settings.ScanOptions`, where callers have always found it, defined in vigil.scan_options: a msgspec
+    Struct, whose module this one (loaded by `--help` too) does not import."""
+    if name == "ScanOptions":
+        from vigil.scan_options import ScanOptions
+
+        return ScanOptions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -77,8 +77,9 @@ def test_batched_directory_equals_one_pass(tmp_path: Path) -> None:
     """A large directory is analysed in batches of files by worker processes; the joined blob must hold
     everything one pass finds: OS release files and package databases too (a root filesystem), not only
     applications and secrets."""
-    import dataclasses
     import shutil
+
+    import msgspec
 
     from tests.pipeline_helpers import analyze_dir
 
@@ -90,9 +91,9 @@ def test_batched_directory_equals_one_pass(tmp_path: Path) -> None:
     for i in range(400):  # past the size at which a directory is split into batches
         (root / "srv" / f"d{i % 9}").mkdir(parents=True, exist_ok=True)
         (root / "srv" / f"d{i % 9}" / f"f{i}.env").write_text(f"X={i}\n")
-    opts = dataclasses.replace(_opts(root), analyzer_kinds=("lockfile", "installed", "os"))
-    one = analyze_dir(dataclasses.replace(opts, parallel=1))
-    batched = analyze_dir(dataclasses.replace(opts, parallel=2))
+    opts = msgspec.structs.replace(_opts(root), analyzer_kinds=("lockfile", "installed", "os"))
+    one = analyze_dir(msgspec.structs.replace(opts, parallel=1))
+    batched = analyze_dir(msgspec.structs.replace(opts, parallel=2))
     assert one.os_releases and one.package_dbs and one.applications and one.secrets
     assert batched == one
 

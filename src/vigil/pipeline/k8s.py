@@ -17,7 +17,6 @@ managedFields and last-applied-configuration stripped; the ignore file, VEX and 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import re
@@ -101,7 +100,7 @@ def _scan_images(inv: Inventory, opts: ClusterScanOptions, backend_factory: Call
         return outcomes
     workers = max(1, opts.parallel)
     # several images at once: each scan analyses its layers in this thread (forking workers from threads is unsafe)
-    base = dataclasses.replace(opts.scan, scanners=image_scanners, analyzer_kinds=("lockfile", "installed", "os"),
+    base = msgspec.structs.replace(opts.scan, scanners=image_scanners, analyzer_kinds=("lockfile", "installed", "os"),
                                parallel=1 if workers > 1 else opts.scan.parallel)
     local = threading.local()
     backends: list[Backend] = []
@@ -126,7 +125,7 @@ def _scan_images(inv: Inventory, opts: ClusterScanOptions, backend_factory: Call
                                           password=password or opts.registry.password, progress=False,
                                           platform=uses[0][1].platform or opts.registry.platform)
             io = ImageSourceOptions(reference=ref, image_src=("remote",), registry=reg)
-            so = dataclasses.replace(base, target=Path(ref), artifact_name=ref)
+            so = msgspec.structs.replace(base, target=Path(ref), artifact_name=ref)
             try:
                 report = scan(ImageSource(io, ref, so.skip_dirs, so.skip_files), so, backend())
             except UserError as e:
@@ -169,7 +168,7 @@ def _audit(inv: Inventory, opts: ClusterScanOptions, filters: ReportFilters) -> 
         target = f"{ns}/{kind}/{name}.yaml" if ns else f"{kind}/{name}.yaml"
         files[target] = manifest
         keys[target] = (ns, kind, name)
-    misconf, _ = load_misconf_options(dataclasses.replace(opts.scan, scanners=("misconfig",)))
+    misconf, _ = load_misconf_options(msgspec.structs.replace(opts.scan, scanners=("misconfig",)))
     out = scan_files(files, misconf)
     results: dict[tuple[str, str, str], Result] = {}
     for res in out.results:
@@ -229,7 +228,7 @@ def _component_vulns(inv: Inventory, opts: ClusterScanOptions, backend_factory: 
     be = backend_factory()
     try:
         be.put(key, blob)
-        so = dataclasses.replace(opts.scan, scanners=("vuln",))
+        so = msgspec.structs.replace(opts.scan, scanners=("vuln",))
         report = be.scan(ArtifactInfo(name=inv.cluster_name, type="sbom"), [key], detection_options(so))
     finally:
         be.close()

@@ -114,14 +114,14 @@ def test_malformed_config_is_a_user_error(bad: str) -> None:
 
 
 def test_engine_digest_follows_the_config_file(tmp_path: Path) -> None:
-    import dataclasses
+    import msgspec
 
     from vigil.pipeline.analyze import analyzer_set
     from vigil.settings import ScanOptions
 
     def secret_rules_digest(o: ScanOptions) -> str:
         """The secret part of an analysis cache key."""
-        aset = analyzer_set(dataclasses.replace(o, scanners=("secret",)), "container_image")
+        aset = analyzer_set(msgspec.structs.replace(o, scanners=("secret",)), "container_image")
         return next(n for n in aset.cache_names() if n.startswith("secret/"))
 
     (tmp_path / "vigil-secret.yaml").write_text("")

@@ -7,7 +7,6 @@ that `fs`, `rootfs`, `repo` and `image` run when asked, and no vulnerability DB.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,11 @@ from vigil.shells.cli.common import ScanCommand, add_options, resolve_or_exit
 def config_cmd(target: Path, **kwargs: Any) -> None:
     """Scan a directory or a single config file for misconfigurations."""
     values = resolve_or_exit("config", kwargs)
+    import msgspec
+
     from vigil.pipeline.scan import fs_source
     from vigil.settings import scan_options
     from vigil.shells.cli.output import scan_and_emit
 
-    opts = dataclasses.replace(scan_options(target, values), scanners=("misconfig",), analyzer_kinds=())
+    opts = msgspec.structs.replace(scan_options(target, values), scanners=("misconfig",), analyzer_kinds=())
     scan_and_emit(values, opts, lambda: fs_source(opts))

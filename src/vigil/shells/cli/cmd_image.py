@@ -57,7 +57,7 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
         fail(f"{split_input(given_input)[0]}: no such file or directory")
     if not db_ready(values):
         return  # --download-db-only: done
-    import dataclasses
+    import msgspec
 
     from vigil.settings import scan_options
     from vigil.sources.image import RegistryOptions
@@ -86,7 +86,7 @@ def image_cmd(reference: str, **kwargs: Any) -> None:
         ),
     )
     target = inp if inp is not None else Path(reference)
-    opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"),
+    opts = msgspec.structs.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"),
                                artifact_name=io.artifact)
     scan_and_emit(values, opts, lambda: ImageSource(io, opts.artifact_name, opts.skip_dirs, opts.skip_files),
                   cache=True)

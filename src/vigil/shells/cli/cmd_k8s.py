@@ -107,7 +107,8 @@ def _run(values: dict[str, Any], kubeconfig: tuple[str, ...], context: str, api_
          include_ns: tuple[str, ...], exclude_ns: tuple[str, ...], kinds: frozenset[str], report_mode: str,
          scanners: frozenset[str], parallel: int, skip_init: bool, pull_secrets: bool) -> None:
     import asyncio
-    import dataclasses
+
+    import msgspec
 
     from vigil.pipeline.k8s import ClusterScanOptions, PhaseTimes, scan_cluster
     from vigil.settings import scan_options
@@ -133,7 +134,7 @@ def _run(values: dict[str, Any], kubeconfig: tuple[str, ...], context: str, api_
                                registry_token=values.get("registry_token") or "",
                                insecure=bool(values.get("insecure")), platform=values.get("platform") or "",
                                ca_file=str(values["cacert"]) if values.get("cacert") else "")
-    cso = ClusterScanOptions(scanners=scanners, scan=dataclasses.replace(opts, artifact_name=inv.cluster_name),
+    cso = ClusterScanOptions(scanners=scanners, scan=msgspec.structs.replace(opts, artifact_name=inv.cluster_name),
                              registry=registry, parallel=parallel, pull_secrets_read=pull_secrets)
     times = PhaseTimes()
     with _progress(len(inv.images_by_key()) if scanners & {"vuln", "secret"} else 0,

@@ -6,7 +6,6 @@ gemspecs, composer installed.json, conda-meta, jar/war/ear, Go and Rust (cargo-a
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,10 @@ def rootfs_cmd(target: Path, **kwargs: Any) -> None:
     values = list_all_pkgs(resolve_or_exit("rootfs", kwargs))
     if not db_ready(values):
         return  # --download-db-only: done
+    import msgspec
+
     from vigil.pipeline.scan import fs_source
     from vigil.settings import scan_options
 
-    opts = dataclasses.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"))
+    opts = msgspec.structs.replace(scan_options(target, values), analyzer_kinds=("lockfile", "installed", "os"))
     scan_and_emit(values, opts, lambda: fs_source(opts, installed=True))
