@@ -44,9 +44,8 @@ main()
 
 # The dataclasses a scan may still define. Defining one costs ~1 ms on Python 3.11 (its methods are generated as
 # source and compiled; ScanOptions' 43 fields cost ~3.5 ms), so the records of the scan path, the option set
-# included, are msgspec Structs (~0.02 ms); these two remain: the analyzers' own record and detection's package
-# inventory.
-SCAN_DATACLASSES = {"vigil.analyzers.registry.Analyzer", "vigil.pipeline.detect.Inventory"}
+# included, are msgspec Structs (~0.02 ms); one remains: the analyzers' own record.
+SCAN_DATACLASSES = {"vigil.analyzers.registry.Analyzer"}
 
 
 def _dataclasses(mods: set[str]) -> set[str]:
