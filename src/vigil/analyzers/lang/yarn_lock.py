@@ -52,7 +52,6 @@ _PROTOCOL = re.compile(r"([a-z][a-z0-9+.-]*):")
 _QUOTED = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _QUOTED_OR_COMMA = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|,')
 _FIELD_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"|(\S+)')
-_BERRY_MARKER = re.compile(r"^__metadata:", re.M)
 _KEEP_PROTOCOLS = frozenset({"", "npm", "http", "https"})
 _PLACEHOLDER_VERSION = "0.0.0-use.local"
 
@@ -131,6 +130,12 @@ def _tokens(line: str) -> list[str]:
     return [
         _unquote(m.group(1)) if m.group(1) is not None else m.group(2) for m in _FIELD_TOKEN.finditer(line)
     ]
+
+
+def _is_berry(text: str) -> bool:
+    """Whether a yarn.lock is berry's YAML: it has a `__metadata:` line. (Two substring tests: a regex `^` under re.M
+    is tried at every character of a classic lockfile, which has no such line.)"""
+    return text.startswith("__metadata:") or "\n__metadata:" in text
 
 
 # --- classic ------------------------------------------------------------------------------------------------------
@@ -281,7 +286,7 @@ def parse_yarn_lock(
     tells them apart, so a package only a member's devDependencies reach is dev, as for the root (Trivy reads the
     members' manifests the same way)."""
     text = decode(data)
-    berry = _BERRY_MARKER.search(text) is not None
+    berry = _is_berry(text)
     entries = _berry_entries(text) if berry else _classic_entries(text)
     manifest = load_package_json(package_json)
 
@@ -418,7 +423,7 @@ def related(path: str, data: bytes) -> list[str]:
         dirs = _workspace_dirs(load_package_json(data))
     else:
         text = data.decode("utf-8", "replace")
-        dirs = [m.group(1) for m in _BERRY_WORKSPACE.finditer(text)] if _BERRY_MARKER.search(text) else []
+        dirs = [m.group(1) for m in _BERRY_WORKSPACE.finditer(text)] if _is_berry(text) else []
         out = [posixpath.join(base_dir, "package.json")] if not dirs else []
         dirs = [d for d in dirs if _norm_ws(d) != "."]
         return out + _under(base_dir, dirs)
