@@ -155,6 +155,7 @@ def quoted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(purl_mod, "quote", counting)
     purl_mod._quote_all.cache_clear()
+    make_purl.cache_clear()  # purls built by earlier tests would quote nothing
     return calls
 
 
@@ -262,6 +263,23 @@ def test_toml_errors_read_as_the_standard_librarys() -> None:
         with pytest.raises(ParseError) as e:
             load_toml(text)
         assert str(e.value) == message
+
+
+def test_purls_are_built_once_per_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package in several lockfiles of a tree gets its purl built (quoted, joined) once."""
+    quoted = 0
+    real = purl_mod._q
+
+    def counting(s: str) -> str:
+        nonlocal quoted
+        quoted += 1
+        return real(s)
+
+    monkeypatch.setattr(purl_mod, "_q", counting)
+    make_purl.cache_clear()
+    purls = {make_purl("npm", "@scope/name", f"1.0.{i % 10}") for i in range(500)}
+    assert len(purls) == 10 and "pkg:npm/%40scope/name@1.0.3" in purls
+    assert quoted == 30  # namespace, name and version of each of the 10 packages
 
 
 def test_text_scans_search_by_a_literal_prefix() -> None:
