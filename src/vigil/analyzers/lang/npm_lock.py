@@ -196,8 +196,9 @@ def _parse_v2(raw: dict[Any, Any], text: str, manifest: dict[str, Any] | None, p
         d = from_path
         while True:
             cand = f"{d}/node_modules/{dep}" if d else f"node_modules/{dep}"
-            if cand in entries:
-                return follow(cand)
+            e = entries.get(cand)
+            if e is not None:  # most are packages, not links: what follow() would return at once
+                return cand if e.get("link") is not True else follow(cand)
             if not d:
                 return None
             d = d.rsplit("/", 1)[0] if "/" in d else ""
@@ -247,10 +248,14 @@ def _parse_v2(raw: dict[Any, Any], text: str, manifest: dict[str, Any] | None, p
         e = entries[p]
         depends: list[str] = []
         for f in _DEP_FIELDS:
-            for dep in _names(e.get(f)):
-                target = resolve(p, dep)
-                if target is not None and target in ids:
-                    depends.append(ids[target])
+            declared = e.get(f)  # what _names() lists, without a list per field of every package
+            if not declared or not isinstance(declared, dict):
+                continue
+            for dep in declared:
+                if isinstance(dep, str):
+                    target = resolve(p, dep)
+                    if target is not None and target in ids:
+                        depends.append(ids[target])
         rel: Relationship = "workspace" if p in local_names else ("direct" if p in direct else "indirect")
         pset.add(
             *idents[p],
