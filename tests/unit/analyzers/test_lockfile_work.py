@@ -291,3 +291,34 @@ def test_text_scans_search_by_a_literal_prefix() -> None:
     patterns = [*npm_lock._indented_regexes("  "), *npm_lock._indented_regexes("\t"), pnpm_lock._DOC_SEPARATOR]
     assert [p.pattern[:2] for p in patterns] == ["\\n"] * len(patterns)
     assert not any(p.flags & re.M and p.pattern.startswith("^") for p in patterns)
+
+
+def test_json_lockfiles_are_decoded_by_msgspec_with_json_semantics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_json decodes with msgspec (a third faster) and leaves to json.loads only what msgspec refuses, so
+    every document reads as json.loads reads it: NaN, numbers past the float range, lone surrogates, the last of
+    duplicate keys in the first one's place, integers of any size; errors in json's words."""
+    from vigil.analyzers.errors import ParseError
+    from vigil.analyzers.lang import _common
+
+    fallbacks = 0
+    real = json.loads
+
+    def counting(s: Any, *a: Any, **k: Any) -> Any:
+        nonlocal fallbacks
+        fallbacks += 1
+        return real(s, *a, **k)
+
+    monkeypatch.setattr(_common.json, "loads", counting)
+    plain = b'\xef\xbb\xbf{"a": 1, "b": [2.5, -0.0, 18446744073709551616, "\\u00e9"], "a": {"c": null}}'
+    assert repr(_common.load_json(plain)) == repr(real(plain.decode("utf-8-sig")))
+    assert list(_common.load_json(plain)) == ["a", "b"]
+    assert fallbacks == 0
+    for text in ['{"x": NaN, "y": -Infinity}', "[1e400]", '["\\ud800"]']:
+        assert repr(_common.load_json(text.encode())) == repr(real(text))
+    assert fallbacks == 3
+    for data, message in [(b'{"a": 1,}', "invalid JSON at line 1 column 9: Expecting property name enclosed in "
+                                         "double quotes"),
+                          (b"[" * 5000 + b"]" * 5000, "JSON nested too deeply")]:
+        with pytest.raises(ParseError) as e:
+            _common.load_json(data)
+        assert str(e.value) == message
