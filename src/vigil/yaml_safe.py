@@ -110,8 +110,20 @@ class _AliasBudget:
 
     alias_budget = MAX_ALIAS_NODES
     _alias_spent = 0
+    _may_alias = True
+
+    def __init__(self, stream: Any) -> None:
+        # Only an anchor (`&name`) lets a node be reached twice. A text without the character (in any of YAML's
+        # encodings its bytes hold 0x26) has no aliases, and its documents skip the walk over their collections.
+        if isinstance(stream, str):
+            self._may_alias = "&" in stream
+        elif isinstance(stream, bytes):
+            self._may_alias = b"&" in stream
+        super().__init__(stream)  # type: ignore[call-arg]
 
     def _alias_error(self, node: yaml.Node | None) -> AliasExpansionError | None:
+        if not self._may_alias:
+            return None
         try:
             self._alias_spent += alias_expansion(node)
         except AliasExpansionError as e:

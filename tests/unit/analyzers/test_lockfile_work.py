@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -154,6 +155,7 @@ def quoted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(purl_mod, "quote", counting)
     purl_mod._quote_all.cache_clear()
+    make_purl.cache_clear()  # purls built by earlier tests would quote nothing
     return calls
 
 
@@ -222,7 +224,6 @@ def _naive_line(text: str, offset: int) -> int:
 
 def test_line_numbers_in_document_order_cost_no_object_per_line(monkeypatch: pytest.MonkeyPatch) -> None:
     import random
-    import re
 
     from vigil.analyzers.lang import _common
 
@@ -245,3 +246,89 @@ def test_line_numbers_in_document_order_cost_no_object_per_line(monkeypatch: pyt
     rng.shuffle(shuffled)
     assert [index.line_of(o) for o in shuffled] == [_naive_line(text, o) for o in shuffled]
     assert listed == 1  # out of order: the line starts are listed once
+
+
+def test_toml_lockfiles_are_read_by_the_compiled_tomli() -> None:
+    """TOML lockfiles go through tomli's mypyc build (~3.5x faster than the standard library's pure-Python
+    tomllib, the same parser): the lock must install the compiled wheel, and the analyzers must not load tomllib."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from vigil.analyzers.lang._common import load_toml; import tomli._parser as p; "
+            "assert load_toml(b'a = [1, {b = \"c\"}]') == {'a': [1, {'b': 'c'}]}; "
+            "print('tomllib' in sys.modules, p.__file__.endswith('.so'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
+
+
+def test_toml_errors_read_as_the_standard_librarys() -> None:
+    from vigil.analyzers.errors import ParseError
+    from vigil.analyzers.lang._common import load_toml
+
+    for text, message in [(b"a = 1\nb = x\n", "invalid TOML: Invalid value (at line 2, column 5)"),
+                          (b"a = 1\na = 2", "invalid TOML: Cannot overwrite a value (at end of document)"),
+                          (b"x = {a = 1,\n b = 2}", "invalid TOML: Invalid initial character for a key part "
+                                                    "(at line 1, column 12)"),  # TOML 1.1 only: refused
+                          (b"a = " + b"[" * 2000 + b"]" * 2000, "TOML nested too deeply")]:
+        with pytest.raises(ParseError) as e:
+            load_toml(text)
+        assert str(e.value) == message
+
+
+def test_purls_are_built_once_per_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package in several lockfiles of a tree gets its purl built (quoted, joined) once."""
+    quoted = 0
+    real = purl_mod._q
+
+    def counting(s: str) -> str:
+        nonlocal quoted
+        quoted += 1
+        return real(s)
+
+    monkeypatch.setattr(purl_mod, "_q", counting)
+    make_purl.cache_clear()
+    purls = {make_purl("npm", "@scope/name", f"1.0.{i % 10}") for i in range(500)}
+    assert len(purls) == 10 and "pkg:npm/%40scope/name@1.0.3" in purls
+    assert quoted == 30  # namespace, name and version of each of the 10 packages
+
+
+def test_text_scans_search_by_a_literal_prefix() -> None:
+    """The regexes that scan a whole lockfile for lines start with the line break before the line, not with `^`
+    under re.M: re searches for a literal prefix with a fast scan, while `^` is tried at every character (the scans
+    of the lockfile corpus took 8-10x longer)."""
+    from vigil.analyzers.lang import npm_lock, pnpm_lock
+
+    patterns = [*npm_lock._indented_regexes("  "), *npm_lock._indented_regexes("\t"), pnpm_lock._DOC_SEPARATOR]
+    assert [p.pattern[:2] for p in patterns] == ["\\n"] * len(patterns)
+    assert not any(p.flags & re.M and p.pattern.startswith("^") for p in patterns)
+
+
+def test_json_lockfiles_are_decoded_by_msgspec_with_json_semantics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_json decodes with msgspec (a third faster) and leaves to json.loads only what msgspec refuses, so
+    every document reads as json.loads reads it: NaN, numbers past the float range, lone surrogates, the last of
+    duplicate keys in the first one's place, integers of any size; errors in json's words."""
+    from vigil.analyzers.errors import ParseError
+    from vigil.analyzers.lang import _common
+
+    fallbacks = 0
+    real = json.loads
+
+    def counting(s: Any, *a: Any, **k: Any) -> Any:
+        nonlocal fallbacks
+        fallbacks += 1
+        return real(s, *a, **k)
+
+    monkeypatch.setattr(_common.json, "loads", counting)
+    plain = b'\xef\xbb\xbf{"a": 1, "b": [2.5, -0.0, 18446744073709551616, "\\u00e9"], "a": {"c": null}}'
+    assert repr(_common.load_json(plain)) == repr(real(plain.decode("utf-8-sig")))
+    assert list(_common.load_json(plain)) == ["a", "b"]
+    assert fallbacks == 0
+    for text in ['{"x": NaN, "y": -Infinity}', "[1e400]", '["\\ud800"]']:
+        assert repr(_common.load_json(text.encode())) == repr(real(text))
+    assert fallbacks == 3
+    for data, message in [(b'{"a": 1,}', "invalid JSON at line 1 column 9: Expecting property name enclosed in "
+                                         "double quotes"),
+                          (b"[" * 5000 + b"]" * 5000, "JSON nested too deeply")]:
+        with pytest.raises(ParseError) as e:
+            _common.load_json(data)
+        assert str(e.value) == message

@@ -302,3 +302,26 @@ def test_analyzer_registration() -> None:
     assert run_guarded(ANALYZER, AnalysisInput("node_modules/x/package-lock.json", data)).applications == ()
     bad = run_guarded(ANALYZER, AnalysisInput("package-lock.json", b"{"))
     assert bad.unknowns[0].analyzer == "npm" and "invalid JSON" in bad.unknowns[0].reason
+
+
+def test_v2_dependency_maps_are_read_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each package's dependency maps are walked where they are: no list of names per field of every package
+    (a lockfile of 300 packages listed only the root's four fields), with the same dependencies."""
+    packages: dict[str, Any] = {"": {"dependencies": {"p0": "1"}, "devDependencies": {"p1": "1"}}}
+    for i in range(300):
+        packages[f"node_modules/p{i}"] = {"version": "1.0.0", "dependencies": {f"p{(i + 1) % 300}": "1"},
+                                          "optionalDependencies": {"missing": "1", f"p{(i + 7) % 300}": "1"}}
+    data = json.dumps({"lockfileVersion": 3, "packages": packages}, indent=2).encode()
+    listed = 0
+    real = npm_lock._names
+
+    def counting(value: object) -> list[str]:
+        nonlocal listed
+        listed += 1
+        return real(value)
+
+    monkeypatch.setattr(npm_lock, "_names", counting)
+    pkgs = _by_id(parse_npm_lock(data))
+    assert len(pkgs) == 300 and pkgs["p5@1.0.0"].depends_on == ("p12@1.0.0", "p6@1.0.0")
+    assert pkgs["p0@1.0.0"].relationship == "direct" and pkgs["p2@1.0.0"].relationship == "indirect"
+    assert listed == 4  # the root's dependencies, devDependencies, optionalDependencies, peerDependencies

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from vigil.analyzers.errors import ParseError
+from vigil.analyzers.lang import yarn_lock
 from vigil.analyzers.lang.yarn_lock import ANALYZER, parse_yarn_lock, split_pattern
 from vigil.analyzers.registry import AnalysisInput, run_guarded
 from vigil.inventory.records import Application, Package
@@ -400,3 +401,23 @@ def test_glob_within_and_expand_in(tmp_path: Path) -> None:
     kept = ["packages/a/package.json", "packages/b/nested/c/package.json", "apps/x/package.json"]
     assert expand_in(kept, "packages/*/package.json") == ["packages/a/package.json"]  # `*` never crosses a `/`
     assert expand_in(kept, "../packages/*/package.json") == []
+
+
+def test_field_tokens_are_those_a_token_by_token_scan_gives() -> None:
+    """A field line's first two tokens (quoted strings or runs of non-blanks), read by one match, are the first two
+    of a scan token by token, on every short line of the characters that matter (an unterminated quote, a quote
+    inside a bare token, a backslash escape, a token right after a closing quote)."""
+    import itertools
+    import re
+
+    token = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"|(\S+)')
+
+    def by_scan(line: str) -> list[str]:
+        return [yarn_lock._unquote(m.group(1)) if m.group(1) is not None else m.group(2)
+                for m in token.finditer(line)][:2]
+
+    lines = {"".join(t).strip() for n in range(1, 8) for t in itertools.product('"\\ a\t\u00a0', repeat=n)}
+    lines |= {'"@a/b" "^1.0.0"', 'version "1.2.3"', 'integrity sha512-x==', '"a b"c d', 'a"b c"', '"x\\"y" z'}
+    for line in sorted(lines - {""}):
+        first, second = yarn_lock._two_tokens(line)
+        assert [first, *([] if second is None else [second])] == by_scan(line), line

@@ -149,6 +149,33 @@ def test_a_big_document_without_aliases_is_never_refused() -> None:
     assert len(yaml.load(text, Loader=ys.CSafeLoader)) == n
 
 
+@pytest.mark.parametrize("guarded", [ys.SafeLoader, ys.CSafeLoader], ids=IDS)
+def test_a_text_without_anchors_is_not_walked(guarded: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only an anchor (`&name`) makes aliases: a text without `&` (str, or bytes in any YAML encoding) is loaded
+    without the walk over its collections; one with it, or a stream that cannot be looked at first, is walked."""
+    import io
+
+    walks = 0
+    real = ys._shares_collections
+
+    def counting(root: Any) -> bool:
+        nonlocal walks
+        walks += 1
+        return real(root)
+
+    monkeypatch.setattr(ys, "_shares_collections", counting)
+    text = "a: [1, {b: c}]\n---\nd: {e: [f]}\n"
+    for stream in (text, text.encode(), text.encode("utf-16")):
+        assert list(yaml.load_all(stream, Loader=guarded)) == [{"a": [1, {"b": "c"}]}, {"d": {"e": ["f"]}}]
+    assert walks == 0
+    assert list(yaml.load_all(io.StringIO(text), Loader=guarded))[1] == {"d": {"e": ["f"]}}
+    assert walks == 2
+    for bomb in (laughs(), laughs().encode("utf-16")):
+        with pytest.raises(ys.AliasExpansionError):
+            yaml.load(bomb, Loader=guarded)
+    assert walks == 4
+
+
 def test_aliased_scalars_do_not_count() -> None:
     # Each costs as much input as the node it stands for: no amplification.
     text = "a: &x some-long-scalar\nb: [" + ", ".join(["*x"] * (ys.MAX_ALIAS_NODES + 10)) + "]\n"

@@ -8,6 +8,8 @@ import re
 from functools import cache
 from typing import Any
 
+import msgspec
+
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.registry import AnalysisResult
 from vigil.inventory.purl import make_purl
@@ -25,6 +27,16 @@ def decode(data: bytes) -> str:
 
 def load_json(data: bytes) -> Any:
     text = decode(data)
+    # msgspec's decoder first: a third faster than json's, and equal on what it accepts (the last of duplicate keys
+    # wins in the first one's place, integers of any size, the same floats and nesting limit). What it refuses goes
+    # to json.loads, which reads NaN, Infinity, numbers past the float range and lone surrogates, or says what is
+    # wrong with the text in its own words.
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        pass
+    except RecursionError:
+        raise ParseError("JSON nested too deeply") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -34,12 +46,14 @@ def load_json(data: bytes) -> Any:
 
 
 def load_toml(data: bytes) -> dict[str, Any]:
-    import tomllib  # here, like the YAML parser: every analyzer module is imported for every vulnerability scan
+    # tomli is tomllib compiled by mypyc (see pyproject.toml); imported here, like the YAML parser: every analyzer
+    # module is imported for every vulnerability scan
+    import tomli
 
     text = decode(data)
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+        return tomli.loads(text)
+    except tomli.TOMLDecodeError as e:
         raise ParseError(f"invalid TOML: {e}") from e
     except RecursionError:
         raise ParseError("TOML nested too deeply") from None
@@ -152,9 +166,8 @@ def warm_parsers() -> None:
     """Import the parsers the lockfile analyzers load on first use (YAML with its loaders, TOML, PEP 440
     versions), for a process about to fork analysis workers: each worker would otherwise import them again, which
     cost a two-worker scan of the lockfile corpus ~0.1 s of CPU."""
-    import tomllib  # noqa: F401
-
     import packaging.version  # noqa: F401
+    import tomli  # noqa: F401
 
     _yaml_loaders()
 
@@ -273,7 +286,7 @@ def package(
 
 
 # --- line ranges of [[table]] blocks -----------------------------------------------------------------------------
-# Used by poetry_lock, uv_lock, pdm_lock and pylock_toml. tomllib gives no positions; one pass over the lines finds
+# Used by poetry_lock, uv_lock, pdm_lock and pylock_toml. tomli gives no positions; one pass over the lines finds
 # each `[[name]]` header and the last content line before the next header that is not one of its sub-tables
 # (`[name.x]`, `[[name.x]]`).
 

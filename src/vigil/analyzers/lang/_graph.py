@@ -67,14 +67,25 @@ class PackageSet:
     def build(self) -> tuple[Package, ...]:
         # Each record built once, with its final ID and locations (what _common.package followed by a replace of
         # those two fields gave, for a tenth of the lockfile corpus's parsing time).
+        # Most packages have one location and a few dependencies: those are made without a generator each.
         out: list[Package] = []
         eco, items = self.ecosystem, self._items
+        known = items.keys()
         for pid, p in items.items():
+            deps = p.depends_on
+            if deps:
+                deps = deps & known  # a new set: the pending record is left as it was
+                deps.discard(pid)
+            lines = p.lines
+            if len(lines) == 1:
+                ((s, e),) = lines
+                locations: tuple[Location, ...] = (Location(start_line=s, end_line=e),)
+            else:
+                locations = tuple(Location(start_line=s, end_line=e) for s, e in sorted(lines))
             out.append(Package(
                 ecosystem=eco, name=p.name, version=p.version, id=pid, purl=make_purl(eco, p.name, p.version),
-                dev=p.dev, relationship=p.relationship,
-                depends_on=tuple(sorted(d for d in p.depends_on if d != pid and d in items)),
-                locations=tuple(Location(start_line=s, end_line=e) for s, e in sorted(p.lines)),
+                dev=p.dev, relationship=p.relationship, depends_on=tuple(sorted(deps)) if deps else (),
+                locations=locations,
             ))
         out.sort(key=lambda q: (q.name, q.version))
         return tuple(out)

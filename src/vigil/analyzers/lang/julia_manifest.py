@@ -52,7 +52,7 @@ _HEADER = re.compile(r'^\s*\[\[\s*(?:deps\s*\.\s*)?("(?:[^"\\]|\\.)*"|[^\]\s]+)\
 
 
 def _block_lines(text: str, v2: bool) -> dict[str, list[tuple[int, int]]]:
-    """Name → (first, last) line of each `[[Name]]` / `[[deps.Name]]` block, in file order. tomllib keeps no
+    """Name → (first, last) line of each `[[Name]]` / `[[deps.Name]]` block, in file order. tomli keeps no
     positions; a block runs to its last non-blank, non-comment line before the next table header."""
     out: dict[str, list[tuple[int, int]]] = {}
     cur: str | None = None

@@ -51,8 +51,11 @@ APP_TYPE = "yarn"
 _PROTOCOL = re.compile(r"([a-z][a-z0-9+.-]*):")
 _QUOTED = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _QUOTED_OR_COMMA = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|,')
-_FIELD_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"|(\S+)')
-_BERRY_MARKER = re.compile(r"^__metadata:", re.M)
+# The first two tokens of a field line (`version "1.2.3"`, `"@a/b" "^1"`): a double-quoted string or a run of
+# non-blanks each. Atomic groups: each token is what a scan token by token would take (the first cannot give back
+# characters for the second to match).
+_TOKEN = r'(?>"([^"\\]*(?:\\.[^"\\]*)*)"|(\S+))'
+_TWO_TOKENS = re.compile(rf"{_TOKEN}(?:\s*{_TOKEN})?")
 _KEEP_PROTOCOLS = frozenset({"", "npm", "http", "https"})
 _PLACEHOLDER_VERSION = "0.0.0-use.local"
 
@@ -127,10 +130,19 @@ def _split_outside_quotes(s: str) -> list[str]:
     return parts
 
 
-def _tokens(line: str) -> list[str]:
-    return [
-        _unquote(m.group(1)) if m.group(1) is not None else m.group(2) for m in _FIELD_TOKEN.finditer(line)
-    ]
+def _two_tokens(line: str) -> tuple[str, str | None]:
+    """The first token of a stripped, non-blank line and the second (None if there is none), unquoted."""
+    m = _TWO_TOKENS.match(line)
+    assert m is not None  # the line has a non-blank character
+    q1, bare1, q2, bare2 = m.groups()
+    first = _unquote(q1) if q1 is not None else bare1
+    return first, (_unquote(q2) if q2 is not None else bare2)
+
+
+def _is_berry(text: str) -> bool:
+    """Whether a yarn.lock is berry's YAML: it has a `__metadata:` line. (Two substring tests: a regex `^` under re.M
+    is tried at every character of a classic lockfile, which has no such line.)"""
+    return text.startswith("__metadata:") or "\n__metadata:" in text
 
 
 # --- classic ------------------------------------------------------------------------------------------------------
@@ -150,10 +162,11 @@ def _parse_classic_text(text: str) -> list[_RawEntry]:
     cur: _RawEntry | None = None
     block: dict[str, str] | None = None
     for lineno, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        rest = line.lstrip()
+        if not rest or rest[0] == "#":
             continue
-        indent = len(line) - len(line.lstrip())
+        indent = len(line) - len(rest)
+        stripped = rest.rstrip()
         if indent == 0:
             expect(stripped.endswith(":"), f"yarn.lock line {lineno}: expected an entry header ending in ':'")
             cur = _RawEntry(_split_header(stripped[:-1]), lineno, lineno)
@@ -171,12 +184,12 @@ def _parse_classic_text(text: str) -> list[_RawEntry]:
                 block = cur.blocks.setdefault(key, {})
             else:
                 block = None
-                toks = _tokens(stripped)
-                cur.fields[toks[0]] = toks[1] if len(toks) > 1 else ""
+                name, value = _two_tokens(stripped)
+                cur.fields[name] = value if value is not None else ""
         elif block is not None:
-            toks = _tokens(stripped)
-            if len(toks) >= 2:
-                block[toks[0]] = toks[1]
+            name, value = _two_tokens(stripped)
+            if value is not None:
+                block[name] = value
     return entries
 
 
@@ -281,7 +294,7 @@ def parse_yarn_lock(
     tells them apart, so a package only a member's devDependencies reach is dev, as for the root (Trivy reads the
     members' manifests the same way)."""
     text = decode(data)
-    berry = _BERRY_MARKER.search(text) is not None
+    berry = _is_berry(text)
     entries = _berry_entries(text) if berry else _classic_entries(text)
     manifest = load_package_json(package_json)
 
@@ -418,7 +431,7 @@ def related(path: str, data: bytes) -> list[str]:
         dirs = _workspace_dirs(load_package_json(data))
     else:
         text = data.decode("utf-8", "replace")
-        dirs = [m.group(1) for m in _BERRY_WORKSPACE.finditer(text)] if _BERRY_MARKER.search(text) else []
+        dirs = [m.group(1) for m in _BERRY_WORKSPACE.finditer(text)] if _is_berry(text) else []
         out = [posixpath.join(base_dir, "package.json")] if not dirs else []
         dirs = [d for d in dirs if _norm_ws(d) != "."]
         return out + _under(base_dir, dirs)
