@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from vigil.analyzers.secrets import engine, rules
 from vigil.analyzers.secrets.engine import (
@@ -30,11 +31,15 @@ def _planned(nbytes: int | None, store: CompiledFiles | None) -> SecretScanner:
     return sc
 
 
-def test_small_input_without_a_kept_database_uses_re(tmp_path: Path, compiles: list[int]) -> None:
+def test_small_input_without_a_kept_database_uses_re(tmp_path: Path, compiles: list[int],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[bool] = []
+    monkeypatch.setattr(engine, "hyperscan_available", lambda: asked.append(True) or hyperscan_available())
     store = CompiledFiles(tmp_path)
     sc = _planned(HYPERSCAN_MIN_BYTES - 1, store)
     assert sc.backend.name == "re"
     assert compiles == []
+    assert asked == []  # an empty store holds no database: hyperscan is not even imported to look for one
     assert not list(tmp_path.iterdir())  # nothing compiled, nothing kept
     found = sc.scan("app.env", DATA)
     assert [f.rule_id for f in found] == ["github-pat"]
@@ -48,6 +53,7 @@ def test_large_or_unknown_input_compiles_and_a_small_one_then_loads_it(tmp_path:
     if FAST == "re":
         return  # without hyperscan there is nothing to compile or keep
     assert len(compiles) == 2
+    assert store.may_hold("hyperscan-") and not CompiledFiles(tmp_path / "absent").may_hold("hyperscan-")
     small = _planned(100, store)  # the database the large scan kept: loaded, not compiled
     assert small.backend.name == "hyperscan"
     assert len(compiles) == 2

@@ -202,6 +202,10 @@ class CompiledStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
 
+    def may_hold(self, prefix: str) -> bool:
+        """False when no key starting with `prefix` is kept (get() of any such key would return None)."""
+        ...
+
 
 class ReBackend:
     """Pure Python: lower-case the window once, then one C substring search per distinct keyword."""
@@ -344,6 +348,7 @@ def _compile_database(db: Any, exprs: list[bytes], ids: list[int], flags: list[i
 
 # Bumped when what the store holds for a key changes shape (the header line, the serialised database).
 _STORE_FORMAT = 1
+_STORE_PREFIX = "hyperscan-"  # of every key the engine keeps in a CompiledStore
 
 
 def _store_key(hyperscan: Any, rule_exprs: dict[int, bytes], kw_exprs: list[tuple[bytes, int]], base: int,
@@ -358,7 +363,7 @@ def _store_key(hyperscan: Any, rule_exprs: dict[int, bytes], kw_exprs: list[tupl
         h.update(b"\0r%d\0" % i + rule_exprs[i])
     for p, j in kw_exprs:
         h.update(b"\0k%d\0" % j + p)
-    return "hyperscan-" + h.hexdigest()
+    return _STORE_PREFIX + h.hexdigest()
 
 
 def hyperscan_available() -> bool:
@@ -453,7 +458,9 @@ class SecretScanner:
         if self._backend is not None or self._choice != "auto" or nbytes == 0:
             return  # nothing to scan: nothing to build (an empty directory does not even import hyperscan)
         if nbytes is not None and nbytes < HYPERSCAN_MIN_BYTES:
-            if hyperscan_available() and self._store is not None:
+            # a store with no database in it (a first run, a fresh --cache-dir): re, without importing hyperscan
+            # (its extension module costs more than a small image's secret scan)
+            if self._store is not None and self._store.may_hold(_STORE_PREFIX) and hyperscan_available():
                 hs = HyperscanBackend(self.rules, self._store, compile=False)
                 self._backend = hs if hs.ready else ReBackend(self.rules)
             else:
