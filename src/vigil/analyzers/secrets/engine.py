@@ -29,7 +29,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, Protocol
 
 import msgspec
@@ -51,9 +51,23 @@ HYPERSCAN_MIN_BYTES = 8 << 20
 BINARY_PROBE = 1024  # a NUL byte in the first KiB means binary
 CONTEXT_LINES = 2
 MAX_LINE = 100  # longer lines (minified code) are cut around the secret, as Trivy cuts them
-_NOT_NEWLINE = re.compile(rb"[^\r\n]")
-_PRINTABLE = re.compile(rb"[\x20-\x7e\t]{5,}")
-_REPLACEMENTS = re.compile("\ufffd{2,}")
+
+
+# The engine's own regexes are compiled when first used, not when it is imported: most scans find no secret (these
+# show and mask findings), scan no .pyc (printable runs) and compile no hyperscan database (bounded repeats).
+@cache
+def _not_newline() -> re.Pattern[bytes]:
+    return re.compile(rb"[^\r\n]")
+
+
+@cache
+def _printable() -> re.Pattern[bytes]:
+    return re.compile(rb"[\x20-\x7e\t]{5,}")
+
+
+@cache
+def _replacements() -> re.Pattern[str]:
+    return re.compile("\ufffd{2,}")
 
 
 _ANY_DIR = "(?:.*/)?"
@@ -231,13 +245,15 @@ class ReBackend:
         return out
 
 
-_REPEAT = re.compile(rb"(?<!\\)\{(\d+)(?:,\d*)?\}")
+@cache
+def _repeat() -> re.Pattern[bytes]:
+    return re.compile(rb"(?<!\\)\{(\d+)(?:,\d*)?\}")
 
 
 def _loosen(pattern: bytes) -> bytes:
     """Turn every bounded repeat {m,n} into {min(m,8),}: still a superset of the exact regex (all the prefilter
     must be), and hyperscan compiles it in milliseconds instead of minutes (large bounded repeats explode)."""
-    return _REPEAT.sub(lambda m: b"{%d,}" % min(int(m[1]), 8), pattern)
+    return _repeat().sub(lambda m: b"{%d,}" % min(int(m[1]), 8), pattern)
 
 
 class HyperscanBackend:
@@ -421,14 +437,14 @@ class SecretScanner:
         base = builtin()
         self.skip = compile_globs(ruleset.skip_patterns, linear=ruleset.skip_patterns != base.skip_patterns)
         packaged_allows = set(base.allow_rules)
-        allows = [(a, _allow_c(a, a not in packaged_allows)) for a in ruleset.allow_rules]
-        # one combined search per file instead of one per allow rule (the packaged and the user's apart)
-        paths = [a.path for a, c in allows
-                 if a.path and not a.regex and not a.keep_high_confidence and isinstance(c.path, re.Pattern)]
-        user_paths = [a.path for a, c in allows
-                      if a.path and not a.regex and not a.keep_high_confidence and isinstance(c.path, LinearPattern)]
+        # An allow rule with a regex is checked on each match (compiled here, a user's for the linear matcher); one
+        # with a path alone joins a combined search per file instead of one per rule (the packaged and the user's
+        # apart), and is not compiled on its own.
+        path_only = [a for a in ruleset.allow_rules if a.path and not a.regex]
+        paths = [a.path for a in path_only if not a.keep_high_confidence and a in packaged_allows]
+        user_paths = [a.path for a in path_only if not a.keep_high_confidence and a not in packaged_allows]
         # paths where only the high-confidence rules run (Markdown)
-        confident_paths = [a.path for a, _ in allows if a.path and not a.regex and a.keep_high_confidence]
+        confident_paths = [a.path for a in path_only if a.keep_high_confidence]
         self.confident_only: PathRx | None = (LinearPattern("|".join(_scoped(p) for p in confident_paths))
                                               if confident_paths else None)
         self.not_confident = {r.index for r, src in zip(self.rules, ruleset.rules, strict=True)
@@ -436,7 +452,7 @@ class SecretScanner:
         self.allow_path: PathRx | None = re.compile("|".join(_scoped(p) for p in paths)) if paths else None
         self.user_allow_path: PathRx | None = (LinearPattern("|".join(_scoped(p) for p in user_paths))
                                                if user_paths else None)
-        self.allow_regex = [c for _, c in allows if c.regex is not None]
+        self.allow_regex = [_allow_c(a, a not in packaged_allows) for a in ruleset.allow_rules if a.regex]
         self.exclude = tuple(_exclude_c(x, True) for b in ruleset.exclude_blocks for x in b.regexes)
         self.path_dependent = [r for r in self.rules if r.path is not None or any(a.path for a in r.allows)]
         self._blocked_now: set[int] = set()
@@ -482,7 +498,7 @@ class SecretScanner:
         if path.endswith(".pyc"):
             # Trivy: compiled Python is binary but its string constants are worth scanning.
             blob = b"".join(chunks)
-            chunks = (b"\n".join(_PRINTABLE.findall(blob)),)
+            chunks = (b"\n".join(_printable().findall(blob)),)
         blocked = {r.index for r in self.path_dependent if not self._rule_applies(r, path)}
         if self.confident_only is not None and self.confident_only.search(path):
             blocked |= self.not_confident
@@ -542,7 +558,7 @@ class SecretScanner:
         raws = list(seen.values())
         masked = bytearray(buf)
         for w in raws:
-            masked[w.s_start : w.s_end] = _NOT_NEWLINE.sub(b"*", buf[w.s_start : w.s_end])
+            masked[w.s_start : w.s_end] = _not_newline().sub(b"*", buf[w.s_start : w.s_end])
         out = []
         for w in sorted(raws, key=lambda w: (w.start, w.rule.index)):
             out.append(self._finding(buf, bytes(masked), base, line0, w))
@@ -653,12 +669,14 @@ class SecretScanner:
 # found). Beyond the rules' own spans, displayed lines hide (a) values assigned to secret-sounding names and (b)
 # random-looking tokens: 20+ characters with at least two each of upper case, lower case and digits (keys, hashes in
 # base64), which identifiers and prose rarely are.
-_CONCEAL = re.compile(
-    r"""(?i:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth"""
-    r"""|pwd)[\w.-]*["']?\s*(?::=|=>|[:=])\s*["']?(?P<v>[^\s"'<>,;{}()\[\]*$]{4,})"""
-    r"""|(?<![\w+/-])(?P<t>(?=(?:[\w+/-]*?[0-9]){2})(?=(?:[\w+/-]*?[a-z]){2})(?=(?:[\w+/-]*?[A-Z]){2})"""
-    r"""[A-Za-z0-9_+/-]{20,}={0,2})(?![\w+/=-])"""
-)
+@cache
+def _conceal_rx() -> re.Pattern[str]:
+    return re.compile(
+        r"""(?i:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth"""
+        r"""|pwd)[\w.-]*["']?\s*(?::=|=>|[:=])\s*["']?(?P<v>[^\s"'<>,;{}()\[\]*$]{4,})"""
+        r"""|(?<![\w+/-])(?P<t>(?=(?:[\w+/-]*?[0-9]){2})(?=(?:[\w+/-]*?[a-z]){2})(?=(?:[\w+/-]*?[A-Z]){2})"""
+        r"""[A-Za-z0-9_+/-]{20,}={0,2})(?![\w+/=-])"""
+    )
 
 
 def _conceal(text: str) -> str:
@@ -668,13 +686,13 @@ def _conceal(text: str) -> str:
         whole = m.group(0)
         return whole[:a] + "*" * (b - a) + whole[b:]
 
-    return _CONCEAL.sub(star, text) if text else text
+    return _conceal_rx().sub(star, text) if text else text
 
 
 def _text(raw: bytes) -> str:
     """Display text of a line: carriage returns dropped (CRLF files), invalid UTF-8 replaced."""
     # one replacement character per run of invalid bytes, as Go's strings.ToValidUTF8 (Trivy) writes it
-    return _REPLACEMENTS.sub("\ufffd", raw.replace(b"\r", b"").decode("utf-8", "replace"))
+    return _replacements().sub("\ufffd", raw.replace(b"\r", b"").decode("utf-8", "replace"))
 
 
 def _scoped(rx: str) -> str:
