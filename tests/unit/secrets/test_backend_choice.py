@@ -76,10 +76,14 @@ def test_packaged_skip_patterns_match_what_one_pattern_per_glob_matches() -> Non
     naive = re.compile("(?:" + "|".join(engine._glob_to_regex(g) for g in globs) + r")(?:/.*)?\Z")
     fast = compile_globs(globs)
     assert fast is not None and fast.pattern != naive.pattern
+    # the shared `(?:.*/)?` and the `[^/]*` of the 23 `**/*.ext` globs are each said once
+    assert fast.pattern.count("(?:.*/)?") == 1 and fast.pattern.count("[^/]*") == 1, fast.pattern
     paths = ["a", "x.png", "dir/x.png", "dir/x.png/inner", ".git", ".git/config", "a/.git/b/c", "node_modules",
              "a/node_modules/b.js", "go.mod", "sub/go.mod", "sub/go.mod.bak", "x.so", "lib/x.so.1", "a/b/c.tar",
              "README.md", "notpng", "pngx.txt", "a/b.jpeg/c", "", "/", "//x.png", "a//node_modules/"]
     paths += [f"d{i}/" * i + name for i in range(5) for name in ("f.gz", "f.txt", "Cargo.lock", "x.woff2")]
+    paths += ["x.woff2x", "x.tar.gz", "a.so.1", "dir.jar/inner.txt", ".jpg", "a/.png", "a.jpg/b/c.txt", "gz",
+              "x.socket.txt", "node_modules.png", "a/b.deb\n", "a\nb.zip", "a.ttf/"]
     assert sum(bool(naive.match(p)) for p in paths) > 10
     for p in paths:
         assert bool(fast.match(p)) == bool(naive.match(p)), p

@@ -71,6 +71,7 @@ def _replacements() -> re.Pattern[str]:
 
 
 _ANY_DIR = "(?:.*/)?"
+_ANY_NAME = "[^/]*"
 
 
 def _glob_to_regex(pattern: str) -> str:
@@ -106,7 +107,13 @@ def compile_globs(patterns: Iterable[str], linear: bool = False) -> re.Pattern[s
     if not linear and all(p.startswith(_ANY_DIR) for p in parts):
         # the same language with the leading `(?:.*/)?` said once: `re` then tries each directory of a path once,
         # not once per pattern (the packaged skip patterns are all `**/…`; a tenth of a root filesystem's scan)
-        rx = _ANY_DIR + "(?:" + "|".join(p[len(_ANY_DIR):] for p in parts) + r")(?:/.*)?\Z"
+        bodies = [p[len(_ANY_DIR):] for p in parts]
+        # and the `[^/]*` of the `**/*.ext` ones once too, x(a|b) being xa|xb: half the branches to compile, and
+        # `re` reads each base name once, not once per extension
+        names = [b[len(_ANY_NAME):] for b in bodies if b.startswith(_ANY_NAME)]
+        if len(names) > 1:
+            bodies = [b for b in bodies if not b.startswith(_ANY_NAME)] + [_ANY_NAME + "(?:" + "|".join(names) + ")"]
+        rx = _ANY_DIR + "(?:" + "|".join(bodies) + r")(?:/.*)?\Z"
     # a glob such as **/a/**/a/**/a/**/b backtracks polynomially in `re`; the user's globs run linearly
     return LinearPattern(rx) if linear else re.compile(rx)
 
