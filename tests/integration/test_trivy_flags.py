@@ -126,6 +126,8 @@ def test_short_flags_reach_click_in_their_long_form(monkeypatch: pytest.MonkeyPa
     assert long_forms(cmd, ["--format", "-o", "-o", "-q", "--", "-q"]) == ["--format", "-o", "--output", "-q",
                                                                             "--", "-q"]
     assert long_forms(cmd, ["-q", "-o"]) == ["--quiet", "-o"]
+    plain = ["--quiet", "--format", "json", "-", "--", "-q"]
+    assert long_forms(cmd, plain) is plain  # no short option before `--`… (nor is the option table built)
     built: list[str] = []
     original = click.exceptions.NoSuchOption.__init__
 

@@ -141,6 +141,9 @@ def long_forms(cmd: click.Command, args: list[str]) -> list[str]:
     option first, and for a short one that failed try builds an error that imports difflib and ranks every option
     name of the command as a suggestion (~1.5 ms of a scan's start-up). An option's value is left as it is, and so is
     an option that takes a value but has none after it (click's error then names the option as it was written)."""
+    options = args[: args.index("--")] if "--" in args else args
+    if not any(len(a) == 2 and a[0] == "-" and a[1] != "-" for a in options):
+        return args  # no short option: nothing to look up (the table below costs more than the check)
     longs: dict[str, str] = {}
     nargs: dict[str, int] = {}  # the options that take values: how many
     for param in cmd.params:
