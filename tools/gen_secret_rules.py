@@ -1,6 +1,9 @@
 """Regenerate src/vigil/analyzers/secrets/builtin-rules.json from builtin-rules.yaml (run after editing the YAML;
 tests/unit/secrets/test_config.py checks it is current). The YAML is the file people edit; the engine reads the JSON
-twin because parsing 33 KB of YAML (and importing the YAML parser) was a fifth of the start-up of a small scan.
+twin because parsing 33 KB of YAML (and importing the YAML parser) was a fifth of the start-up of a small scan. The
+twin is the rule set as vigil.analyzers.secrets.rules reads the YAML (defaults filled in, severities upper-cased,
+repeated secret groups renamed), field for field, so that a scan decodes it straight into the records in one
+msgspec call instead of building each rule in Python.
 
 Also written: builtin-rules.literals.json, for each packaged rule the literal texts one of which every match of its
 regex contains (compared case-insensitively), or null when no such text can be named. The log mask
@@ -12,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 DIR = Path(__file__).resolve().parent.parent / "src" / "vigil" / "analyzers" / "secrets"
@@ -22,8 +26,20 @@ LITERALS = DIR / "builtin-rules.literals.json"
 
 
 def render() -> str:
-    doc = yaml.safe_load(SRC.read_text(encoding="utf-8"))
-    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    from vigil.analyzers.secrets.rules import from_document
+
+    ruleset = from_document(yaml.safe_load(SRC.read_text(encoding="utf-8")))
+    return msgspec.json.format(msgspec.json.encode(_lean(ruleset)), indent=1).decode("utf-8") + "\n"
+
+
+def _lean(o: object) -> object:
+    """A record as a dict without the fields that hold their default (decoding fills those in again)."""
+    if isinstance(o, msgspec.Struct):
+        return {f.encode_name: _lean(getattr(o, f.name)) for f in msgspec.structs.fields(o)
+                if f.default is msgspec.NODEFAULT or getattr(o, f.name) != f.default}
+    if isinstance(o, tuple | list):
+        return [_lean(x) for x in o]
+    return o
 
 
 def required_literals(regex: str) -> list[str] | None:

@@ -39,7 +39,21 @@ log = logging.getLogger(__name__)
 
 CACHE_FILENAME = "analysis.sqlite"
 _ENCODER = msgspec.msgpack.Encoder()
-_DECODER = msgspec.msgpack.Decoder(BlobInfo)
+
+
+class _BlobDecoder:
+    """msgspec's BlobInfo decoder, built on the first decode: building it walks every record type of a blob
+    (~1 ms), and a cold scan, which only stores blobs, never decodes one."""
+
+    _decoder: msgspec.msgpack.Decoder[BlobInfo] | None = None
+
+    def decode(self, raw: bytes) -> BlobInfo:
+        if self._decoder is None:
+            self._decoder = msgspec.msgpack.Decoder(BlobInfo)
+        return self._decoder.decode(raw)
+
+
+_DECODER = _BlobDecoder()
 
 
 class CacheError(UserError):

@@ -41,6 +41,17 @@ class CompiledFiles:
             return None
         return payload
 
+    def may_hold(self, prefix: str) -> bool:
+        """Whether a file of a key starting with `prefix` is there (one directory listing; the file may still turn
+        out damaged when read)."""
+        import os
+
+        try:
+            with os.scandir(self.dir) as it:
+                return any(e.name.startswith(prefix) and e.name.endswith(self.SUFFIX) for e in it)
+        except OSError:  # no directory yet (a first run), or one we cannot list: the caller does without
+            return False
+
     def put(self, key: str, data: bytes) -> None:
         import os
         import tempfile

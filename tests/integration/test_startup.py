@@ -149,6 +149,9 @@ def test_image_scan_with_findings_loads_vex_only_for_a_vex_document(tmp_path: Pa
         assert _dataclasses(mods) <= SCAN_DATACLASSES, sorted(_dataclasses(mods) - SCAN_DATACLASSES)
         # a layout directory is read in place: no temporary directory, nor the tempfile module and what it loads
         assert not {"tempfile", "shutil", "bz2", "lzma"} & mods, sorted({"tempfile", "shutil", "bz2", "lzma"} & mods)
+        # a small image with no compiled database kept: the re backend, without importing hyperscan to look
+        assert "hyperscan" not in mods
+        assert "difflib" not in mods  # -q and -o reach click as --quiet and --output: no failed long-option try
         if run_ == "cold":
             assert "vigil.analyzers.secrets.engine" in mods
             assert "vigil.vulndb.store" in mods  # detection queried the DB…

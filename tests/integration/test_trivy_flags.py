@@ -14,7 +14,7 @@ from tests.cli_helpers import run
 from tests.trivy_cli_ref import COMMANDS, TrivyFlag, allowed_values, help_flags_cached, help_text
 
 from vigil.settings import BY_NAME, OPTIONS, Option, resolve
-from vigil.shells.cli.common import bool_values
+from vigil.shells.cli.common import bool_values, long_forms
 from vigil.shells.cli.main import COMMANDS as VIGIL_COMMANDS
 
 
@@ -111,6 +111,36 @@ def test_trivy_bool_flags_take_values() -> None:
     assert args == ["--no-list-all-pkgs", "--skip-db-update", "--exit-code=1", "x", "--", "--debug=true"]
     with pytest.raises(click.BadParameter):
         bool_values(cmd, ["--quiet=maybe"])
+
+
+def test_short_flags_reach_click_in_their_long_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Click tries each argument as a long option first; a short one's failed try builds a NoSuchOption, which
+    imports difflib to rank suggestions. Short options are handed over in their long form (values left alone), so
+    a scan given `-q -f json -o FILE` builds none, and parses to the same values."""
+    cmd = _command("image")
+    argv = ["-q", "-f", "json", "-o", "out.json", "-s", "HIGH,CRITICAL", "-i", "img.tar", "-d", "ref"]
+    assert long_forms(cmd, argv) == ["--quiet", "--format", "json", "--output", "out.json", "--severity",
+                                     "HIGH,CRITICAL", "--input", "img.tar", "--debug", "ref"]
+    # a value that looks like a short option stays a value; so does anything after `--`, and a short option that
+    # takes a value but has none (click's error names it as written)
+    assert long_forms(cmd, ["--format", "-o", "-o", "-q", "--", "-q"]) == ["--format", "-o", "--output", "-q",
+                                                                            "--", "-q"]
+    assert long_forms(cmd, ["-q", "-o"]) == ["--quiet", "-o"]
+    plain = ["--quiet", "--format", "json", "-", "--", "-q"]
+    assert long_forms(cmd, plain) is plain  # no short option before `--`… (nor is the option table built)
+    built: list[str] = []
+    original = click.exceptions.NoSuchOption.__init__
+
+    def counted(self: click.exceptions.NoSuchOption, option_name: str, *a: Any, **kw: Any) -> None:
+        built.append(option_name)
+        original(self, option_name, *a, **kw)
+
+    monkeypatch.setattr(click.exceptions.NoSuchOption, "__init__", counted)
+    short = cmd.make_context("vigil image", list(argv)).params
+    assert built == []
+    monkeypatch.undo()
+    assert short == cmd.make_context("vigil image", long_forms(cmd, argv)).params
+    assert short["output"] == "out.json" and short["quiet"] is True and short["input"] == "img.tar"
 
 
 def test_trivy_yaml_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -196,3 +196,16 @@ def test_memory_cache_is_bounded_least_recently_used_first() -> None:
     big = msgspec.structs.replace(BLOB, whiteouts=tuple(f"f{i}" for i in range(1000)))
     assert c.add("big", big) is False and c.get("big") is None  # larger than the whole cache: not kept
     assert open_cache("memory", Path("."), 0, memory_bytes=one).add("x", BLOB) is True
+
+
+def test_storing_blobs_builds_no_decoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold scan stores its blobs and asks which are missing, and decodes none: the BlobInfo decoder (building it
+    walks every record type of a blob) is built by the first read."""
+    monkeypatch.setattr(cache._DECODER, "_decoder", None)
+    c = FSCache(tmp_path)
+    c.put("k", BLOB)
+    assert c.missing(["k", "other"]) == ["other"]
+    assert cache._DECODER._decoder is None
+    assert c.get("k") == BLOB
+    assert cache._DECODER._decoder is not None
+    c.close()

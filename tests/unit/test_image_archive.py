@@ -589,3 +589,95 @@ def test_deeply_nested_json_in_a_layout_is_a_clear_error(tmp_path: Path) -> None
     (tmp_path / "index.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ImageError, match=r"index.json: invalid JSON \(nested too deeply\)"):
         open_archive(tmp_path, tmp_path / "tmp")
+
+
+# -- the ustar reader: an archive's index without tarfile ---------------------------------------------------------
+
+
+def _ustar_cases(tmp_path: Path) -> dict[str, tuple[Path, bool]]:
+    """Archives (path, whether the ustar reader takes them): what docker/podman save write, and everything else it
+    must hand to tarfile."""
+    def tar(name: str, fmt: int, members: list[tarfile.TarInfo], data: dict[str, bytes] | None = None) -> Path:
+        p = tmp_path / name
+        with tarfile.open(p, "w", format=fmt) as tf:
+            for ti in members:
+                body = (data or {}).get(ti.name, b"")
+                ti.size = len(body) if ti.isreg() else ti.size
+                tf.addfile(ti, io.BytesIO(body) if ti.isreg() else None)
+        return p
+
+    def info(name: str, typ: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.linkname = typ, link
+        return ti
+
+    plain = [info("manifest.json"), info("blobs", tarfile.DIRTYPE), info("blobs/sha256/" + "a" * 64),
+             info("d" * 90 + "/" + "e" * 60 + "/layer.tar"),  # a ustar prefix
+             info("latest", tarfile.SYMTYPE, "blobs/sha256/" + "a" * 64), info("hard", tarfile.LNKTYPE, "manifest.json"),
+             info("../escape"), info("abs", tarfile.SYMTYPE, "/etc/passwd"), info("up", tarfile.SYMTYPE, "../../x"),
+             info("cont", tarfile.CONTTYPE), info("fifo", tarfile.FIFOTYPE), info("empty.json")]
+    data = {"manifest.json": b"[]" * 300, "blobs/sha256/" + "a" * 64: b"x" * 1000, "cont": b"c" * 512}
+    cases = {"ustar": (tar("ustar.tar", tarfile.USTAR_FORMAT, plain[:10] + plain[11:], data), True),
+             "fifo": (tar("fifo.tar", tarfile.USTAR_FORMAT, plain, data), False),  # a device type: tarfile's
+             # Python's default format: ustar headers where the names fit (pax ones otherwise, as in "pax")
+             "docker": (tar("docker.tar", tarfile.PAX_FORMAT, plain[:3] + plain[4:6] + plain[9:10] + plain[11:], data),
+                        True),
+             "gnu": (tar("gnu.tar", tarfile.GNU_FORMAT, plain[:3], data), False),
+             "pax": (tar("pax.tar", tarfile.PAX_FORMAT, [info("é" * 120)], {}), False),
+             "unsafe": (tar("unsafe.tar", tarfile.USTAR_FORMAT, plain[6:9] + plain[:1], data), True)}
+    whole = cases["docker"][0].read_bytes()
+    (tmp_path / "cut.tar").write_bytes(whole[:1536 + 100])  # data past the end
+    (tmp_path / "noend.tar").write_bytes(whole.rstrip(b"\0"))
+    (tmp_path / "zeros.tar").write_bytes(bytes(10240))
+    (tmp_path / "junk.tar").write_bytes(bytes(range(256)) * 100)
+
+    def edited(at: int, field: slice, value: bytes) -> bytes:
+        """`whole` with one field of the header at `at` replaced (its checksum made right again)."""
+        out = bytearray(whole)
+        blk = bytearray(out[at:at + 512])
+        blk[field] = value
+        blk[148:156] = b"%06o\0 " % (sum(blk[:148]) + 256 + sum(blk[156:]))
+        out[at:at + 512] = blk
+        return bytes(out)
+
+    second = 512 + 1024  # after manifest.json's header and its 600 bytes
+    (tmp_path / "b256.tar").write_bytes(edited(second, slice(136, 148), b"\x80" + bytes(10) + b"\x01"))
+    (tmp_path / "olddir.tar").write_bytes(edited(second, slice(156, 157), b"\0"))  # "blobs/": a directory
+    (tmp_path / "badnum.tar").write_bytes(edited(second, slice(100, 108), b"0x1\0\0\0\0\0"))
+    (tmp_path / "gnumagic.tar").write_bytes(edited(0, slice(257, 265), b"ustar  \0"))
+    (tmp_path / "prefix.tar").write_bytes(edited(0, slice(345, 500), b"pre/fix".ljust(155, b"\0")))
+    cases |= {"cut": (tmp_path / "cut.tar", False), "noend": (tmp_path / "noend.tar", False),
+              "zeros": (tmp_path / "zeros.tar", True), "junk": (tmp_path / "junk.tar", False),
+              "b256": (tmp_path / "b256.tar", False), "olddir": (tmp_path / "olddir.tar", True),
+              "badnum": (tmp_path / "badnum.tar", False), "gnumagic": (tmp_path / "gnumagic.tar", False),
+              "prefix": (tmp_path / "prefix.tar", True)}
+    return cases
+
+
+def test_the_ustar_reader_indexes_what_tarfile_indexes(tmp_path: Path) -> None:
+    """A plain ustar archive is indexed from its headers, to the same members, offsets, links and count of unsafe
+    names as tarfile's reading; anything else is left to tarfile (the reader says None), so it reads as before."""
+    taken = 0
+    for label, (path, plain) in _ustar_cases(tmp_path).items():
+        fast = archive._ustar_members(path)
+        assert (fast is not None) == plain, label
+        try:
+            slow: object = archive._tarfile_members(path, str(path))
+        except ImageError as e:
+            slow = e
+        if fast is not None:
+            assert fast == slow, label
+            taken += bool(fast[0])
+    assert taken >= 3
+    for image in (ALPINE_DOCKER, RHEL_DOCKER, DEBIAN_OCI):
+        if image.exists():
+            fast = archive._ustar_members(image)
+            assert fast is not None and fast == archive._tarfile_members(image, str(image))
+
+
+def test_a_docker_archive_is_indexed_without_tarfile(tmp_path: Path) -> None:
+    path = _write_tar(tmp_path / "ok.tar", _docker_files())
+    code = ("import sys; from pathlib import Path; from vigil.sources.image.archive import open_archive; "
+            f"img = open_archive(Path({str(path)!r}), None); print(len(img.layers), 'tarfile' in sys.modules)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert p.stdout.split() == ["3", "False"]

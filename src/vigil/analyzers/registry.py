@@ -172,8 +172,28 @@ _WILD = re.compile(r"[*?\[]")
 def glob_matches(name: str, glob: str) -> bool:
     """fnmatchcase(name, glob), without compiling a regex for a glob that has no wildcard: such a glob matches only
     itself, and most path globs are literal paths (/etc/os-release, /var/lib/dpkg/status…), each of which fnmatch
-    would compile on a scan's first wanted path."""
-    return fnmatch.fnmatchcase(name, glob) if _WILD.search(glob) else name == glob
+    would compile on a scan's first wanted path. Nor for a glob of `*` and `?` whose literal text the name lacks
+    (its start, its end, a piece between wildcards): a wanted path is asked of every analyzer with patterns, and
+    fnmatch compiled each of their globs on the first one."""
+    parts = _literal_parts(glob)
+    if parts is None:
+        return name == glob
+    if parts and not (name.startswith(parts[0]) and name.endswith(parts[1])
+                      and all(p in name for p in parts[2])):
+        return False
+    return fnmatch.fnmatchcase(name, glob)
+
+
+@cache
+def _literal_parts(glob: str) -> tuple[str, str, tuple[str, ...]] | tuple[()] | None:
+    """None for a glob without wildcards; for one of `*` and `?` only, the text every match starts and ends with and
+    the pieces it contains; () for one with a `[…]` set (only fnmatch can tell)."""
+    if not _WILD.search(glob):
+        return None
+    if "[" in glob:
+        return ()
+    pieces = glob.replace("?", "*").split("*")
+    return pieces[0], pieces[-1], tuple(p for p in pieces[1:-1] if p)
 
 
 S = TypeVar("S", bound=PathSpec)

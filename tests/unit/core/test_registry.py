@@ -180,8 +180,11 @@ def test_glob_matches_is_fnmatchcase_without_compiling_literal_globs(monkeypatch
     asked: list[str] = []
     real = fnmatch.fnmatchcase
 
+    pairs: list[tuple[str, str]] = []
+
     def counting(name: str, pat: str) -> bool:
         asked.append(pat)
+        pairs.append((name, pat))
         return real(name, pat)
 
     monkeypatch.setattr(fnmatch, "fnmatchcase", counting)
@@ -191,3 +194,9 @@ def test_glob_matches_is_fnmatchcase_without_compiling_literal_globs(monkeypatch
         assert index.matching(p), p
     assert asked  # the globs with wildcards still go through fnmatch
     assert [g for g in asked if not any(c in g for c in "*?[")] == []
+    # … but only where the name has the glob's literal text: fnmatch compiles no glob a substring test rules out
+    for name, g in pairs:
+        pieces = g.replace("?", "*").split("*")
+        assert "[" in g or (name.startswith(pieces[0]) and name.endswith(pieces[-1])
+                            and all(x in name for x in pieces)), (name, g)
+    assert 0 < len(pairs) < 5, pairs

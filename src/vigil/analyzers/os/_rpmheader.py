@@ -10,7 +10,8 @@ raises ParseError instead of reading out of bounds.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+import msgspec
 
 from vigil.analyzers.errors import ParseError
 
@@ -32,8 +33,7 @@ MAX_ENTRIES = 0xFFFF
 MAX_DATA = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class RpmHeader:
+class RpmHeader(msgspec.Struct, frozen=True):  # a Struct: a dataclass costs ~1 ms to define (every RPM image scan)
     name: str
     version: str
     release: str

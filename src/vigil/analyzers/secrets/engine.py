@@ -29,7 +29,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, Protocol
 
 import msgspec
@@ -51,12 +51,27 @@ HYPERSCAN_MIN_BYTES = 8 << 20
 BINARY_PROBE = 1024  # a NUL byte in the first KiB means binary
 CONTEXT_LINES = 2
 MAX_LINE = 100  # longer lines (minified code) are cut around the secret, as Trivy cuts them
-_NOT_NEWLINE = re.compile(rb"[^\r\n]")
-_PRINTABLE = re.compile(rb"[\x20-\x7e\t]{5,}")
-_REPLACEMENTS = re.compile("\ufffd{2,}")
+
+
+# The engine's own regexes are compiled when first used, not when it is imported: most scans find no secret (these
+# show and mask findings), scan no .pyc (printable runs) and compile no hyperscan database (bounded repeats).
+@cache
+def _not_newline() -> re.Pattern[bytes]:
+    return re.compile(rb"[^\r\n]")
+
+
+@cache
+def _printable() -> re.Pattern[bytes]:
+    return re.compile(rb"[\x20-\x7e\t]{5,}")
+
+
+@cache
+def _replacements() -> re.Pattern[str]:
+    return re.compile("\ufffd{2,}")
 
 
 _ANY_DIR = "(?:.*/)?"
+_ANY_NAME = "[^/]*"
 
 
 def _glob_to_regex(pattern: str) -> str:
@@ -92,7 +107,13 @@ def compile_globs(patterns: Iterable[str], linear: bool = False) -> re.Pattern[s
     if not linear and all(p.startswith(_ANY_DIR) for p in parts):
         # the same language with the leading `(?:.*/)?` said once: `re` then tries each directory of a path once,
         # not once per pattern (the packaged skip patterns are all `**/…`; a tenth of a root filesystem's scan)
-        rx = _ANY_DIR + "(?:" + "|".join(p[len(_ANY_DIR):] for p in parts) + r")(?:/.*)?\Z"
+        bodies = [p[len(_ANY_DIR):] for p in parts]
+        # and the `[^/]*` of the `**/*.ext` ones once too, x(a|b) being xa|xb: half the branches to compile, and
+        # `re` reads each base name once, not once per extension
+        names = [b[len(_ANY_NAME):] for b in bodies if b.startswith(_ANY_NAME)]
+        if len(names) > 1:
+            bodies = [b for b in bodies if not b.startswith(_ANY_NAME)] + [_ANY_NAME + "(?:" + "|".join(names) + ")"]
+        rx = _ANY_DIR + "(?:" + "|".join(bodies) + r")(?:/.*)?\Z"
     # a glob such as **/a/**/a/**/a/**/b backtracks polynomially in `re`; the user's globs run linearly
     return LinearPattern(rx) if linear else re.compile(rx)
 
@@ -202,6 +223,10 @@ class CompiledStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
 
+    def may_hold(self, prefix: str) -> bool:
+        """False when no key starting with `prefix` is kept (get() of any such key would return None)."""
+        ...
+
 
 class ReBackend:
     """Pure Python: lower-case the window once, then one C substring search per distinct keyword."""
@@ -227,13 +252,15 @@ class ReBackend:
         return out
 
 
-_REPEAT = re.compile(rb"(?<!\\)\{(\d+)(?:,\d*)?\}")
+@cache
+def _repeat() -> re.Pattern[bytes]:
+    return re.compile(rb"(?<!\\)\{(\d+)(?:,\d*)?\}")
 
 
 def _loosen(pattern: bytes) -> bytes:
     """Turn every bounded repeat {m,n} into {min(m,8),}: still a superset of the exact regex (all the prefilter
     must be), and hyperscan compiles it in milliseconds instead of minutes (large bounded repeats explode)."""
-    return _REPEAT.sub(lambda m: b"{%d,}" % min(int(m[1]), 8), pattern)
+    return _repeat().sub(lambda m: b"{%d,}" % min(int(m[1]), 8), pattern)
 
 
 class HyperscanBackend:
@@ -344,6 +371,7 @@ def _compile_database(db: Any, exprs: list[bytes], ids: list[int], flags: list[i
 
 # Bumped when what the store holds for a key changes shape (the header line, the serialised database).
 _STORE_FORMAT = 1
+_STORE_PREFIX = "hyperscan-"  # of every key the engine keeps in a CompiledStore
 
 
 def _store_key(hyperscan: Any, rule_exprs: dict[int, bytes], kw_exprs: list[tuple[bytes, int]], base: int,
@@ -358,7 +386,7 @@ def _store_key(hyperscan: Any, rule_exprs: dict[int, bytes], kw_exprs: list[tupl
         h.update(b"\0r%d\0" % i + rule_exprs[i])
     for p, j in kw_exprs:
         h.update(b"\0k%d\0" % j + p)
-    return "hyperscan-" + h.hexdigest()
+    return _STORE_PREFIX + h.hexdigest()
 
 
 def hyperscan_available() -> bool:
@@ -416,14 +444,14 @@ class SecretScanner:
         base = builtin()
         self.skip = compile_globs(ruleset.skip_patterns, linear=ruleset.skip_patterns != base.skip_patterns)
         packaged_allows = set(base.allow_rules)
-        allows = [(a, _allow_c(a, a not in packaged_allows)) for a in ruleset.allow_rules]
-        # one combined search per file instead of one per allow rule (the packaged and the user's apart)
-        paths = [a.path for a, c in allows
-                 if a.path and not a.regex and not a.keep_high_confidence and isinstance(c.path, re.Pattern)]
-        user_paths = [a.path for a, c in allows
-                      if a.path and not a.regex and not a.keep_high_confidence and isinstance(c.path, LinearPattern)]
+        # An allow rule with a regex is checked on each match (compiled here, a user's for the linear matcher); one
+        # with a path alone joins a combined search per file instead of one per rule (the packaged and the user's
+        # apart), and is not compiled on its own.
+        path_only = [a for a in ruleset.allow_rules if a.path and not a.regex]
+        paths = [a.path for a in path_only if not a.keep_high_confidence and a in packaged_allows]
+        user_paths = [a.path for a in path_only if not a.keep_high_confidence and a not in packaged_allows]
         # paths where only the high-confidence rules run (Markdown)
-        confident_paths = [a.path for a, _ in allows if a.path and not a.regex and a.keep_high_confidence]
+        confident_paths = [a.path for a in path_only if a.keep_high_confidence]
         self.confident_only: PathRx | None = (LinearPattern("|".join(_scoped(p) for p in confident_paths))
                                               if confident_paths else None)
         self.not_confident = {r.index for r, src in zip(self.rules, ruleset.rules, strict=True)
@@ -431,7 +459,7 @@ class SecretScanner:
         self.allow_path: PathRx | None = re.compile("|".join(_scoped(p) for p in paths)) if paths else None
         self.user_allow_path: PathRx | None = (LinearPattern("|".join(_scoped(p) for p in user_paths))
                                                if user_paths else None)
-        self.allow_regex = [c for _, c in allows if c.regex is not None]
+        self.allow_regex = [_allow_c(a, a not in packaged_allows) for a in ruleset.allow_rules if a.regex]
         self.exclude = tuple(_exclude_c(x, True) for b in ruleset.exclude_blocks for x in b.regexes)
         self.path_dependent = [r for r in self.rules if r.path is not None or any(a.path for a in r.allows)]
         self._blocked_now: set[int] = set()
@@ -453,7 +481,9 @@ class SecretScanner:
         if self._backend is not None or self._choice != "auto" or nbytes == 0:
             return  # nothing to scan: nothing to build (an empty directory does not even import hyperscan)
         if nbytes is not None and nbytes < HYPERSCAN_MIN_BYTES:
-            if hyperscan_available() and self._store is not None:
+            # a store with no database in it (a first run, a fresh --cache-dir): re, without importing hyperscan
+            # (its extension module costs more than a small image's secret scan)
+            if self._store is not None and self._store.may_hold(_STORE_PREFIX) and hyperscan_available():
                 hs = HyperscanBackend(self.rules, self._store, compile=False)
                 self._backend = hs if hs.ready else ReBackend(self.rules)
             else:
@@ -475,7 +505,7 @@ class SecretScanner:
         if path.endswith(".pyc"):
             # Trivy: compiled Python is binary but its string constants are worth scanning.
             blob = b"".join(chunks)
-            chunks = (b"\n".join(_PRINTABLE.findall(blob)),)
+            chunks = (b"\n".join(_printable().findall(blob)),)
         blocked = {r.index for r in self.path_dependent if not self._rule_applies(r, path)}
         if self.confident_only is not None and self.confident_only.search(path):
             blocked |= self.not_confident
@@ -535,7 +565,7 @@ class SecretScanner:
         raws = list(seen.values())
         masked = bytearray(buf)
         for w in raws:
-            masked[w.s_start : w.s_end] = _NOT_NEWLINE.sub(b"*", buf[w.s_start : w.s_end])
+            masked[w.s_start : w.s_end] = _not_newline().sub(b"*", buf[w.s_start : w.s_end])
         out = []
         for w in sorted(raws, key=lambda w: (w.start, w.rule.index)):
             out.append(self._finding(buf, bytes(masked), base, line0, w))
@@ -646,12 +676,14 @@ class SecretScanner:
 # found). Beyond the rules' own spans, displayed lines hide (a) values assigned to secret-sounding names and (b)
 # random-looking tokens: 20+ characters with at least two each of upper case, lower case and digits (keys, hashes in
 # base64), which identifiers and prose rarely are.
-_CONCEAL = re.compile(
-    r"""(?i:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth"""
-    r"""|pwd)[\w.-]*["']?\s*(?::=|=>|[:=])\s*["']?(?P<v>[^\s"'<>,;{}()\[\]*$]{4,})"""
-    r"""|(?<![\w+/-])(?P<t>(?=(?:[\w+/-]*?[0-9]){2})(?=(?:[\w+/-]*?[a-z]){2})(?=(?:[\w+/-]*?[A-Z]){2})"""
-    r"""[A-Za-z0-9_+/-]{20,}={0,2})(?![\w+/=-])"""
-)
+@cache
+def _conceal_rx() -> re.Pattern[str]:
+    return re.compile(
+        r"""(?i:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth"""
+        r"""|pwd)[\w.-]*["']?\s*(?::=|=>|[:=])\s*["']?(?P<v>[^\s"'<>,;{}()\[\]*$]{4,})"""
+        r"""|(?<![\w+/-])(?P<t>(?=(?:[\w+/-]*?[0-9]){2})(?=(?:[\w+/-]*?[a-z]){2})(?=(?:[\w+/-]*?[A-Z]){2})"""
+        r"""[A-Za-z0-9_+/-]{20,}={0,2})(?![\w+/=-])"""
+    )
 
 
 def _conceal(text: str) -> str:
@@ -661,13 +693,13 @@ def _conceal(text: str) -> str:
         whole = m.group(0)
         return whole[:a] + "*" * (b - a) + whole[b:]
 
-    return _CONCEAL.sub(star, text) if text else text
+    return _conceal_rx().sub(star, text) if text else text
 
 
 def _text(raw: bytes) -> str:
     """Display text of a line: carriage returns dropped (CRLF files), invalid UTF-8 replaced."""
     # one replacement character per run of invalid bytes, as Go's strings.ToValidUTF8 (Trivy) writes it
-    return _REPLACEMENTS.sub("\ufffd", raw.replace(b"\r", b"").decode("utf-8", "replace"))
+    return _replacements().sub("\ufffd", raw.replace(b"\r", b"").decode("utf-8", "replace"))
 
 
 def _scoped(rx: str) -> str:
