@@ -173,10 +173,40 @@ class _CappedReads:
 
 class _TarStore:
     def __init__(self, path: Path, label: str) -> None:
+        import tarfile  # here: an OCI layout directory (or a warm scan of one) never needs it
+
         self.path = path
         self.label = label
-        indexed = _ustar_members(path)
-        self._members, unsafe = indexed if indexed is not None else _tarfile_members(path, label)
+        self._members: dict[str, _Member] = {}
+        unsafe = 0
+        try:
+            with open(path, "rb") as raw, tarfile.open(
+                fileobj=cast(BinaryIO, _CappedReads(cast(BinaryIO, raw), label)), mode="r:"
+            ) as tf:
+                count = 0
+                while (ti := tf.next()) is not None:
+                    count += 1
+                    if count > _MAX_MEMBERS:
+                        raise ImageError(f"{label}: more than {_MAX_MEMBERS} members, refused")
+                    if count % 1024 == 0:
+                        tf.members = []  # type: ignore[attr-defined]  # our index is enough; TarInfos pile up
+                    name = _safe_name(ti.name)
+                    if name is None:
+                        unsafe += 1
+                        continue
+                    if ti.isreg():
+                        self._members[name] = _Member(ti.offset_data, ti.size, "file", "", ti.issparse())
+                    elif ti.issym() or ti.islnk():
+                        base = name.rpartition("/")[0] if ti.issym() else ""
+                        target = _safe_name(f"{base}/{ti.linkname}" if base else ti.linkname)
+                        if target is None or ti.linkname.startswith("/"):
+                            unsafe += 1
+                            continue
+                        self._members[name] = _Member(0, 0, "link", target, False)
+        except (tarfile.TarError, EOFError, OSError, UnicodeError) as e:
+            if isinstance(e, OSError) and not isinstance(e, tarfile.TarError) and e.strerror:
+                raise ImageError(f"{label}: {e.strerror}") from e
+            raise ImageError(f"{label}: not a docker archive or OCI image layout ({e})") from e
         if unsafe:
             log.warning("%s: ignored %d archive members with unsafe names or links", label, unsafe)
 
@@ -209,123 +239,6 @@ class _TarStore:
     def head(self, name: str) -> bytes:
         with self.opener(name)() as f:
             return f.read(4)
-
-
-def _tarfile_members(path: Path, label: str) -> tuple[dict[str, _Member], int]:
-    """The archive's members (name -> where its data is, or the member a link names) and how many were unsafe, as
-    tarfile reads the archive."""
-    import tarfile  # here: an OCI layout directory (or a warm scan of one) never needs it
-
-    members: dict[str, _Member] = {}
-    unsafe = 0
-    try:
-        with open(path, "rb") as raw, tarfile.open(
-            fileobj=cast(BinaryIO, _CappedReads(cast(BinaryIO, raw), label)), mode="r:"
-        ) as tf:
-            count = 0
-            while (ti := tf.next()) is not None:
-                count += 1
-                if count > _MAX_MEMBERS:
-                    raise ImageError(f"{label}: more than {_MAX_MEMBERS} members, refused")
-                if count % 1024 == 0:
-                    tf.members = []  # type: ignore[attr-defined]  # our index is enough; TarInfos pile up
-                unsafe += _add_member(members, ti.name, "file" if ti.isreg() else
-                                      "link" if ti.issym() or ti.islnk() else "", ti.issym(), ti.linkname,
-                                      ti.offset_data, ti.size, ti.issparse())
-    except (tarfile.TarError, EOFError, OSError, UnicodeError) as e:
-        if isinstance(e, OSError) and not isinstance(e, tarfile.TarError) and e.strerror:
-            raise ImageError(f"{label}: {e.strerror}") from e
-        raise ImageError(f"{label}: not a docker archive or OCI image layout ({e})") from e
-    return members, unsafe
-
-
-def _add_member(members: dict[str, _Member], raw_name: str, kind: str, symlink: bool, linkname: str, offset: int,
-                size: int, sparse: bool) -> int:
-    """Index one member (kind "file", "link" or "" for one that is neither); 1 when its name or link is unsafe."""
-    name = _safe_name(raw_name)
-    if name is None:
-        return 1
-    if kind == "file":
-        members[name] = _Member(offset, size, "file", "", sparse)
-    elif kind == "link":
-        base = name.rpartition("/")[0] if symlink else ""
-        target = _safe_name(f"{base}/{linkname}" if base else linkname)
-        if target is None or linkname.startswith("/"):
-            return 1
-        members[name] = _Member(0, 0, "link", target, False)
-    return 0
-
-
-_BLOCK = 512
-_USTAR = b"ustar\x0000"
-# member types the ustar reader takes: regular files ("0", old "\0", contiguous "7"), directories, hard and symbolic
-# links; any other (pax and GNU extension headers, sparse files, devices) sends the archive to tarfile
-_USTAR_TYPES = {b"0": "file", b"\0": "file", b"7": "file", b"5": "", b"1": "link", b"2": "link"}
-
-
-def _ustar_members(path: Path) -> tuple[dict[str, _Member], int] | None:
-    """What _tarfile_members gives, for a plain POSIX ustar archive (what docker save and podman save write), read
-    from its 512-byte headers without importing tarfile (with shutil, bz2 and lzma, ~3 ms of a small image's scan).
-    None as soon as anything is not plain ustar: another magic or member type, a checksum or number tarfile would
-    read otherwise, a header or data cut short, too many members. tarfile then reads the archive as it always did,
-    so every such archive, and every error, is what it was."""
-    import sys
-
-    encoding = sys.getfilesystemencoding()  # tarfile's, with its "surrogateescape"
-    members: dict[str, _Member] = {}
-    unsafe = 0
-    count = 0
-    offset = 0
-    try:
-        with open(path, "rb") as f:
-            end = os.fstat(f.fileno()).st_size
-            while True:
-                f.seek(offset)
-                blk = f.read(_BLOCK)
-                if len(blk) != _BLOCK:
-                    return None
-                if not blk.strip(b"\0"):
-                    return members, unsafe  # tarfile stops at the first zero block
-                kind = _USTAR_TYPES.get(blk[156:157])
-                if kind is None or blk[257:265] != _USTAR:
-                    return None
-                numbers = [_ustar_number(blk[a:b]) for a, b in ((148, 156), (100, 108), (108, 116), (116, 124),
-                                                                 (124, 136), (136, 148), (329, 337), (337, 345))]
-                if None in numbers or numbers[0] != 256 + sum(blk[:148]) + sum(blk[156:]):
-                    return None
-                size = cast(int, numbers[4])
-                name = _nts(blk[0:100], encoding)
-                if blk[156:157] == b"\0" and name.endswith("/"):
-                    kind = ""  # an old-style directory
-                prefix = _nts(blk[345:500], encoding)
-                if prefix:
-                    name = prefix + "/" + name
-                count += 1
-                if count > _MAX_MEMBERS:
-                    return None
-                data = offset + _BLOCK
-                offset = data + (-(-size // _BLOCK) * _BLOCK if kind == "file" else 0)
-                if offset > end:
-                    return None  # data past the end of the file
-                unsafe += _add_member(members, name, kind, blk[156:157] == b"2", _nts(blk[157:257], encoding),
-                                      data, size, False)
-    except OSError:
-        return None
-
-
-def _ustar_number(field: bytes) -> int | None:
-    """A header's octal number as tarfile reads it; None where tarfile would read it otherwise (base-256) or not at
-    all."""
-    if field[0] in (0o200, 0o377):
-        return None
-    try:
-        return int(_nts(field, "ascii", "strict").strip() or "0", 8)
-    except ValueError:
-        return None
-
-
-def _nts(field: bytes, encoding: str, errors: str = "surrogateescape") -> str:
-    return field.split(b"\0", 1)[0].decode(encoding, errors)
 
 
 def _follow(members: dict[str, _Member], name: str) -> tuple[str, _Member | None]:
