@@ -94,12 +94,11 @@ def parse_file_patterns(patterns: tuple[str, ...]) -> FilePatterns:
 def with_file_patterns(analyzers: tuple[Analyzer, ...], patterns: tuple[str, ...] | FilePatterns
                        ) -> tuple[Analyzer, ...]:
     """The analyzers with the --file-patterns of their type added (see parse_file_patterns)."""
-    import dataclasses
 
     extra = (patterns if isinstance(patterns, FilePatterns) else parse_file_patterns(patterns)).analyzers
     if not extra:
         return analyzers
-    return tuple(dataclasses.replace(a, path_regexes=(*a.path_regexes, *extra[a.name])) if a.name in extra else a
+    return tuple(msgspec.structs.replace(a, path_regexes=(*a.path_regexes, *extra[a.name])) if a.name in extra else a
                  for a in analyzers)
 
 
@@ -114,9 +113,8 @@ def with_detection_priority(analyzers: tuple[Analyzer, ...], priority: str) -> t
     for mod in ("pip_requirements", "go_mod", "pubspec_lock"):
         a: Analyzer = importlib.import_module(f"vigil.analyzers.lang.{mod}").COMPREHENSIVE
         variants[a.name] = a
-    import dataclasses
 
-    return tuple(dataclasses.replace(variants[a.name], path_regexes=a.path_regexes) if a.name in variants else a
+    return tuple(msgspec.structs.replace(variants[a.name], path_regexes=a.path_regexes) if a.name in variants else a
                  for a in analyzers)
 
 

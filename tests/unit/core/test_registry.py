@@ -154,9 +154,9 @@ def test_path_index_picks_exactly_what_each_analyzer_would() -> None:
         hits += bool(want)
     assert hits > 50  # the check compares real matches, not only empty lists
     # --file-patterns regexes (searched anywhere in the path) are honoured too
-    import dataclasses
+    import msgspec
 
-    extra = tuple(dataclasses.replace(a, path_regexes=("custom/.*\\.lst",)) if a.name == "pip" else a
+    extra = tuple(msgspec.structs.replace(a, path_regexes=("custom/.*\\.lst",)) if a.name == "pip" else a
                   for a in analyzers)
     assert [a.name for a in PathIndex(extra).matching("x/custom/deps.lst")] == ["pip"]
 

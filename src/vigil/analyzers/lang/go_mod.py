@@ -26,10 +26,11 @@ requirements. Versions keep their leading "v".
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
+
+import msgspec
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import decode
@@ -249,5 +250,5 @@ ANALYZER = Analyzer(
     analyze=_analyze,
 )
 # --detection-priority comprehensive: stdlib from the `go` line too
-COMPREHENSIVE = dataclasses.replace(ANALYZER, analyze=lambda inp: _analyze(inp, min_version=True),
+COMPREHENSIVE = msgspec.structs.replace(ANALYZER, analyze=lambda inp: _analyze(inp, min_version=True),
                                     variant="comprehensive")

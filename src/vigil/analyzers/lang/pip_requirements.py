@@ -26,13 +26,14 @@ name), so includes are resolved when they name a file in the same directory; oth
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import posixpath
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+import msgspec
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import decode, package
@@ -354,5 +355,5 @@ ANALYZER = Analyzer(
     analyze=_analyze,
 )
 # --detection-priority comprehensive: unpinned requirements at their lowest allowed version
-COMPREHENSIVE = dataclasses.replace(ANALYZER, analyze=lambda inp: _analyze(inp, min_version=True),
+COMPREHENSIVE = msgspec.structs.replace(ANALYZER, analyze=lambda inp: _analyze(inp, min_version=True),
                                     variant="comprehensive")

@@ -14,9 +14,10 @@ reported, as in Trivy, at the lowest version of their SDK's constraint in `sdks`
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
+
+import msgspec
 
 from vigil.analyzers.lang._common import LineIndex, decode, expect, load_yaml, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
@@ -95,5 +96,5 @@ def _analyze(inp: AnalysisInput, min_version: bool = False) -> AnalysisResult:
 
 ANALYZER = Analyzer(name="pubspec-lock", version=1, filenames=("pubspec.lock",), analyze=_analyze)
 # --detection-priority comprehensive: SDK packages at their SDK constraint's lowest version
-COMPREHENSIVE = dataclasses.replace(ANALYZER, analyze=lambda inp: _analyze(inp, min_version=True),
+COMPREHENSIVE = msgspec.structs.replace(ANALYZER, analyze=lambda inp: _analyze(inp, min_version=True),
                                     variant="comprehensive")
