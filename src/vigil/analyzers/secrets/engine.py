@@ -24,7 +24,6 @@ Pure: (path, bytes) in, findings out; no file access.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -323,6 +322,8 @@ class HyperscanBackend:
                     self.exact_only.add(i)
             build(self.exact_only)
         if key and store is not None:
+            import json  # the hyperscan store's own format (the re backend, most small scans, never loads json)
+
             header = json.dumps({"exact_only": sorted(self.exact_only)}).encode()
             store.put(key, header + b"\n" + hyperscan.dumpb(self.db))
 
@@ -331,6 +332,8 @@ class HyperscanBackend:
         data = store.get(key)
         if data is None:
             return False
+        import json
+
         try:
             header, _, blob = data.partition(b"\n")
             exact_only = {int(i) for i in json.loads(header)["exact_only"]}
@@ -379,6 +382,8 @@ def _store_key(hyperscan: Any, rule_exprs: dict[int, bytes], kw_exprs: list[tupl
     """What the compiled database depends on: every expression with its id and flags, the hyperscan binding
     (its version fixes the library's serialisation format) and the machine. A database from another CPU that
     still loads is caught by the probe scan in _load."""
+    import json
+
     h = hashlib.sha256()
     h.update(json.dumps([_STORE_FORMAT, str(getattr(hyperscan, "__version__", "")), os.uname().machine, base, lit,
                          sorted(rule_exprs)]).encode())

@@ -9,7 +9,6 @@ Pure: the config arrives as bytes (the engine reads the file through the source 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from functools import cache
 from pathlib import Path
@@ -68,6 +67,8 @@ class RuleSet(msgspec.Struct, frozen=True):
         """sha256 of the effective rule set (part of every cache key): of its JSON with sorted keys, each record
         an object of all its fields (as json.dumps(dataclasses.asdict(self)) wrote it when these were
         dataclasses: the digests, and so the cache keys, did not change when they became Structs)."""
+        import json  # here: a scan with the packaged rules reads their digest from a file and never calls this
+
         blob = json.dumps(_plain(self), sort_keys=True, separators=(",", ":")).encode()
         return "sha256:" + hashlib.sha256(blob).hexdigest()
 
