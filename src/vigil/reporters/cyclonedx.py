@@ -244,7 +244,12 @@ _URI_SPECIAL = re.compile(r"""[ "'\[\]<>{}%#]""")
 _VECTOR_SCHEME = {v: re.compile(rf"^CVSS:{v}\.\d/?") for v in ("2", "3", "4")}
 # A purl of this shape is already in packageurl's canonical form (nothing to lower-case, decode, re-encode or
 # reorder); others go through packageurl (~60 µs each), as the library did.
-_CANONICAL_PURL = re.compile(r"pkg:[a-z]+/[a-z0-9][a-z0-9.\-]*(?:/[a-z0-9][a-z0-9.\-]*)*@[A-Za-z0-9][A-Za-z0-9.\-]*")
+_CANONICAL_PURL = re.compile(
+    r"pkg:([a-z]+)/[a-z0-9][a-z0-9._\-]*(?:/[a-z0-9][a-z0-9._\-]*)*@[A-Za-z0-9][A-Za-z0-9._\-]*")
+# Types whose names or versions packageurl rewrites beyond case: pypi and hackage turn "_" into "-", pub turns any
+# other character into "_", cpan upper-cases the namespace, huggingface and oci lower-case the version, mlflow
+# depends on its qualifiers. Their purls take packageurl's path, except a pypi purl without "_" (the common case).
+_REWRITTEN_TYPES = frozenset({"hackage", "pub", "cpan", "huggingface", "oci", "mlflow"})
 
 
 def _uri(url: str) -> str | None:
@@ -255,7 +260,8 @@ def _uri(url: str) -> str | None:
 
 def canonical_purl(purl: str) -> str:
     """The purl as packageurl writes it (the form the library put in `purl`)."""
-    if _CANONICAL_PURL.fullmatch(purl):
+    m = _CANONICAL_PURL.fullmatch(purl)
+    if m is not None and m[1] not in _REWRITTEN_TYPES and (m[1] != "pypi" or "_" not in purl):
         return purl
     from packageurl import PackageURL
 

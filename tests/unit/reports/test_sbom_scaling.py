@@ -240,6 +240,11 @@ def test_cyclonedx_xml_writes_every_key_of_the_json_document() -> None:
     "pkg:npm/%40scope/name@1.0.0", "pkg:pypi/PyYAML@5.3.1", "pkg:pypi/py_yaml@5.3.1", "pkg:NPM/x@1",
     "pkg:deb/debian/zlib1g@1.2.13?epoch=1&arch=amd64", "pkg:golang/github.com/Azure/go-autorest@v14.2.0%2Bincompatible",
     "pkg:cocoapods/Pod@1.0#Sub", "pkg:npm/x@1.0.0-beta.1", "pkg:gem/rails@7.0.0", "pkg:npm/a//b@1",
+    # "_" kept by most types, rewritten by some; names, namespaces and versions some types rewrite
+    "pkg:cargo/ansi_term@0.11.0", "pkg:npm/a_b@1_0", "pkg:golang/github.com/a_b/c_d@v1.0.0", "pkg:gem/a_b@1.0",
+    "pkg:pypi/a_b@1.0", "pkg:hackage/a_b@1", "pkg:pub/web-socket@1.0.0", "pkg:pub/web.socket@1.0.0",
+    "pkg:pub/web_socket@1.0.0", "pkg:cpan/foo/bar@1", "pkg:oci/img@ABC", "pkg:huggingface/m@ABCD",
+    "pkg:mlflow/model@1", "pkg:pypi/plain-name@1.0",
 ])
 def test_canonical_purl_is_packageurls(purl: str) -> None:
     from packageurl import PackageURL
@@ -247,6 +252,23 @@ def test_canonical_purl_is_packageurls(purl: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert canonical_purl(purl) == PackageURL.from_string(purl).to_string()
+
+
+def test_canonical_purl_is_packageurls_on_every_purl_of_the_corpus() -> None:
+    """Every purl of the shared lockfile corpus (all the ecosystems Vigil reads) comes out as packageurl writes it."""
+    from packageurl import PackageURL
+    from tests.conftest import CORPUS
+
+    from vigil.pipeline.scan import analyze_only, fs_source
+    from vigil.settings import ScanOptions
+
+    opts = ScanOptions(target=CORPUS / "lockfiles", db_path=Path("unused.db"), scanners=("license",), parallel=1)
+    _, _, blobs = analyze_only(fs_source(opts), opts)
+    purls = sorted({p.purl for b in blobs for a in b.applications for p in a.packages if p.purl})
+    assert len(purls) > 5000
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert [p for p in purls if canonical_purl(p) != PackageURL.from_string(p).to_string()] == []
 
 
 def test_indented_json_is_json_dumps() -> None:
