@@ -90,3 +90,17 @@ def _budget(limit: int, unit: str, *, anywhere: bool = False) -> Iterator[WorkCo
         yield count
     finally:
         sys.settrace(previous)
+
+
+def count_calls(monkeypatch: Any, owner: object, name: str) -> WorkCount:
+    """Wraps `owner.<name>` for the rest of the test: each call is counted in the returned WorkCount's `used` (its
+    limit is not enforced) and passed on unchanged. For a method, patch the class: the wrapper passes `self` on."""
+    count = WorkCount(limit=0)
+    real = getattr(owner, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        count.used += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return count

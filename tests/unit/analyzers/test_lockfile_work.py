@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.work_budget import count_calls
 
 import vigil.inventory.purl as purl_mod
 from vigil.analyzers import sbom as sbom_mod
@@ -69,20 +70,12 @@ def _load(text: str, loader: Any) -> tuple[str, Any]:
 
 def test_lockfile_yaml_is_what_pyyaml_builds_without_its_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
     reference = _load(PNPM, _pyyaml_lock_loader())
-    calls = 0
-    real = yaml.constructor.BaseConstructor.construct_object
-
-    def counting(self: Any, node: Any, deep: bool = False) -> Any:
-        nonlocal calls
-        calls += 1
-        return real(self, node, deep)
-
-    monkeypatch.setattr(yaml.constructor.BaseConstructor, "construct_object", counting)
+    calls = count_calls(monkeypatch, yaml.constructor.BaseConstructor, "construct_object")
     got = load_lock_yaml(PNPM)
     assert ("ok", got) == reference and repr(got) == repr(reference[1])
     assert got["packages"]["/a@1.0.0"] is got["packages"]["/b@1.0.0"]  # an alias shares its object, as in PyYAML
     assert got["packages"]["/lodash@4.17.21"]["version"] == "1.10"  # plain scalars stay strings
-    assert calls == 0
+    assert calls.used == 0
 
 
 @pytest.mark.parametrize("text", UNUSUAL)
@@ -126,21 +119,13 @@ def test_lockfile_yaml_asks_pyyaml_to_resolve_only_what_may_be_typed(monkeypatch
         f"  /pkg-{i}@1.{i}.0:\n    resolution: {{integrity: sha512-{i:064x}}}\n    cpu: [x64]\n"
         f"    engines: {{node: '>=16'}}\n    version: 1.{i}.0\n" for i in range(1000))
     reference = _load(text, _pyyaml_resolving_loader())
-    calls = 0
-    real = yaml.resolver.BaseResolver.resolve
-
-    def counting(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return real(self, kind, value, implicit)
-
-    monkeypatch.setattr(yaml.resolver.BaseResolver, "resolve", counting)
+    calls = count_calls(monkeypatch, yaml.resolver.BaseResolver, "resolve")
     got = _load(text, _yaml_loaders()[1])
     assert got == reference and repr(got) == repr(reference)  # repr: True is not 1, "1" is not 1
     assert got[1]["packages"]["/pkg-7@1.7.0"]["engines"] == {"node": ">=16"}
     # PyYAML's resolver sees only the plain scalars whose first character a null or bool resolver is registered
     # for (~, n, N, y, Y, t, T, f, F, o, O, or none), not the 13,000 nodes
-    assert calls == 1000
+    assert calls.used == 1000
 
 
 @pytest.fixture
@@ -228,24 +213,16 @@ def test_line_numbers_in_document_order_cost_no_object_per_line(monkeypatch: pyt
     from vigil.analyzers.lang import _common
 
     text = "".join(f"line {i}\n" * (i % 3) + "x" * (i % 5) for i in range(10_000))
-    listed = 0
-    real = re.finditer
-
-    def counting(pattern: Any, string: str, flags: int = 0) -> Any:
-        nonlocal listed
-        listed += 1
-        return real(pattern, string, flags)
-
-    monkeypatch.setattr(_common.re, "finditer", counting)
+    listed = count_calls(monkeypatch, _common.re, "finditer")
     rng = random.Random(7)
     ordered = sorted(rng.randrange(len(text) + 5) for _ in range(2000))
     index = _common.LineIndex(text)
     assert [index.line_of(o) for o in ordered] == [_naive_line(text, o) for o in ordered]
-    assert listed == 0  # counted between successive offsets, no list of the text's line starts
+    assert listed.used == 0  # counted between successive offsets, no list of the text's line starts
     shuffled = [*ordered, -1, 0, len(text) + 10]
     rng.shuffle(shuffled)
     assert [index.line_of(o) for o in shuffled] == [_naive_line(text, o) for o in shuffled]
-    assert listed == 1  # out of order: the line starts are listed once
+    assert listed.used == 1  # out of order: the line starts are listed once
 
 
 def test_toml_lockfiles_are_read_by_the_compiled_tomli() -> None:
@@ -277,19 +254,11 @@ def test_toml_errors_read_as_the_standard_librarys() -> None:
 
 def test_purls_are_built_once_per_package(monkeypatch: pytest.MonkeyPatch) -> None:
     """A package in several lockfiles of a tree gets its purl built (quoted, joined) once."""
-    quoted = 0
-    real = purl_mod._q
-
-    def counting(s: str) -> str:
-        nonlocal quoted
-        quoted += 1
-        return real(s)
-
-    monkeypatch.setattr(purl_mod, "_q", counting)
+    quoted = count_calls(monkeypatch, purl_mod, "_q")
     make_purl.cache_clear()
     purls = {make_purl("npm", "@scope/name", f"1.0.{i % 10}") for i in range(500)}
     assert len(purls) == 10 and "pkg:npm/%40scope/name@1.0.3" in purls
-    assert quoted == 30  # namespace, name and version of each of the 10 packages
+    assert quoted.used == 30  # namespace, name and version of each of the 10 packages
 
 
 def test_text_scans_search_by_a_literal_prefix() -> None:
@@ -310,22 +279,15 @@ def test_json_lockfiles_are_decoded_by_msgspec_with_json_semantics(monkeypatch: 
     from vigil.analyzers.errors import ParseError
     from vigil.analyzers.lang import _common
 
-    fallbacks = 0
     real = json.loads
-
-    def counting(s: Any, *a: Any, **k: Any) -> Any:
-        nonlocal fallbacks
-        fallbacks += 1
-        return real(s, *a, **k)
-
-    monkeypatch.setattr(_common.json, "loads", counting)
+    fallbacks = count_calls(monkeypatch, _common.json, "loads")
     plain = b'\xef\xbb\xbf{"a": 1, "b": [2.5, -0.0, 18446744073709551616, "\\u00e9"], "a": {"c": null}}'
     assert repr(_common.load_json(plain)) == repr(real(plain.decode("utf-8-sig")))
     assert list(_common.load_json(plain)) == ["a", "b"]
-    assert fallbacks == 0
+    assert fallbacks.used == 0
     for text in ['{"x": NaN, "y": -Infinity}', "[1e400]", '["\\ud800"]']:
         assert repr(_common.load_json(text.encode())) == repr(real(text))
-    assert fallbacks == 3
+    assert fallbacks.used == 3
     for data, message in [(b'{"a": 1,}', "invalid JSON at line 1 column 9: Expecting property name enclosed in "
                                          "double quotes"),
                           (b"[" * 5000 + b"]" * 5000, "JSON nested too deeply")]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.work_budget import count_calls
 
 from vigil import yaml_safe as ys
 from vigil.analyzers.errors import ParseError
@@ -155,25 +156,17 @@ def test_a_text_without_anchors_is_not_walked(guarded: Any, monkeypatch: pytest.
     without the walk over its collections; one with it, or a stream that cannot be looked at first, is walked."""
     import io
 
-    walks = 0
-    real = ys._shares_collections
-
-    def counting(root: Any) -> bool:
-        nonlocal walks
-        walks += 1
-        return real(root)
-
-    monkeypatch.setattr(ys, "_shares_collections", counting)
+    walks = count_calls(monkeypatch, ys, "_shares_collections")
     text = "a: [1, {b: c}]\n---\nd: {e: [f]}\n"
     for stream in (text, text.encode(), text.encode("utf-16")):
         assert list(yaml.load_all(stream, Loader=guarded)) == [{"a": [1, {"b": "c"}]}, {"d": {"e": ["f"]}}]
-    assert walks == 0
+    assert walks.used == 0
     assert list(yaml.load_all(io.StringIO(text), Loader=guarded))[1] == {"d": {"e": ["f"]}}
-    assert walks == 2
+    assert walks.used == 2
     for bomb in (laughs(), laughs().encode("utf-16")):
         with pytest.raises(ys.AliasExpansionError):
             yaml.load(bomb, Loader=guarded)
-    assert walks == 4
+    assert walks.used == 4
 
 
 def test_aliased_scalars_do_not_count() -> None:
