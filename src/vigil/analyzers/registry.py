@@ -344,7 +344,6 @@ class AnalyzerRef(msgspec.Struct, frozen=True):
     def load(self) -> Analyzer:
         a: Analyzer = getattr(importlib.import_module(self.module), self.attr)
         if self.path_regexes:
-
             a = msgspec.structs.replace(a, path_regexes=(*a.path_regexes, *self.path_regexes))
         return a
 

@@ -149,7 +149,7 @@ class GenericMatcher:
         self._feed_titles = {str(f["name"]): (str(f["title"]), str(f["url"])) for f in store.feeds()}
         self.unparsable_versions = 0
         self._seen: dict[tuple[str, str, str], _Hits | None] = {}
-        self._findings: dict[tuple[str, int], Vulnerability] = {}
+        self._findings: dict[tuple[str, str, str, str], Vulnerability] = {}
 
     def handles(self, pkg: Package) -> bool:
         return pkg.ecosystem in LANGUAGE_ECOSYSTEMS and bool(pkg.version)
@@ -200,24 +200,25 @@ class GenericMatcher:
         return DataSource(id=source, name=title, url=url)
 
     def match(self, pkg: Package) -> list[Vulnerability]:
-        hits = self._hits(pkg.ecosystem, normalize(pkg.ecosystem, pkg.name), pkg.version)
+        version_key = (pkg.ecosystem, normalize(pkg.ecosystem, pkg.name), pkg.version)
+        hits = self._hits(*version_key)
         if hits is None:
             self.unparsable_versions += 1
             log.debug("%s: version %r is not a valid %s version; not matched", pkg.name, pkg.version,
                       scheme_for(pkg.ecosystem).name)
             return []
-        return [self._finding(pkg, vuln_id, matched) for vuln_id, matched in hits.items()]
+        return [self._finding(pkg, version_key, vuln_id, matched) for vuln_id, matched in hits.items()]
 
-    def _finding(self, pkg: Package, vuln_id: str, matched: list[tuple[AdvisoryRow, str]]) -> Vulnerability:
+    def _finding(self, pkg: Package, version_key: tuple[str, str, str], vuln_id: str,
+                 matched: list[tuple[AdvisoryRow, str]]) -> Vulnerability:
         # The same package version in many lockfiles shares its hits (see _hits): what the finding says of the
         # vulnerability (fix, severity, details, sources, ranges) is made once and only the package's own fields
         # are set for the others.
-        key = (vuln_id, id(matched))  # `matched` is kept alive by self._seen for as long as this cache
-        made = self._findings.get(key)
+        made = self._findings.get((vuln_id, *version_key))
         if made is not None:
             return msgspec.structs.replace(made, pkg_id=pkg.id, pkg_name=pkg.name, purl=pkg.purl,
                                            installed_version=pkg.full_version, dev=pkg.dev, layer=pkg.layer)
-        made = self._findings[key] = make_finding(
+        made = self._findings[(vuln_id, *version_key)] = make_finding(
             self.store, pkg, vuln_id, matched, scheme=scheme_for(pkg.ecosystem), installed_version=pkg.version,
             data_source=self._data_source, purl=pkg.purl,
         )
