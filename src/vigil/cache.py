@@ -23,7 +23,6 @@ backends (fs, memory) also keep detection's reports under `report_key`s (`put_ra
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import sqlite3
 import time
@@ -34,8 +33,9 @@ import msgspec
 
 from vigil.errors import UserError
 from vigil.findings.analysis import BLOB_SCHEMA_VERSION, BlobInfo
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CACHE_FILENAME = "analysis.sqlite"
 _ENCODER = msgspec.msgpack.Encoder()

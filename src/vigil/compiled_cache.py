@@ -4,10 +4,11 @@ this does not load that one's SQLite and msgpack machinery."""
 from __future__ import annotations
 
 import hashlib
-import logging
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from vigil.log import get_logger
+
+log = get_logger(__name__)
 
 
 class CompiledFiles:

@@ -7,7 +7,6 @@ not fail a CI job); 4xx answers are not. Every failure becomes one RemoteError l
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -25,11 +24,12 @@ from vigil.findings.wire import (
     ScanRequest,
     VersionInfo,
 )
+from vigil.log import get_logger
 
 if TYPE_CHECKING:
     import httpx
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 _ENCODER = msgspec.msgpack.Encoder()

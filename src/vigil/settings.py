@@ -16,7 +16,6 @@ pass through a symlink are ignored with one warning line.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import stat
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from vigil.errors import UserError
+from vigil.log import get_logger
 
 if TYPE_CHECKING:
     from vigil.scan_options import ScanOptions as ScanOptions  # named here; defined there (see __getattr__)
@@ -536,7 +536,7 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # --------------------------------------------------------------------------------------------- config file trust
 

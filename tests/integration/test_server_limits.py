@@ -263,7 +263,7 @@ def test_an_internal_error_logs_its_traceback(serve: Callable[..., Running], vig
     def broken() -> None:
         raise RuntimeError("a bug for the test")
 
-    from vigil.shells.cli.common import setup_logging
+    from vigil.shells.cli.logsetup import setup_logging
 
     setup_logging(quiet=False, debug=False)  # what `vigil server` writes to stderr (captured here)
     srv.state.db_info = broken  # type: ignore[method-assign]

@@ -20,7 +20,8 @@ HEAVY = {"rich", "yaml", "_yaml", "hyperscan", "multiprocessing", "concurrent", 
          "vigil.dbdist.artifact", "vigil.dbdist.source", "vigil.vulndb.delta", "vigil.sources.image",
          "vigil.reporters.table", "importlib.resources",
          "json",  # the standard library's: msgspec encodes and decodes; json serves misconfiguration and slow paths
-         "dataclasses"}  # no record of the scan path is one (see SCAN_DATACLASSES)
+         "dataclasses",  # no record of the scan path is one (see SCAN_DATACLASSES)
+         "logging"}  # loaded only to write a record that is shown (vigil.log): with -q, or nothing to say, never
 
 
 # Runs the CLI's entry point and, at exit, writes every loaded module's name to a file: exact, unlike parsing
@@ -163,6 +164,8 @@ def test_image_scan_with_findings_loads_vex_only_for_a_vex_document(tmp_path: Pa
         # a small image with no compiled database kept: the re backend, without importing hyperscan to look
         assert "hyperscan" not in mods
         assert "difflib" not in mods  # -q and -o reach click as --quiet and --output: no failed long-option try
+        # the end-of-life warning of alpine 3.16 is below -q's level: dropped without loading logging
+        assert "logging" not in mods
         if run_ == "cold":
             assert "vigil.analyzers.secrets.engine" in mods
             assert "vigil.vulndb.store" in mods  # detection queried the DB…

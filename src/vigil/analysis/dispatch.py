@@ -18,7 +18,6 @@ Where the two trees differ is declared, not copied:
 from __future__ import annotations
 
 import fnmatch
-import logging
 import posixpath
 import re
 from collections.abc import Callable, Iterable
@@ -40,6 +39,7 @@ from vigil.analyzers.registry import (
 from vigil.findings.analysis import BlobInfo, ConfigFindings, OSRelease, SecretsInFile
 from vigil.gcpause import paused
 from vigil.inventory.records import Application, Unknown
+from vigil.log import get_logger
 from vigil.sources.base import FileTree, TreeEntry
 from vigil.sources.fs import DEFAULT_SKIP_DIRS, FileTooLarge
 from vigil.sources.related import expand_in, follow_related
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from vigil.analyzers.secrets.engine import CompiledStore, SecretScanner
     from vigil.analyzers.secrets.rules import RuleSet
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Package databases can be far bigger than lockfiles (an RHEL rpmdb.sqlite is 20-100 MB).
 MAX_PKGDB_SIZE = 512 << 20

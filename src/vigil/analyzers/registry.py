@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
-import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
@@ -19,8 +18,9 @@ import msgspec
 
 from vigil.analyzers.errors import ParseError, number_too_large
 from vigil.inventory.records import Application, OSInfo, Package, Unknown
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Every analyzer module, in a fixed order. Adding an ecosystem = one module + one line here + fixtures.
 ANALYZER_MODULES: tuple[str, ...] = (

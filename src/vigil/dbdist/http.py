@@ -9,19 +9,19 @@ repository; a long Retry-After is not waited for (another mirror is usually the 
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vigil.dbdist.artifact import MAX_METADATA, ArtifactMetadata, decode_metadata
 from vigil.dbdist.source import CHUNK, Progress, RepoError
+from vigil.log import get_logger
 from vigil.vulndb.schema import METADATA_FILENAME
 
 if TYPE_CHECKING:
     import httpx
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ATTEMPTS = 2
 BACKOFF = 0.5

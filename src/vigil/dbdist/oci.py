@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,12 +39,13 @@ from vigil.dbdist.artifact import (
     pack,
 )
 from vigil.dbdist.source import CHUNK, Progress, RepoError
+from vigil.log import get_logger
 from vigil.settings import RegistryAuth
 from vigil.sources.image import ImageError, RegistryOptions
 from vigil.sources.image.reference import Reference, parse_reference
 from vigil.sources.image.registry import MT_OCI_MANIFEST, RegistryClient, error_detail, read_capped
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 TITLE = "org.opencontainers.image.title"
 EMPTY_CONFIG = b"{}"

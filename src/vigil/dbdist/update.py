@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import logging
 import os
 import sqlite3
 import time
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from vigil.log import get_logger
 from vigil.vulndb.errors import DBError
 from vigil.vulndb.schema import DB_FILENAME, METADATA_FILENAME, SCHEMA_VERSION
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from vigil.dbdist.source import Repository
     from vigil.settings import RegistryAuth
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 STATE_FILENAME = ".vigil-db-state.json"
 LOCK_FILENAME = ".lock"

@@ -23,7 +23,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
-import logging
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from vigil.log import get_logger
 from vigil.operator import jobs, reports
 from vigil.operator.config import OperatorConfig
 from vigil.sources.k8s.client import ClusterClient, Conflict, Kind
@@ -54,7 +54,7 @@ from vigil.sources.k8s.inventory import (
 )
 from vigil.sources.k8s.model import ContainerImage, Inventory, Workload
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 VULNERABILITYREPORTS = Kind(reports.GROUP, reports.VERSION, "VulnerabilityReport", "vulnerabilityreports")
 EXPOSEDSECRETREPORTS = Kind(reports.GROUP, reports.VERSION, "ExposedSecretReport", "exposedsecretreports")

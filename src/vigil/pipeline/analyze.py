@@ -9,7 +9,6 @@ a single large directory is split into batches of files for the workers instead.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Literal
 
@@ -21,6 +20,7 @@ from vigil.analyzers.registry import ANALYZER_IDS, Analyzer, AnalyzerRef, refs_o
 from vigil.errors import UserError
 from vigil.findings.analysis import ArtifactInfo, BlobInfo, SecretsInFile, content_key
 from vigil.findings.records import SecretFinding
+from vigil.log import get_logger
 from vigil.pipeline.backend import Backend
 from vigil.settings import ScanOptions
 from vigil.sources.base import BlobSpec, FileTree, Source, TreeEntry
@@ -35,7 +35,7 @@ class ScanStats(msgspec.Struct):
     analysed: int = 0  # blobs analysed here (not found in the cache or on the server)
 
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class AnalyzeOptionsError(UserError):

@@ -9,7 +9,6 @@ applied here (see pipeline.report): a server detects everything and each client 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -20,11 +19,12 @@ from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import SEVERITY_RANK, Metadata, Report, Result, Vulnerability
 from vigil.findings.wire import DetectionOptions
 from vigil.inventory.records import Application, LayerRef, OSInfo, Package, Unknown
+from vigil.log import get_logger
 
 if TYPE_CHECKING:
     from vigil.vulndb.store import Store
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class Inventory(msgspec.Struct):  # a Struct: a dataclass costs ~1 ms to define, on every scan

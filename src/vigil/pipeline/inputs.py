@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vigil.errors import UserError
+from vigil.log import get_logger
 from vigil.settings import ScanOptions, is_parse_error, read_untrusted, yaml_error_position
 from vigil.sources import fs
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from vigil.analyzers.misconf.scan import MisconfOptions
     from vigil.analyzers.secrets.rules import RuleSet
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class InputError(UserError):

@@ -18,7 +18,6 @@ managedFields and last-applied-configuration stripped; the ignore file, VEX and 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 import tempfile
 import threading
@@ -40,13 +39,14 @@ from vigil.findings.cluster import (
     ScanStats,
 )
 from vigil.findings.records import Report, Result
+from vigil.log import get_logger
 from vigil.pipeline.backend import Backend
 from vigil.pipeline.report import ReportFilters, apply_filters, load_filters
 from vigil.settings import ScanOptions
 from vigil.sources.image import AuthError, RegistryOptions
 from vigil.sources.k8s.model import ContainerImage, Inventory, PullSecret, Workload
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MISCONF_KINDS = frozenset({"Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
                            "ReplicationController", "Service", "Ingress", "NetworkPolicy", "ServiceAccount"})

@@ -10,7 +10,6 @@ what is left.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ import msgspec
 
 from vigil.errors import UserError
 from vigil.findings.records import Report
+from vigil.log import get_logger
 from vigil.settings import ScanOptions, is_parse_error, read_untrusted, yaml_error_position
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # vigil.findings.suppress and .vex are imported when there is an ignore file, a VEX document or a finding to filter:
 # a scan of a tree with nothing in it needs neither
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class ReportError(UserError):

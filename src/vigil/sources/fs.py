@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -12,13 +11,14 @@ from typing import TYPE_CHECKING, Literal
 import msgspec
 
 from vigil.errors import UserError, VigilError
+from vigil.log import get_logger
 from vigil.sources.globs import any_match
 
 if TYPE_CHECKING:
     from vigil.findings.analysis import ArtifactInfo
     from vigil.sources.base import BlobSpec
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Always skipped (Trivy skips .git; we also skip installed/vendored copies whose lockfiles describe other projects).
 DEFAULT_SKIP_DIRS = ("node_modules", ".git", "vendor", ".hg", ".svn", "__pycache__", ".tox", ".venv")

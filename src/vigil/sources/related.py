@@ -8,11 +8,12 @@ image.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 
-log = logging.getLogger(__name__)
+from vigil.log import get_logger
+
+log = get_logger(__name__)
 
 _GLOB_CHARS = frozenset("*?[")
 

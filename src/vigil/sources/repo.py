@@ -61,7 +61,6 @@ ignored files (use the filesystem scan for those). This keeps `repo` meaning the
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shutil
@@ -74,12 +73,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from vigil.errors import InternalError, UserError
+from vigil.log import get_logger
 
 if TYPE_CHECKING:
     from vigil.findings.analysis import ArtifactInfo
     from vigil.sources.base import BlobSpec
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_TIMEOUT = 600.0  # seconds per git call; a large repository over a slow link needs minutes
 

@@ -15,13 +15,14 @@ containers rely on the age rule, because a live writer there may look dead here.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from vigil.log import get_logger
+
+log = get_logger(__name__)
 
 STALE_AFTER = dt.timedelta(hours=24)
 

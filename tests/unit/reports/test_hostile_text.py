@@ -62,7 +62,7 @@ def test_table_escapes_controls_and_never_reads_markup(hostile: Report) -> None:
 
 
 def test_log_lines_escape_controls() -> None:
-    from vigil.shells.cli.common import _Handler
+    from vigil.shells.cli.logsetup import _Handler
 
     rec = logging.LogRecord("vigil.x", logging.WARNING, __file__, 1, "%s: could not parse", (HOSTILE_DIR,), None)
     line = _Handler().format(rec)

@@ -14,7 +14,7 @@ from vigil.analyzers.secrets.mask import mask_text
 from vigil.pipeline.scan import fs_source, scan
 from vigil.reporters import get
 from vigil.settings import ScanOptions
-from vigil.shells.cli.common import SecretMaskFilter
+from vigil.shells.cli.logsetup import SecretMaskFilter
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_log_filter_masks_secrets() -> None:
 
 
 def test_log_filter_through_the_cli_handler(capsys: pytest.CaptureFixture[str]) -> None:
-    from vigil.shells.cli.common import setup_logging
+    from vigil.shells.cli.logsetup import setup_logging
 
     setup_logging(quiet=False, debug=False)
     token = "AKIA" + "QZ7W3RT5YP2M6N4K"

@@ -14,7 +14,6 @@ Versions are kept exactly as locked (a leading "v" included); normalising them i
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +22,9 @@ from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, p
 from vigil.analyzers.lang._jsonlines import json_value_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import COMPOSER, Application, Package, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "composer"
 

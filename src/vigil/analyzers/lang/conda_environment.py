@@ -14,7 +14,6 @@ inventoried only (as in Trivy, there is no conda advisory matching); the pip pac
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -22,8 +21,9 @@ from vigil.analyzers.lang._common import expect, load_yaml, package
 from vigil.analyzers.lang.poetry_lock import pep508_name
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import CONDA, PYPI, Application, Package
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "conda-environment"
 

@@ -19,15 +19,15 @@ runtime target's `dependencies` that resolve to a package.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, package
 from vigil.analyzers.lang._jsonlines import json_value_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import NUGET, Application, Package, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "dotnet-core"
 

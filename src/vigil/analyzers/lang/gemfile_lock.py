@@ -15,7 +15,6 @@ Format facts (Bundler's lockfile; https://bundler.io/guides/bundler_lockfile.htm
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 
@@ -24,8 +23,9 @@ import msgspec
 from vigil.analyzers.lang._common import decode, expect, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import RUBYGEMS, Application, Location, Package, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "bundler"
 

@@ -12,13 +12,12 @@ Semantics (as Trivy): a module is dev when every configuration it is locked for 
 
 from __future__ import annotations
 
-import logging
-
 from vigil.analyzers.lang._common import decode, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import MAVEN, Application, Package
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "gradle"
 

@@ -20,7 +20,6 @@ bytes actually decompressed, not on the sizes the archive claims); exceeding one
 from __future__ import annotations
 
 import io
-import logging
 import re
 import zipfile
 import zlib
@@ -29,8 +28,9 @@ from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import MAVEN, Application, Package
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "jar"
 MAX_DEPTH = 3

@@ -17,7 +17,6 @@ Julia advisory feed in the DB).
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -25,8 +24,9 @@ from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import decode, expect, load_toml, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import JULIA, Application, Package, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "julia"
 

@@ -14,7 +14,6 @@ name is the Hex package name (2nd tuple item), which is what advisories name; ed
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +22,9 @@ from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import LineIndex, decode, expect, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import HEX, Application
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "hex"
 MAX_DEPTH = 64

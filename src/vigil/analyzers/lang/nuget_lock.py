@@ -14,7 +14,6 @@ locked for that id in the same framework section.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +21,9 @@ from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, p
 from vigil.analyzers.lang._jsonlines import json_value_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import NUGET, Application
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "nuget"
 

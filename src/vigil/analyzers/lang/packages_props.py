@@ -12,14 +12,13 @@ ranges ("[1.0,2.0)") pin nothing and are skipped too.
 
 from __future__ import annotations
 
-import logging
-
 from vigil.analyzers.lang._common import expect, package
 from vigil.analyzers.lang._xml import Element, parse_xml
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import NUGET, Application, Package
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "packages-props"
 

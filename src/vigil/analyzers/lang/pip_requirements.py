@@ -26,7 +26,6 @@ name), so includes are resolved when they name a file in the same directory; oth
 
 from __future__ import annotations
 
-import logging
 import posixpath
 import re
 from collections.abc import Callable, Iterator
@@ -39,8 +38,9 @@ from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import decode, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "pip"
 

@@ -10,8 +10,6 @@ and are not registry packages, so they are left out. The lock has no dependency 
 
 from __future__ import annotations
 
-import logging
-
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.lang._common import (
     LineIndex,
@@ -27,8 +25,9 @@ from vigil.analyzers.lang._common import (
 from vigil.analyzers.lang._jsonlines import json_value_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "pipenv"
 

@@ -11,15 +11,15 @@ relationships come from DEPENDENCIES (direct) when present, everything else indi
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
 from vigil.analyzers.lang._common import expect, load_yaml, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import COCOAPODS, Application, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "cocoapods"
 

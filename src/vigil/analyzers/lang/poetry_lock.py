@@ -19,7 +19,6 @@ among them) or `category == "dev"`.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import deque
 from collections.abc import Iterable
@@ -40,8 +39,9 @@ from vigil.analyzers.lang._common import (  # re-exported: moved to _common, kep
 )
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "poetry"
 

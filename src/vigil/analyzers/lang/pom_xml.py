@@ -30,7 +30,6 @@ the scan root and a fixed budget, and hands the bytes over in AnalysisInput.rela
 
 from __future__ import annotations
 
-import logging
 import posixpath
 import re
 from collections.abc import Mapping
@@ -41,8 +40,9 @@ from vigil.analyzers.lang._common import expect, package
 from vigil.analyzers.lang._xml import Element, parse_xml
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import MAVEN, Application
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "pom"
 MAX_PARENTS = 16  # longest parent chain followed (a cycle stops earlier)

@@ -14,7 +14,6 @@ reported, as in Trivy, at the lowest version of their SDK's constraint in `sdks`
 
 from __future__ import annotations
 
-import logging
 import re
 
 import msgspec
@@ -22,8 +21,9 @@ import msgspec
 from vigil.analyzers.lang._common import LineIndex, decode, expect, load_yaml, package
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PUB, Application, Package, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "pub"
 

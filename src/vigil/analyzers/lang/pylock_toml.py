@@ -15,7 +15,6 @@ version is not reported (never guessed).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from vigil.analyzers.lang._common import (
@@ -28,8 +27,9 @@ from vigil.analyzers.lang._common import (
 from vigil.analyzers.lang.poetry_lock import pyproject_roots, reachable
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "pylock"
 

@@ -15,7 +15,6 @@ saying which are direct.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -23,8 +22,9 @@ from vigil.analyzers.lang._common import LineIndex, decode, expect, load_json, p
 from vigil.analyzers.lang._jsonlines import json_value_spans
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import SWIFT, Application, Package
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _VERSION_LIKE = re.compile(r"v?\d+(\.\d+)*([.+-][0-9A-Za-z.+-]*)?$")
 

@@ -15,7 +15,6 @@ computed per (package, extra), so an extra requested only by a dev dependency do
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +28,9 @@ from vigil.analyzers.lang._common import (
 )
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import PYPI, Application, Package, Relationship
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 APP_TYPE = "uv"
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import posixpath
 import re
 import tarfile
@@ -32,13 +31,14 @@ import yaml
 
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.misconf.kubernetes import K8sResource, parse_kubernetes
+from vigil.log import get_logger
 from vigil.yaml_safe import safe_load
 
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024  # Trivy's cap for packaged charts
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FILES = 10_000
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 RELEASE_NAMESPACE = "<release-namespace>"
 ENGINE = "helm-python-sdk (Helm v4 Go SDK via libhelm_c)"
 

@@ -29,7 +29,6 @@ startline/endline become the finding's lines. `--config-data` documents are avai
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,9 +39,10 @@ import yaml
 from vigil.analyzers.errors import ParseError
 from vigil.analyzers.misconf.checks.base import Check, CheckMeta, Failure, InputType
 from vigil.errors import UserError
+from vigil.log import get_logger
 from vigil.yaml_safe import safe_load
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 _RULE = re.compile(r"^\s*(deny(?:_\w+)?)\b", re.MULTILINE)

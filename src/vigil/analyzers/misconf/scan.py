@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -51,9 +50,10 @@ from vigil.findings.records import (
     Result,
     SuppressedFinding,
 )
+from vigil.log import get_logger
 from vigil.yaml_safe import safe_load
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CONTEXT_LINES = 1  # lines of context either side of the cause in code snippets
 MAX_CAUSE_LINES = 30  # a longer cause is cut (Truncated marks the last line shown)

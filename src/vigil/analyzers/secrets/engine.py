@@ -24,7 +24,6 @@ Pure: (path, bytes) in, findings out; no file access.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -36,8 +35,9 @@ import msgspec
 from vigil.analyzers.secrets.linear import BudgetExceeded, LinearPattern
 from vigil.analyzers.secrets.rules import DUP_GROUP, AllowRule, RuleSet, builtin
 from vigil.findings.records import Code, CodeLine, SecretFinding, Severity
+from vigil.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # bump VERSION (in rules.py, which cache keys read without importing this engine) when matching semantics change
 CHUNK_SIZE = 1 << 20

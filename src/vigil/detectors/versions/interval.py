@@ -12,15 +12,15 @@ unknown-version.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any, cast
 
 from vigil.detectors.versions import InvalidVersion, Scheme
+from vigil.log import get_logger
 from vigil.vulndb.records import AffectedPackage, Interval
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # (lo key or None, hi key or None); None for the whole tuple when a bound does not parse. Keys are the schemes'
 # opaque orderable keys, hence Any.

@@ -7,7 +7,6 @@ merged into one finding, listing every source and the range each matched (findin
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -25,11 +24,12 @@ from vigil.findings.records import (
     Vulnerability,
 )
 from vigil.inventory.records import LANGUAGE_ECOSYSTEMS, Package
+from vigil.log import get_logger
 from vigil.vulndb.names import normalize
 from vigil.vulndb.records import VulnDetail
 from vigil.vulndb.store import AdvisoryRow, Store
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Severity precedence (Trivy's autoDetectSeverity): the ecosystem's own database first, then GitHub, then NVD,
 # then anything else. Sources not listed rank after ghsa.

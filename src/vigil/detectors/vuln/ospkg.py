@@ -27,7 +27,6 @@ A version that does not parse is skipped with a debug log: never a guess, never 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import cache
@@ -52,10 +51,11 @@ from vigil.inventory.records import (
     os_ecosystem,
     os_release_key,
 )
+from vigil.log import get_logger
 from vigil.vulndb.names import normalize
 from vigil.vulndb.store import AdvisoryRow, Store
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Version scheme per package format (vigil.detectors.versions names).
 _SCHEME_NAME = {"dpkg": "debian", "apk": "alpine", "rpm": "rpm"}

@@ -18,9 +18,10 @@ from typing import Any
 
 import click
 
+from vigil.log import get_logger
 from vigil.shells.cli.common import add_options, fail, resolve_or_exit
 
-log = logging.getLogger("vigil.k8s")
+log = get_logger("vigil.k8s")
 K8S_SCANNERS = ("vuln", "misconfig", "secret", "rbac")
 K8S_FORMATS = ("table", "json", "sarif", "cyclonedx")
 
@@ -99,6 +100,8 @@ class _Once(logging.Filter):
 
 
 def _once_per_message() -> None:
+    # real(): runs the CLI's deferred set-up, so that its handler is there to take the filter
+    log.real()
     for h in logging.getLogger("vigil").handlers:
         h.addFilter(_Once())
 

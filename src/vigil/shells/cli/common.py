@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI command modules: logging setup, option decorators built from vigil.settings, errors.
+"""Helpers shared by the CLI command modules: option decorators built from vigil.settings, errors.
 
 Exit codes: 0 ok; the --exit-code value when findings remain after filtering; 2 usage or input errors
 (bad flag, missing target or DB, malformed config/ignore file); 3 an internal error (a bug: please report it).
@@ -6,7 +6,6 @@ Exit codes: 0 ok; the --exit-code value when findings remain after filtering; 2 
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,48 +13,11 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from vigil.log import DEBUG, ERROR, WARNING, defer_setup, get_logger
 from vigil.settings import OPTIONS, Option, SettingsError, options_for, resolve
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
-
-
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
-    """`LEVEL<tab>message`, then the traceback of a record that has one (log.exception: the server's internal
-    errors; --debug: the chain of causes), masked like the message: exception texts can quote input. Messages
-    carry file names from the scanned tree: control characters in them (ESC, a newline) are shown escaped, so a file
-    name can neither drive the terminal nor forge log lines."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = f"{record.levelname}\t{printable(record.getMessage())}"
-        if not record.exc_info:
-            return line
-        from vigil.analyzers.secrets.mask import mask_text
-
-        return line + "\n" + mask_text(logging.Formatter().formatException(record.exc_info))
-
-
-class SecretMaskFilter(logging.Filter):
-    """Masks anything a built-in secret rule matches in a log record (a secret never reaches a log).
-    On the handler, so it sees records from every `vigil.*` logger."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from vigil.analyzers.secrets.mask import mask_text
-
-        msg = record.getMessage()
-        masked = mask_text(msg)
-        if masked != msg:
-            record.msg, record.args = masked, None
-        return True
-
-
-def setup_logging(quiet: bool, debug: bool) -> None:
-    root = logging.getLogger("vigil")
-    handler = _Handler(sys.stderr)
-    handler.addFilter(SecretMaskFilter())
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING)
-    root.propagate = False
 
 
 def read_tokens(path: Path) -> tuple[str, ...]:
@@ -278,6 +240,12 @@ def start_deadline(values: dict[str, Any]) -> None:
     signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
+def _setup_logging(quiet: bool, debug: bool) -> None:
+    from vigil.shells.cli.logsetup import setup_logging
+
+    setup_logging(quiet, debug)
+
+
 def resolve_or_exit(command: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Merge flags/env/config for `command`, exit 2 with one line on a user error, and set up logging (then
     print what a config file found in the working directory was not allowed to set)."""
@@ -286,9 +254,12 @@ def resolve_or_exit(command: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         values = resolve(command, given(kwargs), warnings=warnings)
     except SettingsError as e:
         fail(str(e))
-    setup_logging(bool(values.get("quiet")), bool(values.get("debug")))
+    quiet, debug = bool(values.get("quiet")), bool(values.get("debug"))
+    # The handler is installed when the first record to show is logged: most scans log none, and then never
+    # import logging at all (see vigil.log).
+    defer_setup(DEBUG if debug else ERROR if quiet else WARNING, lambda: _setup_logging(quiet, debug))
     for w in warnings:
-        logging.getLogger("vigil.settings").warning("%s", w)
+        get_logger("vigil.settings").warning("%s", w)
     if values.get("generate_default_config"):
         write_default_config(Path("vigil-default.yaml"))
         sys.exit(0)

@@ -8,7 +8,6 @@ Exit codes: 0 ok; the --exit-code value when findings remain after filtering; 2 
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 import click
@@ -93,13 +92,17 @@ def main() -> None:
             click.echo(f"Error: the scan did not finish within --timeout {e} (give a longer --timeout)", err=True)
             sys.exit(EXIT_USAGE)
         if isinstance(e, UserError):  # bad input: one line, exit 2; the chain of causes with --debug
-            logging.getLogger("vigil").debug("error", exc_info=True)
+            from vigil.log import get_logger
+
+            get_logger("vigil").debug("error", exc_info=True)
             click.echo(f"Error: {printable(str(e))}", err=True)
             sys.exit(e.exit_code)
         if not isinstance(e, Exception):
             raise
         # a bug: one line for the user, the traceback with --debug
-        if logging.getLogger("vigil").isEnabledFor(logging.DEBUG):
+        from vigil.log import DEBUG, get_logger
+
+        if get_logger("vigil").isEnabledFor(DEBUG):
             raise
         click.echo(f"Internal error: {type(e).__name__}: {printable(str(e))} (rerun with --debug for details)",
                    err=True)

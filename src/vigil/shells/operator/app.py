@@ -19,9 +19,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from vigil.log import get_logger
 from vigil.operator.config import OperatorConfig
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 WATCHED = (("", "v1", "pods"), ("apps", "v1", "replicasets"), ("apps", "v1", "deployments"),
            ("apps", "v1", "statefulsets"), ("apps", "v1", "daemonsets"), ("batch", "v1", "jobs"),

@@ -19,7 +19,6 @@ the msgspec records.
 from __future__ import annotations
 
 import hmac
-import logging
 import re
 import threading
 import time
@@ -48,11 +47,12 @@ from vigil.findings.wire import (
     ScanRequest,
     VersionInfo,
 )
+from vigil.log import get_logger
 from vigil.shells.server.state import MAX_REQUEST_BYTES, BlobKind, BudgetExceeded, ServerState, tenant_of
 from vigil.shells.server.store_api import install as install_store
 from vigil.shells.server.store_api import is_store_path
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 T = TypeVar("T")
 
 PUBLIC_PATHS = frozenset({"/healthz", "/metrics"})

@@ -10,7 +10,6 @@ bounded queue (a slow receiver never holds up publishing) and three attempts per
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 import time
@@ -19,10 +18,11 @@ from typing import Any, Literal
 
 import msgspec
 
+from vigil.log import get_logger
 from vigil.store import Store
 from vigil.store.records import FindingOut, PublishResult
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 Kind = Literal["json", "slack"]
 MAX_QUEUE = 1000
 MAX_LISTED = 20  # findings named in one message; the rest are counted

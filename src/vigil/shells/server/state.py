@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vigil.findings.analysis import BlobInfo
 from vigil.findings.wire import DBInfo
+from vigil.log import get_logger
 from vigil.settings import RegistryAuth
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from vigil.cache import BlobCache
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_TOKEN_HEADER = "Vigil-Token"
 # An RPM image's package DB layer with file lists is a few MB (the 78 MB Debian test image's biggest layer blob is

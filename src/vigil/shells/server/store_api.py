@@ -33,7 +33,6 @@ import csv
 import datetime as dt
 import hmac
 import io
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from vigil.findings.wire import ErrorBody
+from vigil.log import get_logger
 from vigil.store import Gone, NotFound, PublishRequest, Store, StoreError
 from vigil.store.records import (
     FindingPage,
@@ -64,7 +64,7 @@ from vigil.store.records import (
     Trend,
 )
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 JSON = "application/json"
 MAX_REPORT_BYTES = 64 << 20  # one published report (an image with every finding is a few MB)
 STORE_PREFIXES = ("/v1/reports", "/v1/targets", "/v1/scans", "/v1/findings", "/v1/diff", "/v1/where",

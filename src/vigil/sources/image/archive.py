@@ -29,7 +29,6 @@ import contextlib
 import hashlib
 import io
 import json
-import logging
 import os
 import re
 import stat
@@ -40,10 +39,11 @@ from typing import BinaryIO, Protocol, cast
 
 import msgspec
 
+from vigil.log import get_logger
 from vigil.sources.image import Image, ImageError, LayerBlob, NotFound, check_layer_count
 from vigil.sources.image.layers import Entry, LayerError, LayerLimits, iter_layer
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _JSON_CAP = 16 << 20  # manifest.json / index.json / manifests / configs larger than this are hostile
 _MAX_MEMBERS = 200_000  # members of an image archive (a real one has a few per layer)

@@ -7,15 +7,15 @@ docker-archive and is read by the archive source.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from pathlib import Path
 from urllib.parse import quote
 
+from vigil.log import get_logger
 from vigil.sources.image import Image, ImageError, NotFound
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # System-wide sockets tried after $DOCKER_HOST and the rootless podman socket (module-level so tests can replace it).
 SYSTEM_SOCKETS: tuple[str, ...] = ("/var/run/docker.sock", "/run/podman/podman.sock")

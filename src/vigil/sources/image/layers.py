@@ -28,7 +28,6 @@ unchanged: sources should map them to ImageError.
 from __future__ import annotations
 
 import hashlib
-import logging
 import struct
 import zlib
 from collections import OrderedDict
@@ -37,13 +36,14 @@ from typing import IO, TYPE_CHECKING, BinaryIO, Literal, cast
 
 import msgspec
 
+from vigil.log import get_logger
 from vigil.sources.fs import FileTooLarge
 from vigil.sources.image import ImageError
 
 if TYPE_CHECKING:
     import zstandard
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 EntryKind = Literal["file", "dir", "symlink", "hardlink", "whiteout", "opaque", "other"]
 

@@ -23,7 +23,6 @@ import base64
 import email.utils
 import hashlib
 import json
-import logging
 import os
 import platform as _platform
 import shutil
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from vigil.log import get_logger
 from vigil.net import is_loopback
 from vigil.sources.image import (
     AuthError,
@@ -52,7 +52,7 @@ from vigil.sources.image.reference import DOCKER_HUB, Reference, parse_reference
 if TYPE_CHECKING:
     import httpx
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -23,10 +22,11 @@ from typing import Any
 
 import httpx2
 
+from vigil.log import get_logger
 from vigil.sources.k8s import AccessDenied, ClusterError
 from vigil.sources.k8s.kubeconfig import ClusterConfig
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import functools
-import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import msgspec
 import yaml
 
+from vigil.log import get_logger
 from vigil.sources.k8s import AccessDenied, ClusterError
 from vigil.sources.k8s.client import ClusterClient, Kind
 from vigil.sources.k8s.images import normalise_pull_secret, resolve
@@ -39,7 +39,7 @@ from vigil.sources.k8s.model import (
     Workload,
 )
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 NAMESPACES = Kind("", "v1", "Namespace", "namespaces", namespaced=False)
 PODS = Kind("", "v1", "Pod", "pods")

@@ -19,7 +19,6 @@ import gc
 import glob
 import gzip
 import hashlib
-import logging
 import os
 import re
 import sqlite3
@@ -34,6 +33,7 @@ from pathlib import Path
 import msgspec
 
 from vigil.findings.records import severity_from_score
+from vigil.log import get_logger
 from vigil.vulndb.build.records import Feed, FeedError
 from vigil.vulndb.names import normalize
 from vigil.vulndb.records import AdvisoryRecord, CveEnrichment, CvssScore, DBMetadata, DeltaRef, VulnDetail
@@ -41,7 +41,7 @@ from vigil.vulndb.schema import DB_FILENAME, DDL, INDEXES, METADATA_FILENAME, SC
 from vigil.vulndb.tempfiles import BUILD
 from vigil.vulndb.tempfiles import prefix as temp_prefix
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 UPDATE_INTERVAL = dt.timedelta(hours=24)
 MAX_FEED_FILE_BYTES = 1 << 30  # decompressed; a feed file larger than 1 GiB is refused as a likely bomb

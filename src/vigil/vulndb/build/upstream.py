@@ -27,7 +27,6 @@ import gzip
 import hashlib
 import io
 import json
-import logging
 import os
 import re
 import tarfile
@@ -41,12 +40,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from vigil.errors import UserError
+from vigil.log import get_logger
 from vigil.vulndb.build.records import Feed, FeedError
 
 if TYPE_CHECKING:
     import httpx
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_DOWNLOAD_BYTES = 1 << 30
 STATE_FILE = ".http-state.json"

@@ -10,7 +10,6 @@ is listed in docs/trivy-server-compat.md.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, get_args
 
@@ -45,9 +44,10 @@ from vigil.inventory.records import (
     Package,
     Relationship,
 )
+from vigil.log import get_logger
 from vigil.shells.server.twirp.gen import cache_pb2, common_pb2, scanner_pb2
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Trivy's wire integers (its Go iota order) for a package's relationship and a vulnerability's status
 RELATIONSHIPS: tuple[Relationship, ...] = ("unknown", "root", "workspace", "direct", "indirect")

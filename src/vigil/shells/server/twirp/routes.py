@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from vigil.findings.analysis import ArtifactInfo, BlobInfo
 from vigil.findings.records import Report
 from vigil.findings.wire import BLOB_KEY_PATTERN, MAX_KEYS, ScanRequest
+from vigil.log import get_logger
 from vigil.shells.server.state import MAX_REQUEST_BYTES, BudgetExceeded, ServerState
 from vigil.shells.server.twirp import convert
 from vigil.shells.server.twirp.gen import cache_pb2, scanner_pb2
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
     from vigil.shells.server.app import _UploadBuffer
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 M = TypeVar("M", bound=Message)
 
 PREFIX = "/twirp/"

@@ -7,17 +7,17 @@ tests/unit/feeds check it).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
 import msgspec
 
+from vigil.log import get_logger
 from vigil.vulndb.build.records import FeedError
 from vigil.vulndb.records import AdvisoryRecord, AffectedPackage, Interval
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 JsonObj = dict[str, object]
 
