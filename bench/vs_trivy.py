@@ -18,7 +18,7 @@ process). Load average before and after each
 row and the CPU count are recorded: the machine may be shared.
 
 Output: a Markdown table appended under "## Vigil vs Trivy 0.76" in bench/RESULTS.md (with the date and commit)
-and the raw numbers in bench/results/vs_trivy-<date>.json. Inputs come from ../shared/data (rows whose data is
+and the raw numbers in bench/results/vs_trivy-<date>.json (-<commit> added for a second run that day). Inputs come from ../shared/data (rows whose data is
 absent are skipped, saying so) or are generated into a temp dir (the 200 MB tree, a CycloneDX file, an image's
 root filesystem).
 """
@@ -599,6 +599,8 @@ def main() -> None:
         return
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"vs_trivy-{meta['date']}.json"
+    if out.exists():  # another run the same day: keep its numbers (the RESULTS.md table it wrote names its commit)
+        out = RESULTS_DIR / f"vs_trivy-{meta['date']}-{meta['commit']}.json"
     out.write_text(json.dumps({"meta": meta, "rows": results, "skipped": skipped}, indent=1) + "\n")
     append_results(block)
     print(f"wrote {out.relative_to(ROOT)} and {RESULTS_MD.relative_to(ROOT)}")
