@@ -7,6 +7,7 @@ Exit codes: 0 ok; the --exit-code value when findings remain after filtering; 2 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -79,6 +80,17 @@ def cli() -> None:
 
 
 def main() -> None:
+    try:
+        _main()
+    finally:
+        # The interpreter's collections at exit walk every object still alive: each module, class and function the
+        # run loaded, ~8 % of the instructions of a small scan. Frozen, they are skipped. Reference counting still
+        # releases them, so a file is still closed and flushed at exit; only an object kept alive by a reference
+        # cycle is left to the OS, which Python never promised to finalise at exit anyway.
+        gc.freeze()
+
+
+def _main() -> None:
     try:
         cli.main(prog_name="vigil", standalone_mode=True)
     except KeyboardInterrupt:
