@@ -49,7 +49,7 @@ IMAGES = SHARED / "images"
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 RESULTS_DIR = ROOT / "bench" / "results"
 SECTION = "## Vigil vs Trivy 0.76"
-VIGIL = [sys.executable, "-m", "vigil.shells.cli.main"]
+VIGIL = [sys.executable, "-m", "vigil"]  # what the `vigil` script runs (vigil.shells.cli.launch)
 TRIVY_OFFLINE = ["--skip-db-update", "--skip-java-db-update", "--offline-scan"]
 TRIVY_QUIET = ["--quiet", "--skip-version-check"]
 # Trivy offline has no Java DB and silently reports no jar (checked on debian-vuln: Vigil 6 jars, Trivy none), so

@@ -13,7 +13,7 @@ def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
         timeout: float = 300, input: str | None = None) -> subprocess.CompletedProcess[str]:
     e = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIL_", "TRIVY_"))}
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "vigil.shells.cli.main", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "vigil", *args], capture_output=True, text=True,
                           cwd=cwd, env=e, timeout=timeout, input=input)
 
 

@@ -242,3 +242,50 @@ def test_the_cli_exits_with_its_objects_left_out_of_the_final_collections(tmp_pa
                        cwd=tmp_path, env=_env(tmp_path))
     assert p.returncode == (2 if "{missing}" in args else 0), p.stderr[-2000:]
     assert int(out.read_text()) > 10_000  # every object alive at exit: the loaded modules' functions and classes
+
+
+# Runs the `vigil` entry point (vigil.shells.cli.launch.run) and writes, at exit: the collections that started, once
+# run() was called, before the command's module was loaded, all collections since, whether the collector is on, and how many objects are frozen.
+_LAUNCH_PROBE = """
+import atexit, gc, sys
+out = sys.argv.pop(1)
+early = []
+sys.argv[0] = "vigil"
+from vigil.shells.cli.launch import run
+gc.callbacks.append(lambda phase, info: phase == "start" and early.append("vigil.shells.cli.cmd_fs" not in sys.modules))
+atexit.register(lambda: open(out, "w").write(f"{sum(early)} {len(early)} {gc.isenabled()} {gc.get_freeze_count()}"))
+run()
+"""
+
+
+def test_the_entry_point_runs_no_collection_until_the_command_is_loaded(tmp_path: Path, fixture_db: Path) -> None:
+    """Start-up objects live until exit: `vigil` loads the CLI and the command with the collector off, then freezes
+    what is loaded and turns it back on for the scan, which does collect (its objects are not frozen)."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "go.mod").write_text("module example.com/x\n\ngo 1.21\n\nrequire golang.org/x/text v0.3.7\n")
+    out = tmp_path / "gc.txt"
+    p = subprocess.run([sys.executable, "-c", _LAUNCH_PROBE, str(out), "fs", str(tmp_path / "proj"), "-q",
+                        "--format", "json", "--skip-db-update", "--db-path", str(fixture_db)],
+                       capture_output=True, text=True, cwd=tmp_path, env=_env(tmp_path))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert json.loads(p.stdout)["Results"]  # the scan ran and found the go.mod's module
+    early, _collections, enabled, frozen = out.read_text().split()
+    assert early == "0"  # none while the CLI and `fs` loaded
+    assert enabled == "True" and int(frozen) > 10_000  # resumed, with the start-up objects frozen
+
+
+def test_importing_the_cli_leaves_the_collector_alone() -> None:
+    """Only the entry point pauses the collector: a test or a program importing the CLI keeps it on."""
+    code = ("import gc; import vigil.shells.cli.main as m; m.cli.make_context('vigil', ['fs', '--help'],"
+            " resilient_parsing=True); print(gc.isenabled(), gc.get_freeze_count())")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert p.stdout.split() == ["True", "0"]
+
+
+def test_the_vigil_script_and_python_m_vigil_use_the_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    assert entry_points(group="console_scripts")["vigil"].value == "vigil.shells.cli.launch:run"
+    p = subprocess.run([sys.executable, "-c", "import runpy, vigil.shells.cli.launch as l; l.run = lambda: print('run');"
+                        " runpy.run_module('vigil', run_name='__main__')"], capture_output=True, text=True, check=True)
+    assert p.stdout.strip() == "run"

@@ -70,6 +70,9 @@ class LazyGroup(click.Group):
             return None
         mod, attr = target.split(":")
         cmd: click.Command = getattr(importlib.import_module(mod), attr)
+        from vigil.shells.cli.launch import resume
+
+        resume()  # start-up is over: the command's own work runs with the collector on (see launch)
         return cmd
 
 
