@@ -132,7 +132,8 @@ def _parse_sbom(data: bytes, name: str) -> BlobInfo:
     from vigil.sources.fs import SourceError
 
     try:
-        inv = parse_sbom_inventory(data, name)
+        with paused():  # a parse: the decoded document and its records (see gcpause)
+            inv = parse_sbom_inventory(data, name)
     except SBOMError as e:
         raise SourceError(str(e)) from e
     # the OS the SBOM names stands in for the release file an image would have
