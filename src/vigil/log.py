@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partialmethod
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -71,30 +72,17 @@ class Logger:
     def isEnabledFor(self, level: int) -> bool:
         return level >= _threshold and self.real().isEnabledFor(level)
 
-    # stacklevel=2: the record names the caller of these methods, not this module, as a direct call would
+    # stacklevel=2: the record names the caller of these methods, not this module, as a direct call would (the
+    # level methods are partials of this one, which add no Python frame)
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
         if level >= _threshold:
             self.real().log(level, msg, *args, stacklevel=2, **kwargs)
 
-    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if _threshold <= DEBUG:
-            self.real().debug(msg, *args, stacklevel=2, **kwargs)
-
-    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if _threshold <= INFO:
-            self.real().info(msg, *args, stacklevel=2, **kwargs)
-
-    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if _threshold <= WARNING:
-            self.real().warning(msg, *args, stacklevel=2, **kwargs)
-
-    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if _threshold <= ERROR:
-            self.real().error(msg, *args, stacklevel=2, **kwargs)
-
-    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
-        if _threshold <= ERROR:
-            self.real().exception(msg, *args, stacklevel=2, **kwargs)
+    debug = partialmethod(log, DEBUG)
+    info = partialmethod(log, INFO)
+    warning = partialmethod(log, WARNING)
+    error = partialmethod(log, ERROR)
+    exception = partialmethod(log, ERROR, exc_info=True)
 
 
 def get_logger(name: str) -> Logger:
