@@ -18,9 +18,9 @@ process). Load average before and after each
 row and the CPU count are recorded: the machine may be shared.
 
 Output: a Markdown table appended under "## Vigil vs Trivy 0.76" in bench/RESULTS.md (with the date and commit)
-and the raw numbers in bench/results/vs_trivy-<date>.json (-<commit> added for a second run that day). Inputs come from ../shared/data (rows whose data is
-absent are skipped, saying so) or are generated into a temp dir (the 200 MB tree, a CycloneDX file, an image's
-root filesystem).
+and the raw numbers in bench/results/vs_trivy-<date>.json (-<commit> added for a second run that day). Inputs
+come from ../shared/data (rows whose data is absent are skipped, saying so) or are generated into a temp dir (the
+200 MB tree, a CycloneDX file, an image's root filesystem).
 """
 
 from __future__ import annotations

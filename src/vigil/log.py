@@ -34,6 +34,11 @@ _pending: Callable[[], None] | None = None  # the CLI's handler set-up, not run 
 _setup_lock = threading.Lock()
 
 
+def cli_level(quiet: bool, debug: bool) -> int:
+    """The level the CLI shows: everything with --debug, errors only with --quiet, else warnings and above."""
+    return DEBUG if debug else ERROR if quiet else WARNING
+
+
 def defer_setup(level: int, setup: Callable[[], None]) -> None:
     """Run `setup` when the first record at `level` or above is logged by a Vigil logger; drop lower records."""
     global _threshold, _pending

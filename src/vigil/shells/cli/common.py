@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from vigil.log import DEBUG, ERROR, WARNING, defer_setup, get_logger
+from vigil.log import cli_level, defer_setup, get_logger
 from vigil.settings import OPTIONS, Option, SettingsError, options_for, resolve
 
 EXIT_USAGE = 2
@@ -257,7 +257,7 @@ def resolve_or_exit(command: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     quiet, debug = bool(values.get("quiet")), bool(values.get("debug"))
     # The handler is installed when the first record to show is logged: most scans log none, and then never
     # import logging at all (see vigil.log).
-    defer_setup(DEBUG if debug else ERROR if quiet else WARNING, lambda: _setup_logging(quiet, debug))
+    defer_setup(cli_level(quiet, debug), lambda: _setup_logging(quiet, debug))
     for w in warnings:
         get_logger("vigil.settings").warning("%s", w)
     if values.get("generate_default_config"):

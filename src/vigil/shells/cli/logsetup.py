@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from vigil.log import cli_level
 from vigil.shells.cli.common import printable
 
 
@@ -46,5 +47,5 @@ def setup_logging(quiet: bool, debug: bool) -> None:
     handler = _Handler(sys.stderr)
     handler.addFilter(SecretMaskFilter())
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING)
+    root.setLevel(cli_level(quiet, debug))  # the level vigil.log drops records below, before this runs
     root.propagate = False
