@@ -107,13 +107,13 @@ def test_scan_options_is_a_struct_named_by_settings() -> None:
 
 
 def test_the_probe_sees_the_dataclasses_an_analyzer_defines(tmp_path: Path, fixture_db: Path) -> None:
-    """The dataclass checks above would pass vacuously if the probe could not see a dataclass: a go.mod makes the scan
-    import its analyzer, whose module defines its parse records as dataclasses."""
+    """The dataclass checks above would pass vacuously if the probe could not see a dataclass: a Cargo.lock makes the
+    scan import its analyzer, whose module defines its parse records as dataclasses."""
     (tmp_path / "proj").mkdir()
-    (tmp_path / "proj" / "go.mod").write_text("module example.com/x\n\ngo 1.21\n\nrequire golang.org/x/text v0.3.7\n")
+    (tmp_path / "proj" / "Cargo.lock").write_text('version = 3\n\n[[package]]\nname = "a"\nversion = "1.0.0"\n')
     mods = _imported(tmp_path, "fs", str(tmp_path / "proj"), "--format", "json", "-q", "--skip-db-update",
                      "--db-path", str(fixture_db))
-    assert "vigil.analyzers.lang.go_mod.GoMod" in _dataclasses(mods)
+    assert "vigil.analyzers.lang.cargo_lock._Crate" in _dataclasses(mods)
 
 
 @pytest.mark.parametrize("scanners", ["secret", "vuln"])

@@ -589,3 +589,18 @@ def test_deeply_nested_json_in_a_layout_is_a_clear_error(tmp_path: Path) -> None
     (tmp_path / "index.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ImageError, match=r"index.json: invalid JSON \(nested too deeply\)"):
         open_archive(tmp_path, tmp_path / "tmp")
+
+
+def test_metadata_json_reads_as_json_loads_reads_it() -> None:
+    """Manifests and configs are decoded by msgspec, with json.loads for what msgspec refuses: every document reads
+    as json.loads reads it, and what neither reads is one ImageError."""
+    from vigil.sources.image import ImageError
+    from vigil.sources.image.archive import _json
+
+    for text in ['{"a": 1, "b": [2.5, -0.0, 18446744073709551616, "\\u00e9"], "a": {"c": null}}',
+                 '{"x": NaN, "y": -Infinity}', "[1e400]", '["\\ud800"]', '\ufeff{"bom": true}']:
+        data = text.encode("utf-8")
+        assert repr(_json(data, "m")) == repr(json.loads(data)), text
+    for bad in [b'{"a": 1,}', b"[" * 100_000 + b"]" * 100_000, b"\xff"]:
+        with pytest.raises(ImageError, match=r"^m: invalid JSON"):
+            _json(bad, "m")

@@ -13,10 +13,11 @@ Pure functions, no I/O: analyzers call them.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
 from pathlib import Path
+
+import msgspec
 
 # SPDX IDs that take "-only"/"-or-later" instead of "+" (SPDX 3.x deprecates the bare and "+" forms).
 _GNU = frozenset({
@@ -79,7 +80,7 @@ def _spdx_ids() -> dict[str, str]:
     itself ("BSD-2-Clause-NetBSD"): which current license it became is a judgement the metadata did not make.
     Read from data/spdx_ids.json, which tools/gen_spdx_ids.py derives from license-expression's license index
     (importing that library and walking its index cost more than the rest of a small image's analysis)."""
-    doc = json.loads((Path(__file__).resolve().parent.parent / "data" / "spdx_ids.json").read_bytes())
+    doc = msgspec.json.decode((Path(__file__).resolve().parent.parent / "data" / "spdx_ids.json").read_bytes())
     ids: dict[str, str] = doc["ids"]
     return ids
 

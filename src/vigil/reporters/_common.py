@@ -11,10 +11,11 @@ import codecs
 import datetime as dt
 import functools
 import hashlib
+import os
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import msgspec
 
@@ -140,6 +141,27 @@ def _u_escapes(err: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error("vigil-json-ascii", _u_escapes)
+
+
+def write_utf8(out: IO[str], data: bytes) -> None:
+    """Write UTF-8 encoded text to a text stream. A file or stdout that encodes UTF-8 gets the bytes as they are,
+    on its binary buffer: decoding a 13 MB report holding non-ASCII text into a str, for the stream to encode it
+    again, cost ~60 ms. Any other stream (StringIO, another encoding) is written the text."""
+    buf = getattr(out, "buffer", None)
+    if buf is not None and os.linesep == "\n" and _is_utf8(getattr(out, "encoding", None)):
+        out.flush()  # what was written as text before comes first
+        buf.write(data)
+    else:
+        out.write(data.decode())
+
+
+def _is_utf8(encoding: str | None) -> bool:
+    if not encoding:
+        return False
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def ascii_indented_json(obj: Any, indent: int) -> str:

@@ -23,7 +23,7 @@ from typing import IO, Any
 import msgspec
 
 from vigil.findings.records import Report
-from vigil.reporters._common import report_uuid
+from vigil.reporters._common import report_uuid, write_utf8
 
 
 def render(report: Report, out: IO[str]) -> None:
@@ -31,8 +31,7 @@ def render(report: Report, out: IO[str]) -> None:
     report_id = report_uuid(msgspec.structs.replace(report, created_at=""), "ReportID")
     doc = trivy_shape(msgspec.to_builtins(report), str(report_id))
     # formatting bytes is ~3x faster than formatting the same document as str (13 MB report: 12 ms vs 32 ms)
-    out.write(msgspec.json.format(msgspec.json.encode(doc), indent=2).decode())
-    out.write("\n")
+    write_utf8(out, msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n")
 
 
 def trivy_shape(doc: dict[str, Any], report_id: str) -> dict[str, Any]:

@@ -280,7 +280,7 @@ def test_json_lockfiles_are_decoded_by_msgspec_with_json_semantics(monkeypatch: 
     from vigil.analyzers.lang import _common
 
     real = json.loads
-    fallbacks = count_calls(monkeypatch, _common.json, "loads")
+    fallbacks = count_calls(monkeypatch, json, "loads")  # imported by load_json when it falls back
     plain = b'\xef\xbb\xbf{"a": 1, "b": [2.5, -0.0, 18446744073709551616, "\\u00e9"], "a": {"c": null}}'
     assert repr(_common.load_json(plain)) == repr(real(plain.decode("utf-8-sig")))
     assert list(_common.load_json(plain)) == ["a", "b"]

@@ -262,3 +262,28 @@ def test_table_of_an_empty_report_is_what_rich_draws(report: Report) -> None:
     out = io.StringIO()
     table.render(hidden, out)
     assert "Suppressed:" in out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_file_gets_what_a_text_buffer_gets(report: Report, fmt: str, tmp_path: Path) -> None:
+    """A report written to a UTF-8 file (the JSON report goes straight to its byte buffer) is the text a StringIO
+    receives, non-ASCII included, after whatever the stream already held."""
+    first = report.results[0]
+    pkg = msgspec.structs.replace(first.packages[0], name="naïve-ünïcode-✓")
+    odd = msgspec.structs.replace(report, results=[msgspec.structs.replace(first, packages=[pkg, *first.packages[1:]]),
+                                                   *report.results[1:]])
+    text = render(odd, fmt)
+    if fmt == "json":
+        assert "naïve-ünïcode-✓" in text
+    path = tmp_path / "out"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("before\n")
+        get(fmt, RenderOptions(template=TEMPLATE, show_suppressed=True))(odd, fh)
+        fh.write("after\n")
+    assert path.read_text(encoding="utf-8") == "before\n" + text + "after\n"
+    # a stream of another encoding is written text, which it encodes itself
+    raw = io.BytesIO()
+    latin = io.TextIOWrapper(raw, encoding="utf-16")
+    get(fmt, RenderOptions(template=TEMPLATE, show_suppressed=True))(odd, latin)
+    latin.flush()
+    assert raw.getvalue().decode("utf-16") == text

@@ -3,7 +3,6 @@ package construction, package.json loading, PEP 503 names and TOML `[[table]]` l
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
 from typing import Any
@@ -37,6 +36,8 @@ def load_json(data: bytes) -> Any:
         pass
     except RecursionError:
         raise ParseError("JSON nested too deeply") from None
+    import json  # only for what msgspec refused: most scans never get here
+
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from vigil.inventory.purl import make_purl
 from vigil.inventory.records import Location, Package, Relationship
@@ -15,14 +16,13 @@ from vigil.inventory.records import Location, Package, Relationship
 _REL_RANK: dict[str, int] = {"unknown": 0, "indirect": 1, "direct": 2, "workspace": 3, "root": 4}
 
 
-@dataclass(slots=True)
-class _Pending:
+class _Pending(msgspec.Struct):  # a Struct is made in C: a third of a dataclass's time, one per package
     name: str
     version: str
     dev: bool
     relationship: Relationship
-    depends_on: set[str] = field(default_factory=set)
-    lines: set[tuple[int, int]] = field(default_factory=set)
+    depends_on: set[str] = msgspec.field(default_factory=set)
+    lines: set[tuple[int, int]] = msgspec.field(default_factory=set)
 
 
 def package_id(name: str, version: str) -> str:

@@ -26,9 +26,7 @@ requirements. Versions keep their leading "v".
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
 
 import msgspec
 
@@ -45,29 +43,26 @@ _TOOLCHAIN = re.compile(r"go(\d+)\.(\d+)(?:\.(\d+))?(?:(rc|beta)(\d+))?(?:[-+].*
 _GO_VERSION = re.compile(r"(\d+)(?:\.(\d+))?")
 
 
-@dataclass(frozen=True, slots=True)
-class _Require:
+class _Require(msgspec.Struct, frozen=True):
     path: str
     version: str
     indirect: bool
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Replace:
+class _Replace(msgspec.Struct, frozen=True):
     old_path: str
     old_version: str | None
     new_path: str
     new_version: str | None  # None: a directory on disk
 
 
-@dataclass(slots=True)
-class GoMod:
+class GoMod(msgspec.Struct):
     module: str = ""
     go: str = ""
     toolchain: str = ""
-    requires: list[_Require] = field(default_factory=list)
-    replaces: list[_Replace] = field(default_factory=list)
+    requires: list[_Require] = msgspec.field(default_factory=list)
+    replaces: list[_Replace] = msgspec.field(default_factory=list)
 
 
 def _unquote(tok: str) -> str:
@@ -75,9 +70,14 @@ def _unquote(tok: str) -> str:
         return tok[1:-1]
     if tok.startswith('"'):
         try:
-            val = json.loads(tok)
-        except ValueError:
-            return tok[1:-1]
+            val = msgspec.json.decode(tok)
+        except msgspec.DecodeError:
+            import json  # what msgspec refuses (a lone surrogate escape); not worth importing for every go.mod
+
+            try:
+                val = json.loads(tok)
+            except ValueError:
+                return tok[1:-1]
         return val if isinstance(val, str) else tok[1:-1]
     return tok
 

@@ -23,7 +23,6 @@ Otherwise "(devel)" gives "".
 from __future__ import annotations
 
 import re
-import shlex
 import struct
 
 from vigil.analyzers.errors import ParseError
@@ -119,6 +118,8 @@ _DEFAULT_PREFIXES = frozenset({"main", "common", "version", "cmd"})
 
 def ldflags_version(module: str, ldflags: str) -> str:
     """The version set with `-X key=value` in a -ldflags value, "" when none or ambiguous (see the docstring)."""
+    import shlex  # a binary with -ldflags only
+
     try:
         words = shlex.split(ldflags)
     except ValueError:

@@ -10,7 +10,6 @@ depends_on edges.
 
 from __future__ import annotations
 
-import json
 import zlib
 from typing import Any
 
@@ -33,6 +32,8 @@ def decode_dep_v0(blob: bytes) -> list[dict[str, Any]]:
         raise ParseError(f"cargo-auditable data is not zlib: {e}") from e
     if len(raw) > MAX_JSON:
         raise ParseError(f"cargo-auditable data expands beyond {MAX_JSON} bytes")
+    import json  # a Rust binary built with cargo-auditable only
+
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as e:

@@ -382,11 +382,9 @@ def _store_key(hyperscan: Any, rule_exprs: dict[int, bytes], kw_exprs: list[tupl
     """What the compiled database depends on: every expression with its id and flags, the hyperscan binding
     (its version fixes the library's serialisation format) and the machine. A database from another CPU that
     still loads is caught by the probe scan in _load."""
-    import json
-
     h = hashlib.sha256()
-    h.update(json.dumps([_STORE_FORMAT, str(getattr(hyperscan, "__version__", "")), os.uname().machine, base, lit,
-                         sorted(rule_exprs)]).encode())
+    h.update(msgspec.json.encode([_STORE_FORMAT, str(getattr(hyperscan, "__version__", "")), os.uname().machine,
+                                  base, lit, sorted(rule_exprs)]))
     for i in sorted(rule_exprs):
         h.update(b"\0r%d\0" % i + rule_exprs[i])
     for p, j in kw_exprs:
