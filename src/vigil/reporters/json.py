@@ -23,19 +23,38 @@ from typing import IO, Any
 import msgspec
 
 from vigil.findings.records import Report
+from vigil.inventory.records import Package
 from vigil.reporters._common import report_uuid, write_utf8
 
 
 def render(report: Report, out: IO[str]) -> None:
     # the ID of what was found, not of when: the same result (a rescan, the same scan in client mode) keeps its ID
     report_id = report_uuid(msgspec.structs.replace(report, created_at=""), "ReportID")
-    doc = trivy_shape(msgspec.to_builtins(report), str(report_id))
+    # Packages and vulnerabilities are encoded from their records (packages one by one, Trivy's keys appended to
+    # each one's bytes), not made into dicts first: a dict per record (to_builtins, then trivy_shape walking them)
+    # was most of writing a large report (10,685 packages and 2,245 vulnerabilities: ~110 ms of ~190). Each result
+    # keeps a one-item stand-in for them, so that their keys stay in their places.
+    packages = [r.packages for r in report.results]
+    vulns = [r.vulnerabilities for r in report.results]
+    light = msgspec.structs.replace(report, results=tuple(
+        msgspec.structs.replace(r, packages=(_STAND_IN,) if r.packages else (),
+                                vulnerabilities=(_STAND_IN,) if r.vulnerabilities else ())
+        for r in report.results))
+    doc = trivy_shape(msgspec.to_builtins(light), str(report_id), packages)
+    for res, vs in zip(doc.get("Results") or (), vulns, strict=True):
+        if vs:
+            res["Vulnerabilities"] = msgspec.Raw(_encode(vs))
     # formatting bytes is ~3x faster than formatting the same document as str (13 MB report: 12 ms vs 32 ms)
     write_utf8(out, msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n")
 
 
-def trivy_shape(doc: dict[str, Any], report_id: str) -> dict[str, Any]:
-    """Add Trivy's names for what the report already holds (in place; returns `doc`)."""
+_STAND_IN: Any = ""
+_encode = msgspec.json.encode
+
+
+def trivy_shape(doc: dict[str, Any], report_id: str, packages: list[tuple[Package, ...]]) -> dict[str, Any]:
+    """Add Trivy's names for what the report already holds (in place; returns `doc`). `packages`: each result's
+    packages, in the order of doc["Results"]."""
     top = dict(doc)
     doc.clear()
     for k, v in top.items():
@@ -47,11 +66,11 @@ def trivy_shape(doc: dict[str, Any], report_id: str) -> dict[str, Any]:
     meta = doc.get("Metadata") or {}
     if meta.get("RepoTags") and "Reference" not in meta:  # Trivy's name for the image as it was named
         meta["Reference"] = meta["RepoTags"][0]
-    for res in doc.get("Results") or ():
+    for res, pkgs in zip(doc.get("Results") or (), packages, strict=True):
         # an OS result's target names the artifact ("app.tar (debian 12.15)"): the same image pulled from a
         # registry or read from an archive must give its packages the same UIDs
         target = "" if res.get("Class") == "os-pkgs" else str(res.get("Target", ""))
-        res["Packages"] = [_package(p, target) for p in res.get("Packages") or ()] or None
+        res["Packages"] = [_package(p, target) for p in pkgs] or None
         for lic in res.get("Licenses") or ():
             lic.setdefault("Text", "")
             lic.setdefault("Confidence", 1.0)
@@ -63,19 +82,16 @@ def trivy_shape(doc: dict[str, Any], report_id: str) -> dict[str, Any]:
     return doc
 
 
-def _package(p: dict[str, Any], target: str) -> dict[str, Any]:
-    """Trivy's keys added to one package of `to_builtins` output, in place (the dict is the encoder's own copy)."""
-    purl = p.get("PURL")
-    ident: dict[str, str] = {"PURL": purl} if purl else {}
+def _package(p: Package, target: str) -> msgspec.Raw:
+    """One package as JSON: its record's keys, then Trivy's `Identifier` and `Indirect`."""
+    purl = p.purl
     # Trivy's UID: 16 hex digits naming this entry of the report; here a hash of what tells two entries apart
-    layer = p.get("Layer")
-    key = "\x00".join((target, str(p.get("FilePath", "")), str(p.get("ID", "")), str(p.get("Name", "")),
-                       str(p.get("Version", "")), str(p.get("PURL", "")), str(layer.get("DiffID", "")) if layer else ""))
-    ident["UID"] = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    p["Identifier"] = ident
-    if p.get("Relationship") == "indirect":
-        p["Indirect"] = True
-    return p
+    key = "\x00".join((target, p.file_path, p.id, p.name, p.version, purl, p.layer.diff_id if p.layer else ""))
+    uid = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    ident = b'{"PURL":%s,"UID":"%s"}' % (_encode(purl), uid.encode()) if purl else b'{"UID":"%s"}' % uid.encode()
+    raw = _encode(p)  # never b"{}": Name and Version have no default, so they are always written
+    tail = b',"Identifier":%s,"Indirect":true}' if p.relationship == "indirect" else b',"Identifier":%s}'
+    return msgspec.Raw(raw[:-1] + tail % ident)
 
 
 def _cause_marks(lines: list[dict[str, Any]]) -> None:

@@ -287,3 +287,41 @@ def test_a_file_gets_what_a_text_buffer_gets(report: Report, fmt: str, tmp_path:
     get(fmt, RenderOptions(template=TEMPLATE, show_suppressed=True))(odd, latin)
     latin.flush()
     assert raw.getvalue().decode("utf-16") == text
+
+
+def test_json_packages_carry_trivys_keys_after_their_own(report: Report) -> None:
+    """Packages and vulnerabilities are written from their records, not from dicts: the document is still the
+    record's keys in order, each package followed by Trivy's Identifier (PURL when known, a UID that tells entries
+    apart, blank target for OS packages) and Indirect for an indirect dependency; results without packages or
+    vulnerabilities have neither key."""
+    import hashlib
+
+    from vigil.inventory.records import LayerRef
+
+    first = report.results[0]
+    assert first.packages and first.vulnerabilities
+    p0 = msgspec.structs.replace(first.packages[0], relationship="indirect", purl="",
+                                 layer=LayerRef(diff_id="sha256:" + "ab" * 32))
+    odd = msgspec.structs.replace(report, results=(
+        msgspec.structs.replace(first, packages=(p0, *first.packages[1:])),
+        msgspec.structs.replace(first, target="os", class_="os-pkgs"),
+        msgspec.structs.replace(first, target="empty", packages=(), vulnerabilities=()),
+        *report.results[1:]))
+    doc = json.loads(render(odd, "json"))
+    plain = json.loads(msgspec.json.encode(odd))  # the records alone, as JSON reads them
+    assert len(doc["Results"]) == len(plain["Results"])
+    for got, res in zip(doc["Results"], plain["Results"], strict=True):
+        assert list(got) == list(res) + (["Packages"] if "Packages" in got and "Packages" not in res else [])
+        assert got.get("Vulnerabilities") == res.get("Vulnerabilities")
+        target = "" if res.get("Class") == "os-pkgs" else res.get("Target", "")
+        for g, p in zip(got.get("Packages") or (), res.get("Packages") or (), strict=True):
+            extra = ["Identifier", "Indirect"] if p.get("Relationship") == "indirect" else ["Identifier"]
+            assert list(g) == list(p) + extra
+            key = "\x00".join((target, p.get("FilePath", ""), p.get("ID", ""), p["Name"], p["Version"],
+                               p.get("PURL", ""), (p.get("Layer") or {}).get("DiffID", "")))
+            uid = hashlib.sha256(key.encode()).hexdigest()[:16]
+            assert g["Identifier"] == ({"PURL": p["PURL"], "UID": uid} if p.get("PURL") else {"UID": uid})
+    assert doc["Results"][0]["Packages"][0]["Indirect"] is True
+    assert list(doc["Results"][0]["Packages"][0]["Identifier"]) == ["UID"]
+    assert doc["Results"][0]["Packages"][1]["Identifier"]["UID"] != doc["Results"][1]["Packages"][1]["Identifier"]["UID"]
+    assert "Packages" not in doc["Results"][2] and "Vulnerabilities" not in doc["Results"][2]
