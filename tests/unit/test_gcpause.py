@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from vigil import gcpause
@@ -109,9 +110,13 @@ def _freeze_count(state: None, item: int) -> int:
     return gc.get_freeze_count()
 
 
+def _int(raw: bytes) -> int:
+    return int(msgspec.msgpack.decode(raw))
+
+
 def test_pool_workers_leave_the_parents_objects_out_of_their_collections() -> None:
     assert gc.get_freeze_count() == 0
-    counts = list(fork_map(_freeze_count, [1, 2, 3], None, 2))
+    counts = list(fork_map(_freeze_count, [1, 2, 3], None, 2, _int))
     assert all(c > 0 for c in counts)  # inherited objects are frozen in each worker
     assert gc.get_freeze_count() == 0  # and collectable again in the parent
 
