@@ -245,6 +245,9 @@ def test_cyclonedx_xml_writes_every_key_of_the_json_document() -> None:
     "pkg:pypi/a_b@1.0", "pkg:hackage/a_b@1", "pkg:pub/web-socket@1.0.0", "pkg:pub/web.socket@1.0.0",
     "pkg:pub/web_socket@1.0.0", "pkg:cpan/foo/bar@1", "pkg:oci/img@ABC", "pkg:huggingface/m@ABCD",
     "pkg:mlflow/model@1", "pkg:pypi/plain-name@1.0",
+    # "%40" (a scope's "@") at the start of a segment, which packageurl keeps; case it does not
+    "pkg:npm/%40Scope/name@1", "pkg:npm/%40scope/Name@1", "pkg:pub/%40x@1", "pkg:golang/%40x/%40y@1",
+    "pkg:npm/%40scope/%40name@1.0.0", "pkg:pypi/%40a_b@1", "pkg:npm/a%40b@1",
 ])
 def test_canonical_purl_is_packageurls(purl: str) -> None:
     from packageurl import PackageURL
@@ -343,3 +346,57 @@ def test_cyclonedx_spdx_ids_are_the_librarys() -> None:
     assert ids == vars(spdx)["__IDS"]
     assert all(spdx.is_supported_id(i) for i in ids)
     assert not any(i in ids for i in ("mit", "GPL-2+", "Apache 2.0", "MIT OR Apache-2.0", ""))
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 64, 8192])
+def test_ascii_escaping_by_stretches_equals_json_dumps(step: int) -> None:
+    """Non-ASCII text is escaped stretch by stretch: characters of 2, 3 and 4 UTF-8 bytes (a surrogate pair),
+    runs of them and lone ones, at the start, the end and across every stretch boundary, as json.dumps escapes
+    them."""
+    import json
+
+    from vigil.reporters._common import ascii_escaped
+
+    words = ["", "a", "é", "日本", "𝄞", "aé", "é𝄞a", "\u2028", "ascii only " * 3, "ü" * 9]
+    for i in range(len(words)):
+        doc = [words[i:] + words[:i], {"k" + w: w for w in words[i:]}]
+        data = json.dumps(doc, ensure_ascii=False).encode()
+        assert ascii_escaped(data, step) == json.dumps(doc).encode()
+
+
+def test_package_properties_are_the_sorted_distinct_pairs() -> None:
+    """A package's properties are built in their sorted order; they equal the distinct (name, value) pairs sorted,
+    on every package of the corpus and on packages with every optional property and repeated locations."""
+    from tests.conftest import CORPUS
+
+    from vigil.inventory.records import LayerRef, Location
+    from vigil.pipeline.scan import analyze_only, fs_source
+    from vigil.reporters.cyclonedx import _package_properties
+    from vigil.settings import ScanOptions
+
+    def pairs(res: Any, p: Any) -> list[dict[str, str]]:
+        props = [("vigil:PkgID", p.id or f"{p.name}@{p.full_version}"), ("vigil:Target", res.target),
+                 ("vigil:Type", res.type), ("vigil:Relationship", p.relationship)]
+        props += [("vigil:FilePath", p.file_path)] if p.file_path else []
+        props += [("vigil:Dev", "true")] if p.dev else []
+        props += [("vigil:SrcName", p.src_name), ("vigil:SrcVersion", p.src_full_version)] if p.src_name else []
+        if p.layer is not None:
+            props += [("vigil:LayerDigest", p.layer.digest), ("vigil:LayerDiffID", p.layer.diff_id)]
+        props += [("vigil:Location", f"{loc.start_line}-{loc.end_line}") for loc in p.locations]
+        return [{"name": n, "value": v} for n, v in sorted(set(props))]
+
+    opts = ScanOptions(target=CORPUS / "lockfiles", db_path=Path("unused.db"), scanners=("license",), parallel=1)
+    _, _, blobs = analyze_only(fs_source(opts), opts)
+    apps = [a for b in blobs for a in b.applications]
+    assert sum(len(a.packages) for a in apps) > 5000
+    res = Result(target="t", class_="lang-pkgs", type="npm")
+    for a in apps:
+        for p in a.packages:
+            assert _package_properties(res, p) == pairs(res, p)
+    p = apps[0].packages[0]
+    full = msgspec.structs.replace(
+        p, dev=True, file_path="a/b", src_name="src", src_version="1", layer=LayerRef(digest="sha256:1", diff_id="d"),
+        locations=tuple(Location(start_line=s, end_line=e) for s, e in [(9, 9), (10, 12), (9, 9), (2, 3)]))
+    assert _package_properties(res, full) == pairs(res, full)
+    assert [x["value"] for x in _package_properties(res, full) if x["name"] == "vigil:Location"] == \
+        ["10-12", "2-3", "9-9"]
