@@ -14,17 +14,21 @@ from vigil.analysis.parallel import fork_map
 
 
 def _where(state: str, item: int) -> tuple[int, int, str]:
-    """Where the item ran. The pool's worker waits (up to 10 s) for this process to have run one item: however
-    fast the worker, this process takes part."""
+    """Where the item ran. Each side waits (up to 10 s) for the other to have started an item: however fast or
+    slow the worker is to start, both take part."""
     parent, flag = state.split(":", 1)
-    if os.getpid() == int(parent):
-        Path(flag).touch()
-    else:
-        for _ in range(10_000):
-            if os.path.exists(flag):
-                break
-            time.sleep(0.001)
+    here, there = (flag + ".parent", flag + ".worker") if os.getpid() == int(parent) else (flag + ".worker",
+                                                                                            flag + ".parent")
+    Path(here).touch()
+    _wait_for(there)
     return item, os.getpid(), state
+
+
+def _wait_for(flag: str) -> None:
+    for _ in range(10_000):  # up to 10 s: the other side has started by then
+        if os.path.exists(flag):
+            return
+        time.sleep(0.001)
 
 
 def _decode(raw: bytes) -> tuple[int, int, str]:
@@ -39,17 +43,20 @@ def test_this_process_takes_items_from_the_back_and_results_keep_their_order(tmp
     assert {r[2] for r in results} == {state}  # each process has the state
     pids = [r[1] for r in results]
     here = [i for i, p in enumerate(pids) if p == os.getpid()]
-    assert pids[0] != os.getpid()  # the first item is always the pool's
+    assert pids[0] != os.getpid()  # the workers take from the front
     assert len(set(pids)) == 2  # this process and one worker: a pool of workers - 1
     # this process's items are a run at the end of the list
     assert here and here == list(range(40 - len(here), 40))
     assert multiprocessing.active_children() == []
 
 
-def test_one_worker_or_one_item_runs_here_without_a_pool(tmp_path: Path) -> None:
-    state = f"{os.getpid()}:{tmp_path / 'flag'}"
-    assert {p for _, p, _ in fork_map(_where, [1, 2, 3], state, 1, _decode)} == {os.getpid()}
-    assert {p for _, p, _ in fork_map(_where, [1], state, 4, _decode)} == {os.getpid()}
+def _pid(state: None, item: int) -> int:
+    return os.getpid()
+
+
+def test_one_worker_or_one_item_runs_here_without_a_pool() -> None:
+    assert set(fork_map(_pid, [1, 2, 3], None, 1, msgspec.msgpack.decode)) == {os.getpid()}
+    assert set(fork_map(_pid, [1], None, 4, msgspec.msgpack.decode)) == {os.getpid()}
 
 
 def _fail_here(state: int, item: int) -> int:
@@ -83,3 +90,38 @@ def test_batches_are_runs_of_similar_bytes_in_walk_order(tmp_path: Path) -> None
     assert big[-1].path == "f200"  # the 3 MB file closes its batch: the files after it go to the next one
     # a run of equal file counts would have put the four large files in one or two batches
     assert sum(1 for run, _ in batches if any(sizes[int(e.path[1:])] >= 1_000_000 for e in run)) == 4
+
+
+def _fail_there(state: str, item: int) -> int:
+    parent, flag = state.split(":", 1)
+    if os.getpid() == int(parent):
+        _wait_for(flag)
+        return item
+    Path(flag).touch()
+    raise ValueError("bad item")
+
+
+def test_a_worker_that_fails_fails_the_map_without_a_traceback(tmp_path: Path,
+                                                                capfd: pytest.CaptureFixture[str]) -> None:
+    state = f"{os.getpid()}:{tmp_path / 'flag'}"
+    with pytest.raises(RuntimeError, match="an analysis worker failed: ValueError: bad item"):
+        list(fork_map(_fail_there, list(range(20)), state, 2, msgspec.msgpack.decode))
+    assert "Traceback" not in capfd.readouterr().err
+    assert multiprocessing.active_children() == []
+
+
+def _die_there(state: str, item: int) -> int:
+    parent, flag = state.split(":", 1)
+    if os.getpid() == int(parent):
+        _wait_for(flag)
+        return item
+    Path(flag).touch()
+    os.kill(os.getpid(), 9)  # as the kernel's out-of-memory killer would
+    return item
+
+
+def test_a_worker_that_dies_fails_the_map(tmp_path: Path) -> None:
+    state = f"{os.getpid()}:{tmp_path / 'flag'}"
+    with pytest.raises(RuntimeError, match=r"exited unexpectedly \(exit code -9\)"):
+        list(fork_map(_die_there, list(range(20)), state, 2, msgspec.msgpack.decode))
+    assert multiprocessing.active_children() == []

@@ -2,9 +2,16 @@
 
 Analysis is CPU-bound Python (parsers, the secret engine's exact matching), so threads do not help; worker
 processes do. The state (the analyzer set with its compiled secret engine, the image's layers) is not picklable —
-a hyperscan database is not — so workers are forked and receive it through the pool's initializer: the parent's
+a hyperscan database is not — so workers are forked and inherit it as their target's argument: the parent's
 module globals are never touched, so two scans in two threads of one process cannot see each other's state.
 Results travel back as msgpack bytes (cheaper than pickling msgspec records).
+
+This process is one of the workers. The forked ones take items from the front of the list, this one from the
+back, each claiming the next item under one lock, until they meet. Compared with a pool of `workers` processes and
+a parent that only waits for results, one process fewer competes for the CPUs, and what this process analyses is
+neither encoded nor decoded. A pool with a queue of pending calls (concurrent.futures) would not do: its workers
+claim items ahead of the one they run, which on the lockfile corpus left this process idle for a third of a
+second at the end while a worker finished items it had claimed.
 """
 
 from __future__ import annotations
@@ -17,22 +24,8 @@ S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
-_state: Any = None  # set in each worker by _init, never in the parent
-
-
-def _init(state: object) -> None:
-    global _state
-    _state = state
-
-
-def _call(fn: Callable[[Any, T], Any], item: T) -> bytes:
-    return _encode(fn(_state, item))
-
-
-def _encode(result: object) -> bytes:
-    import msgspec
-
-    return msgspec.msgpack.encode(result)
+_FAILED = -1  # a worker's message: it failed, the payload says how
+_FINISHED = -2  # a worker's message: no item is left for it
 
 
 def workers_for(requested: int) -> int:
@@ -44,46 +37,91 @@ def fork_map(fn: Callable[[S, T], R], items: Sequence[T], state: S, workers: int
     """fn(state, item) for each item, in order, shared between this process and up to `workers - 1` forked ones
     (all here when one worker or one item is enough). `fn` must be a module-level function. A worker's result comes
     back as msgpack, which `decode` reads (records decoded by msgspec compare, and are omitted as defaults in a
-    report, exactly like records built here; unpickled ones do not).
-
-    This process is one of the workers: the pool takes items from the front, this process from the back, until
-    they meet (an item the pool has not started is taken back from it). Compared with a pool of `workers`
-    processes and a parent that only waits and decodes, one process fewer runs at a time, and what this process
-    analyses is neither encoded nor decoded (on the lockfile corpus, ~10 % of the CPU time of the parallel scan)."""
+    report, exactly like records built here; unpickled ones do not). A worker that fails or dies fails the map."""
     n = min(workers, len(items))
     if n <= 1:
         for it in items:
             yield fn(state, it)
         return
-    # imported here: the pool machinery (multiprocessing, concurrent.futures) is a tenth of a small scan's
-    # start-up, and most scans of a small directory never fork
+    # imported here: the multiprocessing machinery is a tenth of a small scan's start-up, and most scans of a
+    # small directory never fork
     import gc
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    import queue
+
+    ctx = mp.get_context("fork")
+    # [next item from the front, end of the items left at the back]: the workers take bounds[0], this process
+    # bounds[1] - 1, under the array's lock
+    bounds = ctx.Array("q", [0, len(items)])
+    results: Any = ctx.Queue()  # a worker's puts go through its own feeder thread: it never waits for this one
+    procs = [ctx.Process(target=_work, args=(fn, items, state, bounds, results), daemon=True) for _ in range(n - 1)]
+    done: dict[int, R] = {}
+    finished = 0
+
+    def receive(block: bool) -> bool:
+        nonlocal finished
+        try:
+            i, raw = results.get(block, 1.0)
+        except queue.Empty:
+            if block:  # a worker that died without a word (killed: out of memory) would be waited for forever
+                for p in procs:
+                    if p.exitcode not in (None, 0):
+                        raise RuntimeError(f"an analysis worker exited unexpectedly (exit code {p.exitcode})") from None
+            return False
+        if i == _FAILED:
+            raise RuntimeError(f"an analysis worker failed: {raw.decode(errors='replace')}")
+        if i == _FINISHED:
+            finished += 1
+        else:
+            done[i] = decode(raw)
+        return True
 
     # The workers inherit every object of this process. Frozen, those are left out of the workers' collections:
     # a full collection in a worker would otherwise walk all of them, writing to each one's header and so copying
     # the page it sits on (CPU time that grew with the parent's heap, not with the worker's work). Unfrozen once the
-    # pool is done, they are collectable here again.
+    # workers are done, they are collectable here again.
     gc.freeze()
-    pool = ProcessPoolExecutor(max_workers=n - 1, mp_context=mp.get_context("fork"), initializer=_init,
-                               initargs=(state,))
     try:
-        futures = [pool.submit(_call, fn, it) for it in items]
-        done: dict[int, R] = {}
-        front = 0  # the pool's results before this one are decoded
-        for i in range(len(items) - 1, 0, -1):  # the first item is the pool's: it has started on it
-            # what the pool has finished is decoded between this process's items, not after the last one, while
-            # the pool still works: the pool then takes more of the items
-            while front < i and futures[front].done():
-                done[front] = decode(futures[front].result())
-                front += 1
-            if not futures[i].cancel():  # the pool has reached this item: everything before it is its
-                break
+        for p in procs:
+            p.start()
+        while True:
+            # what the workers have sent is decoded between this process's items, while they still work, not
+            # after its last one
+            while receive(block=False):
+                pass
+            with bounds.get_lock():
+                if bounds[0] >= bounds[1]:
+                    break
+                bounds[1] -= 1
+                i = bounds[1]
             done[i] = fn(state, items[i])
-        for i, f in enumerate(futures):
-            yield done.pop(i) if i in done else decode(f.result())
+        while finished < len(procs):
+            receive(block=True)
+        for i in range(len(items)):
+            yield done.pop(i)
     finally:
-        # on an error here (or a consumer that stopped early) the pool's remaining items are dropped, not run
-        pool.shutdown(wait=True, cancel_futures=True)
+        # on an error (or a consumer that stopped early) the workers are stopped, their remaining items dropped
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join()
+        results.close()
         gc.unfreeze()
+
+
+def _work(fn: Callable[[S, T], Any], items: Sequence[T], state: S, bounds: Any, results: Any) -> None:
+    """A forked worker: the next item from the front, until none is left."""
+    import msgspec
+
+    try:
+        while True:
+            with bounds.get_lock():
+                i = bounds[0]
+                if i >= bounds[1]:
+                    break
+                bounds[0] = i + 1
+            results.put((i, msgspec.msgpack.encode(fn(state, items[i]))))
+    except BaseException as e:  # said to the parent, which fails the map; no traceback from here
+        results.put((_FAILED, f"{type(e).__name__}: {e}".encode()))
+        raise SystemExit(1) from None
+    results.put((_FINISHED, b""))

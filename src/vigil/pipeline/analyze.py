@@ -293,7 +293,7 @@ def _analyze_directory(tree: FileTree, aset: AnalyzerSet, workers: int) -> BlobI
         from vigil.analyzers.lang._common import warm_parsers
 
         warm_parsers()  # imported once here, not once per worker
-    batches = _batches(entries, workers * 8)
+    batches = _batches(entries, workers * 16)
     # biggest first: the pool starts on them while this process takes the small ones from the end of the list, so
     # that neither is left with a long batch when the other is done (fork_map); joined in the walk's order
     order = sorted(range(len(batches)), key=lambda i: -batches[i][1])
