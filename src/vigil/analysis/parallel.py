@@ -46,15 +46,19 @@ def fork_map(fn: Callable[[S, T], R], items: Sequence[T], state: S, workers: int
     # imported here: the multiprocessing machinery is a tenth of a small scan's start-up, and most scans of a
     # small directory never fork
     import gc
+    import mmap
     import multiprocessing as mp
     import queue
 
     ctx = mp.get_context("fork")
     # [next item from the front, end of the items left at the back]: the workers take bounds[0], this process
-    # bounds[1] - 1, under the array's lock
-    bounds = ctx.Array("q", [0, len(items)])
+    # bounds[1] - 1, under `lock`. Anonymous shared memory, which forked processes share (no file behind it).
+    bounds = memoryview(mmap.mmap(-1, 16)).cast("q")
+    bounds[0], bounds[1] = 0, len(items)
+    lock = ctx.Lock()
     results: Any = ctx.Queue()  # a worker's puts go through its own feeder thread: it never waits for this one
-    procs = [ctx.Process(target=_work, args=(fn, items, state, bounds, results), daemon=True) for _ in range(n - 1)]
+    procs = [ctx.Process(target=_work, args=(fn, items, state, bounds, lock, results), daemon=True)
+             for _ in range(n - 1)]
     done: dict[int, R] = {}
     finished = 0
 
@@ -89,7 +93,7 @@ def fork_map(fn: Callable[[S, T], R], items: Sequence[T], state: S, workers: int
             # after its last one
             while receive(block=False):
                 pass
-            with bounds.get_lock():
+            with lock:
                 if bounds[0] >= bounds[1]:
                     break
                 bounds[1] -= 1
@@ -109,13 +113,14 @@ def fork_map(fn: Callable[[S, T], R], items: Sequence[T], state: S, workers: int
         gc.unfreeze()
 
 
-def _work(fn: Callable[[S, T], Any], items: Sequence[T], state: S, bounds: Any, results: Any) -> None:
+def _work(fn: Callable[[S, T], Any], items: Sequence[T], state: S, bounds: memoryview, lock: Any,
+          results: Any) -> None:
     """A forked worker: the next item from the front, until none is left."""
     import msgspec
 
     try:
         while True:
-            with bounds.get_lock():
+            with lock:
                 i = bounds[0]
                 if i >= bounds[1]:
                     break
