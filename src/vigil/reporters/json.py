@@ -31,9 +31,9 @@ def render(report: Report, out: IO[str]) -> None:
     # the ID of what was found, not of when: the same result (a rescan, the same scan in client mode) keeps its ID
     report_id = report_uuid(msgspec.structs.replace(report, created_at=""), "ReportID")
     # Packages and vulnerabilities are encoded from their records (packages one by one, Trivy's keys appended to
-    # each one's bytes), not made into dicts first: a dict per record (to_builtins, then trivy_shape walking them)
-    # was most of writing a large report (10,685 packages and 2,245 vulnerabilities: ~110 ms of ~190). Each result
-    # keeps a one-item stand-in for them, so that their keys stay in their places.
+    # each one's bytes), not made into dicts first: with a dict per record (to_builtins, then trivy_shape walking
+    # them) the lockfile corpus's report (10,685 packages, 2,245 vulnerabilities) took ~225 ms, now ~75 ms. Each
+    # result keeps a one-item stand-in for them, so that their keys stay in their places.
     packages = [r.packages for r in report.results]
     vulns = [r.vulnerabilities for r in report.results]
     light = msgspec.structs.replace(report, results=tuple(
