@@ -8,6 +8,8 @@ a small scan. `run` turns the collector off before the CLI is imported; `resume`
 is loaded, before any option is acted on) freezes what is alive then, so that no collection ever looks at it again,
 and turns the collector back on for the command's own work. A process that imports the CLI without `run` (a test,
 an embedding program) keeps its collector as it was.
+
+`run` also has regular expressions compiled from the code kept by earlier runs (vigil.shells.cli.regexcache).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ def run() -> None:
     if gc.isenabled():
         gc.disable()
         _paused = True
+    from vigil.shells.cli import regexcache
+
+    regexcache.install()  # before the CLI's imports, whose modules compile patterns too
     from vigil.shells.cli.main import main
 
     main()

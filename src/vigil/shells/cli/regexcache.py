@@ -1,0 +1,199 @@
+"""Compiled regular expressions kept between runs of the CLI, as the interpreter keeps compiled byte code.
+
+`re` compiles a pattern in Python (parsing it, then generating the code its C engine runs) and cannot keep the
+result across processes. A small scan compiles 50 to 80 patterns: Vigil's analyzer paths, version schemes and
+secret rules, and, at import, click's, gettext's, platform's and packaging's. On `vigil rootfs` of a small tree
+that was 14 % of the run's instructions, more than any of Vigil's own steps.
+
+`install` wraps `re._compile`, the function behind `re.compile`, `re.match` and the others. A pattern found in the
+table kept for this interpreter build is made from its kept code by `_sre.compile`, the call `re` itself ends with;
+any other is compiled as `re` compiles it (the same steps, so its code is at hand) and added to the table, written
+at exit. The table is keyed by the pattern's exact text and flags, so an entry can only ever stand for the pattern
+it was compiled from; a table from another build is another file; the C engine validates the code it is given, and
+an entry it refuses, a damaged file or an unwritable directory only mean compiling as before. Patterns a scan's
+input brings (custom secret rules) are kept like the others, up to _MAX_ENTRIES and _MAX_PATTERN characters each.
+
+Only the CLI installs it (`vigil.shells.cli.launch.run`), and only where `re`'s internals are the ones this was
+written against (CPython 3.11): an embedding program's `re` is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+_MAGIC = b"vigil-regex/1\n"
+_SUFFIX = ".marshal"
+_MAX_ENTRIES = 4096
+_MAX_PATTERN = 4096  # characters: a longer pattern is compiled each time
+
+# (pattern, flags) -> (flags, code, groups, groupindex, indexgroup): the arguments of _sre.compile after the pattern
+_table: dict[tuple[str | bytes, int], tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]] = {}
+_added = 0
+_path = ""
+
+
+def install(directory: str | None = None) -> bool:
+    """Serve `re`'s compilations from the table kept in `directory` (default: $XDG_CACHE_HOME/vigil/regex) for the
+    rest of this process, and write what it adds at exit. False (nothing done) where `re` is not as expected."""
+    global _path
+    import re
+
+    try:
+        # re's internal modules, loaded with it (typeshed does not describe them)
+        _sre: Any = sys.modules["_sre"]
+        _compiler: Any = sys.modules["re._compiler"]
+        _parser: Any = sys.modules["re._parser"]
+        orig = re._compile  # type: ignore[attr-defined]
+        cache: dict[Any, Any] = re._cache  # type: ignore[attr-defined]
+        maxcache: int = re._MAXCACHE  # type: ignore[attr-defined]
+        code_of = _compiler._code  # type: ignore[attr-defined]
+        parse = _parser.parse
+        make = _sre.compile
+        uncached = int(re.DEBUG | re.TEMPLATE)  # type: ignore[attr-defined]
+        magic = _sre.MAGIC
+    except (KeyError, AttributeError):
+        return False
+    if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 11) or getattr(orig, "_vigil", False):
+        return False
+    _path = os.path.join(directory or default_directory(),
+                         f"{sys.implementation.cache_tag}-{sys.hexversion:x}-{magic}{_SUFFIX}")
+    _load()
+
+    def compile_kept(pattern: Any, flags: Any) -> Any:
+        global _added
+        if isinstance(flags, re.RegexFlag):
+            flags = flags.value
+        kind = type(pattern)
+        if (kind is not str and kind is not bytes) or flags & uncached:
+            return orig(pattern, flags)  # a compiled pattern, a wrong type, a debug or template flag: as re does
+        key = (kind, pattern, flags)
+        p = cache.get(key)
+        if p is not None:
+            return p
+        entry = _table.get((pattern, flags))
+        p = None
+        if entry is not None:
+            try:
+                p = make(pattern, *entry)
+            except Exception:  # refused by the engine's validation: compiled below instead
+                del _table[pattern, flags]
+        if p is None:
+            # re._compiler.compile's steps, which leave the code at hand; any failure (a bad pattern) goes to re,
+            # which raises its own error
+            try:
+                tree = parse(pattern, flags)
+                code = [int(op) for op in code_of(tree, flags)]
+                groupindex = dict(tree.state.groupdict)
+                indexgroup: list[str | None] = [None] * tree.state.groups
+                for name, i in groupindex.items():
+                    indexgroup[i] = name
+                entry = (flags | tree.state.flags, code, tree.state.groups - 1, groupindex, tuple(indexgroup))
+                p = make(pattern, *entry)
+            except Exception:
+                return orig(pattern, flags)
+            if len(_table) < _MAX_ENTRIES and len(pattern) <= _MAX_PATTERN:
+                _table[pattern, flags] = entry
+                _added += 1
+        if len(cache) >= maxcache:  # re's own eviction: the oldest entry goes
+            try:
+                del cache[next(iter(cache))]
+            except (StopIteration, RuntimeError, KeyError):
+                pass
+        cache[key] = p
+        return p
+
+    compile_kept._vigil = True  # type: ignore[attr-defined]
+    re._compile = compile_kept  # type: ignore[attr-defined]
+    import atexit
+
+    atexit.register(_save)
+    return True
+
+
+def default_directory() -> str:
+    """$XDG_CACHE_HOME/vigil/regex (~/.cache/vigil/regex): the user's, like the interpreter's byte-code caches,
+    not a scan's --cache-dir (the table is read before the command line is)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "vigil", "regex")
+
+
+def clear(directory: str | None = None) -> int:
+    """Remove the tables (and a writer's leftovers) from `directory`; the number of files removed. This process
+    then writes none at exit."""
+    global _path
+    _path = ""
+    directory = directory or default_directory()
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    n = 0
+    for name in names:
+        path = os.path.join(directory, name)
+        if name.endswith(_SUFFIX):  # a table: only one that starts as this module writes them
+            try:
+                with open(path, "rb") as f:
+                    if f.read(len(_MAGIC)) != _MAGIC:
+                        continue
+            except OSError:
+                continue
+        elif not (_SUFFIX + "." in name and name.endswith(".tmp") and name.split(".")[-2].isdigit()):
+            continue  # not a writer's leftover (<table>.<pid>.tmp) either
+        try:
+            os.unlink(path)
+            n += 1
+        except OSError:
+            pass
+    return n
+
+
+def _load() -> None:
+    import marshal
+
+    try:
+        with open(_path, "rb") as f:
+            raw = f.read()
+        if not raw.startswith(_MAGIC):
+            return
+        table = marshal.loads(raw[len(_MAGIC):])
+    except (OSError, ValueError, EOFError, TypeError):
+        return
+    if isinstance(table, dict):
+        for key, entry in table.items():
+            if _valid(key, entry):
+                _table[key] = entry
+
+
+def _valid(key: object, entry: object) -> bool:
+    return (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], (str, bytes))
+            and isinstance(key[1], int) and isinstance(entry, tuple) and len(entry) == 5
+            and isinstance(entry[0], int) and isinstance(entry[1], list) and isinstance(entry[2], int)
+            and isinstance(entry[3], dict) and isinstance(entry[4], tuple))
+
+
+def _save() -> None:
+    """Write the table if this run added to it: merged with what another run wrote meanwhile, to a temporary file
+    renamed over the old one, so that a reader never sees half a table."""
+    if not _added or not _path:
+        return
+    import marshal
+
+    mine = dict(_table)
+    _table.clear()
+    _load()
+    for key, entry in mine.items():
+        if key in _table or len(_table) < _MAX_ENTRIES:
+            _table[key] = entry
+    tmp = f"{_path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(_path), exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(_MAGIC + marshal.dumps(_table))
+        os.replace(tmp, _path)
+    except (OSError, ValueError):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
