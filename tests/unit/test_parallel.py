@@ -92,36 +92,30 @@ def test_batches_are_runs_of_similar_bytes_in_walk_order(tmp_path: Path) -> None
     assert sum(1 for run, _ in batches if any(sizes[int(e.path[1:])] >= 1_000_000 for e in run)) == 4
 
 
-def _fail_there(state: str, item: int) -> int:
-    parent, flag = state.split(":", 1)
+def _go_wrong(state: str, item: int) -> int:
+    """This process waits until the worker has taken an item; the worker then fails ("fail") or is killed."""
+    how, parent, flag = state.split(":", 2)
     if os.getpid() == int(parent):
         _wait_for(flag)
         return item
     Path(flag).touch()
-    raise ValueError("bad item")
-
-
-def test_a_worker_that_fails_fails_the_map_without_a_traceback(tmp_path: Path,
-                                                                capfd: pytest.CaptureFixture[str]) -> None:
-    state = f"{os.getpid()}:{tmp_path / 'flag'}"
-    with pytest.raises(RuntimeError, match="an analysis worker failed: ValueError: bad item"):
-        list(fork_map(_fail_there, list(range(20)), state, 2, msgspec.msgpack.decode))
-    assert "Traceback" not in capfd.readouterr().err
-    assert multiprocessing.active_children() == []
-
-
-def _die_there(state: str, item: int) -> int:
-    parent, flag = state.split(":", 1)
-    if os.getpid() == int(parent):
-        _wait_for(flag)
-        return item
-    Path(flag).touch()
+    if how == "fail":
+        raise ValueError("bad item")
     os.kill(os.getpid(), 9)  # as the kernel's out-of-memory killer would
     return item
 
 
+def test_a_worker_that_fails_fails_the_map_without_a_traceback(tmp_path: Path,
+                                                                capfd: pytest.CaptureFixture[str]) -> None:
+    state = f"fail:{os.getpid()}:{tmp_path / 'flag'}"
+    with pytest.raises(RuntimeError, match="an analysis worker failed: ValueError: bad item"):
+        list(fork_map(_go_wrong, list(range(20)), state, 2, msgspec.msgpack.decode))
+    assert "Traceback" not in capfd.readouterr().err
+    assert multiprocessing.active_children() == []
+
+
 def test_a_worker_that_dies_fails_the_map(tmp_path: Path) -> None:
-    state = f"{os.getpid()}:{tmp_path / 'flag'}"
+    state = f"die:{os.getpid()}:{tmp_path / 'flag'}"
     with pytest.raises(RuntimeError, match=r"exited unexpectedly \(exit code -9\)"):
-        list(fork_map(_die_there, list(range(20)), state, 2, msgspec.msgpack.decode))
+        list(fork_map(_go_wrong, list(range(20)), state, 2, msgspec.msgpack.decode))
     assert multiprocessing.active_children() == []
