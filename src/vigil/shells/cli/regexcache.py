@@ -3,13 +3,14 @@
 `re` compiles a pattern in Python (parsing it, then generating the code its C engine runs) and cannot keep the
 result across processes. A small scan compiles 50 to 80 patterns: Vigil's analyzer paths, version schemes and
 secret rules, and, at import, click's, gettext's, platform's and packaging's. On `vigil rootfs` of a small tree
-that was 14 % of the run's instructions, more than any of Vigil's own steps.
+that was 12-16 % of the run's instructions.
 
 `install` wraps `re._compile`, the function behind `re.compile`, `re.match` and the others. A pattern found in the
 table kept for this interpreter build is made from its kept code by `_sre.compile`, the call `re` itself ends with;
 any other is compiled as `re` compiles it (the same steps, so its code is at hand) and added to the table, written
-at exit. The table is keyed by the pattern's exact text and flags, so an entry can only ever stand for the pattern
-it was compiled from; a table from another build is another file; the C engine validates the code it is given, and
+at exit. The table is keyed by the pattern's exact text and flags, so an entry only ever stands for the pattern it
+was compiled from (the file is the user's own, as trusted as the byte-code caches); a table from another build is
+another file; the C engine validates the code it is given, and
 an entry it refuses, a damaged file or an unwritable directory only mean compiling as before. Patterns a scan's
 input brings (custom secret rules) are kept like the others, up to _MAX_ENTRIES and _MAX_PATTERN characters each.
 
@@ -78,7 +79,7 @@ def install(directory: str | None = None) -> bool:
             try:
                 p = make(pattern, *entry)
             except Exception:  # refused by the engine's validation: compiled below instead
-                del _table[pattern, flags]
+                _table.pop((pattern, flags), None)
         if p is None:
             # re._compiler.compile's steps, which leave the code at hand; any failure (a bad pattern) goes to re,
             # which raises its own error
