@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from vigil.shells.cli.regexcache import _MAGIC as MAGIC
+
 # (pattern, flags, subject): str and bytes patterns, named groups and back-references, lookarounds, possessive and
 # atomic parts, case folding, multi-line anchors, Unicode classes
 CASES: list[tuple[str | bytes, int, str | bytes]] = [
@@ -82,7 +84,7 @@ def test_patterns_are_kept_and_made_from_their_kept_code(tmp_path: Path) -> None
     first = _run(kept)
     assert first["out"] == _expected()
     assert first["parsed"] >= len(CASES)  # compiled, and written at exit
-    assert _table(kept).read_bytes().startswith(b"vigil-regex/1\n")
+    assert _table(kept).read_bytes().startswith(MAGIC)
     second = _run(kept)
     assert second["out"] == _expected()  # the same matches, groups and flags
     assert second["parsed"] < first["parsed"] and second["parsed"] <= int(first["parsed"]) - len(CASES)
@@ -91,7 +93,8 @@ def test_patterns_are_kept_and_made_from_their_kept_code(tmp_path: Path) -> None
     assert _table(kept).stat().st_mtime_ns == before  # nothing new: not written again
 
 
-@pytest.mark.parametrize("damage", [b"", b"garbage", b"vigil-regex/1\n\x00\x01\x02", b"vigil-regex/1\n" + b"N" * 3])
+@pytest.mark.parametrize("damage", [b"", b"garbage", MAGIC + b"\x00\x01\x02", MAGIC + b"N" * 3,
+                                    b"vigil-regex/1\n" + b"\x00" * 64])
 def test_a_damaged_table_is_compiled_around_and_rewritten(tmp_path: Path, damage: bytes) -> None:
     kept = tmp_path / "regex"
     _run(kept)
@@ -100,19 +103,25 @@ def test_a_damaged_table_is_compiled_around_and_rewritten(tmp_path: Path, damage
     again = _run(kept)
     assert again["out"] == _expected()
     assert again["parsed"] >= len(CASES)
-    assert path.read_bytes().startswith(b"vigil-regex/1\n") and len(path.read_bytes()) > 100
+    assert path.read_bytes().startswith(MAGIC) and len(path.read_bytes()) > 100
 
 
 def test_code_the_engine_refuses_is_compiled_again(tmp_path: Path) -> None:
     import marshal
+    from array import array
 
     kept = tmp_path / "regex"
     _run(kept)
     path = _table(kept)
-    table = marshal.loads(path.read_bytes()[len(b"vigil-regex/1\n"):])
-    for key, (flags, code, groups, gi, ig) in list(table.items()):
-        table[key] = (flags, [99999, *code[1:]], groups, gi, ig)  # not an opcode: the engine's validation refuses it
-    path.write_bytes(b"vigil-regex/1\n" + marshal.dumps(table))
+    table = marshal.loads(path.read_bytes()[len(MAGIC):])
+    for i, (key, (flags, code, groups, gi, ig)) in enumerate(list(table.items())):
+        if i % 3 == 0:  # not an opcode: the engine's validation refuses it
+            table[key] = (flags, array("I", [99999]).tobytes() + code[4:], groups, gi, ig)
+        elif i % 3 == 1:  # not an entry's shape
+            table[key] = ("junk", code)
+        else:  # code of another length than the engine's words
+            table[key] = (flags, code[:-1], groups, gi, ig)
+    path.write_bytes(MAGIC + marshal.dumps(table))
     again = _run(kept)
     assert again["out"] == _expected()
     assert again["parsed"] >= len(CASES)

@@ -24,13 +24,16 @@ import os
 import sys
 from typing import Any
 
-_MAGIC = b"vigil-regex/1\n"
+_MAGIC = b"vigil-regex/2\n"
 _SUFFIX = ".marshal"
 _MAX_ENTRIES = 4096
 _MAX_PATTERN = 4096  # characters: a longer pattern is compiled each time
 
-# (pattern, flags) -> (flags, code, groups, groupindex, indexgroup): the arguments of _sre.compile after the pattern
-_table: dict[tuple[str | bytes, int], tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]] = {}
+# (pattern, flags) -> (flags, code, groups, groupindex, indexgroup): the arguments of _sre.compile after the
+# pattern, the code as the bytes of an array of code words. Kept as bytes, the table loads in a fraction of the time
+# a list of ints per pattern took (~0.1 ms against ~0.9 ms for 300 patterns), and an entry is only unpacked (and
+# checked, by the engine) when its pattern is compiled.
+_table: dict[Any, Any] = {}
 _added = 0
 _path = ""
 
@@ -54,7 +57,12 @@ def install(directory: str | None = None) -> bool:
         make = _sre.compile
         uncached = int(re.DEBUG | re.TEMPLATE)  # type: ignore[attr-defined]
         magic = _sre.MAGIC
+        from array import array
+
+        words = "I" if array("I").itemsize == _sre.CODESIZE else "L" if array("L").itemsize == _sre.CODESIZE else ""
     except (KeyError, AttributeError):
+        return False
+    if not words:
         return False
     if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 11) or getattr(orig, "_vigil", False):
         return False
@@ -77,21 +85,23 @@ def install(directory: str | None = None) -> bool:
         p = None
         if entry is not None:
             try:
-                p = make(pattern, *entry)
-            except Exception:  # refused by the engine's validation: compiled below instead
+                kept_flags, code, groups, groupindex, indexgroup = entry
+                p = make(pattern, kept_flags, array(words, code).tolist(), groups, groupindex, indexgroup)
+            except Exception:  # not an entry this module wrote, or code the engine refuses: compiled below
                 _table.pop((pattern, flags), None)
         if p is None:
             # re._compiler.compile's steps, which leave the code at hand; any failure (a bad pattern) goes to re,
             # which raises its own error
             try:
                 tree = parse(pattern, flags)
-                code = [int(op) for op in code_of(tree, flags)]
-                groupindex = dict(tree.state.groupdict)
-                indexgroup: list[str | None] = [None] * tree.state.groups
-                for name, i in groupindex.items():
-                    indexgroup[i] = name
-                entry = (flags | tree.state.flags, code, tree.state.groups - 1, groupindex, tuple(indexgroup))
-                p = make(pattern, *entry)
+                words_of = [int(op) for op in code_of(tree, flags)]
+                names = dict(tree.state.groupdict)
+                by_index: list[str | None] = [None] * tree.state.groups
+                for name, i in names.items():
+                    by_index[i] = name
+                head = (flags | tree.state.flags, tree.state.groups - 1, names, tuple(by_index))
+                p = make(pattern, head[0], words_of, *head[1:])
+                entry = (head[0], array(words, words_of).tobytes(), *head[1:])
             except Exception:
                 return orig(pattern, flags)
             if len(_table) < _MAX_ENTRIES and len(pattern) <= _MAX_PATTERN:
@@ -162,16 +172,7 @@ def _load() -> None:
     except (OSError, ValueError, EOFError, TypeError):
         return
     if isinstance(table, dict):
-        for key, entry in table.items():
-            if _valid(key, entry):
-                _table[key] = entry
-
-
-def _valid(key: object, entry: object) -> bool:
-    return (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], (str, bytes))
-            and isinstance(key[1], int) and isinstance(entry, tuple) and len(entry) == 5
-            and isinstance(entry[0], int) and isinstance(entry[1], list) and isinstance(entry[2], int)
-            and isinstance(entry[3], dict) and isinstance(entry[4], tuple))
+        _table.update(table)  # an entry is checked when used: anything else is compiled as before
 
 
 def _save() -> None:
