@@ -310,19 +310,11 @@ def _batches(entries: Sequence[TreeEntry], parts: int) -> list[tuple[list[TreeEn
     """The entries as about `parts` runs (in the walk's order) of similar work, with their estimated cost: a file's
     bytes stand for the work of analysing it (the lockfile corpus mixes 100-byte manifests with 5 MB lockfiles;
     runs of equal file counts differed twentyfold). At most 64 files a run; equal counts when a size is unknown."""
-    import os
-
-    from vigil.sources.fs import FsEntry
-
-    costs: list[int] = []
-    for e in entries:
-        if not isinstance(e, FsEntry):
-            n = max(1, min(64, len(entries) // parts))
-            return [(list(entries[i : i + n]), n) for i in range(0, len(entries), n)]
-        try:
-            costs.append(os.stat(e.abs_path, follow_symlinks=False).st_size + _FILE_COST)
-        except OSError:
-            costs.append(_FILE_COST)
+    sizes = _sizes(entries)
+    if sizes is None:
+        n = max(1, min(64, len(entries) // parts))
+        return [(list(entries[i : i + n]), n) for i in range(0, len(entries), n)]
+    costs = [size + _FILE_COST for size in sizes]
     target = sum(costs) // parts + 1
     out: list[tuple[list[TreeEntry], int]] = []
     run: list[TreeEntry] = []
@@ -341,21 +333,31 @@ def _batches(entries: Sequence[TreeEntry], parts: int) -> list[tuple[list[TreeEn
 def _bytes_at_least(entries: Sequence[TreeEntry], enough: int) -> int | None:
     """The bytes of a directory's files, counted until `enough` (then `enough`); None when an entry's size cannot
     be known."""
+    sizes = _sizes(entries, enough)
+    return None if sizes is None else min(sum(sizes), enough)
+
+
+def _sizes(entries: Sequence[TreeEntry], enough: int | None = None) -> list[int] | None:
+    """Each entry's bytes on disk (0 for one that cannot be stat'ed), up to the one that brings the total to
+    `enough`; None when an entry is not a file on disk (its size would mean reading it)."""
     import os
 
     from vigil.sources.fs import FsEntry
 
+    out: list[int] = []
     total = 0
     for e in entries:
         if not isinstance(e, FsEntry):
             return None
         try:
-            total += os.stat(e.abs_path, follow_symlinks=False).st_size
+            size = os.stat(e.abs_path, follow_symlinks=False).st_size
         except OSError:
-            continue
-        if total >= enough:
-            return enough
-    return total
+            size = 0
+        out.append(size)
+        total += size
+        if enough is not None and total >= enough:
+            break
+    return out
 
 
 # A batch's analysis: the blob, the config files kept for misconfiguration checks, the config files' errors.

@@ -310,16 +310,13 @@ def _library_licenses(licenses: tuple[str, ...]) -> list[Any]:
     return [DisjunctiveLicense(id=v) if k == "id" else DisjunctiveLicense(name=v) for k, v in _license_ids(licenses)]
 
 
-def _component(type_: str, name: str, ref: str, props: list[tuple[str, str]], version: str | None = None,
-               purl: str | None = None, licenses: list[dict[str, Any]] | None = None,
-               properties: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    """`props`: (name, value) pairs; or `properties`, already in their order (_package_properties)."""
+def _component(type_: str, name: str, ref: str, properties: list[dict[str, str]], version: str | None = None,
+               purl: str | None = None, licenses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`properties`: in their order (_props, _package_properties)."""
     c: dict[str, Any] = {"bom-ref": ref}
     if licenses:
         c["licenses"] = licenses
     c["name"] = name
-    if properties is None and props:
-        properties = _props(props)
     if properties:
         c["properties"] = properties
     if purl is not None:
@@ -436,7 +433,7 @@ def build_json(report: Report) -> dict[str, Any]:
         root_props += [("vigil:Size", str(md.size))] if md.size else []
     root_ref = str(report_uuid("root"))
     root = _component("container" if report.artifact_type == "container_image" else "application",
-                      report.artifact_name, root_ref, root_props)
+                      report.artifact_name, root_ref, _props(root_props))
     ref_of = _ref_namer(report)
     components: dict[str, dict[str, Any]] = {}  # by bom-ref: a ref is listed once
     graph: dict[str, set[str]] = {}
@@ -449,7 +446,7 @@ def build_json(report: Report) -> dict[str, Any]:
             continue  # config/secret/license results describe files, not packages
         app_ref = str(report_uuid("app:" + res.target + ":" + res.type))
         app_refs.append(app_ref)
-        res_props = [("vigil:Class", res.class_), ("vigil:Type", res.type)]
+        res_props = _props([("vigil:Class", res.class_), ("vigil:Type", res.type)])
         if res.class_ == "os-pkgs" and md.os is not None:  # the OS itself, as Trivy writes it
             app = _component("operating-system", md.os.family, app_ref, res_props, version=md.os.name)
         else:
@@ -464,7 +461,7 @@ def build_json(report: Report) -> dict[str, Any]:
                 purl = purls.get(p.purl)
                 if purl is None:
                     purl = purls[p.purl] = canonical_purl(p.purl)
-            components.setdefault(ref, _component("library", p.name, ref, [], properties=_package_properties(res, p),
+            components.setdefault(ref, _component("library", p.name, ref, _package_properties(res, p),
                                                   version=p.full_version, purl=purl,
                                                   licenses=_licenses(p.licenses)))
         direct = [p for p in pkgs if p.relationship in ("direct", "root", "workspace")]

@@ -35,6 +35,7 @@ from vigil.analyzers.lang._common import decode
 from vigil.analyzers.lang._graph import PackageSet
 from vigil.analyzers.registry import AnalysisInput, AnalysisResult, Analyzer
 from vigil.inventory.records import GO, Application
+from vigil.jsonload import loads
 
 APP_TYPE = "gomod"
 
@@ -70,14 +71,9 @@ def _unquote(tok: str) -> str:
         return tok[1:-1]
     if tok.startswith('"'):
         try:
-            val = msgspec.json.decode(tok)
-        except msgspec.DecodeError:
-            import json  # what msgspec refuses (a lone surrogate escape); not worth importing for every go.mod
-
-            try:
-                val = json.loads(tok)
-            except ValueError:
-                return tok[1:-1]
+            val = loads(tok)  # a Go string literal's escapes are JSON's
+        except ValueError:
+            return tok[1:-1]
         return val if isinstance(val, str) else tok[1:-1]
     return tok
 

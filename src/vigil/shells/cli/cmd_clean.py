@@ -46,8 +46,9 @@ def clean_cmd(all_: bool, scan_cache: bool, vuln_db: bool, cache_backend: str | 
         _clean_compiled(cache_dir / "compiled")
         from vigil.shells.cli import regexcache
 
-        if n := regexcache.clear():
-            click.echo(f"compiled regular expressions: removed {n} files ({regexcache.default_directory()})", err=True)
+        if removed := regexcache.clear():
+            click.echo(f"compiled regular expressions: removed {removed} files ({regexcache.default_directory()})",
+                       err=True)
     if all_ or vuln_db:
         _clean_db(cache_dir / "db")
 

@@ -38,6 +38,7 @@ from typing import BinaryIO, Protocol, cast
 
 import msgspec
 
+from vigil.jsonload import loads
 from vigil.log import get_logger
 from vigil.sources.image import Image, ImageError, LayerBlob, NotFound, check_layer_count
 from vigil.sources.image.layers import Entry, LayerError, LayerLimits, iter_layer
@@ -307,16 +308,8 @@ def _read(store: _Store, name: str, what: str | None = None) -> bytes:
 
 
 def _json(data: bytes, what: str) -> object:
-    # msgspec's decoder first (already loaded; importing json cost ~3 ms of a warm rescan's start-up), equal to
-    # json.loads on what it accepts; json.loads reads what it refuses (NaN, lone surrogates) or says what is wrong
     try:
-        return msgspec.json.decode(data)
-    except (msgspec.DecodeError, RecursionError):
-        pass
-    import json
-
-    try:
-        return json.loads(data)
+        return loads(data)  # as json.loads reads it, without importing json for valid metadata (vigil.jsonload)
     except RecursionError:  # nesting deeper than the parser's recursion limit: hostile, not metadata
         raise ImageError(f"{what}: invalid JSON (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as e:
