@@ -77,7 +77,8 @@ def main() -> None:
         db = build(SHARED / "advisories", tmp / "db").db_path
     oci = tmp / "debian-oci"
     with tarfile.open(SHARED / "images" / "debian-vuln.oci.tar") as t:
-        t.extractall(oci, filter="data")
+        # tarfile's "data" filter where the interpreter has it (3.11.4+; Debian's 3.11.2 has none)
+        t.extractall(oci, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     (tmp / "tokens").write_text(TOKEN + "\n")
     port = _port()
     url = f"http://127.0.0.1:{port}"

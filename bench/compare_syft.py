@@ -48,7 +48,8 @@ def find_syft(explicit: str | None) -> str | None:
 
 def _layers(archive: Path, work: Path) -> list[Path]:
     with tarfile.open(archive) as tf:
-        tf.extractall(work, filter="data")
+        # tarfile's "data" filter where the interpreter has it (3.11.4+; Debian's 3.11.2 has none)
+        tf.extractall(work, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     if (work / "manifest.json").exists():  # docker archive
         man = json.loads((work / "manifest.json").read_text())
         return [work / p for p in man[0]["Layers"]]

@@ -353,7 +353,8 @@ class Bench:
             d = self.tmp / "debian-vuln.oci"
             d.mkdir()
             with tarfile.open(IMAGES / "debian-vuln.oci.tar") as tf:
-                tf.extractall(d, filter="data")
+                # tarfile's "data" filter where the interpreter has it (3.11.4+; Debian's 3.11.2 has none)
+                tf.extractall(d, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
             self._memo["oci"] = d
         return self._memo["oci"]
 

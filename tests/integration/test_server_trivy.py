@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import httpx
 import pytest
 from tests.cli_helpers import run
 from tests.conftest import LOCKFILES, SHARED
+from tests.image_helpers import extract_layout
 from tests.integration.test_server import Server, start_server
 from tests.trivy_cli_ref import trivy_bin
 
@@ -59,10 +59,7 @@ def server(work: Path, db: Path) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def oci_layout(work: Path) -> Path:
     """The Debian OCI archive as an OCI layout directory (an OCI archive is that directory, tarred)."""
-    out = work / "debian-vuln-oci"
-    with tarfile.open(IMAGES / "debian-vuln.oci.tar") as t:
-        t.extractall(out, filter="data")
-    return out
+    return extract_layout(IMAGES / "debian-vuln.oci.tar", work / "debian-vuln-oci")
 
 
 def trivy(sub: str, target: list[str], server: Server, home: Path, *extra: str,

@@ -16,11 +16,11 @@ import importlib.util
 import json
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.image_helpers import extract_layout
 from tests.trivy_cli_ref import trivy_bin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,9 +137,7 @@ def test_image_sboms_list_the_same_packages(image: str, only_trivy: set[tuple[st
         pytest.skip("../shared images not present")
     trivy_input = archive
     if image.endswith(".oci.tar"):  # Trivy reads an OCI image as a layout directory only
-        trivy_input = tmp_path / "layout"
-        with tarfile.open(archive) as tf:
-            tf.extractall(trivy_input, filter="data")
+        trivy_input = extract_layout(archive, tmp_path / "layout")
     skip = ["--skip-files", "**/*.jar"]
     t = subprocess.run([trivy_bin(), "image", "--input", str(trivy_input), "--skip-db-update", "--skip-java-db-update",
                         "--offline-scan", "--skip-check-update", "--quiet", "--cache-dir", str(tmp_path / "tc"),

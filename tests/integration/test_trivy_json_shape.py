@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 from tests.cli_helpers import run
 from tests.conftest import CORPUS, ROOT, SHARED
+from tests.image_helpers import extract_layout
 from tests.trivy_cli_ref import run_trivy_json, trivy_bin, trivy_env
 
 IMAGES = SHARED / "data" / "images"
@@ -107,9 +107,7 @@ def test_image_input_json_shape(image: str, tmp_path: Path) -> None:
     archive = _need(IMAGES / image)
     target = archive
     if image.endswith(".oci.tar"):  # Trivy reads an OCI layout as a directory only
-        target = tmp_path / "layout"
-        with tarfile.open(archive) as tf:
-            tf.extractall(target, filter="data")
+        target = extract_layout(archive, tmp_path / "layout")
     trivy = run_trivy_json(["image", *LIST_ALL, "--input", str(target)], tmp_path / "trivy")
     vigil = _vigil_json(["image", *LIST_ALL, "--input", str(target)], tmp_path)
     _compare(trivy, vigil)
