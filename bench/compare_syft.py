@@ -96,7 +96,9 @@ def extract_image(archive: Path, dest: Path) -> None:
                     if target.is_symlink() or (target.exists() and not target.is_dir()):
                         target.unlink(missing_ok=True)
                     try:
-                        tf.extract(m, dest, filter="tar", set_attrs=True)
+                        # tarfile's "tar" filter where the interpreter has it (3.11.4+; Debian's 3.11.2 has none)
+                        tf.extract(m, dest, set_attrs=True,
+                                   **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))
                     except (tarfile.TarError, OSError):
                         continue
 

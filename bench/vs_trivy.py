@@ -300,9 +300,11 @@ def extract_rootfs(layout: Path, dest: Path) -> None:
                 if (m.isfile() or m.issym() or m.islnk()) and (p.is_symlink() or p.exists()) and not p.is_dir():
                     p.unlink()  # a later layer replaces the file
                 members.append(m)
+            # tarfile's "tar" filter where the interpreter has it (3.11.4+; Debian's 3.11.2 has none)
+            flt = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
             for m in members:
                 try:
-                    tf.extract(m, dest, filter="tar")
+                    tf.extract(m, dest, **flt)
                 except (OSError, tarfile.TarError):
                     pass  # e.g. a hard link to a file an upper layer deleted
 
