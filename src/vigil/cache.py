@@ -22,8 +22,10 @@ backends (fs, memory) also keep detection's reports under `report_key`s (`put_ra
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -211,7 +213,13 @@ def is_fs_cache(path: Path) -> bool:
 
 
 class FSCache:
-    """SQLite-backed cache at <dir>/analysis.sqlite."""
+    """SQLite-backed cache at <dir>/analysis.sqlite.
+
+    Everything in it can be computed again, so its writes are never synced to disk (synchronous=OFF): an OS crash
+    or a power cut may lose the last scans' entries or damage the file, and a file SQLite finds damaged when the
+    cache is opened is removed, with a warning, and a new one started. Syncing cost every scan that opened a fresh
+    cache (a CI runner's first) a few milliseconds of waiting, at the file's creation and at the checkpoint on
+    close. Locking between processes is unaffected."""
 
     def __init__(self, directory: Path, ttl: float = 0) -> None:
         self.ttl = ttl
@@ -220,13 +228,14 @@ class FSCache:
         # when several scans open a fresh cache at once, all but one see "database is locked". Retry briefly; once
         # the file is in WAL mode (persistent), later opens skip the switch.
         err: Exception | None = None
+        discarded = False
         for attempt in range(50):
             try:
                 directory.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                self._db.execute("PRAGMA synchronous=OFF")  # first: the switch to WAL below writes too
                 if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.execute("CREATE TABLE IF NOT EXISTS blobs "
                                  "(key TEXT PRIMARY KEY, value BLOB NOT NULL, created REAL NOT NULL)")
                 return
@@ -235,10 +244,25 @@ class FSCache:
                 if "locked" not in str(e) and "busy" not in str(e):
                     break
                 time.sleep(0.02 * (attempt + 1))
+            except sqlite3.DatabaseError as e:
+                err = e
+                if discarded or getattr(e, "sqlite_errorname", "") not in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+                    break
+                self._discard(e)
+                discarded = True
             except (OSError, sqlite3.Error) as e:
                 err = e
                 break
         raise CacheError(f"cannot open analysis cache in {directory}: {err}")
+
+    def _discard(self, why: Exception) -> None:
+        """Remove a damaged cache file and its WAL (whose frames would otherwise be replayed into the new file)."""
+        log.warning("analysis cache %s is damaged (%s); starting a new one", self.path, why)
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.path}{suffix}")
 
     def get(self, key: str) -> BlobInfo | None:
         return decode_blob(key, self.get_raw(key))

@@ -53,6 +53,49 @@ def test_fs_cache_persists_and_survives_corruption(tmp_path: Path) -> None:
     c2.close()
 
 
+@pytest.mark.parametrize("damage", ["garbage", "zeros", "torn"])
+def test_a_damaged_cache_file_is_replaced_with_a_warning(tmp_path: Path, damage: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Its writes are not synced, so a power cut can damage the file: the next open starts a new one (and drops
+    the old WAL, whose frames would be replayed into it) instead of failing every scan until `vigil clean`."""
+    c = FSCache(tmp_path)
+    c.put("k", BLOB)
+    c.close()
+    db = tmp_path / cache.CACHE_FILENAME
+    if damage == "garbage":
+        db.write_bytes(bytes(range(256)) * 64)
+    elif damage == "zeros":
+        db.write_bytes(bytes(8192))
+    else:  # the header survives, the pages after it do not
+        raw = db.read_bytes()
+        db.write_bytes(raw[:100] + b"\xff" * (len(raw) - 100))
+    (tmp_path / f"{cache.CACHE_FILENAME}-wal").write_bytes(b"\x37\x7f\x06\x82" + bytes(60))
+    c2 = FSCache(tmp_path)
+    assert "is damaged" in caplog.text and "starting a new one" in caplog.text
+    assert c2.get("k") is None  # a new, empty cache …
+    c2.put("k2", BLOB)
+    c2.close()
+    c3 = FSCache(tmp_path)
+    assert c3.get("k2") == BLOB  # … that works and persists
+    c3.close()
+
+
+def test_a_file_refused_for_another_reason_is_not_removed(tmp_path: Path) -> None:
+    db = tmp_path / cache.CACHE_FILENAME
+    db.mkdir()  # "unable to open database file": no proof of damage, and nothing to remove
+    (db / "keep").write_text("x")
+    with pytest.raises(CacheError, match="cannot open analysis cache"):
+        FSCache(tmp_path)
+    assert (db / "keep").read_text() == "x"
+
+
+def test_cache_writes_are_not_synced(tmp_path: Path) -> None:
+    c = FSCache(tmp_path)
+    assert c._db.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+    assert c._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    c.close()
+
+
 def test_unusable_cache_dir_is_a_clear_error(tmp_path: Path) -> None:
     f = tmp_path / "file"
     f.write_text("x")
