@@ -107,3 +107,58 @@ def test_warm_rescan_imports_no_analyzer_and_reports_the_same(tmp_path: Path, fi
     again, again_mods = _scan(tmp_path, layout, fresh, "fresh")
     assert again == cold
     assert set(DETECTION) <= again_mods
+
+
+def _layout(tmp_path: Path) -> Path:
+    base = layer_tar({"etc/os-release": b'ID=alpine\nVERSION_ID=3.16.0\n', "lib/apk/db/installed": APK})
+    app = layer_tar({"usr/lib/python3.11/site-packages/requests-2.19.0.dist-info/METADATA":
+                     b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n"})
+    return write_layout(tmp_path / "img", [base, app])
+
+
+def _damage_layers(tmp_path: Path, *, drop_reports: bool) -> int:
+    """Overwrite every kept blob (the layers' and the config's secrets) with bytes that do not decode; returns how
+    many."""
+    db = sqlite3.connect(tmp_path / "cache" / "analysis" / "analysis.sqlite")
+    try:
+        n: int = db.execute("UPDATE blobs SET value = x'c1' WHERE key NOT LIKE 'report:%'").rowcount
+        if drop_reports:
+            db.execute("DELETE FROM blobs WHERE key LIKE 'report:%'")
+        db.commit()
+    finally:
+        db.close()
+    return n
+
+
+def test_a_kept_report_is_returned_without_reading_the_layers(tmp_path: Path, fixture_db: Path) -> None:
+    """The report is the detection of blobs with exactly these keys: a rescan that finds it does not decode the
+    layers' blobs, so blobs that no longer decode do not matter to it."""
+    layout = _layout(tmp_path)
+    cold, _ = _scan(tmp_path, layout, fixture_db, "cold")
+    assert _damage_layers(tmp_path, drop_reports=False) == 3  # two layers, the config's secrets
+    warm, mods = _scan(tmp_path, layout, fixture_db, "warm")
+    assert warm == cold
+    # no layer analysed and nothing matched (the config's secrets, damaged too and not part of the report, are
+    # scanned again)
+    layers = ("vigil.analyzers.lang", "vigil.analyzers.os", *DETECTION)
+    assert not _loaded(mods, layers), sorted(_loaded(mods, layers))
+    assert "vigil.analyzers.secrets.image_config" in mods
+
+
+def test_layers_that_no_longer_decode_are_analysed_again(tmp_path: Path, fixture_db: Path) -> None:
+    """Without a kept report, detection needs the blobs: those that do not decode count as missing, the layers are
+    analysed again, the report is the same and the cache holds decodable blobs again."""
+    layout = _layout(tmp_path)
+    cold, _ = _scan(tmp_path, layout, fixture_db, "cold")
+    assert _damage_layers(tmp_path, drop_reports=True) == 3
+    again, mods = _scan(tmp_path, layout, fixture_db, "again")
+    assert again == cold
+    assert {"vigil.analyzers.os.apk", "vigil.analyzers.lang.python_pkg"} <= mods  # analysed, not read
+    db = sqlite3.connect(tmp_path / "cache" / "analysis" / "analysis.sqlite")
+    try:
+        assert db.execute("SELECT count(*) FROM blobs WHERE value = x'c1'").fetchone()[0] == 0
+    finally:
+        db.close()
+    third, mods = _scan(tmp_path, layout, fixture_db, "third")
+    assert third == cold
+    assert not _loaded(mods, ANALYSIS), sorted(_loaded(mods, ANALYSIS))

@@ -190,7 +190,7 @@ def image_config_secrets(art: ArtifactInfo, aset: AnalyzerSet, backend: Backend,
     """The secrets in an image's config (as Trivy scans it, see vigil.analyzers.secrets.image_config). Kept in the
     local analysis cache beside the layers, under the key a blob named "image-config/<ImageID>" would have: a warm
     rescan then neither compiles nor loads the secret engine. A server is not asked: the user's rules are here."""
-    from vigil.pipeline.backend import LocalBackend
+    from vigil.pipeline.backend import BlobsMissing, LocalBackend
 
     # an image without an ID (none of the sources makes one, but the key would then be every such image's)
     local = backend if isinstance(backend, LocalBackend) and backend.blobs is not None and art.image_id else None
@@ -200,8 +200,12 @@ def image_config_secrets(art: ArtifactInfo, aset: AnalyzerSet, backend: Backend,
 
         key = blob_key(f"image-config/{art.image_id}", aset.cache_names(), cache_options(opts))
         if not local.missing([key]):
-            (blob,) = local.gather([key])
-            return blob.secrets[0].secrets if blob.secrets else ()
+            try:
+                (blob,) = local.gather([key])
+            except BlobsMissing:  # undecodable, or expired since: scanned again below
+                pass
+            else:
+                return blob.secrets[0].secrets if blob.secrets else ()
     from vigil.analyzers.secrets.image_config import CONFIG_PATH, trivy_config_json
 
     text = trivy_config_json(art.image_config)

@@ -49,6 +49,8 @@ class DBUnavailable(UserError):
 class BlobStore(Protocol):
     def get(self, key: str) -> BlobInfo | None: ...
 
+    def missing(self, keys: list[str]) -> list[str]: ...
+
     def put(self, key: str, blob: BlobInfo) -> None: ...
 
     def close(self) -> None: ...
@@ -87,7 +89,12 @@ def open_store(db_path: Path, options: DetectionOptions) -> Store | None:
 
 class LocalBackend:
     """Blobs in `blobs` (the analysis cache; None: this scan's memory only), detection with the DB at db_path.
-    Blobs this scan put or read are kept decoded, so nothing is decoded twice."""
+    Blobs this scan put or read are kept decoded, so nothing is decoded twice.
+
+    A blob in the cache is read and decoded only when detection needs it: `missing` asks the cache which keys it
+    holds, and a rescan whose report is kept returns that report without reading a layer's blob (a big image's
+    are megabytes). A blob that then proves undecodable or gone makes `gather` raise BlobsMissing and counts as
+    missing from then on, so that `vigil.pipeline.scan` analyses it again."""
 
     def __init__(self, db_path: Path, blobs: BlobStore | None = None, *, close_blobs: bool = True,
                  reports: ReportStore | None = None) -> None:
@@ -96,18 +103,14 @@ class LocalBackend:
         self.close_blobs = close_blobs  # False when the store outlives this backend (a server's cache)
         self.reports = reports
         self._held: dict[str, BlobInfo] = {}
+        self._bad: set[str] = set()  # found undecodable or gone by gather
 
     def missing(self, keys: Sequence[str]) -> list[str]:
-        out = []
-        for k in keys:
-            if k in self._held:
-                continue
-            got = self.blobs.get(k) if self.blobs is not None else None
-            if got is None:
-                out.append(k)
-            else:
-                self._held[k] = got
-        return out
+        todo = [k for k in keys if k not in self._held]
+        if self.blobs is None:
+            return todo
+        absent = set(self.blobs.missing([k for k in todo if k not in self._bad]))
+        return [k for k in todo if k in absent or k in self._bad]
 
     def put(self, key: str, blob: BlobInfo) -> None:
         self._held[key] = blob
@@ -115,22 +118,30 @@ class LocalBackend:
             self.blobs.put(key, blob)
 
     def gather(self, keys: Sequence[str]) -> list[BlobInfo]:
-        missing = self.missing(list(dict.fromkeys(keys)))
-        if missing:
-            raise BlobsMissing(missing)
+        lost = []
+        for k in dict.fromkeys(keys):
+            if k in self._held:
+                continue
+            got = self.blobs.get(k) if self.blobs is not None else None
+            if got is None:
+                lost.append(k)
+                self._bad.add(k)
+            else:
+                self._held[k] = got
+        if lost:
+            raise BlobsMissing(lost)
         return [self._held[k] for k in keys]
 
     def scan(self, art: ArtifactInfo, keys: Sequence[str], options: DetectionOptions) -> Report:
-        blobs = self.gather(keys)
         reports = self.reports
         rkey = report_key(art, keys, options, self.db_path) if reports is not None else None
-        if reports is None or rkey is None:
-            return self._detect(art, blobs, options)
-        kept = _kept_report(reports, rkey)
+        # a kept report is the detection of blobs with exactly these keys: they need not be read again
+        kept = _kept_report(reports, rkey) if reports is not None and rkey is not None else None
         if kept is not None:
             return kept
-        report = self._detect(art, blobs, options)
-        reports.put_raw(rkey, msgspec.msgpack.encode(report))
+        report = self._detect(art, self.gather(keys), options)
+        if reports is not None and rkey is not None:
+            reports.put_raw(rkey, msgspec.msgpack.encode(report))
         return report
 
     def _detect(self, art: ArtifactInfo, blobs: list[BlobInfo], options: DetectionOptions) -> Report:

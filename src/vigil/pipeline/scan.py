@@ -19,7 +19,7 @@ from vigil.findings.records import Report
 from vigil.findings.wire import DetectionOptions
 from vigil.gcpause import paused
 from vigil.pipeline.analyze import ScanStats, TargetType, analyze, analyzer_set
-from vigil.pipeline.backend import Backend, LocalBackend
+from vigil.pipeline.backend import Backend, BlobsMissing, LocalBackend
 from vigil.pipeline.report import apply_filters, load_filters
 from vigil.settings import ScanOptions
 from vigil.sources.base import Source
@@ -59,7 +59,15 @@ def scan(source: Source, opts: ScanOptions, backend: Backend | None = None,
             # Matching allocates the DB's advisories and the findings, all kept until the report: with the
             # collector on, that growth set off a full collection walking the whole analysis (see gcpause).
             with paused():
-                report = be.scan(art, keys, detection_options(opts))
+                try:
+                    report = be.scan(art, keys, detection_options(opts))
+                except BlobsMissing:
+                    if not isinstance(be, LocalBackend):
+                        raise
+                    # a cached blob that proved undecodable, or expired since analysis asked for it: the local
+                    # backend now counts it as missing, so it is analysed again (once)
+                    keys = analyze(source, aset, be, opts, stats)
+                    report = be.scan(art, keys, detection_options(opts))
             if art.type == "container_image":
                 report = _with_image_config(report, art, opts, aset, be)
         finally:

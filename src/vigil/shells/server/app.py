@@ -313,6 +313,9 @@ class _StateBlobs:
     def get(self, key: str) -> BlobInfo | None:
         return self.source.get_blob(key)
 
+    def missing(self, keys: list[str]) -> list[str]:
+        return [k for k in keys if self.get(k) is None]
+
     def put(self, key: str, blob: BlobInfo) -> None:
         raise NotImplementedError("a scan only reads blobs")
 
