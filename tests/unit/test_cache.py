@@ -89,6 +89,21 @@ def test_a_file_refused_for_another_reason_is_not_removed(tmp_path: Path) -> Non
     assert (db / "keep").read_text() == "x"
 
 
+def test_missing_reads_no_value(tmp_path: Path) -> None:
+    """Which keys are held is answered from an index of keys and dates: never by reading the values (megabytes for
+    a big layer, stored before the date in the row). Also for a cache made before the index existed."""
+    c = FSCache(tmp_path)
+    c._db.execute("DROP INDEX blobs_key_created")
+    c.put("k", BLOB)
+    c.close()
+    c = FSCache(tmp_path)
+    q = "SELECT key FROM blobs WHERE created >= ? AND key IN (?, ?)"
+    plan = " ".join(str(r[-1]) for r in c._db.execute("EXPLAIN QUERY PLAN " + q, (0, "k", "x")))
+    assert "COVERING INDEX" in plan, plan
+    assert c.missing(["k", "x"]) == ["x"]
+    c.close()
+
+
 def test_cache_writes_are_not_synced(tmp_path: Path) -> None:
     c = FSCache(tmp_path)
     assert c._db.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
