@@ -86,6 +86,12 @@ def load_chart_archive(data: bytes) -> dict[str, bytes]:
         raise
     except (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError) as e:  # zlib/gzip/lzma errors included
         raise ParseError(f"invalid chart archive: {type(e).__name__}") from e
+    except AttributeError as e:
+        # Python before 3.11.5 (Debian's 3.11.2 among them) raises this from tarfile's stream reader, instead of
+        # ReadError, for a gzip header whose extra field does not inflate (CPython gh-107396)
+        if e.name != "exception" or type(e.obj).__name__ != "_Stream":
+            raise
+        raise ParseError("invalid chart archive: ReadError") from e
     if not out:
         raise ParseError("empty chart archive")
     return out
