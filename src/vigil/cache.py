@@ -250,7 +250,8 @@ class FSCache:
                 time.sleep(0.02 * (attempt + 1))
             except sqlite3.DatabaseError as e:
                 err = e
-                if discarded or getattr(e, "sqlite_errorname", "") not in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+                # only proof of damage: not a database, or corrupt (an extended code such as SQLITE_CORRUPT_INDEX too)
+                if discarded or not e.sqlite_errorname.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
                     break
                 self._discard(e)
                 discarded = True
